@@ -1,0 +1,1 @@
+//! granule-executor: loads task descriptors and runs task graphs.

@@ -1,0 +1,23 @@
+//! granule-parser: the Puppet language, parsed the way Puppet 7 parses it.
+//!
+//! * [`lexer`] turns source text into tokens, with the same context rules as
+//!   Puppet's `lexer2.rb` (regex vs. division, `[` after white space, heredocs,
+//!   string interpolation).
+//! * [`parse`] builds the [`ast`], a plain-data tree in which every node carries
+//!   its [`Span`]; comments are kept beside it in [`Program::comments`].
+//! * [`pn`] prints the tree in Puppet's PN notation (and its JSON form), the
+//!   text `puppet parser dump --format pn` prints.
+//! * [`diagnostics`] renders errors as `PATH:LINE:COL: error: ...` with the
+//!   source line and a caret under the span.
+
+pub mod ast;
+pub mod diagnostics;
+pub mod lexer;
+mod parser;
+pub mod pn;
+pub mod span;
+
+pub use ast::*;
+pub use diagnostics::SyntaxError;
+pub use parser::parse;
+pub use span::{LineIndex, Span};

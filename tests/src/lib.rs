@@ -1,0 +1,1 @@
+//! Shared helpers for granule's cross-crate tests: the corpus, the oracles.
