@@ -1,0 +1,728 @@
+//! Task descriptors: Fuel `tasks.yaml` files, versions 1 and 2.0.0.
+//!
+//! Files are read into [`RawTask`] (every field Fuel defines, nothing else:
+//! an unknown field is an error that names the file and line), then turned
+//! into [`Task`], the typed form the planner works on.
+
+use crate::error::{Diagnostic, Diagnostics};
+use crate::matcher::{Matcher, RoleSelector};
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where a task was declared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// A list that Fuel lets authors write as a single scalar too (`role: '*'`).
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(untagged)]
+enum OneOrMany {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::None => Vec::new(),
+            OneOrMany::One(item) => vec![item],
+            OneOrMany::Many(items) => items,
+        }
+    }
+}
+
+/// A version written either as a string (`2.0.0`) or as a YAML number (`2`).
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+enum RawVersion {
+    Text(String),
+    Number(f64),
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawTestHook {
+    cmd: String,
+    #[serde(default)]
+    cwd: Option<String>,
+    #[serde(default)]
+    timeout: Option<f64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum RawCondition {
+    Text(String),
+    Yaql { yaql_exp: String },
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawCrossDep {
+    name: String,
+    #[serde(default)]
+    role: OneOrMany,
+    #[serde(default)]
+    policy: Option<String>,
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawStrategy {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    amount: Option<u32>,
+}
+
+/// One entry of a `tasks.yaml` file, with every field Fuel defines.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawTask {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    version: Option<RawVersion>,
+    #[serde(default)]
+    role: OneOrMany,
+    #[serde(default)]
+    roles: OneOrMany,
+    #[serde(default)]
+    groups: OneOrMany,
+    #[serde(default)]
+    tasks: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    required_for: Vec<String>,
+    #[serde(default, rename = "cross-depends")]
+    cross_depends: Vec<RawCrossDep>,
+    #[serde(default, rename = "cross-depended-by")]
+    cross_depended_by: Vec<RawCrossDep>,
+    #[serde(default)]
+    strategy: Option<RawStrategy>,
+    #[serde(default)]
+    condition: Option<RawCondition>,
+    #[serde(default)]
+    parameters: BTreeMap<String, Value>,
+    #[serde(default)]
+    test_pre: Option<RawTestHook>,
+    #[serde(default)]
+    test_post: Option<RawTestHook>,
+    // Fields Fuel uses for re-deployment and documentation; accepted, not acted on.
+    #[serde(default)]
+    #[allow(dead_code)]
+    reexecute_on: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    refresh_on: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    fault_tolerance: Option<Value>,
+}
+
+/// Descriptor format: version 1 (group-based) or 2.x (per-node graphs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    Puppet,
+    Shell,
+    Group,
+    Stage,
+    Skipped,
+    Anchor,
+    UploadFile,
+    CopyFiles,
+    Sync,
+    Reboot,
+}
+
+impl TaskKind {
+    pub const ALL: [(&'static str, TaskKind); 10] = [
+        ("puppet", TaskKind::Puppet),
+        ("shell", TaskKind::Shell),
+        ("group", TaskKind::Group),
+        ("stage", TaskKind::Stage),
+        ("skipped", TaskKind::Skipped),
+        ("anchor", TaskKind::Anchor),
+        ("upload_file", TaskKind::UploadFile),
+        ("copy_files", TaskKind::CopyFiles),
+        ("sync", TaskKind::Sync),
+        ("reboot", TaskKind::Reboot),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map(|(name, _)| *name)
+            .unwrap_or("?")
+    }
+
+    /// Synchronisation points: they order other tasks and do nothing themselves.
+    pub fn is_sync_point(self) -> bool {
+        matches!(self, TaskKind::Group | TaskKind::Stage | TaskKind::Anchor)
+    }
+
+    /// Parameters each type understands; anything else is reported.
+    fn known_parameters(self) -> &'static [&'static str] {
+        match self {
+            TaskKind::Puppet => &[
+                "puppet_manifest",
+                "puppet_modules",
+                "cwd",
+                "timeout",
+                "retries",
+                "interval",
+            ],
+            TaskKind::Shell => &["cmd", "cwd", "timeout", "retries", "interval"],
+            TaskKind::UploadFile => &["path", "data", "permissions", "timeout"],
+            TaskKind::CopyFiles => &["files", "permissions", "dir_permissions", "timeout"],
+            TaskKind::Sync => &["src", "dst", "timeout", "retries", "interval"],
+            TaskKind::Reboot => &["timeout"],
+            TaskKind::Group => &["strategy"],
+            TaskKind::Stage | TaskKind::Skipped | TaskKind::Anchor => &[],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Wait for the task on every matching node.
+    All,
+    /// Wait for the task on one matching node (the first by name).
+    Any,
+}
+
+#[derive(Clone, Debug)]
+pub struct CrossDep {
+    pub name: Matcher,
+    pub role: RoleSelector,
+    pub policy: Policy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    Parallel { amount: Option<u32> },
+    OneByOne,
+}
+
+impl Strategy {
+    /// How many nodes may run the task at once.
+    pub fn limit(self) -> Option<u32> {
+        match self {
+            Strategy::Parallel { amount } => amount,
+            Strategy::OneByOne => Some(1),
+        }
+    }
+}
+
+/// A command run before (`test_pre`) or after (`test_post`) the task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestHook {
+    pub cmd: String,
+    pub cwd: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileCopy {
+    pub src: String,
+    pub dst: String,
+}
+
+/// What a task does when it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// group, stage, skipped, anchor.
+    Nothing,
+    Puppet {
+        manifest: String,
+        modulepath: Option<String>,
+        cwd: Option<String>,
+    },
+    Shell {
+        cmd: String,
+        cwd: Option<String>,
+    },
+    UploadFile {
+        path: String,
+        data: String,
+        permissions: Option<u32>,
+    },
+    CopyFiles {
+        files: Vec<FileCopy>,
+        permissions: Option<u32>,
+        dir_permissions: Option<u32>,
+    },
+    Sync {
+        src: String,
+        dst: String,
+    },
+    Reboot,
+}
+
+/// How a task is attempted: time limit per attempt, retries, pause between.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Attempts {
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub interval: Duration,
+}
+
+/// A task descriptor, validated and typed.
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub id: String,
+    pub kind: TaskKind,
+    pub version: Version,
+    pub origin: Origin,
+    /// Roles (or v1 group ids) named by `role`, `roles` and `groups`.
+    pub roles: Vec<Matcher>,
+    /// Version 1 `groups:` entries, kept apart because groups synchronise nodes.
+    pub groups: Vec<String>,
+    /// A group's `tasks:` list.
+    pub members: Vec<String>,
+    pub requires: Vec<String>,
+    pub required_for: Vec<String>,
+    pub cross_depends: Vec<CrossDep>,
+    pub cross_depended_by: Vec<CrossDep>,
+    pub strategy: Option<Strategy>,
+    pub condition: Option<String>,
+    pub action: Action,
+    pub attempts: Attempts,
+    pub test_pre: Option<TestHook>,
+    pub test_post: Option<TestHook>,
+}
+
+/// Every task of one or more files, in declaration order.
+#[derive(Clone, Debug, Default)]
+pub struct TaskSet {
+    pub tasks: Vec<Task>,
+    pub files: Vec<PathBuf>,
+}
+
+impl TaskSet {
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.tasks.iter().position(|task| task.id == id)
+    }
+}
+
+/// Finds descriptor files: a file is taken as is; a directory is searched
+/// recursively for `tasks.yaml`, `*.tasks.yaml`, `deployment_tasks.yaml`.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
+    let mut files = Vec::new();
+    let mut errors = Diagnostics::default();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                match entry {
+                    Ok(entry) if entry.file_type().is_file() && is_descriptor_name(entry.path()) => {
+                        files.push(entry.into_path())
+                    }
+                    Ok(_) => {}
+                    Err(err) => errors.push(Diagnostic::new(path, format!("cannot read: {err}"))),
+                }
+            }
+            if files.len() == before {
+                errors.push(
+                    Diagnostic::new(path, "no tasks.yaml file in this directory")
+                        .help("descriptor files are named tasks.yaml, deployment_tasks.yaml or *.tasks.yaml"),
+                );
+            }
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            errors.push(
+                Diagnostic::new(path, "no such file or directory")
+                    .help("pass a tasks.yaml file or a directory containing some"),
+            );
+        }
+    }
+    errors.into_result(files)
+}
+
+fn is_descriptor_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name == "tasks.yaml"
+        || name == "tasks.yml"
+        || name == "deployment_tasks.yaml"
+        || name.ends_with(".tasks.yaml")
+        || name.ends_with(".tasks.yml")
+}
+
+/// Loads and types every task of the given files or directories.
+/// Reports every problem found, not only the first.
+pub fn load(paths: &[PathBuf]) -> Result<TaskSet, Diagnostics> {
+    let files = discover(paths)?;
+    let mut set = TaskSet::default();
+    let mut errors = Diagnostics::default();
+    for file in &files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => parse_file(file, &text, &mut set.tasks, &mut errors),
+            Err(err) => errors.push(Diagnostic::new(file, format!("cannot read: {err}"))),
+        }
+    }
+    set.files = files;
+    errors.into_result(set)
+}
+
+/// Parses the text of one descriptor file, appending its tasks.
+pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Diagnostics) {
+    if text.trim().is_empty() {
+        return;
+    }
+    let raw: Option<Vec<Spanned<RawTask>>> = match serde_saphyr::from_str(text) {
+        Ok(raw) => raw,
+        Err(err) => {
+            let location = err.location();
+            let mut diagnostic = Diagnostic::new(file, yaml_error_message(&err));
+            if let Some(location) = location {
+                diagnostic = diagnostic.at(location.line(), location.column());
+            }
+            errors.push(diagnostic.help(
+                "a tasks.yaml file is a YAML list of tasks, each with at least `id` and `type`; see docs/executor.md",
+            ));
+            return;
+        }
+    };
+    for spanned in raw.unwrap_or_default() {
+        let origin = Origin {
+            file: file.to_path_buf(),
+            line: spanned.referenced.line(),
+            column: spanned.referenced.column(),
+        };
+        if let Some(task) = type_task(spanned.value, origin, errors) {
+            out.push(task);
+        }
+    }
+}
+
+/// serde-saphyr renders a snippet of the source; our diagnostic prints its
+/// own location, so only the first line (the message) is kept.
+fn yaml_error_message(err: &serde_saphyr::Error) -> String {
+    let rendered = err.to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+    first.trim_start_matches("error: ").to_string()
+}
+
+fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<Task> {
+    let error = |message: String| Diagnostic::at_origin(&origin, message).task(&raw.id);
+    let Some(kind) = TaskKind::ALL
+        .iter()
+        .find(|(name, _)| *name == raw.kind)
+        .map(|(_, kind)| *kind)
+    else {
+        let names: Vec<&str> = TaskKind::ALL.iter().map(|(name, _)| *name).collect();
+        errors.push(
+            error(format!("unknown task type `{}`", raw.kind))
+                .help(format!("use one of: {}", names.join(", "))),
+        );
+        return None;
+    };
+    let version = match &raw.version {
+        None => Version::V1,
+        Some(RawVersion::Number(number)) if *number >= 2.0 => Version::V2,
+        Some(RawVersion::Number(_)) => Version::V1,
+        Some(RawVersion::Text(text)) => {
+            match text.split('.').next().and_then(|major| major.parse::<u32>().ok()) {
+                Some(major) if major >= 2 => Version::V2,
+                Some(_) => Version::V1,
+                None => {
+                    errors.push(
+                        error(format!("invalid version `{text}`"))
+                            .help("write `version: 2.0.0` for per-node graphs, or omit it for version 1"),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+
+    let mut ok = true;
+    let mut matchers = |names: Vec<String>, field: &str| -> Vec<Matcher> {
+        names
+            .into_iter()
+            .filter_map(|name| match Matcher::parse(&name) {
+                Ok(matcher) => Some(matcher),
+                Err(message) => {
+                    errors.push(error(format!("`{field}`: {message}")));
+                    ok = false;
+                    None
+                }
+            })
+            .collect()
+    };
+    let groups = raw.groups.into_vec();
+    let mut roles = matchers(raw.role.into_vec(), "role");
+    roles.extend(matchers(raw.roles.into_vec(), "roles"));
+    if version == Version::V2 {
+        roles.extend(matchers(groups.clone(), "groups"));
+    }
+
+    let mut cross = |deps: Vec<RawCrossDep>, field: &str| -> Vec<CrossDep> {
+        deps.into_iter()
+            .filter_map(|dep| {
+                let name = Matcher::parse(&dep.name);
+                let role = RoleSelector::parse(dep.role.into_vec());
+                let policy = match dep.policy.as_deref() {
+                    None | Some("all") => Ok(Policy::All),
+                    Some("any") => Ok(Policy::Any),
+                    Some(other) => Err(format!("unknown policy `{other}` (use `all` or `any`)")),
+                };
+                match (name, role, policy) {
+                    (Ok(name), Ok(role), Ok(policy)) => Some(CrossDep { name, role, policy }),
+                    (Err(message), _, _) | (_, Err(message), _) | (_, _, Err(message)) => {
+                        errors.push(error(format!("`{field}`: {message}")));
+                        ok = false;
+                        None
+                    }
+                }
+            })
+            .collect()
+    };
+    let cross_depends = cross(raw.cross_depends, "cross-depends");
+    let cross_depended_by = cross(raw.cross_depended_by, "cross-depended-by");
+
+    // v1 groups carry their strategy under `parameters`; v2 tasks at top level.
+    let raw_strategy = raw.strategy.clone().or_else(|| {
+        raw.parameters
+            .get("strategy")
+            .and_then(|value| serde_json::from_value::<RawStrategy>(value.clone()).ok())
+    });
+    let strategy = match raw_strategy {
+        None => None,
+        Some(strategy) => match strategy.kind.as_str() {
+            "parallel" => Some(Strategy::Parallel {
+                amount: strategy.amount,
+            }),
+            "one_by_one" | "one-by-one" => Some(Strategy::OneByOne),
+            other => {
+                errors.push(
+                    error(format!("unknown strategy type `{other}`"))
+                        .help("use `parallel` (with an optional `amount`) or `one_by_one`"),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    if raw.parameters.contains_key("strategy") && raw.strategy.is_none() && strategy.is_none() && ok {
+        errors.push(error("`parameters.strategy` must be a map with `type` and optional `amount`".into()));
+        ok = false;
+    }
+
+    let condition = raw.condition.map(|condition| match condition {
+        RawCondition::Text(text) => text,
+        RawCondition::Yaql { yaql_exp } => yaql_exp,
+    });
+
+    let params = Parameters {
+        map: &raw.parameters,
+        origin: &origin,
+        id: &raw.id,
+    };
+    for key in raw.parameters.keys() {
+        if !kind.known_parameters().contains(&key.as_str()) {
+            errors.push(error(format!("unknown parameter `{key}` for a `{}` task", kind.name())).help(
+                format!(
+                    "parameters of `{}` tasks: {}",
+                    kind.name(),
+                    if kind.known_parameters().is_empty() {
+                        "none".to_string()
+                    } else {
+                        kind.known_parameters().join(", ")
+                    }
+                ),
+            ));
+            ok = false;
+        }
+    }
+    let action = match params.action(kind) {
+        Ok(action) => action,
+        Err(diagnostic) => {
+            errors.push(diagnostic);
+            return None;
+        }
+    };
+    let attempts = match params.attempts() {
+        Ok(attempts) => attempts,
+        Err(diagnostic) => {
+            errors.push(diagnostic);
+            return None;
+        }
+    };
+    let hook = |raw: Option<RawTestHook>| {
+        raw.map(|hook| TestHook {
+            cmd: hook.cmd,
+            cwd: hook.cwd,
+            timeout: hook.timeout.map(Duration::from_secs_f64),
+        })
+    };
+    if !ok {
+        return None;
+    }
+    Some(Task {
+        id: raw.id,
+        kind,
+        version,
+        origin,
+        roles,
+        groups: if version == Version::V1 { groups } else { Vec::new() },
+        members: raw.tasks,
+        requires: raw.requires,
+        required_for: raw.required_for,
+        cross_depends,
+        cross_depended_by,
+        strategy,
+        condition,
+        action,
+        attempts,
+        test_pre: hook(raw.test_pre),
+        test_post: hook(raw.test_post),
+    })
+}
+
+/// Typed access to a task's `parameters` map, with errors naming the task.
+struct Parameters<'a> {
+    map: &'a BTreeMap<String, Value>,
+    origin: &'a Origin,
+    id: &'a str,
+}
+
+impl Parameters<'_> {
+    fn error(&self, message: String) -> Diagnostic {
+        Diagnostic::at_origin(self.origin, message).task(self.id)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, Diagnostic> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            Some(Value::Bool(flag)) => Ok(Some(flag.to_string())),
+            Some(_) => Err(self.error(format!("parameter `{key}` must be a string"))),
+        }
+    }
+
+    fn required(&self, key: &str, kind: TaskKind) -> Result<String, Diagnostic> {
+        self.string(key)?.ok_or_else(|| {
+            self.error(format!("a `{}` task needs `parameters.{key}`", kind.name()))
+        })
+    }
+
+    fn seconds(&self, key: &str) -> Result<Option<Duration>, Diagnostic> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_f64()
+                .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
+                .filter(|seconds| *seconds >= 0.0 && seconds.is_finite())
+                .map(|seconds| Some(Duration::from_secs_f64(seconds)))
+                .ok_or_else(|| self.error(format!("parameter `{key}` must be a number of seconds"))),
+        }
+    }
+
+    fn mode(&self, key: &str) -> Result<Option<u32>, Diagnostic> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
+                .map(Some)
+                .map_err(|_| self.error(format!("parameter `{key}` must be an octal mode like '0644'"))),
+        }
+    }
+
+    fn attempts(&self) -> Result<Attempts, Diagnostic> {
+        let retries = match self.map.get("retries") {
+            None | Some(Value::Null) => 0,
+            Some(value) => value
+                .as_u64()
+                .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| self.error("parameter `retries` must be a whole number".into()))?,
+        };
+        Ok(Attempts {
+            timeout: self.seconds("timeout")?.filter(|timeout| !timeout.is_zero()),
+            retries,
+            interval: self.seconds("interval")?.unwrap_or_default(),
+        })
+    }
+
+    fn action(&self, kind: TaskKind) -> Result<Action, Diagnostic> {
+        Ok(match kind {
+            TaskKind::Group | TaskKind::Stage | TaskKind::Skipped | TaskKind::Anchor => Action::Nothing,
+            TaskKind::Puppet => Action::Puppet {
+                manifest: self.required("puppet_manifest", kind)?,
+                modulepath: self.string("puppet_modules")?,
+                cwd: self.string("cwd")?,
+            },
+            TaskKind::Shell => Action::Shell {
+                cmd: self.required("cmd", kind)?,
+                cwd: self.string("cwd")?,
+            },
+            TaskKind::UploadFile => Action::UploadFile {
+                path: self.required("path", kind)?,
+                data: self.string("data")?.unwrap_or_default(),
+                permissions: self.mode("permissions")?,
+            },
+            TaskKind::CopyFiles => {
+                let files = match self.map.get("files") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|item| {
+                            let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
+                            match (field("src"), field("dst")) {
+                                (Some(src), Some(dst)) => Ok(FileCopy { src, dst }),
+                                _ => Err(self.error(
+                                    "each entry of `parameters.files` needs `src` and `dst`".into(),
+                                )),
+                            }
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                    _ => {
+                        return Err(self.error(
+                            "a `copy_files` task needs `parameters.files`, a list of {src, dst}".into(),
+                        ))
+                    }
+                };
+                Action::CopyFiles {
+                    files,
+                    permissions: self.mode("permissions")?,
+                    dir_permissions: self.mode("dir_permissions")?,
+                }
+            }
+            TaskKind::Sync => Action::Sync {
+                src: self.required("src", kind)?,
+                dst: self.required("dst", kind)?,
+            },
+            TaskKind::Reboot => Action::Reboot,
+        })
+    }
+}

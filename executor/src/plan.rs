@@ -1,0 +1,490 @@
+//! The plan: per-node task graphs, as Fuel's task-based engine builds them.
+//!
+//! A task is planned on every node having one of its roles. Same-node links
+//! (`requires`, `required_for`) hold on every node; a link through a task
+//! that a node does not have still orders the tasks around it, as Fuel's
+//! engine does with its skipped placeholders. `cross-depends` and
+//! `cross-depended-by` link tasks of different nodes.
+
+use crate::catalog::{find_cycle, Catalog};
+use crate::condition::{self, Verdict};
+use crate::descriptor::{Policy, TaskKind, Version};
+use crate::error::{Diagnostic, Diagnostics};
+use crate::inventory::{Inventory, Node};
+use crate::matcher::RoleSelector;
+use std::collections::{BTreeMap, HashMap};
+
+/// Which part of the task graph to run.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Run only these tasks.
+    pub only: Vec<String>,
+    /// Never run these tasks.
+    pub skip: Vec<String>,
+    /// Run this task and everything after it.
+    pub start: Option<String>,
+    /// Run this task and everything before it.
+    pub end: Option<String>,
+    /// Add the tasks that the selected ones need.
+    pub with_deps: bool,
+    /// Run on these nodes only.
+    pub nodes: Vec<String>,
+}
+
+/// What happens to a planned task when its turn comes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Run,
+    /// group, stage, anchor: succeeds at once.
+    SyncPoint,
+    /// Done without running, for the reason given.
+    Skip(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub node: usize,
+    pub task: usize,
+    pub disposition: Disposition,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub catalog: Catalog,
+    pub nodes: Vec<Node>,
+    pub instances: Vec<Instance>,
+    pub successors: Vec<Vec<u32>>,
+    pub predecessor_count: Vec<u32>,
+    /// Per task: how many nodes may run it at once.
+    pub limits: Vec<Option<u32>>,
+    /// Per instance: length of the longest chain of instances it starts.
+    pub priority: Vec<u32>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Plan {
+    pub fn build(catalog: Catalog, inventory: &Inventory, selection: &Selection) -> Result<Plan, Diagnostics> {
+        let mut errors = Diagnostics::default();
+        let nodes = select_nodes(inventory, &selection.nodes, &mut errors);
+        let selected = select_tasks(&catalog, selection, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let task_count = catalog.tasks.len();
+        let mut warnings = catalog.warnings.clone();
+
+        // Nodes with the same roles have the same graph: build it once.
+        let mut shapes: HashMap<Vec<String>, NodeShape> = HashMap::new();
+        let mut slot = vec![u32::MAX; nodes.len() * task_count];
+        let mut instances = Vec::new();
+        let mut successors: Vec<Vec<u32>> = Vec::new();
+        let mut node_shapes = Vec::with_capacity(nodes.len());
+        for (n, node) in nodes.iter().enumerate() {
+            let mut key = node.roles.clone();
+            key.sort();
+            let shape = shapes
+                .entry(key)
+                .or_insert_with(|| NodeShape::build(&catalog, &node.roles));
+            for &task in &shape.tasks {
+                slot[n * task_count + task] = instances.len() as u32;
+                instances.push(Instance {
+                    node: n,
+                    task,
+                    disposition: Disposition::Run,
+                });
+                successors.push(Vec::new());
+            }
+            node_shapes.push(shape.edges.clone());
+        }
+        let at = |node: usize, task: usize| -> Option<u32> {
+            let id = slot[node * task_count + task];
+            (id != u32::MAX).then_some(id)
+        };
+        for (n, edges) in node_shapes.iter().enumerate() {
+            for &(before, after) in edges.iter() {
+                if let (Some(a), Some(b)) = (at(n, before), at(n, after)) {
+                    successors[a as usize].push(b);
+                }
+            }
+        }
+
+        // Cross-node links.
+        let role_nodes = |selector: &RoleSelector, own: usize| -> Vec<usize> {
+            match selector {
+                RoleSelector::SameNode => vec![own],
+                RoleSelector::AnyNode => (0..nodes.len()).collect(),
+                RoleSelector::Roles(matchers) => (0..nodes.len())
+                    .filter(|&m| {
+                        nodes[m]
+                            .roles
+                            .iter()
+                            .any(|role| matchers.iter().any(|matcher| matcher.matches(role)))
+                    })
+                    .collect(),
+            }
+        };
+        for id in 0..instances.len() {
+            let Instance { node: n, task: t, .. } = instances[id];
+            let task = &catalog.tasks[t];
+            for (dep, reversed) in task
+                .cross_depends
+                .iter()
+                .map(|dep| (dep, false))
+                .chain(task.cross_depended_by.iter().map(|dep| (dep, true)))
+            {
+                let matching: Vec<usize> = match dep.name.exact() {
+                    Some(name) => catalog.index.get(name).copied().into_iter().collect(),
+                    None => (0..task_count)
+                        .filter(|&u| dep.name.matches(&catalog.tasks[u].id))
+                        .collect(),
+                };
+                let mut linked = false;
+                for m in role_nodes(&dep.role, n) {
+                    for &u in &matching {
+                        let Some(other) = at(m, u) else { continue };
+                        if other as usize == id {
+                            continue;
+                        }
+                        if reversed {
+                            successors[id].push(other);
+                        } else {
+                            successors[other as usize].push(id as u32);
+                        }
+                        linked = true;
+                    }
+                    if linked && dep.policy == Policy::Any {
+                        break;
+                    }
+                }
+            }
+        }
+        for span in &catalog.groups {
+            let starts: Vec<usize> = (0..nodes.len()).filter(|&m| at(m, span.start).is_some()).collect();
+            for &earlier in &span.after {
+                let end = catalog.groups[earlier].end;
+                for m in 0..nodes.len() {
+                    let Some(before) = at(m, end) else { continue };
+                    for &n in &starts {
+                        if let Some(after) = at(n, span.start) {
+                            successors[before as usize].push(after);
+                        }
+                    }
+                }
+            }
+            if let Some(limit) = catalog.tasks[span.start].strategy.and_then(|s| s.limit()) {
+                let window = limit.max(1) as usize;
+                for pair in window..starts.len() {
+                    if let (Some(before), Some(after)) = (at(starts[pair - window], span.end), at(starts[pair], span.start)) {
+                        successors[before as usize].push(after);
+                    }
+                }
+            }
+        }
+        for list in &mut successors {
+            list.sort_unstable();
+            list.dedup();
+        }
+
+        // What each instance does.
+        let mut unknown_conditions: BTreeMap<usize, String> = BTreeMap::new();
+        let dispositions: Vec<Disposition> = catalog
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(t, task)| {
+                if !selected[t] {
+                    return Disposition::Skip("not selected".into());
+                }
+                if task.kind == TaskKind::Skipped {
+                    return Disposition::Skip("type: skipped".into());
+                }
+                if let Some(text) = &task.condition {
+                    match condition::evaluate(text, &inventory.settings) {
+                        Verdict::False => return Disposition::Skip(format!("condition is false: {text}")),
+                        Verdict::True => {}
+                        Verdict::Unknown(reason) => {
+                            unknown_conditions.insert(t, reason);
+                        }
+                    }
+                }
+                if task.kind.is_sync_point() {
+                    Disposition::SyncPoint
+                } else {
+                    Disposition::Run
+                }
+            })
+            .collect();
+        for instance in &mut instances {
+            instance.disposition = dispositions[instance.task].clone();
+        }
+        for (t, reason) in unknown_conditions {
+            let task = &catalog.tasks[t];
+            if instances.iter().any(|instance| instance.task == t) {
+                warnings.push(
+                    Diagnostic::at_origin(
+                        &task.origin,
+                        format!(
+                            "condition `{}` is not evaluated ({reason}); the task runs",
+                            task.condition.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .task(&task.id),
+                );
+            }
+        }
+
+        let limits = catalog
+            .tasks
+            .iter()
+            .map(|task| match task.kind {
+                TaskKind::Group if task.version == Version::V1 => None,
+                _ => task.strategy.and_then(|strategy| strategy.limit()),
+            })
+            .collect();
+
+        let mut predecessor_count = vec![0u32; instances.len()];
+        for list in &successors {
+            for &succ in list {
+                predecessor_count[succ as usize] += 1;
+            }
+        }
+        let Some(order) = topological_order(&successors, &predecessor_count) else {
+            let as_usize: Vec<Vec<usize>> = successors
+                .iter()
+                .map(|list| list.iter().map(|&s| s as usize).collect())
+                .collect();
+            let cycle = find_cycle(&as_usize).unwrap_or_default();
+            let path: Vec<String> = cycle
+                .iter()
+                .map(|&i| format!("{}@{}", catalog.tasks[instances[i].task].id, nodes[instances[i].node].name))
+                .collect();
+            return Err(Diagnostic::general(format!("the plan has a dependency cycle across nodes: {}", path.join(" -> ")))
+                .help("a cross-depends link points back at a task that waits for it; remove one link of this cycle")
+                .into());
+        };
+        let mut priority = vec![0u32; instances.len()];
+        for &id in order.iter().rev() {
+            let longest_after = successors[id as usize]
+                .iter()
+                .map(|&s| priority[s as usize])
+                .max()
+                .unwrap_or(0);
+            priority[id as usize] = longest_after + 1;
+        }
+
+        Ok(Plan {
+            catalog,
+            nodes,
+            instances,
+            successors,
+            predecessor_count,
+            limits,
+            priority,
+            warnings,
+        })
+    }
+
+    pub fn task_id(&self, instance: u32) -> &str {
+        &self.catalog.tasks[self.instances[instance as usize].task].id
+    }
+
+    pub fn node_name(&self, instance: u32) -> &str {
+        &self.nodes[self.instances[instance as usize].node].name
+    }
+
+    /// Instances by level: each wave only needs earlier waves.
+    pub fn waves(&self) -> Vec<Vec<u32>> {
+        let order = topological_order(&self.successors, &self.predecessor_count).unwrap_or_default();
+        let mut level = vec![0usize; self.instances.len()];
+        let mut waves: Vec<Vec<u32>> = Vec::new();
+        for &id in &order {
+            let wave = level[id as usize];
+            if waves.len() <= wave {
+                waves.resize(wave + 1, Vec::new());
+            }
+            waves[wave].push(id);
+            for &succ in &self.successors[id as usize] {
+                level[succ as usize] = level[succ as usize].max(wave + 1);
+            }
+        }
+        waves
+    }
+
+    /// The longest chain of instances, first to last.
+    pub fn critical_path(&self) -> Vec<u32> {
+        let Some(mut at) = (0..self.instances.len() as u32)
+            .filter(|&id| self.predecessor_count[id as usize] == 0)
+            .max_by_key(|&id| (self.priority[id as usize], std::cmp::Reverse(id)))
+        else {
+            return Vec::new();
+        };
+        let mut path = vec![at];
+        while let Some(&next) = self.successors[at as usize]
+            .iter()
+            .filter(|&&s| self.priority[s as usize] + 1 == self.priority[at as usize])
+            .min()
+        {
+            path.push(next);
+            at = next;
+        }
+        path
+    }
+}
+
+/// The tasks one kind of node runs and the order between them.
+#[derive(Clone)]
+struct NodeShape {
+    tasks: Vec<usize>,
+    edges: std::rc::Rc<Vec<(usize, usize)>>,
+}
+
+impl NodeShape {
+    fn build(catalog: &Catalog, roles: &[String]) -> NodeShape {
+        let planned: Vec<bool> = catalog
+            .tasks
+            .iter()
+            .map(|task| {
+                task.roles
+                    .iter()
+                    .any(|matcher| roles.iter().any(|role| matcher.matches(role)))
+            })
+            .collect();
+        let tasks: Vec<usize> = (0..catalog.tasks.len()).filter(|&t| planned[t]).collect();
+        // Links through tasks this node lacks still order the tasks around them.
+        let mut edges = Vec::new();
+        let mut seen = vec![usize::MAX; catalog.tasks.len()];
+        for &from in &tasks {
+            let mut stack: Vec<usize> = catalog.successors[from].clone();
+            while let Some(next) = stack.pop() {
+                if seen[next] == from {
+                    continue;
+                }
+                seen[next] = from;
+                if planned[next] {
+                    edges.push((from, next));
+                } else {
+                    stack.extend(&catalog.successors[next]);
+                }
+            }
+        }
+        NodeShape {
+            tasks,
+            edges: std::rc::Rc::new(edges),
+        }
+    }
+}
+
+/// Kahn's order, or None when the graph has a cycle.
+pub fn topological_order(successors: &[Vec<u32>], predecessor_count: &[u32]) -> Option<Vec<u32>> {
+    let mut remaining = predecessor_count.to_vec();
+    let mut order: Vec<u32> = (0..remaining.len() as u32).filter(|&i| remaining[i as usize] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        let id = order[next];
+        next += 1;
+        for &succ in &successors[id as usize] {
+            remaining[succ as usize] -= 1;
+            if remaining[succ as usize] == 0 {
+                order.push(succ);
+            }
+        }
+    }
+    (order.len() == remaining.len()).then_some(order)
+}
+
+fn select_nodes(inventory: &Inventory, names: &[String], errors: &mut Diagnostics) -> Vec<Node> {
+    for name in names {
+        if !inventory.nodes.iter().any(|node| &node.name == name) {
+            let known: Vec<&str> = inventory.nodes.iter().map(|node| node.name.as_str()).collect();
+            errors.push(
+                Diagnostic::general(format!("--node {name}: no such node in the inventory"))
+                    .help(format!("nodes: {}", known.join(", "))),
+            );
+        }
+    }
+    inventory
+        .nodes
+        .iter()
+        .filter(|node| names.is_empty() || names.contains(&node.name))
+        .cloned()
+        .collect()
+}
+
+/// Which tasks the selection options keep, by catalog index.
+fn select_tasks(catalog: &Catalog, selection: &Selection, errors: &mut Diagnostics) -> Vec<bool> {
+    let count = catalog.tasks.len();
+    let mut lookup = |option: &str, id: &str| -> Option<usize> {
+        let found = catalog.index.get(id).copied();
+        if found.is_none() {
+            errors.push(
+                Diagnostic::general(format!("{option} {id}: no such task"))
+                    .help("`granule tasks list --tasks PATH` shows the task ids"),
+            );
+        }
+        found
+    };
+    let mut predecessors = vec![Vec::new(); count];
+    for (from, list) in catalog.successors.iter().enumerate() {
+        for &to in list {
+            predecessors[to].push(from);
+        }
+    }
+    // Cross-node links with plain names also order tasks.
+    let mut successors = catalog.successors.clone();
+    for (t, task) in catalog.tasks.iter().enumerate() {
+        for dep in &task.cross_depends {
+            if let Some(&u) = dep.name.exact().and_then(|name| catalog.index.get(name)) {
+                successors[u].push(t);
+                predecessors[t].push(u);
+            }
+        }
+        for dep in &task.cross_depended_by {
+            if let Some(&u) = dep.name.exact().and_then(|name| catalog.index.get(name)) {
+                successors[t].push(u);
+                predecessors[u].push(t);
+            }
+        }
+    }
+    let closure = |roots: &[usize], links: &[Vec<usize>]| -> Vec<bool> {
+        let mut reached = vec![false; count];
+        let mut stack = roots.to_vec();
+        while let Some(at) = stack.pop() {
+            if !std::mem::replace(&mut reached[at], true) {
+                stack.extend(&links[at]);
+            }
+        }
+        reached
+    };
+    let mut keep = vec![true; count];
+    let mut restrict = |chosen: Vec<bool>| {
+        let chosen = if selection.with_deps {
+            let roots: Vec<usize> = (0..count).filter(|&t| chosen[t]).collect();
+            closure(&roots, &predecessors)
+        } else {
+            chosen
+        };
+        for (kept, chosen) in keep.iter_mut().zip(chosen) {
+            *kept &= chosen;
+        }
+    };
+    if !selection.only.is_empty() {
+        let roots: Vec<usize> = selection.only.iter().filter_map(|id| lookup("--only", id)).collect();
+        let mut chosen = vec![false; count];
+        for root in roots {
+            chosen[root] = true;
+        }
+        restrict(chosen);
+    }
+    if let Some(start) = selection.start.as_deref().and_then(|id| lookup("--start", id)) {
+        restrict(closure(&[start], &successors));
+    }
+    if let Some(end) = selection.end.as_deref().and_then(|id| lookup("--end", id)) {
+        restrict(closure(&[end], &predecessors));
+    }
+    for id in &selection.skip {
+        if let Some(t) = lookup("--skip", id) {
+            keep[t] = false;
+        }
+    }
+    keep
+}
