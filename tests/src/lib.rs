@@ -1,1 +1,68 @@
-//! Shared helpers for granule's cross-crate tests: the corpus, the oracles.
+//! Shared helpers for granule's cross-crate tests: the corpus, the oracles,
+//! and the rule for when a reference is missing.
+//!
+//! * [`corpus`]: the real Puppet modules installed from Debian packages, and
+//!   our own fixtures.
+//! * [`oracle`]: Puppet's own parse of those files (PN, JSON or the syntax
+//!   error), produced in one Ruby process and cached under `target/oracle/`.
+//! * [`parity`]: granule's parse of a file compared with Puppet's, with
+//!   messages that show where the two first differ.
+//! * [`require_reference`]: a missing reference fails under `CI=true` and
+//!   skips loudly otherwise.
+
+pub mod corpus;
+pub mod oracle;
+pub mod parity;
+
+use std::path::PathBuf;
+
+/// True when running under CI (`CI=true`), where a missing reference is a
+/// failure rather than a skip.
+pub fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value.eq_ignore_ascii_case("true") || value == "1")
+}
+
+/// Applies the rule for a missing reference (`what`): under `CI=true` the
+/// test fails; otherwise it prints a loud SKIPPED line and the caller returns.
+pub fn reference_missing(test: &str, what: &str) {
+    let remedy = "run scripts/test, which installs the Debian packages the tests need";
+    if running_in_ci() {
+        panic!("{test}: {what}; under CI=true a missing reference is a failure ({remedy})");
+    }
+    eprintln!("\n*** SKIPPED {test}: {what}.\n*** Nothing was checked. To run it, {remedy}.\n");
+}
+
+/// Unwraps a reference or applies [`reference_missing`]: returns `None` (the
+/// caller then returns) only outside CI.
+pub fn require_reference<T>(test: &str, reference: Result<T, String>) -> Option<T> {
+    match reference {
+        Ok(value) => Some(value),
+        Err(what) => {
+            reference_missing(test, &what);
+            None
+        }
+    }
+}
+
+/// The root of the repository (the parent of this crate).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The cargo target directory: `CARGO_TARGET_DIR` when set, else `target/`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                repo_root().join(dir)
+            }
+        }
+        _ => repo_root().join("target"),
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env ruby
+# frozen_string_literal: true
+#
+# The PN oracle: Puppet's own parser and PN transformer, run in ONE Ruby
+# process for many files (a `puppet` process per file costs a second).
+#
+# Usage:
+#   ruby puppet_dump.rb [PATH...]        # or: paths one per line on stdin
+#   ruby puppet_dump.rb --parse-only [PATH...]
+#
+# For each path it prints one JSON line
+#   {"path": P, "pn": PN, "json": JSON,
+#    "error": null | {"message", "line", "pos", "syntax_error"},
+#    "transform_error": null | MESSAGE}
+# where PN is exactly what `puppet parser dump --format pn P` prints after its
+# `--- P` marker and JSON exactly what `--format json` prints. Both replicate
+# Puppet::Face[:parser].dump_parse without --validate (puppet/face/parser.rb).
+# "error" is set when Puppet's parser rejects the file; "transform_error" when
+# the file parses but Puppet's PN transformer crashes on it (Puppet 7's
+# PNTransformer#parameters_entry calls `PN::Literal(true)` for a
+# captures-rest parameter `*$rest`, so `puppet parser dump` fails there too).
+#
+# --parse-only parses without transforming (for scripts/bench-parse) and
+# prints one summary line: {"files", "bytes", "errors", "seconds"}.
+
+require 'puppet'
+require 'json'
+
+# Settings as the `puppet` command initialises them: the lexer consults
+# Puppet[:tasks], which only exists once settings are initialised.
+Puppet.initialize_settings([])
+require 'puppet/pops'
+require 'puppet/pops/pn'
+
+parse_only = ARGV.delete('--parse-only')
+paths = ARGV.empty? ? $stdin.each_line.map(&:chomp).reject(&:empty?) : ARGV
+
+def read_source(path)
+  Puppet::FileSystem.read(path, :encoding => 'utf-8')
+end
+
+# "syntax_error" tells a Puppet::ParseError (reported by `puppet parser dump`
+# per file) from another exception out of the parser, on which the `puppet`
+# command aborts altogether (e.g. an ArgumentError for "\u{110000}").
+def error_data(detail)
+  if detail.is_a?(Puppet::ParseError)
+    { 'message' => detail.message, 'line' => detail.line, 'pos' => detail.pos, 'syntax_error' => true }
+  else
+    { 'message' => "#{detail.class}: #{detail.message}", 'line' => nil, 'pos' => nil, 'syntax_error' => false }
+  end
+end
+
+if parse_only
+  sources = paths.map { |path| read_source(path) }
+  errors = 0
+  started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  sources.each do |source|
+    Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+  rescue Puppet::ParseError
+    errors += 1
+  end
+  seconds = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+  puts JSON.generate('files' => sources.size, 'bytes' => sources.sum(&:bytesize),
+                     'errors' => errors, 'seconds' => seconds)
+  exit 0
+end
+
+$stdout.sync = false
+paths.each do |path|
+  record = { 'path' => path, 'pn' => nil, 'json' => nil, 'error' => nil, 'transform_error' => nil }
+  begin
+    source = read_source(path)
+    model = Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+  rescue StandardError => e
+    record['error'] = error_data(e)
+  end
+  if model
+    begin
+      pn = Puppet::Pops::Model::PNTransformer.transform(model)
+      record['pn'] = pn.format(nil, +'')
+      record['json'] = JSON.dump(pn.to_data)
+    rescue StandardError => e
+      record['transform_error'] = "#{e.class}: #{e.message}"
+    end
+  end
+  $stdout.puts JSON.generate(record)
+end
+$stdout.flush

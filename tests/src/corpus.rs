@@ -1,0 +1,73 @@
+//! The manifests the tests run on: the real Puppet modules installed by the
+//! Debian packages (read in place, never copied), and our own fixtures.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Where `openstack-puppet-modules` and `puppet-module-oci` install the
+/// modules (`modules/` holds symlinks to the enabled ones).
+pub const CORPUS_DIR: &str = "/usr/share/puppet/modules.available";
+
+/// Every `*.pp` of the real module corpus, sorted, each file once.
+///
+/// Symlinks are followed (a module may link a directory from elsewhere), and
+/// a file reached through several paths is kept once, under the first path in
+/// sorted order: e.g. `rodjek-logrotate/spec/fixtures/modules/logrotate/manifests`
+/// links back to the module's own `manifests/`.
+pub fn corpus_files() -> Result<Vec<PathBuf>, String> {
+    let missing = || {
+        format!(
+            "the Puppet module corpus {CORPUS_DIR} is missing \
+             (Debian packages openstack-puppet-modules and puppet-module-oci)"
+        )
+    };
+    if !Path::new(CORPUS_DIR).is_dir() {
+        return Err(missing());
+    }
+    let files = manifests_under(Path::new(CORPUS_DIR))?;
+    if files.is_empty() {
+        return Err(missing());
+    }
+    Ok(files)
+}
+
+/// Our own Puppet fixtures for the parser (`fixtures/parser/`), sorted.
+pub fn parser_fixture_dir() -> PathBuf {
+    crate::repo_root().join("fixtures/parser")
+}
+
+/// Every `*.pp` below `dir`, following symlinks, sorted by path, each real
+/// file once (the first path in sorted order wins).
+pub fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A symlink cycle is reported by walkdir and simply not followed again.
+            Err(error) if error.loop_ancestor().is_some() => continue,
+            Err(error) => return Err(format!("cannot walk {}: {error}", dir.display())),
+        };
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "pp") {
+            found.push(entry.into_path());
+        }
+    }
+    found.sort();
+    let mut seen = HashSet::new();
+    let mut unique = Vec::with_capacity(found.len());
+    for path in found {
+        let real = std::fs::canonicalize(&path)
+            .map_err(|error| format!("cannot resolve {}: {error}", path.display()))?;
+        if seen.insert(real) {
+            unique.push(path);
+        }
+    }
+    Ok(unique)
+}
+
+/// Reads a manifest as Puppet does (`Puppet::FileSystem.read(file, :encoding
+/// => 'utf-8')`): the bytes, unchanged, as UTF-8.
+pub fn read_manifest(path: &Path) -> String {
+    let bytes =
+        std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    String::from_utf8(bytes).unwrap_or_else(|_| panic!("{} is not valid UTF-8", path.display()))
+}
