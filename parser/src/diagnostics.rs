@@ -30,30 +30,58 @@ impl SyntaxError {
         let start = self.span.start as usize;
         let (line, column) = index.line_col(source, start);
         let mut out = format!("{path}:{line}:{column}: error: {}\n", self.message);
-        let text = index.line_text(source, line);
+        let text = index.line_text(source, line).replace('\t', " ");
         let gutter = line.to_string();
         let pad = " ".repeat(gutter.len());
+        let end_column =
+            if index.line(self.span.end as usize) == line && self.span.end as usize > start {
+                index.line_col(source, self.span.end as usize).1
+            } else {
+                text.chars().count() + 1
+            };
+        let width = end_column.saturating_sub(column).max(1);
+        let (shown, caret_column, width) = window(&text, column, width);
         let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{gutter} | {}", text.replace('\t', " "));
-        let line_chars = text.chars().count();
-        let end_column = if self.span.end as usize > start {
-            index.line_col(source, self.span.end as usize).1
-        } else {
-            column + 1
-        };
-        let width = if index.line(self.span.end as usize) == line {
-            end_column.saturating_sub(column).max(1)
-        } else {
-            (line_chars + 1).saturating_sub(column).max(1)
-        };
+        let _ = writeln!(out, "{gutter} | {shown}");
         let _ = writeln!(
             out,
             "{pad} | {}{}",
-            " ".repeat(column - 1),
+            " ".repeat(caret_column - 1),
             "^".repeat(width)
         );
         out
     }
+}
+
+/// Characters of a source line shown around the error at most; longer lines
+/// (minified or generated code) are cut with `...` around a window.
+const MAX_SHOWN: usize = 120;
+
+/// The part of `text` to show so that `column` (1-based) is visible, the
+/// caret's column in what is shown, and the caret's width.
+fn window(text: &str, column: usize, width: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (
+            text.to_string(),
+            column,
+            width.min(chars.len() + 1 - column.min(chars.len())).max(1),
+        );
+    }
+    let first = column.saturating_sub(MAX_SHOWN / 2).max(1);
+    let last = (first + MAX_SHOWN - 1).min(chars.len());
+    let mut shown = String::new();
+    let mut caret = column - first + 1;
+    if first > 1 {
+        shown.push_str("...");
+        caret += 3;
+    }
+    shown.extend(&chars[first - 1..last]);
+    if last < chars.len() {
+        shown.push_str("...");
+    }
+    let width = width.min(last + 1 - column.min(last)).max(1);
+    (shown, caret, width)
 }
 
 impl std::fmt::Display for SyntaxError {
@@ -67,6 +95,19 @@ impl std::error::Error for SyntaxError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_shown_around_the_error() {
+        let src = format!("$x = [{}1 1]\n", "1, ".repeat(200));
+        let at = src.find("1 1").unwrap() + 2;
+        let err = SyntaxError::new("Syntax error at '1'", Span::new(at, at + 1));
+        let text = err.render("x.pp", &src);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].len() < 140, "{}", lines[2]);
+        let caret = lines[3].find('^').unwrap();
+        assert_eq!(&lines[2][caret..caret + 1], "1");
+        assert_eq!(&lines[2][caret - 1..caret], " ");
+    }
 
     #[test]
     fn renders_path_line_column_and_caret() {

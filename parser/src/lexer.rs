@@ -19,6 +19,7 @@
 
 use crate::ast::{Comment, CommentStyle};
 use crate::diagnostics::SyntaxError;
+use crate::parser::{Attempt, Limits};
 use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,10 +275,6 @@ pub struct Lexed {
     pub comments: Vec<Comment>,
 }
 
-/// Nesting limit for interpolation inside interpolation, so that hostile
-/// input cannot overflow the stack.
-const MAX_INTERPOLATION_DEPTH: usize = 100;
-
 /// Which escapes a string form honours and where its text stops.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Escapes {
@@ -370,7 +367,11 @@ pub struct Lexer<'a> {
     /// Where to continue at the next newline: after the text of a heredoc
     /// that started on the current line.
     newline_jump: Option<usize>,
+    /// Interpolation nesting (`"${"${...}"}"`), bounded by `limits`.
     depth: usize,
+    limits: Limits,
+    /// Whether lexing stopped at the interpolation limit.
+    too_deep: bool,
 }
 
 /// Translation of sub-lexer offsets (heredoc text) to file offsets.
@@ -395,10 +396,18 @@ impl OffsetMap {
     }
 }
 
-pub fn lex(source: &str) -> Result<Lexed, SyntaxError> {
-    let mut lexer = Lexer::new(source, OffsetMap::default());
+pub(crate) fn lex(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
+    let mut lexer = Lexer::new(source, OffsetMap::default(), limits);
     lexer.check_bom()?;
-    lexer.run()?;
+    if let Err(error) = lexer.run() {
+        return Err(
+            if lexer.too_deep && limits.interpolation < Limits::FULL.interpolation {
+                Attempt::TooDeep
+            } else {
+                Attempt::Failed(error)
+            },
+        );
+    }
     let end = source.len();
     lexer.tokens.push(Token {
         kind: Tok::Eof,
@@ -424,7 +433,7 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    fn new(src: &'a str, offsets: OffsetMap) -> Lexer<'a> {
+    fn new(src: &'a str, offsets: OffsetMap, limits: Limits) -> Lexer<'a> {
         Lexer {
             src,
             bytes: src.as_bytes(),
@@ -437,6 +446,8 @@ impl<'a> Lexer<'a> {
             line_lexical_start: 0,
             newline_jump: None,
             depth: 0,
+            limits,
+            too_deep: false,
         }
     }
 
@@ -1015,7 +1026,8 @@ impl<'a> Lexer<'a> {
     /// number or keyword (or one followed by `.` or `[`) becomes a variable.
     fn interpolated_expression(&mut self) -> Result<(), SyntaxError> {
         self.depth += 1;
-        if self.depth > MAX_INTERPOLATION_DEPTH {
+        if self.depth > self.limits.interpolation {
+            self.too_deep = true;
             return self.error(
                 "Interpolation nested too deeply",
                 self.pos.saturating_sub(2),
@@ -1118,10 +1130,13 @@ impl<'a> Lexer<'a> {
                 self.newline_jump = Some(line_end);
                 let (text, offsets) =
                     heredoc_text(self.src, &lines, &end_line, |o| self.offsets.to_file(o));
-                let mut sub = Lexer::new(&text, offsets);
+                let mut sub = Lexer::new(&text, offsets, self.limits);
                 sub.depth = self.depth;
                 if spec.interpolate {
-                    sub.interpolated_text(0, TextEnd::EndOfText, spec.escapes, Tok::String)?;
+                    let lexed =
+                        sub.interpolated_text(0, TextEnd::EndOfText, spec.escapes, Tok::String);
+                    self.too_deep |= sub.too_deep;
+                    lexed?;
                 } else {
                     let value = apply_escapes(&text, spec.escapes)
                         .map_err(|message| SyntaxError::new(message, sub.span(0, text.len())))?;
@@ -1209,9 +1224,11 @@ impl HeredocSpec {
                     'u' => escapes.u = true,
                     '$' => escapes.dollar = true,
                     'L' => escapes.newline = true,
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "Invalid heredoc escape char. Only t, r, n, s,  u, L, $ allowed. Got '{c}'"
-                    )),
+                    ))
+                    }
                 }
             }
         }
@@ -1557,6 +1574,13 @@ fn check_number(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lex(src: &str) -> Result<Lexed, SyntaxError> {
+        super::lex(src, Limits::FULL).map_err(|attempt| match attempt {
+            Attempt::Failed(error) => error,
+            Attempt::TooDeep => unreachable!(),
+        })
+    }
 
     fn kinds(src: &str) -> Vec<Tok> {
         lex(src).unwrap().tokens.iter().map(|t| t.kind).collect()

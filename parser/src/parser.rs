@@ -20,20 +20,91 @@ type Result<T> = std::result::Result<T, SyntaxError>;
 /// itself has no limit; real code stays far below this).
 pub const MAX_NESTING: usize = 500;
 
+/// Nesting handled on the caller's thread. Deeper input is parsed again on
+/// a thread of its own with a stack large enough for [`MAX_NESTING`]: a
+/// nesting level costs several stack frames (up to ~20 KiB in debug builds),
+/// more than a 2 MiB thread stack holds at full depth.
+const SHALLOW_NESTING: usize = 40;
+
+/// Stack of the thread that parses deeply nested input.
+const DEEP_STACK_BYTES: usize = 256 << 20;
+
+/// Limits of one parsing attempt.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub nesting: usize,
+    pub interpolation: usize,
+}
+
+impl Limits {
+    pub const SHALLOW: Limits = Limits {
+        nesting: SHALLOW_NESTING,
+        interpolation: 10,
+    };
+    pub const FULL: Limits = Limits {
+        nesting: MAX_NESTING,
+        interpolation: 100,
+    };
+}
+
 /// Parses Puppet source into a [`Program`].
 pub fn parse(source: &str) -> Result<Program> {
-    let lexed = lex(source)?;
+    match parse_with(source, Limits::SHALLOW) {
+        Err(Attempt::TooDeep) => {}
+        Err(Attempt::Failed(error)) => return Err(error),
+        Ok(program) => return Ok(program),
+    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("granule-deep-parse".into())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, || parse_with(source, Limits::FULL))
+            .map_err(|e| {
+                SyntaxError::new(
+                    format!("cannot start a parser thread: {e}"),
+                    Span::default(),
+                )
+            })?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .map_err(|attempt| match attempt {
+                Attempt::Failed(error) => error,
+                Attempt::TooDeep => unreachable!("full limits report their own error"),
+            })
+    })
+}
+
+/// Why one parsing attempt stopped.
+pub(crate) enum Attempt {
+    /// The input nests deeper than the attempt's shallow limits allow.
+    TooDeep,
+    Failed(SyntaxError),
+}
+
+impl From<SyntaxError> for Attempt {
+    fn from(error: SyntaxError) -> Attempt {
+        Attempt::Failed(error)
+    }
+}
+
+fn parse_with(source: &str, limits: Limits) -> std::result::Result<Program, Attempt> {
+    let lexed = lex(source, limits)?;
     let mut parser = Parser {
         tokens: &lexed.tokens,
         pos: 0,
         namestack: Vec::new(),
         depth: 0,
+        limit: limits.nesting,
+        too_deep: false,
     };
-    let body = parser.program(source.len())?;
-    Ok(Program {
-        body,
-        comments: lexed.comments,
-    })
+    match parser.program(source.len()) {
+        Ok(body) => Ok(Program {
+            body,
+            comments: lexed.comments,
+        }),
+        Err(_) if parser.too_deep && limits.nesting < MAX_NESTING => Err(Attempt::TooDeep),
+        Err(error) => Err(Attempt::Failed(error)),
+    }
 }
 
 struct Parser<'t> {
@@ -43,6 +114,9 @@ struct Parser<'t> {
     /// as a prefix.
     namestack: Vec<String>,
     depth: usize,
+    limit: usize,
+    /// Whether parsing stopped at the nesting limit.
+    too_deep: bool,
 }
 
 /// One statement as the grammar sees it: an expression, or a comma separated
@@ -156,7 +230,8 @@ impl<'t> Parser<'t> {
 
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
-        if self.depth > MAX_NESTING {
+        if self.depth > self.limit {
+            self.too_deep = true;
             return Err(SyntaxError::new(
                 format!("Expression nested more than {MAX_NESTING} levels deep: simplify it"),
                 self.token().span,
@@ -187,13 +262,11 @@ impl<'t> Parser<'t> {
     fn statements(&mut self) -> Result<Vec<Expr>> {
         let mut syntactic = vec![self.syntactic_statement()?];
         loop {
-            if self.eat(Tok::Semic).is_some() {
-                syntactic.push(self.syntactic_statement()?);
-            } else if self.starts_statement() {
-                syntactic.push(self.syntactic_statement()?);
-            } else {
+            // After `;` a statement must follow (Puppet rejects `x;}`).
+            if self.eat(Tok::Semic).is_none() && !self.starts_statement() {
                 break;
             }
+            syntactic.push(self.syntactic_statement()?);
         }
         transform_calls(syntactic)
     }
@@ -250,18 +323,15 @@ impl<'t> Parser<'t> {
     // ----- assignment, relationship, resource -------------------------------
 
     fn assignment(&mut self) -> Result<Expr> {
-        self.enter()?;
         let left = self.relationship()?;
         let op = match self.peek() {
             Tok::Equals => BinaryOp::Assign,
             Tok::Appends => BinaryOp::AddAssign,
             Tok::Deletes => BinaryOp::SubAssign,
-            _ => {
-                self.leave();
-                return Ok(left);
-            }
+            _ => return Ok(left),
         };
         self.advance();
+        self.enter()?;
         let right = self.assignment()?;
         self.leave();
         let span = left.span.to(right.span);
@@ -534,8 +604,13 @@ impl<'t> Parser<'t> {
 
     // ----- expressions -------------------------------------------------------
 
+    /// Every nesting (brackets, bodies, operands) passes through here, so
+    /// this is where nesting depth is counted.
     fn expression(&mut self) -> Result<Expr> {
-        self.binary(0)
+        self.enter()?;
+        let expr = self.binary(0);
+        self.leave();
+        expr
     }
 
     fn binary(&mut self, min_precedence: u8) -> Result<Expr> {
@@ -567,7 +642,6 @@ impl<'t> Parser<'t> {
                 return Ok(left);
             }
             self.advance();
-            self.enter()?;
             left = match op {
                 Some(op) => {
                     let right = self.binary(precedence + 1)?;
@@ -583,7 +657,6 @@ impl<'t> Parser<'t> {
                 }
                 None => self.selector(left)?,
             };
-            self.leave();
         }
     }
 
@@ -926,9 +999,7 @@ impl<'t> Parser<'t> {
             Tok::LBrace => return self.hash(),
             Tok::LParen | Tok::WsLParen => {
                 self.advance();
-                self.enter()?;
                 let inner = self.assignment()?;
-                self.leave();
                 self.expect(Tok::RParen)?;
                 ExprKind::Paren(Box::new(inner))
             }
@@ -957,9 +1028,7 @@ impl<'t> Parser<'t> {
             segments.push(Expr::new(ExprKind::String(pre.value.clone()), pre.span));
         }
         loop {
-            self.enter()?;
             let expr = self.assignment()?;
-            self.leave();
             let span = expr.span;
             segments.push(Expr::new(ExprKind::Text(Box::new(interpolate(expr))), span));
             let token = self.token();
@@ -1000,7 +1069,6 @@ impl<'t> Parser<'t> {
 
     fn array(&mut self) -> Result<Expr> {
         let start = self.advance().span.start;
-        self.enter()?;
         let values = if self.peek() == Tok::RBrack {
             Vec::new()
         } else {
@@ -1008,14 +1076,12 @@ impl<'t> Parser<'t> {
             self.eat(Tok::Comma);
             values
         };
-        self.leave();
         self.expect(Tok::RBrack)?;
         Ok(Expr::new(ExprKind::Array(values), self.span_from(start)))
     }
 
     fn hash(&mut self) -> Result<Expr> {
         let start = self.advance().span.start;
-        self.enter()?;
         let mut pairs = Vec::new();
         while self.peek() != Tok::RBrace {
             let key = self.hash_entry()?;
@@ -1027,7 +1093,6 @@ impl<'t> Parser<'t> {
                 break;
             }
         }
-        self.leave();
         self.expect(Tok::RBrace)?;
         Ok(Expr::new(ExprKind::Hash(pairs), self.span_from(start)))
     }
@@ -1038,9 +1103,7 @@ impl<'t> Parser<'t> {
     /// several statements, nothing when empty.
     fn branch(&mut self) -> Result<Option<Expr>> {
         let lbrace = self.expect(Tok::LBrace)?;
-        self.enter()?;
         let statements = self.opt_statements()?;
-        self.leave();
         let rbrace = self.expect(Tok::RBrace)?;
         Ok(statements.map(|s| block_or_expression(s, Some(lbrace.span.to(rbrace.span)))))
     }
@@ -1109,9 +1172,7 @@ impl<'t> Parser<'t> {
             }
             self.expect(Tok::Colon)?;
             let lbrace = self.expect(Tok::LBrace)?;
-            self.enter()?;
             let statements = self.opt_statements()?;
-            self.leave();
             let rbrace = self.expect(Tok::RBrace)?;
             options.push(CaseOption {
                 values,
@@ -1162,9 +1223,7 @@ impl<'t> Parser<'t> {
     /// `{ statements }` of a definition, always a block when not empty.
     fn definition_body(&mut self) -> Result<Option<Expr>> {
         let lbrace = self.expect(Tok::LBrace)?;
-        self.enter()?;
         let statements = self.opt_statements()?;
-        self.leave();
         let rbrace = self.expect(Tok::RBrace)?;
         Ok(block_body(
             statements.map(|s| (s, lbrace.span.to(rbrace.span))),

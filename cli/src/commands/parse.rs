@@ -64,8 +64,11 @@ pub fn run(args: ParseArgs) -> ExitCode {
         .map(|path| parse_one(path, args.format))
         .collect();
 
+    // Write errors (a closed pipe, say) are ignored: a reader that stops
+    // early must not turn into a panic.
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr().lock();
     let mut syntax_errors = 0usize;
     for outcome in outcomes {
         match outcome {
@@ -75,12 +78,12 @@ pub fn run(args: ParseArgs) -> ExitCode {
             Outcome::SyntaxError(text) => {
                 syntax_errors += 1;
                 let _ = out.flush();
-                eprint!("{text}");
+                let _ = err.write_all(text.as_bytes());
             }
             Outcome::IoError(text) => {
                 usage_error = true;
                 let _ = out.flush();
-                eprintln!("{text}");
+                let _ = writeln!(err, "{text}");
             }
         }
     }
