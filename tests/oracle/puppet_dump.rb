@@ -18,7 +18,8 @@
 # "error" is set when Puppet's parser rejects the file; "transform_error" when
 # the file parses but Puppet's PN transformer crashes on it (Puppet 7's
 # PNTransformer#parameters_entry calls `PN::Literal(true)` for a
-# captures-rest parameter `*$rest`, so `puppet parser dump` fails there too).
+# captures-rest parameter `*$rest`, so `puppet parser dump` fails there too;
+# a deep tree, e.g. a sum of 2,000 terms, exhausts Ruby's stack).
 #
 # --parse-only parses without transforming (for scripts/bench-parse) and
 # prints one summary line: {"files", "bytes", "errors", "seconds"}.
@@ -71,7 +72,7 @@ paths.each do |path|
   begin
     source = read_source(path)
     model = Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
-  rescue StandardError => e
+  rescue StandardError, SystemStackError => e
     record['error'] = error_data(e)
   end
   if model
@@ -79,7 +80,7 @@ paths.each do |path|
       pn = Puppet::Pops::Model::PNTransformer.transform(model)
       record['pn'] = pn.format(nil, +'')
       record['json'] = JSON.dump(pn.to_data)
-    rescue StandardError => e
+    rescue StandardError, SystemStackError => e
       record['transform_error'] = "#{e.class}: #{e.message}"
     end
   end
