@@ -17,11 +17,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Parse(commands::parse::ParseArgs),
+    Run(Box<commands::run::RunArgs>),
+    Status(commands::status::StatusArgs),
+    Tasks(commands::tasks::TasksArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => commands::parse::run(args),
+        Command::Run(args) => commands::run::run(*args),
+        Command::Status(args) => commands::status::run(args),
+        Command::Tasks(args) => commands::tasks::run(args),
     }
 }

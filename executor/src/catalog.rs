@@ -69,7 +69,8 @@ impl Catalog {
         assign_roles(&mut tasks, &index, &mut errors);
 
         let mut successors = vec![Vec::new(); tasks.len()];
-        let v1_group = |i: usize| tasks[i].kind == TaskKind::Group && tasks[i].version == Version::V1;
+        let v1_group =
+            |i: usize| tasks[i].kind == TaskKind::Group && tasks[i].version == Version::V1;
         for (from, task) in tasks.iter().enumerate() {
             for required in &task.requires {
                 let before = index[required];
@@ -93,9 +94,12 @@ impl Catalog {
             let path: Vec<&str> = cycle.iter().map(|&i| tasks[i].id.as_str()).collect();
             let first = &tasks[cycle[0]];
             errors.push(
-                Diagnostic::at_origin(&first.origin, format!("dependency cycle: {}", path.join(" -> ")))
-                    .task(&first.id)
-                    .help("remove one of these `requires`/`required_for` links"),
+                Diagnostic::at_origin(
+                    &first.origin,
+                    format!("dependency cycle: {}", path.join(" -> ")),
+                )
+                .task(&first.id)
+                .help("remove one of these `requires`/`required_for` links"),
             );
         }
         errors.into_result(Catalog {
@@ -130,7 +134,8 @@ fn check_references(
                     .task(&task.id);
                     diagnostic = match closest(name, index.keys()) {
                         Some(near) => diagnostic.help(format!("did you mean `{near}`?")),
-                        None => diagnostic.help("declare that task, or pass the file that does with --tasks"),
+                        None => diagnostic
+                            .help("declare that task, or pass the file that does with --tasks"),
                     };
                     errors.push(diagnostic);
                 }
@@ -169,7 +174,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -201,12 +208,15 @@ fn expand_groups(tasks: &mut Vec<Task>, index: &mut HashMap<String, usize>) -> V
         }
         // The group's own links to non-groups leave from its end.
         let is_v1_group = |name: &String| {
-            index
-                .get(name)
-                .is_some_and(|&i| tasks[i].kind == TaskKind::Group && tasks[i].version == Version::V1)
+            index.get(name).is_some_and(|&i| {
+                tasks[i].kind == TaskKind::Group && tasks[i].version == Version::V1
+            })
         };
-        let (group_after, stage_after): (Vec<String>, Vec<String>) =
-            group.required_for.iter().cloned().partition(|name| is_v1_group(name));
+        let (group_after, stage_after): (Vec<String>, Vec<String>) = group
+            .required_for
+            .iter()
+            .cloned()
+            .partition(|name| is_v1_group(name));
         tasks[start].required_for = group_after;
         let mut end_task = group.clone();
         end_task.id = end_id.clone();
@@ -224,7 +234,11 @@ fn expand_groups(tasks: &mut Vec<Task>, index: &mut HashMap<String, usize>) -> V
         });
     }
     // Group order: `B requires A` or `A required_for B` puts A before B.
-    let span_of: HashMap<usize, usize> = spans.iter().enumerate().map(|(s, span)| (span.start, s)).collect();
+    let span_of: HashMap<usize, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(s, span)| (span.start, s))
+        .collect();
     for s in 0..spans.len() {
         let group = &tasks[spans[s].start];
         let mut after: Vec<usize> = group
@@ -253,7 +267,9 @@ fn assign_roles(tasks: &mut [Task], index: &HashMap<String, usize>, errors: &mut
             let mut roles = Vec::new();
             for group in &task.groups {
                 match index.get(group) {
-                    Some(&g) if tasks[g].kind == TaskKind::Group => roles.extend(tasks[g].roles.iter().cloned()),
+                    Some(&g) if tasks[g].kind == TaskKind::Group => {
+                        roles.extend(tasks[g].roles.iter().cloned())
+                    }
                     // A `groups:` entry without a group task is a role name.
                     _ => roles.push(Matcher::Exact(group.clone())),
                 }
@@ -303,8 +319,12 @@ pub fn find_cycle(successors: &[Vec<usize>]) -> Option<Vec<usize>> {
                         stack.push((succ, 0));
                     }
                     OPEN => {
-                        let from = stack.iter().position(|&(open, _)| open == succ).unwrap_or(0);
-                        let mut path: Vec<usize> = stack[from..].iter().map(|&(open, _)| open).collect();
+                        let from = stack
+                            .iter()
+                            .position(|&(open, _)| open == succ)
+                            .unwrap_or(0);
+                        let mut path: Vec<usize> =
+                            stack[from..].iter().map(|&(open, _)| open).collect();
                         path.push(succ);
                         return Some(path);
                     }

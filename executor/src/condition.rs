@@ -35,7 +35,10 @@ pub fn evaluate(condition: &str, settings: &Value) -> Verdict {
     {
         return Verdict::Unknown("not a single comparison".into());
     }
-    let Some(actual) = path.split('.').try_fold(settings, |value, key| value.get(key)) else {
+    let Some(actual) = path
+        .split('.')
+        .try_fold(settings, |value, key| value.get(key))
+    else {
         return Verdict::Unknown(format!("setting `{path}` is not defined"));
     };
     let equal = literal_equals(actual, expected);
@@ -50,7 +53,11 @@ fn literal_equals(actual: &Value, literal: &str) -> bool {
     let unquoted = literal
         .strip_prefix('\'')
         .and_then(|rest| rest.strip_suffix('\''))
-        .or_else(|| literal.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')));
+        .or_else(|| {
+            literal
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+        });
     match (actual, unquoted) {
         (Value::String(text), Some(expected)) => text == expected,
         (_, Some(_)) => false,
@@ -72,16 +79,34 @@ mod tests {
     #[test]
     fn compares_settings() {
         let settings = json!({"storage": {"ceph": {"value": true}, "kind": "lvm"}, "count": 3});
-        assert_eq!(evaluate("settings:storage.ceph.value == true", &settings), Verdict::True);
-        assert_eq!(evaluate("settings:storage.ceph.value != true", &settings), Verdict::False);
-        assert_eq!(evaluate("settings:storage.kind == 'lvm'", &settings), Verdict::True);
-        assert_eq!(evaluate("settings:storage.kind == \"ceph\"", &settings), Verdict::False);
+        assert_eq!(
+            evaluate("settings:storage.ceph.value == true", &settings),
+            Verdict::True
+        );
+        assert_eq!(
+            evaluate("settings:storage.ceph.value != true", &settings),
+            Verdict::False
+        );
+        assert_eq!(
+            evaluate("settings:storage.kind == 'lvm'", &settings),
+            Verdict::True
+        );
+        assert_eq!(
+            evaluate("settings:storage.kind == \"ceph\"", &settings),
+            Verdict::False
+        );
         assert_eq!(evaluate("settings:count == 3", &settings), Verdict::True);
-        assert!(matches!(evaluate("settings:missing.x == 1", &settings), Verdict::Unknown(_)));
+        assert!(matches!(
+            evaluate("settings:missing.x == 1", &settings),
+            Verdict::Unknown(_)
+        ));
         assert!(matches!(
             evaluate("settings:count == 3 and settings:x == 1", &settings),
             Verdict::Unknown(_)
         ));
-        assert!(matches!(evaluate("changed($.network_scheme)", &settings), Verdict::Unknown(_)));
+        assert!(matches!(
+            evaluate("changed($.network_scheme)", &settings),
+            Verdict::Unknown(_)
+        ));
     }
 }

@@ -344,7 +344,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostics> {
             let before = files.len();
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
-                    Ok(entry) if entry.file_type().is_file() && is_descriptor_name(entry.path()) => {
+                    Ok(entry)
+                        if entry.file_type().is_file() && is_descriptor_name(entry.path()) =>
+                    {
                         files.push(entry.into_path())
                     }
                     Ok(_) => {}
@@ -452,14 +454,17 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
         Some(RawVersion::Number(number)) if *number >= 2.0 => Version::V2,
         Some(RawVersion::Number(_)) => Version::V1,
         Some(RawVersion::Text(text)) => {
-            match text.split('.').next().and_then(|major| major.parse::<u32>().ok()) {
+            match text
+                .split('.')
+                .next()
+                .and_then(|major| major.parse::<u32>().ok())
+            {
                 Some(major) if major >= 2 => Version::V2,
                 Some(_) => Version::V1,
                 None => {
-                    errors.push(
-                        error(format!("invalid version `{text}`"))
-                            .help("write `version: 2.0.0` for per-node graphs, or omit it for version 1"),
-                    );
+                    errors.push(error(format!("invalid version `{text}`")).help(
+                        "write `version: 2.0.0` for per-node graphs, or omit it for version 1",
+                    ));
                     return None;
                 }
             }
@@ -534,8 +539,11 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
             }
         },
     };
-    if raw.parameters.contains_key("strategy") && raw.strategy.is_none() && strategy.is_none() && ok {
-        errors.push(error("`parameters.strategy` must be a map with `type` and optional `amount`".into()));
+    if raw.parameters.contains_key("strategy") && raw.strategy.is_none() && strategy.is_none() && ok
+    {
+        errors.push(error(
+            "`parameters.strategy` must be a map with `type` and optional `amount`".into(),
+        ));
         ok = false;
     }
 
@@ -551,8 +559,12 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     };
     for key in raw.parameters.keys() {
         if !kind.known_parameters().contains(&key.as_str()) {
-            errors.push(error(format!("unknown parameter `{key}` for a `{}` task", kind.name())).help(
-                format!(
+            errors.push(
+                error(format!(
+                    "unknown parameter `{key}` for a `{}` task",
+                    kind.name()
+                ))
+                .help(format!(
                     "parameters of `{}` tasks: {}",
                     kind.name(),
                     if kind.known_parameters().is_empty() {
@@ -560,8 +572,8 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
                     } else {
                         kind.known_parameters().join(", ")
                     }
-                ),
-            ));
+                )),
+            );
             ok = false;
         }
     }
@@ -595,7 +607,11 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
         version,
         origin,
         roles,
-        groups: if version == Version::V1 { groups } else { Vec::new() },
+        groups: if version == Version::V1 {
+            groups
+        } else {
+            Vec::new()
+        },
         members: raw.tasks,
         requires: raw.requires,
         required_for: raw.required_for,
@@ -633,9 +649,8 @@ impl Parameters<'_> {
     }
 
     fn required(&self, key: &str, kind: TaskKind) -> Result<String, Diagnostic> {
-        self.string(key)?.ok_or_else(|| {
-            self.error(format!("a `{}` task needs `parameters.{key}`", kind.name()))
-        })
+        self.string(key)?
+            .ok_or_else(|| self.error(format!("a `{}` task needs `parameters.{key}`", kind.name())))
     }
 
     fn seconds(&self, key: &str) -> Result<Option<Duration>, Diagnostic> {
@@ -646,7 +661,9 @@ impl Parameters<'_> {
                 .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
                 .filter(|seconds| *seconds >= 0.0 && seconds.is_finite())
                 .map(|seconds| Some(Duration::from_secs_f64(seconds)))
-                .ok_or_else(|| self.error(format!("parameter `{key}` must be a number of seconds"))),
+                .ok_or_else(|| {
+                    self.error(format!("parameter `{key}` must be a number of seconds"))
+                }),
         }
     }
 
@@ -655,7 +672,11 @@ impl Parameters<'_> {
             None => Ok(None),
             Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
                 .map(Some)
-                .map_err(|_| self.error(format!("parameter `{key}` must be an octal mode like '0644'"))),
+                .map_err(|_| {
+                    self.error(format!(
+                        "parameter `{key}` must be an octal mode like '0644'"
+                    ))
+                }),
         }
     }
 
@@ -669,7 +690,9 @@ impl Parameters<'_> {
                 .ok_or_else(|| self.error("parameter `retries` must be a whole number".into()))?,
         };
         Ok(Attempts {
-            timeout: self.seconds("timeout")?.filter(|timeout| !timeout.is_zero()),
+            timeout: self
+                .seconds("timeout")?
+                .filter(|timeout| !timeout.is_zero()),
             retries,
             interval: self.seconds("interval")?.unwrap_or_default(),
         })
@@ -677,7 +700,9 @@ impl Parameters<'_> {
 
     fn action(&self, kind: TaskKind) -> Result<Action, Diagnostic> {
         Ok(match kind {
-            TaskKind::Group | TaskKind::Stage | TaskKind::Skipped | TaskKind::Anchor => Action::Nothing,
+            TaskKind::Group | TaskKind::Stage | TaskKind::Skipped | TaskKind::Anchor => {
+                Action::Nothing
+            }
             TaskKind::Puppet => Action::Puppet {
                 manifest: self.required("puppet_manifest", kind)?,
                 modulepath: self.string("puppet_modules")?,
@@ -697,7 +722,9 @@ impl Parameters<'_> {
                     Some(Value::Array(items)) => items
                         .iter()
                         .map(|item| {
-                            let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
+                            let field = |name: &str| {
+                                item.get(name).and_then(Value::as_str).map(str::to_string)
+                            };
                             match (field("src"), field("dst")) {
                                 (Some(src), Some(dst)) => Ok(FileCopy { src, dst }),
                                 _ => Err(self.error(
@@ -708,7 +735,8 @@ impl Parameters<'_> {
                         .collect::<Result<Vec<_>, _>>()?,
                     _ => {
                         return Err(self.error(
-                            "a `copy_files` task needs `parameters.files`, a list of {src, dst}".into(),
+                            "a `copy_files` task needs `parameters.files`, a list of {src, dst}"
+                                .into(),
                         ))
                     }
                 };

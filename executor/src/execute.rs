@@ -32,10 +32,14 @@ pub struct RunConfig {
 
 /// What the driver tells its caller while it works.
 pub enum Event<'a> {
-    Started { already_done: usize },
+    Started {
+        already_done: usize,
+    },
     Record(&'a Record),
     /// A first interrupt: no new task starts; running ones finish.
-    Stopping { reason: &'a str },
+    Stopping {
+        reason: &'a str,
+    },
 }
 
 pub trait Observer {
@@ -61,7 +65,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn count(&self, state: State) -> usize {
-        self.results.iter().filter(|result| result.state == state).count()
+        self.results
+            .iter()
+            .filter(|result| result.state == state)
+            .count()
     }
 }
 
@@ -70,7 +77,10 @@ pub enum ExecError {
     #[error("{0}")]
     Usage(String),
     #[error("state directory {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
@@ -84,15 +94,32 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
 pub fn log_path(state_dir: &Path, node: &str, task: &str) -> PathBuf {
     let safe = |name: &str| -> String {
         name.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
-    state_dir.join("logs").join(safe(node)).join(format!("{}.log", safe(task)))
+    state_dir
+        .join("logs")
+        .join(safe(node))
+        .join(format!("{}.log", safe(task)))
 }
 
 enum Message {
-    Finished { id: u32, outcome: Outcome, seconds: f64 },
-    Retrying { id: u32, attempt: u32, reason: String },
+    Finished {
+        id: u32,
+        outcome: Outcome,
+        seconds: f64,
+    },
+    Retrying {
+        id: u32,
+        attempt: u32,
+        reason: String,
+    },
     Signal,
 }
 
@@ -170,7 +197,10 @@ fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecE
         .iter()
         .enumerate()
         .map(|(id, _)| {
-            let key = (plan.node_name(id as u32).to_string(), plan.task_id(id as u32).to_string());
+            let key = (
+                plan.node_name(id as u32).to_string(),
+                plan.task_id(id as u32).to_string(),
+            );
             last.get(&key).is_some_and(|state| state.is_done())
         })
         .collect();
@@ -192,11 +222,17 @@ pub fn discard_state(state_dir: &Path) -> Result<(), ExecError> {
     Ok(())
 }
 
-pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> Result<Summary, ExecError> {
+pub fn execute(
+    plan: &Plan,
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<Summary, ExecError> {
     let stop_after = match &config.stop_after {
         None => None,
         Some(id) => match plan.catalog.index.get(id) {
-            Some(&task) if plan.instances.iter().any(|instance| instance.task == task) => Some(task),
+            Some(&task) if plan.instances.iter().any(|instance| instance.task == task) => {
+                Some(task)
+            }
             _ => {
                 return Err(ExecError::Usage(format!(
                     "--stop-after {id}: no node runs this task in this plan"
@@ -231,8 +267,11 @@ pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> 
     let started = Instant::now();
     let (sender, receiver) = mpsc::channel::<Message>();
     let signals = if config.handle_signals {
-        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
-            .map_err(io_error(dir))?;
+        let mut signals = signal_hook::iterator::Signals::new([
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+        ])
+        .map_err(io_error(dir))?;
         let handle = signals.handle();
         let forward = sender.clone();
         std::thread::spawn(move || {
@@ -260,7 +299,9 @@ pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> 
                         Disposition::Run => to_start.push(id),
                         Disposition::SyncPoint => scheduler.finish(id, State::Succeeded),
                         Disposition::Skip(reason) => {
-                            driver.details.insert(id, detail(0, None, None, Some(reason.clone())));
+                            driver
+                                .details
+                                .insert(id, detail(0, None, None, Some(reason.clone())));
                             scheduler.finish(id, State::Skipped);
                         }
                     }
@@ -293,7 +334,10 @@ pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> 
                             state: State::Failed,
                             attempt: 0,
                             exit_code: None,
-                            message: Some(format!("cannot write the log {}: {err}", log_file.display())),
+                            message: Some(format!(
+                                "cannot write the log {}: {err}",
+                                log_file.display()
+                            )),
                         },
                     };
                     let _ = sender.send(Message::Finished {
@@ -307,31 +351,55 @@ pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> 
                 return Ok(());
             }
             match receiver.recv() {
-                Ok(Message::Finished { id, outcome, seconds }) => {
+                Ok(Message::Finished {
+                    id,
+                    outcome,
+                    seconds,
+                }) => {
                     driver.details.insert(
                         id,
-                        detail(outcome.attempt, outcome.exit_code, Some(seconds), outcome.message),
+                        detail(
+                            outcome.attempt,
+                            outcome.exit_code,
+                            Some(seconds),
+                            outcome.message,
+                        ),
                     );
                     scheduler.finish(id, outcome.state);
                     if outcome.state.is_failure() && config.fail_fast && stopping.is_none() {
                         stopping = Some(RunOutcome::Failed);
-                        driver.observer.event(plan, Event::Stopping { reason: "a task failed and --fail-fast is set" });
+                        driver.observer.event(
+                            plan,
+                            Event::Stopping {
+                                reason: "a task failed and --fail-fast is set",
+                            },
+                        );
                     }
                     if let Some(task) = stop_after {
-                        let finished = plan.instances.iter().enumerate().all(|(other, instance)| {
-                            instance.task != task
-                                || !matches!(
-                                    scheduler.state(other as u32),
-                                    State::Waiting | State::Pending | State::Running
-                                )
-                        });
+                        let finished =
+                            plan.instances.iter().enumerate().all(|(other, instance)| {
+                                instance.task != task
+                                    || !matches!(
+                                        scheduler.state(other as u32),
+                                        State::Waiting | State::Pending | State::Running
+                                    )
+                            });
                         if finished && stopping.is_none() {
                             stopping = Some(RunOutcome::Stopped);
-                            driver.observer.event(plan, Event::Stopping { reason: "--stop-after reached" });
+                            driver.observer.event(
+                                plan,
+                                Event::Stopping {
+                                    reason: "--stop-after reached",
+                                },
+                            );
                         }
                     }
                 }
-                Ok(Message::Retrying { id, attempt, reason }) => {
+                Ok(Message::Retrying {
+                    id,
+                    attempt,
+                    reason,
+                }) => {
                     let instance = &plan.instances[id as usize];
                     driver.write(Record::State {
                         ts: time::now(),
@@ -360,7 +428,12 @@ pub fn execute(plan: &Plan, config: &RunConfig, observer: &mut dyn Observer) -> 
                     } else {
                         stopping = Some(RunOutcome::Interrupted);
                         interrupt.kill_all();
-                        driver.observer.event(plan, Event::Stopping { reason: "interrupted again: killing running tasks" });
+                        driver.observer.event(
+                            plan,
+                            Event::Stopping {
+                                reason: "interrupted again: killing running tasks",
+                            },
+                        );
                     }
                 }
                 Err(_) => return Ok(()),
@@ -415,7 +488,12 @@ struct Detail {
     message: Option<String>,
 }
 
-fn detail(attempt: u32, exit_code: Option<i32>, duration: Option<f64>, message: Option<String>) -> Detail {
+fn detail(
+    attempt: u32,
+    exit_code: Option<i32>,
+    duration: Option<f64>,
+    message: Option<String>,
+) -> Detail {
     Detail {
         attempt,
         exit_code,

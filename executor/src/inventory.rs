@@ -113,21 +113,33 @@ impl Inventory {
                         port: node.port,
                         user: node.user,
                         // A relative key is relative to the inventory, like any path in it.
-                        key: node.key.map(|key| if key.is_relative() { base.join(key) } else { key }),
+                        key: node.key.map(|key| {
+                            if key.is_relative() {
+                                base.join(key)
+                            } else {
+                                key
+                            }
+                        }),
                         options: node.ssh_options,
                     }),
                     None => {
                         errors.push(
-                            Diagnostic::new(path, format!("node `{}` uses ssh but has no `host`", node.name))
-                                .help("add `host: <address>` (and `port`, `user`, `key` as needed)"),
+                            Diagnostic::new(
+                                path,
+                                format!("node `{}` uses ssh but has no `host`", node.name),
+                            )
+                            .help("add `host: <address>` (and `port`, `user`, `key` as needed)"),
                         );
                         continue;
                     }
                 },
                 Some(other) => {
                     errors.push(
-                        Diagnostic::new(path, format!("node `{}`: unknown transport `{other}`", node.name))
-                            .help("use `local` or `ssh`"),
+                        Diagnostic::new(
+                            path,
+                            format!("node `{}`: unknown transport `{other}`", node.name),
+                        )
+                        .help("use `local` or `ssh`"),
                     );
                     continue;
                 }

@@ -133,7 +133,11 @@ pub fn read(path: &Path) -> std::io::Result<JournalContents> {
             Err(err) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!("{}:{}: not a journal record: {err}", path.display(), number + 1),
+                    format!(
+                        "{}:{}: not a journal record: {err}",
+                        path.display(),
+                        number + 1
+                    ),
                 ))
             }
         }
@@ -146,7 +150,10 @@ impl JournalContents {
     pub fn last_states(&self) -> HashMap<(String, String), State> {
         let mut states = HashMap::new();
         for record in &self.records {
-            if let Record::State { node, task, state, .. } = record {
+            if let Record::State {
+                node, task, state, ..
+            } = record
+            {
                 states.insert((node.clone(), task.clone()), *state);
             }
         }

@@ -63,7 +63,11 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn build(catalog: Catalog, inventory: &Inventory, selection: &Selection) -> Result<Plan, Diagnostics> {
+    pub fn build(
+        catalog: Catalog,
+        inventory: &Inventory,
+        selection: &Selection,
+    ) -> Result<Plan, Diagnostics> {
         let mut errors = Diagnostics::default();
         let nodes = select_nodes(inventory, &selection.nodes, &mut errors);
         let selected = select_tasks(&catalog, selection, &mut errors);
@@ -124,7 +128,9 @@ impl Plan {
             }
         };
         for id in 0..instances.len() {
-            let Instance { node: n, task: t, .. } = instances[id];
+            let Instance {
+                node: n, task: t, ..
+            } = instances[id];
             let task = &catalog.tasks[t];
             for (dep, reversed) in task
                 .cross_depends
@@ -159,7 +165,9 @@ impl Plan {
             }
         }
         for span in &catalog.groups {
-            let starts: Vec<usize> = (0..nodes.len()).filter(|&m| at(m, span.start).is_some()).collect();
+            let starts: Vec<usize> = (0..nodes.len())
+                .filter(|&m| at(m, span.start).is_some())
+                .collect();
             for &earlier in &span.after {
                 let end = catalog.groups[earlier].end;
                 for m in 0..nodes.len() {
@@ -174,7 +182,10 @@ impl Plan {
             if let Some(limit) = catalog.tasks[span.start].strategy.and_then(|s| s.limit()) {
                 let window = limit.max(1) as usize;
                 for pair in window..starts.len() {
-                    if let (Some(before), Some(after)) = (at(starts[pair - window], span.end), at(starts[pair], span.start)) {
+                    if let (Some(before), Some(after)) = (
+                        at(starts[pair - window], span.end),
+                        at(starts[pair], span.start),
+                    ) {
                         successors[before as usize].push(after);
                     }
                 }
@@ -200,7 +211,9 @@ impl Plan {
                 }
                 if let Some(text) = &task.condition {
                     match condition::evaluate(text, &inventory.settings) {
-                        Verdict::False => return Disposition::Skip(format!("condition is false: {text}")),
+                        Verdict::False => {
+                            return Disposition::Skip(format!("condition is false: {text}"))
+                        }
                         Verdict::True => {}
                         Verdict::Unknown(reason) => {
                             unknown_conditions.insert(t, reason);
@@ -256,7 +269,12 @@ impl Plan {
             let cycle = find_cycle(&as_usize).unwrap_or_default();
             let path: Vec<String> = cycle
                 .iter()
-                .map(|&i| format!("{}@{}", catalog.tasks[instances[i].task].id, nodes[instances[i].node].name))
+                .map(|&i| {
+                    format!(
+                        "{}@{}",
+                        catalog.tasks[instances[i].task].id, nodes[instances[i].node].name
+                    )
+                })
                 .collect();
             return Err(Diagnostic::general(format!("the plan has a dependency cycle across nodes: {}", path.join(" -> ")))
                 .help("a cross-depends link points back at a task that waits for it; remove one link of this cycle")
@@ -294,7 +312,8 @@ impl Plan {
 
     /// Instances by level: each wave only needs earlier waves.
     pub fn waves(&self) -> Vec<Vec<u32>> {
-        let order = topological_order(&self.successors, &self.predecessor_count).unwrap_or_default();
+        let order =
+            topological_order(&self.successors, &self.predecessor_count).unwrap_or_default();
         let mut level = vec![0usize; self.instances.len()];
         let mut waves: Vec<Vec<u32>> = Vec::new();
         for &id in &order {
@@ -377,7 +396,9 @@ impl NodeShape {
 /// Kahn's order, or None when the graph has a cycle.
 pub fn topological_order(successors: &[Vec<u32>], predecessor_count: &[u32]) -> Option<Vec<u32>> {
     let mut remaining = predecessor_count.to_vec();
-    let mut order: Vec<u32> = (0..remaining.len() as u32).filter(|&i| remaining[i as usize] == 0).collect();
+    let mut order: Vec<u32> = (0..remaining.len() as u32)
+        .filter(|&i| remaining[i as usize] == 0)
+        .collect();
     let mut next = 0;
     while next < order.len() {
         let id = order[next];
@@ -395,7 +416,11 @@ pub fn topological_order(successors: &[Vec<u32>], predecessor_count: &[u32]) -> 
 fn select_nodes(inventory: &Inventory, names: &[String], errors: &mut Diagnostics) -> Vec<Node> {
     for name in names {
         if !inventory.nodes.iter().any(|node| &node.name == name) {
-            let known: Vec<&str> = inventory.nodes.iter().map(|node| node.name.as_str()).collect();
+            let known: Vec<&str> = inventory
+                .nodes
+                .iter()
+                .map(|node| node.name.as_str())
+                .collect();
             errors.push(
                 Diagnostic::general(format!("--node {name}: no such node in the inventory"))
                     .help(format!("nodes: {}", known.join(", "))),
@@ -468,14 +493,22 @@ fn select_tasks(catalog: &Catalog, selection: &Selection, errors: &mut Diagnosti
         }
     };
     if !selection.only.is_empty() {
-        let roots: Vec<usize> = selection.only.iter().filter_map(|id| lookup("--only", id)).collect();
+        let roots: Vec<usize> = selection
+            .only
+            .iter()
+            .filter_map(|id| lookup("--only", id))
+            .collect();
         let mut chosen = vec![false; count];
         for root in roots {
             chosen[root] = true;
         }
         restrict(chosen);
     }
-    if let Some(start) = selection.start.as_deref().and_then(|id| lookup("--start", id)) {
+    if let Some(start) = selection
+        .start
+        .as_deref()
+        .and_then(|id| lookup("--start", id))
+    {
         restrict(closure(&[start], &successors));
     }
     if let Some(end) = selection.end.as_deref().and_then(|id| lookup("--end", id)) {

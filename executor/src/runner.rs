@@ -58,14 +58,20 @@ impl Interrupt {
     }
 
     fn register(&self, group: i32) {
-        self.groups.lock().unwrap_or_else(|e| e.into_inner()).push(group);
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(group);
         if self.is_killing() {
             kill_group(group);
         }
     }
 
     fn unregister(&self, group: i32) {
-        self.groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|&g| g != group);
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&g| g != group);
     }
 }
 
@@ -87,12 +93,18 @@ impl TaskLog {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(TaskLog { file: Mutex::new(file) })
+        Ok(TaskLog {
+            file: Mutex::new(file),
+        })
     }
 
     pub fn line(&self, stream: &str, text: &str) {
         // One write per line: lines of concurrent streams never interleave.
-        let line = format!("{} {stream}| {}\n", time::now(), text.trim_end_matches(['\n', '\r']));
+        let line = format!(
+            "{} {stream}| {}\n",
+            time::now(),
+            text.trim_end_matches(['\n', '\r'])
+        );
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let _ = file.write_all(line.as_bytes());
     }
@@ -145,13 +157,17 @@ impl TaskRun<'_> {
         let result = loop {
             self.log.note(&format!("attempt {attempt} of {attempts}"));
             let result = self.action(attempt);
-            self.log.note(&format!("attempt {attempt}: {}", result.describe()));
+            self.log
+                .note(&format!("attempt {attempt}: {}", result.describe()));
             if result.success() || attempt == attempts || result.killed {
                 break result;
             }
             if self.interrupt.is_stopping() {
                 break CommandResult {
-                    note: Some(format!("{}; not retried because the run is stopping", result.describe())),
+                    note: Some(format!(
+                        "{}; not retried because the run is stopping",
+                        result.describe()
+                    )),
                     ..result
                 };
             }
@@ -245,7 +261,11 @@ impl TaskRun<'_> {
                     ..script(text, cwd.clone(), Input::None)
                 })
             }
-            Action::UploadFile { path, data, permissions } => match &self.node.transport {
+            Action::UploadFile {
+                path,
+                data,
+                permissions,
+            } => match &self.node.transport {
                 Transport::Local => local_file_op(|| {
                     write_file(Path::new(path), data.as_bytes())?;
                     set_mode(Path::new(path), *permissions)
@@ -280,7 +300,12 @@ impl TaskRun<'_> {
                     };
                     if !result.success() {
                         return CommandResult {
-                            note: Some(format!("copying {} to {}: {}", copy.src, copy.dst, result.describe())),
+                            note: Some(format!(
+                                "copying {} to {}: {}",
+                                copy.src,
+                                copy.dst,
+                                result.describe()
+                            )),
                             ..result
                         };
                     }
@@ -292,7 +317,14 @@ impl TaskRun<'_> {
                 Transport::Ssh(_) => self.exec(script(
                     format!("mkdir -p {0} && tar -C {0} -xf -", quote(dst)),
                     None,
-                    Input::Command(vec!["tar".into(), "-C".into(), src.clone(), "-cf".into(), "-".into(), ".".into()]),
+                    Input::Command(vec![
+                        "tar".into(),
+                        "-C".into(),
+                        src.clone(),
+                        "-cf".into(),
+                        "-".into(),
+                        ".".into(),
+                    ]),
                 )),
             },
             Action::Reboot => self.reboot(attempt),
@@ -300,7 +332,11 @@ impl TaskRun<'_> {
     }
 
     fn reboot(&self, attempt: u32) -> CommandResult {
-        let timeout = self.task.attempts.timeout.unwrap_or(Duration::from_secs(900));
+        let timeout = self
+            .task
+            .attempts
+            .timeout
+            .unwrap_or(Duration::from_secs(900));
         let reboot = |accept: &'static [i32]| Script {
             text: "shutdown -r now".into(),
             cwd: None,
@@ -375,12 +411,22 @@ impl TaskRun<'_> {
 
 fn ssh_command(target: &SshTarget, remote: &str) -> Command {
     let mut command = Command::new("ssh");
-    command.args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "ServerAliveInterval=15"]);
+    command.args([
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=20",
+        "-o",
+        "ServerAliveInterval=15",
+    ]);
     if let Some(port) = target.port {
         command.arg("-p").arg(port.to_string());
     }
     if let Some(key) = &target.key {
-        command.arg("-i").arg(key).args(["-o", "IdentitiesOnly=yes"]);
+        command
+            .arg("-i")
+            .arg(key)
+            .args(["-o", "IdentitiesOnly=yes"]);
     }
     if let Some(user) = &target.user {
         command.arg("-l").arg(user);
@@ -491,7 +537,10 @@ fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
     }
     for entry in walkdir::WalkDir::new(src) {
         let entry = entry.map_err(std::io::Error::other)?;
-        let relative = entry.path().strip_prefix(src).map_err(std::io::Error::other)?;
+        let relative = entry
+            .path()
+            .strip_prefix(src)
+            .map_err(std::io::Error::other)?;
         let target = dst.join(relative);
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&target)?;
@@ -523,14 +572,21 @@ pub fn quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', "'\\''"))
 }
 
-fn run_command(command: &mut Command, script: Script, log: &TaskLog, interrupt: &Interrupt) -> CommandResult {
+fn run_command(
+    command: &mut Command,
+    script: Script,
+    log: &TaskLog,
+    interrupt: &Interrupt,
+) -> CommandResult {
     let mut feeder: Option<Child> = None;
     let stdin = match &script.stdin {
         Input::None => Stdio::null(),
         Input::Bytes(_) => Stdio::piped(),
         Input::File(path) => match File::open(path) {
             Ok(file) => Stdio::from(file),
-            Err(err) => return CommandResult::refused(&format!("cannot read {}: {err}", path.display())),
+            Err(err) => {
+                return CommandResult::refused(&format!("cannot read {}: {err}", path.display()))
+            }
         },
         Input::Command(argv) => {
             let spawned = Command::new(&argv[0])
@@ -551,7 +607,9 @@ fn run_command(command: &mut Command, script: Script, log: &TaskLog, interrupt: 
                         None => Stdio::null(),
                     }
                 }
-                Err(err) => return CommandResult::refused(&format!("cannot run {}: {err}", argv[0])),
+                Err(err) => {
+                    return CommandResult::refused(&format!("cannot run {}: {err}", argv[0]))
+                }
             }
         }
     };
@@ -583,8 +641,14 @@ fn run_command(command: &mut Command, script: Script, log: &TaskLog, interrupt: 
         });
     }
     let readers = [
-        child.stdout.take().map(|out| forward_lines(out, "out", log)),
-        child.stderr.take().map(|err| forward_lines(err, "err", log)),
+        child
+            .stdout
+            .take()
+            .map(|out| forward_lines(out, "out", log)),
+        child
+            .stderr
+            .take()
+            .map(|err| forward_lines(err, "err", log)),
     ];
 
     let started = Instant::now();
@@ -628,14 +692,24 @@ fn run_command(command: &mut Command, script: Script, log: &TaskLog, interrupt: 
 }
 
 /// Copies a stream to the log line by line; the receiver hears when it ends.
-fn forward_lines(stream: impl Read + Send + 'static, name: &'static str, log: &TaskLog) -> mpsc::Receiver<()> {
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    name: &'static str,
+    log: &TaskLog,
+) -> mpsc::Receiver<()> {
     let (done, finished) = mpsc::channel();
-    let file = log.file.lock().unwrap_or_else(|e| e.into_inner()).try_clone();
+    let file = log
+        .file
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .try_clone();
     let Ok(file) = file else {
         let _ = done.send(());
         return finished;
     };
-    let sink = Arc::new(TaskLog { file: Mutex::new(file) });
+    let sink = Arc::new(TaskLog {
+        file: Mutex::new(file),
+    });
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();

@@ -61,7 +61,10 @@ impl State {
     }
 
     pub fn is_failure(self) -> bool {
-        matches!(self, State::Failed | State::FailedPrecondition | State::DependencyFailed)
+        matches!(
+            self,
+            State::Failed | State::FailedPrecondition | State::DependencyFailed
+        )
     }
 }
 
@@ -111,7 +114,9 @@ impl<'p> Scheduler<'p> {
             }
         }
         for id in 0..count as u32 {
-            if scheduler.state[id as usize] == State::Waiting && scheduler.remaining[id as usize] == 0 {
+            if scheduler.state[id as usize] == State::Waiting
+                && scheduler.remaining[id as usize] == 0
+            {
                 scheduler.make_pending(id);
             }
         }
@@ -142,7 +147,8 @@ impl<'p> Scheduler<'p> {
 
     fn make_pending(&mut self, id: u32) {
         self.set(id, State::Pending);
-        self.ready.push((self.plan.priority[id as usize], Reverse(id)));
+        self.ready
+            .push((self.plan.priority[id as usize], Reverse(id)));
     }
 
     /// The next task to start, marked running; None when none may start now.
@@ -181,16 +187,19 @@ impl<'p> Scheduler<'p> {
         self.task_running[task] -= 1;
         self.running -= 1;
         for parked in std::mem::take(&mut self.parked_on_node[node]) {
-            self.ready.push((self.plan.priority[parked as usize], Reverse(parked)));
+            self.ready
+                .push((self.plan.priority[parked as usize], Reverse(parked)));
         }
         for parked in std::mem::take(&mut self.parked_on_task[task]) {
-            self.ready.push((self.plan.priority[parked as usize], Reverse(parked)));
+            self.ready
+                .push((self.plan.priority[parked as usize], Reverse(parked)));
         }
         self.set(id, outcome);
         if outcome.is_done() {
             for &succ in &self.plan.successors[id as usize] {
                 self.remaining[succ as usize] -= 1;
-                if self.remaining[succ as usize] == 0 && self.state[succ as usize] == State::Waiting {
+                if self.remaining[succ as usize] == 0 && self.state[succ as usize] == State::Waiting
+                {
                     self.make_pending(succ);
                 }
             }
@@ -244,7 +253,9 @@ pub fn simulate(plan: &Plan, max_parallel: usize, duration: impl Fn(u32) -> f64)
             start[id as usize] = now;
             events.push(Reverse((At(now + duration(id)), id)));
         }
-        let Some(Reverse((At(end), id))) = events.pop() else { break };
+        let Some(Reverse((At(end), id))) = events.pop() else {
+            break;
+        };
         now = end;
         scheduler.finish(id, State::Succeeded);
         spans.push((id, start[id as usize], end));
@@ -252,7 +263,8 @@ pub fn simulate(plan: &Plan, max_parallel: usize, duration: impl Fn(u32) -> f64)
 
     let count = plan.instances.len();
     let mut chain = vec![0.0f64; count];
-    let order = crate::plan::topological_order(&plan.successors, &plan.predecessor_count).unwrap_or_default();
+    let order = crate::plan::topological_order(&plan.successors, &plan.predecessor_count)
+        .unwrap_or_default();
     for &id in order.iter().rev() {
         let after = plan.successors[id as usize]
             .iter()
@@ -271,7 +283,9 @@ pub fn simulate(plan: &Plan, max_parallel: usize, duration: impl Fn(u32) -> f64)
     let busiest_node = node_work.iter().copied().fold(0.0, f64::max);
     Simulation {
         makespan: now,
-        lower_bound: longest_chain.max(busiest_node).max(total / max_parallel.max(1) as f64),
+        lower_bound: longest_chain
+            .max(busiest_node)
+            .max(total / max_parallel.max(1) as f64),
         spans,
     }
 }

@@ -1,3 +1,7 @@
 //! One module per subcommand.
 
+pub mod executor_support;
 pub mod parse;
+pub mod run;
+pub mod status;
+pub mod tasks;

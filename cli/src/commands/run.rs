@@ -1,0 +1,618 @@
+//! `granule run`: run a task graph on one node or many.
+
+use super::executor_support::{load_plan, print_diagnostics, PlanSource};
+use clap::{Args, ValueEnum};
+use granule_executor::execute::{self, Event, ExecError, RunConfig, Summary};
+use granule_executor::journal::{Record, RunOutcome};
+use granule_executor::plan::{Disposition, Plan};
+use granule_executor::runner::RunnerOptions;
+use granule_executor::{Observer, State};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run tasks (Fuel `tasks.yaml`, versions 1 and 2.0.0) in dependency order.
+///
+/// Each node runs one task at a time; different nodes run in parallel up to
+/// -j and each task's `strategy`. A failed task stops only what depends on
+/// it (everything with --fail-fast). Every state change is journaled in the
+/// state directory (fsync'd), beside one log per task, so a run stopped by
+/// Ctrl-C, kill -9 or a power cut continues with --resume and re-runs only
+/// what had not succeeded. The first Ctrl-C (or SIGTERM) lets running tasks
+/// finish and starts no new one; a second kills them.
+///
+/// Exit status: 0 all tasks succeeded or were skipped, 1 a task failed,
+/// 2 invalid descriptors, inventory or options, 3 stopped by --stop-after,
+/// 130 interrupted.
+///
+/// Examples:
+///   granule run --tasks deployment/ --role controller          # this machine as a controller
+///   granule run --tasks tasks.yaml --inventory nodes.yaml -j 32
+///   granule run --tasks tasks.yaml --role compute --dry-run    # waves, nodes, critical path
+///   granule run --tasks tasks.yaml --role compute --only netconfig --with-deps
+///   granule run --tasks tasks.yaml --inventory nodes.yaml --stop-after database
+///   granule run --resume                                       # continue the last run
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct RunArgs {
+    #[command(flatten)]
+    source: PlanSource,
+
+    /// Where the journal and task logs go.
+    #[arg(long, value_name = "DIR", default_value = ".granule/run")]
+    state_dir: PathBuf,
+
+    /// Continue the last run in the state directory: tasks that succeeded are
+    /// not run again. Options not given are taken from that run.
+    #[arg(long, conflicts_with = "restart")]
+    resume: bool,
+
+    /// Discard the state directory's unfinished run and start over.
+    #[arg(long)]
+    restart: bool,
+
+    /// How many tasks run at once, over all nodes.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 16)]
+    jobs: usize,
+
+    /// Print the plan (waves, nodes, critical path) and run nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Stop starting tasks after the first failure.
+    #[arg(long)]
+    fail_fast: bool,
+
+    /// Stop cleanly once TASK is done on every node (snapshot, then --resume).
+    #[arg(long, value_name = "TASK")]
+    stop_after: Option<String>,
+
+    /// Run puppet tasks with `puppet apply --noop`.
+    #[arg(long)]
+    noop: bool,
+
+    /// Let `reboot` tasks reboot the machine granule runs on.
+    #[arg(long)]
+    allow_local_reboot: bool,
+
+    /// Text for people, or one JSON event per line for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Print every state change, not only failures and the summary.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// What `--resume` needs to rebuild the same plan.
+#[derive(Serialize, Deserialize, Default)]
+struct SavedRun {
+    tasks: Vec<PathBuf>,
+    inventory: Option<PathBuf>,
+    roles: Vec<String>,
+    settings: Option<PathBuf>,
+    only: Vec<String>,
+    skip: Vec<String>,
+    start: Option<String>,
+    end: Option<String>,
+    with_deps: bool,
+    nodes: Vec<String>,
+    noop: bool,
+}
+
+const SAVED_RUN: &str = "run.json";
+
+impl SavedRun {
+    fn of(source: &PlanSource, noop: bool) -> SavedRun {
+        let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        SavedRun {
+            tasks: source.tasks.iter().map(absolute).collect(),
+            inventory: source.inventory.as_ref().map(absolute),
+            roles: source.roles.clone(),
+            settings: source.settings.as_ref().map(absolute),
+            only: source.only.clone(),
+            skip: source.skip.clone(),
+            start: source.start.clone(),
+            end: source.end.clone(),
+            with_deps: source.with_deps,
+            nodes: source.nodes.clone(),
+            noop,
+        }
+    }
+
+    /// Fills what the command line left out from the saved run.
+    fn complete(self, source: &mut PlanSource, noop: &mut bool) {
+        if source.tasks.is_empty() {
+            source.tasks = self.tasks;
+        }
+        if source.inventory.is_none() && source.roles.is_empty() {
+            source.inventory = self.inventory;
+            source.roles = self.roles;
+        }
+        if source.settings.is_none() {
+            source.settings = self.settings;
+        }
+        let selects = !source.only.is_empty()
+            || !source.skip.is_empty()
+            || source.start.is_some()
+            || source.end.is_some()
+            || !source.nodes.is_empty();
+        if !selects {
+            source.only = self.only;
+            source.skip = self.skip;
+            source.start = self.start;
+            source.end = self.end;
+            source.with_deps |= self.with_deps;
+            source.nodes = self.nodes;
+        }
+        *noop |= self.noop;
+    }
+}
+
+pub fn run(mut args: RunArgs) -> ExitCode {
+    if args.resume {
+        let saved_path = args.state_dir.join(SAVED_RUN);
+        match std::fs::read_to_string(&saved_path) {
+            Ok(text) => match serde_json::from_str::<SavedRun>(&text) {
+                Ok(saved) => saved.complete(&mut args.source, &mut args.noop),
+                Err(err) => {
+                    eprintln!("error: {}: {err}", saved_path.display());
+                    return ExitCode::from(2);
+                }
+            },
+            Err(_) if !args.source.tasks.is_empty() => {}
+            Err(_) => {
+                eprintln!(
+                    "error: nothing to resume in {}: no run was started there\n  help: start one with `granule run --tasks PATH --role ROLE`",
+                    args.state_dir.display()
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if args.source.tasks.is_empty() {
+        eprintln!("error: no task descriptors given\n  help: pass --tasks PATH (a tasks.yaml or a directory of them)");
+        return ExitCode::from(2);
+    }
+    let plan = match load_plan(&args.source) {
+        Ok(plan) => plan,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return ExitCode::from(2);
+        }
+    };
+    for warning in &plan.warnings {
+        eprintln!("{}", warning.to_string().replacen("error:", "warning:", 1));
+    }
+    if args.dry_run {
+        return print_plan(&plan, args.format);
+    }
+
+    if args.restart {
+        if let Err(err) = execute::discard_state(&args.state_dir) {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    }
+    let saved = SavedRun::of(&args.source, args.noop);
+    let _ = std::fs::create_dir_all(&args.state_dir);
+    if let Err(err) = std::fs::write(
+        args.state_dir.join(SAVED_RUN),
+        serde_json::to_string_pretty(&saved).unwrap_or_default(),
+    ) {
+        eprintln!("error: cannot write to {}: {err}", args.state_dir.display());
+        return ExitCode::from(2);
+    }
+
+    let config = RunConfig {
+        state_dir: args.state_dir.clone(),
+        max_parallel: args.jobs.max(1),
+        fail_fast: args.fail_fast,
+        stop_after: args.stop_after.clone(),
+        resume: args.resume,
+        runner: RunnerOptions {
+            noop: args.noop,
+            allow_local_reboot: args.allow_local_reboot,
+        },
+        handle_signals: true,
+    };
+    let live = args.format == Format::Text && !args.verbose && std::io::stderr().is_terminal();
+    let mut display = Display::new(&plan, args.format, args.verbose, live);
+    let summary = match execute::execute(&plan, &config, &mut display) {
+        Ok(summary) => summary,
+        Err(ExecError::Usage(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    display.finish();
+    report(&plan, &summary, &args.state_dir, args.format);
+    ExitCode::from(match summary.outcome {
+        RunOutcome::Succeeded => 0,
+        RunOutcome::Failed => 1,
+        RunOutcome::Stopped => 3,
+        RunOutcome::Interrupted => 130,
+    })
+}
+
+/// Renders the run as it goes: a live view on a terminal, plain lines
+/// otherwise, or JSON events.
+struct Display {
+    format: Format,
+    verbose: bool,
+    live: Option<LiveView>,
+}
+
+struct LiveView {
+    _bars: MultiProgress,
+    total: ProgressBar,
+    nodes: HashMap<String, ProgressBar>,
+}
+
+/// More nodes than this share the overall bar only.
+const MAX_NODE_LINES: usize = 24;
+
+impl Display {
+    fn new(plan: &Plan, format: Format, verbose: bool, live: bool) -> Display {
+        let live = live.then(|| {
+            let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{prefix:>16} {pos:>4}/{len:<4} [{elapsed_precise}] {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let total = bars.add(ProgressBar::new(plan.instances.len() as u64));
+            total.set_style(style.clone());
+            total.set_prefix("all nodes");
+            total.enable_steady_tick(Duration::from_millis(200));
+            let mut nodes = HashMap::new();
+            if plan.nodes.len() <= MAX_NODE_LINES {
+                for (n, node) in plan.nodes.iter().enumerate() {
+                    let count = plan.instances.iter().filter(|i| i.node == n).count();
+                    let bar = bars.add(ProgressBar::new(count as u64));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(node.name.clone());
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                    nodes.insert(node.name.clone(), bar);
+                }
+            }
+            LiveView {
+                _bars: bars,
+                total,
+                nodes,
+            }
+        });
+        Display {
+            format,
+            verbose,
+            live,
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(live) = self.live.take() {
+            for bar in live.nodes.values() {
+                bar.finish();
+            }
+            live.total.finish();
+        }
+    }
+}
+
+impl Observer for Display {
+    fn event(&mut self, plan: &Plan, event: Event<'_>) {
+        match event {
+            Event::Started { already_done } => {
+                if self.format == Format::Text && already_done > 0 {
+                    eprintln!(
+                        "resuming: {already_done} of {} tasks already done",
+                        plan.instances.len()
+                    );
+                }
+                if let Some(live) = &self.live {
+                    live.total.inc(already_done as u64);
+                }
+            }
+            Event::Stopping { reason } => match self.format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"event": "stopping", "reason": reason})
+                ),
+                Format::Text => match &self.live {
+                    Some(live) => live.total.println(format!("stopping: {reason}")),
+                    None => eprintln!("stopping: {reason}"),
+                },
+            },
+            Event::Record(record) => {
+                if self.format == Format::Json {
+                    if let Ok(line) = serde_json::to_string(record) {
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "{line}");
+                        let _ = out.flush();
+                    }
+                    return;
+                }
+                let Record::State {
+                    node,
+                    task,
+                    state,
+                    attempt,
+                    duration,
+                    message,
+                    ..
+                } = record
+                else {
+                    return;
+                };
+                if let Some(live) = &self.live {
+                    let bar = live.nodes.get(node);
+                    match state {
+                        State::Running => {
+                            if let Some(bar) = bar {
+                                bar.set_message(task.clone());
+                            }
+                        }
+                        State::Pending | State::Waiting => {}
+                        _ => {
+                            live.total.inc(1);
+                            if let Some(bar) = bar {
+                                bar.inc(1);
+                                bar.set_message(String::new());
+                            }
+                            if state.is_failure() && *state != State::DependencyFailed {
+                                live.total.println(line(
+                                    node, task, *state, *attempt, *duration, message,
+                                ));
+                            }
+                        }
+                    }
+                    return;
+                }
+                let important = state.is_failure() && *state != State::DependencyFailed;
+                let shown = match state {
+                    State::Pending | State::Waiting => false,
+                    _ => self.verbose || important,
+                };
+                if shown {
+                    eprintln!("{}", line(node, task, *state, *attempt, *duration, message));
+                }
+            }
+        }
+    }
+}
+
+fn line(
+    node: &str,
+    task: &str,
+    state: State,
+    attempt: Option<u32>,
+    duration: Option<f64>,
+    message: &Option<String>,
+) -> String {
+    let mut text = format!("[{node}] {task}: {state}");
+    if state == State::Running && attempt.is_some_and(|a| a > 1) {
+        text.push_str(&format!(" (attempt {})", attempt.unwrap_or(1)));
+    }
+    if let Some(seconds) = duration {
+        text.push_str(&format!(" in {seconds:.2}s"));
+    }
+    if let Some(message) = message {
+        text.push_str(&format!(": {message}"));
+    }
+    text
+}
+
+/// The final summary: a table per node, then what failed and where its log is.
+fn report(plan: &Plan, summary: &Summary, state_dir: &Path, format: Format) {
+    if format == Format::Json {
+        let mut counts = BTreeMap::new();
+        for state in State::ALL {
+            counts.insert(state.name(), summary.count(state));
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "summary",
+                "outcome": summary.outcome.name(),
+                "counts": counts,
+                "already_done": summary.already_done,
+                "elapsed": summary.elapsed,
+                "journal": summary.journal,
+            })
+        );
+        return;
+    }
+    let columns = [
+        State::Succeeded,
+        State::Skipped,
+        State::Failed,
+        State::FailedPrecondition,
+        State::DependencyFailed,
+    ];
+    let mut out = String::new();
+    let width = plan
+        .nodes
+        .iter()
+        .map(|node| node.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    out.push_str(&format!("{:width$}", "node"));
+    for state in columns {
+        out.push_str(&format!("  {}", state.name()));
+    }
+    out.push_str("  not-run\n");
+    for (n, node) in plan.nodes.iter().enumerate() {
+        let mut counts = [0usize; 5];
+        let mut not_run = 0;
+        for (id, instance) in plan
+            .instances
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.node == n)
+        {
+            if instance.disposition == Disposition::SyncPoint {
+                continue;
+            }
+            let state = summary.results[id].state;
+            match columns.iter().position(|&c| c == state) {
+                Some(column) => counts[column] += 1,
+                None => not_run += 1,
+            }
+        }
+        out.push_str(&format!("{:width$}", node.name));
+        for (column, state) in columns.iter().enumerate() {
+            out.push_str(&format!("  {:>w$}", counts[column], w = state.name().len()));
+        }
+        out.push_str(&format!("  {not_run:>7}\n"));
+    }
+    for (id, result) in summary.results.iter().enumerate() {
+        if matches!(result.state, State::Failed | State::FailedPrecondition) {
+            let (node, task) = (plan.node_name(id as u32), plan.task_id(id as u32));
+            out.push_str(&format!(
+                "{} {task} on {node}: {}\n  log: {}\n",
+                result.state,
+                result.message.as_deref().unwrap_or("failed"),
+                execute::log_path(state_dir, node, task).display()
+            ));
+        }
+    }
+    let ran = plan
+        .instances
+        .iter()
+        .filter(|instance| instance.disposition != Disposition::SyncPoint)
+        .count();
+    out.push_str(&format!(
+        "run {}: {ran} tasks on {} nodes in {:.1}s",
+        summary.outcome.name(),
+        plan.nodes.len(),
+        summary.elapsed
+    ));
+    match summary.outcome {
+        RunOutcome::Interrupted | RunOutcome::Stopped => {
+            out.push_str("; continue with `granule run --resume`")
+        }
+        RunOutcome::Failed => out.push_str("; fix and re-run the rest with `granule run --resume`"),
+        RunOutcome::Succeeded => {}
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{out}");
+}
+
+/// `--dry-run`: waves, nodes and the critical path.
+fn print_plan(plan: &Plan, format: Format) -> ExitCode {
+    let waves = plan.waves();
+    let critical = plan.critical_path();
+    let name = |id: u32| format!("{}@{}", plan.task_id(id), plan.node_name(id));
+    if format == Format::Json {
+        let wave_list: Vec<Vec<serde_json::Value>> = waves
+            .iter()
+            .map(|wave| {
+                wave.iter()
+                    .map(|&id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&plan.instances[id as usize].disposition)}))
+                    .collect()
+            })
+            .collect();
+        let nodes: Vec<serde_json::Value> = plan
+            .nodes
+            .iter()
+            .map(|node| serde_json::json!({"name": node.name, "roles": node.roles}))
+            .collect();
+        let critical: Vec<serde_json::Value> = critical
+            .iter()
+            .map(|&id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id)}))
+            .collect();
+        let instances: Vec<serde_json::Value> = (0..plan.instances.len() as u32)
+            .map(|id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&plan.instances[id as usize].disposition)}))
+            .collect();
+        let edges: Vec<[u32; 2]> = plan
+            .successors
+            .iter()
+            .enumerate()
+            .flat_map(|(from, list)| list.iter().map(move |&to| [from as u32, to]))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "nodes": nodes,
+                "instances": instances,
+                "edges": edges,
+                "waves": wave_list,
+                "critical_path": critical,
+            })
+        );
+        return ExitCode::SUCCESS;
+    }
+    let mut out = String::new();
+    let to_run = plan
+        .instances
+        .iter()
+        .filter(|instance| instance.disposition == Disposition::Run)
+        .count();
+    out.push_str(&format!(
+        "plan: {} tasks on {} nodes ({to_run} to run, the rest are sync points or skipped)\n",
+        plan.instances.len(),
+        plan.nodes.len()
+    ));
+    for node in &plan.nodes {
+        out.push_str(&format!(
+            "  node {} [{}]\n",
+            node.name,
+            node.roles.join(", ")
+        ));
+    }
+    for (number, wave) in waves.iter().enumerate() {
+        out.push_str(&format!("wave {}:\n", number + 1));
+        let mut by_task: BTreeMap<(usize, &str), Vec<&str>> = BTreeMap::new();
+        for &id in wave {
+            let instance = &plan.instances[id as usize];
+            by_task
+                .entry((instance.task, plan.task_id(id)))
+                .or_default()
+                .push(plan.node_name(id));
+        }
+        for ((task, id), nodes) in by_task {
+            let example = plan.instances.iter().find(|instance| instance.task == task);
+            let note = match example.map(|instance| &instance.disposition) {
+                Some(Disposition::Skip(reason)) => format!(" (skipped: {reason})"),
+                Some(Disposition::SyncPoint) => " (sync point)".to_string(),
+                _ => String::new(),
+            };
+            let shown = if nodes.len() > 8 {
+                format!("{}, ... ({} nodes)", nodes[..8].join(", "), nodes.len())
+            } else {
+                nodes.join(", ")
+            };
+            out.push_str(&format!("  {id}{note}: {shown}\n"));
+        }
+    }
+    let path: Vec<String> = critical.iter().map(|&id| name(id)).collect();
+    out.push_str(&format!(
+        "critical path ({} tasks): {}\n",
+        path.len(),
+        path.join(" -> ")
+    ));
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+fn disposition_name(disposition: &Disposition) -> &'static str {
+    match disposition {
+        Disposition::Run => "run",
+        Disposition::SyncPoint => "sync-point",
+        Disposition::Skip(_) => "skip",
+    }
+}
