@@ -253,17 +253,30 @@ fn keyword(word: &str) -> Option<Tok> {
 pub struct Token {
     pub kind: Tok,
     pub span: Span,
-    /// The token's value where it is not its fixed text: names, numbers,
-    /// string contents (escapes applied), regex source, heredoc syntax.
-    pub value: String,
+    text: Text,
+}
+
+/// Where a token's value is: most values are a slice of the source, so
+/// lexing allocates only for text that escapes or heredoc margins changed.
+#[derive(Debug, Clone, PartialEq)]
+enum Text {
+    /// The kind's fixed text (punctuation, keywords).
+    Fixed,
+    /// A byte range of the lexed source.
+    Source(u32, u32),
+    Owned(Box<str>),
 }
 
 impl Token {
-    /// The text Puppet shows for this token in "Syntax error at '...'".
-    pub fn display(&self) -> &str {
-        match self.kind.fixed_text() {
-            Some(text) => text,
-            None => &self.value,
+    /// The token's value: names, numbers, string contents (escapes
+    /// applied), regex source, heredoc syntax; the fixed text of punctuation
+    /// and keywords. This is also the text Puppet shows in "Syntax error at
+    /// '...'".
+    pub fn text<'s>(&'s self, source: &'s str) -> &'s str {
+        match &self.text {
+            Text::Fixed => self.kind.fixed_text().unwrap_or(""),
+            Text::Source(start, end) => &source[*start as usize..*end as usize],
+            Text::Owned(text) => text,
         }
     }
 }
@@ -341,6 +354,43 @@ enum TextEnd {
     EndOfText,
 }
 
+/// Text of a string token being assembled from chunks: a plain source
+/// range as long as nothing needed changing.
+enum Pending {
+    Empty,
+    Source(usize, usize),
+    Owned(String),
+}
+
+impl Pending {
+    fn append(&mut self, src: &str, raw: std::ops::Range<usize>, escaped: Option<String>) {
+        *self = match (std::mem::replace(self, Pending::Empty), escaped) {
+            (Pending::Empty, None) => Pending::Source(raw.start, raw.end),
+            (Pending::Source(start, end), None) if end == raw.start => {
+                Pending::Source(start, raw.end)
+            }
+            (Pending::Empty, Some(text)) => Pending::Owned(text),
+            (previous, escaped) => {
+                let mut text = match previous {
+                    Pending::Empty => String::new(),
+                    Pending::Source(start, end) => src[start..end].to_string(),
+                    Pending::Owned(text) => text,
+                };
+                text.push_str(escaped.as_deref().unwrap_or(&src[raw]));
+                Pending::Owned(text)
+            }
+        };
+    }
+
+    fn take(&mut self) -> Text {
+        match std::mem::replace(self, Pending::Empty) {
+            Pending::Empty => Text::Owned("".into()),
+            Pending::Source(start, end) => Text::Source(start as u32, end as u32),
+            Pending::Owned(text) => Text::Owned(text.into()),
+        }
+    }
+}
+
 /// How an interpolating text chunk ended.
 enum Terminator {
     Quote,
@@ -412,7 +462,7 @@ pub(crate) fn lex(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
     lexer.tokens.push(Token {
         kind: Tok::Eof,
         span: Span::new(end, end),
-        value: String::new(),
+        text: Text::Fixed,
     });
     Ok(Lexed {
         tokens: lexer.tokens,
@@ -487,16 +537,37 @@ impl<'a> Lexer<'a> {
         self.bytes.get(self.pos + offset).copied().unwrap_or(0)
     }
 
-    fn push(&mut self, kind: Tok, start: usize, end: usize, value: String) {
+    fn push(&mut self, kind: Tok, start: usize, end: usize, text: Text) {
         let span = self.span(start, end);
-        self.tokens.push(Token { kind, span, value });
+        self.tokens.push(Token { kind, span, text });
+    }
+
+    /// A token whose value is `text_start..text_end` of the source.
+    fn push_source(
+        &mut self,
+        kind: Tok,
+        start: usize,
+        end: usize,
+        text_start: usize,
+        text_end: usize,
+    ) {
+        self.push(
+            kind,
+            start,
+            end,
+            Text::Source(text_start as u32, text_end as u32),
+        );
+    }
+
+    fn push_owned(&mut self, kind: Tok, start: usize, end: usize, text: String) {
+        self.push(kind, start, end, Text::Owned(text.into()));
     }
 
     /// Emits a fixed token of `len` bytes at the current position.
     fn fixed(&mut self, kind: Tok, len: usize) {
         let start = self.pos;
         self.pos += len;
-        self.push(kind, start, self.pos, String::new());
+        self.push(kind, start, self.pos, Text::Fixed);
     }
 
     fn run(&mut self) -> Result<(), SyntaxError> {
@@ -662,7 +733,7 @@ impl<'a> Lexer<'a> {
                     let ch = self.src[self.pos..].chars().next().unwrap_or('\0');
                     let start = self.pos;
                     self.pos += ch.len_utf8();
-                    self.push(Tok::Other, start, self.pos, ch.to_string());
+                    self.push_source(Tok::Other, start, self.pos, start, self.pos);
                 }
             }
         }
@@ -737,9 +808,14 @@ impl<'a> Lexer<'a> {
                 i = slash + 1;
             }
             if let Some(slash) = end {
-                let source = self.src[start + 1..slash].replace("\\/", "/");
+                let source = &self.src[start + 1..slash];
                 self.pos = slash + 1;
-                self.push(Tok::Regex, start, self.pos, source);
+                if source.contains("\\/") {
+                    let unescaped = source.replace("\\/", "/");
+                    self.push_owned(Tok::Regex, start, self.pos, unescaped);
+                } else {
+                    self.push_source(Tok::Regex, start, self.pos, start + 1, slash);
+                }
                 return Ok(());
             }
         }
@@ -774,13 +850,15 @@ impl<'a> Lexer<'a> {
     fn emit_word(&mut self, start: usize, end: usize) {
         let text = &self.src[start..end];
         self.pos = end;
-        if is_name(text) {
-            match keyword(text) {
-                Some(kw) => self.push(kw, start, end, String::new()),
-                None => self.push(Tok::Name, start, end, text.to_string()),
-            }
+        let kind = if is_name(text) {
+            keyword(text).unwrap_or(Tok::Name)
         } else {
-            self.push(Tok::Word, start, end, text.to_string());
+            Tok::Word
+        };
+        if kind.is_keyword() {
+            self.push(kind, start, end, Text::Fixed);
+        } else {
+            self.push_source(kind, start, end, start, end);
         }
     }
 
@@ -833,8 +911,7 @@ impl<'a> Lexer<'a> {
             );
         }
         self.pos = i;
-        let text = self.src[start..i].to_string();
-        self.push(Tok::ClassRef, start, i, text);
+        self.push_source(Tok::ClassRef, start, i, start, i);
         Ok(())
     }
 
@@ -843,10 +920,9 @@ impl<'a> Lexer<'a> {
         match scan_variable_name(self.bytes, start + 1) {
             Some(end) => {
                 self.pos = end;
-                let name = self.src[start + 1..end].to_string();
-                self.push(Tok::Variable, start, end, name);
+                self.push_source(Tok::Variable, start, end, start + 1, end);
             }
-            None => self.fixed(Tok::Variable, 1),
+            None => self.push_source(Tok::Variable, start, start + 1, start, start),
         }
     }
 
@@ -859,7 +935,7 @@ impl<'a> Lexer<'a> {
                     return self.error(message, start, end);
                 }
                 self.pos = end;
-                self.push(Tok::Number, start, end, text.to_string());
+                self.push_source(Tok::Number, start, end, start, end);
                 Ok(())
             }
             None => {
@@ -877,7 +953,7 @@ impl<'a> Lexer<'a> {
     fn single_quoted(&mut self) -> Result<(), SyntaxError> {
         let start = self.pos;
         let mut i = start + 1;
-        let mut value = String::new();
+        let mut value: Option<String> = None;
         let mut chunk_start = i;
         loop {
             match self.bytes.get(i) {
@@ -892,6 +968,7 @@ impl<'a> Lexer<'a> {
                     )
                 }
                 Some(b'\\') if matches!(self.bytes.get(i + 1), Some(b'\\' | b'\'')) => {
+                    let value = value.get_or_insert_with(String::new);
                     value.push_str(&self.src[chunk_start..i]);
                     value.push(self.bytes[i + 1] as char);
                     i += 2;
@@ -901,9 +978,14 @@ impl<'a> Lexer<'a> {
                 Some(_) => i += 1,
             }
         }
-        value.push_str(&self.src[chunk_start..i]);
         self.pos = i + 1;
-        self.push(Tok::String, start, self.pos, value);
+        match value {
+            Some(mut value) => {
+                value.push_str(&self.src[chunk_start..i]);
+                self.push_owned(Tok::String, start, self.pos, value);
+            }
+            None => self.push_source(Tok::String, start, self.pos, start + 1, i),
+        }
         Ok(())
     }
 
@@ -931,19 +1013,21 @@ impl<'a> Lexer<'a> {
     ) -> Result<(), SyntaxError> {
         let mut first = true;
         let mut chunk_start = start;
-        let mut text = String::new();
+        let mut text = Pending::Empty;
         loop {
-            let (chunk, terminator) = self.slurp(end, escapes, start)?;
-            text.push_str(&chunk);
+            let (raw, escaped, terminator) = self.slurp(end, escapes, start)?;
+            text.append(self.src, raw, escaped);
             match terminator {
                 Terminator::Quote | Terminator::End => {
                     let kind = if first { plain } else { Tok::DqPost };
-                    self.push(kind, chunk_start, self.pos, std::mem::take(&mut text));
+                    let token_text = text.take();
+                    self.push(kind, chunk_start, self.pos, token_text);
                     return Ok(());
                 }
                 Terminator::DollarBrace => {
                     let kind = if first { Tok::DqPre } else { Tok::DqMid };
-                    self.push(kind, chunk_start, self.pos, std::mem::take(&mut text));
+                    let token_text = text.take();
+                    self.push(kind, chunk_start, self.pos, token_text);
                     self.interpolated_expression()?;
                 }
                 Terminator::Dollar => {
@@ -951,13 +1035,13 @@ impl<'a> Lexer<'a> {
                     match scan_interpolated_name(self.bytes, self.pos) {
                         Some(name_end) => {
                             let kind = if first { Tok::DqPre } else { Tok::DqMid };
-                            self.push(kind, chunk_start, dollar, std::mem::take(&mut text));
-                            let name = self.src[self.pos..name_end].to_string();
-                            self.push(Tok::Variable, dollar, name_end, name);
+                            let token_text = text.take();
+                            self.push(kind, chunk_start, dollar, token_text);
+                            self.push_source(Tok::Variable, dollar, name_end, self.pos, name_end);
                             self.pos = name_end;
                         }
                         None => {
-                            text.push('$');
+                            text.append(self.src, dollar..dollar + 1, None);
                             continue;
                         }
                     }
@@ -968,16 +1052,18 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Reads text up to the next unescaped terminator, applying escapes.
+    /// Reads text up to the next unescaped terminator: the raw range, the
+    /// text with escapes applied when it had any, and the terminator.
     fn slurp(
         &mut self,
         end: TextEnd,
         escapes: Escapes,
         string_start: usize,
-    ) -> Result<(String, Terminator), SyntaxError> {
+    ) -> Result<(std::ops::Range<usize>, Option<String>, Terminator), SyntaxError> {
         let from = self.pos;
         let mut i = from;
         let mut backslashes = 0usize;
+        let mut any_backslash = false;
         let (text_end, terminator) = loop {
             let Some(&b) = self.bytes.get(i) else {
                 if end == TextEnd::EndOfText {
@@ -994,7 +1080,12 @@ impl<'a> Lexer<'a> {
             };
             let unescaped = backslashes % 2 == 0;
             match b {
-                b'\\' => backslashes += 1,
+                b'\\' => {
+                    backslashes += 1;
+                    any_backslash = true;
+                    i += 1;
+                    continue;
+                }
                 b'"' if unescaped && end == TextEnd::DoubleQuote => break (i, Terminator::Quote),
                 // In a heredoc without `$` among its escapes, `\$` still
                 // interpolates (Puppet's pattern stops at every `$`).
@@ -1004,11 +1095,9 @@ impl<'a> Lexer<'a> {
                     }
                     break (i, Terminator::Dollar);
                 }
-                _ => backslashes = 0,
+                _ => {}
             }
-            if b != b'\\' {
-                backslashes = 0;
-            }
+            backslashes = 0;
             i += 1;
         };
         self.pos = match terminator {
@@ -1016,10 +1105,16 @@ impl<'a> Lexer<'a> {
             Terminator::DollarBrace => text_end + 2,
             Terminator::End => text_end,
         };
-        let raw = &self.src[from..text_end];
-        let text = apply_escapes(raw, escapes)
-            .map_err(|message| SyntaxError::new(message, self.span(from, text_end)))?;
-        Ok((text, terminator))
+        let escaped = if any_backslash {
+            let raw = &self.src[from..text_end];
+            Some(
+                apply_escapes(raw, escapes)
+                    .map_err(|message| SyntaxError::new(message, self.span(from, text_end)))?,
+            )
+        } else {
+            None
+        };
+        Ok((from..text_end, escaped, terminator))
     }
 
     /// Lexes the tokens of `${ ... }` up to its closing brace; a lone name,
@@ -1066,8 +1161,8 @@ impl<'a> Lexer<'a> {
                     if matches!(token.kind, Tok::Number | Tok::Name | Tok::Word)
                         || token.kind.is_keyword()
                     {
-                        if token.value.is_empty() {
-                            token.value = token.kind.fixed_text().unwrap_or("").to_string();
+                        if token.text == Text::Fixed {
+                            token.text = Text::Owned(token.kind.fixed_text().unwrap_or("").into());
                         }
                         token.kind = Tok::Variable;
                     }
@@ -1093,7 +1188,7 @@ impl<'a> Lexer<'a> {
         let spec = HeredocSpec::parse(&self.src[start + 2..close])
             .map_err(|message| SyntaxError::new(message, self.span(start, after_tag)))?;
 
-        self.push(Tok::Heredoc, start, after_tag, spec.syntax.clone());
+        self.push_owned(Tok::Heredoc, start, after_tag, spec.syntax.clone());
 
         let text_start = match self.newline_jump {
             Some(jump) => jump,
@@ -1140,10 +1235,16 @@ impl<'a> Lexer<'a> {
                 } else {
                     let value = apply_escapes(&text, spec.escapes)
                         .map_err(|message| SyntaxError::new(message, sub.span(0, text.len())))?;
-                    sub.push(Tok::String, 0, text.len(), value);
+                    sub.push_owned(Tok::String, 0, text.len(), value);
                 }
-                self.tokens.append(&mut sub.tokens);
-                self.comments.append(&mut sub.comments);
+                // The heredoc's text is not the file's source: own its slices.
+                self.tokens.extend(sub.tokens.into_iter().map(|mut token| {
+                    if let Text::Source(start, end) = token.text {
+                        token.text = Text::Owned(text[start as usize..end as usize].into());
+                    }
+                    token
+                }));
+                self.comments.extend(sub.comments);
                 self.pos = after_tag;
                 return Ok(());
             }
@@ -1608,12 +1709,14 @@ mod tests {
     fn slash_is_a_regex_only_where_an_operand_starts() {
         assert_eq!(kinds("$a / 2")[1], Tok::Div);
         assert_eq!(kinds("$a =~ /x\\/y/")[2], Tok::Regex);
-        assert_eq!(lex("$a =~ /x\\/y/").unwrap().tokens[2].value, "x/y");
+        let src = "$a =~ /x\\/y/";
+        assert_eq!(lex(src).unwrap().tokens[2].text(src), "x/y");
     }
 
     #[test]
     fn interpolation_turns_a_lone_name_into_a_variable() {
-        let lexed = lex("\"a${x}b$y\"").unwrap();
+        let src = "\"a${x}b$y\"";
+        let lexed = lex(src).unwrap();
         let kinds: Vec<_> = lexed.tokens.iter().map(|t| t.kind).collect();
         assert_eq!(
             kinds,
@@ -1626,12 +1729,13 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(lexed.tokens[1].value, "x");
+        assert_eq!(lexed.tokens[1].text(src), "x");
     }
 
     #[test]
     fn heredoc_text_is_lexed_in_place_and_lexing_resumes_after_the_tag() {
-        let lexed = lex("$a = @(END)\n  hello\n  | END\n$b = 1\n").unwrap();
+        let src = "$a = @(END)\n  hello\n  | END\n$b = 1\n";
+        let lexed = lex(src).unwrap();
         let kinds: Vec<_> = lexed.tokens.iter().map(|t| t.kind).collect();
         assert_eq!(
             kinds,
@@ -1646,13 +1750,13 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(lexed.tokens[3].value, "hello\n");
+        assert_eq!(lexed.tokens[3].text(src), "hello\n");
     }
 
     #[test]
     fn numbers_stop_at_word_boundaries() {
         assert!(lex("10abc").is_err());
-        assert_eq!(lex("1.5e-3").unwrap().tokens[0].value, "1.5e-3");
+        assert_eq!(lex("1.5e-3").unwrap().tokens[0].text("1.5e-3"), "1.5e-3");
         assert!(lex("09").is_err());
     }
 }

@@ -90,6 +90,7 @@ impl From<SyntaxError> for Attempt {
 fn parse_with(source: &str, limits: Limits) -> std::result::Result<Program, Attempt> {
     let lexed = lex(source, limits)?;
     let mut parser = Parser {
+        source,
         tokens: &lexed.tokens,
         pos: 0,
         namestack: Vec::new(),
@@ -108,6 +109,7 @@ fn parse_with(source: &str, limits: Limits) -> std::result::Result<Program, Atte
 }
 
 struct Parser<'t> {
+    source: &'t str,
     tokens: &'t [Token],
     pos: usize,
     /// Names of the enclosing classes: nested classes and defines get them
@@ -175,6 +177,16 @@ impl<'t> Parser<'t> {
         self.tokens.get(self.pos + n).map_or(Tok::Eof, |t| t.kind)
     }
 
+    /// A token's value (see [`Token::text`]).
+    fn text(&self, token: &'t Token) -> &'t str {
+        token.text(self.source)
+    }
+
+    /// A token's value, owned (for the tree).
+    fn owned(&self, token: &'t Token) -> String {
+        token.text(self.source).to_string()
+    }
+
     fn token(&self) -> &'t Token {
         &self.tokens[self.pos]
     }
@@ -209,7 +221,10 @@ impl<'t> Parser<'t> {
         if token.kind == Tok::Eof {
             SyntaxError::new("Syntax error at end of input", token.span)
         } else {
-            SyntaxError::new(format!("Syntax error at '{}'", token.display()), token.span)
+            SyntaxError::new(
+                format!("Syntax error at '{}'", self.text(token)),
+                token.span,
+            )
         }
     }
 
@@ -595,7 +610,7 @@ impl<'t> Parser<'t> {
         let value = self.expression()?;
         let span = name.span.to(value.span);
         Ok(AttributeOp::Set {
-            name: name.display().to_string(),
+            name: self.owned(name),
             append,
             value,
             span,
@@ -773,7 +788,7 @@ impl<'t> Parser<'t> {
         self.advance();
         let name = self.token();
         let name_text = match name.kind {
-            Tok::Name => name.value.clone(),
+            Tok::Name => self.owned(name),
             Tok::Type => "type".to_string(),
             _ => return Err(self.unexpected()),
         };
@@ -932,7 +947,7 @@ impl<'t> Parser<'t> {
 
     fn keyword_literal(&mut self) -> Expr {
         let token = self.advance();
-        Expr::new(ExprKind::String(token.display().to_string()), token.span)
+        Expr::new(ExprKind::String(self.owned(token)), token.span)
     }
 
     fn hash_entry(&mut self) -> Result<Expr> {
@@ -951,19 +966,19 @@ impl<'t> Parser<'t> {
         let kind = match token.kind {
             Tok::Variable => {
                 self.advance();
-                ExprKind::Variable(token.value.clone())
+                ExprKind::Variable(self.owned(token))
             }
             Tok::Name => {
                 self.advance();
-                ExprKind::QualifiedName(token.value.clone())
+                ExprKind::QualifiedName(self.owned(token))
             }
             Tok::ClassRef => {
                 self.advance();
-                ExprKind::QualifiedReference(token.value.clone())
+                ExprKind::QualifiedReference(self.owned(token))
             }
             Tok::Number => {
                 self.advance();
-                number(&token.value, span)?
+                number(self.text(token), span)?
             }
             Tok::True => {
                 self.advance();
@@ -983,15 +998,15 @@ impl<'t> Parser<'t> {
             }
             Tok::String | Tok::Word => {
                 self.advance();
-                ExprKind::String(token.value.clone())
+                ExprKind::String(self.owned(token))
             }
             Tok::Regex => {
                 self.advance();
-                ExprKind::Regex(token.value.clone())
+                ExprKind::Regex(self.owned(token))
             }
             Tok::Private | Tok::Attr => {
                 self.advance();
-                ExprKind::Reserved(token.display().to_string())
+                ExprKind::Reserved(self.owned(token))
             }
             Tok::DqPre => return self.interpolated_string(),
             Tok::Heredoc => return self.heredoc(),
@@ -1024,8 +1039,8 @@ impl<'t> Parser<'t> {
         let start = self.token().span.start;
         let mut segments = Vec::new();
         let pre = self.advance();
-        if !pre.value.is_empty() {
-            segments.push(Expr::new(ExprKind::String(pre.value.clone()), pre.span));
+        if !self.text(pre).is_empty() {
+            segments.push(Expr::new(ExprKind::String(self.owned(pre)), pre.span));
         }
         loop {
             let expr = self.assignment()?;
@@ -1035,8 +1050,8 @@ impl<'t> Parser<'t> {
             match token.kind {
                 Tok::DqMid | Tok::DqPost => {
                     self.advance();
-                    if !token.value.is_empty() {
-                        segments.push(Expr::new(ExprKind::String(token.value.clone()), token.span));
+                    if !self.text(token).is_empty() {
+                        segments.push(Expr::new(ExprKind::String(self.owned(token)), token.span));
                     }
                     if token.kind == Tok::DqPost {
                         break;
@@ -1053,14 +1068,14 @@ impl<'t> Parser<'t> {
         let text = match self.peek() {
             Tok::String => {
                 let token = self.advance();
-                Expr::new(ExprKind::String(token.value.clone()), token.span)
+                Expr::new(ExprKind::String(self.owned(token)), token.span)
             }
             Tok::DqPre => self.interpolated_string()?,
             _ => return Err(self.unexpected()),
         };
         Ok(Expr::new(
             ExprKind::Heredoc {
-                syntax: heredoc.value.clone(),
+                syntax: self.owned(heredoc),
                 text: Box::new(text),
             },
             heredoc.span,
@@ -1233,13 +1248,13 @@ impl<'t> Parser<'t> {
     fn class_definition(&mut self) -> Result<Expr> {
         let start = self.advance().span.start;
         let name = self.classname()?;
-        self.namestack.push(name.value.clone());
+        self.namestack.push(self.owned(name));
         let result = self.class_rest();
         self.namestack.pop();
         let (params, parent, body) = result?;
         Ok(Expr::new(
             ExprKind::Class(Box::new(Definition {
-                name: self.qualified(&name.value),
+                name: self.qualified(self.text(name)),
                 name_span: name.span,
                 params,
                 parent,
@@ -1258,7 +1273,10 @@ impl<'t> Parser<'t> {
                 self.advance();
                 Some("default".to_string())
             } else {
-                Some(self.classname()?.value.clone())
+                Some({
+                    let t = self.classname()?;
+                    self.owned(t)
+                })
             }
         } else {
             None
@@ -1274,7 +1292,7 @@ impl<'t> Parser<'t> {
         let body = self.definition_body()?;
         Ok(Expr::new(
             ExprKind::Define(Box::new(Definition {
-                name: self.qualified(&name.value),
+                name: self.qualified(self.text(name)),
                 name_span: name.span,
                 params,
                 parent: None,
@@ -1293,7 +1311,7 @@ impl<'t> Parser<'t> {
         let body = self.definition_body()?;
         Ok(Expr::new(
             ExprKind::Function(Box::new(Definition {
-                name: name.value.clone(),
+                name: self.owned(name),
                 name_span: name.span,
                 params,
                 parent: None,
@@ -1340,18 +1358,22 @@ impl<'t> Parser<'t> {
         match token.kind {
             Tok::Name | Tok::Number => {
                 let start = token.span.start;
-                let mut text = self.advance().value.clone();
+                let mut text = {
+                    let t = self.advance();
+                    self.owned(t)
+                };
                 while self.peek() == Tok::Dot && matches!(self.peek_at(1), Tok::Name | Tok::Number)
                 {
                     self.advance();
                     text.push('.');
-                    text.push_str(&self.advance().value);
+                    let t = self.advance();
+                    text.push_str(self.text(t));
                 }
                 Ok(Expr::new(ExprKind::String(text), self.span_from(start)))
             }
             Tok::String | Tok::Word => {
                 self.advance();
-                Ok(Expr::new(ExprKind::String(token.value.clone()), token.span))
+                Ok(Expr::new(ExprKind::String(self.owned(token)), token.span))
             }
             Tok::DqPre => self.interpolated_string(),
             Tok::Heredoc => self.heredoc(),
@@ -1361,7 +1383,7 @@ impl<'t> Parser<'t> {
             }
             Tok::Regex => {
                 self.advance();
-                Ok(Expr::new(ExprKind::Regex(token.value.clone()), token.span))
+                Ok(Expr::new(ExprKind::Regex(self.owned(token)), token.span))
             }
             _ => Err(self.unexpected()),
         }
@@ -1372,9 +1394,15 @@ impl<'t> Parser<'t> {
     fn type_definition(&mut self) -> Result<Expr> {
         let start = self.advance().span.start;
         if self.peek() == Tok::ClassRef && matches!(self.peek_at(1), Tok::LBrace | Tok::Inherits) {
-            let name = self.advance().value.clone();
+            let name = {
+                let t = self.advance();
+                self.owned(t)
+            };
             let parent = if self.eat(Tok::Inherits).is_some() {
-                Some(self.expect(Tok::ClassRef)?.value.clone())
+                Some({
+                    let t = self.expect(Tok::ClassRef)?;
+                    self.owned(t)
+                })
             } else {
                 None
             };
@@ -1454,7 +1482,7 @@ impl<'t> Parser<'t> {
     fn type_ref(&mut self) -> Result<Expr> {
         let token = self.expect(Tok::ClassRef)?;
         Ok(Expr::new(
-            ExprKind::QualifiedReference(token.value.clone()),
+            ExprKind::QualifiedReference(self.owned(token)),
             token.span,
         ))
     }
@@ -1524,7 +1552,7 @@ impl<'t> Parser<'t> {
             None
         };
         Ok(Parameter {
-            name: variable.value.clone(),
+            name: self.owned(variable),
             type_expr,
             value,
             captures_rest,
