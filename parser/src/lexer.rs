@@ -584,9 +584,15 @@ impl<'a> Lexer<'a> {
 
     fn skip_blanks(&mut self) -> bool {
         let start = self.pos;
-        while let Some(c) = self.src[self.pos..].chars().next() {
-            if is_blank(c) || c == '\r' {
-                self.pos += c.len_utf8();
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if matches!(b, b' ' | b'\t' | b'\r') {
+                self.pos += 1;
+            } else if b >= 0x80 {
+                // Unicode blanks (no-break space and the like) are white space too.
+                match self.src[self.pos..].chars().next() {
+                    Some(c) if is_blank(c) => self.pos += c.len_utf8(),
+                    _ => break,
+                }
             } else {
                 break;
             }
