@@ -533,6 +533,18 @@ impl<'a> Lexer<'a> {
         Err(SyntaxError::new(message, self.span(start, end.max(start))))
     }
 
+    /// "line L:C" of an offset of this lexer's source, for messages.
+    fn describe_offset(&self, offset: usize) -> String {
+        let file_offset = self.offsets.to_file(offset);
+        if self.offsets.lines.is_empty() {
+            let (line, column) =
+                crate::span::LineIndex::new(self.src).line_col(self.src, file_offset);
+            format!("line {line}:{column}")
+        } else {
+            format!("offset {file_offset}")
+        }
+    }
+
     fn peek_at(&self, offset: usize) -> u8 {
         self.bytes.get(self.pos + offset).copied().unwrap_or(0)
     }
@@ -948,10 +960,26 @@ impl<'a> Lexer<'a> {
                 let end = start
                     + self.bytes[start..]
                         .iter()
-                        .position(|&b| !is_word_byte(b) && b != b'.')
+                        .position(|&b| !is_word_byte(b))
                         .unwrap_or(self.bytes.len() - start);
                 let text = &self.src[start..end];
-                self.error(format!("Illegal number '{text}'"), start, end)
+                let message = match check_number(text) {
+                    Err(message) => message,
+                    Ok(()) if text.starts_with("0x") || text.starts_with("0X") => {
+                        format!("Not a valid hex number {text}")
+                    }
+                    Ok(())
+                        if text
+                            .bytes()
+                            .skip_while(u8::is_ascii_digit)
+                            .next()
+                            .is_some_and(|b| matches!(b, b'e' | b'E' | b'.')) =>
+                    {
+                        format!("Not a valid decimal number {text}")
+                    }
+                    Ok(()) => format!("Illegal number '{text}'"),
+                };
+                self.error(message, start, end)
             }
         }
     }
@@ -966,10 +994,10 @@ impl<'a> Lexer<'a> {
                 None => {
                     return self.error(
                         format!(
-                            "Unclosed quote after \"'\" followed by '{}'",
+                            "Unclosed quote after \"'\" followed by '{}': add the closing \"'\"",
                             followed_by(&self.src[start + 1..])
                         ),
-                        start,
+                        start + 1,
                         start + 1,
                     )
                 }
@@ -1077,11 +1105,12 @@ impl<'a> Lexer<'a> {
                 }
                 return self.error(
                     format!(
-                        "Unclosed quote after '\"' followed by '{}'",
-                        followed_by(&self.src[string_start + 1..])
+                        "Unclosed quote after '\"' followed by '{}': add the closing '\"' of the string started at {}",
+                        followed_by(&self.src[from..]),
+                        self.describe_offset(string_start),
                     ),
-                    string_start,
-                    string_start + 1,
+                    from,
+                    from,
                 );
             };
             let unescaped = backslashes % 2 == 0;
@@ -1192,7 +1221,7 @@ impl<'a> Lexer<'a> {
         };
         let after_tag = close + 1;
         let spec = HeredocSpec::parse(&self.src[start + 2..close])
-            .map_err(|message| SyntaxError::new(message, self.span(start, after_tag)))?;
+            .map_err(|message| SyntaxError::new(message, self.span(after_tag, after_tag)))?;
 
         self.push_owned(Tok::Heredoc, start, after_tag, spec.syntax.clone());
 
@@ -1216,11 +1245,12 @@ impl<'a> Lexer<'a> {
             if line_start >= self.bytes.len() {
                 return self.error(
                     format!(
-                        "Heredoc without end-tagged line: add a line with '{}'",
-                        spec.end_tag
+                        "Heredoc without end-tagged line: add a line with '{}' to end the heredoc started at {}",
+                        spec.end_tag,
+                        self.describe_offset(start),
                     ),
-                    start,
-                    after_tag,
+                    text_start,
+                    text_start,
                 );
             }
             let line_end = self.src[line_start..]
@@ -1671,7 +1701,7 @@ fn check_number(text: &str) -> Result<(), String> {
         if b[1..].iter().all(|c| (b'0'..=b'7').contains(c)) {
             Ok(())
         } else {
-            Err(format!("Not a valid octal number '{text}'"))
+            Err(format!("Not a valid octal number {text}"))
         }
     } else {
         Ok(())

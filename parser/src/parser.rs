@@ -128,6 +128,11 @@ enum Syntactic {
     List { items: Vec<Expr>, first_comma: Span },
 }
 
+/// Attribute names: names and keywords, but not `true`/`false`.
+fn is_attribute_name(kind: Tok) -> bool {
+    kind == Tok::Name || (kind.is_keyword() && !matches!(kind, Tok::True | Tok::False))
+}
+
 /// Functions that may be called without parentheses at statement level.
 fn is_statement_call(name: &str) -> bool {
     matches!(
@@ -447,10 +452,9 @@ impl<'t> Parser<'t> {
 
     /// Does an attribute operation (`name =>`, `name +>`, `* =>`) start here?
     fn at_attribute_operation(&self) -> bool {
-        let kind = self.peek();
         let next = self.peek_at(1);
-        ((kind == Tok::Name || kind.is_keyword()) && matches!(next, Tok::FArrow | Tok::PArrow))
-            || (kind == Tok::Times && next == Tok::FArrow)
+        (is_attribute_name(self.peek()) && matches!(next, Tok::FArrow | Tok::PArrow))
+            || (self.peek() == Tok::Times && next == Tok::FArrow)
     }
 
     /// `left { ... }`: a resource with titled bodies, or (without a title)
@@ -580,7 +584,7 @@ impl<'t> Parser<'t> {
             ops.push(self.attribute_operation()?);
             let continues = self.peek() == Tok::Comma && {
                 let next = self.peek_at(1);
-                next == Tok::Name || next.is_keyword() || next == Tok::Times
+                is_attribute_name(next) || next == Tok::Times
             };
             if !continues {
                 return Ok(ops);
@@ -597,7 +601,7 @@ impl<'t> Parser<'t> {
             let span = name.span.to(value.span);
             return Ok(AttributeOp::Splat { value, span });
         }
-        if !(name.kind == Tok::Name || name.kind.is_keyword()) {
+        if !is_attribute_name(name.kind) {
             self.pos -= 1;
             return Err(self.unexpected());
         }
@@ -889,21 +893,29 @@ impl<'t> Parser<'t> {
     /// Function call arguments: assignments, and `key => value` pairs, which
     /// (when adjacent) gather into one hash.
     fn arguments(&mut self) -> Result<Vec<Expr>> {
-        self.entries(Tok::RParen, Self::assignment)
+        self.entries(Tok::RParen, Self::assignment, false)
     }
 
     /// `[...]` keys: expressions and `key => value` pairs.
     fn access_args(&mut self) -> Result<Vec<Expr>> {
-        self.entries(Tok::RBrack, Self::expression)
+        self.entries(Tok::RBrack, Self::expression, false)
     }
 
     /// Comma separated entries up to `close`: `item` or `key => value`;
-    /// adjacent pairs form one hash (Puppet's "unfolded" hash).
-    fn entries(&mut self, close: Tok, item: fn(&mut Self) -> Result<Expr>) -> Result<Vec<Expr>> {
+    /// adjacent pairs form one hash (Puppet's "unfolded" hash). `type` and
+    /// `function` may be keys, and (in arrays only) entries of their own.
+    fn entries(
+        &mut self,
+        close: Tok,
+        item: fn(&mut Self) -> Result<Expr>,
+        bare_keywords: bool,
+    ) -> Result<Vec<Expr>> {
         let mut entries: Vec<Expr> = Vec::new();
         let mut last_is_pairs = false;
         loop {
-            let key = if self.at_keyword_entry() {
+            let keyword_key =
+                self.at_keyword_entry() && (bare_keywords || self.peek_at(1) == Tok::FArrow);
+            let key = if keyword_key {
                 self.keyword_literal()
             } else {
                 item(self)?
@@ -1087,7 +1099,7 @@ impl<'t> Parser<'t> {
         let values = if self.peek() == Tok::RBrack {
             Vec::new()
         } else {
-            let values = self.entries(Tok::RBrack, Self::assignment)?;
+            let values = self.entries(Tok::RBrack, Self::assignment, true)?;
             self.eat(Tok::Comma);
             values
         };
