@@ -971,8 +971,7 @@ impl<'a> Lexer<'a> {
                     Ok(())
                         if text
                             .bytes()
-                            .skip_while(u8::is_ascii_digit)
-                            .next()
+                            .find(|b| !b.is_ascii_digit())
                             .is_some_and(|b| matches!(b, b'e' | b'E' | b'.')) =>
                     {
                         format!("Not a valid decimal number {text}")
