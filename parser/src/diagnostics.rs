@@ -26,10 +26,76 @@ impl SyntaxError {
     /// `PATH:LINE:COL: error: MESSAGE`, then the source line and a caret under
     /// the span (on the first line of the span only).
     pub fn render(&self, path: &str, source: &str) -> String {
+        self.to_diagnostic().render(path, source)
+    }
+
+    /// The error as a diagnostic with code `syntax`.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        Diagnostic::new(Severity::Error, SYNTAX_ERROR_CODE, &self.message, self.span)
+    }
+}
+
+/// The code of syntax errors in JSON output and summaries.
+pub const SYNTAX_ERROR_CODE: &str = "syntax";
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One finding about a source file: a syntax error, a Puppet validation issue
+/// (code = Puppet's issue code, e.g. `DUPLICATE_PARAMETER`) or a legacy
+/// construct (code `legacy/...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: String,
+    pub message: String,
+    pub span: Span,
+}
+
+impl Diagnostic {
+    pub fn new(
+        severity: Severity,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        span: Span,
+    ) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code: code.into(),
+            message: message.into(),
+            span,
+        }
+    }
+
+    /// `PATH:LINE:COL: SEVERITY[CODE]: MESSAGE` (no code for syntax errors),
+    /// then the source line and a caret under the span (on the first line of
+    /// the span only).
+    pub fn render(&self, path: &str, source: &str) -> String {
         let index = LineIndex::new(source);
         let start = self.span.start as usize;
         let (line, column) = index.line_col(source, start);
-        let mut out = format!("{path}:{line}:{column}: error: {}\n", self.message);
+        let severity = self.severity.as_str();
+        let mut out = if self.code == SYNTAX_ERROR_CODE {
+            format!("{path}:{line}:{column}: {severity}: {}\n", self.message)
+        } else {
+            format!(
+                "{path}:{line}:{column}: {severity}[{}]: {}\n",
+                self.code, self.message
+            )
+        };
         let text = index.line_text(source, line).replace('\t', " ");
         let gutter = line.to_string();
         let pad = " ".repeat(gutter.len());

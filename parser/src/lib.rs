@@ -18,6 +18,6 @@ pub mod pn;
 pub mod span;
 
 pub use ast::*;
-pub use diagnostics::SyntaxError;
+pub use diagnostics::{Diagnostic, Severity, SyntaxError};
 pub use parser::parse;
 pub use span::{LineIndex, Span};
