@@ -7,6 +7,7 @@
 # Usage:
 #   ruby puppet_dump.rb [PATH...]        # or: paths one per line on stdin
 #   ruby puppet_dump.rb --parse-only [PATH...]
+#   ruby puppet_dump.rb --epp [PATH...]  # EPP templates
 #
 # For each path it prints one JSON line
 #   {"path": P, "pn": PN, "json": JSON,
@@ -21,8 +22,15 @@
 # captures-rest parameter `*$rest`, so `puppet parser dump` fails there too;
 # a deep tree, e.g. a sum of 2,000 terms, exhausts Ruby's stack).
 #
-# --parse-only parses without transforming (for scripts/bench-parse) and
-# prints one summary line: {"files", "bytes", "errors", "seconds"}.
+# --epp parses each file as an EPP template the way `puppet epp dump --format
+# pn|json FILE` does (Puppet::Face[:epp] dump_parse with its default
+# --validate): Puppet's EvaluatingEppParser, then the PN transformer. A file
+# the validator rejects is recorded as an error, as the command reports it.
+#
+# --parse-only parses without transforming (for scripts/bench-parse), best of
+# --rounds N (default 3), with Puppet's validation too when --validate is
+# given, and prints one summary line:
+# {"files", "bytes", "errors", "seconds", "rounds", "peak_rss_kb"}.
 
 require 'puppet'
 require 'json'
@@ -34,6 +42,13 @@ require 'puppet/pops'
 require 'puppet/pops/pn'
 
 parse_only = ARGV.delete('--parse-only')
+validate = ARGV.delete('--validate')
+rounds = 3
+if (at = ARGV.index('--rounds'))
+  rounds = Integer(ARGV[at + 1])
+  ARGV.slice!(at, 2)
+end
+epp = ARGV.delete('--epp')
 paths = ARGV.empty? ? $stdin.each_line.map(&:chomp).reject(&:empty?) : ARGV
 
 def read_source(path)
@@ -51,18 +66,30 @@ def error_data(detail)
   end
 end
 
+def peak_rss_kb
+  File.read('/proc/self/status')[/^VmHWM:\s+(\d+)/, 1].to_i
+end
+
 if parse_only
   sources = paths.map { |path| read_source(path) }
   errors = 0
-  started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-  sources.each do |source|
-    Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
-  rescue Puppet::ParseError
-    errors += 1
-  end
-  seconds = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+  seconds = (1..rounds).map do
+    errors = 0
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    sources.each do |source|
+      if validate
+        Puppet::Pops::Parser::EvaluatingParser.new.parse_string(source)
+      else
+        Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+      end
+    rescue Puppet::ParseError
+      errors += 1
+    end
+    Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+  end.min
   puts JSON.generate('files' => sources.size, 'bytes' => sources.sum(&:bytesize),
-                     'errors' => errors, 'seconds' => seconds)
+                     'errors' => errors, 'seconds' => seconds, 'rounds' => rounds,
+                     'peak_rss_kb' => peak_rss_kb)
   exit 0
 end
 
@@ -71,7 +98,11 @@ paths.each do |path|
   record = { 'path' => path, 'pn' => nil, 'json' => nil, 'error' => nil, 'transform_error' => nil }
   begin
     source = read_source(path)
-    model = Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+    model = if epp
+              Puppet::Pops::Parser::EvaluatingParser::EvaluatingEppParser.new.parse_string(source, path)
+            else
+              Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+            end
   rescue StandardError, SystemStackError => e
     record['error'] = error_data(e)
   end

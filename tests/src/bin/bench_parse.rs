@@ -5,7 +5,7 @@
 //! Usage: bench-parse [--rounds N] [PATH...]   (or paths one per line on stdin)
 //!
 //! Prints one JSON line: {"files", "bytes", "errors", "rounds",
-//! "seconds_one_thread", "seconds_all_threads", "threads"}.
+//! "seconds_one_thread", "seconds_all_threads", "threads", "peak_rss_kb"}.
 
 use rayon::prelude::*;
 use std::io::BufRead;
@@ -82,7 +82,19 @@ fn main() -> ExitCode {
             "seconds_one_thread": one_thread,
             "seconds_all_threads": all_threads,
             "threads": rayon::current_num_threads(),
+            "peak_rss_kb": peak_rss_kb(),
         })
     );
     ExitCode::SUCCESS
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), 0 where unknown.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
