@@ -3,7 +3,8 @@
 //!
 //! Durability: a task's `running` record is on disk before its command
 //! starts, and its `succeeded` record is on disk before any dependant starts.
-//! After a crash, `--resume` trusts exactly the `succeeded`/`skipped` records.
+//! After a crash, `--resume` trusts exactly the `succeeded` records; what was
+//! skipped is decided again from this run's selection and conditions.
 
 use crate::journal::{self, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
 use crate::plan::{Disposition, Plan};
@@ -201,7 +202,7 @@ fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecE
                 plan.node_name(id as u32).to_string(),
                 plan.task_id(id as u32).to_string(),
             );
-            last.get(&key).is_some_and(|state| state.is_done())
+            last.get(&key) == Some(&State::Succeeded)
         })
         .collect();
     Ok((done, contents.last_run() + 1))
@@ -288,6 +289,12 @@ pub fn execute(
 
     let interrupt = Interrupt::default();
     let mut scheduler = Scheduler::new(plan, config.max_parallel, &done);
+    if let Some(task) = stop_after {
+        let roots: Vec<u32> = (0..plan.instances.len() as u32)
+            .filter(|&id| plan.instances[id as usize].task == task)
+            .collect();
+        scheduler.hold_after(&roots);
+    }
     let mut stopping: Option<RunOutcome> = None;
     let mut interrupts = 0;
     let result = std::thread::scope(|scope| -> Result<(), ExecError> {
@@ -446,7 +453,10 @@ pub fn execute(
     result?;
 
     let states = scheduler.states();
-    let outcome = if states.iter().any(|state| state.is_failure()) {
+    // An interrupted run says so first: its failures may be the kills.
+    let outcome = if stopping == Some(RunOutcome::Interrupted) {
+        RunOutcome::Interrupted
+    } else if states.iter().any(|state| state.is_failure()) {
         RunOutcome::Failed
     } else if states.iter().all(|state| state.is_done()) {
         RunOutcome::Succeeded

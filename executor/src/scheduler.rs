@@ -83,6 +83,8 @@ pub struct Scheduler<'p> {
     ready: BinaryHeap<(u32, Reverse<u32>)>,
     parked_on_node: Vec<Vec<u32>>,
     parked_on_task: Vec<Vec<u32>>,
+    /// Never started in this run (`--stop-after`: what comes after the stop).
+    held: Vec<bool>,
     running: usize,
     max_parallel: usize,
     transitions: Vec<(u32, State)>,
@@ -101,6 +103,7 @@ impl<'p> Scheduler<'p> {
             ready: BinaryHeap::new(),
             parked_on_node: vec![Vec::new(); plan.nodes.len()],
             parked_on_task: vec![Vec::new(); plan.catalog.tasks.len()],
+            held: vec![false; count],
             running: 0,
             max_parallel: max_parallel.max(1),
             transitions: Vec::new(),
@@ -151,11 +154,24 @@ impl<'p> Scheduler<'p> {
             .push((self.plan.priority[id as usize], Reverse(id)));
     }
 
+    /// Keeps everything that comes after these instances from starting.
+    pub fn hold_after(&mut self, roots: &[u32]) {
+        let mut stack: Vec<u32> = roots
+            .iter()
+            .flat_map(|&root| self.plan.successors[root as usize].iter().copied())
+            .collect();
+        while let Some(at) = stack.pop() {
+            if !std::mem::replace(&mut self.held[at as usize], true) {
+                stack.extend(&self.plan.successors[at as usize]);
+            }
+        }
+    }
+
     /// The next task to start, marked running; None when none may start now.
     pub fn start_next(&mut self) -> Option<u32> {
         while self.running < self.max_parallel {
             let (_, Reverse(id)) = self.ready.pop()?;
-            if self.state[id as usize] != State::Pending {
+            if self.state[id as usize] != State::Pending || self.held[id as usize] {
                 continue;
             }
             let instance = &self.plan.instances[id as usize];

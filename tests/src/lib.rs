@@ -11,6 +11,7 @@
 //!   skips loudly otherwise.
 
 pub mod corpus;
+pub mod executor;
 pub mod oracle;
 pub mod parity;
 

@@ -1,0 +1,338 @@
+//! Stopping and resuming: a runner killed with SIGKILL at several points,
+//! then `--resume`d, runs every task to success exactly once after its last
+//! start, and never runs again what had succeeded. Ctrl-C (SIGINT) lets
+//! running tasks finish, a second one kills them, `--stop-after` halts
+//! cleanly.
+
+use granule_tests::executor::{
+    exit_code, fixture, granule, granule_in, intervals, journal, scratch, text,
+};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn resume_args() -> Vec<String> {
+    let tasks = fixture("resume").join("tasks.yaml");
+    let nodes = fixture("resume").join("nodes.yaml");
+    vec![
+        "--state-dir".into(),
+        "state".into(),
+        "--tasks".into(),
+        tasks.display().to_string(),
+        "--inventory".into(),
+        nodes.display().to_string(),
+    ]
+}
+
+fn spawn(dir: &Path, args: &[String]) -> Child {
+    Command::new(granule())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("granule starts")
+}
+
+fn count_running(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("state/journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("\"state\":\"running\""))
+        .count()
+}
+
+/// Waits until the journal records `starts` task starts in all, then sends `signal`.
+fn signal_after(child: &mut Child, dir: &Path, starts: usize, signal: i32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count_running(dir) < starts {
+        if child.try_wait().expect("wait").is_some() {
+            return false;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached {starts} starts"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    send(child, signal);
+    true
+}
+
+use libc::{SIGINT, SIGKILL};
+
+fn send(child: &Child, signal: i32) {
+    // SAFETY: kill(2) on a child this test spawned.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+}
+
+type Key = (String, String);
+
+/// The journal's account: every task's records in order.
+fn history(records: &[Value]) -> BTreeMap<Key, Vec<String>> {
+    let mut history: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for record in records.iter().filter(|r| r["event"] == "state") {
+        history
+            .entry((
+                record["node"].as_str().unwrap().into(),
+                record["task"].as_str().unwrap().into(),
+            ))
+            .or_default()
+            .push(record["state"].as_str().unwrap().into());
+    }
+    history
+}
+
+fn assert_each_succeeded_once(dir: &Path) {
+    let records = journal(&dir.join("state"));
+    for (key, states) in history(&records) {
+        assert_eq!(
+            states.iter().filter(|s| *s == "succeeded").count(),
+            1,
+            "{key:?} succeeded other than once: {states:?}"
+        );
+        let success = states.iter().position(|s| s == "succeeded").unwrap();
+        assert_eq!(
+            success,
+            states.len() - 1,
+            "{key:?} changed state after it succeeded: {states:?}"
+        );
+    }
+    // The tasks' own record: each one's last start was followed by its end.
+    let events = std::fs::read_to_string(dir.join("work/events.log")).unwrap();
+    let mut last_start: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last_done: BTreeMap<String, usize> = BTreeMap::new();
+    for (number, line) in events.lines().enumerate() {
+        let (kind, task) = line.split_once(' ').unwrap();
+        match kind {
+            "start" => last_start.insert(task.to_string(), number),
+            "done" => last_done.insert(task.to_string(), number),
+            _ => panic!("unexpected line {line:?}"),
+        };
+    }
+    assert_eq!(last_start.len(), 26, "every step ran: {last_start:?}");
+    for (task, start) in &last_start {
+        assert!(
+            last_done.get(task).is_some_and(|done| done > start),
+            "{task}: last start without an end"
+        );
+    }
+}
+
+#[test]
+fn sigkill_at_several_points_then_resume_runs_each_task_once_more_at_most() {
+    let dir = scratch("resume_after_sigkill");
+    let mut run: Vec<String> = vec!["run".into()];
+    run.extend(resume_args());
+    let mut resume = run.clone();
+    resume.push("--resume".into());
+
+    let mut kills = 0;
+    let mut succeeded_before: BTreeSet<Key> = BTreeSet::new();
+    for (round, starts) in [3usize, 11, 19].into_iter().enumerate() {
+        let mut child = spawn(&dir, if round == 0 { &run } else { &resume });
+        if signal_after(&mut child, &dir, starts, SIGKILL) {
+            kills += 1;
+        }
+        let _ = child.wait();
+        // Commands of a killed runner may still be finishing: let them end.
+        std::thread::sleep(Duration::from_millis(300));
+        let records = journal(&dir.join("state"));
+        // Nothing that had succeeded in an earlier run ran again.
+        let runs_now: BTreeSet<Key> = records
+            .iter()
+            .filter(|r| r["state"] == "running")
+            .map(|r| {
+                (
+                    r["node"].as_str().unwrap().into(),
+                    r["task"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let history = history(&records);
+        for key in &succeeded_before {
+            let states = &history[key];
+            let after = states
+                .iter()
+                .skip_while(|s| *s != "succeeded")
+                .skip(1)
+                .count();
+            assert_eq!(after, 0, "{key:?} ran again after it succeeded: {states:?}");
+        }
+        succeeded_before = history
+            .iter()
+            .filter(|(_, states)| states.iter().any(|s| s == "succeeded"))
+            .map(|(key, _)| key.clone())
+            .collect();
+        assert!(!runs_now.is_empty());
+    }
+    assert!(kills >= 2, "the runs ended before they could be killed");
+    let output = granule_in(&dir, &resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let records = journal(&dir.join("state"));
+    let spans = intervals(&records);
+    assert_eq!(spans.len(), 32, "every planned task is in the journal");
+    assert!(spans.values().all(|s| s.state == "succeeded"), "{spans:?}");
+    assert_each_succeeded_once(&dir);
+    let runs = records
+        .iter()
+        .filter(|r| r["event"] == "run-started")
+        .count();
+    assert_eq!(runs, 4);
+
+    // A finished run's state directory: a plain new run starts over; status reads it.
+    let status = granule_in(&dir, &["status", "state"]);
+    assert_eq!(exit_code(&status), 0);
+    assert!(
+        text(&status.stdout).contains("succeeded"),
+        "{}",
+        text(&status.stdout)
+    );
+}
+
+#[test]
+fn a_fresh_run_refuses_to_overwrite_an_unfinished_one() {
+    let dir = scratch("resume_refuses_fresh");
+    let mut run: Vec<String> = vec!["run".into()];
+    run.extend(resume_args());
+    let mut child = spawn(&dir, &run);
+    assert!(signal_after(&mut child, &dir, 2, SIGKILL));
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    let again = granule_in(&dir, &run.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(exit_code(&again), 2);
+    let message = text(&again.stderr);
+    assert!(
+        message.contains("--resume") && message.contains("--restart"),
+        "{message}"
+    );
+    // `granule run --resume` alone finds the tasks and nodes of the run it continues.
+    let resumed = granule_in(&dir, &["run", "--resume", "--state-dir", "state"]);
+    assert_eq!(exit_code(&resumed), 0, "{}", text(&resumed.stderr));
+    assert_each_succeeded_once(&dir);
+}
+
+#[test]
+fn first_interrupt_lets_running_tasks_finish_and_resume_completes() {
+    let dir = scratch("resume_after_sigint");
+    let mut run: Vec<String> = vec!["run".into()];
+    run.extend(resume_args());
+    let mut child = spawn(&dir, &run);
+    assert!(signal_after(&mut child, &dir, 5, SIGINT));
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "an interrupted run exits with 130"
+    );
+    let records = journal(&dir.join("state"));
+    let finished = records
+        .iter()
+        .rev()
+        .find(|r| r["event"] == "run-finished")
+        .expect("the end is journaled");
+    assert_eq!(finished["outcome"], "interrupted");
+    let spans = intervals(&records);
+    // Every task that had started was let finish, successfully.
+    for (key, span) in &spans {
+        if span.start.is_some() {
+            assert_eq!(
+                span.state, "succeeded",
+                "{key:?} was not let finish: {span:?}"
+            );
+        }
+    }
+    assert!(
+        spans.values().filter(|s| s.start.is_some()).count() < 26,
+        "the interrupt stopped nothing"
+    );
+
+    let mut resume = run.clone();
+    resume.push("--resume".into());
+    let output = granule_in(&dir, &resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("already done"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_each_succeeded_once(&dir);
+}
+
+#[test]
+fn second_interrupt_kills_running_tasks() {
+    let dir = scratch("second_interrupt");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "- id: long\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  parameters:\n    cmd: echo started && sleep 60\n",
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "run",
+        "--tasks",
+        "tasks.yaml",
+        "--role",
+        "any",
+        "--state-dir",
+        "state",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut child = spawn(&dir, &args);
+    assert!(signal_after(&mut child, &dir, 1, SIGINT));
+    // Let the first interrupt land before the second.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(dir.join("state/logs/local/long.log"))
+        .unwrap_or_default()
+        .contains("started")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first interrupt must not end a running task"
+    );
+    send(&child, SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let spans = intervals(&journal(&dir.join("state")));
+    let long = &spans[&("local".to_string(), "long".to_string())];
+    assert_eq!(long.state, "failed");
+    assert!(
+        long.message.as_deref().unwrap_or("").contains("killed"),
+        "{long:?}"
+    );
+    assert!(
+        long.duration.unwrap() < 59.0,
+        "the task was killed, not waited for"
+    );
+}
+
+#[test]
+fn stop_after_halts_cleanly_and_resume_goes_on() {
+    let dir = scratch("stop_after");
+    let mut run: Vec<String> = vec!["run".into(), "--stop-after".into(), "step3".into()];
+    run.extend(resume_args());
+    let output = granule_in(&dir, &run.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(exit_code(&output), 3, "{}", text(&output.stderr));
+    let spans = intervals(&journal(&dir.join("state")));
+    for node in ["db-1", "worker-1", "worker-2"] {
+        assert_eq!(
+            spans[&(node.to_string(), "step3".to_string())].state,
+            "succeeded"
+        );
+        let step4 = spans.get(&(node.to_string(), "step4".to_string()));
+        assert!(
+            step4.is_none_or(|s| s.start.is_none()),
+            "step4 started on {node} after --stop-after step3"
+        );
+    }
+    let output = granule_in(&dir, &["run", "--resume", "--state-dir", "state"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert_each_succeeded_once(&dir);
+}
