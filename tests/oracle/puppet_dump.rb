@@ -20,7 +20,9 @@
 # the file parses but Puppet's PN transformer crashes on it (Puppet 7's
 # PNTransformer#parameters_entry calls `PN::Literal(true)` for a
 # captures-rest parameter `*$rest`, so `puppet parser dump` fails there too;
-# a deep tree, e.g. a sum of 2,000 terms, exhausts Ruby's stack).
+# a deep tree, e.g. a sum of 2,000 terms, exhausts Ruby's stack). For the
+# first, the PN comes from the transformer with that bug fixed and
+# "captures_rest_fix" is true.
 #
 # --epp parses each file as an EPP template the way `puppet epp dump --format
 # pn|json FILE` does (Puppet::Face[:epp] dump_parse with its default
@@ -93,9 +95,31 @@ if parse_only
   exit 0
 end
 
+# Puppet 7's PNTransformer with its one bug fixed: parameters_entry calls
+# `PN::Literal(true)`, a method that does not exist, for a captures-rest
+# parameter `*$rest`, so `puppet parser dump` crashes on every file that has
+# one. Puppet 8 writes `PN::Literal.new(true)`; so does this subclass, used
+# only for files on which the original crashes that way.
+class CapturesRestPNTransformer < Puppet::Pops::Model::PNTransformer
+  def parameters_entry(parameters)
+    Puppet::Pops::PN::Map.new(parameters.map do |p|
+      entries = []
+      entries << transform(p.type_expr).with_name('type') unless p.type_expr.nil?
+      entries << Puppet::Pops::PN::Literal.new(true).with_name('splat') if p.captures_rest
+      entries << transform(p.value).with_name('value') unless p.value.nil?
+      Puppet::Pops::PN::Map.new(entries).with_name(p.name)
+    end).with_name('params')
+  end
+end
+
+def captures_rest_crash?(error)
+  error.is_a?(NoMethodError) && error.name == :Literal
+end
+
 $stdout.sync = false
 paths.each do |path|
-  record = { 'path' => path, 'pn' => nil, 'json' => nil, 'error' => nil, 'transform_error' => nil }
+  record = { 'path' => path, 'pn' => nil, 'json' => nil, 'error' => nil, 'transform_error' => nil,
+             'captures_rest_fix' => false }
   begin
     source = read_source(path)
     model = if epp
@@ -112,7 +136,14 @@ paths.each do |path|
       record['pn'] = pn.format(nil, +'')
       record['json'] = JSON.dump(pn.to_data)
     rescue StandardError, SystemStackError => e
-      record['transform_error'] = "#{e.class}: #{e.message}"
+      if captures_rest_crash?(e)
+        pn = CapturesRestPNTransformer.new.transform(model)
+        record['pn'] = pn.format(nil, +'')
+        record['json'] = JSON.dump(pn.to_data)
+        record['captures_rest_fix'] = true
+      else
+        record['transform_error'] = "#{e.class}: #{e.message}"
+      end
     end
   end
   $stdout.puts JSON.generate(record)

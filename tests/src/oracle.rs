@@ -27,6 +27,11 @@ pub struct Dump {
     /// that `puppet parser dump` prints no tree (Puppet 7 on `*$rest`).
     #[serde(default)]
     pub transform_error: Option<String>,
+    /// Set when `pn` and `json` come from Puppet's PN transformer with its
+    /// captures-rest bug fixed (see tests/oracle/puppet_dump.rb): Puppet 7's
+    /// own `puppet parser dump` crashes on such a file.
+    #[serde(default)]
+    pub captures_rest_fix: bool,
 }
 
 /// A file Puppet refused to parse.
