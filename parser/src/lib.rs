@@ -5,8 +5,11 @@
 //!   string interpolation).
 //! * [`parse`] builds the [`ast`], a plain-data tree in which every node carries
 //!   its [`Span`]; comments are kept beside it in [`Program::comments`].
+//!   [`parse_epp`] does the same for an EPP template (`*.epp`).
 //! * [`pn`] prints the tree in Puppet's PN notation (and its JSON form), the
 //!   text `puppet parser dump --format pn` prints.
+//! * [`validate()`] checks a parsed file with Puppet 7's validation rules
+//!   (`puppet parser validate`), reporting Puppet's issue codes.
 //! * [`diagnostics`] renders errors as `PATH:LINE:COL: error: ...` with the
 //!   source line and a caret under the span.
 
@@ -16,8 +19,10 @@ pub mod lexer;
 mod parser;
 pub mod pn;
 pub mod span;
+pub mod validate;
 
 pub use ast::*;
 pub use diagnostics::{Diagnostic, Severity, SyntaxError};
-pub use parser::parse;
+pub use parser::{parse, parse_epp};
 pub use span::{LineIndex, Span};
+pub use validate::validate;
