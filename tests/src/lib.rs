@@ -5,6 +5,8 @@
 //!   our own fixtures.
 //! * [`oracle`]: Puppet's own parse of those files (PN, JSON or the syntax
 //!   error), produced in one Ruby process and cached under `target/oracle/`.
+//! * [`validation_oracle`]: every issue Puppet's validator reports for
+//!   those files, cached the same way.
 //! * [`parity`]: granule's parse of a file compared with Puppet's, with
 //!   messages that show where the two first differ.
 //! * [`require_reference`]: a missing reference fails under `CI=true` and
@@ -14,6 +16,7 @@ pub mod corpus;
 pub mod executor;
 pub mod oracle;
 pub mod parity;
+pub mod validation_oracle;
 
 use std::path::PathBuf;
 

@@ -159,7 +159,7 @@ impl<'a> Checker<'a> {
             | ExprKind::Text(inner)
             | ExprKind::RenderExpr(inner) => self.rvalue(inner),
             ExprKind::Array(values) => values.iter().for_each(|v| self.rvalue(v)),
-            ExprKind::Hash(entries) => self.check_duplicate_keys(entries),
+            ExprKind::Hash(entries) => self.check_duplicate_keys(expr, entries),
             ExprKind::Integer { value, .. } => self.check_integer(expr, *value),
             ExprKind::QualifiedReference(name) => self.check_class_ref(expr, name),
             ExprKind::Reserved(word) => self.error(

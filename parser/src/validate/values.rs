@@ -160,9 +160,11 @@ impl Checker<'_> {
         );
     }
 
-    /// Literal keys given twice in a hash literal (reported at the `=>` of
-    /// each repetition).
-    pub(super) fn check_duplicate_keys(&mut self, entries: &[KeyedEntry]) {
+    /// Literal keys given twice in a hash literal, reported at the `=>` of
+    /// each repetition. The entries of an untitled resource's hash
+    /// (`foo { a => 1 }`) are Puppet's own rewrite and have no position:
+    /// Puppet reports them at the hash, whose `{` follows the name.
+    pub(super) fn check_duplicate_keys(&mut self, hash: &Expr, entries: &[KeyedEntry]) {
         if entries.len() < 2 {
             return;
         }
@@ -173,7 +175,12 @@ impl Checker<'_> {
             };
             let text = key.to_string();
             if !seen.insert(key) {
-                let at = locate::arrow_offset(&entry.key, self.source);
+                let rewritten = entry.key.span == entry.span;
+                let at = if rewritten {
+                    hash.span.start
+                } else {
+                    locate::arrow_offset(&entry.key, self.source)
+                };
                 self.report_at(
                     at,
                     entry.span.end,

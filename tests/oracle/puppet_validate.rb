@@ -1,0 +1,60 @@
+#!/usr/bin/env ruby
+# frozen_string_literal: true
+#
+# The validation oracle: Puppet 7's own parser and validator (Checker4_0, the
+# checker behind `puppet parser validate`), run in ONE Ruby process for many
+# files, with an acceptor that collects EVERY diagnostic (Puppet's command
+# stops at the first error).
+#
+# Usage:
+#   ruby puppet_validate.rb [PATH...]        # or: paths one per line on stdin
+#
+# For each path it prints one JSON line
+#   {"path": P, "diagnostics": [{"code", "severity", "line", "pos", "message"}],
+#    "error": null | MESSAGE}
+# in the order Puppet's checker reports them. "error" is set (and there are no
+# diagnostics) when Puppet's parser rejects the file. Severities are Puppet's
+# defaults (ValidatorFactory_4_0): "error", "warning", or "deprecation";
+# issues graded :ignore are not reported at all, as in Puppet.
+#
+# Files are parsed from their text, without a file name, as `puppet parser
+# validate` treats its files (each is the initial manifest): the checks that
+# depend on where a file sits in a module path (ILLEGAL_DEFINITION_LOCATION,
+# ILLEGAL_TOP_CONSTRUCT_LOCATION) never apply.
+
+require 'puppet'
+require 'json'
+
+# Settings as the `puppet` command initialises them: the lexer consults
+# Puppet[:tasks], and the severities depend on Puppet[:strict].
+Puppet.initialize_settings([])
+require 'puppet/pops'
+
+paths = ARGV.empty? ? $stdin.each_line.map(&:chomp).reject(&:empty?) : ARGV
+
+def diagnostic_data(diagnostic)
+  pos = diagnostic.source_pos
+  {
+    'code' => diagnostic.issue.issue_code.to_s,
+    'severity' => diagnostic.severity.to_s,
+    'line' => pos&.line,
+    'pos' => pos&.pos,
+    'message' => diagnostic.issue.format(diagnostic.arguments)
+  }
+end
+
+$stdout.sync = false
+paths.each do |path|
+  record = { 'path' => path, 'diagnostics' => [], 'error' => nil }
+  begin
+    source = Puppet::FileSystem.read(path, :encoding => 'utf-8')
+    parser = Puppet::Pops::Parser::EvaluatingParser.new
+    program = parser.parser.parse_string(source).model
+    acceptor = parser.validate(program)
+    record['diagnostics'] = acceptor.diagnostics.map { |d| diagnostic_data(d) }
+  rescue StandardError, SystemStackError => e
+    record['error'] = "#{e.class}: #{e.message.lines.first.to_s.chomp}"
+  end
+  $stdout.puts JSON.generate(record)
+end
+$stdout.flush

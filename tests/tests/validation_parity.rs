@@ -1,0 +1,165 @@
+//! Validation parity: for every `*.pp` of the installed Puppet modules and
+//! every fixture under `fixtures/validation/`, the issues granule's validator
+//! reports, as a set of (code, line, column), equal those Puppet 7's own
+//! validator reports (all of them, collected through Puppet's API).
+//!
+//! Files Puppet's parser rejects have no validation issues and are left to
+//! the parser parity tests.
+
+use granule_parser::LineIndex;
+use granule_tests::validation_oracle::{self, Validations};
+use granule_tests::{corpus, require_reference};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// (code, line, column) of one issue; line and column 0 when unlocated.
+type Issue = (String, usize, usize);
+
+/// Mismatches shown in full in the panic message.
+const DETAILED_FAILURES: usize = 40;
+
+#[test]
+fn granule_reports_puppets_issues_on_the_whole_corpus() {
+    const TEST: &str = "validation_parity (corpus)";
+    let Some(files) = require_reference(TEST, corpus::corpus_files()) else {
+        return;
+    };
+    let Some(puppet) = require_reference(TEST, validation_oracle::validations(&files)) else {
+        return;
+    };
+    compare_all(TEST, &files, &puppet);
+}
+
+#[test]
+fn granule_reports_puppets_issues_on_the_validation_fixtures() {
+    const TEST: &str = "validation_parity (fixtures)";
+    let files = corpus::manifests_under(&fixture_dir()).expect("fixtures/validation is readable");
+    assert!(
+        !files.is_empty(),
+        "no fixtures under {}",
+        fixture_dir().display()
+    );
+    let Some(puppet) = require_reference(TEST, validation_oracle::validations(&files)) else {
+        return;
+    };
+    // A fixture is named after the issue it triggers (`CODE.pp`, or
+    // `CODE-variant.pp`; `valid-*.pp` triggers none): Puppet must report
+    // that code, or the fixture does not test what it claims.
+    let mut misnamed = Vec::new();
+    for file in &files {
+        let stem = file.file_stem().unwrap().to_string_lossy();
+        let code = stem.split('-').next().unwrap();
+        let record = puppet.get(file);
+        let as_named = if code == "valid" {
+            record.error.is_none() && record.diagnostics.is_empty()
+        } else {
+            record.diagnostics.iter().any(|d| d.code == code)
+        };
+        if !as_named {
+            misnamed.push(format!(
+                "{}: Puppet does not report {code} (it reports {:?}{})",
+                file.display(),
+                record
+                    .diagnostics
+                    .iter()
+                    .map(|d| &d.code)
+                    .collect::<Vec<_>>(),
+                record
+                    .error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!("; parse error: {e}"))
+            ));
+        }
+    }
+    assert!(
+        misnamed.is_empty(),
+        "fixtures that do not trigger their issue:\n{}",
+        misnamed.join("\n")
+    );
+    compare_all(TEST, &files, &puppet);
+}
+
+fn fixture_dir() -> PathBuf {
+    granule_tests::repo_root().join("fixtures/validation")
+}
+
+/// Compares granule with Puppet on each file Puppet parses; panics with the
+/// differing entries of each mismatching file.
+fn compare_all(test: &str, files: &[PathBuf], puppet: &Validations) {
+    let outcomes: Vec<(PathBuf, Result<usize, String>)> = files
+        .par_iter()
+        .filter(|file| puppet.get(file).error.is_none())
+        .map(|file| (file.clone(), compare(file, puppet)))
+        .collect();
+    let compared = outcomes.len();
+    let issues: usize = outcomes.iter().filter_map(|(_, o)| o.as_ref().ok()).sum();
+    let failures: Vec<String> = outcomes
+        .into_iter()
+        .filter_map(|(path, outcome)| outcome.err().map(|e| format!("{}: {e}", path.display())))
+        .collect();
+    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for file in files {
+        for issue in &puppet.get(file).diagnostics {
+            *by_code.entry(issue.code.as_str()).or_default() += 1;
+        }
+    }
+    println!(
+        "{test} (Puppet {}): {} of {compared} files agree ({} skipped: Puppet rejects them); \
+         {issues} issues reported by both; Puppet's issues by code: {by_code:?}",
+        puppet.puppet_version,
+        compared - failures.len(),
+        files.len() - compared,
+    );
+    if !failures.is_empty() {
+        let shown: Vec<&String> = failures.iter().take(DETAILED_FAILURES).collect();
+        panic!(
+            "{test}: {} of {compared} files differ from Puppet:\n{}",
+            failures.len(),
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// The number of issues both report, or what differs.
+fn compare(file: &Path, puppet: &Validations) -> Result<usize, String> {
+    let expected: BTreeSet<Issue> = puppet
+        .get(file)
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.clone(), d.line.unwrap_or(0), d.pos.unwrap_or(0)))
+        .collect();
+    let source = corpus::read_manifest(file);
+    let program = granule_parser::parse(&source).map_err(|e| {
+        format!(
+            "granule rejects a file Puppet parses: {}",
+            e.render(&file.display().to_string(), &source).trim_end()
+        )
+    })?;
+    let index = LineIndex::new(&source);
+    let actual: BTreeSet<Issue> = granule_parser::validate(&program, &source)
+        .into_iter()
+        .map(|d| {
+            let (line, column) = index.line_col(&source, d.span.start as usize);
+            (d.code, line, column)
+        })
+        .collect();
+    if actual == expected {
+        return Ok(expected.len());
+    }
+    let show = |set: BTreeSet<&Issue>| {
+        set.into_iter()
+            .map(|(code, line, column)| format!("{code} at {line}:{column}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "only Puppet: [{}]; only granule: [{}]",
+        show(expected.difference(&actual).collect()),
+        show(actual.difference(&expected).collect()),
+    ))
+}
