@@ -422,6 +422,19 @@ pub struct Lexer<'a> {
     limits: Limits,
     /// Whether lexing stopped at the interpolation limit.
     too_deep: bool,
+    /// Whether the source is an EPP template (`%>` and `-%>` end its tags).
+    epp: bool,
+    /// The EPP tag lexing is in, `None` in template text.
+    epp_tag: Option<EppTag>,
+}
+
+/// The kind of an open EPP tag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EppTag {
+    /// `<%` or `<%-`: code whose value is not rendered.
+    Code,
+    /// `<%=`: an expression whose value is rendered.
+    Expr,
 }
 
 /// Translation of sub-lexer offsets (heredoc text) to file offsets.
@@ -447,9 +460,21 @@ impl OffsetMap {
 }
 
 pub(crate) fn lex(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
+    lex_as(source, limits, false)
+}
+
+/// Lexes an EPP template: `EppStart`, then `RenderString` for text,
+/// `RenderExpr` ... `EppEnd` around `<%= %>`, and the tokens of the code in
+/// `<% %>` (whose tags make no tokens), as Puppet's `scan_epp` does.
+pub(crate) fn lex_epp(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
+    lex_as(source, limits, true)
+}
+
+fn lex_as(source: &str, limits: Limits, epp: bool) -> Result<Lexed, Attempt> {
     let mut lexer = Lexer::new(source, OffsetMap::default(), limits);
     lexer.check_bom()?;
-    if let Err(error) = lexer.run() {
+    let lexed = if epp { lexer.run_epp() } else { lexer.run() };
+    if let Err(error) = lexed {
         return Err(
             if lexer.too_deep && limits.interpolation < Limits::FULL.interpolation {
                 Attempt::TooDeep
@@ -498,6 +523,8 @@ impl<'a> Lexer<'a> {
             depth: 0,
             limits,
             too_deep: false,
+            epp: false,
+            epp_tag: None,
         }
     }
 
@@ -594,6 +621,135 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    fn run_epp(&mut self) -> Result<(), SyntaxError> {
+        self.epp = true;
+        self.push(Tok::EppStart, 0, 0, Text::Fixed);
+        self.epp_text(false)?;
+        self.after = self.tokens.last().map(|t| t.kind);
+        self.run()?;
+        if self.epp_tag.is_some() {
+            let end = self.bytes.len();
+            return self.error(
+                "Unbalanced epp tag, reached <eof> without closing tag.",
+                end,
+                end,
+            );
+        }
+        Ok(())
+    }
+
+    /// `%>` or (`trim`) `-%>` at the current position: the end of an EPP tag.
+    fn epp_end(&mut self, trim: bool) -> Result<(), SyntaxError> {
+        let start = self.pos;
+        self.pos += if trim { 3 } else { 2 };
+        if self.epp_tag == Some(EppTag::Expr) {
+            let kind = if trim { Tok::EppEndTrim } else { Tok::EppEnd };
+            self.push(kind, start, self.pos, Text::Fixed);
+        }
+        self.epp_text(trim)
+    }
+
+    /// Template text from the current position to the next tag that opens
+    /// code, as Puppet's `EppScanner#scan` reads it (quirks included): `<%%`
+    /// and `%%>` are a literal `<%` and `%>`, `<%# ... %>` is dropped, `<%-`
+    /// trims blanks before it, and after `-%>` (`skip_leading`) blanks and
+    /// one line break are dropped.
+    fn epp_text(&mut self, mut skip_leading: bool) -> Result<(), SyntaxError> {
+        let before = self.pos;
+        let len = self.bytes.len();
+        let mut text = String::new();
+        while self.pos < len {
+            let part_end = self.src[self.pos..]
+                .find("<%")
+                .map_or(len, |n| self.pos + n + 2);
+            let mut part = &self.src[self.pos..part_end];
+            self.pos = part_end;
+            if std::mem::take(&mut skip_leading) {
+                part = part.trim_start_matches([' ', '\t']);
+                part = part.strip_prefix('\r').unwrap_or(part);
+                part = part.strip_prefix('\n').unwrap_or(part);
+            }
+            text.push_str(&part.replace("%%>", "%>"));
+            let tag = match self.bytes.get(self.pos) {
+                None if text.ends_with("<%") => {
+                    return self.error(
+                        "Unbalanced embedded expression - opening <% and reaching end of input",
+                        len,
+                        len,
+                    )
+                }
+                None => {
+                    self.epp_tag = None;
+                    self.push_owned(Tok::RenderString, before, self.pos, text);
+                    return Ok(());
+                }
+                Some(b'%') => {
+                    self.pos += 1;
+                    continue;
+                }
+                Some(b'#') => {
+                    text.truncate(text.len() - 2);
+                    self.epp_comment(&mut text, &mut skip_leading)?;
+                    continue;
+                }
+                Some(b'-') => {
+                    self.pos += 1;
+                    text.truncate(text.len() - 2);
+                    text.truncate(text.trim_end_matches([' ', '\t']).len());
+                    EppTag::Code
+                }
+                Some(b'=') => {
+                    self.pos += 1;
+                    text.truncate(text.len() - 2);
+                    EppTag::Expr
+                }
+                Some(_) => {
+                    text.truncate(text.len() - 2);
+                    EppTag::Code
+                }
+            };
+            if !text.is_empty() {
+                self.push_owned(Tok::RenderString, before, self.pos, text);
+            }
+            if tag == EppTag::Expr {
+                self.push(Tok::RenderExpr, before, before, Text::Fixed);
+            }
+            self.epp_tag = Some(tag);
+            return Ok(());
+        }
+        // Puppet drops the text when it ends with `<%%` or a comment tag
+        // (its scanner's loop then ends without returning the text).
+        self.epp_tag = None;
+        Ok(())
+    }
+
+    /// Skips `<%# ... %>` from its `#` to the first `%>` not preceded by `%`;
+    /// `<%#-` trims blanks before the comment, `-%>` after it.
+    fn epp_comment(
+        &mut self,
+        text: &mut String,
+        skip_leading: &mut bool,
+    ) -> Result<(), SyntaxError> {
+        let hash = self.pos;
+        let end = self.bytes[hash..]
+            .windows(3)
+            .position(|w| w[0] != b'%' && w[1] == b'%' && w[2] == b'>')
+            .map(|n| hash + n + 3);
+        let Some(end) = end else {
+            return self.error(
+                "Reaching end after opening <%# without seeing %>",
+                hash,
+                hash,
+            );
+        };
+        if self.bytes.get(hash + 1) == Some(&b'-') {
+            text.truncate(text.trim_end_matches([' ', '\t']).len());
+        }
+        *skip_leading = self.bytes[..end].ends_with(b"-%>");
+        self.pos = end;
+        Ok(())
+    }
+
     fn skip_blanks(&mut self) -> bool {
         let start = self.pos;
         while let Some(&b) = self.bytes.get(self.pos) {
@@ -656,6 +812,7 @@ impl<'a> Lexer<'a> {
             b';' => self.fixed(Tok::Semic, 1),
             b'?' => self.fixed(Tok::QMark, 1),
             b'*' => self.fixed(Tok::Times, 1),
+            b'%' if self.epp && la1 == b'>' => return self.epp_end(false),
             b'%' => self.fixed(Tok::Modulo, 1),
             b'{' => {
                 self.brace_count += 1;
@@ -691,6 +848,7 @@ impl<'a> Lexer<'a> {
                 b'>' => self.fixed(Tok::PArrow, 2),
                 _ => self.fixed(Tok::Plus, 1),
             },
+            b'-' if self.epp && la1 == b'%' && la2 == b'>' => return self.epp_end(true),
             b'-' => match la1 {
                 b'>' => self.fixed(Tok::InEdge, 2),
                 b'=' => self.fixed(Tok::Deletes, 2),
@@ -940,7 +1098,12 @@ impl<'a> Lexer<'a> {
                 self.pos = end;
                 self.push_source(Tok::Variable, start, end, start + 1, end);
             }
-            None => self.push_source(Tok::Variable, start, start + 1, start, start),
+            // A lone `$` is a variable without a name, which the parser
+            // rejects, as Puppet does.
+            None => {
+                self.pos = start + 1;
+                self.push_source(Tok::Variable, start, start + 1, start, start);
+            }
         }
     }
 

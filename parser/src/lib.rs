@@ -23,6 +23,6 @@ pub mod validate;
 
 pub use ast::*;
 pub use diagnostics::{Diagnostic, Severity, SyntaxError};
-pub use parser::{parse, parse_epp};
+pub use parser::{parse, parse_epp, parse_epp_recovering, parse_recovering, Parsed};
 pub use span::{LineIndex, Span};
 pub use validate::validate;

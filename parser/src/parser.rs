@@ -11,8 +11,11 @@
 
 use crate::ast::*;
 use crate::diagnostics::SyntaxError;
-use crate::lexer::{lex, Tok, Token};
+use crate::lexer::{lex, lex_epp, Tok, Token};
 use crate::span::Span;
+use recovery::{Recovery, Resumed};
+
+mod recovery;
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
@@ -49,29 +52,105 @@ impl Limits {
 
 /// Parses Puppet source into a [`Program`].
 pub fn parse(source: &str) -> Result<Program> {
-    match parse_with(source, Limits::SHALLOW) {
-        Err(Attempt::TooDeep) => {}
-        Err(Attempt::Failed(error)) => return Err(error),
-        Ok(program) => return Ok(program),
+    parse_as(source, Dialect::Manifest)
+}
+
+/// Parses an EPP template into a [`Program`] whose body is an
+/// [`ExprKind::Epp`], as Puppet's `EppParser` does.
+pub fn parse_epp(source: &str) -> Result<Program> {
+    parse_as(source, Dialect::Epp)
+}
+
+/// A parse that went on after syntax errors: the tree of everything that
+/// parsed, and every error, in source order (empty when the source parses).
+#[derive(Debug)]
+pub struct Parsed {
+    pub program: Program,
+    pub errors: Vec<SyntaxError>,
+}
+
+/// Parses Puppet source, recovering from syntax errors: the first error is
+/// the one [`parse`] reports (Puppet's), the others follow it.
+pub fn parse_recovering(source: &str) -> Parsed {
+    parse_recovering_as(source, Dialect::Manifest)
+}
+
+/// [`parse_recovering`] for an EPP template.
+pub fn parse_epp_recovering(source: &str) -> Parsed {
+    parse_recovering_as(source, Dialect::Epp)
+}
+
+fn parse_recovering_as(source: &str, dialect: Dialect) -> Parsed {
+    let first = match parse_as(source, dialect) {
+        Ok(program) => {
+            return Parsed {
+                program,
+                errors: Vec::new(),
+            }
+        }
+        Err(first) => first,
+    };
+    // Files with errors are rare: parse them again, on a stack deep enough
+    // for the full limits, keeping every error.
+    let recovered = on_deep_stack(|| parse_with(source, Limits::FULL, dialect, true));
+    let (program, mut errors) = match recovered {
+        Ok(Ok(parsed)) => (parsed.program, parsed.errors),
+        _ => (unparsed(Vec::new()), Vec::new()),
+    };
+    if errors.first() != Some(&first) {
+        errors.insert(0, first);
     }
+    errors[1..].sort_by_key(|error| error.span.start);
+    errors.dedup_by_key(|error| error.span.start);
+    Parsed { program, errors }
+}
+
+/// The program of a source whose statements could not be recovered.
+fn unparsed(comments: Vec<Comment>) -> Program {
+    Program {
+        body: Expr::new(ExprKind::Nop, Span::default()),
+        comments,
+    }
+}
+
+/// Runs `parse` on a thread whose stack holds [`MAX_NESTING`] levels.
+fn on_deep_stack<T: Send>(parse: impl FnOnce() -> T + Send) -> Result<T> {
     std::thread::scope(|scope| {
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("granule-deep-parse".into())
             .stack_size(DEEP_STACK_BYTES)
-            .spawn_scoped(scope, || parse_with(source, Limits::FULL))
+            .spawn_scoped(scope, parse)
             .map_err(|e| {
                 SyntaxError::new(
                     format!("cannot start a parser thread: {e}"),
                     Span::default(),
                 )
-            })?
+            })?;
+        Ok(thread
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            .map_err(|attempt| match attempt {
-                Attempt::Failed(error) => error,
-                Attempt::TooDeep => unreachable!("full limits report their own error"),
-            })
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })
+}
+
+/// What a source holds: a manifest (`*.pp`) or an EPP template (`*.epp`).
+#[derive(Clone, Copy)]
+enum Dialect {
+    Manifest,
+    Epp,
+}
+
+fn parse_as(source: &str, dialect: Dialect) -> Result<Program> {
+    match parse_with(source, Limits::SHALLOW, dialect, false) {
+        Err(Attempt::TooDeep) => {}
+        Err(Attempt::Failed(error)) => return Err(error),
+        Ok(parsed) => return Ok(parsed.program),
+    }
+    on_deep_stack(|| parse_with(source, Limits::FULL, dialect, false))?
+        .map(|parsed| parsed.program)
+        .map_err(|attempt| match attempt {
+            Attempt::Failed(error) => error,
+            Attempt::TooDeep => unreachable!("full limits report their own error"),
+        })
 }
 
 /// Why one parsing attempt stopped.
@@ -87,8 +166,18 @@ impl From<SyntaxError> for Attempt {
     }
 }
 
-fn parse_with(source: &str, limits: Limits) -> std::result::Result<Program, Attempt> {
-    let lexed = lex(source, limits)?;
+/// One parsing attempt; with `recover`, syntax errors inside statements are
+/// collected in [`Parsed::errors`] and parsing goes on.
+fn parse_with(
+    source: &str,
+    limits: Limits,
+    dialect: Dialect,
+    recover: bool,
+) -> std::result::Result<Parsed, Attempt> {
+    let lexed = match dialect {
+        Dialect::Manifest => lex(source, limits)?,
+        Dialect::Epp => lex_epp(source, limits)?,
+    };
     let mut parser = Parser {
         source,
         tokens: &lexed.tokens,
@@ -97,12 +186,31 @@ fn parse_with(source: &str, limits: Limits) -> std::result::Result<Program, Atte
         depth: 0,
         limit: limits.nesting,
         too_deep: false,
+        recovery: recover.then(|| Recovery::new(&lexed.tokens)),
     };
-    match parser.program(source.len()) {
-        Ok(body) => Ok(Program {
-            body,
-            comments: lexed.comments,
+    let body = match dialect {
+        Dialect::Manifest => parser.program(source.len()),
+        Dialect::Epp => parser.epp_program(),
+    };
+    let mut errors = parser
+        .recovery
+        .map(|recovery| recovery.errors)
+        .unwrap_or_default();
+    match body {
+        Ok(body) => Ok(Parsed {
+            program: Program {
+                body,
+                comments: lexed.comments,
+            },
+            errors,
         }),
+        Err(error) if recover => {
+            errors.push(error);
+            Ok(Parsed {
+                program: unparsed(lexed.comments),
+                errors,
+            })
+        }
         Err(_) if parser.too_deep && limits.nesting < MAX_NESTING => Err(Attempt::TooDeep),
         Err(error) => Err(Attempt::Failed(error)),
     }
@@ -119,6 +227,8 @@ struct Parser<'t> {
     limit: usize,
     /// Whether parsing stopped at the nesting limit.
     too_deep: bool,
+    /// Set when syntax errors are collected and parsing goes on after them.
+    recovery: Option<Recovery>,
 }
 
 /// One statement as the grammar sees it: an expression, or a comma separated
@@ -264,15 +374,64 @@ impl<'t> Parser<'t> {
         self.depth -= 1;
     }
 
+    /// Parses a left-deep chain (`a + b + c`, `a -> b -> c`, `a.b.c`) with
+    /// `parse`, which counts each link as a level of nesting: the tree is as
+    /// deep as the chain is long, and whatever walks it recursively
+    /// (printing, dropping) must not run out of stack either.
+    fn chain(&mut self, parse: impl FnOnce(&mut Self) -> Result<Expr>) -> Result<Expr> {
+        let depth = self.depth;
+        let result = parse(self);
+        self.depth = depth;
+        result
+    }
+
     fn program(&mut self, len: usize) -> Result<Expr> {
         if self.peek() == Tok::Eof {
             return Ok(Expr::new(ExprKind::Nop, Span::new(len, len)));
         }
-        let statements = self.statements()?;
-        if self.peek() != Tok::Eof {
-            return Err(self.unexpected());
+        let mut statements = self.statements()?;
+        while self.peek() != Tok::Eof {
+            // Something that starts no statement, at the top: skip it.
+            let checkpoint = self.checkpoint();
+            let error = self.unexpected();
+            match checkpoint {
+                Some(checkpoint) => {
+                    let resume_from = self.pos + 1;
+                    if let Resumed::AtStatement = self.recover(error, &checkpoint, resume_from)? {
+                        statements.extend(self.statements()?);
+                    }
+                }
+                None => return Err(error),
+            }
         }
         Ok(block_or_expression(statements, None))
+    }
+
+    /// `epp_expression`: the template's optional `| parameters |`, then its
+    /// text and code, always as a block (Puppet's `EppExpression` body).
+    fn epp_program(&mut self) -> Result<Expr> {
+        let start = self.expect(Tok::EppStart)?.span.start;
+        let params = match self.eat(Tok::Pipe) {
+            Some(_) => Some(self.pipe_parameters()?),
+            None => None,
+        };
+        let body = if self.peek() == Tok::Eof {
+            None
+        } else {
+            let body_start = self.token().span.start;
+            let statements = self.statements()?;
+            if self.peek() != Tok::Eof {
+                return Err(self.unexpected());
+            }
+            Some(Expr::new(
+                ExprKind::Block(statements),
+                self.span_from(body_start),
+            ))
+        };
+        Ok(Expr::new(
+            ExprKind::Epp(Box::new(Epp { params, body })),
+            self.span_from(start),
+        ))
     }
 
     // ----- statements -------------------------------------------------------
@@ -280,13 +439,35 @@ impl<'t> Parser<'t> {
     /// `statements`: one or more syntactic statements, separated by `;` or by
     /// nothing; stops before a token that cannot start a statement.
     fn statements(&mut self) -> Result<Vec<Expr>> {
-        let mut syntactic = vec![self.syntactic_statement()?];
+        let checkpoint = self.checkpoint();
+        let mut syntactic = Vec::new();
         loop {
-            // After `;` a statement must follow (Puppet rejects `x;}`).
-            if self.eat(Tok::Semic).is_none() && !self.starts_statement() {
-                break;
+            let statement_start = self.pos;
+            let (error, resume_from) = match self.syntactic_statement() {
+                Ok(statement) => {
+                    syntactic.push(statement);
+                    // After `;` a statement must follow (Puppet rejects `x;}`).
+                    if self.eat(Tok::Semic).is_some() || self.starts_statement() {
+                        continue;
+                    }
+                    // Statements end at `}` or at the end of input; anything
+                    // else is the caller's error, or, when recovering, ours.
+                    if checkpoint.is_none() || matches!(self.peek(), Tok::RBrace | Tok::Eof) {
+                        break;
+                    }
+                    (self.unexpected(), self.pos + 1)
+                }
+                // The next statement may start at the token that broke this
+                // one, as long as this one got further than its first token.
+                Err(error) => (error, statement_start + 1),
+            };
+            match &checkpoint {
+                Some(checkpoint) => match self.recover(error, checkpoint, resume_from)? {
+                    Resumed::AtStatement => continue,
+                    Resumed::AtBlockEnd => break,
+                },
+                None => return Err(error),
             }
-            syntactic.push(self.syntactic_statement()?);
         }
         transform_calls(syntactic)
     }
@@ -366,6 +547,10 @@ impl<'t> Parser<'t> {
     }
 
     fn relationship(&mut self) -> Result<Expr> {
+        self.chain(Self::relationship_chain)
+    }
+
+    fn relationship_chain(&mut self) -> Result<Expr> {
         let mut left = self.resource()?;
         loop {
             let op = match self.peek() {
@@ -376,6 +561,7 @@ impl<'t> Parser<'t> {
                 _ => return Ok(left),
             };
             self.advance();
+            self.enter()?;
             let right = self.resource()?;
             let span = left.span.to(right.span);
             left = Expr::new(
@@ -633,6 +819,10 @@ impl<'t> Parser<'t> {
     }
 
     fn binary(&mut self, min_precedence: u8) -> Result<Expr> {
+        self.chain(|parser| parser.binary_chain(min_precedence))
+    }
+
+    fn binary_chain(&mut self, min_precedence: u8) -> Result<Expr> {
         let mut left = self.unary()?;
         loop {
             let (precedence, op) = match self.peek() {
@@ -661,6 +851,7 @@ impl<'t> Parser<'t> {
                 return Ok(left);
             }
             self.advance();
+            self.enter()?;
             left = match op {
                 Some(op) => {
                     let right = self.binary(precedence + 1)?;
@@ -740,8 +931,18 @@ impl<'t> Parser<'t> {
     }
 
     fn postfix(&mut self) -> Result<Expr> {
+        self.chain(Self::postfix_chain)
+    }
+
+    fn postfix_chain(&mut self) -> Result<Expr> {
         let mut expr = self.primary()?;
         loop {
+            if matches!(
+                self.peek(),
+                Tok::LBrack | Tok::Dot | Tok::LParen | Tok::LCollect | Tok::LLCollect
+            ) {
+                self.enter()?;
+            }
             expr = match self.peek() {
                 Tok::LBrack => {
                     self.advance();
@@ -867,14 +1068,7 @@ impl<'t> Parser<'t> {
             return Ok(None);
         }
         let start = self.advance().span.start;
-        let params = if self.eat(Tok::Pipe).is_some() {
-            Vec::new()
-        } else {
-            let params = self.parameters()?;
-            self.eat(Tok::Comma);
-            self.expect(Tok::Pipe)?;
-            params
-        };
+        let params = self.pipe_parameters()?;
         let return_type = self.opt_return_type()?;
         let lbrace = self.expect(Tok::LBrace)?;
         let statements = self.opt_statements()?;
@@ -888,6 +1082,18 @@ impl<'t> Parser<'t> {
             })),
             self.span_from(start),
         )))
+    }
+
+    /// The parameters of a lambda or template after its opening `|`, up to
+    /// and including the closing `|`.
+    fn pipe_parameters(&mut self) -> Result<Vec<Parameter>> {
+        if self.eat(Tok::Pipe).is_some() {
+            return Ok(Vec::new());
+        }
+        let params = self.parameters()?;
+        self.eat(Tok::Comma);
+        self.expect(Tok::Pipe)?;
+        Ok(params)
     }
 
     /// Function call arguments: assignments, and `key => value` pairs, which
@@ -1020,6 +1226,11 @@ impl<'t> Parser<'t> {
                 self.advance();
                 ExprKind::Reserved(self.owned(token))
             }
+            Tok::RenderString => {
+                self.advance();
+                ExprKind::RenderString(self.owned(token))
+            }
+            Tok::RenderExpr => return self.render_expression(),
             Tok::DqPre => return self.interpolated_string(),
             Tok::Heredoc => return self.heredoc(),
             Tok::ListStart | Tok::LBrack => return self.array(),
@@ -1045,6 +1256,59 @@ impl<'t> Parser<'t> {
             _ => return Err(self.unexpected()),
         };
         Ok(Expr::new(kind, self.span_from(span.start)))
+    }
+
+    /// `<%= expression %>`, or `<%= { statements } %>` when the braces do
+    /// not make a hash (Puppet's LALR parser decides after the `{`; here
+    /// the hash is tried first, then the block).
+    fn render_expression(&mut self) -> Result<Expr> {
+        let start = self.advance().span.start;
+        let inner = if self.peek() == Tok::LBrace {
+            let (pos, depth) = (self.pos, self.depth);
+            let as_hash = self.without_recovery(Self::expression_then_epp_end);
+            match as_hash {
+                Ok(expr) => expr,
+                Err(as_hash) => {
+                    (self.pos, self.depth) = (pos, depth);
+                    self.rendered_block()
+                        .map_err(|as_block| later_error(as_hash, as_block))?
+                }
+            }
+        } else {
+            self.expression_then_epp_end()?
+        };
+        Ok(Expr::new(
+            ExprKind::RenderExpr(Box::new(inner)),
+            self.span_from(start),
+        ))
+    }
+
+    fn expression_then_epp_end(&mut self) -> Result<Expr> {
+        let expr = self.expression()?;
+        self.epp_end()?;
+        Ok(expr)
+    }
+
+    /// `{ statements } %>` after `<%=`: one statement, or a block of them.
+    fn rendered_block(&mut self) -> Result<Expr> {
+        let lbrace = self.expect(Tok::LBrace)?;
+        let statements = self.statements()?;
+        let rbrace = self.expect(Tok::RBrace)?;
+        self.epp_end()?;
+        Ok(block_or_expression(
+            statements,
+            Some(lbrace.span.to(rbrace.span)),
+        ))
+    }
+
+    fn epp_end(&mut self) -> Result<()> {
+        match self.peek() {
+            Tok::EppEnd | Tok::EppEndTrim => {
+                self.advance();
+                Ok(())
+            }
+            _ => Err(self.unexpected()),
+        }
     }
 
     fn interpolated_string(&mut self) -> Result<Expr> {
@@ -1570,6 +1834,15 @@ impl<'t> Parser<'t> {
             captures_rest,
             span: self.span_from(start),
         })
+    }
+}
+
+/// Of two errors from alternative parses, the one that got further.
+fn later_error(first: SyntaxError, second: SyntaxError) -> SyntaxError {
+    if second.span.start > first.span.start {
+        second
+    } else {
+        first
     }
 }
 

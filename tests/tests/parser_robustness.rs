@@ -101,15 +101,14 @@ fn file_seed(run_seed: u64, path: &Path) -> u64 {
     hash
 }
 
-/// Parses like a user of granule would: parse, then print the tree or
-/// render the error. Returns the panic message, if any.
+/// Parses like a user of granule would: parse, recovering from errors, then
+/// print the tree and render every error. Returns the panic message, if any.
 fn exercise(path: &str, text: &str) -> Option<String> {
-    let outcome = catch_unwind(AssertUnwindSafe(|| match granule_parser::parse(text) {
-        Ok(program) => {
-            let _ = granule_parser::pn::to_pn(&program);
-            let _ = granule_parser::pn::to_json(&program);
-        }
-        Err(error) => {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let parsed = granule_parser::parse_recovering(text);
+        let _ = granule_parser::pn::to_pn(&parsed.program);
+        let _ = granule_parser::pn::to_json(&parsed.program);
+        for error in &parsed.errors {
             assert!(
                 error.span.start <= error.span.end && error.span.end as usize <= text.len(),
                 "error span {:?} outside the {}-byte input",

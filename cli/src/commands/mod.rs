@@ -2,6 +2,7 @@
 
 pub mod executor_support;
 pub mod parse;
+pub mod parse_findings;
 pub mod run;
 pub mod status;
 pub mod tasks;

@@ -1,5 +1,6 @@
 //! `granule parse`: check Puppet files, or print their tree as PN or JSON.
 
+use super::parse_findings::{validation_findings, Findings};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 use std::io::Write;
@@ -12,12 +13,18 @@ use std::process::ExitCode;
 /// Files are parsed in parallel; output keeps the order of the arguments
 /// (and, within a directory, sorted paths).
 ///
-/// Exit status: 0 when every file parses, 1 when any has a syntax error,
-/// 2 for usage or I/O errors (the other files are still checked).
+/// Each file that parses is also checked with Puppet 7's validation rules
+/// (those of `puppet parser validate`); what they find is printed as
+/// warnings with Puppet's issue code, e.g. `warning[DUPLICATE_PARAMETER]`.
+///
+/// Exit status: 0 when every file parses, 1 when any has a syntax error
+/// (or, with --strict, an issue Puppet 7 reports as an error), 2 for usage
+/// or I/O errors (the other files are still checked).
 ///
 /// Examples:
 ///   granule parse manifests/                 # check every manifest
 ///   granule parse --format pn site.pp        # the tree, as `puppet parser dump --format pn`
+///   granule parse --strict manifests/        # would Puppet 7 accept every file?
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct ParseArgs {
@@ -28,6 +35,11 @@ pub struct ParseArgs {
     /// Print a summary to stderr at the end: files, lines, bytes, time, errors.
     #[arg(long)]
     stats: bool,
+
+    /// Fail (exit 1) on any issue Puppet 7's validator reports as an error,
+    /// and print those as errors: would Puppet 7 accept these files?
+    #[arg(long)]
+    strict: bool,
 
     /// Files or directories to parse.
     #[arg(required = true, value_name = "PATH")]
@@ -45,7 +57,8 @@ enum DumpFormat {
 }
 
 enum Outcome {
-    Parsed(String),
+    /// The dump to print, and what Puppet's validation rules found.
+    Parsed(String, Findings),
     SyntaxError(String),
     IoError(String),
 }
@@ -73,7 +86,7 @@ pub fn run(args: ParseArgs) -> ExitCode {
 
     let outcomes: Vec<(Outcome, Size)> = files
         .par_iter()
-        .map(|path| parse_one(path, args.format))
+        .map(|path| parse_one(path, args.format, args.strict))
         .collect();
     let total = outcomes.iter().fold(Size::default(), |sum, (_, size)| Size {
         bytes: sum.bytes + size.bytes,
@@ -87,10 +100,16 @@ pub fn run(args: ParseArgs) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let mut syntax_errors = 0usize;
     let mut io_errors = 0usize;
+    let mut rejected = 0usize;
     for (outcome, _) in outcomes {
         match outcome {
-            Outcome::Parsed(text) => {
+            Outcome::Parsed(text, findings) => {
                 let _ = out.write_all(text.as_bytes());
+                if !findings.text.is_empty() {
+                    let _ = out.flush();
+                    let _ = err.write_all(findings.text.as_bytes());
+                }
+                rejected += usize::from(findings.errors > 0);
             }
             Outcome::SyntaxError(text) => {
                 syntax_errors += 1;
@@ -122,7 +141,7 @@ pub fn run(args: ParseArgs) -> ExitCode {
 
     if usage_error {
         ExitCode::from(2)
-    } else if syntax_errors > 0 {
+    } else if syntax_errors > 0 || rejected > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -147,7 +166,7 @@ fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-fn parse_one(path: &Path, format: DumpFormat) -> (Outcome, Size) {
+fn parse_one(path: &Path, format: DumpFormat, strict: bool) -> (Outcome, Size) {
     let display = path.display().to_string();
     let source = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -167,13 +186,18 @@ fn parse_one(path: &Path, format: DumpFormat) -> (Outcome, Size) {
         lines: source.lines().count(),
     };
     let outcome = match granule_parser::parse(&source) {
-        Ok(program) => Outcome::Parsed(match format {
-            DumpFormat::None => String::new(),
-            DumpFormat::Pn => format!("--- {display}\n{}\n", granule_parser::pn::to_pn(&program)),
-            DumpFormat::Json => {
-                format!("--- {display}\n{}\n", granule_parser::pn::to_json(&program))
-            }
-        }),
+        Ok(program) => Outcome::Parsed(
+            match format {
+                DumpFormat::None => String::new(),
+                DumpFormat::Pn => {
+                    format!("--- {display}\n{}\n", granule_parser::pn::to_pn(&program))
+                }
+                DumpFormat::Json => {
+                    format!("--- {display}\n{}\n", granule_parser::pn::to_json(&program))
+                }
+            },
+            validation_findings(&program, &source, &display, strict),
+        ),
         Err(error) => Outcome::SyntaxError(error.render(&display, &source)),
     };
     (outcome, size)
