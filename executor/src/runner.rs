@@ -24,6 +24,8 @@ pub struct RunnerOptions {
     pub noop: bool,
     /// Let `reboot` tasks reboot the machine granule runs on.
     pub allow_local_reboot: bool,
+    /// Extra arguments for every `puppet apply` (`--confdir DIR`, `--hiera_config F`).
+    pub puppet_args: Vec<String>,
 }
 
 /// Shared by the driver and the runners: "stop retrying" after the first
@@ -250,11 +252,17 @@ impl TaskRun<'_> {
                 if self.options.noop {
                     text.push_str(" --noop");
                 }
+                for arg in &self.options.puppet_args {
+                    text.push(' ');
+                    text.push_str(&quote(arg));
+                }
                 if let Some(modulepath) = modulepath {
-                    text.push_str(&format!(" --modulepath {}", quote(modulepath)));
+                    let entries: Vec<String> =
+                        modulepath.split(':').map(absolute_in_shell).collect();
+                    text.push_str(&format!(" --modulepath {}", entries.join(":")));
                 }
                 text.push(' ');
-                text.push_str(&quote(manifest));
+                text.push_str(&absolute_in_shell(manifest));
                 // --detailed-exitcodes: 2 means "changes applied", a success.
                 self.exec(Script {
                     accept: &[0, 2],
@@ -374,7 +382,7 @@ impl TaskRun<'_> {
         }
     }
 
-    fn exec(&self, script: Script) -> CommandResult {
+    fn exec(&self, mut script: Script) -> CommandResult {
         let env = [
             ("GRANULE_NODE", self.node.name.clone()),
             ("GRANULE_TASK", self.task.id.clone()),
@@ -400,7 +408,18 @@ impl TaskRun<'_> {
                 if let Some(cwd) = &script.cwd {
                     remote.push_str(&format!("cd {} && ", quote(cwd)));
                 }
-                remote.push_str(&format!("sh -c {}", quote(&script.text)));
+                if matches!(script.stdin, Input::None) {
+                    // Nothing to feed: stdin stays open and tells the remote
+                    // side when the session closes (time limit, interrupt).
+                    remote.push_str(&format!(
+                        "sh -c {} sh {}",
+                        quote(REMOTE_WATCHDOG),
+                        quote(&script.text)
+                    ));
+                    script.stdin = Input::HeldOpen;
+                } else {
+                    remote.push_str(&format!("sh -c {}", quote(&script.text)));
+                }
                 ssh_command(target, &remote)
             }
         };
@@ -408,6 +427,18 @@ impl TaskRun<'_> {
         run_command(&mut command, script, self.log, self.interrupt)
     }
 }
+
+/// Runs `$1` on the remote node in a session of its own (`setsid`, when the
+/// node has it) and kills that session when the ssh session's stdin closes:
+/// sshd does not end a command whose client went away, so a time limit or an
+/// interrupt would leave it running. Stdin goes to the watcher through fd 3
+/// (a shell gives background jobs /dev/null as stdin); the watcher holds no
+/// output stream, so it never keeps a finished session open.
+const REMOTE_WATCHDOG: &str = "exec 3<&0; \
+if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" </dev/null 3<&- & \
+else sh -c \"$1\" </dev/null 3<&- & fi; pid=$!; \
+{ cat <&3 >/dev/null; kill -KILL -$pid || kill -KILL $pid; } >/dev/null 2>&1 & watch=$!; \
+exec 3<&-; wait $pid; status=$?; kill -KILL $watch 2>/dev/null; exit $status";
 
 fn ssh_command(target: &SshTarget, remote: &str) -> Command {
     let mut command = Command::new("ssh");
@@ -440,6 +471,8 @@ fn ssh_command(target: &SshTarget, remote: &str) -> Command {
 
 enum Input {
     None,
+    /// A pipe that stays open, with nothing written, until the command ends.
+    HeldOpen,
     Bytes(Vec<u8>),
     File(PathBuf),
     /// The standard output of a local command (a `tar` for `sync` over ssh).
@@ -560,6 +593,17 @@ fn remote_write_script(path: &str, mode: Option<u32>) -> String {
     text
 }
 
+/// A path for a shell command line, made absolute against the directory the
+/// command runs in: `puppet apply` (Puppet 7, Facter 4) was seen to compile
+/// an empty catalog, silently, for a relative manifest path.
+fn absolute_in_shell(path: &str) -> String {
+    if path.starts_with('/') {
+        quote(path)
+    } else {
+        format!("\"$PWD\"/{}", quote(path))
+    }
+}
+
 /// Quotes a word for a POSIX shell.
 pub fn quote(word: &str) -> String {
     if !word.is_empty()
@@ -581,7 +625,7 @@ fn run_command(
     let mut feeder: Option<Child> = None;
     let stdin = match &script.stdin {
         Input::None => Stdio::null(),
-        Input::Bytes(_) => Stdio::piped(),
+        Input::Bytes(_) | Input::HeldOpen => Stdio::piped(),
         Input::File(path) => match File::open(path) {
             Ok(file) => Stdio::from(file),
             Err(err) => {
@@ -635,10 +679,15 @@ fn run_command(
     if let Some(feeder) = &feeder {
         interrupt.register(feeder.id() as i32);
     }
-    if let (Input::Bytes(data), Some(mut stdin)) = (script.stdin, child.stdin.take()) {
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&data);
-        });
+    let mut held_open = None;
+    match (script.stdin, child.stdin.take()) {
+        (Input::Bytes(data), Some(mut stdin)) => {
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&data);
+            });
+        }
+        (Input::HeldOpen, stdin) => held_open = stdin,
+        _ => {}
     }
     let readers = [
         child
@@ -667,6 +716,7 @@ fn run_command(
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    drop(held_open);
     let killed = interrupt.is_killing();
     interrupt.unregister(group);
     if let Some(mut feeder) = feeder {
@@ -732,5 +782,11 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn makes_relative_paths_absolute_in_the_shell() {
+        assert_eq!(super::absolute_in_shell("/etc/m.pp"), "/etc/m.pp");
+        assert_eq!(super::absolute_in_shell("m a.pp"), "\"$PWD\"/'m a.pp'");
     }
 }

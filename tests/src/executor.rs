@@ -56,6 +56,37 @@ pub fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// Whether `program --version` runs; the error names the Debian package.
+pub fn tool_available(program: &str, package: &str) -> Result<(), String> {
+    match Command::new(program).arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(format!(
+            "`{program} --version` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Err(err) => Err(format!(
+            "cannot run `{program}` ({err}): install the Debian package {package}"
+        )),
+    }
+}
+
+/// Copies fixture directory `name` into `dir`, replacing `@WORK@` in every
+/// file with the path of `dir` (for tools that need absolute paths).
+pub fn instantiate_fixture(name: &str, dir: &Path) {
+    let source = fixture(name);
+    let work = dir.to_str().expect("a UTF-8 scratch path");
+    for entry in walkdir::WalkDir::new(&source) {
+        let entry = entry.expect("fixture readable");
+        let target = dir.join(entry.path().strip_prefix(&source).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).expect("fixture copy");
+        } else {
+            let text = std::fs::read_to_string(entry.path()).expect("a text fixture");
+            std::fs::write(&target, text.replace("@WORK@", work)).expect("fixture copy");
+        }
+    }
+}
+
 /// Runs `granule ARGS` in `dir` and returns its output.
 pub fn granule_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(granule())

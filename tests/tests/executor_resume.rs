@@ -9,6 +9,7 @@ use granule_tests::executor::{
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -282,21 +283,38 @@ fn second_interrupt_kills_running_tasks() {
     ]
     .map(String::from)
     .to_vec();
-    let mut child = spawn(&dir, &args);
+    let mut child = Command::new(granule())
+        .args(&args)
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("granule starts");
+    let (lines, heard) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
     assert!(signal_after(&mut child, &dir, 1, SIGINT));
-    // Let the first interrupt land before the second.
+    // Two signals that arrive before the first is handled count as one:
+    // wait until granule says it is stopping.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(dir.join("state/logs/local/long.log"))
-        .unwrap_or_default()
-        .contains("started")
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
+    loop {
+        let line = heard
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("granule announces that it is stopping");
+        if line.contains("stopping: interrupted") {
+            break;
+        }
     }
     assert!(
         child.try_wait().unwrap().is_none(),
         "the first interrupt must not end a running task"
     );
+    let log = std::fs::read_to_string(dir.join("state/logs/local/long.log")).unwrap_or_default();
+    assert!(!log.contains("attempt 1:"), "the task ended early: {log}");
     send(&child, SIGINT);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

@@ -79,6 +79,11 @@ pub struct RunArgs {
     #[arg(long)]
     allow_local_reboot: bool,
 
+    /// An extra argument for every `puppet apply`, e.g.
+    /// --puppet-arg=--hiera_config=/etc/puppet/hiera.yaml. Repeatable.
+    #[arg(long = "puppet-arg", value_name = "ARG", allow_hyphen_values = true)]
+    puppet_args: Vec<String>,
+
     /// Text for people, or one JSON event per line for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -108,12 +113,14 @@ struct SavedRun {
     with_deps: bool,
     nodes: Vec<String>,
     noop: bool,
+    #[serde(default)]
+    puppet_args: Vec<String>,
 }
 
 const SAVED_RUN: &str = "run.json";
 
 impl SavedRun {
-    fn of(source: &PlanSource, noop: bool) -> SavedRun {
+    fn of(source: &PlanSource, noop: bool, puppet_args: &[String]) -> SavedRun {
         let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
         SavedRun {
             tasks: source.tasks.iter().map(absolute).collect(),
@@ -127,11 +134,13 @@ impl SavedRun {
             with_deps: source.with_deps,
             nodes: source.nodes.clone(),
             noop,
+            puppet_args: puppet_args.to_vec(),
         }
     }
 
     /// Fills what the command line left out from the saved run.
-    fn complete(self, source: &mut PlanSource, noop: &mut bool) {
+    fn complete(self, args: &mut RunArgs) {
+        let (source, noop) = (&mut args.source, &mut args.noop);
         if source.tasks.is_empty() {
             source.tasks = self.tasks;
         }
@@ -156,6 +165,9 @@ impl SavedRun {
             source.nodes = self.nodes;
         }
         *noop |= self.noop;
+        if args.puppet_args.is_empty() {
+            args.puppet_args = self.puppet_args;
+        }
     }
 }
 
@@ -164,7 +176,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let saved_path = args.state_dir.join(SAVED_RUN);
         match std::fs::read_to_string(&saved_path) {
             Ok(text) => match serde_json::from_str::<SavedRun>(&text) {
-                Ok(saved) => saved.complete(&mut args.source, &mut args.noop),
+                Ok(saved) => saved.complete(&mut args),
                 Err(err) => {
                     eprintln!("error: {}: {err}", saved_path.display());
                     return ExitCode::from(2);
@@ -204,7 +216,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let saved = SavedRun::of(&args.source, args.noop);
+    let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args);
     let _ = std::fs::create_dir_all(&args.state_dir);
     if let Err(err) = std::fs::write(
         args.state_dir.join(SAVED_RUN),
@@ -223,6 +235,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         runner: RunnerOptions {
             noop: args.noop,
             allow_local_reboot: args.allow_local_reboot,
+            puppet_args: args.puppet_args.clone(),
         },
         handle_signals: true,
     };

@@ -1,0 +1,264 @@
+//! The ssh transport against a real OpenSSH server: `sshd` on two loopback
+//! ports with a generated host key and user key stands for two nodes; the
+//! system `ssh` client runs their tasks. Checks what the tasks did, the
+//! order across nodes, the time limit and the per-task logs.
+
+use granule_tests::executor::{
+    exit_code, granule_in, instantiate_fixture, intervals, journal, scratch, text,
+};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// A running `sshd`, stopped when dropped.
+struct Sshd {
+    child: Child,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Starts sshd listening on `ports`, accepting `user_key` from
+/// `dir/authorized_keys`; returns it once every port accepts connections.
+fn start_sshd(dir: &Path, ports: &[u16], user_key: &Path) -> Sshd {
+    let host_key = dir.join("host_key");
+    keygen(&host_key);
+    std::fs::copy(user_key.with_extension("pub"), dir.join("authorized_keys")).unwrap();
+    // Privilege separation needs this directory (Debian creates it at boot).
+    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+    let mut config = String::new();
+    for port in ports {
+        config.push_str(&format!("Port {port}\n"));
+    }
+    config.push_str(&format!(
+        "ListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
+         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+         PermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n",
+        host_key.display(),
+        dir.join("sshd.pid").display(),
+        dir.join("authorized_keys").display(),
+    ));
+    let config_path = dir.join("sshd_config");
+    std::fs::write(&config_path, config).unwrap();
+    let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
+    let child = Command::new(SSHD)
+        .args(["-D", "-e", "-f"])
+        .arg(&config_path)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("sshd starts");
+    let mut sshd = Sshd { child };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for port in ports {
+        while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+            if let Ok(Some(status)) = sshd.child.try_wait() {
+                panic!(
+                    "sshd exited ({status}):\n{}",
+                    std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "sshd does not listen on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Host keys the client checks against, as a real deployment would.
+    let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
+    let known: String = ports
+        .iter()
+        .map(|port| format!("[127.0.0.1]:{port} {public}"))
+        .collect();
+    std::fs::write(dir.join("known_hosts"), known).unwrap();
+    sshd
+}
+
+/// Whether the timed-out task's `sleep 47` still runs on the "remote" host.
+fn remote_sleep_running() -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|cmdline| cmdline == b"sleep\x0047\x00")
+        })
+}
+
+fn user_name() -> String {
+    let output = Command::new("id").arg("-un").output().expect("id runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn inventory(dir: &Path, ports: &[u16], key: &Path) -> PathBuf {
+    let mut text = String::from("nodes:\n");
+    for (name, port) in ["alpha-1", "beta-1"].iter().zip(ports) {
+        let role = name.split('-').next().unwrap();
+        text.push_str(&format!(
+            "  - name: {name}\n    roles: [{role}]\n    transport: ssh\n    host: 127.0.0.1\n    port: {port}\n\
+             \x20   user: {}\n    key: {}\n    ssh_options:\n\
+             \x20     - UserKnownHostsFile={}\n      - StrictHostKeyChecking=yes\n      - LogLevel=ERROR\n",
+            user_name(),
+            key.display(),
+            dir.join("known_hosts").display(),
+        ));
+    }
+    let path = dir.join("nodes.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn tasks_run_on_two_ssh_nodes() {
+    let test = "tasks_run_on_two_ssh_nodes";
+    if !Path::new(SSHD).exists() {
+        granule_tests::reference_missing(
+            test,
+            "/usr/sbin/sshd is missing: install the Debian package openssh-server",
+        );
+        return;
+    }
+    if Command::new("ssh").arg("-V").output().is_err() {
+        granule_tests::reference_missing(
+            test,
+            "the ssh client is missing: install the Debian package openssh-client",
+        );
+        return;
+    }
+    let dir = scratch(test);
+    instantiate_fixture("ssh", &dir);
+    let user_key = dir.join("user_key");
+    keygen(&user_key);
+    let ports = [free_port(), free_port()];
+    let _sshd = start_sshd(&dir, &ports, &user_key);
+    inventory(&dir, &ports, &user_key);
+
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--tasks",
+            "tasks.yaml",
+            "--inventory",
+            "nodes.yaml",
+            "--state-dir",
+            "state",
+            "-j",
+            "4",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 1, "too_slow times out:\n{stderr}");
+
+    let spans = intervals(&journal(&dir.join("state")));
+    let span = |node: &str, task: &str| spans[&(node.to_string(), task.to_string())].clone();
+    for (node, task) in [
+        ("alpha-1", "hello"),
+        ("beta-1", "hello"),
+        ("alpha-1", "upload_alpha"),
+        ("beta-1", "copy_beta"),
+        ("alpha-1", "sync_payload"),
+        ("beta-1", "in_cwd"),
+    ] {
+        assert_eq!(
+            span(node, task).state,
+            "succeeded",
+            "{task} on {node}: {:?}\n{stderr}",
+            span(node, task)
+        );
+    }
+    let slow = span("alpha-1", "too_slow");
+    assert_eq!(slow.state, "failed");
+    assert!(
+        slow.message.as_deref().unwrap_or("").contains("timed out"),
+        "{slow:?}"
+    );
+    assert!(
+        slow.duration.unwrap() < 20.0,
+        "the session was not closed at the time limit"
+    );
+
+    // Closing the session at the time limit ended the remote command too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while remote_sleep_running() {
+        assert!(
+            Instant::now() < deadline,
+            "the remote `sleep 47` outlived its session"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The cross-node link: beta's copy waited for alpha's upload.
+    let upload = span("alpha-1", "upload_alpha");
+    let copy = span("beta-1", "copy_beta");
+    assert!(upload.end <= *copy.start.as_ref().unwrap());
+
+    // What the tasks did, on the "remote" side.
+    let remote = dir.join("remote");
+    let user = user_name();
+    for node in ["alpha-1", "beta-1"] {
+        assert_eq!(
+            std::fs::read_to_string(remote.join(node).join("hello.txt")).unwrap(),
+            format!("hello from {node} as {user} task hello\n")
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let uploaded = remote.join("alpha-1/uploaded.conf");
+    assert_eq!(std::fs::read_to_string(&uploaded).unwrap(), "key = value\n");
+    assert_eq!(
+        std::fs::metadata(&uploaded).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let copied = remote.join("beta-1/copied/local-file.txt");
+    assert_eq!(
+        std::fs::read_to_string(&copied).unwrap(),
+        "copied over ssh\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&copied).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert_eq!(
+        std::fs::read_to_string(remote.join("alpha-1/synced/nested/b.txt")).unwrap(),
+        "nested payload\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(remote.join("beta-1/where.txt"))
+            .unwrap()
+            .trim(),
+        remote.join("beta-1").display().to_string()
+    );
+
+    // Logs: the remote command's stdout and stderr, streamed and timestamped.
+    let log = std::fs::read_to_string(dir.join("state/logs/beta-1/hello.log")).unwrap();
+    assert!(
+        log.contains(&format!("out| hello from beta-1 as {user}")),
+        "{log}"
+    );
+    assert!(log.contains("err| a warning"), "{log}");
+    let log = std::fs::read_to_string(dir.join("state/logs/alpha-1/too_slow.log")).unwrap();
+    assert!(log.contains("timed out after 1s"), "{log}");
+}
