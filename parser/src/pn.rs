@@ -270,8 +270,13 @@ pub fn transform(expr: &Expr) -> Pn<'_> {
             ],
         ),
         ExprKind::Epp(epp) => {
+            // Puppet prints the body block's statements as the arguments of `epp`.
             let epp_pn = match &epp.body {
                 None => call("epp", vec![]),
+                Some(Expr {
+                    kind: ExprKind::Block(statements),
+                    ..
+                }) => call("epp", statements.iter().map(transform).collect()),
                 Some(body) => call("epp", vec![transform(body)]),
             };
             let mut entries = Vec::new();

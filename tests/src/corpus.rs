@@ -1,5 +1,6 @@
-//! The manifests the tests run on: the real Puppet modules installed by the
-//! Debian packages (read in place, never copied), and our own fixtures.
+//! The manifests and EPP templates the tests run on: the real Puppet modules
+//! installed by the Debian packages (read in place, never copied), and our
+//! own fixtures.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,20 +16,35 @@ pub const CORPUS_DIR: &str = "/usr/share/puppet/modules.available";
 /// sorted order: e.g. `rodjek-logrotate/spec/fixtures/modules/logrotate/manifests`
 /// links back to the module's own `manifests/`.
 pub fn corpus_files() -> Result<Vec<PathBuf>, String> {
+    corpus_files_with("pp")
+}
+
+/// Every EPP template (`*.epp`) of the real module corpus, sorted, each
+/// file once (as [`corpus_files`]).
+pub fn corpus_templates() -> Result<Vec<PathBuf>, String> {
+    corpus_files_with("epp")
+}
+
+fn corpus_files_with(extension: &str) -> Result<Vec<PathBuf>, String> {
     let missing = || {
         format!(
-            "the Puppet module corpus {CORPUS_DIR} is missing \
+            "the Puppet module corpus {CORPUS_DIR} is missing or holds no *.{extension} \
              (Debian packages openstack-puppet-modules and puppet-module-oci)"
         )
     };
     if !Path::new(CORPUS_DIR).is_dir() {
         return Err(missing());
     }
-    let files = manifests_under(Path::new(CORPUS_DIR))?;
+    let files = files_under(Path::new(CORPUS_DIR), extension)?;
     if files.is_empty() {
         return Err(missing());
     }
     Ok(files)
+}
+
+/// Our own EPP template fixtures (`fixtures/epp/`).
+pub fn template_fixture_dir() -> PathBuf {
+    crate::repo_root().join("fixtures/epp")
 }
 
 /// Our own Puppet fixtures for the parser (`fixtures/parser/`), sorted.
@@ -39,6 +55,15 @@ pub fn parser_fixture_dir() -> PathBuf {
 /// Every `*.pp` below `dir`, following symlinks, sorted by path, each real
 /// file once (the first path in sorted order wins).
 pub fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    files_under(dir, "pp")
+}
+
+/// Every `*.epp` below `dir`, as [`manifests_under`] finds manifests.
+pub fn templates_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    files_under(dir, "epp")
+}
+
+fn files_under(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for entry in walkdir::WalkDir::new(dir).follow_links(true) {
         let entry = match entry {
@@ -47,7 +72,9 @@ pub fn manifests_under(dir: &Path) -> Result<Vec<PathBuf>, String> {
             Err(error) if error.loop_ancestor().is_some() => continue,
             Err(error) => return Err(format!("cannot walk {}: {error}", dir.display())),
         };
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "pp") {
+        if entry.file_type().is_file()
+            && entry.path().extension().is_some_and(|ext| ext == extension)
+        {
             found.push(entry.into_path());
         }
     }

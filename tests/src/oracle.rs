@@ -1,5 +1,6 @@
 //! Puppet's own parse of a set of files: the text `puppet parser dump
-//! --format pn|json` prints for each, or the syntax error Puppet reports.
+//! --format pn|json` prints for each (`puppet epp dump` for templates), or
+//! the syntax error Puppet reports.
 //!
 //! The dumps come from `tests/oracle/puppet_dump.rb`, which drives Puppet's
 //! parser and PN transformer in one Ruby process (a `puppet` process per file
@@ -70,6 +71,25 @@ impl Dumps {
     }
 }
 
+/// Which of Puppet's parsers reads the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Manifests, as `puppet parser dump` reads them.
+    Manifest,
+    /// EPP templates, as `puppet epp dump` reads them (which also runs
+    /// Puppet's validator: a file it rejects is recorded as an error).
+    Template,
+}
+
+impl Kind {
+    fn script_args(self) -> &'static [&'static str] {
+        match self {
+            Kind::Manifest => &[],
+            Kind::Template => &["--epp"],
+        }
+    }
+}
+
 /// The oracle script.
 pub fn script_path() -> PathBuf {
     crate::repo_root().join("tests/oracle/puppet_dump.rb")
@@ -99,16 +119,21 @@ pub fn puppet_version() -> Result<String, String> {
 ///
 /// `Err` only when Puppet is not installed; a broken oracle panics.
 pub fn dumps(files: &[PathBuf]) -> Result<Dumps, String> {
+    dumps_of(Kind::Manifest, files)
+}
+
+/// Like [`dumps`], for files of the given kind.
+pub fn dumps_of(kind: Kind, files: &[PathBuf]) -> Result<Dumps, String> {
     let puppet_version = puppet_version()?;
     let cache_dir = crate::target_dir().join("oracle");
     let cache_file = cache_dir.join(format!(
         "puppet-{puppet_version}-{:016x}.jsonl",
-        cache_key(&puppet_version, files)
+        cache_key(&puppet_version, kind, files)
     ));
     let text = match std::fs::read_to_string(&cache_file) {
         Ok(text) => text,
         Err(_) => {
-            let text = run_oracle(files);
+            let text = run_oracle(kind, files);
             store(&cache_dir, &cache_file, &text);
             text
         }
@@ -138,9 +163,10 @@ pub fn dumps(files: &[PathBuf]) -> Result<Dumps, String> {
     })
 }
 
-fn cache_key(puppet_version: &str, files: &[PathBuf]) -> u64 {
+fn cache_key(puppet_version: &str, kind: Kind, files: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
     puppet_version.hash(&mut hasher);
+    kind.hash(&mut hasher);
     std::fs::read(script_path())
         .expect("tests/oracle/puppet_dump.rb is readable")
         .hash(&mut hasher);
@@ -153,9 +179,10 @@ fn cache_key(puppet_version: &str, files: &[PathBuf]) -> u64 {
     hasher.finish()
 }
 
-fn run_oracle(files: &[PathBuf]) -> String {
+fn run_oracle(kind: Kind, files: &[PathBuf]) -> String {
     let mut child = Command::new("ruby")
         .arg(script_path())
+        .args(kind.script_args())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -48,11 +48,19 @@ pub struct Comparison {
     pub detail: String,
 }
 
-/// Parses `source` with granule and compares the result with Puppet's `dump`.
+/// Parses `source` with granule (as an EPP template when `path` ends in
+/// `.epp`, as `granule parse` does) and compares the result with Puppet's
+/// `dump`.
 pub fn compare(path: &Path, source: &str, dump: &Dump) -> Comparison {
     let display = path.display().to_string();
+    let is_template = path.extension().is_some_and(|ext| ext == "epp");
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        granule_parser::parse(source).map(|program| {
+        let program = if is_template {
+            granule_parser::parse_epp(source)
+        } else {
+            granule_parser::parse(source)
+        };
+        program.map(|program| {
             (
                 granule_parser::pn::to_pn(&program),
                 granule_parser::pn::to_json(&program),

@@ -7,9 +7,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Parse Puppet manifests: check their syntax, or dump their tree.
+/// Parse Puppet manifests and EPP templates: check their syntax, or dump their tree.
 ///
-/// PATH may be files or directories (searched recursively for `*.pp`).
+/// PATH may be files or directories (searched recursively for `*.pp` and
+/// `*.epp`). A `*.epp` file is parsed as an EPP template, anything else as a
+/// manifest.
 /// Files are parsed in parallel; output keeps the order of the arguments
 /// (and, within a directory, sorted paths).
 ///
@@ -25,6 +27,7 @@ use std::process::ExitCode;
 ///   granule parse manifests/                 # check every manifest
 ///   granule parse --format pn site.pp        # the tree, as `puppet parser dump --format pn`
 ///   granule parse --strict manifests/        # would Puppet 7 accept every file?
+///   granule parse --format pn motd.epp       # a template, as `puppet epp dump --format pn`
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct ParseArgs {
@@ -148,8 +151,8 @@ pub fn run(args: ParseArgs) -> ExitCode {
     }
 }
 
-/// The manifests named by one argument: the file itself, or every `*.pp`
-/// below a directory, sorted.
+/// The files named by one argument: the file itself, or every `*.pp` and
+/// `*.epp` below a directory, sorted.
 fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
     let meta = std::fs::metadata(path)
         .map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
@@ -159,7 +162,11 @@ fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
         let entry = entry.map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
-        if entry.file_type().is_file() && entry.path().extension().is_some_and(|ext| ext == "pp") {
+        let puppet_file = entry
+            .path()
+            .extension()
+            .is_some_and(|ext| ext == "pp" || ext == "epp");
+        if entry.file_type().is_file() && puppet_file {
             found.push(entry.into_path());
         }
     }
@@ -185,7 +192,13 @@ fn parse_one(path: &Path, format: DumpFormat, strict: bool) -> (Outcome, Size) {
         bytes: source.len(),
         lines: source.lines().count(),
     };
-    let outcome = match granule_parser::parse(&source) {
+    let is_template = path.extension().is_some_and(|ext| ext == "epp");
+    let parsed = if is_template {
+        granule_parser::parse_epp(&source)
+    } else {
+        granule_parser::parse(&source)
+    };
+    let outcome = match parsed {
         Ok(program) => Outcome::Parsed(
             match format {
                 DumpFormat::None => String::new(),
