@@ -102,10 +102,15 @@ fn file_seed(run_seed: u64, path: &Path) -> u64 {
 }
 
 /// Parses like a user of granule would: parse, recovering from errors, then
-/// print the tree and render every error. Returns the panic message, if any.
+/// print the tree and render every error (a `*.epp` path is parsed as a
+/// template). Returns the panic message, if any.
 fn exercise(path: &str, text: &str) -> Option<String> {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let parsed = granule_parser::parse_recovering(text);
+        let parsed = if path.ends_with(".epp") {
+            granule_parser::parse_epp_recovering(text)
+        } else {
+            granule_parser::parse_recovering(text)
+        };
         let _ = granule_parser::pn::to_pn(&parsed.program);
         let _ = granule_parser::pn::to_json(&parsed.program);
         for error in &parsed.errors {
@@ -160,8 +165,14 @@ fn cut_and_overwritten_files_give_ok_or_err_never_panic_or_hang() {
         .unwrap_or(DEFAULT_SEED);
     let mut files = corpus::manifests_under(&corpus::parser_fixture_dir())
         .expect("fixtures/parser is readable");
+    files.extend(
+        corpus::templates_under(&corpus::template_fixture_dir()).expect("fixtures/epp is readable"),
+    );
     if let Some(corpus_files) = require_reference("parser_robustness", corpus::corpus_files()) {
         files.extend(corpus_files);
+    }
+    if let Some(templates) = require_reference("parser_robustness", corpus::corpus_templates()) {
+        files.extend(templates);
     }
     let files = Arc::new(files);
     silence_worker_panics();
