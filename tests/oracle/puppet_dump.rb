@@ -26,8 +26,10 @@
 #
 # --epp parses each file as an EPP template the way `puppet epp dump --format
 # pn|json FILE` does (Puppet::Face[:epp] dump_parse with its default
-# --validate): Puppet's EvaluatingEppParser, then the PN transformer. A file
-# the validator rejects is recorded as an error, as the command reports it.
+# --validate): Puppet's EppParser, its validator, then the PN transformer. A
+# file the validator rejects is recorded as an error, as the command reports
+# it, with "validation": true in the error and the PN of the unvalidated tree
+# (which the command does not print) for comparison.
 #
 # --parse-only parses without transforming (for scripts/bench-parse), best of
 # --rounds N (default 3), with Puppet's validation too when --validate is
@@ -122,11 +124,17 @@ paths.each do |path|
              'captures_rest_fix' => false }
   begin
     source = read_source(path)
-    model = if epp
-              Puppet::Pops::Parser::EvaluatingParser::EvaluatingEppParser.new.parse_string(source, path)
-            else
-              Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
-            end
+    if epp
+      evaluating_parser = Puppet::Pops::Parser::EvaluatingParser::EvaluatingEppParser.new
+      model = evaluating_parser.parser.parse_string(source, path)
+      begin
+        evaluating_parser.assert_and_report(model, path)
+      rescue Puppet::ParseError => e
+        record['error'] = error_data(e).merge('validation' => true)
+      end
+    else
+      model = Puppet::Pops::Parser::EvaluatingParser.new.parser.parse_string(source)
+    end
   rescue StandardError, SystemStackError => e
     record['error'] = error_data(e)
   end

@@ -46,6 +46,11 @@ pub struct PuppetError {
     /// False when Puppet's parser raised something else than a ParseError,
     /// on which the `puppet` command aborts instead of reporting the file.
     pub syntax_error: bool,
+    /// True when the file parses but Puppet's validator rejects it (EPP
+    /// templates only, as `puppet epp dump` validates); the dump then still
+    /// holds the PN of the unvalidated tree.
+    #[serde(default)]
+    pub validation: bool,
 }
 
 /// Puppet's dumps of `files`, by path.

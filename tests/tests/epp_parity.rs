@@ -133,8 +133,8 @@ fn misplaced_error(path: &Path, dump: &Dump) -> Option<String> {
     }
 }
 
-/// `puppet epp dump --format FORMAT FILES...`: its stdout.
-fn puppet_epp_dump(format: &str, files: &[PathBuf]) -> Option<String> {
+/// `puppet epp dump --format FORMAT FILES...`: its stdout and stderr.
+fn puppet_epp_dump(format: &str, files: &[PathBuf]) -> Option<(String, String)> {
     let output = Command::new("puppet")
         .args(["epp", "dump", "--format", format])
         .args(files)
@@ -149,7 +149,10 @@ fn puppet_epp_dump(format: &str, files: &[PathBuf]) -> Option<String> {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    Some(String::from_utf8(output.stdout).expect("puppet prints UTF-8"))
+    Some((
+        String::from_utf8(output.stdout).expect("puppet prints UTF-8"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
 }
 
 #[test]
@@ -164,10 +167,17 @@ fn oracle_prints_what_puppet_epp_dump_prints() {
         .step_by(step)
         .take(CORPUS_SAMPLE)
         .collect();
-    files.extend(fixtures().into_iter().filter(|f| !is_error_fixture(f)));
+    files.extend(fixtures());
     let Some(dumps) = require_reference(TEST, oracle::dumps_of(Kind::Template, &files)) else {
         return;
     };
+    let (rejected, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|file| dumps.get(file).error.is_some());
+    assert!(
+        !rejected.is_empty(),
+        "the sample should hold templates Puppet rejects (fixtures/epp/errors/)"
+    );
 
     // With several files, `puppet epp dump` prints `--- FILE` and a newline
     // before each PN, the PNs themselves without one, and a newline at the
@@ -185,13 +195,13 @@ fn oracle_prints_what_puppet_epp_dump_prints() {
     expected_pn.push('\n');
     expected_json.push('\n');
 
-    let Some(pn_out) = puppet_epp_dump("pn", &files) else {
+    let Some((pn_out, _)) = puppet_epp_dump("pn", &files) else {
         return;
     };
     if let Some(difference) = difference_between(("oracle", &expected_pn), ("puppet", &pn_out)) {
         panic!("the oracle's PN is not what `puppet epp dump --format pn` prints: {difference}");
     }
-    let Some(json_out) = puppet_epp_dump("json", &files) else {
+    let Some((json_out, _)) = puppet_epp_dump("json", &files) else {
         return;
     };
     if let Some(difference) = difference_between(("oracle", &expected_json), ("puppet", &json_out))
@@ -200,8 +210,22 @@ fn oracle_prints_what_puppet_epp_dump_prints() {
             "the oracle's JSON is not what `puppet epp dump --format json` prints: {difference}"
         );
     }
+
+    // Templates Puppet rejects: the command reports the oracle's message.
+    let Some((_, errors)) = puppet_epp_dump("pn", &rejected) else {
+        return;
+    };
+    for file in &rejected {
+        let message = &dumps.get(file).error.as_ref().expect("rejected").message;
+        assert!(
+            errors.contains(message.as_str()),
+            "the oracle says Puppet rejects {} with {message:?}, but `puppet epp dump` reports:\n{errors}",
+            file.display()
+        );
+    }
     println!(
-        "oracle == puppet epp dump (PN and JSON) on {} templates",
-        files.len()
+        "oracle == puppet epp dump on {} templates (PN and JSON) and {} it rejects (messages)",
+        files.len(),
+        rejected.len()
     );
 }
