@@ -13,7 +13,9 @@
 #   {"path": P, "diagnostics": [{"code", "severity", "line", "pos", "message"}],
 #    "error": null | MESSAGE}
 # in the order Puppet's checker reports them. "error" is set (and there are no
-# diagnostics) when Puppet's parser rejects the file. Severities are Puppet's
+# diagnostics) when Puppet's parser rejects the file. A heredoc whose text
+# fails the checker of its syntax (`@(END:json)`) stops Puppet's validation:
+# it is the last diagnostic, with its issue code (ILLEGAL_JSON, ...). Severities are Puppet's
 # defaults (ValidatorFactory_4_0): "error", "warning", or "deprecation";
 # issues graded :ignore are not reported at all, as in Puppet.
 #
@@ -50,10 +52,21 @@ paths.each do |path|
     source = Puppet::FileSystem.read(path, :encoding => 'utf-8')
     parser = Puppet::Pops::Parser::EvaluatingParser.new
     program = parser.parser.parse_string(source).model
-    acceptor = parser.validate(program)
-    record['diagnostics'] = acceptor.diagnostics.map { |d| diagnostic_data(d) }
   rescue StandardError, SystemStackError => e
     record['error'] = "#{e.class}: #{e.message.lines.first.to_s.chomp}"
+  end
+  if program
+    acceptor = Puppet::Pops::Validation::Acceptor.new
+    begin
+      parser.validator(acceptor).validate(program)
+    rescue Puppet::ParseErrorWithIssue => e
+      # The text of a heredoc failed the checker of its syntax (`@(END:json)`):
+      # Puppet raises at once, and validates nothing after it.
+      failure = { 'code' => e.issue_code.to_s, 'severity' => 'error', 'line' => e.line,
+                  'pos' => e.pos, 'message' => e.basic_message }
+    end
+    record['diagnostics'] = acceptor.diagnostics.map { |d| diagnostic_data(d) }
+    record['diagnostics'] << failure if failure
   end
   $stdout.puts JSON.generate(record)
 end

@@ -7,8 +7,9 @@
 //! [`assignment`] (what may be assigned, and where), [`definitions`] (classes,
 //! defines, functions, nodes, types, parameters and where they may appear),
 //! [`resources`] (resource expressions, attribute operations, collectors),
-//! [`values`] (expressions that produce no value, queries, literals, names)
-//! and [`idem`] (value-producing statements that have no effect).
+//! [`values`] (expressions that produce no value, queries, literals, names),
+//! [`idem`] (value-producing statements that have no effect) and [`heredoc`]
+//! (the text of `@(END:json)` and other checked syntaxes).
 //!
 //! Two of Puppet's checks are not ported because they depend on where a file
 //! sits in a module path rather than on its text (`ILLEGAL_DEFINITION_LOCATION`,
@@ -17,12 +18,13 @@
 
 mod assignment;
 mod definitions;
+mod heredoc;
 mod idem;
 mod labels;
 mod locate;
 mod names;
 mod resources;
-mod tree;
+pub(crate) mod tree;
 mod values;
 
 use crate::ast::{Expr, ExprKind, Program};
@@ -95,6 +97,9 @@ struct Checker<'a> {
     path: Vec<Container>,
     depth_limit: usize,
     too_deep: bool,
+    /// Set where Puppet raises instead of reporting (a heredoc whose text
+    /// fails its syntax): Puppet checks nothing after it.
+    stopped: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -105,12 +110,16 @@ impl<'a> Checker<'a> {
             path: vec![Container::Program],
             depth_limit,
             too_deep: false,
+            stopped: false,
         };
         checker.visit(Node::Expr(&program.body));
         checker
     }
 
     fn visit(&mut self, node: Node<'a>) {
+        if self.stopped {
+            return;
+        }
         if self.path.len() > self.depth_limit {
             self.too_deep = true;
             return;
@@ -188,6 +197,7 @@ impl<'a> Checker<'a> {
                 self.check_defaults_or_override(expr, *form)
             }
             ExprKind::Collect { type_expr, .. } => self.check_collect(expr, type_expr),
+            ExprKind::Heredoc { syntax, text } => self.check_heredoc(syntax, text),
             _ => {}
         }
     }

@@ -1,6 +1,8 @@
 //! The containment tree the checker walks: every node of Puppet's model that
 //! a rule can be raised on, including the parts that are not expressions
-//! (hash entries, resource bodies, parameters...), in Puppet's order.
+//! (hash entries, resource bodies, parameters...), in the order of Puppet's
+//! `_pcore_contents` (which matters where Puppet stops at the first failing
+//! heredoc).
 
 use crate::ast::{
     AttributeOp, CaseOption, Expr, ExprKind, KeyedEntry, Parameter, Query, ResourceBody,
@@ -8,7 +10,7 @@ use crate::ast::{
 };
 
 #[derive(Clone, Copy)]
-pub(super) enum Node<'a> {
+pub(crate) enum Node<'a> {
     Expr(&'a Expr),
     KeyedEntry(&'a KeyedEntry),
     SelectorEntry(&'a SelectorEntry),
@@ -20,7 +22,7 @@ pub(super) enum Node<'a> {
 }
 
 /// Calls `f` on each node `node` directly contains.
-pub(super) fn for_each_child<'a>(node: Node<'a>, f: &mut dyn FnMut(Node<'a>)) {
+pub(crate) fn for_each_child<'a>(node: Node<'a>, f: &mut dyn FnMut(Node<'a>)) {
     match node {
         Node::Expr(expr) => expr_children(expr, f),
         Node::KeyedEntry(entry) => {
@@ -43,8 +45,8 @@ pub(super) fn for_each_child<'a>(node: Node<'a>, f: &mut dyn FnMut(Node<'a>)) {
             f(Node::Expr(value))
         }
         Node::Parameter(param) => {
-            param.type_expr.iter().for_each(|t| f(Node::Expr(t)));
             param.value.iter().for_each(|v| f(Node::Expr(v)));
+            param.type_expr.iter().for_each(|t| f(Node::Expr(t)));
         }
         Node::Query(query) => query.expr.iter().for_each(|e| f(Node::Expr(e))),
     }
@@ -121,8 +123,8 @@ fn expr_children<'a>(expr: &'a Expr, f: &mut dyn FnMut(Node<'a>)) {
         }
         ExprKind::Lambda(lambda) => {
             params(&lambda.params, f);
-            opt(&lambda.return_type, f);
             opt(&lambda.body, f);
+            opt(&lambda.return_type, f);
         }
         ExprKind::Resource {
             type_name, bodies, ..
@@ -158,8 +160,8 @@ fn expr_children<'a>(expr: &'a Expr, f: &mut dyn FnMut(Node<'a>)) {
             opt(&def.return_type, f);
         }
         ExprKind::Node(node) => {
-            each(&node.matches, f);
             opt(&node.parent, f);
+            each(&node.matches, f);
             opt(&node.body, f);
         }
         ExprKind::Epp(epp) => {
