@@ -1,11 +1,13 @@
 //! Parse timing for scripts/bench-parse: reads the files first, then times
 //! granule's parser alone on them, on one thread (like Puppet's) and on all
-//! cores, keeping the best of several rounds.
+//! cores, and parsing plus Puppet 7's validation rules on one thread, keeping
+//! the best of several rounds.
 //!
 //! Usage: bench-parse [--rounds N] [PATH...]   (or paths one per line on stdin)
 //!
 //! Prints one JSON line: {"files", "bytes", "errors", "rounds",
-//! "seconds_one_thread", "seconds_all_threads", "threads", "peak_rss_kb"}.
+//! "seconds_one_thread", "seconds_all_threads", "seconds_validated_one_thread",
+//! "threads", "peak_rss_kb"}.
 
 use rayon::prelude::*;
 use std::io::BufRead;
@@ -67,6 +69,13 @@ fn main() -> ExitCode {
             let _ = std::hint::black_box(granule_parser::parse(source));
         }
     });
+    let validated_one_thread = best(&|| {
+        for source in &sources {
+            if let Ok(program) = granule_parser::parse(source) {
+                let _ = std::hint::black_box(granule_parser::validate(&program, source));
+            }
+        }
+    });
     let all_threads = best(&|| {
         sources.par_iter().for_each(|source| {
             let _ = std::hint::black_box(granule_parser::parse(source));
@@ -81,6 +90,7 @@ fn main() -> ExitCode {
             "rounds": rounds,
             "seconds_one_thread": one_thread,
             "seconds_all_threads": all_threads,
+            "seconds_validated_one_thread": validated_one_thread,
             "threads": rayon::current_num_threads(),
             "peak_rss_kb": peak_rss_kb(),
         })
