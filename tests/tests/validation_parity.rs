@@ -80,6 +80,25 @@ fn granule_reports_puppets_issues_on_the_validation_fixtures() {
     compare_all(TEST, &files, &puppet);
 }
 
+/// Every other manifest under `fixtures/` (parser constructs, legacy code,
+/// the monolith...): whatever Puppet's validator says about them, granule's
+/// must say too.
+#[test]
+fn granule_reports_puppets_issues_on_all_other_fixtures() {
+    const TEST: &str = "validation_parity (other fixtures)";
+    let root = granule_tests::repo_root().join("fixtures");
+    let files: Vec<PathBuf> = corpus::manifests_under(&root)
+        .expect("fixtures/ is readable")
+        .into_iter()
+        .filter(|file| !file.starts_with(fixture_dir()))
+        .collect();
+    assert!(!files.is_empty(), "no manifests under {}", root.display());
+    let Some(puppet) = require_reference(TEST, validation_oracle::validations(&files)) else {
+        return;
+    };
+    compare_all(TEST, &files, &puppet);
+}
+
 fn fixture_dir() -> PathBuf {
     granule_tests::repo_root().join("fixtures/validation")
 }
