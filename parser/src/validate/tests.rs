@@ -41,3 +41,33 @@ fn a_correct_manifest_has_no_issues() {
     let source = "class a($x = 1) {\n  file { '/tmp/x': ensure => file }\n  $y = [$x, 2]\n}\n";
     assert_eq!(issues(source), vec![]);
 }
+
+#[test]
+fn deep_trees_are_checked_to_the_bottom() {
+    // Deeper than the caller's thread is trusted with: checked on a thread
+    // of its own, and the issue at the bottom is still found.
+    let depth = 450;
+    let source = format!("$x = {}$a::b = 1{}\n", "[".repeat(depth), "]".repeat(depth));
+    let found = issues(&source);
+    assert_eq!(
+        found,
+        vec![("CROSS_SCOPE_ASSIGNMENT".to_string(), 1, depth + 6)]
+    );
+    let chain = format!("$y = 1{}\n$z::q = 2\n", " + 1".repeat(depth));
+    assert_eq!(
+        issues(&chain),
+        vec![("CROSS_SCOPE_ASSIGNMENT".to_string(), 2, 1)]
+    );
+}
+
+#[test]
+fn validation_stops_at_a_heredoc_puppet_rejects() {
+    let source = "$a::b = 1\n$j = @(END:json)\n  {\n  END\n$c::d = 2\n";
+    assert_eq!(
+        issues(source),
+        vec![
+            ("CROSS_SCOPE_ASSIGNMENT".to_string(), 1, 1),
+            ("ILLEGAL_JSON".to_string(), 3, 1),
+        ]
+    );
+}
