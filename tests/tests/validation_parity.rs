@@ -106,13 +106,19 @@ fn fixture_dir() -> PathBuf {
 /// Compares granule with Puppet on each file Puppet parses; panics with the
 /// differing entries of each mismatching file.
 fn compare_all(test: &str, files: &[PathBuf], puppet: &Validations) {
-    let outcomes: Vec<(PathBuf, Result<usize, String>)> = files
+    let outcomes: Vec<(PathBuf, Result<Agreement, String>)> = files
         .par_iter()
         .filter(|file| puppet.get(file).error.is_none())
         .map(|file| (file.clone(), compare(file, puppet)))
         .collect();
     let compared = outcomes.len();
-    let issues: usize = outcomes.iter().filter_map(|(_, o)| o.as_ref().ok()).sum();
+    let agreement = outcomes.iter().filter_map(|(_, o)| o.as_ref().ok()).fold(
+        Agreement::default(),
+        |sum, a| Agreement {
+            issues: sum.issues + a.issues,
+            same_message: sum.same_message + a.same_message,
+        },
+    );
     let failures: Vec<String> = outcomes
         .into_iter()
         .filter_map(|(path, outcome)| outcome.err().map(|e| format!("{}: {e}", path.display())))
@@ -125,10 +131,13 @@ fn compare_all(test: &str, files: &[PathBuf], puppet: &Validations) {
     }
     println!(
         "{test} (Puppet {}): {} of {compared} files agree ({} skipped: Puppet rejects them); \
-         {issues} issues reported by both; Puppet's issues by code: {by_code:?}",
+         {} issues reported by both, {} of them with Puppet's very message; \
+         Puppet's issues by code: {by_code:?}",
         puppet.puppet_version,
         compared - failures.len(),
         files.len() - compared,
+        agreement.issues,
+        agreement.same_message,
     );
     if !failures.is_empty() {
         let shown: Vec<&String> = failures.iter().take(DETAILED_FAILURES).collect();
@@ -144,8 +153,15 @@ fn compare_all(test: &str, files: &[PathBuf], puppet: &Validations) {
     }
 }
 
-/// The number of issues both report, or what differs.
-fn compare(file: &Path, puppet: &Validations) -> Result<usize, String> {
+/// Issues both report, and how many of those have Puppet's very message.
+#[derive(Default, Clone, Copy)]
+struct Agreement {
+    issues: usize,
+    same_message: usize,
+}
+
+/// What both report, or what differs.
+fn compare(file: &Path, puppet: &Validations) -> Result<Agreement, String> {
     let expected: BTreeSet<Issue> = puppet
         .get(file)
         .diagnostics
@@ -160,15 +176,28 @@ fn compare(file: &Path, puppet: &Validations) -> Result<usize, String> {
         )
     })?;
     let index = LineIndex::new(&source);
-    let actual: BTreeSet<Issue> = granule_parser::validate(&program, &source)
+    let granule: BTreeMap<Issue, String> = granule_parser::validate(&program, &source)
         .into_iter()
         .map(|d| {
             let (line, column) = index.line_col(&source, d.span.start as usize);
-            (d.code, line, column)
+            ((d.code, line, column), d.message)
         })
         .collect();
+    let actual: BTreeSet<Issue> = granule.keys().cloned().collect();
     if actual == expected {
-        return Ok(expected.len());
+        let same_message = puppet
+            .get(file)
+            .diagnostics
+            .iter()
+            .filter(|d| {
+                let key = (d.code.clone(), d.line.unwrap_or(0), d.pos.unwrap_or(0));
+                granule.get(&key) == Some(&d.message)
+            })
+            .count();
+        return Ok(Agreement {
+            issues: puppet.get(file).diagnostics.len(),
+            same_message,
+        });
     }
     let show = |set: BTreeSet<&Issue>| {
         set.into_iter()
