@@ -4,7 +4,7 @@
 //! an unknown field is an error that names the file and line), then turned
 //! into [`Task`], the typed form the planner works on.
 
-use crate::error::{Diagnostic, Diagnostics};
+use crate::error::{yaml_error, Diagnostic, Diagnostics};
 use crate::matcher::{Matcher, RoleSelector};
 use serde::Deserialize;
 use serde_json::Value;
@@ -404,12 +404,7 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
     let raw: Option<Vec<Spanned<RawTask>>> = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
-            let location = err.location();
-            let mut diagnostic = Diagnostic::new(file, yaml_error_message(&err));
-            if let Some(location) = location {
-                diagnostic = diagnostic.at(location.line(), location.column());
-            }
-            errors.push(diagnostic.help(
+            errors.push(yaml_error(file, &err).help(
                 "a tasks.yaml file is a YAML list of tasks, each with at least `id` and `type`; see docs/executor.md",
             ));
             return;
@@ -425,14 +420,6 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
             out.push(task);
         }
     }
-}
-
-/// serde-saphyr renders a snippet of the source; our diagnostic prints its
-/// own location, so only the first line (the message) is kept.
-fn yaml_error_message(err: &serde_saphyr::Error) -> String {
-    let rendered = err.to_string();
-    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
-    first.trim_start_matches("error: ").to_string()
 }
 
 fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<Task> {

@@ -81,6 +81,26 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A YAML error as one diagnostic: serde-saphyr's message without the source
+/// snippet and the position it prints itself (the diagnostic prints its own).
+pub fn yaml_error(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
+    let rendered = err.to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+    let message = first.trim_start_matches("error: ");
+    let message = match message.strip_prefix("line ") {
+        Some(rest) => rest
+            .split_once(": ")
+            .filter(|(position, _)| position.contains(" column "))
+            .map_or(message, |(_, text)| text),
+        None => message,
+    };
+    let diagnostic = Diagnostic::new(file, message);
+    match err.location() {
+        Some(location) => diagnostic.at(location.line(), location.column()),
+        None => diagnostic,
+    }
+}
+
 /// Several diagnostics, reported together.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics(pub Vec<Diagnostic>);

@@ -1,8 +1,9 @@
 //! The nodes a plan runs on: `nodes.yaml`, or the local node with `--role`.
 
-use crate::error::{Diagnostic, Diagnostics};
+use crate::error::{yaml_error, Diagnostic, Diagnostics};
 use serde::Deserialize;
 use serde_json::Value;
+use serde_saphyr::Spanned;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub struct Inventory {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawInventory {
-    nodes: Vec<RawNode>,
+    nodes: Vec<Spanned<RawNode>>,
     #[serde(default)]
     settings: Option<Value>,
 }
@@ -84,27 +85,30 @@ impl Inventory {
 
     pub fn parse(path: &Path, text: &str) -> Result<Inventory, Diagnostics> {
         let raw: RawInventory = serde_saphyr::from_str(text).map_err(|err| {
-            let mut diagnostic = Diagnostic::new(
-                path,
-                err.to_string().lines().next().unwrap_or("invalid YAML").to_string(),
-            )
-            .help("an inventory is `nodes:` with a list of {name, roles, transport, host, port, user, key}; see docs/executor.md");
-            if let Some(location) = err.location() {
-                diagnostic = diagnostic.at(location.line(), location.column());
-            }
-            diagnostic
+            yaml_error(path, &err).help("an inventory is `nodes:` with a list of {name, roles, transport, host, port, user, key}; see docs/executor.md")
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut errors = Diagnostics::default();
         let mut nodes: Vec<Node> = Vec::new();
-        for node in raw.nodes {
-            if nodes.iter().any(|seen| seen.name == node.name) {
+        let mut seen: Vec<(String, Diagnostic)> = Vec::new();
+        for spanned in raw.nodes {
+            let node = spanned.value;
+            let here = Diagnostic::new(path, "")
+                .at(spanned.referenced.line(), spanned.referenced.column());
+            let error = |message: String| Diagnostic {
+                message,
+                ..here.clone()
+            };
+            if let Some((_, first)) = seen.iter().find(|(name, _)| *name == node.name) {
+                let (line, _) = first.position.unwrap_or_default();
                 errors.push(
-                    Diagnostic::new(path, format!("node `{}` is declared twice", node.name))
-                        .help("node names must be unique"),
+                    error(format!("node `{}` is declared twice", node.name)).help(format!(
+                        "first declared on line {line}; node names must be unique"
+                    )),
                 );
                 continue;
             }
+            seen.push((node.name.clone(), here.clone()));
             let transport = match node.transport.as_deref() {
                 None | Some("local") => Transport::Local,
                 Some("ssh") => match node.host {
@@ -124,22 +128,17 @@ impl Inventory {
                     }),
                     None => {
                         errors.push(
-                            Diagnostic::new(
-                                path,
-                                format!("node `{}` uses ssh but has no `host`", node.name),
-                            )
-                            .help("add `host: <address>` (and `port`, `user`, `key` as needed)"),
+                            error(format!("node `{}` uses ssh but has no `host`", node.name)).help(
+                                "add `host: <address>` (and `port`, `user`, `key` as needed)",
+                            ),
                         );
                         continue;
                     }
                 },
                 Some(other) => {
                     errors.push(
-                        Diagnostic::new(
-                            path,
-                            format!("node `{}`: unknown transport `{other}`", node.name),
-                        )
-                        .help("use `local` or `ssh`"),
+                        error(format!("node `{}`: unknown transport `{other}`", node.name))
+                            .help("use `local` or `ssh`"),
                     );
                     continue;
                 }

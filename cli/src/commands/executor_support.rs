@@ -70,16 +70,8 @@ pub fn load_inventory(source: &PlanSource) -> Result<Inventory, Diagnostics> {
     if let Some(path) = &source.settings {
         let text = std::fs::read_to_string(path)
             .map_err(|err| Diagnostic::new(path, format!("cannot read settings: {err}")))?;
-        inventory.settings = serde_saphyr::from_str(&text).map_err(|err| {
-            Diagnostic::new(
-                path,
-                err.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid YAML")
-                    .to_string(),
-            )
-        })?;
+        inventory.settings = serde_saphyr::from_str(&text)
+            .map_err(|err| granule_executor::error::yaml_error(path, &err))?;
     }
     Ok(inventory)
 }

@@ -1,0 +1,217 @@
+//! Descriptor and inventory errors: each names the file, line and task,
+//! says what is wrong and what to do; nothing runs. Plus the one task type
+//! granule refuses on the local node: reboot.
+
+use granule_tests::executor::{exit_code, granule_in, intervals, journal, scratch, text};
+
+/// `granule tasks validate` on one file: (exit code, stderr).
+fn validate(test: &str, yaml: &str) -> (i32, String) {
+    let dir = scratch(test);
+    std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    (exit_code(&output), text(&output.stderr))
+}
+
+const OK: &str = "  role: [x]\n  parameters: {cmd: 'true'}\n";
+
+#[test]
+fn unknown_fields_and_parameters_are_named_with_their_line() {
+    let (code, stderr) = validate(
+        "validate_unknown_field",
+        &format!("- id: a\n  type: shell\n{OK}  requirez: [b]\n"),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("error: tasks.yaml:5:3: unknown field `requirez`, expected one of"),
+        "{stderr}"
+    );
+    let (code, stderr) = validate(
+        "validate_unknown_parameter",
+        "- id: p\n  type: puppet\n  role: [x]\n  parameters: {manifest: site.pp}\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr
+            .contains("tasks.yaml:1:3: task `p`: unknown parameter `manifest` for a `puppet` task")
+            && stderr.contains("help: parameters of `puppet` tasks: puppet_manifest"),
+        "{stderr}"
+    );
+    let (code, stderr) = validate(
+        "validate_unknown_type",
+        "- id: t\n  type: ansible\n  role: [x]\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("task `t`: unknown task type `ansible`")
+            && stderr.contains("puppet, shell"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn duplicate_ids_missing_references_cycles_and_roleless_tasks() {
+    let (code, stderr) = validate(
+        "validate_duplicate",
+        &format!("- id: a\n  type: shell\n{OK}- id: a\n  type: shell\n{OK}"),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("tasks.yaml:5:3: task `a`: duplicate task id")
+            && stderr.contains("first declared at tasks.yaml:1:3"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = validate(
+        "validate_missing",
+        &format!("- id: netconfig\n  type: shell\n{OK}- id: b\n  type: shell\n  requires: [netconfg]\n{OK}"),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("task `b`: `requires` names `netconfg`, which no task file declares")
+            && stderr.contains("did you mean `netconfig`?"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = validate(
+        "validate_cycle",
+        &format!(
+            "- id: a\n  type: shell\n  requires: [c]\n{OK}- id: b\n  type: shell\n  requires: [a]\n{OK}- id: c\n  type: shell\n  required_for: [a]\n  requires: [b]\n{OK}"
+        ),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("dependency cycle: a -> b -> c -> a"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = validate(
+        "validate_roleless",
+        "- id: lonely\n  type: shell\n  parameters: {cmd: 'true'}\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("task `lonely`: no role selects this task") && stderr.contains("help:"),
+        "{stderr}"
+    );
+
+    // Every problem of a stage is reported, not only the first (the file's
+    // own errors first; references once the files are right).
+    let (_, stderr) = validate(
+        "validate_several",
+        "- id: x\n  type: puppet\n  role: [r]\n  parameters: {}\n- id: z\n  type: shell\n  role: [r]\n  parameters: {cmd: 'true', bogus: 1}\n",
+    );
+    assert!(
+        stderr.contains("task `x`: a `puppet` task needs `parameters.puppet_manifest`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("task `z`: unknown parameter `bogus`"),
+        "{stderr}"
+    );
+    assert!(stderr.trim_end().ends_with("2 errors"), "{stderr}");
+}
+
+#[test]
+fn cross_node_cycles_and_inventory_errors_stop_before_running() {
+    let dir = scratch("validate_plan");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "- id: a\n  type: shell\n  version: 2.0.0\n  role: [one]\n  parameters: {cmd: 'touch ran'}\n  cross-depends: [{name: b, role: [two]}]\n\
+         - id: b\n  type: shell\n  version: 2.0.0\n  role: [two]\n  parameters: {cmd: 'touch ran'}\n  cross-depends: [{name: a, role: [one]}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("nodes.yaml"),
+        "nodes:\n  - name: n1\n    roles: [one]\n  - name: n2\n    roles: [two]\n",
+    )
+    .unwrap();
+    let output = granule_in(
+        &dir,
+        &["run", "--tasks", "tasks.yaml", "--inventory", "nodes.yaml"],
+    );
+    assert_eq!(exit_code(&output), 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("dependency cycle across nodes: ")
+            && stderr.contains("a@n1")
+            && stderr.contains("b@n2"),
+        "{stderr}"
+    );
+    assert!(!dir.join("ran").exists() && !dir.join(".granule").exists());
+
+    std::fs::write(
+        dir.join("bad-nodes.yaml"),
+        "nodes:\n  - name: n1\n    roles: [one]\n    transport: telnet\n  - name: n2\n    transport: ssh\n  - name: n1\n",
+    )
+    .unwrap();
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--tasks",
+            "tasks.yaml",
+            "--inventory",
+            "bad-nodes.yaml",
+        ],
+    );
+    assert_eq!(exit_code(&output), 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bad-nodes.yaml:2:5: node `n1`: unknown transport `telnet`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad-nodes.yaml:5:5: node `n2` uses ssh but has no `host`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad-nodes.yaml:7:5: node `n1` is declared twice")
+            && stderr.contains("first declared on line 2"),
+        "{stderr}"
+    );
+
+    let output = granule_in(&dir, &["run", "--tasks", "tasks.yaml"]);
+    assert_eq!(exit_code(&output), 2);
+    assert!(
+        text(&output.stderr).contains("--role ROLE"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn reboot_of_the_local_node_is_refused_unless_allowed() {
+    let dir = scratch("reboot_refused");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "- id: reboot\n  type: reboot\n  version: 2.0.0\n  role: [any]\n  parameters: {timeout: 600}\n\
+         - id: after\n  type: shell\n  version: 2.0.0\n  role: [any]\n  requires: [reboot]\n  parameters: {cmd: 'touch after'}\n",
+    )
+    .unwrap();
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--tasks",
+            "tasks.yaml",
+            "--role",
+            "any",
+            "--state-dir",
+            "state",
+        ],
+    );
+    assert_eq!(exit_code(&output), 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr
+            .contains("refusing to reboot the machine granule runs on; pass --allow-local-reboot"),
+        "{stderr}"
+    );
+    let spans = intervals(&journal(&dir.join("state")));
+    assert_eq!(spans[&("local".into(), "reboot".into())].state, "failed");
+    assert_eq!(
+        spans[&("local".into(), "after".into())].state,
+        "dependency-failed"
+    );
+    assert!(!dir.join("after").exists());
+}
