@@ -30,16 +30,31 @@ fn parse(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn validation_errors_are_warnings_without_strict() {
+    let file = fixture("NOT_TOP_LEVEL.pp");
+    let (code, stderr) = parse(&[&file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{file}:3:3: warning[NOT_TOP_LEVEL]: Classes, definitions, and nodes"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+/// Issues that Puppet 3 code commonly has are named as legacy constructs,
+/// with Puppet 7's code in the message.
+#[test]
+fn puppet_3_issues_are_legacy_warnings_without_strict() {
     let file = fixture("DUPLICATE_PARAMETER.pp");
     let (code, stderr) = parse(&[&file]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.contains(&format!(
-            "{file}:3:11: warning[DUPLICATE_PARAMETER]: The parameter 'port'"
-        )),
+            "{file}:3:11: warning[legacy/duplicate-parameter]:"
+        )) && stderr.contains("(Puppet 7: DUPLICATE_PARAMETER The parameter 'port'"),
         "{stderr}"
     );
-    assert!(!stderr.contains("error"), "{stderr}");
 }
 
 #[test]

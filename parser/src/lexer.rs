@@ -18,7 +18,7 @@
 //! parser's state, only on the previous token.
 
 use crate::ast::{Comment, CommentStyle};
-use crate::diagnostics::SyntaxError;
+use crate::diagnostics::{Diagnostic, SyntaxError};
 use crate::parser::{Attempt, Limits};
 use crate::span::Span;
 
@@ -286,6 +286,8 @@ impl Token {
 pub struct Lexed {
     pub tokens: Vec<Token>,
     pub comments: Vec<Comment>,
+    /// Puppet 3 token forms read with their Puppet 3 meaning.
+    pub legacy: Vec<Diagnostic>,
 }
 
 /// Which escapes a string form honours and where its text stops.
@@ -422,6 +424,9 @@ pub struct Lexer<'a> {
     limits: Limits,
     /// Whether lexing stopped at the interpolation limit.
     too_deep: bool,
+    /// Set when Puppet 3 token forms are read with their Puppet 3 meaning:
+    /// the findings about them.
+    legacy: Option<Vec<Diagnostic>>,
     /// Whether the source is an EPP template (`%>` and `-%>` end its tags).
     epp: bool,
     /// The EPP tag lexing is in, `None` in template text.
@@ -459,19 +464,22 @@ impl OffsetMap {
     }
 }
 
-pub(crate) fn lex(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
-    lex_as(source, limits, false)
+/// Lexes a manifest; with `legacy`, Puppet 3 token forms are read with
+/// their Puppet 3 meaning and reported in [`Lexed::legacy`].
+pub(crate) fn lex(source: &str, limits: Limits, legacy: bool) -> Result<Lexed, Attempt> {
+    lex_as(source, limits, false, legacy)
 }
 
 /// Lexes an EPP template: `EppStart`, then `RenderString` for text,
 /// `RenderExpr` ... `EppEnd` around `<%= %>`, and the tokens of the code in
 /// `<% %>` (whose tags make no tokens), as Puppet's `scan_epp` does.
-pub(crate) fn lex_epp(source: &str, limits: Limits) -> Result<Lexed, Attempt> {
-    lex_as(source, limits, true)
+pub(crate) fn lex_epp(source: &str, limits: Limits, legacy: bool) -> Result<Lexed, Attempt> {
+    lex_as(source, limits, true, legacy)
 }
 
-fn lex_as(source: &str, limits: Limits, epp: bool) -> Result<Lexed, Attempt> {
+fn lex_as(source: &str, limits: Limits, epp: bool, legacy: bool) -> Result<Lexed, Attempt> {
     let mut lexer = Lexer::new(source, OffsetMap::default(), limits);
+    lexer.legacy = legacy.then(Vec::new);
     lexer.check_bom()?;
     let lexed = if epp { lexer.run_epp() } else { lexer.run() };
     if let Err(error) = lexed {
@@ -492,6 +500,7 @@ fn lex_as(source: &str, limits: Limits, epp: bool) -> Result<Lexed, Attempt> {
     Ok(Lexed {
         tokens: lexer.tokens,
         comments: lexer.comments,
+        legacy: lexer.legacy.unwrap_or_default(),
     })
 }
 
@@ -523,6 +532,7 @@ impl<'a> Lexer<'a> {
             depth: 0,
             limits,
             too_deep: false,
+            legacy: None,
             epp: false,
             epp_tag: None,
         }
@@ -778,11 +788,12 @@ impl<'a> Lexer<'a> {
             b'.' => self.fixed(Tok::Dot, 1),
             b',' => self.fixed(Tok::Comma, 1),
             b'[' => {
-                let list_start = self.pos == 0
+                let list_start = (self.pos == 0
                     || self.src[..self.pos]
                         .chars()
                         .next_back()
-                        .is_some_and(|p| is_blank(p) || p == '\r' || p == '\n');
+                        .is_some_and(|p| is_blank(p) || p == '\r' || p == '\n'))
+                    && !self.legacy_spaced_reference();
                 self.fixed(
                     if list_start {
                         Tok::ListStart
@@ -1094,6 +1105,18 @@ impl<'a> Lexer<'a> {
     fn variable(&mut self) {
         let start = self.pos;
         match scan_variable_name(self.bytes, start + 1) {
+            Some(end) if self.legacy.is_some() && dashed_name_end(self.bytes, end) > end => {
+                let end = dashed_name_end(self.bytes, end);
+                self.pos = end;
+                let name = &self.src[start..end];
+                let message = format!(
+                    "`{name}` is one variable here, as in Puppet 3; Puppet 7 reads `{}` \
+                     (a subtraction): rename it with `_`",
+                    name.replacen('-', " - ", 1)
+                );
+                self.legacy_finding(crate::legacy::VARIABLE_WITH_DASH, message, start, end);
+                self.push_source(Tok::Variable, start, end, start + 1, end);
+            }
             Some(end) => {
                 self.pos = end;
                 self.push_source(Tok::Variable, start, end, start + 1, end);
@@ -1104,6 +1127,41 @@ impl<'a> Lexer<'a> {
                 self.pos = start + 1;
                 self.push_source(Tok::Variable, start, start + 1, start, start);
             }
+        }
+    }
+
+    /// In legacy mode, whether the `[` at the current position follows a
+    /// type name and blanks on the same line (`Service ['x']`): a resource
+    /// reference in Puppet 3, a name and then an array in Puppet 7.
+    fn legacy_spaced_reference(&mut self) -> bool {
+        if self.legacy.is_none() {
+            return false;
+        }
+        let Some(previous) = self.tokens.last() else {
+            return false;
+        };
+        let (start, end) = (previous.span.start as usize, previous.span.end as usize);
+        let between = self.src.get(end..self.pos).unwrap_or("\n");
+        if previous.kind != Tok::ClassRef || between.contains(['\n', '\r']) {
+            return false;
+        }
+        let message = format!(
+            "`{} [` is a resource reference here, as in Puppet 3; Puppet 7 reads a type \
+             name and then an array (IDEM_EXPRESSION_NOT_LAST): remove the space",
+            &self.src[start..end]
+        );
+        self.legacy_finding(
+            crate::legacy::REFERENCE_WITH_SPACE,
+            message,
+            start,
+            self.pos + 1,
+        );
+        true
+    }
+
+    fn legacy_finding(&mut self, code: &str, message: String, start: usize, end: usize) {
+        if let Some(findings) = self.legacy.as_mut() {
+            findings.push(crate::legacy::finding(code, message, Span::new(start, end)));
         }
     }
 
@@ -1775,6 +1833,22 @@ fn is_name(text: &str) -> bool {
 }
 
 /// `(::)?(\w+::)*\w+` (the name after `$`); the end offset.
+/// Where a Puppet 3 variable name with dashes that ends a Puppet 7 name at
+/// `end` ends: `-` and a letter or `_` extend it (`$my-var`, not `$a-1`).
+fn dashed_name_end(bytes: &[u8], mut end: usize) -> usize {
+    while bytes.get(end) == Some(&b'-')
+        && bytes
+            .get(end + 1)
+            .is_some_and(|&b| b.is_ascii_lowercase() || b == b'_')
+    {
+        end += 1;
+        while bytes.get(end).copied().is_some_and(is_word_byte) {
+            end += 1;
+        }
+    }
+    end
+}
+
 fn scan_variable_name(bytes: &[u8], start: usize) -> Option<usize> {
     let mut i = start;
     if bytes[i..].starts_with(b"::") {
@@ -1875,7 +1949,7 @@ mod tests {
     use super::*;
 
     fn lex(src: &str) -> Result<Lexed, SyntaxError> {
-        super::lex(src, Limits::FULL).map_err(|attempt| match attempt {
+        super::lex(src, Limits::FULL, false).map_err(|attempt| match attempt {
             Attempt::Failed(error) => error,
             Attempt::TooDeep => unreachable!(),
         })

@@ -10,11 +10,15 @@
 //!   text `puppet parser dump --format pn` prints.
 //! * [`validate()`] checks a parsed file with Puppet 7's validation rules
 //!   (`puppet parser validate`), reporting Puppet's issue codes.
+//! * [`legacy`] names the Puppet 3 constructs in a file (read with their
+//!   Puppet 3 meaning when [`ParseOptions::legacy`] is set) and what Puppet 7
+//!   does with each.
 //! * [`diagnostics`] renders errors as `PATH:LINE:COL: error: ...` with the
 //!   source line and a caret under the span.
 
 pub mod ast;
 pub mod diagnostics;
+pub mod legacy;
 pub mod lexer;
 mod parser;
 pub mod pn;
@@ -23,6 +27,9 @@ pub mod validate;
 
 pub use ast::*;
 pub use diagnostics::{Diagnostic, Severity, SyntaxError};
-pub use parser::{parse, parse_epp, parse_epp_recovering, parse_recovering, Parsed};
+pub use parser::{
+    parse, parse_epp, parse_epp_recovering, parse_recovering, parse_with_options, ParseOptions,
+    Parsed,
+};
 pub use span::{LineIndex, Span};
 pub use validate::validate;

@@ -10,7 +10,8 @@
 //! prefix operators `! - *`, then postfix `(...)`, `.name`, `[...]`, `<| |>`.
 
 use crate::ast::*;
-use crate::diagnostics::SyntaxError;
+use crate::diagnostics::{Diagnostic, SyntaxError};
+use crate::legacy;
 use crate::lexer::{lex, lex_epp, Tok, Token};
 use crate::span::Span;
 use recovery::{Recovery, Resumed};
@@ -50,59 +51,81 @@ impl Limits {
     };
 }
 
-/// Parses Puppet source into a [`Program`].
+/// Parses Puppet source into a [`Program`], exactly as Puppet 7 does.
 pub fn parse(source: &str) -> Result<Program> {
-    parse_as(source, Dialect::Manifest)
+    parse_as(source, ParseOptions::default()).map(|parsed| parsed.program)
 }
 
 /// Parses an EPP template into a [`Program`] whose body is an
 /// [`ExprKind::Epp`], as Puppet's `EppParser` does.
 pub fn parse_epp(source: &str) -> Result<Program> {
-    parse_as(source, Dialect::Epp)
+    let options = ParseOptions {
+        epp: true,
+        ..ParseOptions::default()
+    };
+    parse_as(source, options).map(|parsed| parsed.program)
+}
+
+/// How to read a source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// An EPP template (`*.epp`) rather than a manifest.
+    pub epp: bool,
+    /// Read the Puppet 3 constructs Puppet 7 reads otherwise or rejects
+    /// (`Service ['x']`, `$h[type]`, `$my-var`, ...) with their Puppet 3
+    /// meaning, and report each in [`Parsed::legacy`].
+    pub legacy: bool,
 }
 
 /// A parse that went on after syntax errors: the tree of everything that
-/// parsed, and every error, in source order (empty when the source parses).
+/// parsed, every error in source order (none when the source parses), and
+/// the Puppet 3 constructs read with their Puppet 3 meaning.
 #[derive(Debug)]
 pub struct Parsed {
     pub program: Program,
     pub errors: Vec<SyntaxError>,
+    pub legacy: Vec<Diagnostic>,
 }
 
-/// Parses Puppet source, recovering from syntax errors: the first error is
-/// the one [`parse`] reports (Puppet's), the others follow it.
+/// Parses Puppet source as Puppet 7 does, recovering from syntax errors: the
+/// first error is the one [`parse`] reports (Puppet's), the others follow.
 pub fn parse_recovering(source: &str) -> Parsed {
-    parse_recovering_as(source, Dialect::Manifest)
+    parse_with_options(source, ParseOptions::default())
 }
 
 /// [`parse_recovering`] for an EPP template.
 pub fn parse_epp_recovering(source: &str) -> Parsed {
-    parse_recovering_as(source, Dialect::Epp)
+    let options = ParseOptions {
+        epp: true,
+        ..ParseOptions::default()
+    };
+    parse_with_options(source, options)
 }
 
-fn parse_recovering_as(source: &str, dialect: Dialect) -> Parsed {
-    let first = match parse_as(source, dialect) {
-        Ok(program) => {
-            return Parsed {
-                program,
-                errors: Vec::new(),
-            }
-        }
+/// Parses `source` as `options` say, recovering from syntax errors.
+pub fn parse_with_options(source: &str, options: ParseOptions) -> Parsed {
+    let first = match parse_as(source, options) {
+        Ok(parsed) => return parsed,
         Err(first) => first,
     };
     // Files with errors are rare: parse them again, on a stack deep enough
     // for the full limits, keeping every error.
-    let recovered = on_deep_stack(|| parse_with(source, Limits::FULL, dialect, true));
-    let (program, mut errors) = match recovered {
-        Ok(Ok(parsed)) => (parsed.program, parsed.errors),
-        _ => (unparsed(Vec::new()), Vec::new()),
+    let recovered = on_deep_stack(|| parse_with(source, Limits::FULL, options, true));
+    let mut parsed = match recovered {
+        Ok(Ok(parsed)) => parsed,
+        _ => Parsed {
+            program: unparsed(Vec::new()),
+            errors: Vec::new(),
+            legacy: Vec::new(),
+        },
     };
+    let errors = &mut parsed.errors;
     if errors.first() != Some(&first) {
         errors.insert(0, first);
     }
     errors[1..].sort_by_key(|error| error.span.start);
     errors.dedup_by_key(|error| error.span.start);
-    Parsed { program, errors }
+    parsed
 }
 
 /// The program of a source whose statements could not be recovered.
@@ -132,25 +155,19 @@ fn on_deep_stack<T: Send>(parse: impl FnOnce() -> T + Send) -> Result<T> {
     })
 }
 
-/// What a source holds: a manifest (`*.pp`) or an EPP template (`*.epp`).
-#[derive(Clone, Copy)]
-enum Dialect {
-    Manifest,
-    Epp,
-}
-
-fn parse_as(source: &str, dialect: Dialect) -> Result<Program> {
-    match parse_with(source, Limits::SHALLOW, dialect, false) {
+/// Parses without recovering: the tree, or the first syntax error.
+fn parse_as(source: &str, options: ParseOptions) -> Result<Parsed> {
+    match parse_with(source, Limits::SHALLOW, options, false) {
         Err(Attempt::TooDeep) => {}
         Err(Attempt::Failed(error)) => return Err(error),
-        Ok(parsed) => return Ok(parsed.program),
+        Ok(parsed) => return Ok(parsed),
     }
-    on_deep_stack(|| parse_with(source, Limits::FULL, dialect, false))?
-        .map(|parsed| parsed.program)
-        .map_err(|attempt| match attempt {
+    on_deep_stack(|| parse_with(source, Limits::FULL, options, false))?.map_err(|attempt| {
+        match attempt {
             Attempt::Failed(error) => error,
             Attempt::TooDeep => unreachable!("full limits report their own error"),
-        })
+        }
+    })
 }
 
 /// Why one parsing attempt stopped.
@@ -171,12 +188,13 @@ impl From<SyntaxError> for Attempt {
 fn parse_with(
     source: &str,
     limits: Limits,
-    dialect: Dialect,
+    options: ParseOptions,
     recover: bool,
 ) -> std::result::Result<Parsed, Attempt> {
-    let lexed = match dialect {
-        Dialect::Manifest => lex(source, limits)?,
-        Dialect::Epp => lex_epp(source, limits)?,
+    let lexed = if options.epp {
+        lex_epp(source, limits, options.legacy)?
+    } else {
+        lex(source, limits, options.legacy)?
     };
     let mut parser = Parser {
         source,
@@ -187,15 +205,21 @@ fn parse_with(
         limit: limits.nesting,
         too_deep: false,
         recovery: recover.then(|| Recovery::new(&lexed.tokens)),
+        legacy: options.legacy.then(Vec::new),
     };
-    let body = match dialect {
-        Dialect::Manifest => parser.program(source.len()),
-        Dialect::Epp => parser.epp_program(),
+    let body = if options.epp {
+        parser.epp_program()
+    } else {
+        parser.program(source.len())
     };
     let mut errors = parser
         .recovery
         .map(|recovery| recovery.errors)
         .unwrap_or_default();
+    let mut legacy = lexed.legacy;
+    legacy.extend(parser.legacy.unwrap_or_default());
+    legacy.sort_by_key(|finding| finding.span.start);
+    legacy.dedup();
     match body {
         Ok(body) => Ok(Parsed {
             program: Program {
@@ -203,12 +227,14 @@ fn parse_with(
                 comments: lexed.comments,
             },
             errors,
+            legacy,
         }),
         Err(error) if recover => {
             errors.push(error);
             Ok(Parsed {
                 program: unparsed(lexed.comments),
                 errors,
+                legacy,
             })
         }
         Err(_) if parser.too_deep && limits.nesting < MAX_NESTING => Err(Attempt::TooDeep),
@@ -229,6 +255,9 @@ struct Parser<'t> {
     too_deep: bool,
     /// Set when syntax errors are collected and parsing goes on after them.
     recovery: Option<Recovery>,
+    /// Set when Puppet 3 constructs are read with their Puppet 3 meaning:
+    /// the findings about them.
+    legacy: Option<Vec<Diagnostic>>,
 }
 
 /// One statement as the grammar sees it: an expression, or a comma separated
@@ -372,6 +401,21 @@ impl<'t> Parser<'t> {
 
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Whether the keyword `kind` (`function` or `type`) at the current token
+    /// starts a definition, as Puppet 7 always reads it.
+    fn starts_definition(&self, kind: Tok) -> bool {
+        match kind {
+            Tok::Function => self.peek_at(1) == Tok::Name,
+            _ => matches!(self.peek_at(1), Tok::ClassRef | Tok::LParen),
+        }
+    }
+
+    fn legacy_finding(&mut self, code: &str, message: String, span: Span) {
+        if let Some(findings) = self.legacy.as_mut() {
+            findings.push(legacy::finding(code, message, span));
+        }
     }
 
     /// Parses a left-deep chain (`a + b + c`, `a -> b -> c`, `a.b.c`) with
@@ -1222,9 +1266,37 @@ impl<'t> Parser<'t> {
                 self.advance();
                 ExprKind::Regex(self.owned(token))
             }
+            Tok::Private | Tok::Attr if self.legacy.is_some() => {
+                self.advance();
+                let word = self.owned(token);
+                self.legacy_finding(
+                    legacy::RESERVED_WORD_AS_NAME,
+                    format!(
+                        "`{word}` is a bare word here, as in Puppet 3; Puppet 7 reserves it \
+                         (RESERVED_WORD): quote it, '{word}'"
+                    ),
+                    span,
+                );
+                ExprKind::QualifiedName(word)
+            }
             Tok::Private | Tok::Attr => {
                 self.advance();
                 ExprKind::Reserved(self.owned(token))
+            }
+            Tok::Function | Tok::Type
+                if self.legacy.is_some() && !self.starts_definition(token.kind) =>
+            {
+                self.advance();
+                let word = self.owned(token);
+                self.legacy_finding(
+                    legacy::KEYWORD_AS_NAME,
+                    format!(
+                        "`{word}` is a bare word here, as in Puppet 3; Puppet 7 reads it as \
+                         the keyword and reports a syntax error: quote it, '{word}'"
+                    ),
+                    span,
+                );
+                ExprKind::QualifiedName(word)
             }
             Tok::RenderString => {
                 self.advance();

@@ -1,7 +1,8 @@
 //! `granule parse`: check Puppet files, or print their tree as PN or JSON.
 
-use super::parse_findings::{validation_findings, Findings};
+use super::parse_findings::check;
 use clap::{Args, ValueEnum};
+use granule_parser::{Diagnostic, LineIndex};
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,23 +12,30 @@ use std::process::ExitCode;
 ///
 /// PATH may be files or directories (searched recursively for `*.pp` and
 /// `*.epp`). A `*.epp` file is parsed as an EPP template, anything else as a
-/// manifest.
-/// Files are parsed in parallel; output keeps the order of the arguments
-/// (and, within a directory, sorted paths).
+/// manifest. Files are parsed in parallel; output keeps the order of the
+/// arguments (and, within a directory, sorted paths).
 ///
-/// Each file that parses is also checked with Puppet 7's validation rules
-/// (those of `puppet parser validate`); what they find is printed as
-/// warnings with Puppet's issue code, e.g. `warning[DUPLICATE_PARAMETER]`.
+/// By default old code is read the way Puppet 3 read it (`Service ['x']` is
+/// a reference, `$h[type]` a key...) and each such construct is reported as a
+/// `warning[legacy/...]` saying what Puppet 7 does with it and how to fix it.
+/// Puppet 7's validation rules (`puppet parser validate`) run on every file
+/// that parses; their issues are warnings with Puppet's code, e.g.
+/// `warning[DUPLICATE_PARAMETER]`. After a syntax error the parser goes on, so
+/// every independent error of a file is reported.
+///
+/// --strict reads every file exactly as Puppet 7 does and turns what Puppet 7
+/// refuses into errors: would Puppet 7 accept these files?
 ///
 /// Exit status: 0 when every file parses, 1 when any has a syntax error
-/// (or, with --strict, an issue Puppet 7 reports as an error), 2 for usage
-/// or I/O errors (the other files are still checked).
+/// (or, with --strict, anything Puppet 7 refuses), 2 for usage or I/O errors
+/// (the other files are still checked).
 ///
 /// Examples:
 ///   granule parse manifests/                 # check every manifest
 ///   granule parse --format pn site.pp        # the tree, as `puppet parser dump --format pn`
 ///   granule parse --strict manifests/        # would Puppet 7 accept every file?
 ///   granule parse --format pn motd.epp       # a template, as `puppet epp dump --format pn`
+///   granule parse --message-format json .    # one JSON object per finding, for editors and CI
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct ParseArgs {
@@ -35,12 +43,18 @@ pub struct ParseArgs {
     #[arg(long, value_enum, default_value_t = DumpFormat::None)]
     format: DumpFormat,
 
+    /// How to print errors and warnings: `human` (stderr, with the source
+    /// line and a caret) or `json` (stdout, one object per line: path, line,
+    /// column, end, severity, code, message).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
+
     /// Print a summary to stderr at the end: files, lines, bytes, time, errors.
     #[arg(long)]
     stats: bool,
 
-    /// Fail (exit 1) on any issue Puppet 7's validator reports as an error,
-    /// and print those as errors: would Puppet 7 accept these files?
+    /// Read files exactly as Puppet 7 does and fail (exit 1) on anything it
+    /// refuses: syntax, its validation errors, `import`, reassignment.
     #[arg(long)]
     strict: bool,
 
@@ -59,10 +73,20 @@ enum DumpFormat {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
 enum Outcome {
-    /// The dump to print, and what Puppet's validation rules found.
-    Parsed(String, Findings),
-    SyntaxError(String),
+    /// What to print on stdout and on stderr for a file that was read.
+    Checked {
+        stdout: String,
+        stderr: String,
+        syntax_errors: bool,
+        failed: bool,
+    },
     IoError(String),
 }
 
@@ -89,12 +113,14 @@ pub fn run(args: ParseArgs) -> ExitCode {
 
     let outcomes: Vec<(Outcome, Size)> = files
         .par_iter()
-        .map(|path| parse_one(path, args.format, args.strict))
+        .map(|path| parse_one(path, &args))
         .collect();
-    let total = outcomes.iter().fold(Size::default(), |sum, (_, size)| Size {
-        bytes: sum.bytes + size.bytes,
-        lines: sum.lines + size.lines,
-    });
+    let total = outcomes
+        .iter()
+        .fold(Size::default(), |sum, (_, size)| Size {
+            bytes: sum.bytes + size.bytes,
+            lines: sum.lines + size.lines,
+        });
 
     // Write errors (a closed pipe, say) are ignored: a reader that stops
     // early must not turn into a panic.
@@ -103,21 +129,22 @@ pub fn run(args: ParseArgs) -> ExitCode {
     let mut err = std::io::stderr().lock();
     let mut syntax_errors = 0usize;
     let mut io_errors = 0usize;
-    let mut rejected = 0usize;
+    let mut failed = 0usize;
     for (outcome, _) in outcomes {
         match outcome {
-            Outcome::Parsed(text, findings) => {
-                let _ = out.write_all(text.as_bytes());
-                if !findings.text.is_empty() {
+            Outcome::Checked {
+                stdout,
+                stderr,
+                syntax_errors: file_syntax_errors,
+                failed: file_failed,
+            } => {
+                let _ = out.write_all(stdout.as_bytes());
+                if !stderr.is_empty() {
                     let _ = out.flush();
-                    let _ = err.write_all(findings.text.as_bytes());
+                    let _ = err.write_all(stderr.as_bytes());
                 }
-                rejected += usize::from(findings.errors > 0);
-            }
-            Outcome::SyntaxError(text) => {
-                syntax_errors += 1;
-                let _ = out.flush();
-                let _ = err.write_all(text.as_bytes());
+                syntax_errors += usize::from(file_syntax_errors);
+                failed += usize::from(file_failed);
             }
             Outcome::IoError(text) => {
                 usage_error = true;
@@ -144,7 +171,7 @@ pub fn run(args: ParseArgs) -> ExitCode {
 
     if usage_error {
         ExitCode::from(2)
-    } else if syntax_errors > 0 || rejected > 0 {
+    } else if failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -173,7 +200,7 @@ fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-fn parse_one(path: &Path, format: DumpFormat, strict: bool) -> (Outcome, Size) {
+fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {
     let display = path.display().to_string();
     let source = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -193,25 +220,52 @@ fn parse_one(path: &Path, format: DumpFormat, strict: bool) -> (Outcome, Size) {
         lines: source.lines().count(),
     };
     let is_template = path.extension().is_some_and(|ext| ext == "epp");
-    let parsed = if is_template {
-        granule_parser::parse_epp(&source)
-    } else {
-        granule_parser::parse(&source)
-    };
-    let outcome = match parsed {
-        Ok(program) => Outcome::Parsed(
-            match format {
-                DumpFormat::None => String::new(),
-                DumpFormat::Pn => {
-                    format!("--- {display}\n{}\n", granule_parser::pn::to_pn(&program))
-                }
-                DumpFormat::Json => {
-                    format!("--- {display}\n{}\n", granule_parser::pn::to_json(&program))
-                }
-            },
-            validation_findings(&program, &source, &display, strict),
+    let checked = check(&source, is_template, args.strict);
+    let mut stdout = match args.format {
+        _ if checked.syntax_errors => String::new(),
+        DumpFormat::None => String::new(),
+        DumpFormat::Pn => format!(
+            "--- {display}\n{}\n",
+            granule_parser::pn::to_pn(&checked.program)
         ),
-        Err(error) => Outcome::SyntaxError(error.render(&display, &source)),
+        DumpFormat::Json => format!(
+            "--- {display}\n{}\n",
+            granule_parser::pn::to_json(&checked.program)
+        ),
+    };
+    let mut stderr = String::new();
+    let index = LineIndex::new(&source);
+    for diagnostic in &checked.diagnostics {
+        match args.message_format {
+            MessageFormat::Human => stderr.push_str(&diagnostic.render(&display, &source)),
+            MessageFormat::Json => {
+                stdout.push_str(&diagnostic_json(&display, &source, &index, diagnostic));
+                stdout.push('\n');
+            }
+        }
+    }
+    let outcome = Outcome::Checked {
+        stdout,
+        stderr,
+        syntax_errors: checked.syntax_errors,
+        failed: checked.failed(),
     };
     (outcome, size)
+}
+
+/// One diagnostic as a JSON object: where (1-based line and character
+/// column of its start and end), how serious, which rule, what.
+fn diagnostic_json(path: &str, source: &str, index: &LineIndex, diagnostic: &Diagnostic) -> String {
+    let (line, column) = index.line_col(source, diagnostic.span.start as usize);
+    let (end_line, end_column) = index.line_col(source, diagnostic.span.end as usize);
+    serde_json::json!({
+        "path": path,
+        "line": line,
+        "column": column,
+        "end": { "line": end_line, "column": end_column },
+        "severity": diagnostic.severity.as_str(),
+        "code": diagnostic.code,
+        "message": diagnostic.message,
+    })
+    .to_string()
 }

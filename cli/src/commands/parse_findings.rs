@@ -1,31 +1,82 @@
-//! What Puppet 7's validator says about a file `granule parse` read: the
-//! findings it prints, and whether they fail the run under `--strict`.
+//! What `granule parse` reports about one file: syntax errors, Puppet 7's
+//! validation issues and the Puppet 3 constructs in it, and whether they
+//! fail the run.
+//!
+//! By default a file is read the way granule reads old code: Puppet 3
+//! constructs with their Puppet 3 meaning, each reported as a `legacy/...`
+//! warning that names what Puppet 7 does with it; Puppet 7's other
+//! validation issues are warnings too. With `--strict` the file is read
+//! exactly as Puppet 7 reads it and Puppet's errors are errors: would Puppet 7
+//! accept this file?
 
-use granule_parser::{Program, Severity};
+use granule_parser::legacy::{self, FAILS_IN_PUPPET_7};
+use granule_parser::{Diagnostic, ParseOptions, Program, Severity};
 
-/// The validation findings of one file, rendered for stderr.
-#[derive(Default)]
-pub struct Findings {
-    pub text: String,
-    /// Issues Puppet 7 grades as errors, counted only under `--strict`.
-    pub errors: usize,
+/// A file's tree and everything found in it, in source order.
+pub struct Checked {
+    pub program: Program,
+    pub diagnostics: Vec<Diagnostic>,
+    pub syntax_errors: bool,
 }
 
-/// Runs Puppet 7's validation rules on a parsed file. Without `strict` every
-/// finding is a warning (granule reads the file anyway); with `strict` the
-/// findings keep Puppet's grading, and an error means Puppet 7 would refuse
-/// the file.
-pub fn validation_findings(program: &Program, source: &str, path: &str, strict: bool) -> Findings {
-    let mut findings = Findings::default();
-    for mut diagnostic in granule_parser::validate(program, source) {
-        if diagnostic.severity == Severity::Error {
-            if strict {
-                findings.errors += 1;
-            } else {
-                diagnostic.severity = Severity::Warning;
-            }
-        }
-        findings.text.push_str(&diagnostic.render(path, source));
+impl Checked {
+    /// Whether the file fails the run (exit status 1).
+    pub fn failed(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error)
     }
-    findings
+}
+
+pub fn check(source: &str, epp: bool, strict: bool) -> Checked {
+    let options = ParseOptions {
+        epp,
+        legacy: !strict,
+    };
+    let parsed = granule_parser::parse_with_options(source, options);
+    if !parsed.errors.is_empty() {
+        return Checked {
+            program: parsed.program,
+            diagnostics: parsed.errors.iter().map(|e| e.to_diagnostic()).collect(),
+            syntax_errors: true,
+        };
+    }
+    let validation = granule_parser::validate(&parsed.program, source);
+    let constructs = legacy::construct_findings(&parsed.program);
+    let mut diagnostics = parsed.legacy;
+    if strict {
+        // Puppet's own verdict first; a legacy finding on the same
+        // construct would say it again.
+        let constructs = without_spans_of(constructs, &validation);
+        diagnostics.extend(validation);
+        diagnostics.extend(constructs.into_iter().map(|mut finding| {
+            if FAILS_IN_PUPPET_7.contains(&finding.code.as_str()) {
+                finding.severity = Severity::Error;
+            }
+            finding
+        }));
+    } else {
+        diagnostics.extend(constructs);
+        let validation = without_spans_of(validation, &diagnostics);
+        diagnostics.extend(validation.into_iter().map(|issue| {
+            legacy::from_validation(&issue).unwrap_or(Diagnostic {
+                severity: Severity::Warning,
+                ..issue
+            })
+        }));
+    }
+    diagnostics.sort_by_key(|diagnostic| diagnostic.span.start);
+    Checked {
+        program: parsed.program,
+        diagnostics,
+        syntax_errors: false,
+    }
+}
+
+/// `diagnostics` but those on a span one of `reported` is on.
+fn without_spans_of(diagnostics: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| !reported.iter().any(|seen| seen.span == diagnostic.span))
+        .collect()
 }

@@ -1,0 +1,206 @@
+//! Puppet 3 constructs: what stands between old code and Puppet 7.
+//!
+//! Each finding is a warning with a code `legacy/...` that says what the
+//! construct meant in Puppet 3, what Puppet 7 does with it, and the fix.
+//! Three kinds of them:
+//!
+//! * token and grammar forms Puppet 7 reads otherwise or rejects; the lexer
+//!   and parser read them with their Puppet 3 meaning when asked to
+//!   ([`crate::ParseOptions::legacy`]) and report them there;
+//! * constructs Puppet 7's validator rejects with an issue code: the same
+//!   tree, reported by [`from_validation`] under a legacy code naming Puppet's;
+//! * constructs Puppet 7 parses and validates but fails on when it compiles
+//!   the catalog (reassignment, `import`), or that Puppet 3 code used and
+//!   Puppet 4+ style does not (camelCase variables, empty `if`): found by
+//!   [`construct_findings`].
+
+use crate::ast::{BinaryOp, CallKind, Expr, ExprKind, Program};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::span::Span;
+use crate::validate::tree::{for_each_child, Node};
+use std::collections::HashSet;
+
+pub const REFERENCE_WITH_SPACE: &str = "legacy/reference-with-space";
+pub const KEYWORD_AS_NAME: &str = "legacy/keyword-as-name";
+pub const RESERVED_WORD_AS_NAME: &str = "legacy/reserved-word-as-name";
+pub const VARIABLE_WITH_DASH: &str = "legacy/variable-with-dash";
+pub const NODE_INHERITANCE: &str = "legacy/node-inheritance";
+pub const IMPORT: &str = "legacy/import";
+pub const NAME_WITH_DASH: &str = "legacy/name-with-dash";
+pub const CAMEL_CASE_VARIABLE: &str = "legacy/camel-case-variable";
+pub const INDEXED_ASSIGNMENT: &str = "legacy/indexed-assignment";
+pub const REASSIGNMENT: &str = "legacy/reassignment";
+pub const DUPLICATE_PARAMETER: &str = "legacy/duplicate-parameter";
+pub const NO_EFFECT: &str = "legacy/statement-without-effect";
+pub const EMPTY_IF: &str = "legacy/empty-if";
+
+/// Legacy codes that Puppet 7 fails on even though its validator accepts
+/// the file: `--strict` treats them as errors.
+pub const FAILS_IN_PUPPET_7: [&str; 2] = [IMPORT, REASSIGNMENT];
+
+pub(crate) fn finding(code: &str, message: String, span: Span) -> Diagnostic {
+    Diagnostic::new(Severity::Warning, code, message, span)
+}
+
+/// The legacy constructs in a tree that Puppet 7's validator lets pass
+/// (see [`from_validation`] for those it reports).
+pub fn construct_findings(program: &Program) -> Vec<Diagnostic> {
+    let mut findings = Vec::new();
+    let mut walk = Walk {
+        findings: &mut findings,
+        assigned: vec![HashSet::new()],
+    };
+    walk.node(Node::Expr(&program.body));
+    findings
+}
+
+/// A Puppet 7 validation issue that Puppet 3 accepted, as a legacy finding;
+/// `None` for the other issues.
+pub fn from_validation(issue: &Diagnostic) -> Option<Diagnostic> {
+    let (code, meaning) = match issue.code.as_str() {
+        "ILLEGAL_NODE_INHERITANCE" => (
+            NODE_INHERITANCE,
+            "node inheritance worked in Puppet 3; Puppet 7 refuses it: move what the parent \
+             node declares into a class and include it in both nodes",
+        ),
+        "ILLEGAL_DEFINITION_NAME" | "ILLEGAL_CLASSREF" => (
+            NAME_WITH_DASH,
+            "a `-` in a class or define name worked in Puppet 3; Puppet 7 refuses it: use `_`",
+        ),
+        "ILLEGAL_INDEXED_ASSIGNMENT" => (
+            INDEXED_ASSIGNMENT,
+            "Puppet 3 let a hash or array be changed in place; Puppet 7 values are immutable: \
+             build a new value, e.g. `$h = $h + { 'k' => v }`",
+        ),
+        "DUPLICATE_PARAMETER" => (
+            DUPLICATE_PARAMETER,
+            "Puppet 3 kept the last of duplicated parameters; Puppet 7 refuses them: remove one",
+        ),
+        "IDEM_EXPRESSION_NOT_LAST" => (
+            NO_EFFECT,
+            "Puppet 3 ignored a value nothing uses; Puppet 7 refuses it (often a sign the \
+             statement does not mean what it seems): remove it or use its value",
+        ),
+        _ => return None,
+    };
+    Some(finding(
+        code,
+        format!("{meaning} (Puppet 7: {} {})", issue.code, issue.message),
+        issue.span,
+    ))
+}
+
+struct Walk<'f> {
+    findings: &'f mut Vec<Diagnostic>,
+    /// Variables assigned in each enclosing scope, innermost last.
+    assigned: Vec<HashSet<String>>,
+}
+
+impl Walk<'_> {
+    fn node(&mut self, node: Node) {
+        let Node::Expr(expr) = node else {
+            for_each_child(node, &mut |child| self.node(child));
+            return;
+        };
+        self.check(expr);
+        let scope = matches!(
+            expr.kind,
+            ExprKind::Class(_)
+                | ExprKind::Define(_)
+                | ExprKind::Function(_)
+                | ExprKind::Node(_)
+                | ExprKind::Lambda(_)
+        );
+        if scope {
+            self.assigned.push(HashSet::new());
+        }
+        for_each_child(node, &mut |child| self.node(child));
+        if scope {
+            self.assigned.pop();
+        }
+    }
+
+    fn check(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Variable(name) if name.chars().any(|c| c.is_ascii_uppercase()) => {
+                let message = if name.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    format!(
+                        "`${name}`: Puppet 3 accepted capitalised variables; Puppet 7 \
+                         refuses them (ILLEGAL_VAR_NAME): use lower case and `_`"
+                    )
+                } else {
+                    format!(
+                        "`${name}`: camelCase is Puppet 3 style; Puppet 7 accepts it but \
+                         modules use lower case and `_`: rename it to `${}`",
+                        snake_case(name)
+                    )
+                };
+                self.push(CAMEL_CASE_VARIABLE, message, expr.span);
+            }
+            ExprKind::Binary {
+                op: BinaryOp::Assign,
+                left,
+                ..
+            } => {
+                if let ExprKind::Variable(name) = &left.kind {
+                    let scope = self.assigned.last_mut().expect("a scope");
+                    if !scope.insert(name.clone()) {
+                        let message = format!(
+                            "`${name}` is assigned again in the same scope: Puppet 3 code \
+                             sometimes relied on it; Puppet 7 fails when it compiles the \
+                             catalog (Cannot reassign variable): use a new name"
+                        );
+                        self.push(REASSIGNMENT, message, left.span);
+                    }
+                }
+            }
+            ExprKind::Call(call) if call.kind == CallKind::Named => {
+                if let ExprKind::QualifiedName(name) = &call.functor.kind {
+                    if name == "import" {
+                        self.push(
+                            IMPORT,
+                            "`import` loaded other manifests in Puppet 3; Puppet 7 has no \
+                             `import` and fails when it compiles the catalog: put the \
+                             classes in modules (autoloaded) or the manifests in the \
+                             `manifests/` directory of the environment"
+                                .to_string(),
+                            expr.span,
+                        );
+                    }
+                }
+            }
+            ExprKind::If(conditional) | ExprKind::Unless(conditional)
+                if conditional.then_branch.is_none() =>
+            {
+                let message = if conditional.else_branch.is_some() {
+                    "an empty branch before `else`: Puppet 3 code used it for \"unless\"; \
+                     invert the condition and drop the empty branch"
+                } else {
+                    "an empty body: the condition is evaluated for nothing; remove it"
+                };
+                self.push(EMPTY_IF, message.to_string(), expr.span);
+            }
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, code: &str, message: String, span: Span) {
+        self.findings.push(finding(code, message, span));
+    }
+}
+
+/// `fooBarBaz` as `foo_bar_baz`.
+fn snake_case(name: &str) -> String {
+    let mut snake = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !snake.ends_with('_') && !snake.ends_with(':') {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
+}
