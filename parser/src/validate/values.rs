@@ -304,7 +304,9 @@ fn literal(expr: &Expr) -> Option<Literal> {
 impl std::fmt::Display for Literal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Literal::String(s) | Literal::Regex(s) => f.write_str(s),
+            Literal::String(s) => f.write_str(s),
+            // Ruby's Regexp#to_s
+            Literal::Regex(s) => write!(f, "(?-mix:{s})"),
             Literal::Integer(v) => write!(f, "{v}"),
             Literal::Float(bits) => write!(f, "{:?}", f64::from_bits(*bits)),
             Literal::Boolean(v) => write!(f, "{v}"),
