@@ -464,6 +464,22 @@ impl OffsetMap {
     }
 }
 
+/// The tokens of a manifest as Puppet 7 reads it (ending with [`Tok::Eof`]),
+/// or its first lexical error. Tokens of interpolated strings and heredocs
+/// come where their string starts in the token order.
+pub fn tokenize(source: &str) -> Result<Vec<Token>, SyntaxError> {
+    let lexed = match lex(source, Limits::SHALLOW, false) {
+        Err(Attempt::TooDeep) => lex(source, Limits::FULL, false),
+        lexed => lexed,
+    };
+    lexed
+        .map(|lexed| lexed.tokens)
+        .map_err(|attempt| match attempt {
+            Attempt::Failed(error) => error,
+            Attempt::TooDeep => unreachable!("full limits report their own error"),
+        })
+}
+
 /// Lexes a manifest; with `legacy`, Puppet 3 token forms are read with
 /// their Puppet 3 meaning and reported in [`Lexed::legacy`].
 pub(crate) fn lex(source: &str, limits: Limits, legacy: bool) -> Result<Lexed, Attempt> {
