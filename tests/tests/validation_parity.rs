@@ -3,8 +3,9 @@
 //! reports, as a set of (code, line, column), equal those Puppet 7's own
 //! validator reports (all of them, collected through Puppet's API).
 //!
-//! Files Puppet's parser rejects have no validation issues and are left to
-//! the parser parity tests.
+//! The corpus itself is clean (Puppet reports nothing), so seeded variants of
+//! it are compared too. Files Puppet's parser rejects have no validation
+//! issues and are left to the parser parity tests.
 
 use granule_parser::LineIndex;
 use granule_tests::validation_oracle::{self, Validations};
@@ -97,6 +98,91 @@ fn granule_reports_puppets_issues_on_all_other_fixtures() {
         return;
     };
     compare_all(TEST, &files, &puppet);
+}
+
+/// Seeded, reproducible variants of corpus files (a line deleted,
+/// duplicated or swapped with the next, a few lines repeated, a punctuation
+/// character deleted): broken code is where the issues are, and the clean
+/// corpus has none. Variants Puppet rejects are skipped; the others must agree.
+#[test]
+fn granule_reports_puppets_issues_on_mutated_corpus_files() {
+    const TEST: &str = "validation_parity (mutated corpus)";
+    const VARIANTS: usize = 3000;
+    let Some(corpus_files) = require_reference(TEST, corpus::corpus_files()) else {
+        return;
+    };
+    let dir = granule_tests::target_dir().join("validation-mutants");
+    std::fs::create_dir_all(&dir).expect("cannot create the mutants directory");
+    let mut random = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut files = Vec::with_capacity(VARIANTS);
+    for number in 0..VARIANTS {
+        let original = &corpus_files[random.below(corpus_files.len())];
+        let Some(variant) = mutate(&corpus::read_manifest(original), &mut random) else {
+            continue;
+        };
+        let file = dir.join(format!("m{number:04}.pp"));
+        if std::fs::read_to_string(&file).ok().as_deref() != Some(variant.as_str()) {
+            std::fs::write(&file, &variant).expect("cannot write a mutant");
+        }
+        files.push(file);
+    }
+    let Some(puppet) = require_reference(TEST, validation_oracle::validations(&files)) else {
+        return;
+    };
+    compare_all(TEST, &files, &puppet);
+}
+
+/// One seeded change to `source`, or `None` when it has too few lines.
+fn mutate(source: &str, random: &mut XorShift) -> Option<String> {
+    let mut lines: Vec<&str> = source.split('\n').collect();
+    if lines.len() < 3 {
+        return None;
+    }
+    let at = random.below(lines.len());
+    match random.below(5) {
+        0 => {
+            lines.remove(at);
+        }
+        1 => {
+            let line = lines[at];
+            lines.insert(at, line);
+        }
+        2 => {
+            let next = (at + 1).min(lines.len() - 1);
+            lines.swap(at, next);
+        }
+        3 => {
+            let end = (at + 2 + random.below(7)).min(lines.len());
+            let block: Vec<&str> = lines[at..end].to_vec();
+            lines.splice(at..at, block);
+        }
+        _ => {
+            let text = lines.join("\n");
+            let marks: Vec<usize> = text
+                .char_indices()
+                .filter(|(_, c)| "{}()[],;=>$:\"'|".contains(*c))
+                .map(|(i, _)| i)
+                .collect();
+            if marks.is_empty() {
+                return None;
+            }
+            let cut = marks[random.below(marks.len())];
+            return Some(format!("{}{}", &text[..cut], &text[cut + 1..]));
+        }
+    }
+    Some(lines.join("\n"))
+}
+
+/// A tiny deterministic generator: the same variants on every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
+    }
 }
 
 fn fixture_dir() -> PathBuf {
