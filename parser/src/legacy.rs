@@ -17,7 +17,7 @@
 use crate::ast::{BinaryOp, CallKind, Expr, ExprKind, Program};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::span::Span;
-use crate::validate::tree::{for_each_child, Node};
+use crate::visit::{for_each_child, Node};
 use std::collections::HashSet;
 
 pub const REFERENCE_WITH_SPACE: &str = "legacy/reference-with-space";

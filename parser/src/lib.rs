@@ -24,6 +24,7 @@ mod parser;
 pub mod pn;
 pub mod span;
 pub mod validate;
+pub mod visit;
 
 pub use ast::*;
 pub use diagnostics::{Diagnostic, Severity, SyntaxError};

@@ -2,9 +2,9 @@
 //! `-=`, and where an assignment may not appear at all (parameter defaults).
 
 use super::labels::a_an;
-use super::tree::{for_each_child, Node};
 use super::{locate, names, Checker};
 use crate::ast::{BinaryOp, Expr, ExprKind};
+use crate::visit::{for_each_child, Node};
 
 impl Checker<'_> {
     /// Binary operators: assignment targets, relationship sides, and values

@@ -3,7 +3,7 @@
 //! parameters, and how their bodies may end.
 
 use super::labels::a_an_uc;
-use super::tree::Node;
+use crate::visit::Node;
 use super::{locate, names, Checker, Container};
 use crate::ast::{Definition, Epp, Expr, ExprKind, Lambda, NodeDefinition, Parameter};
 use std::collections::HashSet;

@@ -2,7 +2,7 @@
 //! `puppet parser validate`, reporting Puppet's issue codes at the line and
 //! column Puppet reports them.
 //!
-//! One pass over the tree ([`tree`]) checks each node in the context of its
+//! One pass over the tree ([`crate::visit`]) checks each node in the context of its
 //! containers, as Puppet does. The rules live by concern:
 //! [`assignment`] (what may be assigned, and where), [`definitions`] (classes,
 //! defines, functions, nodes, types, parameters and where they may appear),
@@ -24,13 +24,12 @@ mod labels;
 mod locate;
 mod names;
 mod resources;
-pub(crate) mod tree;
 mod values;
 
 use crate::ast::{Expr, ExprKind, Program};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::span::Span;
-use tree::Node;
+use crate::visit::{for_each_child, Node};
 
 /// Every Puppet 7 validation issue in `program` (parsed from `source`), in the
 /// order Puppet's checker finds them.
@@ -126,7 +125,7 @@ impl<'a> Checker<'a> {
         }
         self.check(node);
         self.path.push(Container::of(node));
-        tree::for_each_child(node, &mut |child| self.visit(child));
+        for_each_child(node, &mut |child| self.visit(child));
         self.path.pop();
     }
 

@@ -1,5 +1,6 @@
-//! The containment tree the checker walks: every node of Puppet's model that
-//! a rule can be raised on, including the parts that are not expressions
+//! The containment tree, for whatever walks the AST (the validator, legacy
+//! findings, the analyzer): every node of Puppet's model, including the
+//! parts that are not expressions
 //! (hash entries, resource bodies, parameters...), in the order of Puppet's
 //! `_pcore_contents` (which matters where Puppet stops at the first failing
 //! heredoc).
@@ -10,7 +11,7 @@ use crate::ast::{
 };
 
 #[derive(Clone, Copy)]
-pub(crate) enum Node<'a> {
+pub enum Node<'a> {
     Expr(&'a Expr),
     KeyedEntry(&'a KeyedEntry),
     SelectorEntry(&'a SelectorEntry),
@@ -22,7 +23,7 @@ pub(crate) enum Node<'a> {
 }
 
 /// Calls `f` on each node `node` directly contains.
-pub(crate) fn for_each_child<'a>(node: Node<'a>, f: &mut dyn FnMut(Node<'a>)) {
+pub fn for_each_child<'a>(node: Node<'a>, f: &mut dyn FnMut(Node<'a>)) {
     match node {
         Node::Expr(expr) => expr_children(expr, f),
         Node::KeyedEntry(entry) => {
