@@ -88,7 +88,12 @@ fn inventory(nodes: usize) -> Inventory {
 fn plan(yaml: &str, nodes: usize) -> Result<Plan, Diagnostics> {
     let mut set = TaskSet::default();
     let mut errors = Diagnostics::default();
-    parse_file(Path::new("generated.yaml"), yaml, &mut set.tasks, &mut errors);
+    parse_file(
+        Path::new("generated.yaml"),
+        yaml,
+        &mut set.tasks,
+        &mut errors,
+    );
     errors.into_result(())?;
     let catalog = Catalog::build(&set)?;
     Plan::build(catalog, &inventory(nodes), &Selection::default())
@@ -139,7 +144,10 @@ fn main() {
         .collect();
     for (name, simulation) in [
         ("unit lengths", simulate(&plan, jobs, |_| 1.0)),
-        ("random lengths 0.5-1.5", simulate(&plan, jobs, |id| lengths[id as usize])),
+        (
+            "random lengths 0.5-1.5",
+            simulate(&plan, jobs, |id| lengths[id as usize]),
+        ),
     ] {
         println!(
             "-j {jobs}, {name}: makespan {:.1}, ideal {:.1}, ratio {:.3} ({:+.1}%)",

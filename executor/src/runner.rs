@@ -322,6 +322,11 @@ impl TaskRun<'_> {
             }
             Action::Sync { src, dst } => match &self.node.transport {
                 Transport::Local => local_file_op(|| copy_tree(Path::new(src), Path::new(dst))),
+                Transport::Ssh(_) if Path::new(src).is_file() => self.exec(script(
+                    remote_write_script(dst, None),
+                    None,
+                    Input::File(PathBuf::from(src)),
+                )),
                 Transport::Ssh(_) => self.exec(script(
                     format!("mkdir -p {0} && tar -C {0} -xf -", quote(dst)),
                     None,

@@ -181,6 +181,7 @@ fn tasks_run_on_two_ssh_nodes() {
         ("alpha-1", "upload_alpha"),
         ("beta-1", "copy_beta"),
         ("alpha-1", "sync_payload"),
+        ("beta-1", "sync_one_file"),
         ("beta-1", "in_cwd"),
     ] {
         assert_eq!(
@@ -244,6 +245,10 @@ fn tasks_run_on_two_ssh_nodes() {
     assert_eq!(
         std::fs::read_to_string(remote.join("alpha-1/synced/nested/b.txt")).unwrap(),
         "nested payload\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(remote.join("beta-1/synced-file.txt")).unwrap(),
+        "copied over ssh\n"
     );
     assert_eq!(
         std::fs::read_to_string(remote.join("beta-1/where.txt"))
