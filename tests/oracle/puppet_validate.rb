@@ -19,7 +19,8 @@
 # defaults (ValidatorFactory_4_0): "error", "warning", or "deprecation";
 # issues graded :ignore are not reported at all, as in Puppet.
 #
-# Files are parsed from their text, without a file name, as `puppet parser
+# A `*.epp` file is parsed as an EPP template (Puppet's EppParser), anything
+# else as a manifest. Files are parsed from their text, without a file name, as `puppet parser
 # validate` treats its files (each is the initial manifest): the checks that
 # depend on where a file sits in a module path (ILLEGAL_DEFINITION_LOCATION,
 # ILLEGAL_TOP_CONSTRUCT_LOCATION) never apply.
@@ -50,7 +51,11 @@ paths.each do |path|
   record = { 'path' => path, 'diagnostics' => [], 'error' => nil }
   begin
     source = Puppet::FileSystem.read(path, :encoding => 'utf-8')
-    parser = Puppet::Pops::Parser::EvaluatingParser.new
+    parser = if path.end_with?('.epp')
+               Puppet::Pops::Parser::EvaluatingParser::EvaluatingEppParser.new
+             else
+               Puppet::Pops::Parser::EvaluatingParser.new
+             end
     program = parser.parser.parse_string(source).model
   rescue StandardError, SystemStackError => e
     record['error'] = "#{e.class}: #{e.message.lines.first.to_s.chomp}"

@@ -1,5 +1,5 @@
-//! Validation parity: for every `*.pp` of the installed Puppet modules and
-//! every fixture under `fixtures/validation/`, the issues granule's validator
+//! Validation parity: for every `*.pp` and `*.epp` of the installed Puppet
+//! modules and every fixture under `fixtures/validation/`, the issues granule's validator
 //! reports, as a set of (code, line, column), equal those Puppet 7's own
 //! validator reports (all of them, collected through Puppet's API).
 //!
@@ -23,9 +23,13 @@ const DETAILED_FAILURES: usize = 40;
 #[test]
 fn granule_reports_puppets_issues_on_the_whole_corpus() {
     const TEST: &str = "validation_parity (corpus)";
-    let Some(files) = require_reference(TEST, corpus::corpus_files()) else {
+    let Some(mut files) = require_reference(TEST, corpus::corpus_files()) else {
         return;
     };
+    let Some(templates) = require_reference(TEST, corpus::corpus_templates()) else {
+        return;
+    };
+    files.extend(templates);
     let Some(puppet) = require_reference(TEST, validation_oracle::validations(&files)) else {
         return;
     };
@@ -35,7 +39,7 @@ fn granule_reports_puppets_issues_on_the_whole_corpus() {
 #[test]
 fn granule_reports_puppets_issues_on_the_validation_fixtures() {
     const TEST: &str = "validation_parity (fixtures)";
-    let files = corpus::manifests_under(&fixture_dir()).expect("fixtures/validation is readable");
+    let files = puppet_files_under(&fixture_dir());
     assert!(
         !files.is_empty(),
         "no fixtures under {}",
@@ -45,7 +49,7 @@ fn granule_reports_puppets_issues_on_the_validation_fixtures() {
         return;
     };
     // A fixture is named after the issue it triggers (`CODE.pp`, or
-    // `CODE-variant.pp`; `valid-*.pp` triggers none): Puppet must report
+    // `CODE-variant.pp`, or `.epp`; `valid-*` triggers none): Puppet must report
     // that code, or the fixture does not test what it claims.
     let mut misnamed = Vec::new();
     for file in &files {
@@ -88,8 +92,7 @@ fn granule_reports_puppets_issues_on_the_validation_fixtures() {
 fn granule_reports_puppets_issues_on_all_other_fixtures() {
     const TEST: &str = "validation_parity (other fixtures)";
     let root = granule_tests::repo_root().join("fixtures");
-    let files: Vec<PathBuf> = corpus::manifests_under(&root)
-        .expect("fixtures/ is readable")
+    let files: Vec<PathBuf> = puppet_files_under(&root)
         .into_iter()
         .filter(|file| !file.starts_with(fixture_dir()))
         .collect();
@@ -185,6 +188,16 @@ impl XorShift {
     }
 }
 
+/// Manifests and EPP templates below `dir`.
+fn puppet_files_under(dir: &Path) -> Vec<PathBuf> {
+    let readable = |found: Result<Vec<PathBuf>, String>| {
+        found.unwrap_or_else(|e| panic!("{} is not readable: {e}", dir.display()))
+    };
+    let mut files = readable(corpus::manifests_under(dir));
+    files.extend(readable(corpus::templates_under(dir)));
+    files
+}
+
 fn fixture_dir() -> PathBuf {
     granule_tests::repo_root().join("fixtures/validation")
 }
@@ -255,7 +268,12 @@ fn compare(file: &Path, puppet: &Validations) -> Result<Agreement, String> {
         .map(|d| (d.code.clone(), d.line.unwrap_or(0), d.pos.unwrap_or(0)))
         .collect();
     let source = corpus::read_manifest(file);
-    let program = granule_parser::parse(&source).map_err(|e| {
+    let parsed = if file.extension().is_some_and(|ext| ext == "epp") {
+        granule_parser::parse_epp(&source)
+    } else {
+        granule_parser::parse(&source)
+    };
+    let program = parsed.map_err(|e| {
         format!(
             "granule rejects a file Puppet parses: {}",
             e.render(&file.display().to_string(), &source).trim_end()

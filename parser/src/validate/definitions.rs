@@ -3,9 +3,9 @@
 //! parameters, and how their bodies may end.
 
 use super::labels::a_an_uc;
-use crate::visit::Node;
 use super::{locate, names, Checker, Container};
 use crate::ast::{Definition, Epp, Expr, ExprKind, Lambda, NodeDefinition, Parameter};
+use crate::visit::Node;
 use std::collections::HashSet;
 
 impl Checker<'_> {
@@ -25,9 +25,17 @@ impl Checker<'_> {
         self.check_unique_parameters(&def.params);
     }
 
-    pub(super) fn check_lambda(&mut self, _expr: &Expr, lambda: &Lambda) {
-        let last = lambda.params.len().saturating_sub(1);
-        for (index, param) in lambda.params.iter().enumerate() {
+    pub(super) fn check_lambda(&mut self, expr: &Expr, lambda: &Lambda) {
+        self.check_captures_rest_last(&lambda.params);
+        if let Some(return_type) = &lambda.return_type {
+            self.check_type_ref(expr, return_type);
+        }
+    }
+
+    /// `*$rest` captures what is left: only the last parameter can.
+    fn check_captures_rest_last(&mut self, params: &[Parameter]) {
+        let last = params.len().saturating_sub(1);
+        for (index, param) in params.iter().enumerate() {
             if param.captures_rest && index != last {
                 self.report_parameter(
                     param,
@@ -39,16 +47,15 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(return_type) = &lambda.return_type {
-            self.check_type_ref(_expr, return_type);
-        }
     }
 
-    /// An EPP template's parameters behave like a lambda's, without `*$rest`.
+    /// An EPP template is a lambda to Puppet (its parameters are checked as
+    /// a lambda's), which cannot take `*$rest`.
     pub(super) fn check_epp(&mut self, epp: &Epp) {
         let Some(params) = &epp.params else {
             return;
         };
+        self.check_captures_rest_last(params);
         for param in params.iter().filter(|p| p.captures_rest) {
             self.report_parameter(
                 param,
