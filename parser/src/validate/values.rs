@@ -173,8 +173,7 @@ impl Checker<'_> {
             let Some(key) = literal(&entry.key) else {
                 continue;
             };
-            let text = key.to_string();
-            if !seen.insert(key) {
+            if seen.contains(&key) {
                 let rewritten = entry.key.span == entry.span;
                 let at = if rewritten {
                     hash.span.start
@@ -185,8 +184,10 @@ impl Checker<'_> {
                     at,
                     entry.span.end,
                     "DUPLICATE_KEY",
-                    format!("The key '{text}' is declared more than once"),
+                    format!("The key '{key}' is declared more than once"),
                 );
+            } else {
+                seen.insert(key);
             }
         }
     }
@@ -258,33 +259,33 @@ impl Checker<'_> {
 
 /// Checker4_0's `literal`: the value of a key Puppet can compare statically.
 #[derive(Debug, PartialEq, Eq, Hash)]
-enum Literal {
-    String(String),
+enum Literal<'a> {
+    String(&'a str),
     Integer(i128),
     /// The bits of the value, so that equal floats compare equal.
     Float(u64),
     Boolean(bool),
     Undef,
     Default,
-    Regex(String),
-    List(Vec<Literal>),
-    Hash(Vec<(Literal, Literal)>),
+    Regex(&'a str),
+    List(Vec<Literal<'a>>),
+    Hash(Vec<(Literal<'a>, Literal<'a>)>),
 }
 
-fn literal(expr: &Expr) -> Option<Literal> {
+fn literal(expr: &Expr) -> Option<Literal<'_>> {
     Some(match &expr.kind {
-        ExprKind::String(s) | ExprKind::QualifiedName(s) => Literal::String(s.clone()),
+        ExprKind::String(s) | ExprKind::QualifiedName(s) => Literal::String(s),
         ExprKind::Integer { value, .. } => Literal::Integer(*value),
         ExprKind::Float(value) => Literal::Float((value + 0.0).to_bits()),
         ExprKind::Boolean(value) => Literal::Boolean(*value),
         ExprKind::Undef => Literal::Undef,
         ExprKind::Default => Literal::Default,
-        ExprKind::Regex(source) => Literal::Regex(source.clone()),
+        ExprKind::Regex(source) => Literal::Regex(source),
         ExprKind::Concat(segments) => match segments.as_slice() {
             [Expr {
                 kind: ExprKind::String(s),
                 ..
-            }] => Literal::String(s.clone()),
+            }] => Literal::String(s),
             _ => return None,
         },
         ExprKind::Array(values) => {
@@ -301,7 +302,7 @@ fn literal(expr: &Expr) -> Option<Literal> {
 }
 
 /// How Ruby prints the key in Puppet's message.
-impl std::fmt::Display for Literal {
+impl std::fmt::Display for Literal<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Literal::String(s) => f.write_str(s),
