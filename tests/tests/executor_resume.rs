@@ -62,7 +62,7 @@ fn signal_after(child: &mut Child, dir: &Path, starts: usize, signal: i32) -> bo
     true
 }
 
-use libc::{SIGINT, SIGKILL};
+use libc::{SIGINT, SIGKILL, SIGTERM};
 
 fn send(child: &Child, signal: i32) {
     // SAFETY: kill(2) on a child this test spawned.
@@ -219,11 +219,20 @@ fn a_fresh_run_refuses_to_overwrite_an_unfinished_one() {
 
 #[test]
 fn first_interrupt_lets_running_tasks_finish_and_resume_completes() {
-    let dir = scratch("resume_after_sigint");
+    stop_by_signal_then_resume("resume_after_sigint", SIGINT);
+}
+
+#[test]
+fn sigterm_stops_like_an_interrupt() {
+    stop_by_signal_then_resume("resume_after_sigterm", SIGTERM);
+}
+
+fn stop_by_signal_then_resume(test: &str, signal: i32) {
+    let dir = scratch(test);
     let mut run: Vec<String> = vec!["run".into()];
     run.extend(resume_args());
     let mut child = spawn(&dir, &run);
-    assert!(signal_after(&mut child, &dir, 5, SIGINT));
+    assert!(signal_after(&mut child, &dir, 5, signal));
     let status = child.wait().unwrap();
     assert_eq!(
         status.code(),

@@ -215,3 +215,41 @@ fn reboot_of_the_local_node_is_refused_unless_allowed() {
     );
     assert!(!dir.join("after").exists());
 }
+
+#[test]
+fn directories_are_searched_recursively_for_descriptor_files() {
+    let dir = scratch("validate_directories");
+    let write = |path: &str, id: &str| {
+        let path = dir.join("deployment").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("- id: {id}\n  type: shell\n{OK}")).unwrap();
+    };
+    write("netconfig/tasks.yaml", "netconfig");
+    write("openstack/keystone/deployment_tasks.yaml", "keystone");
+    write("openstack/nova.tasks.yaml", "nova");
+    write("openstack/notes.yaml", "not_a_task_file");
+    let output = granule_in(&dir, &["tasks", "list", "deployment", "--format", "json"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let ids: Vec<String> = text(&output.stdout)
+        .lines()
+        .map(|line| {
+            let task: serde_json::Value = serde_json::from_str(line).unwrap();
+            task["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    // In path order, directories and files sorted by name.
+    assert_eq!(ids, ["netconfig", "keystone", "nova"]);
+
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "empty", "nowhere.yaml"]);
+    assert_eq!(exit_code(&output), 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("empty: no tasks.yaml file in this directory"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nowhere.yaml: no such file or directory"),
+        "{stderr}"
+    );
+}
