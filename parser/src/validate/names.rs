@@ -32,11 +32,8 @@ pub(super) fn is_class_ref(name: &str) -> bool {
 /// `VAR_NAME`: `(::)?([a-z]\w*::)*[a-z_]\w*`.
 pub(super) fn is_var_name(name: &str) -> bool {
     let name = name.strip_prefix("::").unwrap_or(name);
-    let mut parts: Vec<&str> = name.split("::").collect();
-    let last = parts.pop().unwrap_or("");
-    parts
-        .iter()
-        .all(|part| segment(part.as_bytes(), |c| c.is_ascii_lowercase()))
+    let (namespaces, last) = name.rsplit_once("::").unwrap_or(("", name));
+    (namespaces.is_empty() || is_definition_name(namespaces))
         && segment(last.as_bytes(), |c| c.is_ascii_lowercase() || c == b'_')
 }
 
