@@ -17,6 +17,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Parse(commands::parse::ParseArgs),
+    Deps(commands::deps::DepsArgs),
     Run(Box<commands::run::RunArgs>),
     Status(commands::status::StatusArgs),
     Tasks(commands::tasks::TasksArgs),
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => commands::parse::run(args),
+        Command::Deps(args) => commands::deps::run(args),
         Command::Run(args) => commands::run::run(*args),
         Command::Status(args) => commands::status::run(args),
         Command::Tasks(args) => commands::tasks::run(args),

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod deps;
 pub mod executor_support;
 pub mod parse;
 pub mod parse_findings;

@@ -1,0 +1,112 @@
+//! The whole analysis of a codebase: every edge of every file, resolved
+//! against the index, with the findings about what resolves nowhere.
+
+use crate::builtins::is_builtin_type;
+use crate::extract;
+use crate::index::Codebase;
+use crate::model::{DefinitionKind, Edge, EdgeKind, Finding, Vertex};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+pub struct Analysis {
+    pub codebase: Codebase,
+    /// In file order, then source order.
+    pub edges: Vec<Edge>,
+    pub findings: Vec<Finding>,
+    custom_types: HashSet<String>,
+}
+
+impl Analysis {
+    /// Loads, indexes and resolves the modules of `modulepath` and the loose
+    /// `manifests`.
+    pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Analysis, String> {
+        let codebase = Codebase::load(modulepath, manifests)?;
+        let edges: Vec<Edge> = codebase.files.par_iter().flat_map(extract::edges).collect();
+        let custom_types = codebase
+            .modules
+            .iter()
+            .flat_map(|module| module.custom_types.iter().cloned())
+            .collect();
+        let mut analysis = Analysis {
+            findings: codebase.findings.clone(),
+            codebase,
+            edges,
+            custom_types,
+        };
+        analysis.resolve();
+        Ok(analysis)
+    }
+
+    /// Whether a class of that name is defined.
+    pub fn has_class(&self, name: &str) -> bool {
+        self.codebase.find(name, DefinitionKind::Class).is_some()
+    }
+
+    /// Whether a resource type of that name exists: a define, a custom type
+    /// of a module, or one of Puppet's.
+    pub fn has_type(&self, name: &str) -> bool {
+        self.codebase.find(name, DefinitionKind::Define).is_some()
+            || self.custom_types.contains(name)
+            || is_builtin_type(name)
+    }
+
+    /// The module a class or define belongs to: where it is defined, or
+    /// (when defined nowhere) its name's first segment.
+    pub fn module_of(&self, vertex: &Vertex) -> Option<String> {
+        let (name, kind) = match vertex {
+            Vertex::Class { name } => (name, DefinitionKind::Class),
+            Vertex::Type { name } => (name, DefinitionKind::Define),
+            Vertex::Function { name } => (name, DefinitionKind::Function),
+            Vertex::TopScope { file } => {
+                let file = self.codebase.files.iter().find(|f| f.path == *file)?;
+                return self.codebase.module_of(file).map(|m| m.name.clone());
+            }
+            _ => return None,
+        };
+        match self.codebase.find(name, kind) {
+            Some(definition) => definition.module.clone(),
+            None => name.split("::").next().map(str::to_string),
+        }
+    }
+
+    fn resolve(&mut self) {
+        let mut unresolved = Vec::new();
+        for edge in &mut self.edges {
+            let (resolved, what) = match &edge.to {
+                Vertex::Class { name } => (
+                    self.codebase.find(name, DefinitionKind::Class).is_some(),
+                    "class",
+                ),
+                Vertex::Type { name } if edge.kind != EdgeKind::Defaults || name != "class" => (
+                    self.codebase.find(name, DefinitionKind::Define).is_some()
+                        || self.custom_types.contains(name)
+                        || is_builtin_type(name),
+                    "resource type",
+                ),
+                _ => (true, ""),
+            };
+            edge.resolved = resolved;
+            if !resolved {
+                unresolved.push(Finding {
+                    code: if what == "class" {
+                        "analyzer/unresolved-class"
+                    } else {
+                        "analyzer/unresolved-type"
+                    },
+                    message: format!(
+                        "{what} `{}` is defined nowhere on the module path (used by {})",
+                        match &edge.to {
+                            Vertex::Class { name } | Vertex::Type { name } => name.as_str(),
+                            _ => "",
+                        },
+                        edge.unit.label()
+                    ),
+                    location: edge.location.clone(),
+                });
+            }
+        }
+        self.findings.extend(unresolved);
+        self.findings.sort();
+    }
+}

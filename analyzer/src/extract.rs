@@ -1,0 +1,481 @@
+//! Edges out of one file's tree: a walk that knows which unit (class,
+//! define, node, function or top scope) the code belongs to and which
+//! guards (`if`, `unless`, `case`, selector) it stands under.
+
+use crate::builtins::{class_declaring_function, is_lookup_function};
+use crate::index::{node_name, normalize, SourceFile};
+use crate::model::{Edge, EdgeKind, Vertex};
+use granule_parser::visit::{for_each_child, Node};
+use granule_parser::{
+    AttributeOp, BinaryOp, CallKind, Expr, ExprKind, ResourceBody, ResourceForm, Span,
+};
+
+/// Every edge written in `file`, unresolved (resolution marks them).
+pub fn edges(file: &SourceFile) -> Vec<Edge> {
+    let mut walk = Walk {
+        file,
+        unit: Vertex::TopScope {
+            file: file.path.clone(),
+        },
+        guards: Vec::new(),
+        edges: Vec::new(),
+    };
+    walk.expr(&file.program.body);
+    walk.edges
+}
+
+struct Walk<'f> {
+    file: &'f SourceFile,
+    unit: Vertex,
+    guards: Vec<String>,
+    edges: Vec<Edge>,
+}
+
+impl Walk<'_> {
+    fn push(&mut self, from: Vertex, to: Vertex, kind: EdgeKind, span: Span) {
+        let condition = (!self.guards.is_empty()).then(|| self.guards.join(" and "));
+        self.edges.push(Edge {
+            from,
+            to,
+            kind,
+            location: self.file.location(span),
+            condition,
+            unit: self.unit.clone(),
+            resolved: true,
+        });
+    }
+
+    fn push_from_unit(&mut self, to: Vertex, kind: EdgeKind, span: Span) {
+        self.push(self.unit.clone(), to, kind, span);
+    }
+
+    fn text(&self, expr: &Expr) -> String {
+        self.file.text(expr.span).to_string()
+    }
+
+    /// Walks `expr` with `guard` added to the conditions.
+    fn guarded(&mut self, guard: String, expr: &Expr) {
+        self.guards.push(guard);
+        self.expr(expr);
+        self.guards.pop();
+    }
+
+    /// Walks a definition's body as the code of `unit`, outside the guards
+    /// of where the definition is written (it is not evaluated there).
+    fn in_unit(&mut self, unit: Vertex, walk: impl FnOnce(&mut Self)) {
+        let unit = std::mem::replace(&mut self.unit, unit);
+        let guards = std::mem::take(&mut self.guards);
+        walk(self);
+        self.guards = guards;
+        self.unit = unit;
+    }
+
+    fn children(&mut self, expr: &Expr) {
+        for_each_child(Node::Expr(expr), &mut |child| self.node(child));
+    }
+
+    fn node(&mut self, node: Node) {
+        match node {
+            Node::Expr(expr) => self.expr(expr),
+            other => for_each_child(other, &mut |child| self.node(child)),
+        }
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Class(definition) => {
+                let name = normalize(&definition.name);
+                if let Some(parent) = &definition.parent {
+                    let (class, parent) = (Vertex::class(&name), Vertex::class(&normalize(parent)));
+                    self.in_unit(class.clone(), |walk| {
+                        walk.push(class, parent, EdgeKind::Inherits, definition.name_span)
+                    });
+                }
+                self.in_unit(Vertex::class(&name), |walk| walk.children(expr));
+            }
+            ExprKind::Define(definition) => {
+                let unit = Vertex::Type {
+                    name: normalize(&definition.name),
+                };
+                self.in_unit(unit, |walk| walk.children(expr));
+            }
+            ExprKind::Function(definition) => {
+                let unit = Vertex::Function {
+                    name: normalize(&definition.name),
+                };
+                self.in_unit(unit, |walk| walk.children(expr));
+            }
+            ExprKind::Node(node) => {
+                let name = node
+                    .matches
+                    .first()
+                    .map(|matched| node_name(self.file, matched))
+                    .unwrap_or_default();
+                self.in_unit(Vertex::Node { name }, |walk| walk.children(expr));
+            }
+            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+                let test = self.text(&conditional.test);
+                let (then_guard, else_guard) = if matches!(expr.kind, ExprKind::If(_)) {
+                    (test.clone(), format!("!({test})"))
+                } else {
+                    (format!("!({test})"), test)
+                };
+                self.expr(&conditional.test);
+                if let Some(then_branch) = &conditional.then_branch {
+                    self.guarded(then_guard, then_branch);
+                }
+                if let Some(else_branch) = &conditional.else_branch {
+                    self.guarded(else_guard, else_branch);
+                }
+            }
+            ExprKind::Case { test, options } => {
+                self.expr(test);
+                let test_text = self.text(test);
+                let all_values: Vec<String> = options
+                    .iter()
+                    .flat_map(|option| &option.values)
+                    .filter(|value| !matches!(value.kind, ExprKind::Default))
+                    .map(|value| self.text(value))
+                    .collect();
+                for option in options {
+                    let guard =
+                        case_guard(&test_text, &option.values, &all_values, |e| self.text(e));
+                    if let Some(body) = &option.body {
+                        self.guarded(guard, body);
+                    }
+                }
+            }
+            ExprKind::Selector { left, entries } => {
+                self.expr(left);
+                let left_text = self.text(left);
+                for entry in entries {
+                    let guard = if matches!(entry.matching.kind, ExprKind::Default) {
+                        format!("{left_text} is none of the other selector values")
+                    } else {
+                        format!("{left_text} == {}", self.text(&entry.matching))
+                    };
+                    self.guarded(guard, &entry.value);
+                }
+            }
+            ExprKind::Call(call) if call.kind == CallKind::Named => {
+                if let ExprKind::QualifiedName(name) = &call.functor.kind {
+                    self.call(name, &call.args, expr.span);
+                }
+                self.children(expr);
+            }
+            ExprKind::Resource {
+                type_name,
+                bodies,
+                form,
+            } => {
+                self.resource(type_name, bodies, *form);
+                self.children(expr);
+            }
+            ExprKind::ResourceDefaults { type_ref, .. } => {
+                if let ExprKind::QualifiedReference(name) = &type_ref.kind {
+                    let to = Vertex::Type {
+                        name: normalize(name),
+                    };
+                    self.push_from_unit(to, EdgeKind::Defaults, type_ref.span);
+                }
+                self.children(expr);
+            }
+            ExprKind::ResourceOverride { resources, .. } => {
+                for target in self.references(resources) {
+                    self.push_from_unit(target, EdgeKind::Override, resources.span);
+                }
+                self.children(expr);
+            }
+            ExprKind::Collect { .. } => {
+                if let Some(collector) = self.collector(expr) {
+                    self.push_from_unit(collector, EdgeKind::Collect, expr.span);
+                }
+                self.children(expr);
+            }
+            ExprKind::Binary { op, left, right } if relationship(*op).is_some() => {
+                let kind = relationship(*op).expect("a relationship");
+                let sources = self.endpoints(left);
+                let targets = self.endpoints(right);
+                for source in &sources {
+                    for target in &targets {
+                        self.push(source.clone(), target.clone(), kind, expr.span);
+                    }
+                }
+                self.children(expr);
+            }
+            ExprKind::Variable(name) => {
+                if let Some(qualified) = qualified_variable(name) {
+                    let to = Vertex::Variable { name: qualified };
+                    self.push_from_unit(to, EdgeKind::ReadsVariable, expr.span);
+                }
+            }
+            _ => self.children(expr),
+        }
+    }
+
+    /// Edges of a call to a function that declares classes or reads data.
+    fn call(&mut self, name: &str, args: &[Expr], span: Span) {
+        let name = normalize(name);
+        if let Some(kind) = class_declaring_function(&name) {
+            for arg in args {
+                for class in self.class_names(arg) {
+                    self.push_from_unit(Vertex::class(&class), kind, span);
+                }
+            }
+        } else if is_lookup_function(&name) {
+            if let Some(key) = args.first().and_then(literal_string) {
+                self.push_from_unit(Vertex::LookupKey { key }, EdgeKind::Lookup, span);
+            }
+        } else if name == "realize" {
+            for arg in args {
+                for target in self.references(arg) {
+                    self.push_from_unit(target, EdgeKind::Realize, span);
+                }
+            }
+        }
+    }
+
+    /// The classes an argument of `include` and the like names.
+    fn class_names(&self, arg: &Expr) -> Vec<String> {
+        match &arg.kind {
+            ExprKind::Array(items) => items.iter().flat_map(|i| self.class_names(i)).collect(),
+            ExprKind::QualifiedName(name) | ExprKind::String(name) => vec![normalize(name)],
+            ExprKind::Access { .. } => self
+                .references(arg)
+                .into_iter()
+                .filter_map(|reference| match reference {
+                    Vertex::Class { name } => Some(name),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn resource(&mut self, type_name: &Expr, bodies: &[ResourceBody], form: ResourceForm) {
+        let type_name = match &type_name.kind {
+            ExprKind::QualifiedName(name) | ExprKind::QualifiedReference(name) => normalize(name),
+            _ => return,
+        };
+        for body in bodies {
+            for title in self.titles(&body.title) {
+                let resource = if type_name == "class" {
+                    let class = Vertex::class(&normalize(&title.text));
+                    self.push_from_unit(class.clone(), EdgeKind::DeclareClass, body.title.span);
+                    class
+                } else {
+                    let resource = self.reference(&type_name, title);
+                    let kind = match form {
+                        ResourceForm::Regular => EdgeKind::Declare,
+                        ResourceForm::Virtual | ResourceForm::Exported => EdgeKind::DeclareVirtual,
+                    };
+                    self.push_from_unit(resource.clone(), kind, body.title.span);
+                    let to = Vertex::Type {
+                        name: type_name.clone(),
+                    };
+                    self.push_from_unit(to, EdgeKind::Instantiate, body.title.span);
+                    resource
+                };
+                self.metaparameters(&resource, &body.ops);
+            }
+        }
+    }
+
+    /// Ordering metaparameters and run stages of one declared resource.
+    fn metaparameters(&mut self, resource: &Vertex, ops: &[AttributeOp]) {
+        for op in ops {
+            let AttributeOp::Set {
+                name, value, span, ..
+            } = op
+            else {
+                continue;
+            };
+            let kind = match name.as_str() {
+                "before" => EdgeKind::BeforeParam,
+                "require" => EdgeKind::RequireParam,
+                "notify" => EdgeKind::NotifyParam,
+                "subscribe" => EdgeKind::SubscribeParam,
+                "stage" => {
+                    if let Some(stage) = literal_string(value) {
+                        self.push(
+                            resource.clone(),
+                            Vertex::Stage { name: stage },
+                            EdgeKind::InStage,
+                            *span,
+                        );
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            for target in self.references(value) {
+                self.push(resource.clone(), target, kind, *span);
+            }
+        }
+    }
+
+    /// The titles of a resource body: one per element of an array title.
+    fn titles(&self, title: &Expr) -> Vec<Title> {
+        match &title.kind {
+            ExprKind::Array(items) => items.iter().flat_map(|i| self.titles(i)).collect(),
+            _ => vec![match literal_string(title) {
+                Some(text) => Title {
+                    text,
+                    literal: true,
+                },
+                None => Title {
+                    text: self.text(title),
+                    literal: false,
+                },
+            }],
+        }
+    }
+
+    /// `Class['x']` is class x; any other reference is a resource, known in
+    /// this unit only when its title is an expression.
+    fn reference(&self, type_name: &str, title: Title) -> Vertex {
+        if type_name == "class" {
+            Vertex::class(&normalize(&title.text))
+        } else {
+            Vertex::Resource {
+                type_name: type_name.to_string(),
+                title: title.text,
+                scope: (!title.literal).then(|| self.unit.label()),
+            }
+        }
+    }
+
+    /// The resources a reference expression names: `T['a']`, `T['a', 'b']`,
+    /// `Class['x']` (as the class), arrays of them.
+    fn references(&self, expr: &Expr) -> Vec<Vertex> {
+        match &expr.kind {
+            ExprKind::Array(items) => items.iter().flat_map(|i| self.references(i)).collect(),
+            ExprKind::Access { left, keys } => {
+                let ExprKind::QualifiedReference(type_name) = &left.kind else {
+                    return Vec::new();
+                };
+                let type_name = normalize(type_name);
+                keys.iter()
+                    .flat_map(|key| self.titles(key))
+                    .map(|title| self.reference(&type_name, title))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What one side of a relationship stands for.
+    fn endpoints(&self, expr: &Expr) -> Vec<Vertex> {
+        match &expr.kind {
+            // `a -> b -> c` is `(a -> b) -> c`: its right end is `b`.
+            ExprKind::Binary { op, right, .. } if relationship(*op).is_some() => {
+                self.endpoints(right)
+            }
+            ExprKind::Resource {
+                type_name, bodies, ..
+            } => {
+                let type_name = match &type_name.kind {
+                    ExprKind::QualifiedName(name) | ExprKind::QualifiedReference(name) => {
+                        normalize(name)
+                    }
+                    _ => return Vec::new(),
+                };
+                bodies
+                    .iter()
+                    .flat_map(|body| self.titles(&body.title))
+                    .map(|title| self.reference(&type_name, title))
+                    .collect()
+            }
+            ExprKind::Collect { .. } => self.collector(expr).into_iter().collect(),
+            ExprKind::Paren(inner) => self.endpoints(inner),
+            _ => self.references(expr),
+        }
+    }
+
+    fn collector(&self, expr: &Expr) -> Option<Vertex> {
+        let ExprKind::Collect {
+            type_expr, query, ..
+        } = &expr.kind
+        else {
+            return None;
+        };
+        let ExprKind::QualifiedReference(type_name) = &type_expr.kind else {
+            return None;
+        };
+        Some(Vertex::Collector {
+            type_name: normalize(type_name),
+            query: query
+                .expr
+                .as_ref()
+                .map(|query| self.text(query))
+                .unwrap_or_default(),
+            exported: query.exported,
+            scope: self.unit.label(),
+        })
+    }
+}
+
+/// A resource title: its text, and whether it is a literal (the same
+/// resource wherever it is written) or an expression.
+struct Title {
+    text: String,
+    literal: bool,
+}
+
+fn relationship(op: BinaryOp) -> Option<EdgeKind> {
+    match op {
+        BinaryOp::Before => Some(EdgeKind::Before),
+        BinaryOp::Notify => Some(EdgeKind::Notify),
+        BinaryOp::Require => Some(EdgeKind::RequireArrow),
+        BinaryOp::Subscribe => Some(EdgeKind::SubscribeArrow),
+        _ => None,
+    }
+}
+
+/// The guard of one `case` option: the test equals one of its values, or
+/// (for `default`) none of the other options' values.
+fn case_guard(
+    test: &str,
+    values: &[Expr],
+    all_values: &[String],
+    text: impl Fn(&Expr) -> String,
+) -> String {
+    if values
+        .iter()
+        .any(|value| matches!(value.kind, ExprKind::Default))
+    {
+        return format!("{test} not in [{}]", all_values.join(", "));
+    }
+    match values {
+        [single] => format!("{test} == {}", text(single)),
+        _ => format!(
+            "{test} in [{}]",
+            values.iter().map(text).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// A string literal's text (`'x'`, `"x"` without interpolation, a bare word).
+fn literal_string(expr: &Expr) -> Option<String> {
+    match &expr.kind {
+        ExprKind::String(text) | ExprKind::QualifiedName(text) => Some(text.clone()),
+        ExprKind::Concat(parts) if parts.iter().all(|p| matches!(p.kind, ExprKind::String(_))) => {
+            Some(
+                parts
+                    .iter()
+                    .filter_map(|p| match &p.kind {
+                        ExprKind::String(text) => Some(text.as_str()),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// A variable of another scope: `$::x` (top scope, named `::x`) or
+/// `$a::b::x`; `None` for a local variable.
+fn qualified_variable(name: &str) -> Option<String> {
+    name.contains("::").then(|| name.to_string())
+}

@@ -1,0 +1,268 @@
+//! The codebase: every manifest of the module path and the loose manifests,
+//! parsed in parallel (Puppet 3 constructs read with their Puppet 3 meaning),
+//! and the index of what they define.
+
+use crate::model::{Definition, DefinitionKind, Finding, Location};
+use crate::modulepath::{self, Module};
+use granule_parser::{
+    parse_with_options, ExprKind, LineIndex, ParseOptions, Program, Span, SyntaxError,
+};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One parsed manifest.
+pub struct SourceFile {
+    pub path: Arc<str>,
+    /// Index into [`Codebase::modules`]; `None` for loose manifests.
+    pub module: Option<usize>,
+    pub source: String,
+    pub program: Program,
+    lines: LineIndex,
+}
+
+impl SourceFile {
+    pub fn location(&self, span: Span) -> Location {
+        let (line, column) = self.lines.line_col(&self.source, span.start as usize);
+        Location {
+            file: self.path.clone(),
+            line: line as u32,
+            column: column as u32,
+        }
+    }
+
+    /// The source text of `span`.
+    pub fn text(&self, span: Span) -> &str {
+        self.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+}
+
+/// Every manifest, and every definition by name.
+pub struct Codebase {
+    pub modules: Vec<Module>,
+    pub files: Vec<SourceFile>,
+    /// Definitions by name (a name may be defined more than once, or as a
+    /// class and a define).
+    pub definitions: BTreeMap<String, Vec<Definition>>,
+    pub findings: Vec<Finding>,
+}
+
+impl Codebase {
+    /// Parses the modules of `modulepath` and the `manifests` (files, or
+    /// directories searched for `*.pp`).
+    pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Codebase, String> {
+        let modules = modulepath::discover(modulepath)?;
+        let mut inputs: Vec<(PathBuf, Option<usize>)> = Vec::new();
+        for (index, module) in modules.iter().enumerate() {
+            for file in modulepath::manifests_under(&module.root.join("manifests")) {
+                inputs.push((file, Some(index)));
+            }
+        }
+        for manifest in manifests {
+            if manifest.is_dir() {
+                inputs.extend(
+                    modulepath::manifests_under(manifest)
+                        .into_iter()
+                        .map(|f| (f, None)),
+                );
+            } else if manifest.is_file() {
+                inputs.push((manifest.clone(), None));
+            } else {
+                return Err(format!("{}: no such file or directory", manifest.display()));
+            }
+        }
+        let loaded: Vec<Result<(SourceFile, Vec<SyntaxError>), String>> = inputs
+            .par_iter()
+            .map(|(path, module)| load_file(path, *module))
+            .collect();
+        let mut files = Vec::with_capacity(loaded.len());
+        let mut findings = Vec::new();
+        for result in loaded {
+            let (file, errors) = result?;
+            findings.extend(errors.iter().map(|error| Finding {
+                code: "analyzer/syntax-error",
+                message: format!("{}; the rest of the file is analyzed", error.message),
+                location: file.location(error.span),
+            }));
+            files.push(file);
+        }
+        let mut codebase = Codebase {
+            modules,
+            files,
+            definitions: BTreeMap::new(),
+            findings,
+        };
+        codebase.index_definitions();
+        Ok(codebase)
+    }
+
+    /// The definitions of `name` of `kind`.
+    pub fn find(&self, name: &str, kind: DefinitionKind) -> Option<&Definition> {
+        self.definitions.get(name)?.iter().find(|d| d.kind == kind)
+    }
+
+    /// The module a file belongs to.
+    pub fn module_of(&self, file: &SourceFile) -> Option<&Module> {
+        file.module.map(|index| &self.modules[index])
+    }
+
+    fn index_definitions(&mut self) {
+        let mut found = Vec::new();
+        for file in &self.files {
+            let module = self.module_of(file);
+            let mut definitions = Vec::new();
+            collect_definitions(file, &file.program.body, module, &mut definitions);
+            if let Some(module) = module {
+                let expected = modulepath::autoload_name(module, Path::new(&*file.path));
+                for definition in &definitions {
+                    let autoloaded = matches!(
+                        definition.kind,
+                        DefinitionKind::Class | DefinitionKind::Define
+                    );
+                    if autoloaded && expected.as_deref() != Some(definition.name.as_str()) {
+                        let nested_in_expected = expected.as_ref().is_some_and(|expected| {
+                            definition.name.starts_with(&format!("{expected}::"))
+                        });
+                        if !nested_in_expected {
+                            self.findings.push(Finding {
+                                code: "analyzer/autoload-mismatch",
+                                message: format!(
+                                    "`{}` is defined in a file where the autoloader looks for `{}`: \
+                                     Puppet finds it only if that file is loaded first; move it",
+                                    definition.name,
+                                    expected.as_deref().unwrap_or("nothing")
+                                ),
+                                location: definition.location.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+            found.extend(definitions);
+        }
+        for definition in found {
+            let same = self.definitions.entry(definition.name.clone()).or_default();
+            if let Some(first) = same.iter().find(|d| clashes(d.kind, definition.kind)) {
+                self.findings.push(Finding {
+                    code: "analyzer/duplicate-definition",
+                    message: format!(
+                        "`{}` is already defined at {}: Puppet uses one of them",
+                        definition.name, first.location
+                    ),
+                    location: definition.location.clone(),
+                });
+            }
+            same.push(definition);
+        }
+        self.findings.sort();
+    }
+}
+
+/// Two definitions of one name clash when Puppet would look both up the
+/// same way (classes and defines share the resource type namespace).
+fn clashes(a: DefinitionKind, b: DefinitionKind) -> bool {
+    use DefinitionKind::*;
+    let namespace = |kind| match kind {
+        Class | Define => 0,
+        TypeAlias => 1,
+        Function => 2,
+        Node => 3,
+    };
+    namespace(a) == namespace(b) && a != Node
+}
+
+fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<SyntaxError>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let source = String::from_utf8_lossy(&bytes).into_owned();
+    let options = ParseOptions {
+        epp: false,
+        legacy: true,
+    };
+    let parsed = parse_with_options(&source, options);
+    let lines = LineIndex::new(&source);
+    let file = SourceFile {
+        path: Arc::from(path.to_string_lossy().as_ref()),
+        module,
+        source,
+        program: parsed.program,
+        lines,
+    };
+    Ok((file, parsed.errors))
+}
+
+/// Definitions at the top of a file and nested in classes.
+fn collect_definitions(
+    file: &SourceFile,
+    expr: &granule_parser::Expr,
+    module: Option<&Module>,
+    out: &mut Vec<Definition>,
+) {
+    let module_name = || module.map(|m| m.name.clone());
+    match &expr.kind {
+        ExprKind::Block(statements) => {
+            for statement in statements {
+                collect_definitions(file, statement, module, out);
+            }
+        }
+        ExprKind::Class(definition)
+        | ExprKind::Define(definition)
+        | ExprKind::Function(definition) => {
+            let kind = match &expr.kind {
+                ExprKind::Class(_) => DefinitionKind::Class,
+                ExprKind::Define(_) => DefinitionKind::Define,
+                _ => DefinitionKind::Function,
+            };
+            out.push(Definition {
+                name: normalize(&definition.name),
+                kind,
+                module: module_name(),
+                location: file.location(definition.name_span),
+                params: definition.params.iter().map(|p| p.name.clone()).collect(),
+                parent: definition.parent.as_deref().map(normalize),
+            });
+            if kind == DefinitionKind::Class {
+                if let Some(body) = &definition.body {
+                    collect_definitions(file, body, module, out);
+                }
+            }
+        }
+        ExprKind::Node(node) => {
+            for matched in &node.matches {
+                out.push(Definition {
+                    name: node_name(file, matched),
+                    kind: DefinitionKind::Node,
+                    module: module_name(),
+                    location: file.location(matched.span),
+                    params: Vec::new(),
+                    parent: None,
+                });
+            }
+        }
+        ExprKind::TypeAlias { name, .. } => out.push(Definition {
+            name: normalize(name),
+            kind: DefinitionKind::TypeAlias,
+            module: module_name(),
+            location: file.location(expr.span),
+            params: Vec::new(),
+            parent: None,
+        }),
+        _ => {}
+    }
+}
+
+/// The name a node definition matches: its string, regex or `default`.
+pub fn node_name(file: &SourceFile, matched: &granule_parser::Expr) -> String {
+    match &matched.kind {
+        ExprKind::String(text) => text.clone(),
+        _ => file.text(matched.span).to_string(),
+    }
+}
+
+/// A class or type name as Puppet looks it up: lower case, without a
+/// leading `::`.
+pub fn normalize(name: &str) -> String {
+    name.trim_start_matches("::").to_ascii_lowercase()
+}

@@ -1,0 +1,349 @@
+//! What the analyzer finds: definitions, the edges between the things Puppet
+//! code declares, and findings about them. Plain data, serialized as the
+//! JSON of `granule deps` (docs/formats.md).
+
+use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
+
+/// A place in a source file; line and column are 1-based, the column counts
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefinitionKind {
+    Class,
+    Define,
+    TypeAlias,
+    Function,
+    Node,
+}
+
+/// A named definition: where it is, and in which module.
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub name: String,
+    pub kind: DefinitionKind,
+    /// `None` for definitions outside modules (`site.pp`).
+    pub module: Option<String>,
+    pub location: Location,
+    /// Parameters of classes and defines, in order.
+    pub params: Vec<String>,
+    /// `inherits` parent of a class.
+    pub parent: Option<String>,
+}
+
+/// One end of an edge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Vertex {
+    /// The top scope code of one file (`site.pp` outside any definition).
+    TopScope {
+        file: Arc<str>,
+    },
+    Class {
+        name: String,
+    },
+    /// A defined type (`define`) or a resource type: built-in, custom
+    /// (Ruby), or unknown when `resolved` is false on the edge.
+    Type {
+        name: String,
+    },
+    Node {
+        name: String,
+    },
+    Function {
+        name: String,
+    },
+    /// A resource: its type (lower case) and title, as written. A title
+    /// that is an expression keeps its source text and is known only in
+    /// the `scope` (the unit) that writes it: `$title` of two defines are
+    /// different resources.
+    Resource {
+        type_name: String,
+        title: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
+    /// A collector `Type <| query |>` (`<<| |>>` when `exported`), in the
+    /// unit (`scope`) that writes it.
+    Collector {
+        type_name: String,
+        query: String,
+        exported: bool,
+        scope: String,
+    },
+    /// A variable read from another scope (`$::x`, `$other::x`).
+    Variable {
+        name: String,
+    },
+    /// A Hiera key (`hiera('k')`, `lookup('k')`).
+    LookupKey {
+        key: String,
+    },
+    /// A run stage.
+    Stage {
+        name: String,
+    },
+    Module {
+        name: String,
+    },
+}
+
+impl Vertex {
+    pub fn class(name: &str) -> Vertex {
+        Vertex::Class {
+            name: name.to_string(),
+        }
+    }
+
+    /// The name people use for it: `class keystone`, `File['/etc/x']`...
+    pub fn label(&self) -> String {
+        match self {
+            Vertex::TopScope { file } => format!("top scope of {file}"),
+            Vertex::Class { name } => format!("class {name}"),
+            Vertex::Type { name } => name.clone(),
+            Vertex::Node { name } => format!("node {name}"),
+            Vertex::Function { name } => format!("function {name}"),
+            Vertex::Resource {
+                type_name, title, ..
+            } => {
+                format!("{}[{title}]", capitalize(type_name))
+            }
+            Vertex::Collector {
+                type_name,
+                query,
+                exported,
+                ..
+            } => {
+                let (open, close) = if *exported {
+                    ("<<|", "|>>")
+                } else {
+                    ("<|", "|>")
+                };
+                format!("{} {open} {query} {close}", capitalize(type_name))
+            }
+            Vertex::Variable { name } => format!("${name}"),
+            Vertex::LookupKey { key } => format!("lookup({key})"),
+            Vertex::Stage { name } => format!("Stage[{name}]"),
+            Vertex::Module { name } => format!("module {name}"),
+        }
+    }
+}
+
+/// `file` as Puppet writes a type in a reference: `File`, `Mysql::Db`.
+pub fn capitalize(type_name: &str) -> String {
+    type_name
+        .split("::")
+        .map(|segment| {
+            let mut chars = segment.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// What an edge means. docs/analyzer.md says what each implies for ordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// `include x`: declares class x, no ordering.
+    Include,
+    /// `require x` (the function): declares class x and orders it first.
+    RequireClass,
+    /// `contain x`: declares class x inside the declaring class.
+    Contain,
+    /// `class { 'x': ... }`: declares class x with parameters.
+    DeclareClass,
+    /// `class a inherits b`: b is evaluated first and a sees its scope (no
+    /// ordering of their resources).
+    Inherits,
+    /// `t { 'title': }` for a defined or custom type t.
+    Instantiate,
+    /// `t { 'title': }`: the resource it declares.
+    Declare,
+    /// `@t { }` / `@@t { }`: a virtual or exported resource.
+    DeclareVirtual,
+    /// `realize(T['x'])` or a collector of virtual resources.
+    Realize,
+    /// `T <| query |>` used in code (realises and may override).
+    Collect,
+    /// `T { attr => v }`: resource defaults for a type, in this scope.
+    Defaults,
+    /// `T['x'] { attr => v }`: an override.
+    Override,
+    /// `a -> b`
+    Before,
+    /// `a ~> b`
+    Notify,
+    /// `a <- b` (b before a)
+    RequireArrow,
+    /// `a <~ b` (b notifies a)
+    SubscribeArrow,
+    /// `before => T['x']`
+    BeforeParam,
+    /// `require => T['x']`
+    RequireParam,
+    /// `notify => T['x']`
+    NotifyParam,
+    /// `subscribe => T['x']`
+    SubscribeParam,
+    /// `stage => 'x'`: the class runs in run stage x.
+    InStage,
+    /// `$::x` or `$other::x` read.
+    ReadsVariable,
+    /// `hiera('k')` / `lookup('k')` read.
+    Lookup,
+    /// A module uses another (aggregated).
+    Uses,
+}
+
+impl EdgeKind {
+    /// The kind's name, as the JSON says it (serde's `snake_case`).
+    pub fn name(self) -> &'static str {
+        use EdgeKind::*;
+        match self {
+            Include => "include",
+            RequireClass => "require_class",
+            Contain => "contain",
+            DeclareClass => "declare_class",
+            Inherits => "inherits",
+            Instantiate => "instantiate",
+            Declare => "declare",
+            DeclareVirtual => "declare_virtual",
+            Realize => "realize",
+            Collect => "collect",
+            Defaults => "defaults",
+            Override => "override",
+            Before => "before",
+            Notify => "notify",
+            RequireArrow => "require_arrow",
+            SubscribeArrow => "subscribe_arrow",
+            BeforeParam => "before_param",
+            RequireParam => "require_param",
+            NotifyParam => "notify_param",
+            SubscribeParam => "subscribe_param",
+            InStage => "in_stage",
+            ReadsVariable => "reads_variable",
+            Lookup => "lookup",
+            Uses => "uses",
+        }
+    }
+
+    /// Whether the edge declares the class it points to.
+    pub fn declares_class(self) -> bool {
+        matches!(
+            self,
+            EdgeKind::Include
+                | EdgeKind::RequireClass
+                | EdgeKind::Contain
+                | EdgeKind::DeclareClass
+                | EdgeKind::Inherits
+        )
+    }
+
+    /// For an ordering edge: whether `from` runs first (`Some(true)`) or
+    /// `to` does (`Some(false)`); `None` when the edge orders nothing.
+    pub fn from_runs_first(self) -> Option<bool> {
+        match self {
+            EdgeKind::Before | EdgeKind::Notify | EdgeKind::BeforeParam | EdgeKind::NotifyParam => {
+                Some(true)
+            }
+            EdgeKind::RequireArrow
+            | EdgeKind::SubscribeArrow
+            | EdgeKind::RequireParam
+            | EdgeKind::SubscribeParam
+            | EdgeKind::RequireClass => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Whether the edge sends a refresh event (notify/subscribe).
+    pub fn refreshes(self) -> bool {
+        matches!(
+            self,
+            EdgeKind::Notify
+                | EdgeKind::SubscribeArrow
+                | EdgeKind::NotifyParam
+                | EdgeKind::SubscribeParam
+        )
+    }
+}
+
+/// A dependency: `from` needs, declares, orders or reads `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: Vertex,
+    pub to: Vertex,
+    pub kind: EdgeKind,
+    /// Where the edge is written.
+    pub location: Location,
+    /// The `if`/`unless`/`case`/selector guards it stands under, innermost
+    /// last, joined with ` and `; `None` when unconditional.
+    pub condition: Option<String>,
+    /// The class, define, node or top scope whose code holds the edge.
+    pub unit: Vertex,
+    /// False when `to` names a class or type defined nowhere.
+    pub resolved: bool,
+}
+
+/// Something wrong or noteworthy the analysis found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub message: String,
+    pub location: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EdgeKind;
+
+    #[test]
+    fn kind_names_are_the_json_names() {
+        use EdgeKind::*;
+        for kind in [
+            Include,
+            RequireClass,
+            Contain,
+            DeclareClass,
+            Inherits,
+            Instantiate,
+            Declare,
+            DeclareVirtual,
+            Realize,
+            Collect,
+            Defaults,
+            Override,
+            Before,
+            Notify,
+            RequireArrow,
+            SubscribeArrow,
+            BeforeParam,
+            RequireParam,
+            NotifyParam,
+            SubscribeParam,
+            InStage,
+            ReadsVariable,
+            Lookup,
+            Uses,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
+    }
+}

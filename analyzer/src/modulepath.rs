@@ -1,0 +1,128 @@
+//! The module path: directories of modules laid out for Puppet's autoloader,
+//! as `--modulepath a:b` names them (the first module of a name wins, as in
+//! Puppet), and the loose manifests (`site.pp`, a `manifests/` directory).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// One module: its name (the directory's), root, manifests and what its
+/// `metadata.json` says it depends on.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub name: String,
+    pub root: PathBuf,
+    /// Module names from `metadata.json` `dependencies` (`puppetlabs/stdlib`
+    /// and `puppetlabs-stdlib` both give `stdlib`).
+    pub dependencies: BTreeSet<String>,
+    /// Resource types written in Ruby (`lib/puppet/type/*.rb`).
+    pub custom_types: Vec<String>,
+}
+
+/// The modules of a module path, in the order Puppet looks them up.
+pub fn discover(modulepath: &[PathBuf]) -> Result<Vec<Module>, String> {
+    let mut modules = Vec::new();
+    let mut seen = BTreeSet::new();
+    for dir in modulepath {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            format!(
+                "{}: cannot read the module path directory: {e}",
+                dir.display()
+            )
+        })?;
+        let mut roots: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir())
+            .collect();
+        roots.sort();
+        for root in roots {
+            let Some(name) = root
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let looks_like_module =
+                root.join("manifests").is_dir() || root.join("metadata.json").is_file();
+            if !looks_like_module || !seen.insert(name.clone()) {
+                continue;
+            }
+            modules.push(Module {
+                dependencies: metadata_dependencies(&root),
+                custom_types: custom_types(&root),
+                name,
+                root,
+            });
+        }
+    }
+    Ok(modules)
+}
+
+/// The `*.pp` files under `dir`, sorted.
+pub fn manifests_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "pp")
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files.sort();
+    files
+}
+
+/// The class or define name the autoloader expects in `file` of `module`:
+/// `manifests/init.pp` holds `mod`, `manifests/a/b.pp` holds `mod::a::b`.
+pub fn autoload_name(module: &Module, file: &Path) -> Option<String> {
+    let relative = file.strip_prefix(module.root.join("manifests")).ok()?;
+    let stem = relative.with_extension("");
+    let segments: Vec<&str> = stem.iter().filter_map(|s| s.to_str()).collect();
+    if segments == ["init"] {
+        return Some(module.name.clone());
+    }
+    Some(
+        std::iter::once(module.name.as_str())
+            .chain(segments)
+            .collect::<Vec<_>>()
+            .join("::"),
+    )
+}
+
+fn metadata_dependencies(root: &Path) -> BTreeSet<String> {
+    let Ok(text) = std::fs::read_to_string(root.join("metadata.json")) else {
+        return BTreeSet::new();
+    };
+    let Ok(metadata) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return BTreeSet::new();
+    };
+    metadata["dependencies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|dependency| dependency["name"].as_str())
+        .map(|full| {
+            full.rsplit(['/', '-'])
+                .next()
+                .unwrap_or(full)
+                .to_ascii_lowercase()
+        })
+        .collect()
+}
+
+fn custom_types(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join("lib/puppet/type")) else {
+        return Vec::new();
+    };
+    let mut types: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let path = entry.path();
+            (path.extension()? == "rb").then(|| path.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    types.sort();
+    types
+}
