@@ -10,7 +10,7 @@
 //! their roles to the tasks they list; ordering across nodes is explicit
 //! (`cross-depends`).
 
-use crate::descriptor::{Task, TaskKind, TaskSet, Version};
+use crate::descriptor::{Phase, Task, TaskKind, TaskSet, Version};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::matcher::Matcher;
 use std::collections::HashMap;
@@ -86,6 +86,7 @@ impl Catalog {
                 }
             }
         }
+        add_stage_order(&tasks, &mut successors);
         for list in &mut successors {
             list.sort_unstable();
             list.dedup();
@@ -294,6 +295,36 @@ fn assign_roles(tasks: &mut [Task], index: &HashMap<String, usize>, errors: &mut
                         .help("add `role: [ROLE]` (or `groups:` in version 1), or list it in a group's `tasks`"),
                 );
             }
+        }
+    }
+}
+
+/// Fuel 6.x stages, on each node: every pre-deployment task before the
+/// rest, every post-deployment task after it, and within a phase the smaller
+/// orders first. Each bucket of tasks precedes the next nonempty one.
+fn add_stage_order(tasks: &[Task], successors: &mut [Vec<usize>]) {
+    let phase = |t: usize| {
+        tasks[t]
+            .stage
+            .map_or(Phase::Deployment, |stage| stage.phase)
+    };
+    if (0..tasks.len()).all(|t| phase(t) == Phase::Deployment) {
+        return;
+    }
+    let mut staged: Vec<usize> = (0..tasks.len()).collect();
+    let key = |t: usize| match tasks[t].stage {
+        Some(stage) if stage.phase != Phase::Deployment => (stage.phase, stage.order),
+        _ => (Phase::Deployment, 0.0),
+    };
+    staged.sort_by(|&a, &b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let buckets: Vec<&[usize]> = staged.chunk_by(|&a, &b| key(a) == key(b)).collect();
+    for pair in buckets.windows(2) {
+        for &before in pair[0] {
+            successors[before].extend_from_slice(pair[1]);
         }
     }
 }

@@ -96,9 +96,15 @@ struct RawStrategy {
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct RawTask {
-    id: String,
+    /// Required, except on the stage-based tasks of old Fuel plugins.
+    #[serde(default)]
+    id: Option<String>,
     #[serde(rename = "type")]
     kind: String,
+    /// Fuel 6.x: `pre_deployment`, `deployment` or `post_deployment`, with
+    /// an optional `/ORDER` (a number; smaller first).
+    #[serde(default)]
+    stage: Option<String>,
     #[serde(default)]
     version: Option<RawVersion>,
     #[serde(default)]
@@ -107,6 +113,9 @@ struct RawTask {
     roles: OneOrMany,
     #[serde(default)]
     groups: OneOrMany,
+    /// Fuel 9: node tags; matched against node roles like `roles`.
+    #[serde(default)]
+    tags: OneOrMany,
     #[serde(default)]
     tasks: Vec<String>,
     #[serde(default)]
@@ -243,6 +252,47 @@ impl Strategy {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub enum Phase {
+    PreDeployment,
+    Deployment,
+    PostDeployment,
+}
+
+/// `stage: post_deployment/100`: on each node, pre-deployment tasks run
+/// before everything else and post-deployment tasks after; within a phase,
+/// smaller orders first (absent: 0), as Fuel 6.x sorted them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    pub phase: Phase,
+    pub order: f64,
+}
+
+impl Stage {
+    pub fn parse(text: &str) -> Result<Stage, String> {
+        let (name, order) = match text.split_once('/') {
+            Some((name, order)) => (name, Some(order)),
+            None => (text, None),
+        };
+        let phase = match name {
+            "pre_deployment" => Phase::PreDeployment,
+            "deployment" => Phase::Deployment,
+            "post_deployment" => Phase::PostDeployment,
+            other => return Err(format!("unknown stage `{other}`")),
+        };
+        let order = match order {
+            None => 0.0,
+            Some(order) => order
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|order| order.is_finite())
+                .ok_or_else(|| format!("stage order `{order}` is not a number"))?,
+        };
+        Ok(Stage { phase, order })
+    }
+}
+
 /// A command run before (`test_pre`) or after (`test_post`) the task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestHook {
@@ -314,6 +364,8 @@ pub struct Task {
     pub cross_depends: Vec<CrossDep>,
     pub cross_depended_by: Vec<CrossDep>,
     pub strategy: Option<Strategy>,
+    /// Fuel 6.x deployment stage: orders the task before or after the rest.
+    pub stage: Option<Stage>,
     pub condition: Option<String>,
     pub action: Action,
     pub attempts: Attempts,
@@ -423,7 +475,37 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
 }
 
 fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<Task> {
-    let error = |message: String| Diagnostic::at_origin(&origin, message).task(&raw.id);
+    let id = match (&raw.id, &raw.stage) {
+        (Some(id), _) => id.clone(),
+        // Old plugin tasks have no id: name them by stage and place.
+        (None, Some(stage)) => format!(
+            "{stage}@{}:{}",
+            origin
+                .file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy(),
+            origin.line
+        ),
+        (None, None) => {
+            errors.push(
+                Diagnostic::at_origin(&origin, "this task has no `id`")
+                    .help("give every task a unique `id: NAME`"),
+            );
+            return None;
+        }
+    };
+    let error = |message: String| Diagnostic::at_origin(&origin, message).task(&id);
+    let stage = match raw.stage.as_deref().map(Stage::parse) {
+        None => None,
+        Some(Ok(stage)) => Some(stage),
+        Some(Err(message)) => {
+            errors.push(error(message).help(
+                "write `stage: pre_deployment`, `deployment` or `post_deployment`, optionally with `/ORDER` such as `post_deployment/100`",
+            ));
+            return None;
+        }
+    };
     let Some(kind) = TaskKind::ALL
         .iter()
         .find(|(name, _)| *name == raw.kind)
@@ -475,6 +557,7 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     let groups = raw.groups.into_vec();
     let mut roles = matchers(raw.role.into_vec(), "role");
     roles.extend(matchers(raw.roles.into_vec(), "roles"));
+    roles.extend(matchers(raw.tags.into_vec(), "tags"));
     if version == Version::V2 {
         roles.extend(matchers(groups.clone(), "groups"));
     }
@@ -542,7 +625,7 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     let params = Parameters {
         map: &raw.parameters,
         origin: &origin,
-        id: &raw.id,
+        id: &id,
     };
     for key in raw.parameters.keys() {
         if !kind.known_parameters().contains(&key.as_str()) {
@@ -589,7 +672,8 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
         return None;
     }
     Some(Task {
-        id: raw.id,
+        id,
+        stage,
         kind,
         version,
         origin,

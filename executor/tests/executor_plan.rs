@@ -258,3 +258,58 @@ fn conditions_on_settings_decide_skips() {
         .iter()
         .any(|w| w.message.contains("cluster:status") && w.task.as_deref() == Some("other")));
 }
+
+#[test]
+fn fuel_6_stages_order_each_node_and_name_id_less_tasks() {
+    // As in Fuel 6.x astute tasks and old plugin tasks (no `id`).
+    let yaml = "\
+- id: enable_quorum
+  type: shell
+  role: [controller]
+  stage: post_deployment
+  parameters: {cmd: 'true'}
+- role: [controller]
+  stage: post_deployment/-100
+  type: shell
+  parameters: {cmd: 'true'}
+- id: upload_cirros
+  type: shell
+  role: [controller]
+  stage: post_deployment/100
+  parameters: {cmd: 'true'}
+- id: repos
+  type: shell
+  role: '*'
+  stage: pre_deployment/50
+  parameters: {cmd: 'true'}
+- id: deploy
+  type: shell
+  role: '*'
+  parameters: {cmd: 'true'}
+";
+    let plan = plan(yaml, &nodes(&[("ctl", "controller"), ("cmp", "compute")]));
+    assert_eq!(
+        edges(&plan),
+        [
+            "deploy@ctl -> post_deployment/-100@t.yaml:6@ctl",
+            "enable_quorum@ctl -> upload_cirros@ctl",
+            "post_deployment/-100@t.yaml:6@ctl -> enable_quorum@ctl",
+            "repos@cmp -> deploy@cmp",
+            "repos@ctl -> deploy@ctl",
+        ]
+    );
+
+    let mut errors = Diagnostics::default();
+    parse_file(
+        Path::new("t.yaml"),
+        "- type: shell\n  role: [x]\n  parameters: {cmd: 'true'}\n- id: s\n  type: shell\n  role: [x]\n  stage: post_deploy/1\n  parameters: {cmd: 'true'}\n",
+        &mut Vec::new(),
+        &mut errors,
+    );
+    let text = errors.to_string();
+    assert!(text.contains("t.yaml:1:3: this task has no `id`"), "{text}");
+    assert!(
+        text.contains("task `s`: unknown stage `post_deploy`"),
+        "{text}"
+    );
+}
