@@ -5,9 +5,11 @@ use crate::builtins::is_builtin_type;
 use crate::extract;
 use crate::index::Codebase;
 use crate::model::{DefinitionKind, Edge, EdgeKind, Finding, Vertex};
+use granule_parser::{BinaryOp, Expr, ExprKind};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub struct Analysis {
     pub codebase: Codebase,
@@ -15,6 +17,9 @@ pub struct Analysis {
     pub edges: Vec<Edge>,
     pub findings: Vec<Finding>,
     custom_types: HashSet<String>,
+    /// Top-scope variables (`$x = ...` outside any definition), by name,
+    /// with the file assigning each first.
+    top_scope: HashMap<String, Arc<str>>,
 }
 
 impl Analysis {
@@ -28,14 +33,26 @@ impl Analysis {
             .iter()
             .flat_map(|module| module.custom_types.iter().cloned())
             .collect();
+        let mut top_scope = HashMap::new();
+        for file in &codebase.files {
+            for name in top_scope_assignments(&file.program.body) {
+                top_scope.entry(name).or_insert_with(|| file.path.clone());
+            }
+        }
         let mut analysis = Analysis {
             findings: codebase.findings.clone(),
             codebase,
             edges,
             custom_types,
+            top_scope,
         };
         analysis.resolve();
         Ok(analysis)
+    }
+
+    /// The file whose top scope assigns `$::name` (given as `::name`).
+    pub fn top_scope_assigning(&self, name: &str) -> Option<Arc<str>> {
+        self.top_scope.get(name.trim_start_matches("::")).cloned()
     }
 
     /// Whether a class of that name is defined.
@@ -109,4 +126,27 @@ impl Analysis {
         self.findings.extend(unresolved);
         self.findings.sort();
     }
+}
+
+/// The variables a file's top scope assigns (its own statements, not those
+/// of definitions or nodes).
+fn top_scope_assignments(body: &Expr) -> Vec<String> {
+    let statements = match &body.kind {
+        ExprKind::Block(statements) => statements.as_slice(),
+        _ => std::slice::from_ref(body),
+    };
+    statements
+        .iter()
+        .filter_map(|statement| match &statement.kind {
+            ExprKind::Binary {
+                op: BinaryOp::Assign,
+                left,
+                ..
+            } => match &left.kind {
+                ExprKind::Variable(name) => Some(name.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }

@@ -331,11 +331,14 @@ impl Walk<'_> {
         }
     }
 
-    /// `Class['x']` is class x; any other reference is a resource, known in
-    /// this unit only when its title is an expression.
+    /// `Class['x']` is class x, `Stage['x']` run stage x; any other
+    /// reference is a resource, known in this unit only when its title is an
+    /// expression.
     fn reference(&self, type_name: &str, title: Title) -> Vertex {
         if type_name == "class" {
             Vertex::class(&normalize(&title.text))
+        } else if type_name == "stage" && title.literal {
+            Vertex::Stage { name: title.text }
         } else {
             Vertex::Resource {
                 type_name: type_name.to_string(),

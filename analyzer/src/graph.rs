@@ -132,15 +132,23 @@ impl Analysis {
         let declared_by = self.declarers();
         let mut vertices: Vec<Vertex> = Vec::new();
         let mut index: HashMap<Vertex, usize> = HashMap::new();
-        let mut seen = HashSet::new();
-        let mut edges = Vec::new();
+        // Each (from, to, kind) once: the first edge, under the conditions
+        // of all the edges that map to it.
+        let mut seen: HashMap<(Vertex, Vertex, EdgeKind), usize> = HashMap::new();
+        let mut edges: Vec<GraphEdge> = Vec::new();
         for edge in self.edges.iter().filter(|edge| in_scope(edge)) {
             let Some((from, to, kind)) = self.at_level(level, edge, &declared_by) else {
                 continue;
             };
-            if from == to || !seen.insert((from.clone(), to.clone(), kind)) {
+            if from == to {
                 continue;
             }
+            if let Some(&first) = seen.get(&(from.clone(), to.clone(), kind)) {
+                let merged = &mut edges[first].edge.condition;
+                *merged = either(merged.take(), edge.condition.as_deref());
+                continue;
+            }
+            seen.insert((from.clone(), to.clone(), kind), edges.len());
             let mut intern = |vertex: Vertex| {
                 *index.entry(vertex.clone()).or_insert_with(|| {
                     vertices.push(vertex);
@@ -208,6 +216,12 @@ impl Analysis {
             Level::Module => {
                 let from = self.as_unit(&edge.from, edge, declared_by)?;
                 let to = self.as_unit(&edge.to, edge, declared_by)?;
+                if [&from, &to]
+                    .iter()
+                    .any(|end| matches!(end, Vertex::Stage { .. }))
+                {
+                    return None;
+                }
                 let module = |vertex: &Vertex| {
                     let name = self.module_of(vertex).unwrap_or_else(|| "site".to_string());
                     Vertex::Module { name }
@@ -228,9 +242,10 @@ impl Analysis {
         declared_by: &HashMap<&Vertex, Vec<&Vertex>>,
     ) -> Option<Vertex> {
         match vertex {
-            Vertex::Class { .. } | Vertex::Node { .. } | Vertex::TopScope { .. } => {
-                Some(vertex.clone())
-            }
+            Vertex::Class { .. }
+            | Vertex::Node { .. }
+            | Vertex::TopScope { .. }
+            | Vertex::Stage { .. } => Some(vertex.clone()),
             Vertex::Type { name } => self
                 .codebase
                 .find(name, DefinitionKind::Define)
@@ -243,10 +258,12 @@ impl Analysis {
                     .unwrap_or(&units[0]);
                 Some((*unit).clone())
             }
-            Vertex::Variable { name } => {
-                let (scope, _) = name.trim_start_matches("::").rsplit_once("::")?;
-                self.has_class(scope).then(|| Vertex::class(scope))
-            }
+            Vertex::Variable { name } => match name.trim_start_matches("::").rsplit_once("::") {
+                Some((scope, _)) => self.has_class(scope).then(|| Vertex::class(scope)),
+                None => self
+                    .top_scope_assigning(name)
+                    .map(|file| Vertex::TopScope { file }),
+            },
             _ => None,
         }
     }
@@ -263,6 +280,16 @@ impl Analysis {
             }
         }
         declared_by
+    }
+}
+
+/// The condition under which one of two edges holds: `None` (always) when
+/// either holds always.
+fn either(first: Option<String>, second: Option<&str>) -> Option<String> {
+    match (first, second) {
+        (Some(first), Some(second)) if first == second => Some(first),
+        (Some(first), Some(second)) => Some(format!("({first}) or ({second})")),
+        _ => None,
     }
 }
 

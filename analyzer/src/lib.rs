@@ -20,6 +20,7 @@ pub mod dot;
 pub mod extract;
 pub mod graph;
 pub mod index;
+pub mod json;
 pub mod model;
 pub mod modulepath;
 

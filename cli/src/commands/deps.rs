@@ -125,7 +125,9 @@ pub fn run(args: DepsArgs) -> ExitCode {
     };
     let output = match args.format {
         DepsFormat::Text => text(&graph),
-        DepsFormat::Json => json(&analysis, &graph, args.selection.entry.as_deref()),
+        DepsFormat::Json => {
+            granule_analyzer::json::to_json(&analysis, &graph, args.selection.entry.as_deref())
+        }
         DepsFormat::Dot => granule_analyzer::dot::to_dot(&graph, &analysis),
     };
     let _ = std::io::stdout().lock().write_all(output.as_bytes());
@@ -157,37 +159,6 @@ fn text(graph: &Graph) -> String {
         out.push('\n');
     }
     out
-}
-
-fn json(analysis: &Analysis, graph: &Graph, entry: Option<&str>) -> String {
-    let edges: Vec<serde_json::Value> = graph
-        .edges
-        .iter()
-        .map(|edge| {
-            serde_json::json!({
-                "from": edge.edge.from,
-                "to": edge.edge.to,
-                "kind": edge.edge.kind,
-                "location": edge.edge.location,
-                "condition": edge.edge.condition,
-                "unit": edge.edge.unit,
-                "resolved": edge.edge.resolved,
-                "cross_module": edge.cross_module,
-                "in_cycle": edge.in_cycle,
-            })
-        })
-        .collect();
-    let document = serde_json::json!({
-        "version": 1,
-        "level": graph.level,
-        "entry": entry,
-        "edges": edges,
-        "cycles": graph.cycles,
-        "findings": analysis.findings,
-    });
-    let mut text = serde_json::to_string_pretty(&document).expect("JSON of plain data");
-    text.push('\n');
-    text
 }
 
 /// The analysis' findings and the graph's cycles, on stderr.
