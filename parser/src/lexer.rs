@@ -286,6 +286,10 @@ impl Token {
 pub struct Lexed {
     pub tokens: Vec<Token>,
     pub comments: Vec<Comment>,
+    /// The lexing error the tokens stop at, if any. Puppet lexes as its
+    /// parser asks for tokens, so this error is Puppet's only when the
+    /// parser gets that far without a syntax error of its own.
+    pub deferred: Option<SyntaxError>,
     /// Puppet 3 token forms read with their Puppet 3 meaning.
     pub legacy: Vec<Diagnostic>,
 }
@@ -498,16 +502,16 @@ fn lex_as(source: &str, limits: Limits, epp: bool, legacy: bool) -> Result<Lexed
     lexer.legacy = legacy.then(Vec::new);
     lexer.check_bom()?;
     let lexed = if epp { lexer.run_epp() } else { lexer.run() };
-    if let Err(error) = lexed {
-        return Err(
-            if lexer.too_deep && limits.interpolation < Limits::FULL.interpolation {
-                Attempt::TooDeep
-            } else {
-                Attempt::Failed(error)
-            },
-        );
-    }
-    let end = source.len();
+    let deferred = match lexed {
+        Ok(()) => None,
+        Err(_) if lexer.too_deep && limits.interpolation < Limits::FULL.interpolation => {
+            return Err(Attempt::TooDeep)
+        }
+        Err(error) => Some(error),
+    };
+    let end = deferred
+        .as_ref()
+        .map_or(source.len(), |error| error.span.start as usize);
     lexer.tokens.push(Token {
         kind: Tok::Eof,
         span: Span::new(end, end),
@@ -517,6 +521,7 @@ fn lex_as(source: &str, limits: Limits, epp: bool, legacy: bool) -> Result<Lexed
         tokens: lexer.tokens,
         comments: lexer.comments,
         legacy: lexer.legacy.unwrap_or_default(),
+        deferred,
     })
 }
 
@@ -635,11 +640,16 @@ impl<'a> Lexer<'a> {
         self.push(kind, start, self.pos, Text::Fixed);
     }
 
+    /// Lexes to the end of the source. On an error, the tokens of the failed
+    /// step are dropped: Puppet's lexer raises before handing them over.
     fn run(&mut self) -> Result<(), SyntaxError> {
         self.skip_blanks();
         while self.pos < self.bytes.len() {
             let before = self.tokens.len();
-            self.lex_token()?;
+            if let Err(error) = self.lex_token() {
+                self.tokens.truncate(before);
+                return Err(error);
+            }
             if self.tokens.len() > before {
                 self.after = self.tokens.last().map(|t| t.kind);
             }
@@ -650,7 +660,10 @@ impl<'a> Lexer<'a> {
     fn run_epp(&mut self) -> Result<(), SyntaxError> {
         self.epp = true;
         self.push(Tok::EppStart, 0, 0, Text::Fixed);
-        self.epp_text(false)?;
+        if let Err(error) = self.epp_text(false) {
+            self.tokens.clear();
+            return Err(error);
+        }
         self.after = self.tokens.last().map(|t| t.kind);
         self.run()?;
         if self.epp_tag.is_some() {
@@ -1042,9 +1055,10 @@ impl<'a> Lexer<'a> {
                 self.emit_word(start, end);
                 Ok(())
             }
+            // Puppet reports the position after the `::`.
             None => self.error(
                 "Illegal fully qualified name: a name segment must follow '::'",
-                start,
+                start + 2,
                 start + 2,
             ),
         }
@@ -1332,6 +1346,18 @@ impl<'a> Lexer<'a> {
     ) -> Result<(std::ops::Range<usize>, Option<String>, Terminator), SyntaxError> {
         let from = self.pos;
         let mut i = from;
+        // Puppet's pattern `(?:[^\\]|^)(?:\\\\)*("|\$)` takes a `"` that
+        // starts the text as text when another terminator follows it after
+        // an even run of backslashes: `""$x` is `"` then `$x`, `"""` is `"`.
+        if end == TextEnd::DoubleQuote && self.bytes.get(from) == Some(&b'"') {
+            let run = self.bytes[from + 1..]
+                .iter()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if run % 2 == 0 && matches!(self.bytes.get(from + 1 + run), Some(b'"' | b'$')) {
+                i += 1;
+            }
+        }
         let mut backslashes = 0usize;
         let mut any_backslash = false;
         let (text_end, terminator) = loop {
@@ -1407,10 +1433,16 @@ impl<'a> Lexer<'a> {
         self.skip_blanks();
         loop {
             if self.pos >= self.bytes.len() {
+                // Puppet goes on reading the string at the end of the input,
+                // and reports its unclosed quote there.
+                let end = self.bytes.len();
                 return self.error(
-                    "Unclosed interpolation: add the closing '}' of '${'",
-                    open,
-                    open + 2,
+                    format!(
+                        "Unclosed interpolation: add the closing '}}' of the '${{' at {}",
+                        self.describe_offset(open)
+                    ),
+                    end,
+                    end,
                 );
             }
             let before = self.tokens.len();
@@ -1965,10 +1997,15 @@ mod tests {
     use super::*;
 
     fn lex(src: &str) -> Result<Lexed, SyntaxError> {
-        super::lex(src, Limits::FULL, false).map_err(|attempt| match attempt {
-            Attempt::Failed(error) => error,
-            Attempt::TooDeep => unreachable!(),
-        })
+        super::lex(src, Limits::FULL, false)
+            .map_err(|attempt| match attempt {
+                Attempt::Failed(error) => error,
+                Attempt::TooDeep => unreachable!(),
+            })
+            .and_then(|lexed| match lexed.deferred {
+                Some(error) => Err(error),
+                None => Ok(lexed),
+            })
     }
 
     fn kinds(src: &str) -> Vec<Tok> {

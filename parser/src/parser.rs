@@ -220,6 +220,17 @@ fn parse_with(
     legacy.extend(parser.legacy.unwrap_or_default());
     legacy.sort_by_key(|finding| finding.span.start);
     legacy.dedup();
+    // The parser stopped at the end of the tokens: a lexing error there is
+    // what Puppet, whose lexer runs only as far as its parser, reports.
+    let reached_end = parser.pos + 1 >= lexed.tokens.len();
+    let body = match lexed.deferred {
+        Some(error) if recover && reached_end => {
+            errors.push(error);
+            body
+        }
+        Some(error) if !recover && (body.is_ok() || reached_end) => Err(error),
+        _ => body,
+    };
     match body {
         Ok(body) => Ok(Parsed {
             program: Program {

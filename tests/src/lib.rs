@@ -9,6 +9,7 @@
 //!   those files, cached the same way.
 //! * [`parity`]: granule's parse of a file compared with Puppet's, with
 //!   messages that show where the two first differ.
+//! * [`rng`]: a seedable generator for reproducible mutations of inputs.
 //! * [`require_reference`]: a missing reference fails under `CI=true` and
 //!   skips loudly otherwise.
 
@@ -16,6 +17,7 @@ pub mod corpus;
 pub mod executor;
 pub mod oracle;
 pub mod parity;
+pub mod rng;
 pub mod validation_oracle;
 
 use std::path::PathBuf;

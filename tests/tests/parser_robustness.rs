@@ -6,6 +6,7 @@
 //! Mutations are seeded: set GRANULE_ROBUSTNESS_SEED to replay a run. Inputs
 //! that panic or hang are saved under target/robustness/ for reproduction.
 
+use granule_tests::rng::Rng;
 use granule_tests::{corpus, require_reference};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -21,23 +22,6 @@ const DEFAULT_SEED: u64 = 0x6772_616e_756c_6521;
 /// in well under a millisecond; this only has to tell a loop from slowness.
 const HANG_GUARD: Duration = Duration::from_secs(20);
 const WORKER_PREFIX: &str = "mutation-worker";
-
-/// SplitMix64: small, seedable, and the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
 
 /// Bytes that change how Puppet text lexes; half of the flips use them.
 const SIGNIFICANT_BYTES: &[u8] = b"{}[]()\"'$@|<>-/\\\n:;,=~!*?.#%^&+ \t";
@@ -64,7 +48,7 @@ impl Mutation {
 }
 
 fn mutations(source: &[u8], seed: u64) -> Vec<Mutation> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(CUTS_PER_FILE + FLIPS_PER_FILE);
     if source.is_empty() {
         return out;
