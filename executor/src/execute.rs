@@ -8,7 +8,9 @@
 
 use crate::journal::{self, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
 use crate::plan::{Disposition, Plan};
-use crate::runner::{Interrupt, Outcome, Progress, RunnerOptions, TaskLog, TaskRun};
+use crate::runner::{
+    leftover_command, Interrupt, Outcome, Progress, RunnerOptions, TaskLog, TaskRun,
+};
 use crate::scheduler::{Scheduler, State};
 use crate::time;
 use std::collections::HashMap;
@@ -193,6 +195,23 @@ fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecE
         return Ok((vec![false; plan.instances.len()], 1));
     }
     let last = contents.last_states();
+    // A runner killed with kill -9 leaves its commands running: starting
+    // them again now would run the same task twice at once.
+    let leftovers: Vec<String> = last
+        .iter()
+        .filter(|(_, state)| **state == State::Running)
+        .filter_map(|((node, task), _)| {
+            leftover_command(&log_path(dir, node, task)).map(|(group, command)| {
+                format!("{task} on {node}: process group {group} (`{command}`)")
+            })
+        })
+        .collect();
+    if !leftovers.is_empty() {
+        return Err(ExecError::Usage(format!(
+            "commands of the run that was cut off still run:\n  {}\nwait for them to end, or stop them (`kill -- -GROUP`), then --resume again",
+            leftovers.join("\n  ")
+        )));
+    }
     let done = plan
         .instances
         .iter()

@@ -77,6 +77,39 @@ impl Interrupt {
     }
 }
 
+/// How a task's log names the process group of each command it starts, so
+/// that a later run can tell whether a killed runner left it running.
+const PROCESS_GROUP_NOTE: &str = "process group ";
+
+/// A command that an earlier runner started for this task and that still
+/// runs (the runner was killed, its commands were not): its process group
+/// and command line. Only granule's own commands count (`sh -c`, `ssh`,
+/// `tar`), so a recycled process group id is not mistaken for one.
+pub fn leftover_command(log: &Path) -> Option<(i32, String)> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let groups: Vec<i32> = text
+        .lines()
+        .filter_map(|line| line.split_once("granule| "))
+        .filter_map(|(_, note)| note.strip_prefix(PROCESS_GROUP_NOTE))
+        .filter_map(|group| group.trim().parse().ok())
+        .collect();
+    groups.into_iter().rev().find_map(|group| {
+        // SAFETY: signal 0 only asks whether the process group exists.
+        let alive = group > 0 && unsafe { libc::kill(-group, 0) } == 0;
+        let cmdline = std::fs::read(format!("/proc/{group}/cmdline")).ok()?;
+        let words: Vec<String> = cmdline
+            .split(|&byte| byte == 0)
+            .filter(|word| !word.is_empty())
+            .map(|word| String::from_utf8_lossy(word).into_owned())
+            .collect();
+        let ours = matches!(
+            words.first().map(String::as_str),
+            Some("sh" | "ssh" | "tar")
+        );
+        (alive && ours).then(|| (group, words.join(" ")))
+    })
+}
+
 fn kill_group(group: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group we created.
     unsafe {
@@ -681,8 +714,10 @@ fn run_command(
     };
     let group = child.id() as i32;
     interrupt.register(group);
+    log.note(&format!("{PROCESS_GROUP_NOTE}{group}"));
     if let Some(feeder) = &feeder {
         interrupt.register(feeder.id() as i32);
+        log.note(&format!("{PROCESS_GROUP_NOTE}{}", feeder.id()));
     }
     let mut held_open = None;
     match (script.stdin, child.stdin.take()) {

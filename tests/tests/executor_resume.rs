@@ -363,3 +363,71 @@ fn stop_after_halts_cleanly_and_resume_goes_on() {
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert_each_succeeded_once(&dir);
 }
+
+#[test]
+fn resume_refuses_while_a_killed_runners_command_still_runs() {
+    let dir = scratch("resume_leftover");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "- id: long\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  parameters:\n    cmd: echo started && sleep 30 && touch finished\n",
+    )
+    .unwrap();
+    let args: Vec<String> = [
+        "run",
+        "--tasks",
+        "tasks.yaml",
+        "--role",
+        "any",
+        "--state-dir",
+        "state",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut child = spawn(&dir, &args);
+    let log = dir.join("state/logs/local/long.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("started")
+    {
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    send(&child, SIGKILL);
+    let _ = child.wait();
+
+    let refused = granule_in(&dir, &["run", "--resume", "--state-dir", "state"]);
+    assert_eq!(exit_code(&refused), 2);
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("commands of the run that was cut off still run")
+            && stderr.contains("long on local: process group")
+            && stderr.contains("sleep 30"),
+        "{stderr}"
+    );
+    // Stop the leftover as the message says, then resume.
+    let group: i32 = stderr
+        .split("process group ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|group| group.parse().ok())
+        .expect("the message names the process group");
+    // SAFETY: kill(2) on the process group the message named, started by this test's run.
+    unsafe {
+        libc::kill(-group, SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // SAFETY: signal 0 only asks whether the group exists.
+    while unsafe { libc::kill(-group, 0) } == 0 {
+        assert!(Instant::now() < deadline, "the leftover did not die");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "- id: long\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  parameters:\n    cmd: touch finished\n",
+    )
+    .unwrap();
+    let resumed = granule_in(&dir, &["run", "--resume", "--state-dir", "state"]);
+    assert_eq!(exit_code(&resumed), 0, "{}", text(&resumed.stderr));
+    assert!(dir.join("finished").exists());
+}
