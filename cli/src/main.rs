@@ -1,6 +1,9 @@
 //! `granule`: take a monolithic Puppet codebase apart into small deployment tasks.
 
 mod commands;
+mod focus;
+mod graph_page;
+mod render;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +21,7 @@ struct Cli {
 enum Command {
     Parse(commands::parse::ParseArgs),
     Deps(commands::deps::DepsArgs),
+    Graph(commands::graph::GraphArgs),
     Run(Box<commands::run::RunArgs>),
     Status(commands::status::StatusArgs),
     Tasks(commands::tasks::TasksArgs),
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Parse(args) => commands::parse::run(args),
         Command::Deps(args) => commands::deps::run(args),
+        Command::Graph(args) => commands::graph::run(args),
         Command::Run(args) => commands::run::run(*args),
         Command::Status(args) => commands::status::run(args),
         Command::Tasks(args) => commands::tasks::run(args),
