@@ -1,0 +1,284 @@
+//! `granule graph` on the monolith fixture: the DOT it writes against the
+//! edges `granule deps` lists, --focus/--depth against a walk of those edges,
+//! SVG, PNG and HTML drawn by the real Graphviz, and the error when Graphviz
+//! is missing. The HTML page's behaviour is tested in Chromium (graph_html).
+
+use granule_tests::executor::{exit_code, granule_in, scratch, text, tool_available};
+use granule_tests::{repo_root, require_reference};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Output};
+
+const SELECTION: [&str; 4] = [
+    "--modulepath",
+    "fixtures/monolith/modules",
+    "--entry",
+    "fixtures/monolith/manifests/site.pp",
+];
+
+fn granule(args: &[&str]) -> Output {
+    granule_in(&repo_root(), args)
+}
+
+fn graph(extra: &[&str]) -> Output {
+    let mut args = vec!["graph"];
+    args.extend_from_slice(&SELECTION);
+    args.extend_from_slice(extra);
+    granule(&args)
+}
+
+/// The edges `granule deps` prints, as (from, kind, to) labels.
+fn deps_edges() -> Vec<(String, String, String)> {
+    let mut args = vec!["deps"];
+    args.extend_from_slice(&SELECTION);
+    let output = granule(&args);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    text(&output.stdout)
+        .lines()
+        .map(|line| {
+            // LOCATION  FROM --KIND--> TO[  (defined nowhere)][  if CONDITION]
+            let (_, rest) = line.split_once("  ").expect("location first");
+            let (from, rest) = rest.split_once(" --").expect("an arrow");
+            let (kind, rest) = rest.split_once("--> ").expect("an arrow");
+            let to = rest.split("  ").next().unwrap_or(rest);
+            (from.to_string(), kind.to_string(), to.to_string())
+        })
+        .collect()
+}
+
+/// The DOT's vertices (name to label) and edges (labels of both ends, kind).
+struct Dot {
+    labels: BTreeMap<String, String>,
+    edges: Vec<(String, String, String)>,
+    text: String,
+}
+
+fn parse_dot(dot: &str) -> Dot {
+    let mut labels = BTreeMap::new();
+    let mut edges = Vec::new();
+    for line in dot.lines().map(str::trim) {
+        if let Some((name, rest)) = line.split_once(" [label=\"") {
+            if !name.contains(' ') {
+                let label = rest.split('"').next().unwrap_or_default();
+                labels.insert(name.to_string(), label.to_string());
+            }
+        }
+    }
+    for line in dot.lines().map(str::trim) {
+        if let Some((from, rest)) = line.split_once(" -> ") {
+            let (to, rest) = rest.split_once(' ').expect("attributes after an edge");
+            let kind = rest
+                .split_once("label=\"")
+                .and_then(|(_, kind)| kind.split('"').next())
+                .expect("an edge label");
+            edges.push((labels[from].clone(), kind.to_string(), labels[to].clone()));
+        }
+    }
+    Dot {
+        labels,
+        edges,
+        text: dot.to_string(),
+    }
+}
+
+fn vertex_labels(dot: &Dot) -> BTreeSet<String> {
+    dot.labels.values().cloned().collect()
+}
+
+/// The labels within `depth` edges of `center`, walking the deps edges both
+/// ways.
+fn around(edges: &[(String, String, String)], center: &str, depth: usize) -> BTreeSet<String> {
+    let mut reached = BTreeSet::from([center.to_string()]);
+    for _ in 0..depth {
+        let next: Vec<String> = edges
+            .iter()
+            .flat_map(|(from, _, to)| {
+                if reached.contains(from) {
+                    Some(to.clone())
+                } else if reached.contains(to) {
+                    Some(from.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        reached.extend(next);
+    }
+    reached
+}
+
+#[test]
+fn dot_has_every_edge_deps_lists_with_clusters_and_cross_module_colour() {
+    let output = graph(&[]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let dot = parse_dot(&text(&output.stdout));
+    assert!(dot.text.starts_with("digraph granule {"), "{}", dot.text);
+    let mut expected = deps_edges();
+    let mut drawn = dot.edges.clone();
+    expected.sort();
+    drawn.sort();
+    assert_eq!(drawn, expected);
+    for module in ["keystone", "mysql", "nova", "ntp", "openstack"] {
+        assert!(
+            dot.text.contains(&format!("subgraph \"cluster_{module}\"")),
+            "no cluster for module {module}: {}",
+            dot.text
+        );
+    }
+    // keystone includes openstack::repo: another module, drawn blue.
+    let line = dot
+        .text
+        .lines()
+        .find(|line| {
+            line.contains(" -> ")
+                && line.contains("label=\"include\"")
+                && line.contains("fixtures/monolith/modules/keystone/manifests/init.pp:7:")
+        })
+        .expect("the include of openstack::repo in keystone");
+    assert!(line.contains("color=\"blue\""), "{line}");
+}
+
+#[test]
+fn focus_keeps_the_vertices_within_depth_edges_either_way() {
+    let edges = deps_edges();
+    for (focus, label) in [
+        ("keystone", "class keystone"),
+        ("class nova::api", "class nova::api"),
+        ("::openstack::repo", "class openstack::repo"),
+    ] {
+        for depth in 0..=2 {
+            let output = graph(&["--focus", focus, "--depth", &depth.to_string()]);
+            assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+            let dot = parse_dot(&text(&output.stdout));
+            assert_eq!(
+                vertex_labels(&dot),
+                around(&edges, label, depth),
+                "--focus {focus} --depth {depth}"
+            );
+            for edge in &dot.edges {
+                assert!(edges.contains(edge), "{edge:?} is not an edge of deps");
+            }
+        }
+    }
+    // Depth 1 around keystone: what it declares and orders, and who
+    // declares it, and nothing of nova.
+    let output = graph(&["--focus", "keystone"]);
+    let labels = vertex_labels(&parse_dot(&text(&output.stdout)));
+    for label in [
+        "class openstack::repo",
+        "keystone::endpoint",
+        "mysql::db",
+        "node default",
+    ] {
+        assert!(labels.contains(label), "{label} missing from {labels:?}");
+    }
+    assert!(!labels.contains("class nova::api"), "{labels:?}");
+}
+
+#[test]
+fn focus_errors_name_what_was_meant() {
+    let output = graph(&["--focus", "keyst"]);
+    assert_eq!(exit_code(&output), 2);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--focus keyst: no vertex of that name")
+            && stderr.contains("did you mean: keystone::endpoint, class keystone?"),
+        "{stderr}"
+    );
+    let output = graph(&["--depth", "2"]);
+    assert_eq!(exit_code(&output), 2, "--depth alone is a usage error");
+    assert!(text(&output.stderr).contains("--focus"));
+}
+
+fn graphviz_present(test: &str) -> bool {
+    require_reference(test, tool_available("dot", "graphviz")).is_some()
+}
+
+#[test]
+fn svg_and_png_are_drawn_by_graphviz() {
+    if !graphviz_present("graph_svg_png") {
+        return;
+    }
+    let output = graph(&["--format", "svg"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let svg = text(&output.stdout);
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+    for label in ["class keystone", "mysql::db", "node default"] {
+        assert!(svg.contains(&format!(">{label}</text>")), "{label}: {svg}");
+    }
+    assert!(svg.contains("<title>cluster_nova</title>"), "{svg}");
+
+    let dir = scratch("graph_png");
+    let png = dir.join("graph.png");
+    let output = graph(&["--format", "png", "-o", png.to_str().unwrap()]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let bytes = std::fs::read(&png).expect("the PNG was written");
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    // The IHDR chunk: width and height of a picture of 11 vertices.
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert!(width > 200 && height > 100, "{width}x{height}");
+
+    let output = graph(&["--format", "png"]);
+    assert_eq!(exit_code(&output), 2);
+    assert!(text(&output.stderr).contains("-o FILE"));
+}
+
+#[test]
+fn html_is_one_page_with_the_picture_and_the_edges() {
+    if !graphviz_present("graph_html_file") {
+        return;
+    }
+    let output = graph(&["--format", "html"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let html = text(&output.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg") && html.contains("<title>v0</title>"));
+    assert!(!html.contains("<?xml"), "no XML prolog inside HTML");
+    // Self-contained: no script, style or picture to fetch.
+    for fetch in ["src=", "<link rel=\"stylesheet\"", "@import", "url("] {
+        assert!(!html.contains(fetch), "{fetch} in the page");
+    }
+    let start = html
+        .find("<script type=\"application/json\" id=\"graph-data\">")
+        .expect("the graph's data");
+    let json = &html[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let data: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+    assert_eq!(data["edges"].as_array().unwrap().len(), deps_edges().len());
+    let keystone = data["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|vertex| vertex["label"] == "class keystone")
+        .expect("class keystone");
+    assert_eq!(keystone["module"], "keystone");
+    assert!(data["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(
+            |edge| edge["location"] == "fixtures/monolith/modules/keystone/manifests/init.pp:7"
+                && edge["kind"] == "include"
+        ));
+}
+
+#[test]
+fn a_missing_graphviz_is_named() {
+    let no_programs = scratch("graph_no_graphviz");
+    let output = Command::new(granule_tests::executor::granule())
+        .arg("graph")
+        .args(SELECTION)
+        .args(["--format", "svg"])
+        .current_dir(repo_root())
+        .env("PATH", &no_programs)
+        .output()
+        .expect("granule runs");
+    assert_eq!(exit_code(&output), 2, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("Graphviz's `dot` program is not installed")
+            && stderr.contains("apt-get install graphviz")
+            && stderr.contains("--format dot"),
+        "{stderr}"
+    );
+}
