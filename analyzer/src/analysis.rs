@@ -4,7 +4,7 @@
 use crate::builtins::is_builtin_type;
 use crate::extract;
 use crate::index::Codebase;
-use crate::model::{DefinitionKind, Edge, EdgeKind, Finding, Vertex};
+use crate::model::{DefinitionKind, Edge, Finding, Vertex};
 use granule_parser::{BinaryOp, Expr, ExprKind};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -87,43 +87,53 @@ impl Analysis {
         }
     }
 
-    fn resolve(&mut self) {
-        let mut unresolved = Vec::new();
-        for edge in &mut self.edges {
-            let (resolved, what) = match &edge.to {
-                Vertex::Class { name } => (
-                    self.codebase.find(name, DefinitionKind::Class).is_some(),
-                    "class",
-                ),
-                Vertex::Type { name } if edge.kind != EdgeKind::Defaults || name != "class" => (
-                    self.codebase.find(name, DefinitionKind::Define).is_some()
-                        || self.custom_types.contains(name)
-                        || is_builtin_type(name),
-                    "resource type",
-                ),
-                _ => (true, ""),
-            };
-            edge.resolved = resolved;
-            if !resolved {
-                unresolved.push(Finding {
-                    code: if what == "class" {
-                        "analyzer/unresolved-class"
-                    } else {
-                        "analyzer/unresolved-type"
-                    },
-                    message: format!(
-                        "{what} `{}` is defined nowhere on the module path (used by {})",
-                        match &edge.to {
-                            Vertex::Class { name } | Vertex::Type { name } => name.as_str(),
-                            _ => "",
-                        },
-                        edge.unit.label()
-                    ),
-                    location: edge.location.clone(),
-                });
-            }
+    /// Why `to` does not resolve, and what is there instead if anything.
+    fn unresolved_message(&self, what: &str, to: &Vertex, unit: &Vertex) -> String {
+        let name = match to {
+            Vertex::Class { name } | Vertex::Type { name } => name.as_str(),
+            _ => "",
+        };
+        match self.codebase.definitions.get(name).and_then(|d| d.first()) {
+            Some(other) => format!(
+                "{} uses {what} `{name}`, but `{name}` is a {} ({}): use it as one",
+                unit.label(),
+                other.kind.describe(),
+                other.location
+            ),
+            None => format!(
+                "{what} `{name}` is defined nowhere on the module path (used by {})",
+                unit.label()
+            ),
         }
-        self.findings.extend(unresolved);
+    }
+
+    fn resolve(&mut self) {
+        let verdicts: Vec<Option<Finding>> = self
+            .edges
+            .iter()
+            .map(|edge| {
+                let (resolved, what, code) = match &edge.to {
+                    Vertex::Class { name } => {
+                        (self.has_class(name), "class", "analyzer/unresolved-class")
+                    }
+                    Vertex::Type { name } => (
+                        self.has_type(name),
+                        "resource type",
+                        "analyzer/unresolved-type",
+                    ),
+                    _ => (true, "", ""),
+                };
+                (!resolved).then(|| Finding {
+                    code,
+                    message: self.unresolved_message(what, &edge.to, &edge.unit),
+                    location: edge.location.clone(),
+                })
+            })
+            .collect();
+        for (edge, verdict) in self.edges.iter_mut().zip(verdicts) {
+            edge.resolved = verdict.is_none();
+            self.findings.extend(verdict);
+        }
         self.findings.sort();
     }
 }

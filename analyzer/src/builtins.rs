@@ -4,6 +4,8 @@
 
 /// Resource types Puppet knows without any module.
 const BUILTIN_TYPES: &[&str] = &[
+    // Classes as resources (`class { $name: }`, `Class { stage => x }`).
+    "class",
     // Puppet 7 core (lib/puppet/type).
     "component",
     "exec",

@@ -259,7 +259,7 @@ impl Walk<'_> {
         };
         for body in bodies {
             for title in self.titles(&body.title) {
-                let resource = if type_name == "class" {
+                let resource = if type_name == "class" && title.literal {
                     let class = Vertex::class(&normalize(&title.text));
                     self.push_from_unit(class.clone(), EdgeKind::DeclareClass, body.title.span);
                     class
@@ -332,10 +332,11 @@ impl Walk<'_> {
     }
 
     /// `Class['x']` is class x, `Stage['x']` run stage x; any other
-    /// reference is a resource, known in this unit only when its title is an
-    /// expression.
+    /// reference (or one whose title is an expression, which names no class
+    /// statically) is a resource, known in this unit only when its title is
+    /// an expression.
     fn reference(&self, type_name: &str, title: Title) -> Vertex {
-        if type_name == "class" {
+        if type_name == "class" && title.literal {
             Vertex::class(&normalize(&title.text))
         } else if type_name == "stage" && title.literal {
             Vertex::Stage { name: title.text }

@@ -31,6 +31,19 @@ pub enum DefinitionKind {
     Node,
 }
 
+impl DefinitionKind {
+    /// How people call it: `class`, `define`, `type alias`...
+    pub fn describe(self) -> &'static str {
+        match self {
+            DefinitionKind::Class => "class",
+            DefinitionKind::Define => "define",
+            DefinitionKind::TypeAlias => "type alias",
+            DefinitionKind::Function => "function",
+            DefinitionKind::Node => "node",
+        }
+    }
+}
+
 /// A named definition: where it is, and in which module.
 #[derive(Debug, Clone, Serialize)]
 pub struct Definition {
