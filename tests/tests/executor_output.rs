@@ -226,6 +226,24 @@ fn status_reads_the_journal() {
     assert_eq!(value["tasks"].as_array().unwrap().len(), 65);
     assert_eq!(value["counts"]["dependency-failed"], 2);
 
+    // A crash in the middle of a write leaves a torn last line: ignored, noted.
+    let journal_path = dir.join("state/journal.jsonl");
+    let mut text_of_journal = std::fs::read_to_string(&journal_path).unwrap();
+    text_of_journal.push_str("{\"event\":\"state\",\"ts\":\"2026-");
+    std::fs::write(&journal_path, &text_of_journal).unwrap();
+    let torn = granule_in(&dir, &["status", "state"]);
+    assert_eq!(exit_code(&torn), 0);
+    assert!(text(&torn.stdout).contains("last line was half-written"));
+    // Damage anywhere else is an error naming the line.
+    std::fs::write(&journal_path, format!("not json\n{text_of_journal}")).unwrap();
+    let damaged = granule_in(&dir, &["status", "state"]);
+    assert_eq!(exit_code(&damaged), 2);
+    assert!(
+        text(&damaged.stderr).contains("journal.jsonl:1: not a journal record"),
+        "{}",
+        text(&damaged.stderr)
+    );
+
     let missing = granule_in(&dir, &["status", "nowhere"]);
     assert_eq!(exit_code(&missing), 2);
     assert!(text(&missing.stderr).contains("--state-dir"));

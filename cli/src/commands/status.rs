@@ -54,6 +54,11 @@ pub fn run(args: StatusArgs) -> ExitCode {
     let path = args.state_dir.join(JOURNAL_FILE);
     let contents = match journal::read(&path) {
         Ok(contents) => contents,
+        // The reader names the file and line of a damaged record itself.
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
+            eprintln!("error: {err}\n  help: only the last line of a journal can be damaged by a crash; this one was changed by hand or by another program");
+            return ExitCode::from(2);
+        }
         Err(err) => {
             eprintln!(
                 "error: {}: {err}\n  help: pass the --state-dir of a `granule run` (default .granule/run)",
