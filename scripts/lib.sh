@@ -29,7 +29,7 @@ ensure_cargo() {
 }
 
 # The packages behind the tests' references: Puppet's parser and `puppet
-# apply`, puppet-lint, graphviz's `dot`, sshd for the SSH transport, and the
-# real Puppet corpus.
+# apply`, puppet-lint, graphviz's `dot`, sshd for the SSH transport, headless
+# Chromium and its WebDriver for the HTML graph, and the real Puppet corpus.
 TEST_PACKAGES=(puppet-agent puppet-lint graphviz openssh-server openssh-client
-  openstack-puppet-modules puppet-module-oci)
+  chromium chromium-driver openstack-puppet-modules puppet-module-oci)

@@ -56,18 +56,27 @@ pub fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// Whether `program --version` runs; the error names the Debian package.
+/// Whether `program --version` (or `-V`, as Graphviz's `dot` spells it)
+/// runs; the error names the Debian package.
 pub fn tool_available(program: &str, package: &str) -> Result<(), String> {
-    match Command::new(program).arg("--version").output() {
-        Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => Err(format!(
-            "`{program} --version` failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )),
-        Err(err) => Err(format!(
-            "cannot run `{program}` ({err}): install the Debian package {package}"
-        )),
+    let mut failure = String::new();
+    for flag in ["--version", "-V"] {
+        match Command::new(program).arg(flag).output() {
+            Ok(output) if output.status.success() => return Ok(()),
+            Ok(output) => {
+                failure = format!(
+                    "`{program} {flag}` failed: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )
+            }
+            Err(err) => {
+                return Err(format!(
+                    "cannot run `{program}` ({err}): install the Debian package {package}"
+                ))
+            }
+        }
     }
+    Err(failure)
 }
 
 /// Copies fixture directory `name` into `dir`, replacing `@WORK@` in every
