@@ -6,7 +6,7 @@ use granule_executor::inventory::Inventory;
 use granule_executor::{graph, Plan, Selection};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 /// Check, list and draw task descriptors (Fuel tasks.yaml, versions 1 and 2.0.0).
 ///
@@ -137,13 +137,13 @@ pub fn run(args: TasksArgs) -> ExitCode {
             };
             let output = match format {
                 GraphFormat::Dot => dot,
-                GraphFormat::Svg | GraphFormat::Html => match render_svg(&dot) {
+                GraphFormat::Svg | GraphFormat::Html => match crate::render::svg(&dot) {
                     Ok(svg) if format == GraphFormat::Svg => svg,
                     Ok(svg) => format!(
                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>granule task graph</title>\
                          <style>body{{margin:0;font-family:sans-serif}} svg{{max-width:100%;height:auto}}</style>\
                          </head><body>\n{}\n</body></html>\n",
-                        svg.find("<svg").map_or(svg.as_str(), |at| &svg[at..])
+                        crate::render::svg_element(&svg)
                     ),
                     Err(message) => {
                         eprintln!("error: {message}");
@@ -155,30 +155,4 @@ pub fn run(args: TasksArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
-}
-
-fn render_svg(dot: &str) -> Result<String, String> {
-    let mut child = Command::new("dot")
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| {
-            format!("cannot run Graphviz's `dot` ({err}); install graphviz, or use --format dot")
-        })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let text = dot.to_string();
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(text.as_bytes());
-        });
-    }
-    let output = child.wait_with_output().map_err(|err| err.to_string())?;
-    if !output.status.success() {
-        return Err(format!(
-            "dot failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
-    }
-    String::from_utf8(output.stdout).map_err(|err| err.to_string())
 }
