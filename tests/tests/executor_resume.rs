@@ -71,6 +71,27 @@ fn send(child: &Child, signal: i32) {
     }
 }
 
+/// Waits until no process works in `dir` any more (the steps of a killed
+/// runner run there and take a few tens of milliseconds).
+fn wait_for_commands_in(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let busy = || {
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd == dir))
+    };
+    while busy() {
+        assert!(
+            Instant::now() < deadline,
+            "commands still run in {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 type Key = (String, String);
 
 /// The journal's account: every task's records in order.
@@ -141,7 +162,7 @@ fn sigkill_at_several_points_then_resume_runs_each_task_once_more_at_most() {
         }
         let _ = child.wait();
         // Commands of a killed runner may still be finishing: let them end.
-        std::thread::sleep(Duration::from_millis(300));
+        wait_for_commands_in(&dir);
         let records = journal(&dir.join("state"));
         // Nothing that had succeeded in an earlier run ran again.
         let runs_now: BTreeSet<Key> = records
@@ -203,7 +224,7 @@ fn a_fresh_run_refuses_to_overwrite_an_unfinished_one() {
     let mut child = spawn(&dir, &run);
     assert!(signal_after(&mut child, &dir, 2, SIGKILL));
     let _ = child.wait();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_commands_in(&dir);
     let again = granule_in(&dir, &run.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(exit_code(&again), 2);
     let message = text(&again.stderr);
