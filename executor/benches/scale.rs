@@ -167,6 +167,7 @@ fn main() {
             fail_fast: false,
             stop_after: None,
             resume: false,
+            restart: false,
             runner: Default::default(),
             handle_signals: false,
         };

@@ -6,7 +6,7 @@
 //! After a crash, `--resume` trusts exactly the `succeeded` records; what was
 //! skipped is decided again from this run's selection and conditions.
 
-use crate::journal::{self, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
+use crate::journal::{self, JournalContents, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
 use crate::plan::{Disposition, Plan};
 use crate::runner::{
     leftover_command, Interrupt, Outcome, Progress, RunnerOptions, TaskLog, TaskRun,
@@ -28,6 +28,8 @@ pub struct RunConfig {
     pub stop_after: Option<String>,
     /// Keep what earlier runs in `state_dir` did; run the rest.
     pub resume: bool,
+    /// Discard what earlier runs in `state_dir` left (under the lock).
+    pub restart: bool,
     pub runner: RunnerOptions,
     /// Handle SIGINT/SIGTERM: the first stops starting tasks, the second kills.
     pub handle_signals: bool,
@@ -168,10 +170,21 @@ impl StateDirLock {
 fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecError> {
     let dir = &config.state_dir;
     let journal_path = dir.join(JOURNAL_FILE);
+    let fresh = || (vec![false; plan.instances.len()], 1);
     if !journal_path.exists() {
-        return Ok((vec![false; plan.instances.len()], 1));
+        return Ok(fresh());
     }
-    let contents = journal::read(&journal_path).map_err(io_error(&journal_path))?;
+    let contents = journal::read(&journal_path).map_err(io_error(&journal_path));
+    if config.restart {
+        // Even a damaged journal can be discarded; leftovers are still checked.
+        if let Ok(contents) = &contents {
+            refuse_leftovers(dir, contents)?;
+        }
+        discard_state(dir)?;
+        return Ok(fresh());
+    }
+    let contents = contents?;
+    refuse_leftovers(dir, &contents)?;
     if !config.resume {
         let finished = contents.last_outcome();
         if finished != Some(RunOutcome::Succeeded) {
@@ -184,34 +197,10 @@ fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecE
                 dir.display()
             )));
         }
-        for stale in [journal_path.clone(), dir.join("logs")] {
-            let removed = if stale.is_dir() {
-                std::fs::remove_dir_all(&stale)
-            } else {
-                std::fs::remove_file(&stale)
-            };
-            removed.map_err(io_error(&stale))?;
-        }
-        return Ok((vec![false; plan.instances.len()], 1));
+        discard_state(dir)?;
+        return Ok(fresh());
     }
     let last = contents.last_states();
-    // A runner killed with kill -9 leaves its commands running: starting
-    // them again now would run the same task twice at once.
-    let leftovers: Vec<String> = last
-        .iter()
-        .filter(|(_, state)| **state == State::Running)
-        .filter_map(|((node, task), _)| {
-            leftover_command(&log_path(dir, node, task)).map(|(group, command)| {
-                format!("{task} on {node}: process group {group} (`{command}`)")
-            })
-        })
-        .collect();
-    if !leftovers.is_empty() {
-        return Err(ExecError::Usage(format!(
-            "commands of the run that was cut off still run:\n  {}\nwait for them to end, or stop them (`kill -- -GROUP`), then --resume again",
-            leftovers.join("\n  ")
-        )));
-    }
     let done = plan
         .instances
         .iter()
@@ -227,8 +216,30 @@ fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecE
     Ok((done, contents.last_run() + 1))
 }
 
+/// A runner killed with kill -9 leaves its commands running: starting them
+/// again now would run the same task twice at once.
+fn refuse_leftovers(dir: &Path, contents: &JournalContents) -> Result<(), ExecError> {
+    let leftovers: Vec<String> = contents
+        .last_states()
+        .iter()
+        .filter(|(_, state)| **state == State::Running)
+        .filter_map(|((node, task), _)| {
+            leftover_command(&log_path(dir, node, task)).map(|(group, command)| {
+                format!("{task} on {node}: process group {group} (`{command}`)")
+            })
+        })
+        .collect();
+    if leftovers.is_empty() {
+        return Ok(());
+    }
+    Err(ExecError::Usage(format!(
+        "commands of the run that was cut off still run:\n  {}\nwait for them to end, or stop them (`kill -- -GROUP`), then run again",
+        leftovers.join("\n  ")
+    )))
+}
+
 /// Discards what earlier runs left in the state directory.
-pub fn discard_state(state_dir: &Path) -> Result<(), ExecError> {
+fn discard_state(state_dir: &Path) -> Result<(), ExecError> {
     for stale in [state_dir.join(JOURNAL_FILE), state_dir.join("logs")] {
         let removed = if stale.is_dir() {
             std::fs::remove_dir_all(&stale)

@@ -426,6 +426,23 @@ fn resume_refuses_while_a_killed_runners_command_still_runs() {
             && stderr.contains("sleep 30"),
         "{stderr}"
     );
+    // Starting over is refused as well: the old command would run beside the new.
+    let mut restart = args.clone();
+    restart.push("--restart".into());
+    let refused = granule_in(
+        &dir,
+        &restart.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!(exit_code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("still run"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(
+        dir.join("state/journal.jsonl").exists(),
+        "--restart discarded the journal"
+    );
     // Stop the leftover as the message says, then resume.
     let group: i32 = stderr
         .split("process group ")

@@ -210,12 +210,6 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         return print_plan(&plan, args.format);
     }
 
-    if args.restart {
-        if let Err(err) = execute::discard_state(&args.state_dir) {
-            eprintln!("error: {err}");
-            return ExitCode::from(2);
-        }
-    }
     let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args);
     let _ = std::fs::create_dir_all(&args.state_dir);
     if let Err(err) = std::fs::write(
@@ -232,6 +226,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         fail_fast: args.fail_fast,
         stop_after: args.stop_after.clone(),
         resume: args.resume,
+        restart: args.restart,
         runner: RunnerOptions {
             noop: args.noop,
             allow_local_reboot: args.allow_local_reboot,
