@@ -72,3 +72,14 @@ pub fn target_dir() -> PathBuf {
         _ => repo_root().join("target"),
     }
 }
+
+/// The process's peak resident memory (Linux `VmHWM`), 0 where unknown.
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}

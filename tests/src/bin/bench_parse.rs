@@ -92,19 +92,8 @@ fn main() -> ExitCode {
             "seconds_all_threads": all_threads,
             "seconds_validated_one_thread": validated_one_thread,
             "threads": rayon::current_num_threads(),
-            "peak_rss_kb": peak_rss_kb(),
+            "peak_rss_kb": granule_tests::peak_rss_kb(),
         })
     );
     ExitCode::SUCCESS
-}
-
-/// The process's peak resident memory (Linux `VmHWM`), 0 where unknown.
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
 }
