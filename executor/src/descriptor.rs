@@ -6,6 +6,7 @@
 
 use crate::error::{yaml_error, Diagnostic, Diagnostics};
 use crate::matcher::{Matcher, RoleSelector};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -136,19 +137,16 @@ struct RawTask {
     test_pre: Option<RawTestHook>,
     #[serde(default)]
     test_post: Option<RawTestHook>,
-    // Fields Fuel uses for re-deployment and documentation; accepted, not acted on.
-    #[serde(default)]
-    #[allow(dead_code)]
-    reexecute_on: Vec<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    refresh_on: Vec<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    description: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    fault_tolerance: Option<Value>,
+    // Fields Fuel uses for re-deployment, its UI and failure budgets:
+    // accepted in any form, not acted on.
+    #[serde(default, rename = "reexecute_on")]
+    _reexecute_on: IgnoredAny,
+    #[serde(default, rename = "refresh_on")]
+    _refresh_on: IgnoredAny,
+    #[serde(default, rename = "description")]
+    _description: IgnoredAny,
+    #[serde(default, rename = "fault_tolerance")]
+    _fault_tolerance: IgnoredAny,
 }
 
 /// Descriptor format: version 1 (group-based) or 2.x (per-node graphs).
