@@ -74,8 +74,7 @@ impl Analysis {
     /// directly or through others; every unit when `entry` is `None`.
     pub fn reachable_units(&self, entry: Option<&Entry>) -> Option<HashSet<Vertex>> {
         let entry = entry?;
-        let mut units = HashSet::new();
-        let mut queue = VecDeque::new();
+        let mut queue = Vec::new();
         match entry {
             Entry::File(file) => {
                 let file = self
@@ -86,18 +85,26 @@ impl Analysis {
                 let start = Vertex::TopScope {
                     file: file.map_or_else(|| entry_file(entry), |f| f.path.clone()),
                 };
-                queue.push_back(start);
+                queue.push(start);
                 // The nodes of the file are entry points too.
                 for edge in &self.edges {
                     if matches!(edge.unit, Vertex::Node { .. })
                         && same_file(&edge.location.file, &entry_file(entry))
                     {
-                        queue.push_back(edge.unit.clone());
+                        queue.push(edge.unit.clone());
                     }
                 }
             }
-            Entry::Class(name) => queue.push_back(Vertex::class(name)),
+            Entry::Class(name) => queue.push(Vertex::class(name)),
         }
+        Some(self.reachable_from(queue))
+    }
+
+    /// The units `starts` declare, directly or through others, themselves
+    /// included.
+    pub fn reachable_from(&self, starts: impl IntoIterator<Item = Vertex>) -> HashSet<Vertex> {
+        let mut units = HashSet::new();
+        let mut queue: VecDeque<Vertex> = starts.into_iter().collect();
         let mut by_unit: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
         for edge in &self.edges {
             by_unit.entry(&edge.unit).or_default().push(edge);
@@ -118,7 +125,7 @@ impl Analysis {
                 }
             }
         }
-        Some(units)
+        units
     }
 
     /// The graph at `level` of what `entry` reaches (everything without one).

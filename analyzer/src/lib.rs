@@ -23,6 +23,7 @@ pub mod index;
 pub mod json;
 pub mod model;
 pub mod modulepath;
+pub mod split;
 
 pub use analysis::Analysis;
 pub use graph::{Entry, Graph, GraphEdge, Level};

@@ -21,6 +21,7 @@ struct Cli {
 enum Command {
     Parse(commands::parse::ParseArgs),
     Deps(commands::deps::DepsArgs),
+    Split(Box<commands::split::SplitArgs>),
     Graph(commands::graph::GraphArgs),
     Run(Box<commands::run::RunArgs>),
     Status(commands::status::StatusArgs),
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Parse(args) => commands::parse::run(args),
         Command::Deps(args) => commands::deps::run(args),
+        Command::Split(args) => commands::split::run(*args),
         Command::Graph(args) => commands::graph::run(args),
         Command::Run(args) => commands::run::run(*args),
         Command::Status(args) => commands::status::run(args),

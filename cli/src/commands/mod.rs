@@ -6,5 +6,6 @@ pub mod graph;
 pub mod parse;
 pub mod parse_findings;
 pub mod run;
+pub mod split;
 pub mod status;
 pub mod tasks;

@@ -1,0 +1,200 @@
+//! `granule split`: propose atomic tasks for a monolith and write them out.
+
+use clap::{Args, ValueEnum};
+use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
+use granule_analyzer::split::plan::Plan;
+use granule_analyzer::split::{split, SplitOptions, Target};
+use granule_analyzer::{Analysis, Entry};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+/// Cut a monolith into small tasks that together do what it did.
+///
+/// The units are what the entry declares (classes, define instances,
+/// resources), with the guards they stand under. Units joined by a refresh,
+/// a cycle or a shared resource stay together; the rest is grouped by
+/// component (the module of what they declare). The data of the monolith's
+/// top scope moves to Hiera: a `globals` task evaluates it, a `hiera` task
+/// makes it a data source, and every task reads what it needs with
+/// lookup().
+///
+/// OUTDIR receives tasks.yaml (Fuel's format), <task>/<task>.pp with
+/// pre.sh and post.sh, report.json, report.md and graph.svg. Review
+/// report.md; adjust the proposal with a plan file (--plan) and re-run.
+///
+/// Exit status: 0; 1 when --verify finds a problem; 2 for usage errors.
+///
+/// Examples:
+///   granule split --modulepath modules --entry manifests/site.pp --role-var '$::role' -o out
+///   granule split --modulepath /usr/share/puppet/modules --entry oci::controller -o out --verify
+///   granule split --modulepath m --entry site.pp --only keystone,rabbitmq -o out
+#[derive(Args)]
+#[command(verbatim_doc_comment)]
+pub struct SplitArgs {
+    /// Directories of modules, separated by `:` (repeatable).
+    #[arg(
+        long,
+        value_name = "DIR[:DIR...]",
+        value_delimiter = ':',
+        required = true
+    )]
+    modulepath: Vec<PathBuf>,
+
+    /// The monolith: a manifest file or a class (repeatable: with several
+    /// classes, each is a role).
+    #[arg(long, value_name = "FILE|CLASS", required = true)]
+    entry: Vec<String>,
+
+    /// The expression whose `case`/`if` guards name the roles, e.g.
+    /// `$::role` or `$::fuel_settings['role']`.
+    #[arg(long, value_name = "EXPR")]
+    role_var: Option<String>,
+
+    /// A plan file (TOML: [pin], [rename], [merge], exclude) to honour.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+
+    /// Extract only these tasks (comma separated); the rest stays in one
+    /// `legacy` task.
+    #[arg(long, value_delimiter = ',', value_name = "TASK,...")]
+    only: Vec<String>,
+
+    /// The Puppet the manifests are for: lookup() (puppet7) or hiera()
+    /// (puppet3) for data.
+    #[arg(long, value_enum, default_value_t = TargetArg::Puppet7)]
+    target: TargetArg,
+
+    /// Fuel task descriptor version to write.
+    #[arg(long, value_enum, default_value_t = VersionArg::V2)]
+    descriptor_version: VersionArg,
+
+    /// Timeout of each task, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    timeout: u64,
+
+    /// The output directory.
+    #[arg(short = 'o', long = "out", value_name = "OUTDIR")]
+    out: PathBuf,
+
+    /// Check the result statically: same resources per role, ordering and
+    /// refreshes kept, every manifest accepted by Puppet 7.
+    #[arg(long)]
+    verify: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    Puppet7,
+    Puppet3,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum VersionArg {
+    #[value(name = "1")]
+    V1,
+    #[value(name = "2")]
+    V2,
+}
+
+pub fn run(args: SplitArgs) -> ExitCode {
+    match split_command(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
+    let entries: Vec<Entry> = args.entry.iter().map(|e| Entry::parse(e)).collect();
+    let manifests: Vec<PathBuf> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::File(file) => Some(PathBuf::from(&**file)),
+            Entry::Class(_) => None,
+        })
+        .collect();
+    let analysis = Analysis::load(&args.modulepath, &manifests)?;
+    let plan = match &args.plan {
+        Some(path) => Plan::load(path)?,
+        None => Plan::default(),
+    };
+    let options = SplitOptions {
+        entries,
+        role_var: args.role_var.clone(),
+        plan,
+        only: args.only.clone(),
+        target: match args.target {
+            TargetArg::Puppet7 => Target::Puppet7,
+            TargetArg::Puppet3 => Target::Puppet3,
+        },
+    };
+    let proposal = split(&analysis, &options)?;
+    let modulepath = args
+        .modulepath
+        .iter()
+        .map(|dir| dir.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let output = Output {
+        dir: &args.out,
+        modulepath: &modulepath,
+        version: match args.descriptor_version {
+            VersionArg::V1 => DescriptorVersion::V1,
+            VersionArg::V2 => DescriptorVersion::V2,
+        },
+        timeout: args.timeout,
+    };
+    emit::write(&proposal, &analysis, &output)?;
+    let dot = emit::task_dot(&proposal);
+    emit::write_file(&args.out.join("graph.dot"), &dot)?;
+    match render_svg(&dot) {
+        Ok(svg) => emit::write_file(&args.out.join("graph.svg"), &svg)?,
+        Err(message) => eprintln!("warning: graph.svg not written: {message}"),
+    }
+    eprintln!(
+        "{} tasks ({} roles), {} forced merges, {} cut edges, {} hazards: see {}",
+        proposal.tasks.len(),
+        proposal.roles.len(),
+        proposal.merges.len(),
+        proposal.cuts.len(),
+        proposal.hazards.len(),
+        args.out.join("report.md").display()
+    );
+    if !args.verify {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let failures = granule_analyzer::split::verify::verify(&proposal, &args.out);
+    if failures.is_empty() {
+        eprintln!("verify: every role has the monolith's resources, every ordering and refresh is kept, every manifest is valid Puppet 7");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for failure in &failures {
+            eprintln!("verify: {failure}");
+        }
+        eprintln!("verify: {} problems", failures.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// SVG from DOT with Graphviz's `dot`.
+fn render_svg(dot: &str) -> Result<String, String> {
+    use std::io::Write;
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run Graphviz's dot ({e}): install graphviz"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let text = dot.to_string();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = writer.join();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+    }
+    String::from_utf8(output.stdout).map_err(|e| e.to_string())
+}
