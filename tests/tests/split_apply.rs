@@ -1,0 +1,503 @@
+//! `granule split` end to end with the real `puppet apply`, on the installer
+//! fixture (fixtures/split/installer), once per role: the monolith applied
+//! into one temporary root, the generated tasks applied in task order into
+//! another, and the two trees compared (paths, contents, modes); a second
+//! pass of the tasks must change nothing.
+//!
+//! Everything Puppet writes stays in the scratch directory: the fixture
+//! confines its resources to the `granule_root` fact, and Puppet's own
+//! directories (confdir, vardir, codedir, logdir) are set per root. The
+//! generated tasks share one confdir per root because the `hiera` task
+//! writes the Hiera configuration the later tasks read.
+
+use granule_tests::executor::{exit_code, granule, scratch, text, tool_available};
+use granule_tests::{repo_root, require_reference};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ROLES: [&str; 2] = ["controller", "compute"];
+
+/// Where the installer's site.pp branches on the role.
+const ROLE_VAR: &str = "$role";
+
+fn installer() -> PathBuf {
+    repo_root().join("fixtures/split/installer")
+}
+
+/// Puppet and the stdlib module (the fixture's site.pp parses its settings
+/// with stdlib's `parseyaml`).
+fn references(test: &str) -> Option<()> {
+    require_reference(test, tool_available("puppet", "puppet"))?;
+    let stdlib = Path::new(STDLIB);
+    let found = if stdlib.join("metadata.json").exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing: install the Debian package puppet-module-puppetlabs-stdlib",
+            stdlib.display()
+        ))
+    };
+    require_reference(test, found)
+}
+
+const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
+
+/// The fixture's modules, then a directory holding only stdlib: the whole
+/// of /usr/share/puppet/modules would make Puppet load every module's facts,
+/// several seconds per run.
+fn modulepath(dir: &Path) -> String {
+    let vendor = dir.join("vendor");
+    std::fs::create_dir_all(&vendor).expect("vendor directory");
+    let link = vendor.join("stdlib");
+    if !link.exists() {
+        std::os::unix::fs::symlink(STDLIB, &link).expect("stdlib link");
+    }
+    format!(
+        "{}:{}",
+        installer().join("modules").display(),
+        vendor.display()
+    )
+}
+
+/// One machine to apply manifests on: the root the fixture writes into,
+/// Puppet's own directories, and the facts of the role.
+struct Node {
+    root: PathBuf,
+    puppet_dir: PathBuf,
+    modulepath: String,
+    settings_yaml: String,
+}
+
+impl Node {
+    fn new(dir: &Path, name: &str, role: &str, modulepath: &str) -> Node {
+        let root = dir.join(name).join("root");
+        let puppet_dir = dir.join(name).join("puppet");
+        std::fs::create_dir_all(&root).expect("root directory");
+        let settings = installer().join("settings").join(format!("{role}.yaml"));
+        Node {
+            root,
+            puppet_dir,
+            modulepath: modulepath.to_string(),
+            settings_yaml: std::fs::read_to_string(&settings)
+                .unwrap_or_else(|err| panic!("{}: {err}", settings.display())),
+        }
+    }
+
+    /// `puppet apply --detailed-exitcodes MANIFEST`: its exit code and its
+    /// output (stdout, then stderr).
+    fn apply(&self, manifest: &Path) -> Applied {
+        let mut command = Command::new("puppet");
+        command
+            .args(["apply", "--detailed-exitcodes", "--color=false"])
+            .arg(format!("--modulepath={}", self.modulepath));
+        for setting in ["confdir", "vardir", "codedir", "logdir"] {
+            command.arg(format!(
+                "--{setting}={}",
+                self.puppet_dir.join(setting).display()
+            ));
+        }
+        let output = command
+            .arg(manifest)
+            .env("FACTER_granule_root", &self.root)
+            .env("FACTER_settings_yaml", &self.settings_yaml)
+            .output()
+            .expect("puppet runs");
+        Applied {
+            manifest: manifest.to_path_buf(),
+            code: exit_code(&output),
+            log: format!("{}{}", text(&output.stdout), text(&output.stderr)),
+        }
+    }
+}
+
+struct Applied {
+    manifest: PathBuf,
+    code: i32,
+    log: String,
+}
+
+impl Applied {
+    /// Exit 0 (no change) or 2 (changes), not 1, 4 or 6 (failures).
+    fn assert_succeeded(&self) {
+        assert!(
+            self.code == 0 || self.code == 2,
+            "puppet apply {} failed (exit {}):\n{}",
+            self.manifest.display(),
+            self.code,
+            self.log
+        );
+    }
+
+    /// Nothing changed: exit 0, or exit 2 where every change Puppet logged
+    /// is a `notify` resource's message (Puppet logs those on every run).
+    fn assert_changed_nothing(&self) {
+        self.assert_succeeded();
+        let changes: Vec<&str> = self
+            .log
+            .lines()
+            .filter(|line| line.starts_with("Notice: /Stage["))
+            .filter(|line| !line.contains("/Notify["))
+            .collect();
+        assert!(
+            changes.is_empty() && (self.code == 0 || self.log.contains("/Notify[")),
+            "a second `puppet apply {}` changed something (exit {}):\n{}",
+            self.manifest.display(),
+            self.code,
+            changes.join("\n")
+        );
+    }
+}
+
+/// What a tree holds, per path relative to its root: the kind, the
+/// permission bits and (for files) the content.
+fn tree(root: &Path) -> BTreeMap<PathBuf, (&'static str, u32, Vec<u8>)> {
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|entry| {
+            let entry = entry.expect("tree readable");
+            let metadata = entry.path().symlink_metadata().expect("metadata");
+            let mode = metadata.permissions().mode() & 0o7777;
+            let (kind, content) = if metadata.is_dir() {
+                ("directory", Vec::new())
+            } else if metadata.file_type().is_symlink() {
+                let target = std::fs::read_link(entry.path()).expect("link target");
+                ("symlink", target.into_os_string().into_encoded_bytes())
+            } else {
+                ("file", std::fs::read(entry.path()).expect("file readable"))
+            };
+            let relative = entry.path().strip_prefix(root).unwrap().to_path_buf();
+            (relative, (kind, mode, content))
+        })
+        .collect()
+}
+
+/// Asserts two trees are identical, naming every path that differs.
+fn assert_same_tree(expected: &Path, actual: &Path, what: &str) {
+    let (a, b) = (tree(expected), tree(actual));
+    let paths: BTreeSet<&PathBuf> = a.keys().chain(b.keys()).collect();
+    let mut differences = Vec::new();
+    for path in paths {
+        match (a.get(path), b.get(path)) {
+            (Some(x), Some(y)) if x == y => {}
+            (Some(_), None) => differences.push(format!("  {}: missing", path.display())),
+            (None, Some(_)) => differences.push(format!("  {}: not expected", path.display())),
+            (Some((kind_a, mode_a, content_a)), Some((kind_b, mode_b, content_b))) => differences
+                .push(format!(
+                    "  {}: expected {kind_a} {mode_a:04o} {:?}, found {kind_b} {mode_b:04o} {:?}",
+                    path.display(),
+                    String::from_utf8_lossy(content_a),
+                    String::from_utf8_lossy(content_b)
+                )),
+            (None, None) => unreachable!("the path came from one of the trees"),
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{what}: {} differs from {}:\n{}",
+        actual.display(),
+        expected.display(),
+        differences.join("\n")
+    );
+}
+
+/// Applies the monolith on a fresh node and checks that the second run
+/// changes nothing.
+fn apply_monolith(dir: &Path, role: &str, modulepath: &str) -> Node {
+    let node = Node::new(dir, "monolith", role, modulepath);
+    let site = installer().join("manifests/site.pp");
+    let first = node.apply(&site);
+    first.assert_succeeded();
+    assert_eq!(first.code, 2, "the first run changes the empty root");
+    node.apply(&site).assert_changed_nothing();
+    node
+}
+
+/// The paths and modes the monolith leaves in the root, for a role: what
+/// the fixture's manifests declare (execs' files get the default 0644).
+fn expected_paths(role: &str) -> BTreeMap<&'static str, u32> {
+    let shared = [
+        ("etc", 0o755),
+        ("etc/hosts", 0o644),
+        ("etc/motd", 0o644),
+        ("etc/nova", 0o755),
+        ("etc/nova/nova.conf", 0o640),
+        ("etc/role", 0o644),
+        ("var", 0o755),
+        ("var/lib", 0o755),
+        ("var/lib/nova", 0o750),
+        ("var/log", 0o755),
+        ("var/log/nova", 0o750),
+    ];
+    let controller = [
+        ("etc/dashboard", 0o755),
+        ("etc/dashboard/local_settings.py", 0o644),
+        ("etc/keystone", 0o755),
+        ("etc/keystone/keystone.conf", 0o640),
+        ("etc/mysql", 0o755),
+        ("etc/mysql/my.cnf", 0o640),
+        ("etc/nova/api-paste.ini", 0o644),
+        ("etc/rabbitmq", 0o755),
+        ("etc/rabbitmq/rabbitmq.config", 0o644),
+        ("etc/rabbitmq/users.d", 0o755),
+        ("etc/rabbitmq/users.d/keystone", 0o600),
+        ("etc/rabbitmq/users.d/nova", 0o600),
+        ("var/lib/dashboard", 0o750),
+        ("var/lib/dashboard/compressed", 0o644),
+        ("var/lib/keystone", 0o750),
+        ("var/lib/keystone/bootstrapped", 0o644),
+        ("var/lib/mysql", 0o750),
+        ("var/lib/mysql/ibdata1", 0o644),
+        ("var/lib/mysql/keystone.db", 0o644),
+        ("var/lib/mysql/nova.db", 0o644),
+        ("var/lib/nova/cells", 0o644),
+        ("var/lib/rabbitmq", 0o750),
+        ("var/log/dashboard", 0o750),
+        ("var/log/dashboard/static.log", 0o644),
+        ("var/log/keystone", 0o750),
+        ("var/log/keystone/db_sync.log", 0o644),
+        ("var/log/mysql", 0o750),
+        ("var/log/mysql/restarts.log", 0o644),
+        ("var/log/nova/db_sync.log", 0o644),
+        ("var/log/rabbitmq", 0o750),
+        ("var/log/rabbitmq/reloads.log", 0o644),
+    ];
+    let compute = [
+        ("etc/nova/nova-compute.conf", 0o644),
+        ("var/lib/nova/registered", 0o644),
+        ("var/log/nova/compute.log", 0o644),
+    ];
+    let own: &[(&str, u32)] = if role == "controller" {
+        &controller
+    } else {
+        &compute
+    };
+    shared.iter().chain(own).copied().collect()
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path))
+        .unwrap_or_else(|err| panic!("{}: {err}", root.join(path).display()))
+}
+
+/// The monolith half on its own: what the installer leaves in the root for
+/// each role, before any split.
+#[test]
+fn the_installer_monolith_builds_each_roles_tree() {
+    let test = "split_installer_monolith";
+    if references(test).is_none() {
+        return;
+    }
+    for role in ROLES {
+        let dir = scratch(&format!("{test}_{role}"));
+        let node = apply_monolith(&dir, role, &modulepath(&dir));
+        let root = &node.root;
+        let found: BTreeMap<String, u32> = tree(root)
+            .into_iter()
+            .map(|(path, (_, mode, _))| (path.display().to_string(), mode))
+            .collect();
+        let expected: BTreeMap<String, u32> = expected_paths(role)
+            .into_iter()
+            .map(|(path, mode)| (path.to_string(), mode))
+            .collect();
+        assert_eq!(found, expected, "{role}: paths and modes under the root");
+
+        // Top-scope data from the parsed settings reached the templates.
+        assert_eq!(read(root, "etc/role"), format!("{role} of granule-lab\n"));
+        assert!(read(root, "etc/motd").contains(&format!("This node is a {role}")));
+        assert!(read(root, "etc/hosts").contains("192.0.2.10 controller"));
+        assert!(read(root, "etc/nova/nova.conf").contains("rabbit://nova:rabbit-secret@192.0.2.10"));
+        if role == "controller" {
+            assert!(read(root, "etc/keystone/keystone.conf").contains("admin_token = token-123"));
+            assert!(read(root, "etc/dashboard/local_settings.py").contains("DEBUG = True"));
+            // Each refresh ran once, in the first run only.
+            assert_eq!(read(root, "var/log/keystone/db_sync.log"), "db_sync\n");
+            assert_eq!(read(root, "var/log/mysql/restarts.log"), "restarted\n");
+            assert_eq!(read(root, "var/log/rabbitmq/reloads.log"), "reloaded\n");
+            assert_eq!(read(root, "var/lib/mysql/nova.db"), "nova@localhost\n");
+        } else {
+            assert_eq!(
+                read(root, "etc/nova/nova-compute.conf"),
+                "[libvirt]\nvirt_type = qemu\n"
+            );
+            assert_eq!(read(root, "var/lib/nova/registered"), "192.0.2.10\n");
+            assert_eq!(read(root, "var/log/nova/compute.log"), "restarted\n");
+        }
+    }
+}
+
+/// One task of `tasks.yaml`, as `granule tasks list --format json` reads it.
+struct TaskView {
+    id: String,
+    roles: Vec<String>,
+    requires: Vec<String>,
+    required_for: Vec<String>,
+}
+
+fn task_views(tasks_yaml: &Path) -> Vec<TaskView> {
+    let output = Command::new(granule())
+        .args(["tasks", "list", "--format", "json"])
+        .arg(tasks_yaml)
+        .output()
+        .expect("granule runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    text(&output.stdout)
+        .lines()
+        .map(|line| {
+            let task: Value = serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("bad `granule tasks list` line {line:?}: {err}"));
+            TaskView {
+                id: task["id"].as_str().expect("a task id").to_string(),
+                roles: strings(&task["roles"]),
+                requires: strings(&task["requires"]),
+                required_for: strings(&task["required_for"]),
+            }
+        })
+        .collect()
+}
+
+/// The ids of the tasks of `role` in an order that respects `requires` and
+/// `required_for` among them; ties keep the file's order. Panics on a cycle.
+fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
+    let selected: Vec<&TaskView> = tasks
+        .iter()
+        .filter(|task| task.roles.iter().any(|r| r == role))
+        .collect();
+    let ids: BTreeSet<&str> = selected.iter().map(|task| task.id.as_str()).collect();
+    let mut before: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for task in &selected {
+        before.entry(&task.id).or_default();
+        for first in task.requires.iter().filter(|id| ids.contains(id.as_str())) {
+            before.entry(&task.id).or_default().insert(first);
+        }
+        for then in task
+            .required_for
+            .iter()
+            .filter(|id| ids.contains(id.as_str()))
+        {
+            before.entry(then).or_default().insert(&task.id);
+        }
+    }
+    let mut order: Vec<String> = Vec::new();
+    while order.len() < selected.len() {
+        let next = selected
+            .iter()
+            .find(|task| {
+                !order.contains(&task.id)
+                    && before[task.id.as_str()]
+                        .iter()
+                        .all(|first| order.iter().any(|done| done == first))
+            })
+            .unwrap_or_else(|| panic!("the tasks of {role} form a cycle: {before:?}"));
+        order.push(next.id.clone());
+    }
+    order
+}
+
+/// `granule split` of the installer into `out`.
+fn split_installer(out: &Path, modulepath: &str) {
+    let site = installer().join("manifests/site.pp");
+    let output = Command::new(granule())
+        .args(["split", "--modulepath", modulepath, "--entry"])
+        .arg(&site)
+        .args(["--role-var", ROLE_VAR, "-o"])
+        .arg(out)
+        .output()
+        .expect("granule runs");
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "granule split failed:\n{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// The contract of `tasks.yaml` this test relies on: `globals` and `hiera`
+/// first, every task's manifest at OUTDIR/ID/ID.pp by its absolute path, the
+/// module path as given.
+fn check_descriptors(out: &Path, tasks: &[TaskView], modulepath: &str) {
+    let ids: Vec<&str> = tasks.iter().map(|task| task.id.as_str()).collect();
+    assert!(
+        ids.len() > 2 && ids[0] == "globals" && ids[1] == "hiera",
+        "tasks.yaml must start with globals and hiera: {ids:?}"
+    );
+    let yaml = std::fs::read_to_string(out.join("tasks.yaml")).expect("tasks.yaml");
+    for id in ids {
+        let manifest = out.join(id).join(format!("{id}.pp"));
+        assert!(manifest.is_file(), "{} is missing", manifest.display());
+        assert!(
+            yaml.contains(&format!("puppet_manifest: {}", manifest.display())),
+            "tasks.yaml does not point task {id} at {}",
+            manifest.display()
+        );
+    }
+    assert!(
+        yaml.contains(&format!("puppet_modules: {modulepath}")),
+        "tasks.yaml does not name the module path {modulepath}"
+    );
+}
+
+/// For one role: the monolith into root A; the split's tasks of the role,
+/// in task order, into root B with its own confdir; A and B identical; a
+/// second pass of the tasks changes nothing.
+fn tasks_rebuild_the_monolith(role: &str) {
+    let test = format!("split_installer_tasks_{role}");
+    if references(&test).is_none() {
+        return;
+    }
+    let dir = scratch(&test);
+    let modulepath = modulepath(&dir);
+    let monolith = apply_monolith(&dir, role, &modulepath);
+
+    let out = dir.join("split");
+    split_installer(&out, &modulepath);
+    let tasks = task_views(&out.join("tasks.yaml"));
+    check_descriptors(&out, &tasks, &modulepath);
+    let order = task_order(&tasks, role);
+    let manifest = |id: &str| out.join(id).join(format!("{id}.pp"));
+
+    let node = Node::new(&dir, "tasks", role, &modulepath);
+    for id in &order {
+        node.apply(&manifest(id)).assert_succeeded();
+    }
+    assert_same_tree(
+        &monolith.root,
+        &node.root,
+        &format!("{role}: the tasks {order:?} applied in order"),
+    );
+
+    for id in &order {
+        node.apply(&manifest(id)).assert_changed_nothing();
+    }
+    assert_same_tree(
+        &monolith.root,
+        &node.root,
+        &format!("{role}: after a second pass of the tasks"),
+    );
+}
+
+#[test]
+fn the_controllers_tasks_rebuild_the_monolith_tree() {
+    tasks_rebuild_the_monolith("controller");
+}
+
+#[test]
+fn the_computes_tasks_rebuild_the_monolith_tree() {
+    tasks_rebuild_the_monolith("compute");
+}
