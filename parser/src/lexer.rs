@@ -1120,11 +1120,14 @@ impl<'a> Lexer<'a> {
             }
         }
         if i == start || self.bytes[i..].starts_with(b"::") {
-            let at = if i == start { start } else { i };
+            // Puppet reports the position one past the reference's valid
+            // part, three past it when the reference starts with `::`.
+            let skip = if self.bytes[start] == b':' { 3 } else { 1 };
+            let at = (i + skip).min(self.bytes.len());
             return self.error(
                 "Illegal class reference: each segment must start with an upper case letter",
                 at,
-                at + 1,
+                at,
             );
         }
         self.pos = i;
@@ -1239,6 +1242,17 @@ impl<'a> Lexer<'a> {
         let mut i = start + 1;
         let mut value: Option<String> = None;
         let mut chunk_start = i;
+        // As in double quotes (see `slurp`), Puppet's pattern takes a first
+        // `'` as text when another `'` follows it: `'''` is the string `'`.
+        if self.bytes.get(i) == Some(&b'\'') {
+            let run = self.bytes[i + 1..]
+                .iter()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if run % 2 == 0 && self.bytes.get(i + 1 + run) == Some(&b'\'') {
+                i += 1;
+            }
+        }
         loop {
             match self.bytes.get(i) {
                 None => {
@@ -1312,7 +1326,7 @@ impl<'a> Lexer<'a> {
                     let kind = if first { Tok::DqPre } else { Tok::DqMid };
                     let token_text = text.take();
                     self.push(kind, chunk_start, self.pos, token_text);
-                    self.interpolated_expression()?;
+                    self.interpolated_expression(end)?;
                 }
                 Terminator::Dollar => {
                     let dollar = self.pos - 1;
@@ -1416,7 +1430,10 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the tokens of `${ ... }` up to its closing brace; a lone name,
     /// number or keyword (or one followed by `.` or `[`) becomes a variable.
-    fn interpolated_expression(&mut self) -> Result<(), SyntaxError> {
+    /// `text_end` says what the enclosing text is: in a heredoc, the end of
+    /// the text also ends the interpolation (Puppet then lets its parser
+    /// find what is missing).
+    fn interpolated_expression(&mut self, text_end: TextEnd) -> Result<(), SyntaxError> {
         self.depth += 1;
         if self.depth > self.limits.interpolation {
             self.too_deep = true;
@@ -1433,6 +1450,10 @@ impl<'a> Lexer<'a> {
         self.skip_blanks();
         loop {
             if self.pos >= self.bytes.len() {
+                if text_end == TextEnd::EndOfText {
+                    self.depth -= 1;
+                    return Ok(());
+                }
                 // Puppet goes on reading the string at the end of the input,
                 // and reports its unclosed quote there.
                 let end = self.bytes.len();
@@ -1488,7 +1509,16 @@ impl<'a> Lexer<'a> {
             );
         };
         let after_tag = close + 1;
-        let spec = HeredocSpec::parse(&self.src[start + 2..close])
+        let spec_text = &self.src[start + 2..close];
+        // Puppet's pattern is not anchored: when the spec is invalid, a later
+        // `@(` in it may still start a valid one (`@("A"/L@(B)` is `@(B)`).
+        let spec = HeredocSpec::parse(spec_text)
+            .or_else(|message| {
+                spec_text
+                    .match_indices("@(")
+                    .find_map(|(at, _)| HeredocSpec::parse(&spec_text[at + 2..]).ok())
+                    .ok_or(message)
+            })
             .map_err(|message| SyntaxError::new(message, self.span(after_tag, after_tag)))?;
 
         self.push_owned(Tok::Heredoc, start, after_tag, spec.syntax.clone());

@@ -703,7 +703,8 @@ impl<'t> Parser<'t> {
     /// `name { attr => value }` which Puppet 4+ reads as `name({...})`.
     fn resource_body(&mut self, left: Expr) -> Result<Expr> {
         let lbrace = self.expect(Tok::LBrace)?;
-        if self.peek() == Tok::RBrace || self.at_attribute_operation() {
+        // No operations, as in `File { , }`, is also an untitled body.
+        if matches!(self.peek(), Tok::RBrace | Tok::Comma) || self.at_attribute_operation() {
             let ops = self.attribute_operations()?;
             self.eat(Tok::Comma);
             let rbrace = self.expect(Tok::RBrace)?;
@@ -818,6 +819,14 @@ impl<'t> Parser<'t> {
     /// `name => value, name +> value, * => hash` (possibly none).
     fn attribute_operations(&mut self) -> Result<Vec<AttributeOp>> {
         let mut ops = Vec::new();
+        // Puppet's grammar lets the list start empty, so `{ , a => 1 }` holds
+        // one operation.
+        if self.peek() == Tok::Comma && {
+            let next = self.peek_at(1);
+            is_attribute_name(next) || next == Tok::Times
+        } {
+            self.advance();
+        }
         if !self.at_attribute_operation() {
             return Ok(ops);
         }
@@ -1159,7 +1168,34 @@ impl<'t> Parser<'t> {
 
     /// `[...]` keys: expressions and `key => value` pairs.
     fn access_args(&mut self) -> Result<Vec<Expr>> {
-        self.entries(Tok::RBrack, Self::expression, false)
+        self.entries(Tok::RBrack, Self::access_arg, false)
+    }
+
+    /// One `[...]` key. A pair's key may be an assignment, a relationship or
+    /// a resource, so Puppet's LALR parser reads that much before it knows
+    /// whether `=>` follows; without it, the error is at the token after.
+    fn access_arg(&mut self) -> Result<Expr> {
+        let arg = self.assignment()?;
+        let beyond_expression = match &arg.kind {
+            ExprKind::Binary { op, .. } => matches!(
+                op,
+                BinaryOp::Assign
+                    | BinaryOp::AddAssign
+                    | BinaryOp::SubAssign
+                    | BinaryOp::Before
+                    | BinaryOp::Notify
+                    | BinaryOp::Require
+                    | BinaryOp::Subscribe
+            ),
+            ExprKind::Resource { .. }
+            | ExprKind::ResourceDefaults { .. }
+            | ExprKind::ResourceOverride { .. } => true,
+            _ => false,
+        };
+        if beyond_expression && self.peek() != Tok::FArrow {
+            return Err(self.unexpected());
+        }
+        Ok(arg)
     }
 
     /// Comma separated entries up to `close`: `item` or `key => value`;
