@@ -153,17 +153,30 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
                 .unwrap_or_else(|| component_of(analysis, unit, options))
         })
         .collect();
+    // The entry's own statements go with the component they are tied to;
+    // those tied to none make one task of their own.
+    let own = own_component(analysis, options);
     let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, name) in component.iter().enumerate() {
-        by_component
-            .entry(options.plan.task_name(name))
-            .or_default()
-            .push(index);
+        if *name != own {
+            by_component
+                .entry(options.plan.task_name(name))
+                .or_default()
+                .push(index);
+        }
     }
     for members in by_component.values() {
         for pair in members.windows(2) {
             sets.union(pair[0], pair[1]);
         }
+    }
+    let untied: Vec<usize> = groups_of(&mut sets, monolith.units.len())
+        .into_values()
+        .filter(|members| members.iter().all(|&unit| component[unit] == own))
+        .flatten()
+        .collect();
+    for pair in untied.windows(2) {
+        sets.union(pair[0], pair[1]);
     }
 
     // Cycles between groups of units merge them too, until none is left.
@@ -414,20 +427,25 @@ fn exclude(monolith: &mut Monolith, plan: &Plan) {
 }
 
 /// The component a unit belongs to: the module of the class or define it
-/// declares; the entry's own resources and statements are `site` (or the
-/// entry class's module).
+/// declares; the entry's own resources and statements belong to the
+/// entry's own component ([`own_component`]).
 fn component_of(analysis: &Analysis, unit: &Unit, options: &SplitOptions) -> String {
     let module = |name: &str| name.split("::").next().unwrap_or(name).to_string();
     match &unit.kind {
         UnitKind::Class(name) => module(name),
         UnitKind::Instance { type_name, .. } => module(type_name),
-        UnitKind::Resource { .. } | UnitKind::Statement => {
-            let file = &analysis.codebase.files[unit.file];
-            match (analysis.codebase.module_of(file), options.entries.first()) {
-                (Some(module), Some(Entry::Class(_))) => module.name.clone(),
-                _ => "site".to_string(),
-            }
-        }
+        UnitKind::Resource { .. } | UnitKind::Statement => own_component(analysis, options),
+    }
+}
+
+/// The component of the entry's own statements: the entry class's module,
+/// or `site`.
+fn own_component(analysis: &Analysis, options: &SplitOptions) -> String {
+    match options.entries.first() {
+        Some(Entry::Class(name)) => analysis
+            .module_of(&Vertex::class(name))
+            .unwrap_or_else(|| "site".to_string()),
+        _ => "site".to_string(),
     }
 }
 
@@ -624,6 +642,11 @@ impl Owners {
         let mut reads = Vec::with_capacity(monolith.units.len());
         let mut owner: HashMap<Vertex, usize> = HashMap::new();
         let mut hazards = Vec::new();
+        let mut shared_classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_unit: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        for edge in &analysis.edges {
+            by_unit.entry(&edge.unit).or_default().push(edge);
+        }
         for (index, unit) in monolith.units.iter().enumerate() {
             let written_here: Vec<&Edge> = edges_in(analysis, unit).collect();
             let mut starts: Vec<Vertex> = Vec::new();
@@ -638,12 +661,10 @@ impl Owners {
             let units = analysis.reachable_from(starts);
             let mut reached: BTreeSet<Vertex> = units.iter().cloned().collect();
             let mut read = BTreeSet::new();
-            for edge in analysis
-                .edges
+            let of_units = units
                 .iter()
-                .filter(|e| units.contains(&e.unit))
-                .chain(written_here.iter().copied())
-            {
+                .flat_map(|unit| by_unit.get(unit).into_iter().flatten().copied());
+            for edge in of_units.chain(written_here.iter().copied()) {
                 match edge.kind {
                     EdgeKind::Declare | EdgeKind::DeclareVirtual => {
                         reached.insert(edge.to.clone());
@@ -658,25 +679,34 @@ impl Owners {
             }
             for vertex in &reached {
                 if matches!(vertex, Vertex::Class { .. } | Vertex::Resource { .. }) {
-                    if let Some(&first) = owner.get(vertex) {
-                        if first != index && matches!(vertex, Vertex::Class { .. }) {
-                            hazards.push(format!(
-                                "{} is applied by {} and by {}: its resources are applied twice (harmless when idempotent)",
-                                vertex.label(),
-                                monolith.units[first].label(),
-                                unit.label()
-                            ));
+                    match owner.get(vertex) {
+                        Some(&first)
+                            if first != index && matches!(vertex, Vertex::Class { .. }) =>
+                        {
+                            shared_classes
+                                .entry(vertex.label())
+                                .or_insert_with(|| vec![first])
+                                .push(index);
                         }
-                    } else {
-                        owner.insert(vertex.clone(), index);
+                        Some(_) => {}
+                        None => {
+                            owner.insert(vertex.clone(), index);
+                        }
                     }
                 }
             }
             reach.push(reached);
             reads.push(read);
         }
-        hazards.sort();
-        hazards.dedup();
+        for (class, units) in shared_classes {
+            let labels: Vec<String> = units.iter().map(|&u| monolith.units[u].label()).collect();
+            hazards.push(format!(
+                "{class} is applied by {} units ({}): each of their tasks applies it again \
+                 (harmless when its resources are idempotent)",
+                labels.len(),
+                labels.join(", ")
+            ));
+        }
         Owners {
             reach,
             reads,
