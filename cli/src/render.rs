@@ -16,15 +16,35 @@ pub fn image(dot: &str, image: Image) -> Result<Vec<u8>, String> {
         Image::Svg => Format::Svg,
         Image::Png => Format::Png,
     };
-    graphviz_rust::exec_dot(dot.to_string(), vec![CommandArg::Format(format)]).map_err(|error| {
+    // The newer ranking copes with edges between clusters that make the
+    // classic one fail on large graphs ("trouble in init_rank").
+    let arguments = vec![
+        CommandArg::Custom("-Gnewrank=true".to_string()),
+        CommandArg::Format(format),
+    ];
+    graphviz_rust::exec_dot(dot.to_string(), arguments).map_err(|error| {
         if error.kind() == ErrorKind::NotFound {
             "Graphviz's `dot` program is not installed (Debian and Ubuntu: apt-get install \
              graphviz); install it, or use --format dot and render elsewhere"
                 .to_string()
         } else {
-            format!("Graphviz's `dot` failed: {}", error.to_string().trim())
+            format!(
+                "Graphviz's `dot` failed: {}; --focus NAME --depth N or --level module \
+                 draw a smaller graph",
+                headline(&error.to_string())
+            )
         }
     })
+}
+
+/// The first lines of Graphviz's complaint, without the dumps it indents.
+fn headline(message: &str) -> String {
+    message
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with(char::is_whitespace))
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// The SVG document of `dot`, as text.

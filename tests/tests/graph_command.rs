@@ -282,3 +282,39 @@ fn a_missing_graphviz_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_class_graph_of_oci_controller_is_drawn_whole() {
+    // 600 vertices in 60 clusters, 2,000 edges: Graphviz's classic ranking
+    // fails on it ("trouble in init_rank"); granule asks for the newer one.
+    const CONTROLLER: &str = "/usr/share/puppet/modules/oci/manifests/controller.pp";
+    let corpus = if std::path::Path::new(CONTROLLER).is_file() {
+        tool_available("dot", "graphviz")
+    } else {
+        Err(format!(
+            "{CONTROLLER} is missing (Debian package puppet-module-oci)"
+        ))
+    };
+    if require_reference("graph_oci_controller", corpus).is_none() {
+        return;
+    }
+    let dir = scratch("graph_oci_controller");
+    let svg = dir.join("oci-controller.svg");
+    let output = granule(&[
+        "graph",
+        "--modulepath",
+        "/usr/share/puppet/modules",
+        "--entry",
+        "oci::controller",
+        "--format",
+        "svg",
+        "-o",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let svg = std::fs::read_to_string(&svg).expect("the SVG was written");
+    assert!(svg.contains(">class oci::controller</text>"));
+    let nodes = svg.matches("class=\"node\"").count();
+    let edges = svg.matches("class=\"edge\"").count();
+    assert!(nodes > 300 && edges > 1000, "{nodes} nodes, {edges} edges");
+}
