@@ -1,7 +1,9 @@
 //! `granule graph` on the monolith fixture: the DOT it writes against the
 //! edges `granule deps` lists, --focus/--depth against a walk of those edges,
 //! SVG, PNG and HTML drawn by the real Graphviz, and the error when Graphviz
-//! is missing. The HTML page's behaviour is tested in Chromium (graph_html).
+//! is missing; the analyzer fixture's cycle drawn red; the class graph of
+//! oci::controller (real corpus) drawn whole. The HTML page's behaviour is
+//! tested in Chromium (graph_html).
 
 use granule_tests::executor::{exit_code, granule_in, scratch, text, tool_available};
 use granule_tests::{repo_root, require_reference};
@@ -317,4 +319,59 @@ fn the_class_graph_of_oci_controller_is_drawn_whole() {
     let nodes = svg.matches("class=\"node\"").count();
     let edges = svg.matches("class=\"edge\"").count();
     assert!(nodes > 300 && edges > 1000, "{nodes} nodes, {edges} edges");
+}
+
+#[test]
+fn the_cycle_of_the_analyzer_fixture_is_red_and_fails_the_exit_status() {
+    let selection = [
+        "--modulepath",
+        "fixtures/analyzer/modules",
+        "--entry",
+        "fixtures/analyzer/manifests/site.pp",
+    ];
+    let mut deps = vec!["deps", "--format", "json"];
+    deps.extend_from_slice(&selection);
+    let output = granule(&deps);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("deps JSON");
+    let cycle_vertices: BTreeSet<String> = document["cycles"]
+        .as_array()
+        .expect("cycles")
+        .iter()
+        .flat_map(|cycle| cycle.as_array().unwrap().iter())
+        .map(|vertex| format!("class {}", vertex["name"].as_str().unwrap()))
+        .collect();
+    assert!(
+        !cycle_vertices.is_empty(),
+        "the fixture has a deliberate cycle"
+    );
+
+    let mut args = vec!["graph"];
+    args.extend_from_slice(&selection);
+    let output = granule(&args);
+    assert_eq!(exit_code(&output), 1, "a cycle fails the exit status");
+    assert!(text(&output.stderr).contains("error[analyzer/cycle]"));
+    let dot = parse_dot(&text(&output.stdout));
+    let red: BTreeSet<String> = dot
+        .text
+        .lines()
+        .filter(|line| line.contains(" -> ") && line.contains("color=\"red\""))
+        .flat_map(|line| {
+            let (from, rest) = line.trim().split_once(" -> ").unwrap();
+            let to = rest.split(' ').next().unwrap();
+            [dot.labels[from].clone(), dot.labels[to].clone()]
+        })
+        .collect();
+    assert_eq!(red, cycle_vertices, "the edges on the cycle are red");
+
+    // Focused away from the cycle, the picture has none.
+    let outside = dot
+        .labels
+        .values()
+        .find(|label| label.starts_with("class ") && !cycle_vertices.contains(*label))
+        .expect("a class off the cycle")
+        .clone();
+    args.extend(["--focus", &outside, "--depth", "0"]);
+    let output = granule(&args);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(!text(&output.stdout).contains("color=\"red\""));
 }
