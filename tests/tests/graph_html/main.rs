@@ -1,7 +1,7 @@
 //! The HTML page of `granule graph` in headless Chromium (driven through
 //! chromedriver): it loads with no console error, the search finds and
 //! centers a vertex, clicking it lists its edges as `granule deps` knows
-//! them (kind, other end, file:line), the wheel zooms. A screenshot goes to
+//! them (kind, other end, file:line), the wheel zooms and a drag pans. A screenshot goes to
 //! TARGET/graph-html/graph.png.
 
 mod webdriver;
@@ -172,16 +172,25 @@ fn graph_page_searches_centers_and_lists_edges_in_chromium() {
         "the panel shows {heading}"
     );
 
-    let zoomed = browser.run(
-        "const svg = document.querySelector('#viewport svg');
-         const before = svg.viewBox.baseVal.width;
-         svg.parentElement.dispatchEvent(new WheelEvent('wheel',
-           {deltaY: -300, clientX: 300, clientY: 300, bubbles: true, cancelable: true}));
-         return [before, svg.viewBox.baseVal.width];",
-        json!([]),
+    // The wheel and a drag, as a user's input (WebDriver actions).
+    let view_box = "const box = document.querySelector('#viewport svg').viewBox.baseVal;
+                    return [box.x, box.y, box.width, box.height];";
+    let before = browser.run(view_box, json!([]));
+    let viewport = browser.find("#viewport");
+    browser.wheel(&viewport, -300);
+    let zoomed = browser.run(view_box, json!([]));
+    assert!(
+        zoomed[2].as_f64().unwrap() < before[2].as_f64().unwrap() * 0.9,
+        "the wheel zooms in: {before} -> {zoomed}"
     );
-    let (before, after) = (zoomed[0].as_f64().unwrap(), zoomed[1].as_f64().unwrap());
-    assert!(after < before * 0.9, "the wheel zooms in: {zoomed}");
+    browser.drag(&viewport, -200, 0);
+    let panned = browser.run(view_box, json!([]));
+    assert!(
+        panned[0].as_f64().unwrap() > zoomed[0].as_f64().unwrap()
+            && panned[2] == zoomed[2]
+            && panned[1] == zoomed[1],
+        "dragging left pans right: {zoomed} -> {panned}"
+    );
 
     let errors: Vec<(String, String)> = browser
         .console()

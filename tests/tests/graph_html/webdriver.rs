@@ -194,6 +194,35 @@ impl Session<'_> {
         );
     }
 
+    /// Turns the mouse wheel by `delta_y` pixels over the element's center.
+    pub fn wheel(&self, element: &str, delta_y: i64) {
+        let origin = json!({ ELEMENT: element });
+        self.actions(json!([{"type": "wheel", "id": "wheel", "actions": [
+            {"type": "scroll", "origin": origin, "x": 0, "y": 0, "deltaX": 0, "deltaY": delta_y},
+        ]}]));
+    }
+
+    /// Presses the mouse at the element's center, moves it by (dx, dy) in
+    /// steps, and releases it.
+    pub fn drag(&self, element: &str, dx: i64, dy: i64) {
+        let origin = json!({ ELEMENT: element });
+        let mut steps = vec![
+            json!({"type": "pointerMove", "origin": origin, "x": 0, "y": 0}),
+            json!({"type": "pointerDown", "button": 0}),
+        ];
+        for _ in 0..4 {
+            steps.push(json!({"type": "pointerMove", "origin": "pointer", "x": dx / 4, "y": dy / 4, "duration": 20}));
+        }
+        steps.push(json!({"type": "pointerUp", "button": 0}));
+        self.actions(json!([{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"}, "actions": steps}]));
+    }
+
+    fn actions(&self, sources: Value) {
+        self.call("POST", "/actions", Some(json!({ "actions": sources })));
+        self.call("DELETE", "/actions", None);
+    }
+
     pub fn text(&self, element: &str) -> String {
         let text = self.call("GET", &format!("/element/{element}/text"), None);
         text.as_str().unwrap_or_default().to_string()
