@@ -372,7 +372,10 @@ fn task_views(tasks_yaml: &Path) -> Vec<TaskView> {
 }
 
 /// The ids of the tasks of `role` in an order that respects `requires` and
-/// `required_for` among them; ties keep the file's order. Panics on a cycle.
+/// `required_for` among them. Of the tasks ready at each step it takes the
+/// last in the file: any order the descriptors allow must work, and this
+/// one does not hide an edge they lack behind the order of the file.
+/// Panics on a cycle.
 fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
     let selected: Vec<&TaskView> = tasks
         .iter()
@@ -397,6 +400,7 @@ fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
     while order.len() < selected.len() {
         let next = selected
             .iter()
+            .rev()
             .find(|task| {
                 !order.contains(&task.id)
                     && before[task.id.as_str()]
