@@ -230,6 +230,14 @@ impl<'a> Collector<'a> {
                 if matches!(
                     op,
                     BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe
+                ) && only_stages(statement) =>
+            {
+                self.share(statement, "the order of run stages")
+            }
+            ExprKind::Binary { op, .. }
+                if matches!(
+                    op,
+                    BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe
                 ) && !declares_resources(statement) =>
             {
                 let unit = self.make_unit(statement, UnitKind::Statement);
@@ -276,6 +284,11 @@ impl<'a> Collector<'a> {
                     .first()
                     .map(|body| literal(&body.title).unwrap_or_else(|| self.text(&body.title)))
                     .unwrap_or_default();
+                if type_name == "stage" {
+                    let what = format!("the run stage {title}");
+                    self.share(statement, &what);
+                    return;
+                }
                 let kind = if type_name == "class" {
                     UnitKind::Class(normalize(&title))
                 } else if crate::builtins::is_builtin_type(&type_name) {
@@ -396,6 +409,22 @@ fn declares_resources(expr: &Expr) -> bool {
             right,
         } => declares_resources(left) || declares_resources(right),
         ExprKind::Resource { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether a relationship statement orders run stages only
+/// (`Stage['pre'] -> Stage['main']`).
+fn only_stages(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Binary {
+            op: BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe,
+            left,
+            right,
+        } => only_stages(left) && only_stages(right),
+        ExprKind::Access { left, .. } => {
+            matches!(&left.kind, ExprKind::QualifiedReference(name) if name.eq_ignore_ascii_case("stage"))
+        }
         _ => false,
     }
 }
