@@ -1360,10 +1360,11 @@ impl<'a> Lexer<'a> {
     ) -> Result<(std::ops::Range<usize>, Option<String>, Terminator), SyntaxError> {
         let from = self.pos;
         let mut i = from;
-        // Puppet's pattern `(?:[^\\]|^)(?:\\\\)*("|\$)` takes a `"` that
-        // starts the text as text when another terminator follows it after
-        // an even run of backslashes: `""$x` is `"` then `$x`, `"""` is `"`.
-        if end == TextEnd::DoubleQuote && self.bytes.get(from) == Some(&b'"') {
+        // Puppet's pattern `(?:[^\\]|^)(?:\\\\)*("|\$)` takes a `"` or `$`
+        // that starts the text as text when another terminator follows it
+        // after an even run of backslashes: `""$x` is `"` then `$x`, `"""`
+        // is `"`, `"$"` is `$`.
+        if end == TextEnd::DoubleQuote && matches!(self.bytes.get(from), Some(b'"' | b'$')) {
             let run = self.bytes[from + 1..]
                 .iter()
                 .take_while(|&&b| b == b'\\')

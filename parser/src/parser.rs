@@ -696,6 +696,12 @@ impl<'t> Parser<'t> {
         let next = self.peek_at(1);
         (is_attribute_name(self.peek()) && matches!(next, Tok::FArrow | Tok::PArrow))
             || (self.peek() == Tok::Times && next == Tok::FArrow)
+            // A keyword no expression starts with can only be an attribute
+            // name here: Puppet's parser takes it as one, and fails after it.
+            || matches!(
+                self.peek(),
+                Tok::Elsif | Tok::Else | Tok::Inherits | Tok::And | Tok::Or | Tok::In
+            )
     }
 
     /// `left { ... }`: a resource with titled bodies, or (without a title)
