@@ -6,10 +6,12 @@
 //! * the makespan of the real scheduler at -j 64 (simulated: every task
 //!   takes one unit, then random lengths), against the ideal for that width:
 //!   no schedule beats max(longest chain, busiest node, total work / 64);
-//! * a real run of the same graph on fewer local nodes (`true` commands),
-//!   journal and logs included: wall time and tasks per second.
+//! * a real run of the same graph on fewer local nodes, journal and logs
+//!   included: wall time and tasks per second; with --real-ms, every task
+//!   sleeps that long and the wall time is compared with the ideal.
 //!
-//! Options: --tasks N --nodes N --jobs N --seed N --real-nodes N (0: skip).
+//! Options: --tasks N --nodes N --jobs N --seed N --real-nodes N (0: skip)
+//! --real-ms N.
 
 use granule_executor::descriptor::parse_file;
 use granule_executor::execute::{execute, Event, RunConfig};
@@ -43,7 +45,7 @@ impl Random {
 /// 200 tasks: each needs up to 3 earlier ones; one in ten runs on
 /// controllers only; one in twenty waits for an earlier task on every
 /// controller (`cross-depends`).
-fn generate(tasks: usize, seed: u64) -> String {
+fn generate(tasks: usize, seed: u64, cmd: &str) -> String {
     let mut random = Random(seed.max(1));
     let mut yaml = String::new();
     for i in 0..tasks {
@@ -59,7 +61,7 @@ fn generate(tasks: usize, seed: u64) -> String {
         requires.dedup();
         let _ = write!(
             yaml,
-            "- id: t{i:04}\n  type: shell\n  version: 2.0.0\n  roles: {roles}\n  requires: [{}]\n  parameters:\n    cmd: 'true'\n",
+            "- id: t{i:04}\n  type: shell\n  version: 2.0.0\n  roles: {roles}\n  requires: [{}]\n  parameters:\n    cmd: '{cmd}'\n",
             requires.join(", ")
         );
         if i > 0 && random.below(20) == 0 {
@@ -120,7 +122,9 @@ fn main() {
     let jobs = option(&args, "--jobs", 64);
     let seed = option(&args, "--seed", 1) as u64;
     let real_nodes = option(&args, "--real-nodes", 10);
-    let yaml = generate(tasks, seed);
+    // Milliseconds each task of the real run sleeps (0: `true`).
+    let real_ms = option(&args, "--real-ms", 0);
+    let yaml = generate(tasks, seed, "true");
 
     let mut best = f64::MAX;
     let mut planned = None;
@@ -159,7 +163,14 @@ fn main() {
     }
 
     if real_nodes > 0 {
-        let small = self::plan(&yaml, real_nodes).unwrap_or_else(|errors| panic!("{errors}"));
+        let seconds = real_ms as f64 / 1000.0;
+        let cmd = if real_ms == 0 {
+            "true".to_string()
+        } else {
+            format!("sleep {seconds}")
+        };
+        let small = self::plan(&generate(tasks, seed, &cmd), real_nodes)
+            .unwrap_or_else(|errors| panic!("{errors}"));
         let state = std::env::temp_dir().join(format!("granule-bench-{}", std::process::id()));
         let config = RunConfig {
             state_dir: state.clone(),
@@ -176,10 +187,18 @@ fn main() {
         let wall = started.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&state);
         println!(
-            "real run, {real_nodes} local nodes, -j {jobs}: {} tasks {} in {wall:.2} s, {:.0} tasks/s (each `sh -c true`, journal fsync'd, one log per task)",
+            "real run, {real_nodes} local nodes, -j {jobs}, each task `{cmd}`: {} tasks {} in {wall:.2} s, {:.0} tasks/s",
             small.instances.len(),
             summary.outcome.name(),
             small.instances.len() as f64 / wall
         );
+        if real_ms > 0 {
+            let ideal = simulate(&small, jobs, |_| seconds).lower_bound;
+            println!(
+                "real run against the ideal for -j {jobs}: {wall:.2} s / {ideal:.2} s = {:.3} ({:+.1}%)",
+                wall / ideal,
+                (wall / ideal - 1.0) * 100.0
+            );
+        }
     }
 }

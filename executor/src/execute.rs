@@ -387,93 +387,102 @@ pub fn execute(
             if scheduler.running() == 0 {
                 return Ok(());
             }
-            match receiver.recv() {
-                Ok(Message::Finished {
-                    id,
-                    outcome,
-                    seconds,
-                }) => {
-                    driver.details.insert(
+            // Every message that is already there is handled before the next
+            // flush: tasks that end together share one fsync.
+            let Ok(mut message) = receiver.recv() else {
+                return Ok(());
+            };
+            loop {
+                match message {
+                    Message::Finished {
                         id,
-                        detail(
-                            outcome.attempt,
-                            outcome.exit_code,
-                            Some(seconds),
-                            outcome.message,
-                        ),
-                    );
-                    scheduler.finish(id, outcome.state);
-                    if outcome.state.is_failure() && config.fail_fast && stopping.is_none() {
-                        stopping = Some(RunOutcome::Failed);
-                        driver.observer.event(
-                            plan,
-                            Event::Stopping {
-                                reason: "a task failed and --fail-fast is set",
-                            },
+                        outcome,
+                        seconds,
+                    } => {
+                        driver.details.insert(
+                            id,
+                            detail(
+                                outcome.attempt,
+                                outcome.exit_code,
+                                Some(seconds),
+                                outcome.message,
+                            ),
                         );
-                    }
-                    if let Some(task) = stop_after {
-                        let finished =
-                            plan.instances.iter().enumerate().all(|(other, instance)| {
-                                instance.task != task
-                                    || !matches!(
-                                        scheduler.state(other as u32),
-                                        State::Waiting | State::Pending | State::Running
-                                    )
-                            });
-                        if finished && stopping.is_none() {
-                            stopping = Some(RunOutcome::Stopped);
+                        scheduler.finish(id, outcome.state);
+                        if outcome.state.is_failure() && config.fail_fast && stopping.is_none() {
+                            stopping = Some(RunOutcome::Failed);
                             driver.observer.event(
                                 plan,
                                 Event::Stopping {
-                                    reason: "--stop-after reached",
+                                    reason: "a task failed and --fail-fast is set",
+                                },
+                            );
+                        }
+                        if let Some(task) = stop_after {
+                            let finished =
+                                plan.instances.iter().enumerate().all(|(other, instance)| {
+                                    instance.task != task
+                                        || !matches!(
+                                            scheduler.state(other as u32),
+                                            State::Waiting | State::Pending | State::Running
+                                        )
+                                });
+                            if finished && stopping.is_none() {
+                                stopping = Some(RunOutcome::Stopped);
+                                driver.observer.event(
+                                    plan,
+                                    Event::Stopping {
+                                        reason: "--stop-after reached",
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    Message::Retrying {
+                        id,
+                        attempt,
+                        reason,
+                    } => {
+                        let instance = &plan.instances[id as usize];
+                        driver.write(Record::State {
+                            ts: time::now(),
+                            run,
+                            node: plan.nodes[instance.node].name.clone(),
+                            task: plan.catalog.tasks[instance.task].id.clone(),
+                            state: State::Running,
+                            attempt: Some(attempt),
+                            exit_code: None,
+                            duration: None,
+                            message: Some(format!("attempt {} {reason}; retrying", attempt - 1)),
+                        })?;
+                    }
+                    Message::Signal => {
+                        interrupts += 1;
+                        if interrupts == 1 {
+                            stopping = Some(RunOutcome::Interrupted);
+                            interrupt.stop();
+                            driver.observer.event(
+                                plan,
+                                Event::Stopping {
+                                    reason: "interrupted: running tasks finish, no new task starts (interrupt again to kill them)",
+                                },
+                            );
+                        } else {
+                            stopping = Some(RunOutcome::Interrupted);
+                            interrupt.kill_all();
+                            driver.observer.event(
+                                plan,
+                                Event::Stopping {
+                                    reason: "interrupted again: killing running tasks",
                                 },
                             );
                         }
                     }
                 }
-                Ok(Message::Retrying {
-                    id,
-                    attempt,
-                    reason,
-                }) => {
-                    let instance = &plan.instances[id as usize];
-                    driver.write(Record::State {
-                        ts: time::now(),
-                        run,
-                        node: plan.nodes[instance.node].name.clone(),
-                        task: plan.catalog.tasks[instance.task].id.clone(),
-                        state: State::Running,
-                        attempt: Some(attempt),
-                        exit_code: None,
-                        duration: None,
-                        message: Some(format!("attempt {} {reason}; retrying", attempt - 1)),
-                    })?;
-                    driver.journal.sync().map_err(io_error(dir))?;
+                match receiver.try_recv() {
+                    Ok(next) => message = next,
+                    Err(_) => break,
                 }
-                Ok(Message::Signal) => {
-                    interrupts += 1;
-                    if interrupts == 1 {
-                        stopping = Some(RunOutcome::Interrupted);
-                        interrupt.stop();
-                        driver.observer.event(
-                            plan,
-                            Event::Stopping {
-                                reason: "interrupted: running tasks finish, no new task starts (interrupt again to kill them)",
-                            },
-                        );
-                    } else {
-                        stopping = Some(RunOutcome::Interrupted);
-                        interrupt.kill_all();
-                        driver.observer.event(
-                            plan,
-                            Event::Stopping {
-                                reason: "interrupted again: killing running tasks",
-                            },
-                        );
-                    }
-                }
-                Err(_) => return Ok(()),
             }
         }
     });

@@ -740,21 +740,24 @@ fn run_command(
             .map(|err| forward_lines(err, "err", log)),
     ];
 
-    let started = Instant::now();
+    // A waiter blocks on the child; this thread waits for it at most the
+    // time limit (no polling: many tasks at once cost no CPU while they run).
+    let (exited, exit) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait().ok());
+    });
     let mut timed_out = None;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
-        }
-        if let Some(limit) = script.timeout {
-            if started.elapsed() >= limit && timed_out.is_none() {
+    let status = match script.timeout {
+        Some(limit) => match exit.recv_timeout(limit) {
+            Ok(status) => status,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 timed_out = Some(limit);
                 kill_group(group);
+                exit.recv().ok().flatten()
             }
-        }
-        std::thread::sleep(Duration::from_millis(5));
+            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        },
+        None => exit.recv().ok().flatten(),
     };
     drop(held_open);
     let killed = interrupt.is_killing();
