@@ -371,49 +371,57 @@ fn task_views(tasks_yaml: &Path) -> Vec<TaskView> {
         .collect()
 }
 
-/// The ids of the tasks of `role` in an order that respects `requires` and
-/// `required_for` among them. Of the tasks ready at each step it takes the
-/// last in the file: any order the descriptors allow must work, and this
-/// one does not hide an edge they lack behind the order of the file.
-/// Panics on a cycle.
+/// The ids of the tasks of `role`, in an order that respects `requires`
+/// and `required_for`. As in Fuel, the tasks of other roles stay in the
+/// graph (skipped), so an order through them still holds. Of the tasks
+/// ready at each step it takes the last in the file: any order the
+/// descriptors allow must work, and this one does not hide an edge they
+/// lack behind the order of the file. Panics on a cycle.
 fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
-    let selected: Vec<&TaskView> = tasks
-        .iter()
-        .filter(|task| task.roles.iter().any(|r| r == role))
-        .collect();
-    let ids: BTreeSet<&str> = selected.iter().map(|task| task.id.as_str()).collect();
     let mut before: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for task in &selected {
+    for task in tasks {
         before.entry(&task.id).or_default();
-        for first in task.requires.iter().filter(|id| ids.contains(id.as_str())) {
+        for first in &task.requires {
             before.entry(&task.id).or_default().insert(first);
         }
-        for then in task
-            .required_for
-            .iter()
-            .filter(|id| ids.contains(id.as_str()))
-        {
+        for then in &task.required_for {
             before.entry(then).or_default().insert(&task.id);
         }
     }
-    let mut order: Vec<String> = Vec::new();
-    while order.len() < selected.len() {
-        let next = selected
+    let known: BTreeSet<&str> = tasks.iter().map(|task| task.id.as_str()).collect();
+    for (id, firsts) in &before {
+        let missing: Vec<&&str> = firsts
+            .iter()
+            .filter(|first| !known.contains(**first))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "task {id} is ordered against unknown tasks {missing:?}"
+        );
+    }
+    let mut order: Vec<&TaskView> = Vec::new();
+    while order.len() < tasks.len() {
+        let next = tasks
             .iter()
             .rev()
             .find(|task| {
-                !order.contains(&task.id)
+                !order.iter().any(|done| done.id == task.id)
                     && before[task.id.as_str()]
                         .iter()
-                        .all(|first| order.iter().any(|done| done == first))
+                        .all(|first| order.iter().any(|done| done.id == *first))
             })
-            .unwrap_or_else(|| panic!("the tasks of {role} form a cycle: {before:?}"));
-        order.push(next.id.clone());
+            .unwrap_or_else(|| panic!("the tasks form a cycle: {before:?}"));
+        order.push(next);
     }
     order
+        .into_iter()
+        .filter(|task| task.roles.iter().any(|r| r == role))
+        .map(|task| task.id.clone())
+        .collect()
 }
 
-/// `granule split` of the installer into `out`.
+/// `granule split --verify` of the installer into `out`: the static check
+/// must pass before the real one.
 fn split_installer(out: &Path, modulepath: &str) {
     let site = installer().join("manifests/site.pp");
     let output = Command::new(granule())
@@ -421,12 +429,13 @@ fn split_installer(out: &Path, modulepath: &str) {
         .arg(&site)
         .args(["--role-var", ROLE_VAR, "-o"])
         .arg(out)
+        .arg("--verify")
         .output()
         .expect("granule runs");
     assert_eq!(
         exit_code(&output),
         0,
-        "granule split failed:\n{}{}",
+        "granule split --verify failed:\n{}{}",
         text(&output.stdout),
         text(&output.stderr)
     );
