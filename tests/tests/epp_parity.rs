@@ -4,7 +4,8 @@
 //! rejected by granule at the same line and column.
 //!
 //! The oracle (tests/oracle/puppet_dump.rb --epp, one Ruby process) is
-//! itself checked against the real `puppet epp dump` command here.
+//! itself checked against the real `puppet epp dump` command here, and
+//! `granule parse` on the fixture directory against the oracle.
 
 use granule_tests::oracle::{self, Dump, Dumps, Kind};
 use granule_tests::parity::{compare, difference_between, Comparison, Verdict};
@@ -228,4 +229,50 @@ fn oracle_prints_what_puppet_epp_dump_prints() {
         files.len(),
         rejected.len()
     );
+}
+
+/// `granule parse --format pn fixtures/epp`: the directory's templates are
+/// found and parsed as templates, each printed with Puppet's PN, each one
+/// Puppet rejects reported at Puppet's position, and the exit status is 1.
+#[test]
+fn granule_parse_walks_and_prints_templates_as_puppet_does() {
+    let files = fixtures();
+    let Some(dumps) = require_reference(TEST, oracle::dumps_of(Kind::Template, &files)) else {
+        return;
+    };
+    let output = Command::new(granule_tests::executor::granule())
+        .args(["parse", "--format", "pn"])
+        .arg(corpus::template_fixture_dir())
+        .output()
+        .expect("granule runs");
+    let stdout = String::from_utf8(output.stdout).expect("granule prints UTF-8");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for file in &files {
+        let dump = dumps.get(file);
+        match (&dump.pn, &dump.error) {
+            (Some(pn), None) => {
+                let printed = format!("--- {}\n{pn}\n", file.display());
+                assert!(
+                    stdout.contains(&printed),
+                    "granule parse does not print Puppet's PN for {}:\n{printed}\nit prints:\n{stdout}",
+                    file.display()
+                );
+            }
+            (_, Some(error)) => {
+                let place = match (error.line, error.pos) {
+                    (Some(line), Some(column)) => {
+                        format!("{}:{line}:{column}: error:", file.display())
+                    }
+                    _ => format!("{}:", file.display()),
+                };
+                assert!(
+                    stderr.contains(&place),
+                    "granule parse does not report {place} ({}):\n{stderr}",
+                    error.message
+                );
+            }
+            (None, None) => panic!("{}: the oracle has neither PN nor error", file.display()),
+        }
+    }
 }
