@@ -69,7 +69,8 @@ impl Analysis {
     }
 
     /// The module a class or define belongs to: where it is defined, or
-    /// (when defined nowhere) its name's first segment.
+    /// (when defined nowhere) its name's first segment; none for Puppet's
+    /// own resource types.
     pub fn module_of(&self, vertex: &Vertex) -> Option<String> {
         let (name, kind) = match vertex {
             Vertex::Class { name } => (name, DefinitionKind::Class),
@@ -83,6 +84,8 @@ impl Analysis {
         };
         match self.codebase.find(name, kind) {
             Some(definition) => definition.module.clone(),
+            // Puppet's own types belong to no module.
+            None if kind == DefinitionKind::Define && is_builtin_type(name) => None,
             None => name.split("::").next().map(str::to_string),
         }
     }
