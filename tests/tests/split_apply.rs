@@ -1,8 +1,8 @@
 //! `granule split` end to end with the real `puppet apply`, on the installer
-//! fixture (fixtures/split/installer), once per role: the monolith applied
-//! into one temporary root, the generated tasks applied in task order into
-//! another, and the two trees compared (paths, contents, modes); a second
-//! pass of the tasks must change nothing.
+//! fixture (fixtures/split/installer) once per role, and on the forced-merge
+//! fixture: the monolith applied into one temporary root, the generated
+//! tasks applied in task order into another, and the two trees compared
+//! (paths, contents, modes); a second pass of the tasks must change nothing.
 //!
 //! Everything Puppet writes stays in the scratch directory: the fixture
 //! confines its resources to the `granule_root` fact, and Puppet's own
@@ -20,69 +20,105 @@ use std::process::Command;
 
 const ROLES: [&str; 2] = ["controller", "compute"];
 
-/// Where the installer's site.pp branches on the role.
-const ROLE_VAR: &str = "$role";
-
-fn installer() -> PathBuf {
-    repo_root().join("fixtures/split/installer")
+/// A monolith of fixtures/split and what applying it needs.
+struct Fixture {
+    /// Its directory under fixtures/split.
+    name: &'static str,
+    /// The expression its site.pp branches on, when it has roles.
+    role_var: Option<&'static str>,
+    /// Whether it calls functions of the stdlib module.
+    stdlib: bool,
 }
 
-/// Puppet and the stdlib module (the fixture's site.pp parses its settings
-/// with stdlib's `parseyaml`).
-fn references(test: &str) -> Option<()> {
-    require_reference(test, tool_available("puppet", "puppet"))?;
-    let stdlib = Path::new(STDLIB);
-    let found = if stdlib.join("metadata.json").exists() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} is missing: install the Debian package puppet-module-puppetlabs-stdlib",
-            stdlib.display()
-        ))
-    };
-    require_reference(test, found)
-}
+/// The installer parses its settings with stdlib's `parseyaml` and takes
+/// them from `settings/ROLE.yaml` as the `settings_yaml` fact.
+const INSTALLER: Fixture = Fixture {
+    name: "installer",
+    role_var: Some("$role"),
+    stdlib: true,
+};
+
+const FORCED_MERGES: Fixture = Fixture {
+    name: "forced_merges",
+    role_var: None,
+    stdlib: false,
+};
 
 const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
 
-/// The fixture's modules, then a directory holding only stdlib: the whole
-/// of /usr/share/puppet/modules would make Puppet load every module's facts,
-/// several seconds per run.
-fn modulepath(dir: &Path) -> String {
-    let vendor = dir.join("vendor");
-    std::fs::create_dir_all(&vendor).expect("vendor directory");
-    let link = vendor.join("stdlib");
-    if !link.exists() {
-        std::os::unix::fs::symlink(STDLIB, &link).expect("stdlib link");
+impl Fixture {
+    fn dir(&self) -> PathBuf {
+        repo_root().join("fixtures/split").join(self.name)
     }
-    format!(
-        "{}:{}",
-        installer().join("modules").display(),
-        vendor.display()
-    )
+
+    fn site(&self) -> PathBuf {
+        self.dir().join("manifests/site.pp")
+    }
+
+    /// Puppet, and stdlib when the fixture needs it.
+    fn references(&self, test: &str) -> Option<()> {
+        require_reference(test, tool_available("puppet", "puppet"))?;
+        let stdlib = Path::new(STDLIB);
+        let found = if !self.stdlib || stdlib.join("metadata.json").exists() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is missing: install the Debian package puppet-module-puppetlabs-stdlib",
+                stdlib.display()
+            ))
+        };
+        require_reference(test, found)
+    }
+
+    /// The fixture's modules, then (if it needs it) a directory holding only
+    /// stdlib: the whole of /usr/share/puppet/modules would make Puppet load
+    /// every module's facts, several seconds per run.
+    fn modulepath(&self, dir: &Path) -> String {
+        let modules = self.dir().join("modules").display().to_string();
+        if !self.stdlib {
+            return modules;
+        }
+        let vendor = dir.join("vendor");
+        std::fs::create_dir_all(&vendor).expect("vendor directory");
+        let link = vendor.join("stdlib");
+        if !link.exists() {
+            std::os::unix::fs::symlink(STDLIB, &link).expect("stdlib link");
+        }
+        format!("{modules}:{}", vendor.display())
+    }
+
+    /// The facts of a node of `role` besides its root: the role's settings
+    /// document.
+    fn facts(&self, role: Option<&str>) -> Vec<(String, String)> {
+        let Some(role) = role else {
+            return Vec::new();
+        };
+        let settings = self.dir().join("settings").join(format!("{role}.yaml"));
+        let yaml = std::fs::read_to_string(&settings)
+            .unwrap_or_else(|err| panic!("{}: {err}", settings.display()));
+        vec![("settings_yaml".to_string(), yaml)]
+    }
 }
 
 /// One machine to apply manifests on: the root the fixture writes into,
-/// Puppet's own directories, and the facts of the role.
+/// Puppet's own directories, and the facts of its role.
 struct Node {
     root: PathBuf,
     puppet_dir: PathBuf,
     modulepath: String,
-    settings_yaml: String,
+    facts: Vec<(String, String)>,
 }
 
 impl Node {
-    fn new(dir: &Path, name: &str, role: &str, modulepath: &str) -> Node {
+    fn new(dir: &Path, name: &str, modulepath: &str, facts: Vec<(String, String)>) -> Node {
         let root = dir.join(name).join("root");
         let puppet_dir = dir.join(name).join("puppet");
         std::fs::create_dir_all(&root).expect("root directory");
-        let settings = installer().join("settings").join(format!("{role}.yaml"));
         Node {
             root,
             puppet_dir,
             modulepath: modulepath.to_string(),
-            settings_yaml: std::fs::read_to_string(&settings)
-                .unwrap_or_else(|err| panic!("{}: {err}", settings.display())),
+            facts,
         }
     }
 
@@ -99,10 +135,12 @@ impl Node {
                 self.puppet_dir.join(setting).display()
             ));
         }
+        for (fact, value) in &self.facts {
+            command.env(format!("FACTER_{fact}"), value);
+        }
         let output = command
             .arg(manifest)
             .env("FACTER_granule_root", &self.root)
-            .env("FACTER_settings_yaml", &self.settings_yaml)
             .output()
             .expect("puppet runs");
         Applied {
@@ -207,13 +245,17 @@ fn assert_same_tree(expected: &Path, actual: &Path, what: &str) {
 
 /// Applies the monolith on a fresh node and checks that the second run
 /// changes nothing.
-fn apply_monolith(dir: &Path, role: &str, modulepath: &str) -> Node {
-    let node = Node::new(dir, "monolith", role, modulepath);
-    let site = installer().join("manifests/site.pp");
-    let first = node.apply(&site);
+fn apply_monolith(fixture: &Fixture, dir: &Path, role: Option<&str>) -> Node {
+    let node = Node::new(
+        dir,
+        "monolith",
+        &fixture.modulepath(dir),
+        fixture.facts(role),
+    );
+    let first = node.apply(&fixture.site());
     first.assert_succeeded();
     assert_eq!(first.code, 2, "the first run changes the empty root");
-    node.apply(&site).assert_changed_nothing();
+    node.apply(&fixture.site()).assert_changed_nothing();
     node
 }
 
@@ -289,12 +331,12 @@ fn read(root: &Path, path: &str) -> String {
 #[test]
 fn the_installer_monolith_builds_each_roles_tree() {
     let test = "split_installer_monolith";
-    if references(test).is_none() {
+    if INSTALLER.references(test).is_none() {
         return;
     }
     for role in ROLES {
         let dir = scratch(&format!("{test}_{role}"));
-        let node = apply_monolith(&dir, role, &modulepath(&dir));
+        let node = apply_monolith(&INSTALLER, &dir, Some(role));
         let root = &node.root;
         let found: BTreeMap<String, u32> = tree(root)
             .into_iter()
@@ -371,13 +413,13 @@ fn task_views(tasks_yaml: &Path) -> Vec<TaskView> {
         .collect()
 }
 
-/// The ids of the tasks of `role`, in an order that respects `requires`
+/// The ids of the tasks of `role` (all tasks without one), in an order that respects `requires`
 /// and `required_for`. As in Fuel, the tasks of other roles stay in the
 /// graph (skipped), so an order through them still holds. Of the tasks
 /// ready at each step it takes the last in the file: any order the
 /// descriptors allow must work, and this one does not hide an edge they
 /// lack behind the order of the file. Panics on a cycle.
-fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
+fn task_order(tasks: &[TaskView], role: Option<&str>) -> Vec<String> {
     let mut before: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for task in tasks {
         before.entry(&task.id).or_default();
@@ -415,19 +457,23 @@ fn task_order(tasks: &[TaskView], role: &str) -> Vec<String> {
     }
     order
         .into_iter()
-        .filter(|task| task.roles.iter().any(|r| r == role))
+        .filter(|task| role.is_none_or(|role| task.roles.iter().any(|r| r == role)))
         .map(|task| task.id.clone())
         .collect()
 }
 
-/// `granule split --verify` of the installer into `out`: the static check
+/// `granule split --verify` of the fixture into `out`: the static check
 /// must pass before the real one.
-fn split_installer(out: &Path, modulepath: &str) {
-    let site = installer().join("manifests/site.pp");
-    let output = Command::new(granule())
+fn split(fixture: &Fixture, out: &Path, modulepath: &str) {
+    let mut command = Command::new(granule());
+    command
         .args(["split", "--modulepath", modulepath, "--entry"])
-        .arg(&site)
-        .args(["--role-var", ROLE_VAR, "-o"])
+        .arg(fixture.site());
+    if let Some(role_var) = fixture.role_var {
+        command.args(["--role-var", role_var]);
+    }
+    let output = command
+        .arg("-o")
         .arg(out)
         .arg("--verify")
         .output()
@@ -466,33 +512,34 @@ fn check_descriptors(out: &Path, tasks: &[TaskView], modulepath: &str) {
     );
 }
 
-/// For one role: the monolith into root A; the split's tasks of the role,
-/// in task order, into root B with its own confdir; A and B identical; a
-/// second pass of the tasks changes nothing.
-fn tasks_rebuild_the_monolith(role: &str) {
-    let test = format!("split_installer_tasks_{role}");
-    if references(&test).is_none() {
+/// For one role (or the fixture without roles): the monolith into root A;
+/// the split's tasks of the role, in task order, into root B with its own
+/// confdir; A and B identical; a second pass of the tasks changes nothing.
+fn tasks_rebuild_the_monolith(fixture: &Fixture, role: Option<&str>) {
+    let test = format!("split_{}_tasks_{}", fixture.name, role.unwrap_or("all"));
+    if fixture.references(&test).is_none() {
         return;
     }
     let dir = scratch(&test);
-    let modulepath = modulepath(&dir);
-    let monolith = apply_monolith(&dir, role, &modulepath);
+    let modulepath = fixture.modulepath(&dir);
+    let monolith = apply_monolith(fixture, &dir, role);
 
     let out = dir.join("split");
-    split_installer(&out, &modulepath);
+    split(fixture, &out, &modulepath);
     let tasks = task_views(&out.join("tasks.yaml"));
     check_descriptors(&out, &tasks, &modulepath);
     let order = task_order(&tasks, role);
     let manifest = |id: &str| out.join(id).join(format!("{id}.pp"));
 
-    let node = Node::new(&dir, "tasks", role, &modulepath);
+    let node = Node::new(&dir, "tasks", &modulepath, fixture.facts(role));
     for id in &order {
         node.apply(&manifest(id)).assert_succeeded();
     }
+    let what = format!("{} {}", fixture.name, role.unwrap_or(""));
     assert_same_tree(
         &monolith.root,
         &node.root,
-        &format!("{role}: the tasks {order:?} applied in order"),
+        &format!("{what}: the tasks {order:?} applied in order"),
     );
 
     for id in &order {
@@ -501,16 +548,23 @@ fn tasks_rebuild_the_monolith(role: &str) {
     assert_same_tree(
         &monolith.root,
         &node.root,
-        &format!("{role}: after a second pass of the tasks"),
+        &format!("{what}: after a second pass of the tasks"),
     );
 }
 
 #[test]
-fn the_controllers_tasks_rebuild_the_monolith_tree() {
-    tasks_rebuild_the_monolith("controller");
+fn the_installers_controller_tasks_rebuild_the_monolith_tree() {
+    tasks_rebuild_the_monolith(&INSTALLER, Some("controller"));
 }
 
 #[test]
-fn the_computes_tasks_rebuild_the_monolith_tree() {
-    tasks_rebuild_the_monolith("compute");
+fn the_installers_compute_tasks_rebuild_the_monolith_tree() {
+    tasks_rebuild_the_monolith(&INSTALLER, Some("compute"));
+}
+
+/// What split_merges checks in the report must also hold on disk: tasks
+/// that cut a refresh, a cycle or a shared resource fail or differ here.
+#[test]
+fn the_forced_merge_fixtures_tasks_rebuild_the_monolith_tree() {
+    tasks_rebuild_the_monolith(&FORCED_MERGES, None);
 }
