@@ -323,10 +323,13 @@ impl Walk<'_> {
                     text,
                     literal: true,
                 },
-                None => Title {
-                    text: self.text(title),
-                    literal: false,
-                },
+                None => {
+                    let text = self.text(title);
+                    Title {
+                        literal: names_global_values_only(&text),
+                        text,
+                    }
+                }
             }],
         }
     }
@@ -419,8 +422,10 @@ impl Walk<'_> {
     }
 }
 
-/// A resource title: its text, and whether it is a literal (the same
-/// resource wherever it is written) or an expression.
+/// A resource title: its text, and whether it names the same resource
+/// wherever it is written (a literal, or an expression of top-scope values
+/// and facts only) or depends on where it is written (`$title`, `$name`,
+/// local variables).
 struct Title {
     text: String,
     literal: bool,
@@ -482,4 +487,13 @@ fn literal_string(expr: &Expr) -> Option<String> {
 /// `$a::b::x`; `None` for a local variable.
 fn qualified_variable(name: &str) -> Option<String> {
     name.contains("::").then(|| name.to_string())
+}
+
+/// Whether every variable in a title expression is a top-scope variable or
+/// a fact (`$::x`, `${::x}`, `$facts[...]`, `$trusted[...]`).
+fn names_global_values_only(text: &str) -> bool {
+    text.match_indices('$').all(|(at, _)| {
+        let rest = text[at + 1..].trim_start_matches('{');
+        rest.starts_with("::") || rest.starts_with("facts") || rest.starts_with("trusted")
+    })
 }
