@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 const ROLES: [&str; 2] = ["controller", "compute"];
 
@@ -148,6 +148,36 @@ impl Node {
             code: exit_code(&output),
             log: format!("{}{}", text(&output.stdout), text(&output.stderr)),
         }
+    }
+
+    /// Runs OUT/ID/WHICH.sh (`pre` or `post`) against this node's confdir.
+    fn test_script(&self, out: &Path, id: &str, which: &str) -> ScriptRun {
+        let script = out.join(id).join(format!("{which}.sh"));
+        let output = Command::new("sh")
+            .arg(&script)
+            .env("GRANULE_PUPPET_CONFDIR", self.puppet_dir.join("confdir"))
+            .output()
+            .expect("sh runs");
+        ScriptRun { script, output }
+    }
+}
+
+/// A task's `pre.sh` or `post.sh` run.
+struct ScriptRun {
+    script: PathBuf,
+    output: Output,
+}
+
+impl ScriptRun {
+    fn assert_passed(&self) {
+        assert_eq!(
+            exit_code(&self.output),
+            0,
+            "{} failed:\n{}{}",
+            self.script.display(),
+            text(&self.output.stdout),
+            text(&self.output.stderr)
+        );
     }
 }
 
@@ -514,7 +544,8 @@ fn check_descriptors(out: &Path, tasks: &[TaskView], modulepath: &str) {
 
 /// For one role (or the fixture without roles): the monolith into root A;
 /// the split's tasks of the role, in task order, into root B with its own
-/// confdir; A and B identical; a second pass of the tasks changes nothing.
+/// confdir, each task between its pre-test and its post-test; A and B
+/// identical; a second pass of the tasks changes nothing.
 fn tasks_rebuild_the_monolith(fixture: &Fixture, role: Option<&str>) {
     let test = format!("split_{}_tasks_{}", fixture.name, role.unwrap_or("all"));
     if fixture.references(&test).is_none() {
@@ -532,8 +563,16 @@ fn tasks_rebuild_the_monolith(fixture: &Fixture, role: Option<&str>) {
     let manifest = |id: &str| out.join(id).join(format!("{id}.pp"));
 
     let node = Node::new(&dir, "tasks", &modulepath, fixture.facts(role));
+    let last = order.last().expect("the role has tasks");
+    assert_ne!(
+        exit_code(&node.test_script(&out, last, "pre").output),
+        0,
+        "the pre-test of {last} passes before the globals task wrote any data"
+    );
     for id in &order {
+        node.test_script(&out, id, "pre").assert_passed();
         node.apply(&manifest(id)).assert_succeeded();
+        node.test_script(&out, id, "post").assert_passed();
     }
     let what = format!("{} {}", fixture.name, role.unwrap_or(""));
     assert_same_tree(
