@@ -149,9 +149,10 @@ fn pty() -> (OwnedFd, OwnedFd) {
     }
 }
 
-#[test]
-fn live_view_on_a_terminal_shows_nodes_and_counts() {
-    let dir = scratch("output_live");
+/// `granule run` on the v2 cluster with stderr on a pseudo-terminal whose
+/// TERM is `term`: (exit code, what the terminal showed).
+fn run_on_a_terminal(test: &str, term: &str) -> (Option<i32>, String) {
+    let dir = scratch(test);
     let (terminal, controller) = pty();
     let tasks = fixture("v2-cluster").join("tasks.yaml");
     let nodes = fixture("v2-cluster").join("nodes.yaml");
@@ -160,6 +161,7 @@ fn live_view_on_a_terminal_shows_nodes_and_counts() {
         .arg(&tasks)
         .arg("--inventory")
         .arg(&nodes)
+        .env("TERM", term)
         .current_dir(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::from(terminal))
@@ -169,8 +171,13 @@ fn live_view_on_a_terminal_shows_nodes_and_counts() {
     // Reading ends with EIO once granule, the only writer, has exited.
     let _ = std::fs::File::from(controller).read_to_end(&mut screen);
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1));
-    let screen = String::from_utf8_lossy(&screen);
+    (status.code(), String::from_utf8_lossy(&screen).into_owned())
+}
+
+#[test]
+fn live_view_on_a_terminal_shows_nodes_and_counts() {
+    let (code, screen) = run_on_a_terminal("output_live", "xterm");
+    assert_eq!(code, Some(1));
     assert!(
         screen.contains('\x1b'),
         "no terminal control codes:\n{screen}"
@@ -185,6 +192,15 @@ fn live_view_on_a_terminal_shows_nodes_and_counts() {
     );
     // Failures are printed above the bars, and the summary follows.
     assert!(screen.contains("too_slow: failed"), "{screen}");
+    assert!(screen.contains("run failed: "), "{screen}");
+}
+
+#[test]
+fn a_dumb_terminal_gets_plain_lines() {
+    let (code, screen) = run_on_a_terminal("output_dumb_terminal", "dumb");
+    assert_eq!(code, Some(1));
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+    assert!(screen.contains("[ctl-1] too_slow: failed in "), "{screen}");
     assert!(screen.contains("run failed: "), "{screen}");
 }
 

@@ -10,7 +10,7 @@ use granule_executor::{Observer, State};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -234,7 +234,10 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         },
         handle_signals: true,
     };
-    let live = args.format == Format::Text && !args.verbose && std::io::stderr().is_terminal();
+    // indicatif's own test: a terminal, and TERM neither unset nor `dumb`
+    // (where it would draw nothing and swallow the lines printed above it).
+    let live =
+        args.format == Format::Text && !args.verbose && !ProgressDrawTarget::stderr().is_hidden();
     let mut display = Display::new(&plan, args.format, args.verbose, live);
     let summary = match execute::execute(&plan, &config, &mut display) {
         Ok(summary) => summary,
