@@ -6,7 +6,7 @@
 //! same error line and column when both reject (where Puppet names one).
 //!
 //! Set GRANULE_EPP_MUTATION_SEED to try other variants; the variants of a
-//! run are written under target/epp-mutations/ for reproduction.
+//! run are written under target/epp-mutations/SEED/ for reproduction.
 
 use granule_tests::oracle::{self, Kind, PuppetError};
 use granule_tests::parity::{compare, Verdict};
@@ -106,8 +106,11 @@ fn mutated_templates_parse_as_puppet_parses_them() {
         corpus::templates_under(&corpus::template_fixture_dir()).expect("fixtures/epp is readable"),
     );
 
-    let dir = granule_tests::target_dir().join("epp-mutations");
-    let _ = std::fs::remove_dir_all(&dir);
+    // One directory per seed, each variant written once: a concurrent run
+    // of the same seed never reads a half-written file.
+    let dir = granule_tests::target_dir()
+        .join("epp-mutations")
+        .join(seed.to_string());
     std::fs::create_dir_all(&dir).expect("cannot create target/epp-mutations");
     let mut rng = Rng::new(seed);
     let mut variants: Vec<(PathBuf, String)> = Vec::new();
@@ -116,7 +119,9 @@ fn mutated_templates_parse_as_puppet_parses_them() {
         for edit in edits(&source, &mut rng) {
             let path = dir.join(format!("{:05}.epp", variants.len()));
             let text = edit.apply(&source);
-            std::fs::write(&path, &text).expect("cannot write a variant");
+            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+                std::fs::write(&path, &text).expect("cannot write a variant");
+            }
             variants.push((path, format!("{} {edit:?}", original.display())));
         }
     }
