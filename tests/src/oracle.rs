@@ -7,6 +7,7 @@
 //! costs a second). They are cached under `target/oracle/`, keyed by the
 //! Puppet version, the oracle script, and the paths and contents of the files.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -129,30 +130,57 @@ pub fn dumps(files: &[PathBuf]) -> Result<Dumps, String> {
 
 /// Like [`dumps`], for files of the given kind.
 pub fn dumps_of(kind: Kind, files: &[PathBuf]) -> Result<Dumps, String> {
+    let (puppet_version, by_path) = cached_records(
+        &script_path(),
+        kind.script_args(),
+        "puppet",
+        files,
+        |dump: &Dump| &dump.path,
+    )?;
+    Ok(Dumps {
+        puppet_version,
+        by_path,
+    })
+}
+
+/// Runs a Ruby oracle `script` (with `args`) over `files`: their paths on
+/// its stdin, one JSON record per file on its stdout, `path_of` naming the
+/// file of a record. Cached under `target/oracle/PREFIX-VERSION-KEY.jsonl`,
+/// keyed by Puppet's version, the script, its arguments and the paths and
+/// contents of the files. Gives Puppet's version and the records by path.
+///
+/// `Err` only when Puppet is not installed; a broken oracle panics.
+pub(crate) fn cached_records<T: DeserializeOwned>(
+    script: &Path,
+    args: &[&str],
+    cache_prefix: &str,
+    files: &[PathBuf],
+    path_of: fn(&T) -> &str,
+) -> Result<(String, HashMap<PathBuf, T>), String> {
     let puppet_version = puppet_version()?;
     let cache_dir = crate::target_dir().join("oracle");
     let cache_file = cache_dir.join(format!(
-        "puppet-{puppet_version}-{:016x}.jsonl",
-        cache_key(&puppet_version, kind, files)
+        "{cache_prefix}-{puppet_version}-{:016x}.jsonl",
+        cache_key(&puppet_version, script, args, files)
     ));
     let text = match std::fs::read_to_string(&cache_file) {
         Ok(text) => text,
         Err(_) => {
-            let text = run_oracle(kind, files);
+            let text = run_oracle(script, args, files);
             store(&cache_dir, &cache_file, &text);
             text
         }
     };
     let mut by_path = HashMap::with_capacity(files.len());
     for (number, line) in text.lines().enumerate() {
-        let dump: Dump = serde_json::from_str(line).unwrap_or_else(|e| {
+        let record: T = serde_json::from_str(line).unwrap_or_else(|e| {
             panic!(
                 "{}: line {}: not an oracle record ({e})",
                 cache_file.display(),
                 number + 1
             )
         });
-        by_path.insert(PathBuf::from(&dump.path), dump);
+        by_path.insert(PathBuf::from(path_of(&record)), record);
     }
     for file in files {
         assert!(
@@ -162,18 +190,15 @@ pub fn dumps_of(kind: Kind, files: &[PathBuf]) -> Result<Dumps, String> {
             cache_file.display()
         );
     }
-    Ok(Dumps {
-        puppet_version,
-        by_path,
-    })
+    Ok((puppet_version, by_path))
 }
 
-fn cache_key(puppet_version: &str, kind: Kind, files: &[PathBuf]) -> u64 {
+fn cache_key(puppet_version: &str, script: &Path, args: &[&str], files: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
     puppet_version.hash(&mut hasher);
-    kind.hash(&mut hasher);
-    std::fs::read(script_path())
-        .expect("tests/oracle/puppet_dump.rb is readable")
+    args.hash(&mut hasher);
+    std::fs::read(script)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", script.display()))
         .hash(&mut hasher);
     for file in files {
         file.hash(&mut hasher);
@@ -184,15 +209,15 @@ fn cache_key(puppet_version: &str, kind: Kind, files: &[PathBuf]) -> u64 {
     hasher.finish()
 }
 
-fn run_oracle(kind: Kind, files: &[PathBuf]) -> String {
+fn run_oracle(script: &Path, args: &[&str], files: &[PathBuf]) -> String {
     let mut child = Command::new("ruby")
-        .arg(script_path())
-        .args(kind.script_args())
+        .arg(script)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("cannot start `ruby tests/oracle/puppet_dump.rb`");
+        .unwrap_or_else(|e| panic!("cannot start `ruby {}`: {e}", script.display()));
     let list: String = files
         .iter()
         .map(|file| format!("{}\n", file.display()))
@@ -207,7 +232,8 @@ fn run_oracle(kind: Kind, files: &[PathBuf]) -> String {
         .expect("cannot send the file list to the oracle");
     assert!(
         output.status.success(),
-        "the oracle failed ({}): {}",
+        "the oracle {} failed ({}): {}",
+        script.display(),
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
