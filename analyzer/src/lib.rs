@@ -21,6 +21,7 @@ pub mod extract;
 pub mod graph;
 pub mod index;
 pub mod json;
+pub mod lint;
 pub mod model;
 pub mod modulepath;
 pub mod split;

@@ -3,6 +3,7 @@
 pub mod deps;
 pub mod executor_support;
 pub mod graph;
+pub mod lint;
 pub mod parse;
 pub mod parse_findings;
 pub mod run;

@@ -1,0 +1,100 @@
+//! The ported puppet-lint checks, one module each, and their registry in
+//! the order puppet-lint runs (and reports) them.
+
+use super::{module_doc, Context, Kind, Problems, Rule};
+
+mod line_length;
+mod variable_name;
+
+/// A registered check: its name, grade, whether puppet-lint enables it by
+/// default, and its source (its `//!` comment is its documentation).
+pub struct Check {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub enabled_by_default: bool,
+    source: &'static str,
+    run: fn(&Context, &mut Problems),
+}
+
+impl Rule for Check {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn doc(&self) -> String {
+        module_doc(self.source)
+    }
+
+    fn check(&self, cx: &Context, out: &mut Problems) {
+        (self.run)(cx, out)
+    }
+}
+
+macro_rules! checks {
+    ($($module:ident $name:literal $file:literal $kind:ident $default:literal;)*) => {
+        $(#[path = $file] mod $module;)*
+        /// Every ported check, in puppet-lint's order (its plugin files,
+        /// sorted by path).
+        pub static CHECKS: &[Check] = &[
+            $(Check {
+                name: $name,
+                kind: Kind::$kind,
+                enabled_by_default: $default,
+                source: include_str!($file),
+                run: $module::check,
+            },)*
+        ];
+    };
+}
+
+checks! {
+    arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" Warning true;
+    autoloader_layout "autoloader_layout" "autoloader_layout.rs" Error true;
+    right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" Warning true;
+    variable_scope "variable_scope" "variable_scope.rs" Warning true;
+    slash_comments "slash_comments" "slash_comments.rs" Warning true;
+    star_comments "star_comments" "star_comments.rs" Warning true;
+    case_without_default "case_without_default" "case_without_default.rs" Warning true;
+    documentation "documentation" "documentation.rs" Warning true;
+    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true;
+    double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" Warning true;
+    only_variable_string "only_variable_string" "only_variable_string.rs" Warning true;
+    puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true;
+    quoted_booleans "quoted_booleans" "quoted_booleans.rs" Warning false;
+    single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" Error true;
+    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true;
+    variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" Warning true;
+    variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" Warning true;
+    chars_140 "140chars" "140chars.rs" Warning true;
+    soft_tabs_2sp "2sp_soft_tabs" "2sp_soft_tabs.rs" Error true;
+    chars_80 "80chars" "80chars.rs" Warning false;
+    arrow_alignment "arrow_alignment" "arrow_alignment.rs" Warning true;
+    hard_tabs "hard_tabs" "hard_tabs.rs" Error true;
+    trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" Error true;
+}
+
+pub fn find(name: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.name == name)
+}
+
+pub fn kind_of(name: &str) -> Kind {
+    find(name).map_or(Kind::Warning, |c| c.kind)
+}
+
+/// Checks puppet-lint 3 enables by default that are not ported yet.
+pub const NOT_YET_PORTED: &[&str] = &[
+    "class_inherits_from_params_class",
+    "code_on_top_scope",
+    "inherits_across_namespaces",
+    "names_containing_dash",
+    "names_containing_uppercase",
+    "nested_classes_or_defines",
+    "parameter_order",
+    "selector_inside_resource",
+    "unquoted_node_name",
+    "duplicate_params",
+    "ensure_not_symlink_target",
+    "file_mode",
+    "unquoted_file_mode",
+    "unquoted_resource_title",
+];

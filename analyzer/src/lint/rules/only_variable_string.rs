@@ -1,0 +1,44 @@
+//! **only_variable_string** (warning): a string holding nothing but one
+//! variable.
+//!
+//! Why: `"${x}"` is `$x` converted to a string, which is rarely what was
+//! meant and hides the variable's type.
+//!
+//! Example: `content => "${content}",`
+//!
+//! Fix: `content => $content,`.
+
+use crate::lint::tokens::{Kind, Punct};
+use crate::lint::{Context, Problems};
+
+pub fn check(cx: &Context, out: &mut Problems) {
+    let tokens = cx.tokens;
+    for (start, token) in tokens.tokens.iter().enumerate() {
+        if token.kind != Kind::DqPre || !token.value.is_empty() {
+            continue;
+        }
+        let Some(var) = tokens.next(start) else {
+            continue;
+        };
+        if !matches!(tokens.kind(var), Kind::Variable | Kind::UnencVariable) {
+            continue;
+        }
+        let mut offset = 2;
+        while let Some(end) = tokens.tokens.get(start + offset) {
+            match end.kind {
+                Kind::Punct(Punct::LBrack) => offset += 3,
+                Kind::DqPost => {
+                    let before_arrow = tokens
+                        .next_code(start + offset)
+                        .is_some_and(|n| tokens.kind(n) == Kind::Punct(Punct::FArrow));
+                    if end.value.is_empty() && !before_arrow {
+                        let var = &tokens.tokens[var];
+                        out.add("string containing only a variable", var.line, var.column);
+                    }
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+}

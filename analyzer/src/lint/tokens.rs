@@ -1,0 +1,989 @@
+//! The token stream puppet-lint's checks run on: a port of puppet-lint 3's
+//! `PuppetLint::Lexer` and its `StringSlurper`.
+//!
+//! Puppet's own lexer (`granule_parser::lexer`) drops white space and
+//! comments and splits strings where Puppet's grammar needs them; puppet-lint
+//! keeps every byte as a token (`WHITESPACE`, `NEWLINE`, `INDENT`, three kinds
+//! of comments), has token kinds Puppet lacks (`TYPE`, `FUNCTION_NAME`,
+//! `UNENC_VARIABLE`) and computes each token's column from how the tokens
+//! before it print back. Its checks are defined on that stream, so matching
+//! their lines and columns means lexing the way puppet-lint lexes, quirks
+//! included (a `$var[...]` access is part of the variable token, an end tag
+//! of a heredoc is found anywhere on a line, `${` pretends to be printed
+//! before an unenclosed variable and is taken back).
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Token kinds, named as puppet-lint names them (`Kind::name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Whitespace,
+    Newline,
+    Indent,
+    Comment,
+    MlComment,
+    SlashComment,
+    Type,
+    ClassRef,
+    Number,
+    FunctionName,
+    Name,
+    Keyword(Keyword),
+    Variable,
+    UnencVariable,
+    SString,
+    String,
+    DqPre,
+    DqMid,
+    DqPost,
+    HeredocOpen,
+    Heredoc,
+    HeredocPre,
+    HeredocMid,
+    HeredocPost,
+    Regex,
+    Punct(Punct),
+}
+
+/// Puppet's reserved words (puppet-lint's `KEYWORDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Keyword {
+    Case,
+    Class,
+    Default,
+    Define,
+    Import,
+    If,
+    Elsif,
+    Else,
+    Inherits,
+    Node,
+    And,
+    Or,
+    Undef,
+    False,
+    True,
+    In,
+    Unless,
+    Function,
+    Type,
+    Attr,
+    Private,
+}
+
+const KEYWORDS: [(&str, Keyword); 21] = [
+    ("case", Keyword::Case),
+    ("class", Keyword::Class),
+    ("default", Keyword::Default),
+    ("define", Keyword::Define),
+    ("import", Keyword::Import),
+    ("if", Keyword::If),
+    ("elsif", Keyword::Elsif),
+    ("else", Keyword::Else),
+    ("inherits", Keyword::Inherits),
+    ("node", Keyword::Node),
+    ("and", Keyword::And),
+    ("or", Keyword::Or),
+    ("undef", Keyword::Undef),
+    ("false", Keyword::False),
+    ("true", Keyword::True),
+    ("in", Keyword::In),
+    ("unless", Keyword::Unless),
+    ("function", Keyword::Function),
+    ("type", Keyword::Type),
+    ("attr", Keyword::Attr),
+    ("private", Keyword::Private),
+];
+
+/// Punctuation with fixed text, in puppet-lint's matching order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Punct {
+    LBrack,
+    RBrack,
+    LBrace,
+    RBrace,
+    LParen,
+    RParen,
+    IsEqual,
+    Match,
+    FArrow,
+    Equals,
+    Appends,
+    PArrow,
+    Plus,
+    GreaterEqual,
+    RShift,
+    GreaterThan,
+    LessEqual,
+    LLCollect,
+    OutEdge,
+    OutEdgeSub,
+    LCollect,
+    LShift,
+    LessThan,
+    NoMatch,
+    NotEqual,
+    Not,
+    RRCollect,
+    RCollect,
+    InEdge,
+    InEdgeSub,
+    Minus,
+    Comma,
+    Dot,
+    Colon,
+    Semic,
+    QMark,
+    Backslash,
+    Times,
+    Modulo,
+    Pipe,
+    Div,
+    At,
+}
+
+const PUNCTS: [(&str, Punct); 40] = [
+    ("[", Punct::LBrack),
+    ("]", Punct::RBrack),
+    ("{", Punct::LBrace),
+    ("}", Punct::RBrace),
+    ("(", Punct::LParen),
+    (")", Punct::RParen),
+    ("==", Punct::IsEqual),
+    ("=~", Punct::Match),
+    ("=>", Punct::FArrow),
+    ("=", Punct::Equals),
+    ("+=", Punct::Appends),
+    ("+>", Punct::PArrow),
+    ("+", Punct::Plus),
+    (">=", Punct::GreaterEqual),
+    (">>", Punct::RShift),
+    (">", Punct::GreaterThan),
+    ("<=", Punct::LessEqual),
+    ("<<|", Punct::LLCollect),
+    ("<-", Punct::OutEdge),
+    ("<~", Punct::OutEdgeSub),
+    ("<|", Punct::LCollect),
+    ("<<", Punct::LShift),
+    ("<", Punct::LessThan),
+    ("!~", Punct::NoMatch),
+    ("!=", Punct::NotEqual),
+    ("!", Punct::Not),
+    ("|>>", Punct::RRCollect),
+    ("|>", Punct::RCollect),
+    ("->", Punct::InEdge),
+    ("~>", Punct::InEdgeSub),
+    ("-", Punct::Minus),
+    (",", Punct::Comma),
+    (".", Punct::Dot),
+    (":", Punct::Colon),
+    (";", Punct::Semic),
+    ("?", Punct::QMark),
+    ("\\", Punct::Backslash),
+    ("*", Punct::Times),
+    ("%", Punct::Modulo),
+    ("|", Punct::Pipe),
+];
+
+impl Kind {
+    /// White space, line ends and comments: what puppet-lint skips when it
+    /// looks for the previous or next code token.
+    pub fn is_formatting(self) -> bool {
+        matches!(
+            self,
+            Kind::Whitespace
+                | Kind::Newline
+                | Kind::Indent
+                | Kind::Comment
+                | Kind::MlComment
+                | Kind::SlashComment
+        )
+    }
+
+    pub fn is_comment(self) -> bool {
+        matches!(self, Kind::Comment | Kind::MlComment | Kind::SlashComment)
+    }
+
+    /// Whether a `/` after this code token starts a regex
+    /// (puppet-lint's `REGEX_PREV_TOKENS`).
+    fn regex_may_follow(self) -> bool {
+        matches!(
+            self,
+            Kind::Keyword(Keyword::Node | Keyword::If | Keyword::Elsif)
+                | Kind::Punct(
+                    Punct::LBrace
+                        | Punct::RBrace
+                        | Punct::Match
+                        | Punct::NoMatch
+                        | Punct::Comma
+                        | Punct::LBrack
+                        | Punct::LParen
+                        | Punct::Equals
+                )
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub kind: Kind,
+    /// puppet-lint's `value`: names without `$`, string text without quotes
+    /// and unescaped, comments without their marker.
+    pub value: String,
+    /// The source form where it differs from what `value` prints as.
+    pub raw: Option<String>,
+    pub line: usize,
+    /// 1-based character column.
+    pub column: usize,
+}
+
+/// Why lexing stopped, with puppet-lint's position of the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    pub line: usize,
+    pub column: usize,
+    pub reason: Option<&'static str>,
+}
+
+/// A lexed file: tokens in source order and the links puppet-lint's checks
+/// walk (previous and next code token).
+#[derive(Debug)]
+pub struct TokenList {
+    pub tokens: Vec<Token>,
+    prev_code: Vec<Option<usize>>,
+    next_code: Vec<Option<usize>>,
+}
+
+impl TokenList {
+    fn new(tokens: Vec<Token>) -> TokenList {
+        let mut prev_code = vec![None; tokens.len()];
+        let mut next_code = vec![None; tokens.len()];
+        let mut last = None;
+        for (i, token) in tokens.iter().enumerate() {
+            prev_code[i] = last;
+            if !token.kind.is_formatting() {
+                if let Some(l) = last {
+                    next_code[l] = Some(i);
+                }
+                last = Some(i);
+            }
+        }
+        // A formatting token's next code token is never asked for by the
+        // ported checks; puppet-lint leaves it unset too.
+        for (i, token) in tokens.iter().enumerate() {
+            if token.kind.is_formatting() {
+                next_code[i] = None;
+                prev_code[i] = None;
+            }
+        }
+        TokenList {
+            tokens,
+            prev_code,
+            next_code,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    pub fn kind(&self, i: usize) -> Kind {
+        self.tokens[i].kind
+    }
+
+    pub fn prev_code(&self, i: usize) -> Option<usize> {
+        self.prev_code[i]
+    }
+
+    pub fn next_code(&self, i: usize) -> Option<usize> {
+        self.next_code[i]
+    }
+
+    pub fn prev(&self, i: usize) -> Option<usize> {
+        i.checked_sub(1)
+    }
+
+    pub fn next(&self, i: usize) -> Option<usize> {
+        (i + 1 < self.tokens.len()).then_some(i + 1)
+    }
+
+    /// The token's text as puppet-lint prints it back (`to_manifest`).
+    pub fn manifest(&self, i: usize) -> String {
+        let kind_at = |j: Option<usize>| j.map(|j| self.tokens[j].kind);
+        render(
+            &self.tokens[i],
+            Neighbours {
+                prev: kind_at(self.prev(i)),
+                next: kind_at(self.next(i)),
+                prev_code: kind_at(self.prev_code_any(i)),
+            },
+        )
+    }
+
+    /// The previous code token of any token (puppet-lint sets it for
+    /// formatting tokens too, when they are created).
+    fn prev_code_any(&self, i: usize) -> Option<usize> {
+        (0..i).rev().find(|&j| !self.tokens[j].kind.is_formatting())
+    }
+
+    /// puppet-lint's `next_token_of`: the next token of one of `kinds`,
+    /// stepping over bracketed blocks.
+    pub fn next_token_of(&self, from: usize, kinds: &[Kind]) -> Option<usize> {
+        let mut i = from + 1;
+        while i < self.tokens.len() {
+            let kind = self.tokens[i].kind;
+            if kinds.contains(&kind) {
+                return Some(i);
+            }
+            let close = match kind {
+                Kind::Punct(Punct::LBrace) => Some(Punct::RBrace),
+                Kind::Punct(Punct::LBrack) => Some(Punct::RBrack),
+                Kind::Punct(Punct::LParen) => Some(Punct::RParen),
+                _ => None,
+            };
+            if let Some(close) = close {
+                i = self.next_token_of(i, &[Kind::Punct(close)])?;
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// Kinds around a token that its printed form depends on.
+#[derive(Clone, Copy)]
+struct Neighbours {
+    prev: Option<Kind>,
+    next: Option<Kind>,
+    prev_code: Option<Kind>,
+}
+
+fn render(token: &Token, around: Neighbours) -> String {
+    let value = &token.value;
+    let suffix = || match around.next {
+        Some(
+            Kind::UnencVariable | Kind::DqMid | Kind::DqPost | Kind::HeredocMid | Kind::HeredocPost,
+        ) => "",
+        _ => "${",
+    };
+    let prefix = || match around.prev {
+        Some(
+            Kind::UnencVariable | Kind::DqPre | Kind::DqMid | Kind::HeredocPre | Kind::HeredocMid,
+        ) => "",
+        _ => "}",
+    };
+    let raw = || token.raw.clone().unwrap_or_default();
+    match token.kind {
+        Kind::String => format!("\"{value}\""),
+        Kind::SString => format!("'{value}'"),
+        Kind::DqPre => format!("\"{value}{}", suffix()),
+        Kind::DqPost => format!("{}{value}\"", prefix()),
+        Kind::DqMid | Kind::HeredocMid => format!("{}{value}{}", prefix(), suffix()),
+        Kind::Variable => match around.prev_code {
+            Some(Kind::DqPre | Kind::DqMid | Kind::HeredocPre | Kind::HeredocMid) => {
+                token.raw.clone().unwrap_or_else(|| value.clone())
+            }
+            _ => format!("${value}"),
+        },
+        Kind::UnencVariable => format!("${value}"),
+        Kind::Newline => "\n".to_string(),
+        Kind::Comment => format!("#{value}"),
+        Kind::Regex => format!("/{value}/"),
+        Kind::MlComment | Kind::Heredoc => raw(),
+        Kind::HeredocOpen => format!("@({value})"),
+        Kind::HeredocPre => format!("{value}{}", suffix()),
+        Kind::HeredocPost => format!("{}{}", prefix(), raw()),
+        _ => value.clone(),
+    }
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("lint lexer pattern")
+}
+
+/// Ruby's `\w`, `\d` and `\b` are ASCII; the patterns below spell them out.
+const WS: &str = r"[\t\x0B\x0C\p{Zs}]";
+const LINE_END: &str = r"(?:\r\n|\r|\n)";
+const NAME: &str = r"(?:(?:::)?[_a-z0-9][-A-Za-z0-9_]*)(?:::[a-z0-9][-A-Za-z0-9_]*)*";
+
+struct Patterns {
+    whitespace: Regex,
+    type_name: Regex,
+    classref: Regex,
+    number: Regex,
+    name: Regex,
+    variable: Regex,
+    sstring_end: Regex,
+    heredoc_open: Regex,
+    comment: Regex,
+    slash_comment: Regex,
+    ml_comment: Regex,
+    regex_end: Regex,
+    eol_indent: Regex,
+    eol: Regex,
+    ml_comment_open: Regex,
+    ml_comment_close: Regex,
+    ml_comment_margin: Regex,
+    heredoc_name: Regex,
+    unenc_var: Regex,
+    end_string: Regex,
+    esc_dquote: Regex,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns {
+    whitespace: re(&format!(r"\A{WS}+")),
+    type_name: re(
+        r"\A(?:Integer|Float|Boolean|Regexp|String|Array|Hash|Resource|Class|Collection|Scalar|Numeric|CatalogEntry|Data|Tuple|Struct|Optional|NotUndef|Variant|Enum|Pattern|Any|Callable|Type|Runtime|Undef|Default|Sensitive)(?-u:\b)",
+    ),
+    classref: re(r"\A(?:(?:::)?[A-Z][-A-Za-z0-9_]*)+"),
+    number: re(r"\A(?-u:\b)(?:0[xX][0-9A-Fa-f]+|0?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?)(?-u:\b)"),
+    name: re(&format!(r"\A{NAME}")),
+    variable: re(
+        r"\A\$((?:::)?(?:[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*::)*[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*(?:\[.+?\])*)",
+    ),
+    sstring_end: re(r"(?s)(?:\A|[^\\])(?:\\\\)*'"),
+    heredoc_open: re(&format!(r#"\A@\(("?.+?"?(?::.+?)?{WS}*(?:/.*?)?)\)"#)),
+    comment: re(r"\A#[^\r\n]*"),
+    slash_comment: re(r"\A//[^\r\n]*"),
+    ml_comment: re(r"(?s)\A/\*.*?\*/"),
+    regex_end: re(r"(?s)(?:\A|[^\\])(?:\\\\)*/"),
+    eol_indent: re(&format!(r"\A({LINE_END})({WS}+)")),
+    eol: re(&format!(r"\A{LINE_END}")),
+    ml_comment_open: re(r"\A/\* ?"),
+    ml_comment_close: re(r" ?\*/\n?\z"),
+    ml_comment_margin: re(r"(?m)^ *\*"),
+    heredoc_name: re(&format!(r#"\A"?(.+?)"?(?::.+?)?{WS}*(?:/.*)?\n?\z"#)),
+    unenc_var: re(
+        r"\A(?:|[^\\])\$(?:::)?(?:[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*::)*[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*",
+    ),
+    end_string: re(r#"\A(?:|[^\\])(?:\\\\)*""#),
+    esc_dquote: re(r#"\A\\+""#),
+});
+
+/// Lexes a manifest the way puppet-lint 3 does.
+pub fn tokenise(code: &str) -> Result<TokenList, LexError> {
+    let mut lexer = Lexer::default();
+    lexer.run(code)?;
+    Ok(TokenList::new(lexer.tokens))
+}
+
+#[derive(Default)]
+struct Lexer {
+    tokens: Vec<Token>,
+    line: usize,
+    column: usize,
+    heredoc_queue: std::collections::VecDeque<String>,
+}
+
+impl Lexer {
+    fn run(&mut self, code: &str) -> Result<(), LexError> {
+        if self.line == 0 {
+            self.line = 1;
+            self.column = 1;
+        }
+        let p = &*PATTERNS;
+        let mut i = 0;
+        while i < code.len() {
+            let chunk = &code[i..];
+            if let Some((kind, len)) = self.known_token(chunk) {
+                let value = chunk[..len].to_string();
+                self.push(kind, value, None);
+                i += len;
+                continue;
+            }
+            let length;
+            let first = chunk.as_bytes()[0];
+            if let Some(var) = p.variable.captures(chunk) {
+                let name = var.get(1).map_or("", |m| m.as_str());
+                length = name.len() + 1;
+                self.push(Kind::Variable, name.to_string(), Some(format!("${name}")));
+            } else if first == b'\'' && chunk[1..].contains('\'') {
+                let rest = &chunk[1..];
+                let end = p.sstring_end.find(rest).map_or(rest.len(), |m| m.end());
+                length = end + 1;
+                self.push(Kind::SString, rest[..end - 1].to_string(), None);
+            } else if first == b'"' {
+                let mut slurper = Slurper::new(&chunk[1..]);
+                let segments = slurper.parse().ok_or(LexError {
+                    line: self.line,
+                    column: self.column,
+                    reason: Some("unterminated string"),
+                })?;
+                self.string_segments(segments)?;
+                length = slurper.pos + 1;
+            } else if let Some(open) = p.heredoc_open.captures(chunk) {
+                let tag = open.get(1).map_or("", |m| m.as_str()).to_string();
+                length = tag.len() + 3;
+                self.heredoc_queue.push_back(tag.clone());
+                self.push(Kind::HeredocOpen, tag, None);
+            } else if let Some(m) = p.comment.find(chunk) {
+                length = m.len();
+                self.push(Kind::Comment, m.as_str()[1..].to_string(), None);
+            } else if let Some(m) = p.slash_comment.find(chunk) {
+                length = m.len();
+                self.push(Kind::SlashComment, m.as_str()[2..].to_string(), None);
+            } else if let Some(m) = p.ml_comment.find(chunk) {
+                length = m.len();
+                let raw = m.as_str();
+                let value = p.ml_comment_open.replace(raw, "");
+                let value = p.ml_comment_close.replace(&value, "");
+                let value = p.ml_comment_margin.replace_all(&value, "");
+                self.push(Kind::MlComment, value.into_owned(), Some(raw.to_string()));
+            } else if first == b'/' && chunk[1..].contains('/') && self.regex_possible() {
+                let rest = &chunk[1..];
+                let end = p.regex_end.find(rest).map_or(rest.len(), |m| m.end());
+                length = end + 1;
+                self.push(Kind::Regex, rest[..end - 1].to_string(), None);
+            } else if let Some(caps) = p.eol_indent.captures(chunk) {
+                let eol = &caps[1];
+                self.push(Kind::Newline, eol.to_string(), None);
+                let mut len = eol.len();
+                if let Some(tag) = self.heredoc_queue.pop_front() {
+                    len += self.heredoc(&code[i + len..], &tag)?;
+                } else {
+                    let indent = &caps[2];
+                    self.push(Kind::Indent, indent.to_string(), None);
+                    len += indent.len();
+                }
+                length = len;
+            } else if let Some(m) = p.eol.find(chunk) {
+                let mut len = m.len();
+                self.push(Kind::Newline, m.as_str().to_string(), None);
+                if let Some(tag) = self.heredoc_queue.pop_front() {
+                    len += self.heredoc(&code[i + len..], &tag)?;
+                }
+                length = len;
+            } else if first == b'/' {
+                length = 1;
+                self.push(Kind::Punct(Punct::Div), "/".into(), None);
+            } else if first == b'@' {
+                length = 1;
+                self.push(Kind::Punct(Punct::At), "@".into(), None);
+            } else {
+                return Err(LexError {
+                    line: self.line,
+                    column: self.column,
+                    reason: None,
+                });
+            }
+            i += length;
+        }
+        Ok(())
+    }
+
+    /// The tokens puppet-lint matches with one pattern each (`KNOWN_TOKENS`),
+    /// the first that matches winning.
+    fn known_token(&self, chunk: &str) -> Option<(Kind, usize)> {
+        let p = &*PATTERNS;
+        if let Some(m) = p.whitespace.find(chunk) {
+            return Some((Kind::Whitespace, m.len()));
+        }
+        if let Some(m) = p.type_name.find(chunk) {
+            return Some((Kind::Type, m.len()));
+        }
+        if let Some(m) = p.classref.find(chunk) {
+            return Some((Kind::ClassRef, m.len()));
+        }
+        if let Some(m) = p.number.find(chunk) {
+            return Some((Kind::Number, m.len()));
+        }
+        if let Some(m) = p.name.find(chunk) {
+            let text = m.as_str();
+            if chunk[m.end()..].starts_with('(') {
+                return Some((Kind::FunctionName, m.len()));
+            }
+            let kind = KEYWORDS
+                .iter()
+                .find(|(word, _)| *word == text)
+                .map_or(Kind::Name, |(_, k)| Kind::Keyword(*k));
+            return Some((kind, m.len()));
+        }
+        PUNCTS
+            .iter()
+            .find(|(text, _)| chunk.starts_with(text))
+            .map(|(text, punct)| (Kind::Punct(*punct), text.len()))
+    }
+
+    fn regex_possible(&self) -> bool {
+        self.tokens
+            .iter()
+            .rev()
+            .find(|t| !t.kind.is_formatting())
+            .is_none_or(|t| t.kind.regex_may_follow())
+    }
+
+    /// puppet-lint's `new_token`: the token at the current position, which
+    /// then moves past the token's printed form as known so far (the next
+    /// token is not known yet, so a string part prints with `${`).
+    fn push(&mut self, kind: Kind, value: String, raw: Option<String>) {
+        if kind == Kind::UnencVariable {
+            self.column -= 2;
+        }
+        let token = Token {
+            kind,
+            value,
+            raw,
+            line: self.line,
+            column: self.column,
+        };
+        if kind == Kind::Newline {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            let around = Neighbours {
+                prev: self.tokens.last().map(|t| t.kind),
+                next: None,
+                prev_code: self
+                    .tokens
+                    .iter()
+                    .rev()
+                    .find(|t| !t.kind.is_formatting())
+                    .map(|t| t.kind),
+            };
+            let printed = render(&token, around);
+            let lines = split_lines(&printed);
+            let last = lines.last().map_or(0, |l| l.chars().count());
+            if lines.len() > 1 {
+                self.line += lines.len() - 1;
+                self.column = last + 1;
+            } else {
+                self.column += last;
+            }
+        }
+        self.tokens.push(token);
+    }
+
+    fn string_segments(&mut self, segments: Vec<Segment>) -> Result<(), LexError> {
+        let n = segments.len();
+        if n == 0 {
+            return Ok(());
+        }
+        if n == 1 {
+            self.push(Kind::String, segments[0].text.clone(), None);
+            return Ok(());
+        }
+        self.push(Kind::DqPre, segments[0].text.clone(), None);
+        self.middle_segments(&segments[1..n - 1], Kind::DqMid)?;
+        self.push(Kind::DqPost, segments[n - 1].text.clone(), None);
+        Ok(())
+    }
+
+    fn middle_segments(&mut self, segments: &[Segment], text_kind: Kind) -> Result<(), LexError> {
+        for segment in segments {
+            match segment.kind {
+                SegmentKind::Interp => self.interpolation(&segment.text)?,
+                SegmentKind::UnencVar => {
+                    let name = segment.text.strip_prefix('$').unwrap_or(&segment.text);
+                    self.push(Kind::UnencVariable, name.to_string(), None);
+                }
+                _ => self.push(text_kind, segment.text.clone(), None),
+            }
+        }
+        Ok(())
+    }
+
+    /// The tokens of `${...}`, lexed on their own and then placed here; a
+    /// name first in them is a variable.
+    fn interpolation(&mut self, text: &str) -> Result<(), LexError> {
+        let mut inner = Lexer::default();
+        inner.run(text)?;
+        for (n, token) in inner.tokens.into_iter().enumerate() {
+            let kind = if n == 0 && interpolated_variable(&token) {
+                Kind::Variable
+            } else {
+                token.kind
+            };
+            self.push(kind, token.value, token.raw);
+        }
+        Ok(())
+    }
+
+    /// Lexes the text of a heredoc that starts at `text`; returns the bytes
+    /// it took.
+    fn heredoc(&mut self, text: &str, tag: &str) -> Result<usize, LexError> {
+        let mut slurper = Slurper::new(text);
+        let mut segments = slurper.parse_heredoc(tag);
+        let consumed = slurper.pos;
+        let Some(end_tag) = segments.pop() else {
+            return Ok(consumed);
+        };
+        let n = segments.len();
+        if n == 1 {
+            let value = segments.remove(0).text;
+            let raw = format!("{value}{}", end_tag.text);
+            self.push(Kind::Heredoc, value, Some(raw));
+            return Ok(consumed);
+        }
+        if n == 0 {
+            return Ok(consumed);
+        }
+        self.push(Kind::HeredocPre, segments[0].text.clone(), None);
+        self.middle_segments(&segments[1..n - 1], Kind::HeredocMid)?;
+        let post = segments[n - 1].text.clone();
+        let raw = format!("{post}{}", end_tag.text);
+        self.push(Kind::HeredocPost, post, Some(raw));
+        Ok(consumed)
+    }
+}
+
+fn interpolated_variable(token: &Token) -> bool {
+    match token.kind {
+        Kind::Type => token.value == "type",
+        Kind::Name | Kind::Keyword(_) => true,
+        _ => false,
+    }
+}
+
+/// Ruby's `split(LINE_END_RE, -1)`.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                lines.push(&text[start..i]);
+                i += 2;
+                start = i;
+            }
+            b'\r' | b'\n' => {
+                lines.push(&text[start..i]);
+                i += 1;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    lines.push(&text[start..]);
+    lines
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SegmentKind {
+    Text,
+    Interp,
+    UnencVar,
+    HeredocTerm,
+}
+
+#[derive(Debug)]
+struct Segment {
+    kind: SegmentKind,
+    text: String,
+}
+
+/// puppet-lint's `StringSlurper`: splits the text of a double-quoted string
+/// or heredoc into text, `${...}` and `$var` segments.
+struct Slurper<'a> {
+    text: &'a str,
+    pos: usize,
+    results: Vec<Segment>,
+    /// Open braces of the current interpolation.
+    depth: usize,
+    /// The pieces of the segment being read (the last piece matters: a lone
+    /// backslash escapes what follows).
+    pieces: Vec<&'a str>,
+}
+
+impl<'a> Slurper<'a> {
+    fn new(text: &'a str) -> Slurper<'a> {
+        Slurper {
+            text,
+            pos: 0,
+            results: Vec::new(),
+            depth: 0,
+            pieces: Vec::new(),
+        }
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
+    }
+
+    fn take(&mut self, len: usize) -> &'a str {
+        let piece = &self.text[self.pos..self.pos + len];
+        self.pos += len;
+        piece
+    }
+
+    fn flush(&mut self, kind: SegmentKind) {
+        let text = self.pieces.concat();
+        self.pieces.clear();
+        self.results.push(Segment { kind, text });
+    }
+
+    /// The segments of a double-quoted string up to its closing quote, or
+    /// `None` when it has none.
+    fn parse(&mut self) -> Option<Vec<Segment>> {
+        let p = &*PATTERNS;
+        let mut closed = false;
+        while self.pos < self.text.len() {
+            let rest = self.rest();
+            if rest.starts_with("${") {
+                self.start_interp(SegmentKind::Text);
+            } else if self.depth > 0 && rest.starts_with('{') {
+                self.read_char();
+            } else if rest.starts_with('}') {
+                self.end_interp();
+            } else if self.unenclosed_variable() {
+                self.take_unenclosed_variable(SegmentKind::Text);
+            } else if let Some(m) = p.end_string.find(rest) {
+                let piece = self.take(m.end());
+                if self.depth == 0 {
+                    self.pieces.push(&piece[..piece.len() - 1]);
+                    self.flush(SegmentKind::Text);
+                    closed = true;
+                    break;
+                }
+                self.pieces.push(piece);
+            } else if let Some(m) = p.esc_dquote.find(rest) {
+                let piece = self.take(m.end());
+                self.pieces.push(piece);
+            } else {
+                self.read_char();
+            }
+        }
+        closed.then(|| std::mem::take(&mut self.results))
+    }
+
+    fn parse_heredoc(&mut self, tag: &str) -> Vec<Segment> {
+        let p = &*PATTERNS;
+        let name = p
+            .heredoc_name
+            .captures(tag)
+            .and_then(|c| c.get(1))
+            .map_or("", |m| m.as_str());
+        // Ruby's `\s` is ASCII white space.
+        let end = re(&format!(
+            r"\A\|?[ \t\r\n\x0B\x0C]*-?[ \t\r\n\x0B\x0C]*{}(?m:$)",
+            regex::escape(name)
+        ));
+        let interpolation = tag.starts_with('"');
+        while self.pos < self.text.len() {
+            let rest = self.rest();
+            if let Some(m) = end.find(rest) {
+                self.flush(SegmentKind::Text);
+                let term = self.take(m.end());
+                self.results.push(Segment {
+                    kind: SegmentKind::HeredocTerm,
+                    text: term.to_string(),
+                });
+                if self.depth == 0 {
+                    break;
+                }
+            } else if interpolation && rest.starts_with("${") {
+                self.start_interp(SegmentKind::Text);
+            } else if interpolation && self.depth > 0 && rest.starts_with('{') {
+                self.read_char();
+            } else if interpolation && self.unenclosed_variable() {
+                self.take_unenclosed_variable(SegmentKind::Text);
+            } else if interpolation && rest.starts_with('}') {
+                self.end_interp();
+            } else {
+                self.read_char();
+            }
+        }
+        std::mem::take(&mut self.results)
+    }
+
+    fn read_char(&mut self) {
+        let len = self.rest().chars().next().map_or(0, char::len_utf8);
+        let piece = self.take(len);
+        self.pieces.push(piece);
+        if self.depth > 0 {
+            match piece {
+                "{" => self.depth += 1,
+                "}" => self.depth -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn start_interp(&mut self, kind: SegmentKind) {
+        if self.pieces.last() == Some(&"\\") {
+            self.read_char();
+            return;
+        }
+        let piece = self.take(2);
+        if self.depth == 0 {
+            self.flush(kind);
+        } else {
+            self.pieces.push(piece);
+        }
+        self.depth += 1;
+    }
+
+    fn end_interp(&mut self) {
+        let piece = self.take(1);
+        if self.depth == 0 {
+            self.pieces.push(piece);
+            return;
+        }
+        self.depth -= 1;
+        if self.depth == 0 {
+            self.flush(SegmentKind::Interp);
+        } else {
+            self.pieces.push(piece);
+        }
+    }
+
+    fn unenclosed_variable(&self) -> bool {
+        self.depth == 0
+            && PATTERNS.unenc_var.is_match(self.rest())
+            && self.pieces.last().is_none_or(|p| !p.ends_with('\\'))
+    }
+
+    fn take_unenclosed_variable(&mut self, kind: SegmentKind) {
+        let mut chars = self.rest().chars();
+        if chars.next().is_some_and(|c| c != '\n') && chars.next() == Some('$') {
+            self.read_char();
+        }
+        self.flush(kind);
+        let m = PATTERNS.unenc_var.find(self.rest()).map_or(0, |m| m.end());
+        let var = self.take(m);
+        self.results.push(Segment {
+            kind: SegmentKind::UnencVar,
+            text: var.to_string(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds_and_columns(code: &str) -> Vec<(Kind, usize, usize)> {
+        tokenise(code)
+            .unwrap()
+            .tokens
+            .iter()
+            .map(|t| (t.kind, t.line, t.column))
+            .collect()
+    }
+
+    #[test]
+    fn unenclosed_variables_take_back_the_assumed_brace() {
+        let tokens = kinds_and_columns("\"a $b c\"");
+        assert_eq!(
+            tokens,
+            vec![
+                (Kind::DqPre, 1, 1),
+                (Kind::UnencVariable, 1, 4),
+                (Kind::DqPost, 1, 6)
+            ]
+        );
+    }
+
+    #[test]
+    fn indentation_is_its_own_token() {
+        let tokens = kinds_and_columns("class a {\n  $x = 1\n}\n");
+        assert!(tokens.contains(&(Kind::Indent, 2, 1)));
+        assert!(tokens.contains(&(Kind::Variable, 2, 3)));
+    }
+}
