@@ -15,6 +15,7 @@
 
 pub mod corpus;
 pub mod executor;
+pub mod lint_oracle;
 pub mod oracle;
 pub mod parity;
 pub mod rng;

@@ -1,0 +1,93 @@
+//! What the real puppet-lint reports for a set of files: one `puppet-lint
+//! --json` process over all of them (a process per file costs a second of
+//! Ruby start-up), cached under `target/lint-oracle/`, keyed by the
+//! puppet-lint version and the paths and contents of the files.
+
+use serde_json::Value;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// One problem puppet-lint reported: (path as given, line, column, check).
+pub type Finding = (String, usize, usize, String);
+
+/// puppet-lint's findings for `files` (absolute paths, so that checks about
+/// a file's place see the same full path as granule) and its version.
+pub fn puppet_lint_findings(files: &[PathBuf]) -> Result<(String, Vec<Finding>), String> {
+    let version = puppet_lint_version()?;
+    let cache = cache_path(&version, files);
+    let text = match std::fs::read_to_string(&cache) {
+        Ok(text) => text,
+        Err(_) => {
+            let text = run_puppet_lint(files)?;
+            if let Some(dir) = cache.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&cache, &text);
+            text
+        }
+    };
+    Ok((version, parse_report(&text)?))
+}
+
+fn puppet_lint_version() -> Result<String, String> {
+    let output = Command::new("puppet-lint")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("puppet-lint cannot be run ({e}); apt-get install puppet-lint"))?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn cache_path(version: &str, files: &[PathBuf]) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    version.hash(&mut hasher);
+    for file in files {
+        file.hash(&mut hasher);
+        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+    }
+    crate::target_dir()
+        .join("lint-oracle")
+        .join(format!("{:016x}.json", hasher.finish()))
+}
+
+/// Runs puppet-lint in an empty directory, so that no `.puppet-lint.rc`
+/// of the caller's changes which checks run.
+fn run_puppet_lint(files: &[PathBuf]) -> Result<String, String> {
+    let dir = crate::target_dir().join("lint-oracle").join("empty-cwd");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let output = Command::new("puppet-lint")
+        .arg("--json")
+        .args(files)
+        .current_dir(&dir)
+        .env("PWD", &dir)
+        .output()
+        .map_err(|e| format!("puppet-lint cannot be run ({e}); apt-get install puppet-lint"))?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !text.trim_start().starts_with('[') {
+        return Err(format!(
+            "puppet-lint --json printed no report: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+fn parse_report(text: &str) -> Result<Vec<Finding>, String> {
+    let report: Vec<Vec<Value>> =
+        serde_json::from_str(text).map_err(|e| format!("puppet-lint's JSON: {e}"))?;
+    Ok(report
+        .iter()
+        .flatten()
+        .map(|problem| {
+            let field = |name: &str| problem[name].as_str().unwrap_or_default().to_string();
+            let number = |name: &str| problem[name].as_u64().unwrap_or_default() as usize;
+            (
+                field("path"),
+                number("line"),
+                number("column"),
+                field("check"),
+            )
+        })
+        .collect())
+}
