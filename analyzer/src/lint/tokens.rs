@@ -353,6 +353,27 @@ impl TokenList {
         }
         None
     }
+
+    /// puppet-lint's `prev_token_of`: the previous token of `kind`, stepping
+    /// over bracketed blocks.
+    pub fn prev_token_of(&self, from: usize, kind: Kind) -> Option<usize> {
+        let mut i = from.checked_sub(1)?;
+        loop {
+            if self.tokens[i].kind == kind {
+                return Some(i);
+            }
+            let open = match self.tokens[i].kind {
+                Kind::Punct(Punct::RBrace) => Some(Punct::LBrace),
+                Kind::Punct(Punct::RBrack) => Some(Punct::LBrack),
+                Kind::Punct(Punct::RParen) => Some(Punct::LParen),
+                _ => None,
+            };
+            if let Some(open) = open {
+                i = self.prev_token_of(i, Kind::Punct(open))?;
+            }
+            i = i.checked_sub(1)?;
+        }
+    }
 }
 
 /// Kinds around a token that its printed form depends on.

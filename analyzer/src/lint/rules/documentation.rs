@@ -17,7 +17,7 @@
 //! }
 //! ```
 
-use crate::lint::tokens::{Keyword, Kind};
+use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
@@ -27,11 +27,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
             continue;
         }
         let first = &tokens.tokens[definition.start];
-        let what = if definition.kind == Keyword::Class {
-            "class"
-        } else {
-            "defined type"
-        };
+        let what = super::definition_kind_name(definition);
         out.add(format!("{what} not documented"), first.line, first.column);
     }
 }

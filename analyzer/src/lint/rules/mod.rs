@@ -1,6 +1,8 @@
 //! The ported puppet-lint checks, one module each, and their registry in
 //! the order puppet-lint runs (and reports) them.
 
+use super::context::{Definition, Resource};
+use super::tokens::Keyword;
 use super::{module_doc, Context, Kind, Problems, Rule};
 
 mod line_length;
@@ -50,13 +52,27 @@ macro_rules! checks {
 checks! {
     arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" Warning true;
     autoloader_layout "autoloader_layout" "autoloader_layout.rs" Error true;
+    class_inherits_from_params_class "class_inherits_from_params_class" "class_inherits_from_params_class.rs" Warning false;
+    code_on_top_scope "code_on_top_scope" "code_on_top_scope.rs" Warning false;
+    inherits_across_namespaces "inherits_across_namespaces" "inherits_across_namespaces.rs" Warning true;
+    names_containing_dash "names_containing_dash" "names_containing_dash.rs" Error true;
+    names_containing_uppercase "names_containing_uppercase" "names_containing_uppercase.rs" Error true;
+    nested_classes_or_defines "nested_classes_or_defines" "nested_classes_or_defines.rs" Warning true;
+    parameter_order "parameter_order" "parameter_order.rs" Warning true;
     right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" Warning true;
     variable_scope "variable_scope" "variable_scope.rs" Warning true;
     slash_comments "slash_comments" "slash_comments.rs" Warning true;
     star_comments "star_comments" "star_comments.rs" Warning true;
     case_without_default "case_without_default" "case_without_default.rs" Warning true;
+    selector_inside_resource "selector_inside_resource" "selector_inside_resource.rs" Warning true;
     documentation "documentation" "documentation.rs" Warning true;
+    unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" Warning true;
+    duplicate_params "duplicate_params" "duplicate_params.rs" Error true;
     ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true;
+    ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" Warning true;
+    file_mode "file_mode" "file_mode.rs" Warning true;
+    unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" Warning true;
+    unquoted_resource_title "unquoted_resource_title" "unquoted_resource_title.rs" Warning true;
     double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" Warning true;
     only_variable_string "only_variable_string" "only_variable_string.rs" Warning true;
     puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true;
@@ -82,19 +98,25 @@ pub fn kind_of(name: &str) -> Kind {
 }
 
 /// Checks puppet-lint 3 enables by default that are not ported yet.
-pub const NOT_YET_PORTED: &[&str] = &[
-    "class_inherits_from_params_class",
-    "code_on_top_scope",
-    "inherits_across_namespaces",
-    "names_containing_dash",
-    "names_containing_uppercase",
-    "nested_classes_or_defines",
-    "parameter_order",
-    "selector_inside_resource",
-    "unquoted_node_name",
-    "duplicate_params",
-    "ensure_not_symlink_target",
-    "file_mode",
-    "unquoted_file_mode",
-    "unquoted_resource_title",
-];
+pub const NOT_YET_PORTED: &[&str] = &[];
+
+/// "class" or "defined type", as puppet-lint names definitions in messages.
+fn definition_kind_name(definition: &Definition) -> &'static str {
+    if definition.kind == Keyword::Class {
+        "class"
+    } else {
+        "defined type"
+    }
+}
+
+/// Whether the resource's type (the word before its `{`) is one of `names`.
+fn resource_type_is(cx: &Context, resource: &Resource, names: &[&str]) -> bool {
+    resource
+        .type_token
+        .is_some_and(|t| names.contains(&cx.tokens.tokens[t].value.as_str()))
+}
+
+/// The value token of an attribute: the code token after its `=>`.
+fn attribute_value(cx: &Context, name: usize) -> Option<usize> {
+    cx.tokens.next_code(cx.tokens.next_code(name)?)
+}

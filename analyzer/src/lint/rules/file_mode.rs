@@ -1,0 +1,51 @@
+//! **file_mode** (warning): a file mode that is neither four octal digits
+//! nor a symbolic mode.
+//!
+//! Why: `'644'` or `'755'` read as octal by some providers and not by
+//! others; four digits (`'0644'`) or `'u=rw,go=r'` mean one thing.
+//!
+//! Example: `mode => '644',`
+//!
+//! Fix: `mode => '0644',`.
+
+use super::{attribute_value, resource_type_is};
+use crate::lint::tokens::{Keyword, Kind};
+use crate::lint::{Context, Problems};
+use regex::Regex;
+use std::sync::LazyLock;
+
+static MODE: LazyLock<Regex> = LazyLock::new(|| {
+    let symbolic = "([ugoa]*[-=+][-=+rstwxXugo]*)(,[ugoa]*[-=+][-=+rstwxXugo]*)*";
+    Regex::new(&format!(r"\A([0-7]{{4}}|{symbolic})\n?\z")).expect("file mode pattern")
+});
+
+pub fn check(cx: &Context, out: &mut Problems) {
+    let tokens = cx.tokens;
+    for resource in cx.resources() {
+        if !resource_type_is(cx, resource, &["file", "concat"]) {
+            continue;
+        }
+        for &param in &resource.param_tokens {
+            if tokens.tokens[param].value != "mode" {
+                continue;
+            }
+            let Some(value) = attribute_value(cx, param) else {
+                continue;
+            };
+            let value = &tokens.tokens[value];
+            // puppet-lint stops looking at the resource's modes here.
+            if matches!(
+                value.kind,
+                Kind::Variable | Kind::Keyword(Keyword::Undef) | Kind::FunctionName
+            ) || MODE.is_match(&value.value)
+            {
+                break;
+            }
+            out.add(
+                "mode should be represented as a 4 digit octal value or symbolic mode",
+                value.line,
+                value.column,
+            );
+        }
+    }
+}

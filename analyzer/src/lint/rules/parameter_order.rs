@@ -1,0 +1,68 @@
+//! **parameter_order** (warning): a required parameter of a class or define
+//! listed after an optional one (one with a default).
+//!
+//! Why: required parameters first is the convention readers rely on to
+//! see what must be passed.
+//!
+//! Example: `class ntp ($servers = [], $package) { }`
+//!
+//! Fix: `class ntp ($package, $servers = []) { }`.
+
+use crate::lint::tokens::{Kind, Punct, TokenList};
+use crate::lint::{Context, Problems};
+
+pub fn check(cx: &Context, out: &mut Problems) {
+    let tokens = cx.tokens;
+    for definition in cx.classes_and_defines() {
+        let Some((from, to)) = definition.params else {
+            continue;
+        };
+        let mut parens = 0usize;
+        let mut nesting = 0usize;
+        for i in from..to {
+            match tokens.kind(i) {
+                Kind::Punct(Punct::LParen) => parens += 1,
+                Kind::Punct(Punct::RParen) => parens = parens.saturating_sub(1),
+                Kind::Punct(Punct::LBrace | Punct::LBrack) => nesting += 1,
+                Kind::Punct(Punct::RBrace | Punct::RBrack) => nesting = nesting.saturating_sub(1),
+                _ => {}
+            }
+            if nesting > 0 || parens > 0 || !is_parameter(tokens, i) || !is_required(tokens, i) {
+                continue;
+            }
+            if (from..=i).any(|j| tokens.kind(j) == Kind::Punct(Punct::Equals)) {
+                let token = &tokens.tokens[i];
+                out.add(
+                    "optional parameter listed before required parameter",
+                    token.line,
+                    token.column,
+                );
+            }
+        }
+    }
+}
+
+fn is_parameter(tokens: &TokenList, i: usize) -> bool {
+    tokens.kind(i) == Kind::Variable
+        && tokens.prev_code(i).is_some_and(|p| {
+            matches!(
+                tokens.kind(p),
+                Kind::Punct(Punct::LParen | Punct::Comma | Punct::RBrack) | Kind::Type
+            )
+        })
+}
+
+fn is_required(tokens: &TokenList, i: usize) -> bool {
+    if tokens
+        .prev_token_of(i, Kind::Type)
+        .is_some_and(|t| tokens.tokens[t].value == "Optional")
+    {
+        return false;
+    }
+    match tokens.next_code(i).map(|n| tokens.kind(n)) {
+        None | Some(Kind::Punct(Punct::Comma | Punct::RParen)) => !tokens
+            .prev_code(i)
+            .is_some_and(|p| tokens.kind(p) == Kind::Punct(Punct::Equals)),
+        _ => false,
+    }
+}

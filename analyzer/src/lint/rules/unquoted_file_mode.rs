@@ -1,0 +1,34 @@
+//! **unquoted_file_mode** (warning): a file mode written as a bare number
+//! or word.
+//!
+//! Why: `mode => 0644` is the number 644 in decimal-looking octal and a
+//! string in others; Puppet 4 and later want a string.
+//!
+//! Example: `mode => 0644,`
+//!
+//! Fix: `mode => '0644',`.
+
+use super::{attribute_value, resource_type_is};
+use crate::lint::tokens::Kind;
+use crate::lint::{Context, Problems};
+
+pub fn check(cx: &Context, out: &mut Problems) {
+    let tokens = cx.tokens;
+    for resource in cx.resources() {
+        if !resource_type_is(cx, resource, &["file", "concat"]) {
+            continue;
+        }
+        for &param in &resource.param_tokens {
+            if tokens.tokens[param].value != "mode" {
+                continue;
+            }
+            let Some(value) = attribute_value(cx, param) else {
+                continue;
+            };
+            let value = &tokens.tokens[value];
+            if matches!(value.kind, Kind::Name | Kind::Number) {
+                out.add("unquoted file mode", value.line, value.column);
+            }
+        }
+    }
+}
