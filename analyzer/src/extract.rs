@@ -465,7 +465,7 @@ fn case_guard(
 }
 
 /// A string literal's text (`'x'`, `"x"` without interpolation, a bare word).
-fn literal_string(expr: &Expr) -> Option<String> {
+pub(crate) fn literal_string(expr: &Expr) -> Option<String> {
     match &expr.kind {
         ExprKind::String(text) | ExprKind::QualifiedName(text) => Some(text.clone()),
         ExprKind::Concat(parts) if parts.iter().all(|p| matches!(p.kind, ExprKind::String(_))) => {

@@ -397,10 +397,11 @@ fn declared_ensure(analysis: &Analysis, location: &crate::model::Location) -> Op
             for op in ops {
                 if let AttributeOp::Set { name, value, .. } = op {
                     if name == "ensure" {
-                        found = super::units::literal(value).or_else(|| match value.kind {
-                            ExprKind::Boolean(b) => Some(b.to_string()),
-                            _ => None,
-                        });
+                        found =
+                            crate::extract::literal_string(value).or_else(|| match value.kind {
+                                ExprKind::Boolean(b) => Some(b.to_string()),
+                                _ => None,
+                            });
                     }
                 }
             }

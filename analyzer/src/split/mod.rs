@@ -108,6 +108,21 @@ pub struct Proposal {
     pub entries: Vec<String>,
 }
 
+impl Task {
+    fn new(id: String, units: Vec<usize>) -> Task {
+        Task {
+            id,
+            units,
+            groups: BTreeSet::new(),
+            requires: BTreeSet::new(),
+            classes: BTreeSet::new(),
+            resources: BTreeSet::new(),
+            inputs: BTreeSet::new(),
+            source: Vec::new(),
+        }
+    }
+}
+
 impl Proposal {
     pub fn units(&self) -> &[Unit] {
         &self.monolith.units
@@ -179,42 +194,29 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
         sets.union(pair[0], pair[1]);
     }
 
-    // Cycles between groups of units merge them too, until none is left.
-    loop {
-        let groups = groups_of(&mut sets, monolith.units.len());
-        let Some(cycle) = group_cycle(&groups, &relations.order) else {
-            break;
-        };
-        let (first, rest) = cycle.split_first().expect("a cycle has members");
-        for other in rest {
-            if sets.union(*first, *other) {
-                let (a, b) = (&monolith.units[*first], &monolith.units[*other]);
-                merges.push(Merge {
-                    units: [a.label(), b.label()],
-                    reason: "their tasks would depend on each other (an ordering cycle)".into(),
-                    location: b.location.clone(),
-                });
-            }
+    // Cycles between groups of units merge them too; then what code refers
+    // to joins it, which may close new cycles.
+    merge_cycles(&mut sets, &monolith, &relations.order, &mut merges);
+    for (a, b, reason, location) in &relations.references {
+        if sets.union(*a, *b) {
+            merges.push(Merge {
+                units: [monolith.units[*a].label(), monolith.units[*b].label()],
+                reason: reason.clone(),
+                location: location.clone(),
+            });
         }
     }
+
+    merge_cycles(&mut sets, &monolith, &relations.order, &mut merges);
 
     // Tasks: one per group, named after its first unit's component.
     let groups = groups_of(&mut sets, monolith.units.len());
     let mut tasks: Vec<Task> = Vec::new();
     let mut used = HashSet::from([GLOBALS.to_string(), HIERA.to_string()]);
     for members in groups.values() {
-        let base = options.plan.task_name(&component[members[0]]);
+        let base = options.plan.task_name(&main_component(members, &component));
         let id = unique_id(&task_id(&base), &mut used);
-        tasks.push(Task {
-            id,
-            units: members.clone(),
-            groups: BTreeSet::new(),
-            requires: BTreeSet::new(),
-            classes: BTreeSet::new(),
-            resources: BTreeSet::new(),
-            inputs: BTreeSet::new(),
-            source: Vec::new(),
-        });
+        tasks.push(Task::new(id, members.clone()));
     }
     if !options.only.is_empty() {
         tasks = only(tasks, &options.only, &mut used);
@@ -449,6 +451,23 @@ fn own_component(analysis: &Analysis, options: &SplitOptions) -> String {
     }
 }
 
+/// The component most of a group's units belong to (the first of those
+/// that tie): the name of its task.
+fn main_component(members: &[usize], component: &[String]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for &unit in members {
+        match counts.iter_mut().find(|(name, _)| *name == component[unit]) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((&component[unit], 1)),
+        }
+    }
+    let most = counts.iter().map(|(_, count)| *count).max().unwrap_or(0);
+    counts
+        .iter()
+        .find(|(_, count)| *count == most)
+        .map_or_else(String::new, |(name, _)| name.to_string())
+}
+
 /// `mysql::server` -> `mysql-server`: lower case, `-` between words.
 fn task_id(name: &str) -> String {
     let id: String = name
@@ -489,16 +508,7 @@ fn only(tasks: Vec<Task>, only: &[String], used: &mut HashSet<String>) -> Vec<Ta
     if !rest.is_empty() {
         let mut units: Vec<usize> = rest.iter().flat_map(|task| task.units.clone()).collect();
         units.sort();
-        result.push(Task {
-            id: unique_id(LEGACY, used),
-            units,
-            groups: BTreeSet::new(),
-            requires: BTreeSet::new(),
-            classes: BTreeSet::new(),
-            resources: BTreeSet::new(),
-            inputs: BTreeSet::new(),
-            source: Vec::new(),
-        });
+        result.push(Task::new(unique_id(LEGACY, used), units));
     }
     result
 }
@@ -601,20 +611,14 @@ fn data_task(
     monolith: &Monolith,
     analysis: &Analysis,
 ) -> Task {
-    Task {
-        id: id.to_string(),
-        units: Vec::new(),
-        groups: groups.clone(),
-        requires: BTreeSet::new(),
-        classes: BTreeSet::new(),
-        resources: BTreeSet::new(),
-        inputs: BTreeSet::new(),
-        source: monolith
-            .assignments
-            .iter()
-            .map(|a| analysis.codebase.files[a.file].location(a.span).to_string())
-            .collect(),
-    }
+    let mut task = Task::new(id.to_string(), Vec::new());
+    task.groups = groups.clone();
+    task.source = monolith
+        .assignments
+        .iter()
+        .map(|a| analysis.codebase.files[a.file].location(a.span).to_string())
+        .collect();
+    task
 }
 
 fn same_path(a: &str, b: &str) -> bool {
@@ -731,6 +735,12 @@ impl Owners {
                 .or_else(|| self.owner_of(&edge.unit))
         };
         let in_scope: HashSet<&Vertex> = self.reach.iter().flatten().collect();
+        let mut reachers: HashMap<&Vertex, Vec<usize>> = HashMap::new();
+        for (unit, reach) in self.reach.iter().enumerate() {
+            for vertex in reach {
+                reachers.entry(vertex).or_default().push(unit);
+            }
+        }
         let entry_files: HashSet<usize> = monolith.units.iter().map(|u| u.file).collect();
         let virtual_types: Vec<(String, usize)> = analysis
             .edges
@@ -753,32 +763,62 @@ impl Owners {
             }
             let here = unit_of_edge(edge);
             if let Some(first) = edge.kind.from_runs_first() {
-                let ends = (
-                    self.end_owner(&edge.from, here),
-                    self.end_owner(&edge.to, here),
-                );
-                let (Some(from), Some(to)) = ends else {
-                    continue;
-                };
-                if from == to {
-                    continue;
+                // The code of the edge runs in each unit applying it (a
+                // statement of the entry, or a class or define several units
+                // may reach); its ends as that unit sees them.
+                let mut appliers: Vec<usize> = here.into_iter().collect();
+                appliers.extend(reachers.get(&edge.unit).into_iter().flatten().copied());
+                if appliers.is_empty() {
+                    appliers.push(usize::MAX);
                 }
-                let (a, b) = if first { (from, to) } else { (to, from) };
-                if edge.kind.refreshes() {
-                    relations.must_share.push((
-                        a,
-                        b,
-                        format!(
-                            "a refresh ({}) from {} to {} must not cross tasks",
-                            edge.kind.name(),
-                            edge.from.label(),
-                            edge.to.label()
-                        ),
-                        edge.location.clone(),
-                    ));
+                for applier in appliers {
+                    let applier = (applier != usize::MAX).then_some(applier);
+                    let ends = (
+                        self.end_owner(&edge.from, applier),
+                        self.end_owner(&edge.to, applier),
+                    );
+                    let (Some(from), Some(to)) = ends else {
+                        continue;
+                    };
+                    if from != to {
+                        let (a, b) = if first { (from, to) } else { (to, from) };
+                        if edge.kind.refreshes() {
+                            relations.must_share.push((
+                                a,
+                                b,
+                                format!(
+                                    "a refresh ({}) from {} to {} must not cross tasks",
+                                    edge.kind.name(),
+                                    edge.from.label(),
+                                    edge.to.label()
+                                ),
+                                edge.location.clone(),
+                            ));
+                        }
+                        relations.order.push((a, b));
+                        relations.edges.push((a, b, edge.clone()));
+                    }
+                    // Puppet must find what the code refers to in the
+                    // catalog of the task applying that code.
+                    let Some(applier) = applier else {
+                        continue;
+                    };
+                    for (end, owner) in [(&edge.from, from), (&edge.to, to)] {
+                        if owner != applier && !self.reach[applier].contains(end) {
+                            relations.references.push((
+                                owner,
+                                applier,
+                                format!(
+                                    "{} refers to {}, which {} declares: Puppet needs both in one catalog",
+                                    monolith.units[applier].label(),
+                                    end.label(),
+                                    monolith.units[owner].label()
+                                ),
+                                edge.location.clone(),
+                            ));
+                        }
+                    }
                 }
-                relations.order.push((a, b));
-                relations.edges.push((a, b, edge.clone()));
                 continue;
             }
             let Some(here) = here else {
@@ -851,6 +891,9 @@ impl Owners {
 struct Relations {
     /// Units that must share a task: `(a, b, reason, where)`.
     must_share: Vec<(usize, usize, String, Location)>,
+    /// Units whose code refers to what another declares, which must then
+    /// share its task too (after cycles have been merged).
+    references: Vec<(usize, usize, String, Location)>,
     /// `(first, then)` between units.
     order: Vec<(usize, usize)>,
     edges: Vec<(usize, usize, Edge)>,
@@ -960,6 +1003,32 @@ fn groups_of(sets: &mut UnionFind, len: usize) -> BTreeMap<usize, Vec<usize>> {
         .into_values()
         .map(|members| (members[0], members))
         .collect()
+}
+
+/// Merges the groups of units on cycles of `order` until none is left.
+fn merge_cycles(
+    sets: &mut UnionFind,
+    monolith: &Monolith,
+    order: &[(usize, usize)],
+    merges: &mut Vec<Merge>,
+) {
+    loop {
+        let groups = groups_of(sets, monolith.units.len());
+        let Some(cycle) = group_cycle(&groups, order) else {
+            return;
+        };
+        let (first, rest) = cycle.split_first().expect("a cycle has members");
+        for other in rest {
+            if sets.union(*first, *other) {
+                let (a, b) = (&monolith.units[*first], &monolith.units[*other]);
+                merges.push(Merge {
+                    units: [a.label(), b.label()],
+                    reason: "their tasks would depend on each other (an ordering cycle)".into(),
+                    location: b.location.clone(),
+                });
+            }
+        }
+    }
 }
 
 /// The first units of groups on a cycle of the order between groups.

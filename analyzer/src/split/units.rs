@@ -3,6 +3,7 @@
 //! the guards it stands under and the roles those guards select, and the
 //! data its top scope computes.
 
+use crate::extract::literal_string as literal;
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
@@ -437,24 +438,5 @@ fn class_names(arg: &Expr) -> Vec<String> {
             .map(|name| normalize(&name))
             .into_iter()
             .collect(),
-    }
-}
-
-/// A string literal or bare word.
-pub fn literal(expr: &Expr) -> Option<String> {
-    match &expr.kind {
-        ExprKind::String(text) | ExprKind::QualifiedName(text) => Some(text.clone()),
-        ExprKind::Concat(parts) if parts.iter().all(|p| matches!(p.kind, ExprKind::String(_))) => {
-            Some(
-                parts
-                    .iter()
-                    .filter_map(|p| match &p.kind {
-                        ExprKind::String(text) => Some(text.as_str()),
-                        _ => None,
-                    })
-                    .collect(),
-            )
-        }
-        _ => None,
     }
 }
