@@ -13,14 +13,19 @@ use std::process::Command;
 pub type Finding = (String, usize, usize, String);
 
 /// puppet-lint's findings for `files` (absolute paths, so that checks about
-/// a file's place see the same full path as granule) and its version.
-pub fn puppet_lint_findings(files: &[PathBuf]) -> Result<(String, Vec<Finding>), String> {
+/// a file's place see the same full path as granule) and its version;
+/// `options` are more puppet-lint options (`--NAME-check` enables a check
+/// that is off by default).
+pub fn puppet_lint_findings(
+    files: &[PathBuf],
+    options: &[&str],
+) -> Result<(String, Vec<Finding>), String> {
     let version = puppet_lint_version()?;
-    let cache = cache_path(&version, files);
+    let cache = cache_path(&version, options, files);
     let text = match std::fs::read_to_string(&cache) {
         Ok(text) => text,
         Err(_) => {
-            let text = run_puppet_lint(files)?;
+            let text = run_puppet_lint(files, options)?;
             if let Some(dir) = cache.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
@@ -39,9 +44,10 @@ fn puppet_lint_version() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn cache_path(version: &str, files: &[PathBuf]) -> PathBuf {
+fn cache_path(version: &str, options: &[&str], files: &[PathBuf]) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     version.hash(&mut hasher);
+    options.hash(&mut hasher);
     for file in files {
         file.hash(&mut hasher);
         std::fs::read(file).unwrap_or_default().hash(&mut hasher);
@@ -53,11 +59,12 @@ fn cache_path(version: &str, files: &[PathBuf]) -> PathBuf {
 
 /// Runs puppet-lint in an empty directory, so that no `.puppet-lint.rc`
 /// of the caller's changes which checks run.
-fn run_puppet_lint(files: &[PathBuf]) -> Result<String, String> {
+fn run_puppet_lint(files: &[PathBuf], options: &[&str]) -> Result<String, String> {
     let dir = crate::target_dir().join("lint-oracle").join("empty-cwd");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let output = Command::new("puppet-lint")
         .arg("--json")
+        .args(options)
         .args(files)
         .current_dir(&dir)
         .env("PWD", &dir)

@@ -1,7 +1,7 @@
-//! granule lint against the real puppet-lint, check by check, on the whole
-//! module corpus and on our lint fixtures (which exercise the checks the
-//! corpus never trips): for each check, the set of (file, line, column)
-//! granule reports must equal puppet-lint's.
+//! granule lint against the real puppet-lint, check by check: for each
+//! check, the set of (file, line, column) granule reports must equal
+//! puppet-lint's, on the whole module corpus and our lint fixtures (which
+//! trip the checks the corpus never does), with every check on.
 
 use granule_analyzer::lint::rules::{CHECKS, NOT_YET_PORTED};
 use granule_analyzer::lint::{lint_source, Rule, SYNTAX_CHECK};
@@ -12,47 +12,58 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-/// Checks puppet-lint runs by default that granule does not port on
-/// purpose (none so far). A documented puppet-lint bug would be listed here
-/// with the reason.
+/// Checks whose findings may differ from puppet-lint's, each with the
+/// puppet-lint bug that justifies it (none so far).
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 #[test]
-fn every_ported_check_finds_what_puppet_lint_finds() {
+fn every_check_finds_what_puppet_lint_finds() {
     let test = "lint_parity";
     let Some(mut files) = require_reference(test, corpus_files()) else {
         return;
     };
-    let fixtures = manifests_under(&repo_root().join("fixtures/lint")).unwrap_or_default();
-    files.extend(fixtures.iter().cloned());
-    let files: Vec<PathBuf> = files
-        .into_iter()
-        .map(|f| std::path::absolute(&f).unwrap_or(f))
+    files.extend(fixture_files());
+    // puppet-lint turns some checks off by default; compare those too.
+    let off_by_default: Vec<String> = CHECKS
+        .iter()
+        .filter(|c| !c.enabled_by_default)
+        .map(|c| format!("--{}-check", c.name))
         .collect();
-    let Some((version, expected)) = require_reference(test, puppet_lint_findings(&files)) else {
+    let options: Vec<&str> = off_by_default.iter().map(String::as_str).collect();
+    compare(test, &files, &options);
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    manifests_under(&repo_root().join("fixtures/lint")).expect("fixtures/lint is readable")
+}
+
+/// Runs puppet-lint (with `options`) and granule (with every check) over
+/// `files` and requires equal findings for every check.
+fn compare(test: &str, files: &[PathBuf], options: &[&str]) {
+    let files: Vec<PathBuf> = files
+        .iter()
+        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+        .collect();
+    let Some((version, expected)) = require_reference(test, puppet_lint_findings(&files, options))
+    else {
         return;
     };
-    let got = granule_findings(&files);
-
-    let ported: BTreeSet<&str> = CHECKS
+    let rules: Vec<&'static dyn Rule> = CHECKS.iter().map(|c| c as &'static dyn Rule).collect();
+    let got = granule_findings(&files, &rules);
+    let ported: BTreeSet<&str> = rules
         .iter()
-        .filter(|c| c.enabled_by_default)
-        .map(|c| c.name)
+        .map(|r| r.name())
         .chain([SYNTAX_CHECK])
         .collect();
-    let by_check = |findings: &[Finding]| {
-        let mut map: BTreeMap<String, BTreeSet<Finding>> = BTreeMap::new();
-        for f in findings {
-            map.entry(f.3.clone()).or_default().insert(f.clone());
-        }
-        map
-    };
     let expected = by_check(&expected);
     let got = by_check(&got);
     let checks: BTreeSet<&String> = expected.keys().chain(got.keys()).collect();
     let empty = BTreeSet::new();
     let mut failures = Vec::new();
-    eprintln!("granule lint vs {version} on {} files:", files.len());
+    eprintln!(
+        "{test}: granule lint vs {version} on {} files:",
+        files.len()
+    );
     eprintln!(
         "{:<36} {:>7} {:>7} {:>9} {:>7}",
         "check", "puppet", "granule", "precision", "recall"
@@ -75,11 +86,9 @@ fn every_ported_check_finds_what_puppet_lint_finds() {
             ratio(both, have.len()),
             ratio(both, want.len())
         );
-        if NOT_YET_PORTED.contains(&check.as_str()) {
-            eprintln!("  (not yet ported)");
-            continue;
-        }
-        if KNOWN_DIFFERENCES.iter().any(|(c, _)| c == check) {
+        if NOT_YET_PORTED.contains(&check.as_str())
+            || KNOWN_DIFFERENCES.iter().any(|(c, _)| c == check)
+        {
             continue;
         }
         if !ported.contains(check.as_str()) {
@@ -92,29 +101,37 @@ fn every_ported_check_finds_what_puppet_lint_finds() {
         let extra: Vec<&Finding> = have.difference(want).take(5).collect();
         if !missing.is_empty() || !extra.is_empty() {
             failures.push(format!(
-                "{check}: granule misses {:?} and adds {:?}",
-                missing, extra
+                "{check}: granule misses {missing:?} and adds {extra:?}"
             ));
         }
     }
-    eprintln!("not yet ported: {}", NOT_YET_PORTED.join(", "));
+    if NOT_YET_PORTED.is_empty() {
+        eprintln!("every check puppet-lint enables by default is ported");
+    } else {
+        eprintln!("not yet ported: {}", NOT_YET_PORTED.join(", "));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// granule's findings with puppet-lint's default checks, control comments
-/// applied (silenced problems are not in puppet-lint's report either).
-fn granule_findings(files: &[PathBuf]) -> Vec<Finding> {
-    let enabled: Vec<&'static dyn Rule> = CHECKS
-        .iter()
-        .filter(|c| c.enabled_by_default)
-        .map(|c| c as &'static dyn Rule)
-        .collect();
+fn by_check(findings: &[Finding]) -> BTreeMap<String, BTreeSet<Finding>> {
+    let mut map: BTreeMap<String, BTreeSet<Finding>> = BTreeMap::new();
+    for finding in findings {
+        map.entry(finding.3.clone())
+            .or_default()
+            .insert(finding.clone());
+    }
+    map
+}
+
+/// granule's findings, control comments applied (silenced problems are not
+/// in puppet-lint's report either).
+fn granule_findings(files: &[PathBuf], rules: &[&'static dyn Rule]) -> Vec<Finding> {
     files
         .par_iter()
         .flat_map_iter(|file| {
             let source = std::fs::read_to_string(file).unwrap_or_default();
             let path = file.display().to_string();
-            lint_source(file, &source, &enabled)
+            lint_source(file, &source, rules)
                 .into_iter()
                 .filter(|p| p.ignored.is_none())
                 .map(move |p| (path.clone(), p.line, p.column, p.check.to_string()))

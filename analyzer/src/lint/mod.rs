@@ -15,6 +15,8 @@ pub mod config;
 pub mod context;
 pub mod control;
 pub mod rules;
+#[cfg(test)]
+mod tests;
 pub mod tokens;
 
 pub use context::Context;

@@ -15,9 +15,9 @@ use std::process::ExitCode;
 /// The checks have puppet-lint 3's names and meaning and report the same
 /// lines and columns, so `# lint:ignore:NAME` ... `# lint:endignore`
 /// comments (or `# lint:ignore:NAME` at the end of a line) and
-/// `.puppet-lint.rc` files (`--no-NAME-check`, `--only-checks=A,B`; read
-/// from /etc, the home directory and the current directory, as
-/// puppet-lint does) keep working. The checks puppet-lint disables by
+/// `.puppet-lint.rc` files (`--no-NAME-check`, `--NAME-check`,
+/// `--only-checks=A,B`; read from /etc, the home directory and the current
+/// directory, as puppet-lint does) keep working. The checks puppet-lint disables by
 /// default are off here too.
 ///
 /// PATH may be files or directories (searched recursively for `*.pp`).
@@ -145,11 +145,7 @@ pub fn run(args: LintArgs) -> ExitCode {
 }
 
 fn enabled(check: &Check, selection: &CheckSelection) -> bool {
-    let chosen = selection
-        .only
-        .as_ref()
-        .is_some_and(|only| only.iter().any(|o| o == check.name));
-    (check.enabled_by_default || chosen) && selection.enabled(check.name)
+    selection.enabled(check.name, check.enabled_by_default)
 }
 
 fn explain(name: &str) -> ExitCode {

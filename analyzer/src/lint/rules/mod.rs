@@ -89,6 +89,21 @@ checks! {
     trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" Error true;
 }
 
+/// docs/rules.md: every check's documentation, in registry order.
+pub fn rules_markdown() -> String {
+    let mut out = String::from(
+        "# Lint rules\n\n\
+         Generated from the rules' doc comments (analyzer/src/lint/rules/); \
+         `granule lint --explain NAME` prints the same text. Do not edit by \
+         hand: run `UPDATE_RULES_DOC=1 cargo test -p granule-analyzer rules_doc`.\n",
+    );
+    for check in CHECKS {
+        out.push_str(&format!("\n## {}\n\n", check.name));
+        out.push_str(&check.doc());
+    }
+    out
+}
+
 pub fn find(name: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.name == name)
 }
