@@ -1,0 +1,131 @@
+//! `granule lint` as users run it: the JSON report is the one `puppet-lint
+//! --json` prints (tools built on it keep working), `.puppet-lint.rc` turns
+//! checks off, `--explain` prints the rule's documentation, and the exit
+//! status says whether anything was found.
+
+use granule_tests::executor::{exit_code, granule_in, scratch, text, tool_available};
+use granule_tests::{repo_root, require_reference};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+/// The fields every puppet-lint problem has. Some checks add their fix's
+/// working data (Ruby token objects, `arrow_column`...), which means
+/// nothing outside puppet-lint's process.
+const PROBLEM_FIELDS: [&str; 9] = [
+    "message", "line", "column", "kind", "check", "fullpath", "path", "filename", "KIND",
+];
+
+fn problem_fields_only(mut report: Value) -> Value {
+    for file in report.as_array_mut().into_iter().flatten() {
+        for problem in file.as_array_mut().into_iter().flatten() {
+            if let Some(fields) = problem.as_object_mut() {
+                fields.retain(|key, _| PROBLEM_FIELDS.contains(&key.as_str()));
+            }
+        }
+    }
+    report
+}
+
+fn fixture_paths(dir: &Path) -> Vec<String> {
+    let mut paths: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pp"))
+        .filter_map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn json_report_is_puppet_lints() {
+    let Some(()) = require_reference(
+        "lint_cli json",
+        tool_available("puppet-lint", "puppet-lint"),
+    ) else {
+        return;
+    };
+    let dir = repo_root().join("fixtures/lint");
+    let paths = fixture_paths(&dir);
+    let puppet_lint = Command::new("puppet-lint")
+        .arg("--json")
+        .args(&paths)
+        .current_dir(&dir)
+        .env("PWD", &dir)
+        .output()
+        .expect("puppet-lint runs");
+    let expected: Value = serde_json::from_slice(&puppet_lint.stdout).expect("puppet-lint's JSON");
+    let mut args = vec!["lint", "--format", "json"];
+    args.extend(paths.iter().map(String::as_str));
+    let output = granule_in(&dir, &args);
+    let got: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
+    let expected = problem_fields_only(expected);
+    let (expected, got) = (expected.as_array().unwrap(), got.as_array().unwrap());
+    assert_eq!(expected.len(), got.len(), "one array per file");
+    for (path, (want, have)) in paths.iter().zip(expected.iter().zip(got)) {
+        assert_eq!(
+            want, have,
+            "{path}: granule's problems differ from puppet-lint's"
+        );
+    }
+    assert_eq!(exit_code(&output), 1, "problems were found: exit 1");
+}
+
+#[test]
+fn puppet_lint_rc_turns_checks_off() {
+    let dir = scratch("lint-rc");
+    let manifest = "class rc {\n  $x = \"plain\"\n}\n";
+    std::fs::create_dir_all(dir.join("rc/manifests")).unwrap();
+    std::fs::write(dir.join("rc/manifests/init.pp"), manifest).unwrap();
+    let before = granule_in(&dir, &["lint", "rc/manifests/init.pp"]);
+    let report = text(&before.stderr);
+    assert!(report.contains("[documentation]"), "{report}");
+    assert!(report.contains("[double_quoted_strings]"), "{report}");
+    std::fs::write(
+        dir.join(".puppet-lint.rc"),
+        "--no-documentation-check\n--no-double_quoted_strings-check\n",
+    )
+    .unwrap();
+    let after = granule_in(&dir, &["lint", "rc/manifests/init.pp"]);
+    assert_eq!(exit_code(&after), 0, "{}", text(&after.stderr));
+}
+
+#[test]
+fn explain_prints_the_rules_documentation() {
+    let dir = repo_root();
+    let output = granule_in(&dir, &["lint", "--explain", "arrow_alignment"]);
+    assert_eq!(exit_code(&output), 0);
+    let explained = text(&output.stdout);
+    let docs = std::fs::read_to_string(dir.join("docs/rules.md")).unwrap();
+    let section = docs
+        .split("\n## ")
+        .find(|s| s.starts_with("arrow_alignment\n"))
+        .expect("docs/rules.md has arrow_alignment");
+    assert_eq!(
+        section.trim_start_matches("arrow_alignment\n").trim(),
+        explained.trim()
+    );
+    let unknown = granule_in(&dir, &["lint", "--explain", "no_such_check"]);
+    assert_eq!(exit_code(&unknown), 2);
+    assert!(text(&unknown.stderr).contains("arrow_alignment"));
+}
+
+#[test]
+fn clean_files_exit_zero() {
+    let dir = scratch("lint-clean");
+    std::fs::create_dir_all(dir.join("clean/manifests")).unwrap();
+    std::fs::write(
+        dir.join("clean/manifests/init.pp"),
+        "# Documented.\nclass clean {\n  $x = 'plain'\n}\n",
+    )
+    .unwrap();
+    let output = granule_in(&dir, &["lint", "clean"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("0 problems in 1 file"));
+}
