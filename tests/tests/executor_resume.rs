@@ -407,9 +407,11 @@ fn resume_refuses_while_a_killed_runners_command_still_runs() {
     let mut child = spawn(&dir, &args);
     let log = dir.join("state/logs/local/long.log");
     let deadline = Instant::now() + Duration::from_secs(30);
+    // The command's own output, not the log line naming the command (which
+    // says "started" too, before the command exists).
     while !std::fs::read_to_string(&log)
         .unwrap_or_default()
-        .contains("started")
+        .contains("out| started")
     {
         assert!(Instant::now() < deadline, "the command never started");
         std::thread::sleep(Duration::from_millis(10));
