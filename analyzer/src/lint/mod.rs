@@ -10,10 +10,13 @@
 //!   example, the fix); [`registry`] lists them.
 //! * [`control`] reads control comments (`# lint:ignore:NAME`, `# lint:endignore`).
 //! * [`config`] reads `.puppet-lint.rc` (`--no-NAME-check`).
+//! * [`fix`] applies puppet-lint's fixes to the tokens and prints them back
+//!   (`--fix`), byte for byte as `puppet-lint --fix` does.
 
 pub mod config;
 pub mod context;
 pub mod control;
+pub mod fix;
 pub mod rules;
 #[cfg(test)]
 mod tests;
@@ -49,6 +52,10 @@ pub struct Problem {
     pub column: usize,
     /// The reason given in the control comment that silences it, if one does.
     pub ignored: Option<String>,
+    /// What `--fix` needs to fix it, for checks puppet-lint can fix.
+    pub fix: Option<fix::Fix>,
+    /// Set by `--fix` once fixed.
+    pub fixed: bool,
 }
 
 /// A puppet-lint check ported to granule.
@@ -77,13 +84,30 @@ impl Problems {
     }
 
     pub fn add(&mut self, message: impl Into<String>, line: usize, column: usize) {
+        self.push(message.into(), line, column, None);
+    }
+
+    /// A problem `--fix` can fix with `fix`.
+    pub fn add_fixable(
+        &mut self,
+        message: impl Into<String>,
+        line: usize,
+        column: usize,
+        fix: fix::Fix,
+    ) {
+        self.push(message.into(), line, column, Some(fix));
+    }
+
+    fn push(&mut self, message: String, line: usize, column: usize, fix: Option<fix::Fix>) {
         self.found.push(Problem {
             check: self.check,
             kind: self.kind,
-            message: message.into(),
+            message,
             line,
             column,
             ignored: None,
+            fix,
+            fixed: false,
         });
     }
 
@@ -140,7 +164,28 @@ fn syntax_problem(message: String, line: usize, column: usize) -> Problem {
         line,
         column,
         ignored: None,
+        fix: None,
+        fixed: false,
     }
+}
+
+/// Lints one file and applies the fixes puppet-lint would apply: the
+/// problems (those fixed marked so) and the fixed text, or `None` when the
+/// file has a syntax problem (puppet-lint leaves such files alone).
+pub fn fix_source(
+    path: &Path,
+    source: &str,
+    enabled: &[&'static dyn Rule],
+) -> (Vec<Problem>, Option<String>) {
+    let mut problems = lint_source(path, source, enabled);
+    if problems.iter().any(|p| p.check == SYNTAX_CHECK) {
+        return (problems, None);
+    }
+    let Ok(tokens) = tokens::tokenise(source) else {
+        return (problems, None);
+    };
+    let fixed = fix::apply(&tokens, &mut problems);
+    (problems, Some(fixed))
 }
 
 /// The `//!` lines at the top of a rule's source: its documentation.

@@ -378,13 +378,15 @@ impl TokenList {
 
 /// Kinds around a token that its printed form depends on.
 #[derive(Clone, Copy)]
-struct Neighbours {
-    prev: Option<Kind>,
-    next: Option<Kind>,
-    prev_code: Option<Kind>,
+pub(crate) struct Neighbours {
+    pub prev: Option<Kind>,
+    pub next: Option<Kind>,
+    pub prev_code: Option<Kind>,
 }
 
-fn render(token: &Token, around: Neighbours) -> String {
+/// A token as puppet-lint prints it back (`to_manifest`), given its
+/// neighbours.
+pub(crate) fn render(token: &Token, around: Neighbours) -> String {
     let value = &token.value;
     let suffix = || match around.next {
         Some(

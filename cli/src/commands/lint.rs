@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 use granule_analyzer::lint::config::CheckSelection;
 use granule_analyzer::lint::rules::{self, Check};
-use granule_analyzer::lint::{lint_source, Problem, Rule};
+use granule_analyzer::lint::{fix_source, lint_source, Problem, Rule};
 use granule_parser::{Diagnostic, LineIndex, Severity, Span};
 use rayon::prelude::*;
 use serde_json::json;
@@ -47,6 +47,13 @@ pub struct LintArgs {
     /// List the checks, with their grade and whether they are enabled.
     #[arg(long)]
     list: bool,
+
+    /// Rewrite the files with puppet-lint's fixes (the same bytes `puppet-lint
+    /// --fix` writes); each file is replaced at once, never half written.
+    /// Files with a syntax error are left alone. Problems fixed are not
+    /// reported as problems (JSON lists them with kind `fixed`).
+    #[arg(long)]
+    fix: bool,
 
     /// Files or directories to lint.
     #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list"])]
@@ -97,23 +104,33 @@ pub fn run(args: LintArgs) -> ExitCode {
                         "it is not UTF-8 text; convert it (iconv -t UTF-8) to lint it".to_string()
                     })
                 })
-                .map(|source| Linted {
-                    problems: lint_source(&path, &source, &enabled),
-                    source,
+                .and_then(|source| {
+                    if !args.fix {
+                        let problems = lint_source(&path, &source, &enabled);
+                        return Ok(Linted { source, problems });
+                    }
+                    let (problems, fixed) = fix_source(&path, &source, &enabled);
+                    if let Some(fixed) = fixed.filter(|f| *f != source) {
+                        write_atomically(&path, &fixed)?;
+                    }
+                    Ok(Linted { source, problems })
                 });
             (path, result)
         })
         .collect();
     let mut found = 0;
+    let mut fixed_count = 0;
     let mut report = Vec::new();
     for (path, result) in &results {
         match result {
             Ok(Linted { source, problems }) => {
                 let shown: Vec<&Problem> =
                     problems.iter().filter(|p| p.ignored.is_none()).collect();
-                found += shown.len();
+                let left: Vec<&Problem> = shown.iter().copied().filter(|p| !p.fixed).collect();
+                fixed_count += shown.len() - left.len();
+                found += left.len();
                 match args.format {
-                    Format::Human => print_human(path, source, &shown),
+                    Format::Human => print_human(path, source, &left),
                     Format::Json => report.push(json_file(path, &shown)),
                 }
             }
@@ -128,12 +145,19 @@ pub fn run(args: LintArgs) -> ExitCode {
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
-        Format::Human => eprintln!(
-            "{found} problem{} in {} file{}",
-            if found == 1 { "" } else { "s" },
-            results.len(),
-            if results.len() == 1 { "" } else { "s" }
-        ),
+        Format::Human => {
+            let fixed = if args.fix {
+                format!(", {fixed_count} fixed")
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "{found} problem{} in {} file{}{fixed}",
+                if found == 1 { "" } else { "s" },
+                results.len(),
+                if results.len() == 1 { "" } else { "s" }
+            )
+        }
     }
     if failed {
         ExitCode::from(2)
@@ -242,13 +266,43 @@ fn json_file(path: &Path, problems: &[&Problem]) -> serde_json::Value {
                 "message": p.message,
                 "line": p.line,
                 "column": p.column,
-                "kind": p.kind.as_str(),
+                "kind": kind(p),
                 "check": p.check,
                 "fullpath": fullpath.display().to_string(),
                 "path": path.display().to_string(),
                 "filename": filename,
-                "KIND": p.kind.as_str().to_uppercase(),
+                "KIND": kind(p).to_uppercase(),
             })
         })
         .collect()
+}
+
+/// puppet-lint's `kind`: `fixed` once `--fix` fixed the problem.
+fn kind(problem: &Problem) -> &'static str {
+    if problem.fixed {
+        "fixed"
+    } else {
+        problem.kind.as_str()
+    }
+}
+
+/// Replaces `path` by `text` through a temporary file in the same
+/// directory and a rename, so the file is never seen half written.
+fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.granule-fix"));
+    let permissions = std::fs::metadata(path).map(|m| m.permissions()).ok();
+    std::fs::write(&temporary, text)
+        .and_then(|()| match permissions {
+            Some(permissions) => std::fs::set_permissions(&temporary, permissions),
+            None => Ok(()),
+        })
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            format!("cannot write the fixed file ({e}); it is unchanged")
+        })
 }

@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Kind, Punct, TokenList};
 use crate::lint::{Context, Problems};
 
@@ -113,18 +114,32 @@ fn check_levels(tokens: &TokenList, body: &[usize], out: &mut Problems) {
                 lines.sort_unstable();
                 lines.dedup();
                 if lines.len() > 1 {
-                    for &arrow in &arrows {
-                        let arrow = &tokens.tokens[arrow];
+                    let indent = param_column
+                        .slot(level, None)
+                        .unwrap_or(0)
+                        .saturating_sub(1);
+                    for &id in &arrows {
+                        let arrow = &tokens.tokens[id];
                         if arrow.column == expected || arrows.len() == 1 {
                             continue;
                         }
-                        out.add(
+                        let first_on_line = arrows
+                            .iter()
+                            .find(|&&t| tokens.tokens[t].line == arrow.line)
+                            == Some(&id);
+                        out.add_fixable(
                             format!(
                                 "indentation of => is not properly aligned (expected in column {expected}, but found it in column {})",
                                 arrow.column
                             ),
                             arrow.line,
                             arrow.column,
+                            Fix::Arrow {
+                                token: id,
+                                arrow_column: expected,
+                                newline: !first_on_line,
+                                newline_indent: indent,
+                            },
                         );
                     }
                 }
@@ -155,4 +170,59 @@ fn param_extent(tokens: &TokenList, param: usize) -> (usize, usize) {
     }
     length += tokens.manifest(at).chars().count();
     (length, at)
+}
+
+/// The arrow moves to its column by resizing the space before it; an arrow
+/// sharing its line with an earlier one first gets a line of its own
+/// (puppet-lint's fix, which gives up when the space would be negative).
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Arrow {
+        token,
+        arrow_column,
+        newline,
+        newline_indent,
+    } = *fix
+    else {
+        return false;
+    };
+    let Some(param) = arena.prev_code(token) else {
+        return false;
+    };
+    let width = |arena: &Arena, id: usize| arena.manifest(id).chars().count() as i64;
+    let new_width = if newline {
+        let Some(before_param) = arena.prev(param) else {
+            return false;
+        };
+        arena.insert_before(before_param, Kind::Newline, "\n");
+        let indent = arena.token_mut(before_param);
+        indent.kind = Kind::Indent;
+        indent.value = " ".repeat(newline_indent);
+        let mut length = 1;
+        let mut at = Some(param);
+        while let Some(id) = at {
+            length += width(arena, id);
+            if matches!(arena.token(id).kind, Kind::Indent | Kind::Newline) {
+                break;
+            }
+            at = arena.prev(id);
+        }
+        arrow_column as i64 - length
+    } else {
+        let before = arena
+            .prev(token)
+            .filter(|&p| arena.token(p).kind == Kind::Whitespace)
+            .map_or(0, |p| width(arena, p));
+        before + arrow_column as i64 - arena.token(token).column as i64
+    };
+    if new_width < 0 {
+        return false;
+    }
+    let spaces = " ".repeat(new_width as usize);
+    match arena.prev(token) {
+        Some(p) if arena.token(p).kind == Kind::Whitespace => arena.token_mut(p).value = spaces,
+        _ => {
+            arena.insert_before(token, Kind::Whitespace, &spaces);
+        }
+    }
+    true
 }

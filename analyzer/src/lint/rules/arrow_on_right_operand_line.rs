@@ -16,6 +16,7 @@
 //! -> Service['x']
 //! ```
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Kind, Punct};
 use crate::lint::{Context, Problems};
 
@@ -27,11 +28,39 @@ pub fn check(cx: &Context, out: &mut Problems) {
         }
         let next_line = tokens.next_code(i).map(|n| tokens.tokens[n].line);
         if next_line != Some(token.line) {
-            out.add(
+            out.add_fixable(
                 "arrow should be on the right operand's line",
                 token.line,
                 token.column,
+                Fix::Token(i),
             );
         }
     }
+}
+
+/// The arrow moves before its right operand (followed by a space); a
+/// space left at the end of the left operand's line goes.
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(arrow) = *fix else {
+        return false;
+    };
+    let (Some(left), Some(right)) = (arena.prev_code(arrow), arena.next_code(arrow)) else {
+        return false;
+    };
+    arena.remove(arrow);
+    arena.link_before(right, arrow);
+    arena.insert_before(right, Kind::Whitespace, " ");
+    let Some(space) = arena
+        .next(left)
+        .filter(|&s| arena.token(s).kind == Kind::Whitespace)
+    else {
+        return true;
+    };
+    if arena
+        .next(space)
+        .is_some_and(|n| matches!(arena.token(n).kind, Kind::Newline | Kind::Whitespace))
+    {
+        arena.remove(space);
+    }
+    true
 }

@@ -8,11 +8,12 @@
 //!
 //! Fix: `$greeting = 'hello'`.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
-    for token in &cx.tokens.tokens {
+    for (i, token) in cx.tokens.tokens.iter().enumerate() {
         if token.kind != Kind::String {
             continue;
         }
@@ -20,10 +21,11 @@ pub fn check(cx: &Context, out: &mut Problems) {
         // (its way of spotting strings continued on an indented line).
         let value = token.value.replace(&" ".repeat(token.column), "\n");
         if !has_escape(&value) {
-            out.add(
+            out.add_fixable(
                 "double quoted string containing no variables",
                 token.line,
                 token.column,
+                Fix::Token(i),
             );
         }
     }
@@ -36,4 +38,10 @@ fn has_escape(value: &str) -> bool {
         || ["\\$", "\\\"", "\\'", "\\t", "\\s", "\\n", "\\\\"]
             .iter()
             .any(|escape| value.contains(escape))
+}
+
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    arena.token_mut(id).kind = Kind::SString;
+    true
 }

@@ -9,6 +9,8 @@
 //! Fix: `ensure => link, target => '/usr/share/zoneinfo/UTC'`.
 
 use super::{attribute_value, resource_type_is};
+use crate::lint::fix::{Arena, Fix};
+use crate::lint::tokens::{Kind, Punct};
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
@@ -24,14 +26,41 @@ pub fn check(cx: &Context, out: &mut Problems) {
             let Some(value) = attribute_value(cx, param) else {
                 continue;
             };
+            let id = value;
             let value = &tokens.tokens[value];
             if value.value.starts_with('/') {
-                out.add(
+                out.add_fixable(
                     "symlink target specified in ensure attr",
                     value.line,
                     value.column,
+                    Fix::SymlinkTarget { param, value: id },
                 );
             }
         }
     }
+}
+
+/// `ensure => symlink,` then `target =>` the path on a line of its own,
+/// indented like the attribute (puppet-lint writes `symlink`).
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::SymlinkTarget { param, value } = *fix else {
+        return false;
+    };
+    let indent = arena
+        .prev(param)
+        .map(|p| arena.token(p).value.clone())
+        .unwrap_or_default();
+    for (kind, text) in [
+        (Kind::Name, "symlink"),
+        (Kind::Punct(Punct::Comma), ","),
+        (Kind::Newline, "\n"),
+        (Kind::Indent, indent.as_str()),
+        (Kind::Name, "target"),
+        (Kind::Whitespace, " "),
+        (Kind::Punct(Punct::FArrow), "=>"),
+        (Kind::Whitespace, " "),
+    ] {
+        arena.insert_before(value, kind, text);
+    }
+    true
 }

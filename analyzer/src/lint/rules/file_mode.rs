@@ -9,6 +9,7 @@
 //! Fix: `mode => '0644',`.
 
 use super::{attribute_value, resource_type_is};
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Keyword, Kind};
 use crate::lint::{Context, Problems};
 use regex::Regex;
@@ -32,6 +33,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
             let Some(value) = attribute_value(cx, param) else {
                 continue;
             };
+            let id = value;
             let value = &tokens.tokens[value];
             // puppet-lint stops looking at the resource's modes here.
             if matches!(
@@ -41,11 +43,25 @@ pub fn check(cx: &Context, out: &mut Problems) {
             {
                 break;
             }
-            out.add(
+            out.add_fixable(
                 "mode should be represented as a 4 digit octal value or symbolic mode",
                 value.line,
                 value.column,
+                Fix::Token(id),
             );
         }
     }
+}
+
+/// Three octal digits get a leading zero; other modes are left alone.
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    let token = arena.token_mut(id);
+    let value = token.value.strip_suffix('\n').unwrap_or(&token.value);
+    if value.len() != 3 || !value.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return false;
+    }
+    token.value = format!("0{}", token.value);
+    token.kind = Kind::SString;
+    true
 }

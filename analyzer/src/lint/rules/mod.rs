@@ -2,6 +2,7 @@
 //! the order puppet-lint runs (and reports) them.
 
 use super::context::{Definition, Resource};
+use super::fix::{Arena, Fix};
 use super::tokens::Keyword;
 use super::{module_doc, Context, Kind, Problems, Rule};
 
@@ -16,6 +17,9 @@ pub struct Check {
     pub enabled_by_default: bool,
     source: &'static str,
     run: fn(&Context, &mut Problems),
+    /// puppet-lint's fix for the check's problems, if it has one: returns
+    /// whether it changed anything (puppet-lint's `NoFix` is `false`).
+    pub fix: Option<fn(&mut Arena, &Fix) -> bool>,
 }
 
 impl Rule for Check {
@@ -32,8 +36,18 @@ impl Rule for Check {
     }
 }
 
+/// `Some(module::fix)` for checks marked `fix`, `None` for those marked `-`.
+macro_rules! fixer {
+    (fix, $module:ident) => {
+        Some($module::fix)
+    };
+    (-, $module:ident) => {
+        None
+    };
+}
+
 macro_rules! checks {
-    ($($module:ident $name:literal $file:literal $kind:ident $default:literal;)*) => {
+    ($($module:ident $name:literal $file:literal $kind:ident $default:literal $fix:tt;)*) => {
         $(#[path = $file] mod $module;)*
         /// Every ported check, in puppet-lint's order (its plugin files,
         /// sorted by path).
@@ -44,49 +58,50 @@ macro_rules! checks {
                 enabled_by_default: $default,
                 source: include_str!($file),
                 run: $module::check,
+                fix: fixer!($fix, $module),
             },)*
         ];
     };
 }
 
 checks! {
-    arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" Warning true;
-    autoloader_layout "autoloader_layout" "autoloader_layout.rs" Error true;
-    class_inherits_from_params_class "class_inherits_from_params_class" "class_inherits_from_params_class.rs" Warning false;
-    code_on_top_scope "code_on_top_scope" "code_on_top_scope.rs" Warning false;
-    inherits_across_namespaces "inherits_across_namespaces" "inherits_across_namespaces.rs" Warning true;
-    names_containing_dash "names_containing_dash" "names_containing_dash.rs" Error true;
-    names_containing_uppercase "names_containing_uppercase" "names_containing_uppercase.rs" Error true;
-    nested_classes_or_defines "nested_classes_or_defines" "nested_classes_or_defines.rs" Warning true;
-    parameter_order "parameter_order" "parameter_order.rs" Warning true;
-    right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" Warning true;
-    variable_scope "variable_scope" "variable_scope.rs" Warning true;
-    slash_comments "slash_comments" "slash_comments.rs" Warning true;
-    star_comments "star_comments" "star_comments.rs" Warning true;
-    case_without_default "case_without_default" "case_without_default.rs" Warning true;
-    selector_inside_resource "selector_inside_resource" "selector_inside_resource.rs" Warning true;
-    documentation "documentation" "documentation.rs" Warning true;
-    unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" Warning true;
-    duplicate_params "duplicate_params" "duplicate_params.rs" Error true;
-    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true;
-    ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" Warning true;
-    file_mode "file_mode" "file_mode.rs" Warning true;
-    unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" Warning true;
-    unquoted_resource_title "unquoted_resource_title" "unquoted_resource_title.rs" Warning true;
-    double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" Warning true;
-    only_variable_string "only_variable_string" "only_variable_string.rs" Warning true;
-    puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true;
-    quoted_booleans "quoted_booleans" "quoted_booleans.rs" Warning false;
-    single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" Error true;
-    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true;
-    variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" Warning true;
-    variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" Warning true;
-    chars_140 "140chars" "140chars.rs" Warning true;
-    soft_tabs_2sp "2sp_soft_tabs" "2sp_soft_tabs.rs" Error true;
-    chars_80 "80chars" "80chars.rs" Warning false;
-    arrow_alignment "arrow_alignment" "arrow_alignment.rs" Warning true;
-    hard_tabs "hard_tabs" "hard_tabs.rs" Error true;
-    trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" Error true;
+    arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" Warning true fix;
+    autoloader_layout "autoloader_layout" "autoloader_layout.rs" Error true -;
+    class_inherits_from_params_class "class_inherits_from_params_class" "class_inherits_from_params_class.rs" Warning false -;
+    code_on_top_scope "code_on_top_scope" "code_on_top_scope.rs" Warning false -;
+    inherits_across_namespaces "inherits_across_namespaces" "inherits_across_namespaces.rs" Warning true -;
+    names_containing_dash "names_containing_dash" "names_containing_dash.rs" Error true -;
+    names_containing_uppercase "names_containing_uppercase" "names_containing_uppercase.rs" Error true fix;
+    nested_classes_or_defines "nested_classes_or_defines" "nested_classes_or_defines.rs" Warning true -;
+    parameter_order "parameter_order" "parameter_order.rs" Warning true -;
+    right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" Warning true -;
+    variable_scope "variable_scope" "variable_scope.rs" Warning true -;
+    slash_comments "slash_comments" "slash_comments.rs" Warning true fix;
+    star_comments "star_comments" "star_comments.rs" Warning true fix;
+    case_without_default "case_without_default" "case_without_default.rs" Warning true -;
+    selector_inside_resource "selector_inside_resource" "selector_inside_resource.rs" Warning true -;
+    documentation "documentation" "documentation.rs" Warning true -;
+    unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" Warning true fix;
+    duplicate_params "duplicate_params" "duplicate_params.rs" Error true -;
+    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true -;
+    ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" Warning true fix;
+    file_mode "file_mode" "file_mode.rs" Warning true fix;
+    unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" Warning true fix;
+    unquoted_resource_title "unquoted_resource_title" "unquoted_resource_title.rs" Warning true fix;
+    double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" Warning true fix;
+    only_variable_string "only_variable_string" "only_variable_string.rs" Warning true fix;
+    puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true fix;
+    quoted_booleans "quoted_booleans" "quoted_booleans.rs" Warning false fix;
+    single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" Error true -;
+    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true -;
+    variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" Warning true -;
+    variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" Warning true -;
+    chars_140 "140chars" "140chars.rs" Warning true -;
+    soft_tabs_2sp "2sp_soft_tabs" "2sp_soft_tabs.rs" Error true -;
+    chars_80 "80chars" "80chars.rs" Warning false -;
+    arrow_alignment "arrow_alignment" "arrow_alignment.rs" Warning true fix;
+    hard_tabs "hard_tabs" "hard_tabs.rs" Error true fix;
+    trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" Error true fix;
 }
 
 /// docs/rules.md: every check's documentation, in registry order.
@@ -114,6 +129,10 @@ pub fn kind_of(name: &str) -> Kind {
 
 /// Checks puppet-lint 3 enables by default that are not ported yet.
 pub const NOT_YET_PORTED: &[&str] = &[];
+
+/// Checks puppet-lint can fix whose fix is not ported yet: `--fix` leaves
+/// their problems for the user.
+pub const FIX_NOT_YET_PORTED: &[&str] = &["ensure_first_param", "variables_not_enclosed"];
 
 /// "class" or "defined type", as puppet-lint names definitions in messages.
 fn definition_kind_name(definition: &Definition) -> &'static str {

@@ -8,6 +8,7 @@
 //!
 //! Fix: `content => $content,`.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Kind, Punct};
 use crate::lint::{Context, Problems};
 
@@ -32,8 +33,17 @@ pub fn check(cx: &Context, out: &mut Problems) {
                         .next_code(start + offset)
                         .is_some_and(|n| tokens.kind(n) == Kind::Punct(Punct::FArrow));
                     if end.value.is_empty() && !before_arrow {
-                        let var = &tokens.tokens[var];
-                        out.add("string containing only a variable", var.line, var.column);
+                        let token = &tokens.tokens[var];
+                        out.add_fixable(
+                            "string containing only a variable",
+                            token.line,
+                            token.column,
+                            Fix::OnlyVariable {
+                                start,
+                                var,
+                                end: start + offset,
+                            },
+                        );
                     }
                     break;
                 }
@@ -41,4 +51,15 @@ pub fn check(cx: &Context, out: &mut Problems) {
             }
         }
     }
+}
+
+/// The variable without its string.
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::OnlyVariable { start, var, end } = *fix else {
+        return false;
+    };
+    arena.remove(start);
+    arena.remove(end);
+    arena.token_mut(var).kind = Kind::Variable;
+    true
 }

@@ -8,11 +8,12 @@
 //!
 //! Fix: `source => 'puppet:///modules/motd/motd'`.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
-    for token in &cx.tokens.tokens {
+    for (i, token) in cx.tokens.tokens.iter().enumerate() {
         if !matches!(token.kind, Kind::SString | Kind::String | Kind::DqPre) {
             continue;
         }
@@ -20,10 +21,11 @@ pub fn check(cx: &Context, out: &mut Problems) {
             continue;
         };
         if !module_path(after).is_some_and(|p| p.starts_with("modules/")) {
-            out.add(
+            out.add_fixable(
                 "puppet:// URL without modules/ found",
                 token.line,
                 token.column,
+                Fix::Token(i),
             );
         }
     }
@@ -36,4 +38,14 @@ fn module_path(after_scheme: &str) -> Option<&str> {
     let slash = line.find('/')?;
     let path = &line[slash + 1..];
     (!path.is_empty()).then_some(path)
+}
+
+/// puppet-lint's `gsub(%r{(puppet://.*?/)}, '\1modules/')`.
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    static URL: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new("(puppet://.*?/)").expect("url pattern"));
+    let Fix::Token(id) = *fix else { return false };
+    let token = arena.token_mut(id);
+    token.value = URL.replace_all(&token.value, "${1}modules/").into_owned();
+    true
 }

@@ -7,6 +7,7 @@
 //!
 //! Fix: delete the spaces or tabs before the line end.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
@@ -20,7 +21,18 @@ pub fn check(cx: &Context, out: &mut Problems) {
             .next(i)
             .is_none_or(|n| tokens.kind(n) == Kind::Newline)
         {
-            out.add("trailing whitespace found", token.line, token.column);
+            out.add_fixable(
+                "trailing whitespace found",
+                token.line,
+                token.column,
+                Fix::Token(i),
+            );
         }
     }
+}
+
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    arena.remove(id);
+    true
 }

@@ -9,6 +9,7 @@
 //! Fix: `mode => '0644',`.
 
 use super::{attribute_value, resource_type_is};
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
@@ -25,10 +26,22 @@ pub fn check(cx: &Context, out: &mut Problems) {
             let Some(value) = attribute_value(cx, param) else {
                 continue;
             };
+            let id = value;
             let value = &tokens.tokens[value];
             if matches!(value.kind, Kind::Name | Kind::Number) {
-                out.add("unquoted file mode", value.line, value.column);
+                out.add_fixable(
+                    "unquoted file mode",
+                    value.line,
+                    value.column,
+                    Fix::Token(id),
+                );
             }
         }
     }
+}
+
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    arena.token_mut(id).kind = Kind::SString;
+    true
 }

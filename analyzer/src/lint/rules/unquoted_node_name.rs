@@ -7,6 +7,7 @@
 //!
 //! Fix: `node 'web01' { }`.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Keyword, Kind, Punct};
 use crate::lint::{Context, Problems};
 
@@ -20,10 +21,21 @@ pub fn check(cx: &Context, out: &mut Problems) {
             // problems come from the lexer and unclosed resources only.
             continue;
         };
-        for token in &tokens.tokens[node..=lbrace] {
+        for (i, token) in tokens.tokens[node..=lbrace].iter().enumerate() {
             if token.kind == Kind::Name && token.value != "default" {
-                out.add("unquoted node name found", token.line, token.column);
+                out.add_fixable(
+                    "unquoted node name found",
+                    token.line,
+                    token.column,
+                    Fix::Token(node + i),
+                );
             }
         }
     }
+}
+
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    arena.token_mut(id).kind = Kind::SString;
+    true
 }

@@ -8,6 +8,7 @@
 //!
 //! Fix: `package { 'nginx': ensure => installed }`.
 
+use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Kind, Punct};
 use crate::lint::{Context, Problems};
 
@@ -16,7 +17,12 @@ pub fn check(cx: &Context, out: &mut Problems) {
     for i in title_tokens(cx) {
         let token = &tokens.tokens[i];
         if token.kind == Kind::Name {
-            out.add("unquoted resource title", token.line, token.column);
+            out.add_fixable(
+                "unquoted resource title",
+                token.line,
+                token.column,
+                Fix::Token(i),
+            );
         }
     }
 }
@@ -47,4 +53,10 @@ fn title_tokens(cx: &Context) -> Vec<usize> {
         }
     }
     titles
+}
+
+pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
+    let Fix::Token(id) = *fix else { return false };
+    arena.token_mut(id).kind = Kind::SString;
+    true
 }
