@@ -8,7 +8,7 @@
 //! problem found before any fix still names its token after earlier fixes
 //! inserted or removed others.
 
-use super::tokens::{render, Kind, Neighbours, Token, TokenList};
+use super::tokens::{render, Kind, Neighbours, Punct, Token, TokenList};
 use super::Problem;
 
 /// What a fix needs to know about its problem, by token id (the token's
@@ -34,6 +34,8 @@ pub enum Fix {
     },
     /// A symlink target given as `ensure`: the attribute name and value.
     SymlinkTarget { param: usize, value: usize },
+    /// `ensure` not first: the name of the resource's first attribute.
+    EnsureFirst { first_param: usize },
 }
 
 /// The tokens of a file as a doubly linked list over an arena.
@@ -93,6 +95,41 @@ impl Arena {
         None
     }
 
+    /// puppet-lint's `next_token_of`: the next token of one of `kinds`
+    /// (with `value`, if given), stepping over bracketed blocks.
+    pub fn next_token_of(&self, from: usize, kinds: &[Kind], value: Option<&str>) -> Option<usize> {
+        let mut at = self.next[from];
+        while let Some(id) = at {
+            let token = &self.tokens[id];
+            if kinds.contains(&token.kind) && value.is_none_or(|v| token.value == v) {
+                return Some(id);
+            }
+            let close = match token.kind {
+                Kind::Punct(Punct::LBrace) => Some(Punct::RBrace),
+                Kind::Punct(Punct::LBrack) => Some(Punct::RBrack),
+                Kind::Punct(Punct::LParen) => Some(Punct::RParen),
+                _ => None,
+            };
+            let resume = match close {
+                Some(close) => self.next_token_of(id, &[Kind::Punct(close)], None)?,
+                None => id,
+            };
+            at = self.next[resume];
+        }
+        None
+    }
+
+    /// The ids from `start` up to (not including) `end`, in list order.
+    pub fn run(&self, start: usize, end: usize) -> Vec<usize> {
+        let mut ids = Vec::new();
+        let mut at = Some(start);
+        while let Some(id) = at.filter(|&id| id != end) {
+            ids.push(id);
+            at = self.next[id];
+        }
+        ids
+    }
+
     pub fn remove(&mut self, id: usize) {
         let (prev, next) = (self.prev[id], self.next[id]);
         match prev {
@@ -108,7 +145,24 @@ impl Arena {
 
     /// Inserts a new token before `before`; returns its id.
     pub fn insert_before(&mut self, before: usize, kind: Kind, value: &str) -> usize {
-        let id = self.push(kind, value);
+        self.insert_token_before(
+            before,
+            Token {
+                kind,
+                value: value.to_string(),
+                raw: None,
+                line: 0,
+                column: 0,
+            },
+        )
+    }
+
+    /// Inserts a copy of a token lexed elsewhere before `before`.
+    pub fn insert_token_before(&mut self, before: usize, token: Token) -> usize {
+        self.tokens.push(token);
+        self.next.push(None);
+        self.prev.push(None);
+        let id = self.tokens.len() - 1;
         self.link_before(before, id);
         id
     }

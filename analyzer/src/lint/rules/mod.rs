@@ -83,7 +83,7 @@ checks! {
     documentation "documentation" "documentation.rs" Warning true -;
     unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" Warning true fix;
     duplicate_params "duplicate_params" "duplicate_params.rs" Error true -;
-    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true -;
+    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true fix;
     ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" Warning true fix;
     file_mode "file_mode" "file_mode.rs" Warning true fix;
     unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" Warning true fix;
@@ -93,7 +93,7 @@ checks! {
     puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true fix;
     quoted_booleans "quoted_booleans" "quoted_booleans.rs" Warning false fix;
     single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" Error true -;
-    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true -;
+    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true fix;
     variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" Warning true -;
     variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" Warning true -;
     chars_140 "140chars" "140chars.rs" Warning true -;
@@ -132,7 +132,7 @@ pub const NOT_YET_PORTED: &[&str] = &[];
 
 /// Checks puppet-lint can fix whose fix is not ported yet: `--fix` leaves
 /// their problems for the user.
-pub const FIX_NOT_YET_PORTED: &[&str] = &["ensure_first_param", "variables_not_enclosed"];
+pub const FIX_NOT_YET_PORTED: &[&str] = &[];
 
 /// "class" or "defined type", as puppet-lint names definitions in messages.
 fn definition_kind_name(definition: &Definition) -> &'static str {
