@@ -4,7 +4,7 @@
 //! `lint_parity` against the real puppet-lint.
 
 use super::rules::{self, CHECKS};
-use super::{lint_source, Rule};
+use super::{fix_source, lint_source, Rule};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -101,6 +101,28 @@ fn every_rule_is_documented() {
                 doc.contains(part),
                 "{}: its doc comment lacks {part}",
                 check.name
+            );
+        }
+    }
+}
+
+/// Every prefix of every fixture (cut at each character) is linted and
+/// fixed without a panic: editors lint files while they are typed.
+#[test]
+fn truncated_files_never_panic() {
+    let all: Vec<&'static dyn Rule> = CHECKS.iter().map(|c| c as &'static dyn Rule).collect();
+    for file in fixtures() {
+        let source = std::fs::read_to_string(&file).expect("fixture is readable");
+        for (cut, _) in source.char_indices() {
+            let prefix = &source[..cut];
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                lint_source(&file, prefix, &all);
+                fix_source(&file, prefix, &all);
+            }));
+            assert!(
+                outcome.is_ok(),
+                "{} cut at byte {cut} panics:\n{prefix}",
+                file.display()
             );
         }
     }

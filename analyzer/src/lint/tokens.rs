@@ -527,9 +527,15 @@ impl Lexer {
                 self.push(Kind::Variable, name.to_string(), Some(format!("${name}")));
             } else if first == b'\'' && chunk[1..].contains('\'') {
                 let rest = &chunk[1..];
-                let end = p.sstring_end.find(rest).map_or(rest.len(), |m| m.end());
-                length = end + 1;
-                self.push(Kind::SString, rest[..end - 1].to_string(), None);
+                // Every quote escaped: puppet-lint crashes; granule reports
+                // the string as unterminated.
+                let end = p.sstring_end.find(rest).ok_or(LexError {
+                    line: self.line,
+                    column: self.column,
+                    reason: Some("unterminated string"),
+                })?;
+                length = end.end() + 1;
+                self.push(Kind::SString, rest[..end.end() - 1].to_string(), None);
             } else if first == b'"' {
                 let mut slurper = Slurper::new(&chunk[1..]);
                 let segments = slurper.parse().ok_or(LexError {
@@ -559,9 +565,13 @@ impl Lexer {
                 self.push(Kind::MlComment, value.into_owned(), Some(raw.to_string()));
             } else if first == b'/' && chunk[1..].contains('/') && self.regex_possible() {
                 let rest = &chunk[1..];
-                let end = p.regex_end.find(rest).map_or(rest.len(), |m| m.end());
-                length = end + 1;
-                self.push(Kind::Regex, rest[..end - 1].to_string(), None);
+                let end = p.regex_end.find(rest).ok_or(LexError {
+                    line: self.line,
+                    column: self.column,
+                    reason: Some("unterminated regex"),
+                })?;
+                length = end.end() + 1;
+                self.push(Kind::Regex, rest[..end.end() - 1].to_string(), None);
             } else if let Some(caps) = p.eol_indent.captures(chunk) {
                 let eol = &caps[1];
                 self.push(Kind::Newline, eol.to_string(), None);
@@ -645,7 +655,7 @@ impl Lexer {
     /// token is not known yet, so a string part prints with `${`).
     fn push(&mut self, kind: Kind, value: String, raw: Option<String>) {
         if kind == Kind::UnencVariable {
-            self.column -= 2;
+            self.column = self.column.saturating_sub(2);
         }
         let token = Token {
             kind,
