@@ -129,3 +129,97 @@ fn clean_files_exit_zero() {
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("0 problems in 1 file"));
 }
+
+/// The fixtures' paths relative to fixtures/lint, and puppet-lint run there
+/// with `options` and `env`.
+fn puppet_lint_on_fixtures(options: &[&str], env: &[(&str, &str)]) -> (Vec<String>, String) {
+    let dir = repo_root().join("fixtures/lint");
+    let paths = fixture_paths(&dir);
+    let mut command = Command::new("puppet-lint");
+    command
+        .args(options)
+        .args(&paths)
+        .current_dir(&dir)
+        .env("PWD", &dir);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("puppet-lint runs");
+    (paths, text(&output.stdout))
+}
+
+fn granule_on_fixtures(format: &str, paths: &[String]) -> String {
+    let mut args = vec!["lint", "--format", format];
+    args.extend(paths.iter().map(String::as_str));
+    text(&granule_in(&repo_root().join("fixtures/lint"), &args).stdout)
+}
+
+#[test]
+fn github_annotations_are_puppet_lints() {
+    let Some(()) = require_reference(
+        "lint_cli github",
+        tool_available("puppet-lint", "puppet-lint"),
+    ) else {
+        return;
+    };
+    // puppet-lint prints annotations when it runs in a GitHub Action.
+    let (paths, stdout) = puppet_lint_on_fixtures(&[], &[("GITHUB_ACTION", "lint")]);
+    let expected: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
+    let got = granule_on_fixtures("github", &paths);
+    assert!(!expected.is_empty());
+    assert_eq!(expected, got.lines().collect::<Vec<_>>());
+}
+
+#[test]
+fn sarif_results_are_puppet_lints() {
+    let Some(()) = require_reference(
+        "lint_cli sarif",
+        tool_available("puppet-lint", "puppet-lint"),
+    ) else {
+        return;
+    };
+    let (paths, stdout) = puppet_lint_on_fixtures(&["--sarif"], &[]);
+    let expected: Value = serde_json::from_str(&stdout).expect("puppet-lint's SARIF");
+    let got: Value =
+        serde_json::from_str(&granule_on_fixtures("sarif", &paths)).expect("granule's SARIF");
+    assert_eq!(got["version"], "2.1.0");
+    let (want, have) = (&expected["runs"][0], &got["runs"][0]);
+    assert_eq!(want["results"], have["results"]);
+    assert_eq!(want["originalUriBaseIds"], have["originalUriBaseIds"]);
+    let rules = |run: &Value| -> Vec<(Value, Value)> {
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["id"].clone(), r["defaultConfiguration"].clone()))
+            .collect()
+    };
+    assert_eq!(rules(want), rules(have));
+}
+
+#[test]
+fn xml_reports_hold_every_problem() {
+    let dir = repo_root().join("fixtures/lint");
+    let paths = fixture_paths(&dir);
+    let report: Value = serde_json::from_str(&granule_on_fixtures("json", &paths)).unwrap();
+    let problems: usize = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_array().unwrap().len())
+        .sum();
+    let with_problems = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f.as_array().unwrap().is_empty())
+        .count();
+    let checkstyle = granule_on_fixtures("checkstyle", &paths);
+    assert_eq!(checkstyle.matches("<error ").count(), problems);
+    assert_eq!(checkstyle.matches("<file ").count(), paths.len());
+    assert!(checkstyle.contains("source=\"puppet-lint.arrow_alignment\""));
+    let junit = granule_on_fixtures("junit", &paths);
+    assert_eq!(junit.matches("<testcase ").count(), paths.len());
+    assert_eq!(junit.matches("<failure ").count(), with_problems);
+    assert!(junit.contains(&format!("failures=\"{with_problems}\"")));
+}

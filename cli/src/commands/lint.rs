@@ -1,12 +1,13 @@
 //! `granule lint`: puppet-lint's checks, with its names, lines and columns.
 
+mod report;
+
 use clap::{Args, ValueEnum};
 use granule_analyzer::lint::config::CheckSelection;
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::{fix_source, lint_source, Problem, Rule};
 use granule_parser::{Diagnostic, LineIndex, Severity, Span};
 use rayon::prelude::*;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,7 +36,10 @@ use std::process::ExitCode;
 #[command(verbatim_doc_comment)]
 pub struct LintArgs {
     /// `human` (rustc-style with the source line, grouped per file, and a
-    /// summary) or `json` (puppet-lint's `--json`: an array per file).
+    /// summary), `json` (puppet-lint's `--json`: an array per file),
+    /// `sarif` (SARIF 2.1.0, for GitHub code scanning, as puppet-lint's
+    /// `--sarif`), `github` (GitHub Actions annotations), `checkstyle` or
+    /// `junit` (XML).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
 
@@ -70,6 +74,10 @@ struct Linted {
 enum Format {
     Human,
     Json,
+    Sarif,
+    Github,
+    Checkstyle,
+    Junit,
 }
 
 pub fn run(args: LintArgs) -> ExitCode {
@@ -120,7 +128,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         .collect();
     let mut found = 0;
     let mut fixed_count = 0;
-    let mut report = Vec::new();
+    let mut reports = Vec::new();
     for (path, result) in &results {
         match result {
             Ok(Linted { source, problems }) => {
@@ -129,10 +137,17 @@ pub fn run(args: LintArgs) -> ExitCode {
                 let left: Vec<&Problem> = shown.iter().copied().filter(|p| !p.fixed).collect();
                 fixed_count += shown.len() - left.len();
                 found += left.len();
-                match args.format {
-                    Format::Human => print_human(path, source, &left),
-                    Format::Json => report.push(json_file(path, &shown)),
+                if args.format == Format::Human {
+                    print_human(path, source, &left);
                 }
+                reports.push(report::FileReport {
+                    path,
+                    problems: if args.format == Format::Json {
+                        shown
+                    } else {
+                        left
+                    },
+                });
             }
             Err(message) => {
                 eprintln!("error: {}: {message}", path.display());
@@ -141,10 +156,6 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
     }
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
         Format::Human => {
             let fixed = if args.fix {
                 format!(", {fixed_count} fixed")
@@ -158,6 +169,14 @@ pub fn run(args: LintArgs) -> ExitCode {
                 if results.len() == 1 { "" } else { "s" }
             )
         }
+        Format::Json => println!("{}", report::json(&reports)),
+        Format::Sarif => println!(
+            "{}",
+            report::sarif(&reports, args.paths.first().map_or(Path::new("."), |p| p))
+        ),
+        Format::Github => print!("{}", report::github(&reports)),
+        Format::Checkstyle => print!("{}", report::checkstyle(&reports)),
+        Format::Junit => print!("{}", report::junit(&reports)),
     }
     if failed {
         ExitCode::from(2)
@@ -250,40 +269,6 @@ fn byte_offset(index: &LineIndex, source: &str, line: usize, column: usize) -> u
             .char_indices()
             .nth(column.saturating_sub(1))
             .map_or(text.len(), |(i, _)| i)
-}
-
-/// One file's problems in puppet-lint's `--json` shape.
-fn json_file(path: &Path, problems: &[&Problem]) -> serde_json::Value {
-    let fullpath = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let filename = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    problems
-        .iter()
-        .map(|p| {
-            json!({
-                "message": p.message,
-                "line": p.line,
-                "column": p.column,
-                "kind": kind(p),
-                "check": p.check,
-                "fullpath": fullpath.display().to_string(),
-                "path": path.display().to_string(),
-                "filename": filename,
-                "KIND": kind(p).to_uppercase(),
-            })
-        })
-        .collect()
-}
-
-/// puppet-lint's `kind`: `fixed` once `--fix` fixed the problem.
-fn kind(problem: &Problem) -> &'static str {
-    if problem.fixed {
-        "fixed"
-    } else {
-        problem.kind.as_str()
-    }
 }
 
 /// Replaces `path` by `text` through a temporary file in the same
