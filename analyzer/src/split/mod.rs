@@ -262,12 +262,16 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
         tasks[b].requires.insert(first);
     }
     let all_groups: BTreeSet<String> = tasks.iter().flat_map(|t| t.groups.clone()).collect();
-    let mut globals = data_task(GLOBALS, &all_groups, &monolith, analysis);
-    globals.inputs.clear();
-    let mut hiera = data_task(HIERA, &all_groups, &monolith, analysis);
+    let mut globals = Task::new(GLOBALS.to_string(), Vec::new());
+    globals.groups = all_groups.clone();
+    globals.source = monolith
+        .assignments
+        .iter()
+        .map(|a| analysis.codebase.files[a.file].location(a.span).to_string())
+        .collect();
+    let mut hiera = Task::new(HIERA.to_string(), Vec::new());
+    hiera.groups = all_groups;
     hiera.requires.insert(GLOBALS.to_string());
-    hiera.inputs.clear();
-    hiera.source.clear();
     for task in &mut tasks {
         if task.requires.is_empty() {
             task.requires.insert(HIERA.to_string());
@@ -368,9 +372,12 @@ fn collect(analysis: &Analysis, options: &SplitOptions) -> Result<Monolith, Stri
             let label = unit.label();
             match seen.get(&label) {
                 Some(&at) if unit.kind != UnitKind::Statement => {
-                    let unit_roles = unit.roles.clone().unwrap_or_default();
-                    let roles: &mut Option<BTreeSet<String>> = &mut kept_unit(&mut kept, at).roles;
-                    roles.get_or_insert_with(BTreeSet::new).extend(unit_roles);
+                    let unit_roles = unit.roles.unwrap_or_default();
+                    let shared: &mut Unit = &mut kept[at];
+                    shared
+                        .roles
+                        .get_or_insert_with(BTreeSet::new)
+                        .extend(unit_roles);
                 }
                 _ => {
                     seen.insert(label, kept.len());
@@ -381,10 +388,6 @@ fn collect(analysis: &Analysis, options: &SplitOptions) -> Result<Monolith, Stri
         monolith.units = kept;
     }
     Ok(monolith)
-}
-
-fn kept_unit(units: &mut [Unit], at: usize) -> &mut Unit {
-    &mut units[at]
 }
 
 fn find_class<'a>(
@@ -603,22 +606,6 @@ pub fn variables_in(text: &str, out: &mut BTreeSet<String>) {
             i += 1;
         }
     }
-}
-
-fn data_task(
-    id: &str,
-    groups: &BTreeSet<String>,
-    monolith: &Monolith,
-    analysis: &Analysis,
-) -> Task {
-    let mut task = Task::new(id.to_string(), Vec::new());
-    task.groups = groups.clone();
-    task.source = monolith
-        .assignments
-        .iter()
-        .map(|a| analysis.codebase.files[a.file].location(a.span).to_string())
-        .collect();
-    task
 }
 
 fn same_path(a: &str, b: &str) -> bool {
