@@ -223,3 +223,47 @@ fn xml_reports_hold_every_problem() {
     assert_eq!(junit.matches("<failure ").count(), with_problems);
     assert!(junit.contains(&format!("failures=\"{with_problems}\"")));
 }
+
+#[test]
+fn baseline_silences_recorded_problems_even_when_lines_move() {
+    let dir = scratch("lint-baseline");
+    std::fs::create_dir_all(dir.join("legacy/manifests")).unwrap();
+    let manifest = dir.join("legacy/manifests/init.pp");
+    std::fs::write(&manifest, "class legacy {\n  $x = \"plain\"\n}\n").unwrap();
+    let path = "legacy/manifests/init.pp";
+    let write = granule_in(&dir, &["lint", "--write-baseline", "baseline.json", path]);
+    assert_eq!(exit_code(&write), 0, "{}", text(&write.stderr));
+    let gate = granule_in(&dir, &["lint", "--baseline", "baseline.json", path]);
+    assert_eq!(exit_code(&gate), 0, "{}", text(&gate.stderr));
+
+    // Lines move and a new mistake appears: only the new one is reported.
+    std::fs::write(
+        &manifest,
+        "# Legacy.\nclass legacy {\n  $x = \"plain\"\n  $y = \"new\"\n}\n",
+    )
+    .unwrap();
+    let gate = granule_in(
+        &dir,
+        &[
+            "lint",
+            "--format",
+            "json",
+            "--baseline",
+            "baseline.json",
+            path,
+        ],
+    );
+    assert_eq!(exit_code(&gate), 1);
+    let report: Value = serde_json::from_slice(&gate.stdout).unwrap();
+    let lines: Vec<(u64, &str)> = report[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["line"].as_u64().unwrap(), p["check"].as_str().unwrap()))
+        .collect();
+    assert_eq!(lines, vec![(4, "double_quoted_strings")]);
+
+    let broken = granule_in(&dir, &["lint", "--baseline", "missing.json", path]);
+    assert_eq!(exit_code(&broken), 2);
+    assert!(text(&broken.stderr).contains("--write-baseline"));
+}

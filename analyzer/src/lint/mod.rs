@@ -9,10 +9,13 @@
 //! * [`rules`] has one module per check, each documented (what, why, an
 //!   example, the fix); [`registry`] lists them.
 //! * [`control`] reads control comments (`# lint:ignore:NAME`, `# lint:endignore`).
+//! * [`baseline`] records the problems a codebase has, so that only new
+//!   ones fail the gate.
 //! * [`config`] reads `.puppet-lint.rc` (`--no-NAME-check`).
 //! * [`fix`] applies puppet-lint's fixes to the tokens and prints them back
 //!   (`--fix`), byte for byte as `puppet-lint --fix` does.
 
+pub mod baseline;
 pub mod config;
 pub mod context;
 pub mod control;

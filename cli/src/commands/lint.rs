@@ -3,6 +3,7 @@
 mod report;
 
 use clap::{Args, ValueEnum};
+use granule_analyzer::lint::baseline::{self, Baseline, Matcher};
 use granule_analyzer::lint::config::CheckSelection;
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::{fix_source, lint_source, Problem, Rule};
@@ -58,6 +59,17 @@ pub struct LintArgs {
     /// reported as problems (JSON lists them with kind `fixed`).
     #[arg(long)]
     fix: bool,
+
+    /// Report only problems not recorded in this baseline (see
+    /// --write-baseline): a problem is matched by check, file and the text
+    /// of its line, so it stays matched when lines above it move.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
+    /// Record every problem found in FILE (JSON) and exit 0: the baseline
+    /// a legacy codebase adopts the gate with.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
 
     /// Files or directories to lint.
     #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list"])]
@@ -126,14 +138,36 @@ pub fn run(args: LintArgs) -> ExitCode {
             (path, result)
         })
         .collect();
+    let mut matcher = match &args.baseline {
+        Some(file) => match read_baseline(file) {
+            Ok(recorded) => Some(Matcher::new(&recorded)),
+            Err(message) => {
+                eprintln!("error: {}: {message}", file.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let mut recorded = Baseline::default();
     let mut found = 0;
     let mut fixed_count = 0;
     let mut reports = Vec::new();
     for (path, result) in &results {
         match result {
             Ok(Linted { source, problems }) => {
-                let shown: Vec<&Problem> =
-                    problems.iter().filter(|p| p.ignored.is_none()).collect();
+                let shown_path = path.display().to_string();
+                let shown: Vec<&Problem> = problems
+                    .iter()
+                    .filter(|p| p.ignored.is_none())
+                    .filter(|p| {
+                        let entry = baseline::entry(&shown_path, source, p);
+                        let known = matcher.as_mut().is_some_and(|m| m.matches(&entry));
+                        if args.write_baseline.is_some() && !p.fixed {
+                            recorded.entries.push(entry);
+                        }
+                        !known
+                    })
+                    .collect();
                 let left: Vec<&Problem> = shown.iter().copied().filter(|p| !p.fixed).collect();
                 fixed_count += shown.len() - left.len();
                 found += left.len();
@@ -177,6 +211,24 @@ pub fn run(args: LintArgs) -> ExitCode {
         Format::Github => print!("{}", report::github(&reports)),
         Format::Checkstyle => print!("{}", report::checkstyle(&reports)),
         Format::Junit => print!("{}", report::junit(&reports)),
+    }
+    if let Some(file) = &args.write_baseline {
+        let text = serde_json::to_string_pretty(&recorded).unwrap_or_default();
+        if let Err(e) = std::fs::write(file, text + "\n") {
+            eprintln!("error: {}: cannot write the baseline ({e})", file.display());
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "recorded {} problem{} in {}",
+            recorded.entries.len(),
+            if recorded.entries.len() == 1 { "" } else { "s" },
+            file.display()
+        );
+        return if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     if failed {
         ExitCode::from(2)
@@ -269,6 +321,13 @@ fn byte_offset(index: &LineIndex, source: &str, line: usize, column: usize) -> u
             .char_indices()
             .nth(column.saturating_sub(1))
             .map_or(text.len(), |(i, _)| i)
+}
+
+fn read_baseline(file: &Path) -> Result<Baseline, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the baseline ({e}); write one with --write-baseline"))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("not a baseline written by --write-baseline ({e}); write it again"))
 }
 
 /// Replaces `path` by `text` through a temporary file in the same
