@@ -256,7 +256,8 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
             order.insert((a, b));
         }
     }
-    let reduced = transitive_reduction(tasks.len(), &order);
+    let groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
+    let reduced = transitive_reduction(&groups, &order);
     for (a, b) in reduced {
         let first = tasks[a].id.clone();
         tasks[b].requires.insert(first);
@@ -1051,25 +1052,34 @@ fn group_cycle(
         .min()
 }
 
-/// The edges of a DAG that no longer path implies.
-fn transitive_reduction(len: usize, edges: &BTreeSet<(usize, usize)>) -> Vec<(usize, usize)> {
+/// The edges of a DAG that no longer path implies, on every role: an edge
+/// `a -> b` goes only when, for each role both run on, another path from
+/// `a` to `b` passes through tasks of that role alone (a node runs only
+/// its roles' tasks, so a path through others orders nothing there).
+fn transitive_reduction(
+    groups: &[&BTreeSet<String>],
+    edges: &BTreeSet<(usize, usize)>,
+) -> Vec<(usize, usize)> {
+    let len = groups.len();
     let mut successors = vec![Vec::new(); len];
     for &(a, b) in edges {
         successors[a].push(b);
     }
-    let reaches_without = |from: usize, to: usize, skip: (usize, usize)| {
+    let reaches_without = |from: usize, to: usize, role: &str| {
         let mut stack = vec![from];
         let mut seen = vec![false; len];
         while let Some(at) = stack.pop() {
             for &next in &successors[at] {
-                if (at, next) == skip || seen[next] {
+                if (at, next) == (from, to) || seen[next] {
                     continue;
                 }
                 if next == to {
                     return true;
                 }
-                seen[next] = true;
-                stack.push(next);
+                if groups[next].contains(role) {
+                    seen[next] = true;
+                    stack.push(next);
+                }
             }
         }
         false
@@ -1077,6 +1087,14 @@ fn transitive_reduction(len: usize, edges: &BTreeSet<(usize, usize)>) -> Vec<(us
     edges
         .iter()
         .copied()
-        .filter(|&(a, b)| !reaches_without(a, b, (a, b)))
+        .filter(|&(a, b)| {
+            let shared: Vec<&String> = groups[a].intersection(groups[b]).collect();
+            let roles: Vec<&String> = if shared.is_empty() {
+                groups[b].iter().collect()
+            } else {
+                shared
+            };
+            roles.iter().any(|role| !reaches_without(a, b, role))
+        })
         .collect()
 }
