@@ -79,7 +79,9 @@ fn oracle_prints_what_puppet_parser_dump_prints() {
             .as_ref()
             .map(|e| e.message.as_str())
             .or(dump.transform_error.as_deref())
-            .or(dump.captures_rest_fix.then_some("undefined method `Literal'"))
+            .or(dump
+                .captures_rest_fix
+                .then_some("undefined method `Literal'"))
             .expect("an aborting file has an error");
         let message = message.split_once(": ").map_or(message, |(_, text)| text);
         assert!(
