@@ -434,6 +434,7 @@ const WS: &str = r"[\t\x0B\x0C\p{Zs}]";
 const LINE_END: &str = r"(?:\r\n|\r|\n)";
 const NAME: &str = r"(?:(?:::)?[_a-z0-9][-A-Za-z0-9_]*)(?:::[a-z0-9][-A-Za-z0-9_]*)*";
 
+#[derive(Clone)]
 struct Patterns {
     whitespace: Regex,
     type_name: Regex,
@@ -488,6 +489,18 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns {
     esc_dquote: re(r#"\A\\+""#),
 });
 
+thread_local! {
+    /// Each thread's own copy: a `Regex` shared between threads hands out
+    /// its search caches through a pool, which costs more than the searches
+    /// themselves when files are linted in parallel. One copy per thread,
+    /// kept for the process's life.
+    static LOCAL_PATTERNS: &'static Patterns = Box::leak(Box::new(PATTERNS.clone()));
+}
+
+fn patterns() -> &'static Patterns {
+    LOCAL_PATTERNS.with(|p| *p)
+}
+
 /// Lexes a manifest the way puppet-lint 3 does.
 pub fn tokenise(code: &str) -> Result<TokenList, LexError> {
     let mut lexer = Lexer::default();
@@ -509,7 +522,7 @@ impl Lexer {
             self.line = 1;
             self.column = 1;
         }
-        let p = &*PATTERNS;
+        let p = patterns();
         let mut i = 0;
         while i < code.len() {
             let chunk = &code[i..];
@@ -521,7 +534,10 @@ impl Lexer {
             }
             let length;
             let first = chunk.as_bytes()[0];
-            if let Some(var) = p.variable.captures(chunk) {
+            if let Some(var) = (first == b'$')
+                .then(|| p.variable.captures(chunk))
+                .flatten()
+            {
                 let name = var.get(1).map_or("", |m| m.as_str());
                 length = name.len() + 1;
                 self.push(Kind::Variable, name.to_string(), Some(format!("${name}")));
@@ -545,18 +561,24 @@ impl Lexer {
                 })?;
                 self.string_segments(segments)?;
                 length = slurper.pos + 1;
-            } else if let Some(open) = p.heredoc_open.captures(chunk) {
+            } else if let Some(open) = (first == b'@')
+                .then(|| p.heredoc_open.captures(chunk))
+                .flatten()
+            {
                 let tag = open.get(1).map_or("", |m| m.as_str()).to_string();
                 length = tag.len() + 3;
                 self.heredoc_queue.push_back(tag.clone());
                 self.push(Kind::HeredocOpen, tag, None);
-            } else if let Some(m) = p.comment.find(chunk) {
+            } else if let Some(m) = (first == b'#').then(|| p.comment.find(chunk)).flatten() {
                 length = m.len();
                 self.push(Kind::Comment, m.as_str()[1..].to_string(), None);
-            } else if let Some(m) = p.slash_comment.find(chunk) {
+            } else if let Some(m) = (first == b'/')
+                .then(|| p.slash_comment.find(chunk))
+                .flatten()
+            {
                 length = m.len();
                 self.push(Kind::SlashComment, m.as_str()[2..].to_string(), None);
-            } else if let Some(m) = p.ml_comment.find(chunk) {
+            } else if let Some(m) = (first == b'/').then(|| p.ml_comment.find(chunk)).flatten() {
                 length = m.len();
                 let raw = m.as_str();
                 let value = p.ml_comment_open.replace(raw, "");
@@ -572,7 +594,10 @@ impl Lexer {
                 })?;
                 length = end.end() + 1;
                 self.push(Kind::Regex, rest[..end.end() - 1].to_string(), None);
-            } else if let Some(caps) = p.eol_indent.captures(chunk) {
+            } else if let Some(caps) = matches!(first, b'\r' | b'\n')
+                .then(|| p.eol_indent.captures(chunk))
+                .flatten()
+            {
                 let eol = &caps[1];
                 self.push(Kind::Newline, eol.to_string(), None);
                 let mut len = eol.len();
@@ -612,20 +637,36 @@ impl Lexer {
     /// The tokens puppet-lint matches with one pattern each (`KNOWN_TOKENS`),
     /// the first that matches winning.
     fn known_token(&self, chunk: &str) -> Option<(Kind, usize)> {
-        let p = &*PATTERNS;
-        if let Some(m) = p.whitespace.find(chunk) {
-            return Some((Kind::Whitespace, m.len()));
+        let p = patterns();
+        // Each pattern can only match at a character it may start with;
+        // asking only the patterns that may is what makes lexing fast.
+        let first = chunk.chars().next()?;
+        let may_be_whitespace = first == '\t'
+            || first == '\x0B'
+            || first == '\x0C'
+            || first == ' '
+            || !first.is_ascii();
+        if may_be_whitespace {
+            if let Some(m) = p.whitespace.find(chunk) {
+                return Some((Kind::Whitespace, m.len()));
+            }
         }
-        if let Some(m) = p.type_name.find(chunk) {
-            return Some((Kind::Type, m.len()));
+        if first.is_ascii_uppercase() || first == ':' {
+            if let Some(m) = p.type_name.find(chunk) {
+                return Some((Kind::Type, m.len()));
+            }
+            if let Some(m) = p.classref.find(chunk) {
+                return Some((Kind::ClassRef, m.len()));
+            }
         }
-        if let Some(m) = p.classref.find(chunk) {
-            return Some((Kind::ClassRef, m.len()));
+        if first.is_ascii_digit() {
+            if let Some(m) = p.number.find(chunk) {
+                return Some((Kind::Number, m.len()));
+            }
         }
-        if let Some(m) = p.number.find(chunk) {
-            return Some((Kind::Number, m.len()));
-        }
-        if let Some(m) = p.name.find(chunk) {
+        let may_be_name =
+            first.is_ascii_lowercase() || first.is_ascii_digit() || first == '_' || first == ':';
+        if let Some(m) = may_be_name.then(|| p.name.find(chunk)).flatten() {
             let text = m.as_str();
             if chunk[m.end()..].starts_with('(') {
                 return Some((Kind::FunctionName, m.len()));
@@ -854,7 +895,7 @@ impl<'a> Slurper<'a> {
     /// The segments of a double-quoted string up to its closing quote, or
     /// `None` when it has none.
     fn parse(&mut self) -> Option<Vec<Segment>> {
-        let p = &*PATTERNS;
+        let p = patterns();
         let mut closed = false;
         while self.pos < self.text.len() {
             let rest = self.rest();
@@ -886,7 +927,7 @@ impl<'a> Slurper<'a> {
     }
 
     fn parse_heredoc(&mut self, tag: &str) -> Vec<Segment> {
-        let p = &*PATTERNS;
+        let p = patterns();
         let name = p
             .heredoc_name
             .captures(tag)
@@ -968,7 +1009,7 @@ impl<'a> Slurper<'a> {
 
     fn unenclosed_variable(&self) -> bool {
         self.depth == 0
-            && PATTERNS.unenc_var.is_match(self.rest())
+            && patterns().unenc_var.is_match(self.rest())
             && self.pieces.last().is_none_or(|p| !p.ends_with('\\'))
     }
 
@@ -978,7 +1019,10 @@ impl<'a> Slurper<'a> {
             self.read_char();
         }
         self.flush(kind);
-        let m = PATTERNS.unenc_var.find(self.rest()).map_or(0, |m| m.end());
+        let m = patterns()
+            .unenc_var
+            .find(self.rest())
+            .map_or(0, |m| m.end());
         let var = self.take(m);
         self.results.push(Segment {
             kind: SegmentKind::UnencVar,
