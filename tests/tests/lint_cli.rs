@@ -267,3 +267,44 @@ fn baseline_silences_recorded_problems_even_when_lines_move() {
     assert_eq!(exit_code(&broken), 2);
     assert!(text(&broken.stderr).contains("--write-baseline"));
 }
+
+#[test]
+fn granule_toml_chooses_checks_and_the_fail_level() {
+    let dir = scratch("lint-config");
+    std::fs::create_dir_all(dir.join("conf/manifests")).unwrap();
+    let path = "conf/manifests/init.pp";
+    std::fs::write(
+        dir.join(path),
+        "# Documented.\nclass conf {\n  $x = \"plain\"\n}\n",
+    )
+    .unwrap();
+    let warned = granule_in(&dir, &["lint", path]);
+    assert_eq!(exit_code(&warned), 1, "a warning fails by default");
+    assert_eq!(
+        exit_code(&granule_in(&dir, &["lint", "--fail-on", "error", path])),
+        0
+    );
+
+    std::fs::write(dir.join("granule.toml"), "[lint]\nfail_on = \"error\"\n").unwrap();
+    assert_eq!(exit_code(&granule_in(&dir, &["lint", path])), 0);
+
+    std::fs::write(
+        dir.join("granule.toml"),
+        "[lint]\ndisable = [\"double_quoted_strings\"]\nenable = [\"quoted_booleans\"]\n",
+    )
+    .unwrap();
+    let quiet = granule_in(&dir, &["lint", path]);
+    assert_eq!(exit_code(&quiet), 0, "{}", text(&quiet.stderr));
+    std::fs::write(
+        dir.join(path),
+        "# Documented.\nclass conf {\n  $x = 'true'\n}\n",
+    )
+    .unwrap();
+    let booleans = granule_in(&dir, &["lint", path]);
+    assert!(text(&booleans.stderr).contains("[quoted_booleans]"));
+
+    std::fs::write(dir.join("granule.toml"), "[lint]\ndisabled = []\n").unwrap();
+    let broken = granule_in(&dir, &["lint", path]);
+    assert_eq!(exit_code(&broken), 2);
+    assert!(text(&broken.stderr).contains("granule.toml"));
+}

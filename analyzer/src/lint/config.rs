@@ -1,3 +1,5 @@
+//! Which checks run, from puppet-lint's files and granule's own.
+//!
 //! `.puppet-lint.rc`: command-line options puppet-lint reads from files,
 //! one or more a line. granule honours the ones that choose checks, in
 //! order, as puppet-lint applies them: `--no-NAME-check` disables check
@@ -77,9 +79,83 @@ impl CheckSelection {
     }
 }
 
+/// The `[lint]` table of `granule.toml`:
+///
+/// ```toml
+/// [lint]
+/// disable = ["140chars", "documentation"]
+/// enable = ["quoted_booleans"]
+/// fail_on = "error"   # exit 1 only for errors (default: "warning")
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintTable {
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub enable: Vec<String>,
+    pub fail_on: Option<FailOn>,
+}
+
+/// The least serious problem that fails the run (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    Warning,
+    Error,
+}
+
+#[derive(serde::Deserialize)]
+struct GranuleToml {
+    lint: Option<LintTable>,
+}
+
+impl LintTable {
+    /// Reads the `[lint]` table of a `granule.toml` text (other tables are
+    /// other commands' business).
+    pub fn parse(text: &str) -> Result<LintTable, String> {
+        let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let lint = toml::Table::from_iter(file.into_iter().filter(|(k, _)| k == "lint"));
+        let parsed: GranuleToml = lint
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        Ok(parsed.lint.unwrap_or_default())
+    }
+
+    /// Applies the table after the rc files: granule's own configuration
+    /// has the last word.
+    pub fn apply(&self, selection: &mut CheckSelection) {
+        for name in &self.disable {
+            selection
+                .directives
+                .push(Directive::Set(name.clone(), false));
+        }
+        for name in &self.enable {
+            selection
+                .directives
+                .push(Directive::Set(name.clone(), true));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn granule_toml_lint_table() {
+        let table = LintTable::parse(
+            "[split]\nx = 1\n[lint]\ndisable = [\"140chars\"]\nenable = [\"quoted_booleans\"]\nfail_on = \"error\"\n",
+        )
+        .unwrap();
+        assert_eq!(table.fail_on, Some(FailOn::Error));
+        let mut selection = CheckSelection::default();
+        selection.read_rc("--140chars-check");
+        table.apply(&mut selection);
+        assert!(!selection.enabled("140chars", true));
+        assert!(selection.enabled("quoted_booleans", false));
+        assert!(LintTable::parse("[lint]\ndisabled = []\n").is_err());
+    }
 
     #[test]
     fn options_apply_in_order() {

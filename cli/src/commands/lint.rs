@@ -4,7 +4,7 @@ mod report;
 
 use clap::{Args, ValueEnum};
 use granule_analyzer::lint::baseline::{self, Baseline, Matcher};
-use granule_analyzer::lint::config::CheckSelection;
+use granule_analyzer::lint::config::{CheckSelection, FailOn, LintTable};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::{fix_source, lint_source, Problem, Rule};
 use granule_parser::{Diagnostic, LineIndex, Severity, Span};
@@ -25,8 +25,8 @@ use std::process::ExitCode;
 /// PATH may be files or directories (searched recursively for `*.pp`).
 /// Output keeps the order of the arguments (sorted within a directory).
 ///
-/// Exit status: 0 when no problem is found, 1 when any is, 2 for usage or
-/// I/O errors.
+/// Exit status: 0 when no problem is found, 1 when any is (or, with
+/// --fail-on error, any error), 2 for usage, configuration or I/O errors.
 ///
 /// Examples:
 ///   granule lint manifests/                  # every manifest, rustc-style
@@ -66,6 +66,17 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
 
+    /// granule's configuration: its `[lint]` table may `disable` and
+    /// `enable` checks (after .puppet-lint.rc) and set `fail_on`
+    /// ("warning" or "error"). Default: ./granule.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// The least serious problem that fails the run (exit 1): `warning`
+    /// (any problem) or `error`. Overrides `fail_on` of granule.toml.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailLevel>,
+
     /// Record every problem found in FILE (JSON) and exit 0: the baseline
     /// a legacy codebase adopts the gate with.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
@@ -83,6 +94,12 @@ struct Linted {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailLevel {
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
@@ -93,7 +110,19 @@ enum Format {
 }
 
 pub fn run(args: LintArgs) -> ExitCode {
-    let selection = CheckSelection::from_rc_files(Path::new("."));
+    let mut selection = CheckSelection::from_rc_files(Path::new("."));
+    let table = match read_config(args.config.as_deref()) {
+        Ok(table) => table,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    table.apply(&mut selection);
+    let errors_only = match args.fail_on {
+        Some(level) => level == FailLevel::Error,
+        None => table.fail_on == Some(FailOn::Error),
+    };
     if let Some(name) = &args.explain {
         return explain(name);
     }
@@ -150,6 +179,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     };
     let mut recorded = Baseline::default();
     let mut found = 0;
+    let mut failing = 0;
     let mut fixed_count = 0;
     let mut reports = Vec::new();
     for (path, result) in &results {
@@ -171,6 +201,10 @@ pub fn run(args: LintArgs) -> ExitCode {
                 let left: Vec<&Problem> = shown.iter().copied().filter(|p| !p.fixed).collect();
                 fixed_count += shown.len() - left.len();
                 found += left.len();
+                failing += left
+                    .iter()
+                    .filter(|p| !errors_only || p.kind == granule_analyzer::lint::Kind::Error)
+                    .count();
                 if args.format == Format::Human {
                     print_human(path, source, &left);
                 }
@@ -232,7 +266,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     }
     if failed {
         ExitCode::from(2)
-    } else if found > 0 {
+    } else if failing > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -321,6 +355,24 @@ fn byte_offset(index: &LineIndex, source: &str, line: usize, column: usize) -> u
             .char_indices()
             .nth(column.saturating_sub(1))
             .map_or(text.len(), |(i, _)| i)
+}
+
+/// The `[lint]` table of the configuration given, or of ./granule.toml.
+fn read_config(given: Option<&Path>) -> Result<LintTable, String> {
+    let default = Path::new("granule.toml");
+    let path = match given {
+        Some(path) => path,
+        None if default.is_file() => default,
+        None => return Ok(LintTable::default()),
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read the configuration ({e})", path.display()))?;
+    LintTable::parse(&text).map_err(|e| {
+        format!(
+            "{}: {e}; the [lint] table takes disable = [...], enable = [...] and fail_on = \"warning\"|\"error\"",
+            path.display()
+        )
+    })
 }
 
 fn read_baseline(file: &Path) -> Result<Baseline, String> {
