@@ -691,7 +691,13 @@ impl Owners {
             reads.push(read);
         }
         for (class, units) in shared_classes {
-            let labels: Vec<String> = units.iter().map(|&u| monolith.units[u].label()).collect();
+            let labels: BTreeSet<String> =
+                units.iter().map(|&u| monolith.units[u].label()).collect();
+            // The same statement in several branches (one per role) is one.
+            if labels.len() < 2 {
+                continue;
+            }
+            let labels: Vec<String> = labels.into_iter().collect();
             hazards.push(format!(
                 "{class} is applied by {} units ({}): each of their tasks applies it again \
                  (harmless when its resources are idempotent)",
