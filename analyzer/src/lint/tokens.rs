@@ -705,9 +705,26 @@ impl Lexer {
             line: self.line,
             column: self.column,
         };
+        let prints_as_value = matches!(
+            kind,
+            Kind::Whitespace
+                | Kind::Indent
+                | Kind::Type
+                | Kind::ClassRef
+                | Kind::Number
+                | Kind::FunctionName
+                | Kind::Name
+                | Kind::Keyword(_)
+                | Kind::Punct(_)
+                | Kind::SlashComment
+        );
         if kind == Kind::Newline {
             self.line += 1;
             self.column = 1;
+        } else if prints_as_value && !token.value.contains(['\n', '\r']) {
+            // Most tokens print as their value on one line: no need to
+            // print them to know where the next one starts.
+            self.column += token.value.chars().count();
         } else {
             let around = Neighbours {
                 prev: self.tokens.last().map(|t| t.kind),
