@@ -671,15 +671,21 @@ impl Lexer {
             if chunk[m.end()..].starts_with('(') {
                 return Some((Kind::FunctionName, m.len()));
             }
-            let kind = KEYWORDS
-                .iter()
-                .find(|(word, _)| *word == text)
-                .map_or(Kind::Name, |(_, k)| Kind::Keyword(*k));
+            // Keywords are 2 to 8 lowercase letters.
+            let kind = if (2..=8).contains(&text.len()) {
+                KEYWORDS
+                    .iter()
+                    .find(|(word, _)| *word == text)
+                    .map_or(Kind::Name, |(_, k)| Kind::Keyword(*k))
+            } else {
+                Kind::Name
+            };
             return Some((kind, m.len()));
         }
+        let byte = chunk.as_bytes()[0];
         PUNCTS
             .iter()
-            .find(|(text, _)| chunk.starts_with(text))
+            .find(|(text, _)| text.as_bytes()[0] == byte && chunk.starts_with(text))
             .map(|(text, punct)| (Kind::Punct(*punct), text.len()))
     }
 
