@@ -7,9 +7,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Show who depends on whom: the edges between modules, classes and
-/// resources, each with its kind, the condition it stands under and where
-/// it is written. Statically, for every branch at once.
+/// Show who depends on whom, as a list of edges.
+///
+/// The edges between modules, classes and resources, each with its kind,
+/// the condition it stands under and where it is written. Statically, for
+/// every branch at once.
 ///
 /// Levels: `module` (which module uses which), `class` (what each class,
 /// define, node or top scope declares, orders and reads of the others),

@@ -9,8 +9,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Draw who depends on whom: the graph of `granule deps` as a picture, one
-/// cluster per module, cross-module edges blue, edges on a cycle red,
+/// Draw who depends on whom: the graph of `granule deps` as a picture.
+///
+/// One cluster per module, cross-module edges blue, edges on a cycle red,
 /// conditional edges with a hollow arrowhead, targets defined nowhere
 /// dashed.
 ///
