@@ -19,8 +19,8 @@ use std::process::ExitCode;
 /// comments (or `# lint:ignore:NAME` at the end of a line) and
 /// `.puppet-lint.rc` files (`--no-NAME-check`, `--NAME-check`,
 /// `--only-checks=A,B`; read from /etc, the home directory and the current
-/// directory, as puppet-lint does) keep working. The checks puppet-lint disables by
-/// default are off here too.
+/// directory, as puppet-lint does) keep working. The checks puppet-lint
+/// disables by default are off here too.
 ///
 /// PATH may be files or directories (searched recursively for `*.pp`).
 /// Output keeps the order of the arguments (sorted within a directory).
@@ -33,6 +33,10 @@ use std::process::ExitCode;
 ///   granule lint --format json site.pp       # puppet-lint's --json shape
 ///   granule lint --explain arrow_alignment   # what a check wants and why
 ///   granule lint --list                      # every check and whether it is on
+///   granule lint --fix manifests/            # rewrite as `puppet-lint --fix` does
+///   granule lint --write-baseline lint.json .   # adopt the gate on legacy code...
+///   granule lint --baseline lint.json .         # ...then fail only on new problems
+///   granule lint --format sarif . > lint.sarif  # GitHub code scanning
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct LintArgs {
