@@ -8,7 +8,7 @@
 //!
 //! Fix: `mode => '0644',`.
 
-use super::{attribute_value, resource_type_is};
+use super::file_modes;
 use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::{Keyword, Kind};
 use crate::lint::{Context, Problems};
@@ -21,20 +21,9 @@ static MODE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 pub fn check(cx: &Context, out: &mut Problems) {
-    let tokens = cx.tokens;
-    for resource in cx.resources() {
-        if !resource_type_is(cx, resource, &["file", "concat"]) {
-            continue;
-        }
-        for &param in &resource.param_tokens {
-            if tokens.tokens[param].value != "mode" {
-                continue;
-            }
-            let Some(value) = attribute_value(cx, param) else {
-                continue;
-            };
-            let id = value;
-            let value = &tokens.tokens[value];
+    for modes in file_modes(cx) {
+        for id in modes {
+            let value = &cx.tokens.tokens[id];
             // puppet-lint stops looking at the resource's modes here.
             if matches!(
                 value.kind,

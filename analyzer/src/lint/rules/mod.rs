@@ -150,6 +150,22 @@ fn resource_type_is(cx: &Context, resource: &Resource, names: &[&str]) -> bool {
         .is_some_and(|t| names.contains(&cx.tokens.tokens[t].value.as_str()))
 }
 
+/// For each `file` and `concat` resource, the value tokens of its `mode`
+/// attributes, in order (the two file mode checks look at the same ones).
+fn file_modes<'a>(cx: &'a Context) -> impl Iterator<Item = Vec<usize>> + 'a {
+    cx.resources()
+        .iter()
+        .filter(move |resource| resource_type_is(cx, resource, &["file", "concat"]))
+        .map(move |resource| {
+            resource
+                .param_tokens
+                .iter()
+                .filter(|&&param| cx.tokens.tokens[param].value == "mode")
+                .filter_map(|&param| attribute_value(cx, param))
+                .collect()
+        })
+}
+
 /// The value token of an attribute: the code token after its `=>`.
 fn attribute_value(cx: &Context, name: usize) -> Option<usize> {
     cx.tokens.next_code(cx.tokens.next_code(name)?)

@@ -8,34 +8,21 @@
 //!
 //! Fix: `mode => '0644',`.
 
-use super::{attribute_value, resource_type_is};
+use super::file_modes;
 use crate::lint::fix::{Arena, Fix};
 use crate::lint::tokens::Kind;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
-    let tokens = cx.tokens;
-    for resource in cx.resources() {
-        if !resource_type_is(cx, resource, &["file", "concat"]) {
-            continue;
-        }
-        for &param in &resource.param_tokens {
-            if tokens.tokens[param].value != "mode" {
-                continue;
-            }
-            let Some(value) = attribute_value(cx, param) else {
-                continue;
-            };
-            let id = value;
-            let value = &tokens.tokens[value];
-            if matches!(value.kind, Kind::Name | Kind::Number) {
-                out.add_fixable(
-                    "unquoted file mode",
-                    value.line,
-                    value.column,
-                    Fix::Token(id),
-                );
-            }
+    for id in file_modes(cx).flatten() {
+        let value = &cx.tokens.tokens[id];
+        if matches!(value.kind, Kind::Name | Kind::Number) {
+            out.add_fixable(
+                "unquoted file mode",
+                value.line,
+                value.column,
+                Fix::Token(id),
+            );
         }
     }
 }
