@@ -42,6 +42,38 @@ pub(crate) fn finding(code: &str, message: String, span: Span) -> Diagnostic {
     Diagnostic::new(Severity::Warning, code, message, span)
 }
 
+/// What granule reports about a file read in legacy mode (`granule parse`
+/// without `--strict`, the lint rule `granule/puppet7-incompatible`): the
+/// Puppet 3 constructs the parser met (`from_parse`) and those of the tree,
+/// then Puppet 7's validation issues, as legacy findings where Puppet 3
+/// accepted the construct and as warnings otherwise; in source order.
+pub fn legacy_mode_findings(
+    from_parse: Vec<Diagnostic>,
+    program: &Program,
+    source: &str,
+) -> Vec<Diagnostic> {
+    let mut findings = from_parse;
+    findings.extend(construct_findings(program));
+    let validation = without_spans_of(crate::validate(program, source), &findings);
+    findings.extend(validation.into_iter().map(|issue| {
+        from_validation(&issue).unwrap_or(Diagnostic {
+            severity: Severity::Warning,
+            ..issue
+        })
+    }));
+    findings.sort_by_key(|finding| finding.span.start);
+    findings
+}
+
+/// `diagnostics` but those on a span one of `reported` is on: a construct
+/// reported once is not reported again by another pass.
+pub fn without_spans_of(diagnostics: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
+    diagnostics
+        .into_iter()
+        .filter(|diagnostic| !reported.iter().any(|seen| seen.span == diagnostic.span))
+        .collect()
+}
+
 /// The legacy constructs in a tree that Puppet 7's validator lets pass
 /// (see [`from_validation`] for those it reports).
 pub fn construct_findings(program: &Program) -> Vec<Diagnostic> {
@@ -103,6 +135,23 @@ impl Walk<'_> {
             return;
         };
         self.check(expr);
+        match &expr.kind {
+            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+                self.node(Node::Expr(&conditional.test));
+                let branches = [&conditional.then_branch, &conditional.else_branch];
+                self.exclusive_branches(branches.into_iter().flatten());
+                return;
+            }
+            ExprKind::Case { test, options } => {
+                self.node(Node::Expr(test));
+                for value in options.iter().flat_map(|option| &option.values) {
+                    self.node(Node::Expr(value));
+                }
+                self.exclusive_branches(options.iter().filter_map(|option| option.body.as_ref()));
+                return;
+            }
+            _ => {}
+        }
         let scope = matches!(
             expr.kind,
             ExprKind::Class(_)
@@ -117,6 +166,18 @@ impl Walk<'_> {
         for_each_child(node, &mut |child| self.node(child));
         if scope {
             self.assigned.pop();
+        }
+    }
+
+    /// Walks branches of which one run takes one at most: a variable each
+    /// assigns is no reassignment of the others', nor (as the branch may
+    /// not run, and code after it often assigns in the complementary case:
+    /// `if $x { $y = 1 }` then `unless $x { $y = 2 }`) of later code's.
+    fn exclusive_branches<'e>(&mut self, branches: impl Iterator<Item = &'e Expr>) {
+        let before = self.assigned.last().cloned().unwrap_or_default();
+        for branch in branches {
+            self.node(Node::Expr(branch));
+            *self.assigned.last_mut().expect("a scope") = before.clone();
         }
     }
 

@@ -9,7 +9,7 @@
 //! exactly as Puppet 7 reads it and Puppet's errors are errors: would Puppet 7
 //! accept this file?
 
-use granule_parser::legacy::{self, FAILS_IN_PUPPET_7};
+use granule_parser::legacy::{self, without_spans_of, FAILS_IN_PUPPET_7};
 use granule_parser::{Diagnostic, ParseOptions, Program, Severity};
 
 /// A file's tree and everything found in it, in source order.
@@ -41,13 +41,13 @@ pub fn check(source: &str, epp: bool, strict: bool) -> Checked {
             syntax_errors: true,
         };
     }
-    let validation = granule_parser::validate(&parsed.program, source);
-    let constructs = legacy::construct_findings(&parsed.program);
-    let mut diagnostics = parsed.legacy;
-    if strict {
+    let diagnostics = if strict {
+        let validation = granule_parser::validate(&parsed.program, source);
+        let constructs = legacy::construct_findings(&parsed.program);
         // Puppet's own verdict first; a legacy finding on the same
         // construct would say it again.
         let constructs = without_spans_of(constructs, &validation);
+        let mut diagnostics = parsed.legacy;
         diagnostics.extend(validation);
         diagnostics.extend(constructs.into_iter().map(|mut finding| {
             if FAILS_IN_PUPPET_7.contains(&finding.code.as_str()) {
@@ -55,28 +55,14 @@ pub fn check(source: &str, epp: bool, strict: bool) -> Checked {
             }
             finding
         }));
+        diagnostics.sort_by_key(|diagnostic| diagnostic.span.start);
+        diagnostics
     } else {
-        diagnostics.extend(constructs);
-        let validation = without_spans_of(validation, &diagnostics);
-        diagnostics.extend(validation.into_iter().map(|issue| {
-            legacy::from_validation(&issue).unwrap_or(Diagnostic {
-                severity: Severity::Warning,
-                ..issue
-            })
-        }));
-    }
-    diagnostics.sort_by_key(|diagnostic| diagnostic.span.start);
+        legacy::legacy_mode_findings(parsed.legacy, &parsed.program, source)
+    };
     Checked {
         program: parsed.program,
         diagnostics,
         syntax_errors: false,
     }
-}
-
-/// `diagnostics` but those on a span one of `reported` is on.
-fn without_spans_of(diagnostics: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
-    diagnostics
-        .into_iter()
-        .filter(|diagnostic| !reported.iter().any(|seen| seen.span == diagnostic.span))
-        .collect()
 }
