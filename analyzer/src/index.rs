@@ -5,7 +5,7 @@
 use crate::model::{Definition, DefinitionKind, Finding, Location};
 use crate::modulepath::{self, Module};
 use granule_parser::{
-    parse_with_options, ExprKind, LineIndex, ParseOptions, Program, Span, SyntaxError,
+    parse_with_options, Diagnostic, ExprKind, LineIndex, ParseOptions, Program, Span, SyntaxError,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -19,6 +19,8 @@ pub struct SourceFile {
     pub module: Option<usize>,
     pub source: String,
     pub program: Program,
+    /// The Puppet 3 constructs the parser read with their Puppet 3 meaning.
+    pub legacy: Vec<Diagnostic>,
     lines: LineIndex,
 }
 
@@ -188,6 +190,7 @@ fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<Synt
         module,
         source,
         program: parsed.program,
+        legacy: parsed.legacy,
         lines,
     };
     Ok((file, parsed.errors))

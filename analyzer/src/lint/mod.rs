@@ -12,9 +12,12 @@
 //! * [`baseline`] records the problems a codebase has, so that only new
 //!   ones fail the gate.
 //! * [`config`] reads `.puppet-lint.rc` (`--no-NAME-check`).
+//! * [`architecture`] runs granule's own checks (`granule/...`) on the
+//!   whole analyzed codebase: what no single file shows.
 //! * [`fix`] applies puppet-lint's fixes to the tokens and prints them back
 //!   (`--fix`), byte for byte as `puppet-lint --fix` does.
 
+pub mod architecture;
 pub mod baseline;
 pub mod config;
 pub mod context;
@@ -157,6 +160,18 @@ pub fn lint_source(path: &Path, source: &str, enabled: &[&'static dyn Rule]) -> 
         }
     }
     problems
+}
+
+/// Marks the `problems` (of architecture checks, found outside the file's
+/// own lint) that the file's control comments silence.
+pub fn apply_control_comments(source: &str, problems: &mut [Problem]) {
+    let Ok(tokens) = tokens::tokenise(source) else {
+        return;
+    };
+    let overrides = control::ignore_overrides(&tokens);
+    for problem in problems {
+        problem.ignored = overrides.reason(problem.check, problem.line);
+    }
 }
 
 fn syntax_problem(message: String, line: usize, column: usize) -> Problem {

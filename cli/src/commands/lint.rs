@@ -1,14 +1,16 @@
 //! `granule lint`: puppet-lint's checks, with its names, lines and columns.
 
+mod codebase;
 mod report;
 
 use clap::{Args, ValueEnum};
 use granule_analyzer::lint::baseline::{self, Baseline, Matcher};
 use granule_analyzer::lint::config::{CheckSelection, FailOn, LintTable};
 use granule_analyzer::lint::rules::{self, Check};
-use granule_analyzer::lint::{fix_source, lint_source, Problem, Rule};
+use granule_analyzer::lint::{apply_control_comments, fix_source, lint_source, Problem, Rule};
 use granule_parser::{Diagnostic, LineIndex, Severity, Span};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -86,6 +88,21 @@ pub struct LintArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     write_baseline: Option<PathBuf>,
 
+    /// Directories of modules, separated by `:` as in Puppet's
+    /// --modulepath, for the architecture checks (`granule/...`): what the
+    /// linted code declares is looked up there. Default: the directory
+    /// holding the modules the PATHs are in (a PATH that is a directory of
+    /// modules is one).
+    #[arg(long, value_name = "DIR[:DIR...]", value_delimiter = ':')]
+    modulepath: Vec<PathBuf>,
+
+    /// A tasks.yaml (from `granule split` or Fuel): the architecture checks
+    /// then look at each Puppet task's catalog too (a refresh, reference or
+    /// collector crossing a task boundary, a variable a task's manifest
+    /// reads but never sets) and report in the code the tasks reach.
+    #[arg(long, value_name = "FILE")]
+    tasks: Option<PathBuf>,
+
     /// Files or directories to lint.
     #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list"])]
     paths: Vec<PathBuf>,
@@ -141,36 +158,41 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let enabled: Vec<&'static dyn Rule> = rules::CHECKS
+    let checks: Vec<&'static Check> = rules::CHECKS
         .iter()
         .filter(|c| enabled(c, &selection))
-        .map(|c| c as &'static dyn Rule)
         .collect();
+    let enabled: Vec<&'static dyn Rule> = checks
+        .iter()
+        .filter(|c| !c.on_codebase())
+        .map(|&c| c as &'static dyn Rule)
+        .collect();
+    let codebase_checks: Vec<&'static Check> =
+        checks.iter().copied().filter(|c| c.on_codebase()).collect();
     let (files, mut failed) = collect_files(&args.paths);
-    let results: Vec<(PathBuf, Result<Linted, String>)> = files
-        .into_par_iter()
-        .map(|path| {
-            let result = std::fs::read(&path)
-                .map_err(|e| format!("cannot read it: {e}"))
-                .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| {
-                        "it is not UTF-8 text; convert it (iconv -t UTF-8) to lint it".to_string()
-                    })
-                })
-                .and_then(|source| {
-                    if !args.fix {
-                        let problems = lint_source(&path, &source, &enabled);
-                        return Ok(Linted { source, problems });
-                    }
-                    let (problems, fixed) = fix_source(&path, &source, &enabled);
-                    if let Some(fixed) = fixed.filter(|f| *f != source) {
-                        write_atomically(&path, &fixed)?;
-                    }
-                    Ok(Linted { source, problems })
-                });
-            (path, result)
-        })
-        .collect();
+    let scope = codebase::Scope {
+        paths: &args.paths,
+        files: &files,
+        modulepath: &args.modulepath,
+        tasks: args.tasks.as_deref(),
+    };
+    let (results, codebase_problems) = rayon::join(
+        || lint_files(&files, &enabled, args.fix),
+        || {
+            if codebase_checks.is_empty() {
+                Ok(Default::default())
+            } else {
+                codebase::problems(&scope, &codebase_checks)
+            }
+        },
+    );
+    let results = match codebase_problems {
+        Ok(by_file) => with_codebase_problems(results, by_file),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let mut matcher = match &args.baseline {
         Some(file) => match read_baseline(file) {
             Ok(recorded) => Some(Matcher::new(&recorded)),
@@ -275,6 +297,71 @@ pub fn run(args: LintArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Each file read and linted with puppet-lint's checks (and fixed).
+fn lint_files(
+    files: &[PathBuf],
+    enabled: &[&'static dyn Rule],
+    fix: bool,
+) -> Vec<(PathBuf, Result<Linted, String>)> {
+    files
+        .par_iter()
+        .map(|path| {
+            let result = std::fs::read(path)
+                .map_err(|e| format!("cannot read it: {e}"))
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        "it is not UTF-8 text; convert it (iconv -t UTF-8) to lint it".to_string()
+                    })
+                })
+                .and_then(|source| {
+                    if !fix {
+                        let problems = lint_source(path, &source, enabled);
+                        return Ok(Linted { source, problems });
+                    }
+                    let (problems, fixed) = fix_source(path, &source, enabled);
+                    if let Some(fixed) = fixed.filter(|f| *f != source) {
+                        write_atomically(path, &fixed)?;
+                    }
+                    Ok(Linted { source, problems })
+                });
+            (path.clone(), result)
+        })
+        .collect()
+}
+
+/// The linted files with the architecture checks' problems added after
+/// their own (control comments apply to them too), then the files outside
+/// the PATHs that the tasks reach and that have problems.
+fn with_codebase_problems(
+    mut results: Vec<(PathBuf, Result<Linted, String>)>,
+    mut by_file: HashMap<PathBuf, Vec<Problem>>,
+) -> Vec<(PathBuf, Result<Linted, String>)> {
+    for (path, result) in &mut results {
+        let Ok(linted) = result else { continue };
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if let Some(mut problems) = by_file.remove(&canonical) {
+            apply_control_comments(&linted.source, &mut problems);
+            linted.problems.extend(problems);
+        }
+    }
+    let mut others: Vec<(PathBuf, Vec<Problem>)> = by_file.into_iter().collect();
+    others.sort_by(|a, b| a.0.cmp(&b.0));
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for (path, mut problems) in others {
+        let shown = path
+            .strip_prefix(&cwd)
+            .map_or(path.clone(), Path::to_path_buf);
+        let result = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read it: {e}"))
+            .map(|source| {
+                apply_control_comments(&source, &mut problems);
+                Linted { source, problems }
+            });
+        results.push((shown, result));
+    }
+    results
 }
 
 fn enabled(check: &Check, selection: &CheckSelection) -> bool {

@@ -4,10 +4,21 @@
 use super::context::{Definition, Resource};
 use super::fix::{Arena, Fix};
 use super::tokens::Keyword;
+use super::architecture::{Findings, Workspace};
 use super::{module_doc, Context, Kind, Problems, Rule};
 
+mod architecture;
 mod line_length;
 mod variable_name;
+
+/// What a check looks at.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// One file's tokens: puppet-lint's checks.
+    File(fn(&Context, &mut Problems)),
+    /// The whole codebase, analyzed: the architecture checks.
+    Codebase(fn(&Workspace, &mut Findings)),
+}
 
 /// A registered check: its name, grade, whether puppet-lint enables it by
 /// default, and its source (its `//!` comment is its documentation).
@@ -16,7 +27,7 @@ pub struct Check {
     pub kind: Kind,
     pub enabled_by_default: bool,
     source: &'static str,
-    run: fn(&Context, &mut Problems),
+    pub run: Run,
     /// puppet-lint's fix for the check's problems, if it has one: returns
     /// whether it changed anything (puppet-lint's `NoFix` is `false`).
     pub fix: Option<fn(&mut Arena, &Fix) -> bool>,
@@ -32,8 +43,27 @@ impl Rule for Check {
     }
 
     fn check(&self, cx: &Context, out: &mut Problems) {
-        (self.run)(cx, out)
+        if let Run::File(run) = self.run {
+            run(cx, out)
+        }
     }
+}
+
+impl Check {
+    /// Whether the check runs on the whole codebase (an architecture check).
+    pub fn on_codebase(&self) -> bool {
+        matches!(self.run, Run::Codebase(_))
+    }
+}
+
+/// `Run::File` for puppet-lint's checks, `Run::Codebase` for granule's.
+macro_rules! runner {
+    (file, $module:ident) => {
+        Run::File($module::check)
+    };
+    (codebase, $module:ident) => {
+        Run::Codebase($module::check)
+    };
 }
 
 /// `Some(module::fix)` for checks marked `fix`, `None` for those marked `-`.
@@ -47,17 +77,17 @@ macro_rules! fixer {
 }
 
 macro_rules! checks {
-    ($($module:ident $name:literal $file:literal $kind:ident $default:literal $fix:tt;)*) => {
+    ($($module:ident $name:literal $file:literal $scope:ident $kind:ident $default:literal $fix:tt;)*) => {
         $(#[path = $file] mod $module;)*
-        /// Every ported check, in puppet-lint's order (its plugin files,
-        /// sorted by path).
+        /// Every check: puppet-lint's in its order (its plugin files,
+        /// sorted by path), then granule's architecture checks.
         pub static CHECKS: &[Check] = &[
             $(Check {
                 name: $name,
                 kind: Kind::$kind,
                 enabled_by_default: $default,
                 source: include_str!($file),
-                run: $module::check,
+                run: runner!($scope, $module),
                 fix: fixer!($fix, $module),
             },)*
         ];
@@ -65,43 +95,46 @@ macro_rules! checks {
 }
 
 checks! {
-    arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" Warning true fix;
-    autoloader_layout "autoloader_layout" "autoloader_layout.rs" Error true -;
-    class_inherits_from_params_class "class_inherits_from_params_class" "class_inherits_from_params_class.rs" Warning false -;
-    code_on_top_scope "code_on_top_scope" "code_on_top_scope.rs" Warning false -;
-    inherits_across_namespaces "inherits_across_namespaces" "inherits_across_namespaces.rs" Warning true -;
-    names_containing_dash "names_containing_dash" "names_containing_dash.rs" Error true -;
-    names_containing_uppercase "names_containing_uppercase" "names_containing_uppercase.rs" Error true fix;
-    nested_classes_or_defines "nested_classes_or_defines" "nested_classes_or_defines.rs" Warning true -;
-    parameter_order "parameter_order" "parameter_order.rs" Warning true -;
-    right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" Warning true -;
-    variable_scope "variable_scope" "variable_scope.rs" Warning true -;
-    slash_comments "slash_comments" "slash_comments.rs" Warning true fix;
-    star_comments "star_comments" "star_comments.rs" Warning true fix;
-    case_without_default "case_without_default" "case_without_default.rs" Warning true -;
-    selector_inside_resource "selector_inside_resource" "selector_inside_resource.rs" Warning true -;
-    documentation "documentation" "documentation.rs" Warning true -;
-    unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" Warning true fix;
-    duplicate_params "duplicate_params" "duplicate_params.rs" Error true -;
-    ensure_first_param "ensure_first_param" "ensure_first_param.rs" Warning true fix;
-    ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" Warning true fix;
-    file_mode "file_mode" "file_mode.rs" Warning true fix;
-    unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" Warning true fix;
-    unquoted_resource_title "unquoted_resource_title" "unquoted_resource_title.rs" Warning true fix;
-    double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" Warning true fix;
-    only_variable_string "only_variable_string" "only_variable_string.rs" Warning true fix;
-    puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" Warning true fix;
-    quoted_booleans "quoted_booleans" "quoted_booleans.rs" Warning false fix;
-    single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" Error true -;
-    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" Warning true fix;
-    variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" Warning true -;
-    variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" Warning true -;
-    chars_140 "140chars" "140chars.rs" Warning true -;
-    soft_tabs_2sp "2sp_soft_tabs" "2sp_soft_tabs.rs" Error true -;
-    chars_80 "80chars" "80chars.rs" Warning false -;
-    arrow_alignment "arrow_alignment" "arrow_alignment.rs" Warning true fix;
-    hard_tabs "hard_tabs" "hard_tabs.rs" Error true fix;
-    trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" Error true fix;
+    arrow_on_right_operand_line "arrow_on_right_operand_line" "arrow_on_right_operand_line.rs" file Warning true fix;
+    autoloader_layout "autoloader_layout" "autoloader_layout.rs" file Error true -;
+    class_inherits_from_params_class "class_inherits_from_params_class" "class_inherits_from_params_class.rs" file Warning false -;
+    code_on_top_scope "code_on_top_scope" "code_on_top_scope.rs" file Warning false -;
+    inherits_across_namespaces "inherits_across_namespaces" "inherits_across_namespaces.rs" file Warning true -;
+    names_containing_dash "names_containing_dash" "names_containing_dash.rs" file Error true -;
+    names_containing_uppercase "names_containing_uppercase" "names_containing_uppercase.rs" file Error true fix;
+    nested_classes_or_defines "nested_classes_or_defines" "nested_classes_or_defines.rs" file Warning true -;
+    parameter_order "parameter_order" "parameter_order.rs" file Warning true -;
+    right_to_left_relationship "right_to_left_relationship" "right_to_left_relationship.rs" file Warning true -;
+    variable_scope "variable_scope" "variable_scope.rs" file Warning true -;
+    slash_comments "slash_comments" "slash_comments.rs" file Warning true fix;
+    star_comments "star_comments" "star_comments.rs" file Warning true fix;
+    case_without_default "case_without_default" "case_without_default.rs" file Warning true -;
+    selector_inside_resource "selector_inside_resource" "selector_inside_resource.rs" file Warning true -;
+    documentation "documentation" "documentation.rs" file Warning true -;
+    unquoted_node_name "unquoted_node_name" "unquoted_node_name.rs" file Warning true fix;
+    duplicate_params "duplicate_params" "duplicate_params.rs" file Error true -;
+    ensure_first_param "ensure_first_param" "ensure_first_param.rs" file Warning true fix;
+    ensure_not_symlink_target "ensure_not_symlink_target" "ensure_not_symlink_target.rs" file Warning true fix;
+    file_mode "file_mode" "file_mode.rs" file Warning true fix;
+    unquoted_file_mode "unquoted_file_mode" "unquoted_file_mode.rs" file Warning true fix;
+    unquoted_resource_title "unquoted_resource_title" "unquoted_resource_title.rs" file Warning true fix;
+    double_quoted_strings "double_quoted_strings" "double_quoted_strings.rs" file Warning true fix;
+    only_variable_string "only_variable_string" "only_variable_string.rs" file Warning true fix;
+    puppet_url_without_modules "puppet_url_without_modules" "puppet_url_without_modules.rs" file Warning true fix;
+    quoted_booleans "quoted_booleans" "quoted_booleans.rs" file Warning false fix;
+    single_quote_string_with_variables "single_quote_string_with_variables" "single_quote_string_with_variables.rs" file Error true -;
+    variables_not_enclosed "variables_not_enclosed" "variables_not_enclosed.rs" file Warning true fix;
+    variable_contains_dash "variable_contains_dash" "variable_contains_dash.rs" file Warning true -;
+    variable_is_lowercase "variable_is_lowercase" "variable_is_lowercase.rs" file Warning true -;
+    chars_140 "140chars" "140chars.rs" file Warning true -;
+    soft_tabs_2sp "2sp_soft_tabs" "2sp_soft_tabs.rs" file Error true -;
+    chars_80 "80chars" "80chars.rs" file Warning false -;
+    arrow_alignment "arrow_alignment" "arrow_alignment.rs" file Warning true fix;
+    hard_tabs "hard_tabs" "hard_tabs.rs" file Error true fix;
+    trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" file Error true fix;
+    unresolved_class "granule/unresolved-class" "architecture/unresolved_class.rs" codebase Error true -;
+    unresolved_type "granule/unresolved-type" "architecture/unresolved_type.rs" codebase Error true -;
+    puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
 }
 
 /// docs/rules.md: every check's documentation, in registry order.

@@ -1,0 +1,219 @@
+//! The architecture checks (`granule/...`): problems no single file shows.
+//! They run on the whole codebase at once (the module path, the linted
+//! manifests and, with `--tasks`, the task manifests), resolved by the
+//! analyzer, and report each problem where its cause is written.
+
+use super::{Kind, Problem};
+use crate::analysis::Analysis;
+use crate::index::SourceFile;
+use crate::model::{Location, Vertex};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A task of a `tasks.yaml` with a Puppet manifest: its id and manifest
+/// file (as the descriptor names it, resolved against the file's directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskManifest {
+    pub id: String,
+    pub manifest: PathBuf,
+}
+
+/// One task as the checks see it: the units its manifest reaches.
+pub struct Task {
+    pub id: String,
+    /// The manifest's path as the codebase knows the file.
+    pub manifest: Arc<str>,
+    /// The top scope and nodes of the manifest, and every class and define
+    /// they declare, directly or through others.
+    pub units: HashSet<Vertex>,
+}
+
+/// What the architecture checks look at.
+pub struct Workspace<'a> {
+    pub analysis: &'a Analysis,
+    /// The tasks of `--tasks`; empty without it.
+    pub tasks: Vec<Task>,
+    /// Each codebase file's canonical path.
+    canonical: HashMap<Arc<str>, PathBuf>,
+    /// The canonical paths of the files linted (the command's PATHs).
+    linted: HashSet<PathBuf>,
+}
+
+impl<'a> Workspace<'a> {
+    /// `tasks`' manifests must be among the analysis' loose manifests;
+    /// `linted` are the files linted.
+    pub fn new(
+        analysis: &'a Analysis,
+        tasks: &[TaskManifest],
+        linted: &[PathBuf],
+    ) -> Workspace<'a> {
+        let canonical_paths = analysis
+            .codebase
+            .files
+            .iter()
+            .map(|file| (file.path.clone(), canonical(Path::new(&*file.path))))
+            .collect();
+        let linted = linted.iter().map(|path| canonical(path)).collect();
+        let tasks = tasks
+            .iter()
+            .filter_map(|task| {
+                let path = task.manifest.to_string_lossy();
+                let file = analysis.codebase.files.iter().find(|f| *f.path == *path)?;
+                let top = Vertex::TopScope {
+                    file: file.path.clone(),
+                };
+                let mut starts = vec![top];
+                starts.extend(
+                    analysis
+                        .edges
+                        .iter()
+                        .filter(|edge| edge.location.file == file.path)
+                        .filter(|edge| matches!(edge.unit, Vertex::Node { .. }))
+                        .map(|edge| edge.unit.clone()),
+                );
+                Some(Task {
+                    id: task.id.clone(),
+                    manifest: file.path.clone(),
+                    units: analysis.reachable_from(starts),
+                })
+            })
+            .collect();
+        Workspace {
+            analysis,
+            tasks,
+            canonical: canonical_paths,
+            linted,
+        }
+    }
+
+    /// The canonical path of a codebase file.
+    pub fn canonical_path(&self, file: &Arc<str>) -> PathBuf {
+        self.canonical
+            .get(file)
+            .cloned()
+            .unwrap_or_else(|| canonical(Path::new(&**file)))
+    }
+
+    /// Whether the codebase file is one of those linted.
+    pub fn is_linted(&self, file: &Arc<str>) -> bool {
+        self.linted.contains(&self.canonical_path(file))
+    }
+
+    /// The codebase's files that are linted.
+    pub fn linted_files(&self) -> impl Iterator<Item = &'a SourceFile> + '_ {
+        self.analysis
+            .codebase
+            .files
+            .iter()
+            .filter(|file| self.is_linted(&file.path))
+    }
+
+    /// The tasks whose catalog holds `unit`.
+    pub fn tasks_of(&self, unit: &Vertex) -> Vec<&Task> {
+        self.tasks
+            .iter()
+            .filter(|task| task.units.contains(unit))
+            .collect()
+    }
+
+    /// The files holding code some task reaches: with `--tasks`, problems
+    /// there are reported even when the file is not linted itself.
+    pub fn task_files(&self) -> HashSet<Arc<str>> {
+        let reached: HashSet<&Vertex> = self.tasks.iter().flat_map(|t| &t.units).collect();
+        let mut files: HashSet<Arc<str>> = self.tasks.iter().map(|t| t.manifest.clone()).collect();
+        files.extend(
+            self.analysis
+                .edges
+                .iter()
+                .filter(|edge| reached.contains(&edge.unit))
+                .map(|edge| edge.location.file.clone()),
+        );
+        files
+    }
+}
+
+/// A problem of an architecture check and the file it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub file: Arc<str>,
+    pub problem: Problem,
+}
+
+/// Where an architecture check reports its problems.
+pub struct Findings {
+    check: &'static str,
+    kind: Kind,
+    found: Vec<Located>,
+}
+
+impl Findings {
+    pub fn new(check: &'static str, kind: Kind) -> Findings {
+        Findings {
+            check,
+            kind,
+            found: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, at: &Location, message: impl Into<String>) {
+        self.found.push(Located {
+            file: at.file.clone(),
+            problem: Problem {
+                check: self.check,
+                kind: self.kind,
+                message: message.into(),
+                line: at.line as usize,
+                column: at.column as usize,
+                ignored: None,
+                fix: None,
+                fixed: false,
+            },
+        });
+    }
+
+    pub fn into_vec(self) -> Vec<Located> {
+        self.found
+    }
+}
+
+/// Runs the enabled architecture checks; their problems by file (its
+/// canonical path), each file's in check order, then line and column.
+/// Only files linted are kept, and with `--tasks` the files of the code the
+/// tasks reach.
+pub fn run(
+    workspace: &Workspace,
+    checks: &[&'static super::rules::Check],
+) -> HashMap<PathBuf, Vec<Problem>> {
+    let task_files = workspace.task_files();
+    let mut by_file: HashMap<PathBuf, Vec<Problem>> = HashMap::new();
+    for check in checks {
+        let super::rules::Run::Codebase(run) = check.run else {
+            continue;
+        };
+        let mut findings = Findings::new(check.name, check.kind);
+        run(workspace, &mut findings);
+        let mut found = findings.into_vec();
+        found.sort_by(|a, b| {
+            (&a.file, a.problem.line, a.problem.column).cmp(&(
+                &b.file,
+                b.problem.line,
+                b.problem.column,
+            ))
+        });
+        found.dedup();
+        for located in found {
+            if workspace.is_linted(&located.file) || task_files.contains(&located.file) {
+                let path = workspace.canonical_path(&located.file);
+                by_file.entry(path).or_default().push(located.problem);
+            }
+        }
+    }
+    by_file
+}
+
+/// The canonical form of a path, or the path itself when it has none (a
+/// file that vanished).
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}

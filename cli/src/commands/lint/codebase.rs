@@ -1,0 +1,141 @@
+//! The architecture checks' side of `granule lint`: which codebase to
+//! analyze (the module path given or found around the linted files, the
+//! linted manifests, the task manifests of `--tasks`) and their problems.
+
+use granule_analyzer::lint::architecture::{self, TaskManifest, Workspace};
+use granule_analyzer::lint::rules::Check;
+use granule_analyzer::lint::Problem;
+use granule_analyzer::Analysis;
+use granule_executor::descriptor::{self, Action};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What the architecture checks need from the command line.
+pub struct Scope<'a> {
+    pub paths: &'a [PathBuf],
+    pub files: &'a [PathBuf],
+    pub modulepath: &'a [PathBuf],
+    pub tasks: Option<&'a Path>,
+}
+
+/// The architecture checks' problems, by canonical file path.
+pub fn problems(
+    scope: &Scope,
+    checks: &[&'static Check],
+) -> Result<HashMap<PathBuf, Vec<Problem>>, String> {
+    let modulepath = if scope.modulepath.is_empty() {
+        infer_modulepath(scope.paths)
+    } else {
+        scope.modulepath.to_vec()
+    };
+    let tasks = match scope.tasks {
+        Some(file) => task_manifests(file)?,
+        None => Vec::new(),
+    };
+    let module_dirs: Vec<PathBuf> = modulepath
+        .iter()
+        .filter_map(|d| d.canonicalize().ok())
+        .collect();
+    let in_modulepath = |file: &Path| {
+        file.canonicalize()
+            .is_ok_and(|file| module_dirs.iter().any(|dir| file.starts_with(dir)))
+    };
+    let mut manifests: Vec<PathBuf> = scope
+        .files
+        .iter()
+        .filter(|file| !in_modulepath(file))
+        .cloned()
+        .collect();
+    for task in &tasks {
+        if !manifests.contains(&task.manifest) && !in_modulepath(&task.manifest) {
+            manifests.push(task.manifest.clone());
+        }
+    }
+    let analysis = Analysis::load(&modulepath, &manifests)?;
+    let workspace = Workspace::new(&analysis, &tasks, scope.files);
+    Ok(architecture::run(&workspace, checks))
+}
+
+/// The module path around the linted paths when none is given, from the
+/// nearest directory (the path itself or above) that is
+/// * an environment or control repository (it has `modules/`, maybe
+///   `site/`, holding modules): those directories;
+/// * a directory of modules (and no module itself): that directory;
+/// * a module (a path under its `manifests/`, the module having a
+///   `metadata.json` or standing in a `modules/` or `site/` directory): the
+///   directory holding it.
+///
+/// Paths in none of these give none (their code is analyzed alone).
+pub fn infer_modulepath(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let Ok(path) = path.canonicalize() else {
+            continue;
+        };
+        let dirs = path.ancestors().find_map(|dir| {
+            let environment: Vec<PathBuf> = ["site", "modules"]
+                .iter()
+                .map(|name| dir.join(name))
+                .filter(|d| holds_modules(d))
+                .collect();
+            if dir.join("modules").is_dir() && !environment.is_empty() {
+                return Some(environment);
+            }
+            if holds_modules(dir) && !dir.join("manifests").is_dir() {
+                return Some(vec![dir.to_path_buf()]);
+            }
+            let holder = dir.parent()?;
+            let is_module = dir.join("metadata.json").is_file()
+                || holder
+                    .file_name()
+                    .is_some_and(|name| name == "modules" || name == "site");
+            (is_module && dir.join("manifests").is_dir()).then(|| vec![holder.to_path_buf()])
+        });
+        for dir in dirs.into_iter().flatten() {
+            if !found.contains(&dir) {
+                found.push(dir);
+            }
+        }
+    }
+    found
+}
+
+/// Whether some subdirectory of `dir` is a module (has `manifests/`).
+fn holds_modules(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|entry| entry.path().join("manifests").is_dir())
+    })
+}
+
+/// The Puppet tasks of a descriptor file, each manifest found as the
+/// runner finds it: absolute, or relative to the directory `granule run`
+/// runs in (tried first against the descriptor's own directory).
+fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
+    let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| e.to_string())?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut tasks = Vec::new();
+    for task in set.tasks {
+        let Action::Puppet { manifest, .. } = &task.action else {
+            continue;
+        };
+        let beside = base.join(manifest);
+        let path = if Path::new(manifest).is_absolute() || !beside.is_file() {
+            PathBuf::from(manifest)
+        } else {
+            beside
+        };
+        if !path.is_file() {
+            return Err(format!(
+                "{}: task `{}`: its puppet_manifest {manifest} is not a file (looked beside the descriptor and in the current directory)",
+                task.origin, task.id
+            ));
+        }
+        tasks.push(TaskManifest {
+            id: task.id.clone(),
+            manifest: path,
+        });
+    }
+    Ok(tasks)
+}
