@@ -6,11 +6,40 @@
 use serde_json::Value;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// One problem puppet-lint reported: (path as given, line, column, check).
 pub type Finding = (String, usize, usize, String);
+
+/// Checks granule ports from puppet-lint 4 that the reference, Debian's
+/// puppet-lint 3.0.1, does not have. Comparisons with the reference leave
+/// them out (granule runs without them); the analyzer's unit tests check
+/// them against the cases of puppet-lint 4's spec files instead.
+pub const NOT_IN_REFERENCE: &[&str] = &["legacy_facts", "top_scope_facts"];
+
+/// A `granule.toml` that turns the checks of [`NOT_IN_REFERENCE`] off, for
+/// running the granule binary (`--config`) on what the reference runs on.
+pub fn config_without_newer_checks() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = crate::target_dir().join("lint-oracle");
+        std::fs::create_dir_all(&dir).expect("target/lint-oracle is writable");
+        let quoted: Vec<String> = NOT_IN_REFERENCE.iter().map(|c| format!("{c:?}")).collect();
+        let text = format!("[lint]\ndisable = [{}]\n", quoted.join(", "));
+        // Written aside and renamed: test binaries running at once never
+        // read it half written.
+        let path = dir.join("granule-like-reference.toml");
+        let partial = dir.join(format!(
+            "granule-like-reference.toml.{}",
+            std::process::id()
+        ));
+        std::fs::write(&partial, text).expect("target/lint-oracle is writable");
+        std::fs::rename(&partial, &path).expect("target/lint-oracle is writable");
+        path
+    })
+}
 
 /// puppet-lint's findings for `files` (absolute paths, so that checks about
 /// a file's place see the same full path as granule) and its version;

@@ -1,9 +1,12 @@
 //! `granule lint` as users run it: the JSON report is the one `puppet-lint
 //! --json` prints (tools built on it keep working), `.puppet-lint.rc` turns
 //! checks off, `--explain` prints the rule's documentation, and the exit
-//! status says whether anything was found.
+//! status says whether anything was found. Compared with the reference
+//! puppet-lint, granule runs without the checks it does not have
+//! (`NOT_IN_REFERENCE`).
 
 use granule_tests::executor::{exit_code, granule_in, scratch, text, tool_available};
+use granule_tests::lint_oracle::config_without_newer_checks;
 use granule_tests::{repo_root, require_reference};
 use serde_json::Value;
 use std::path::Path;
@@ -61,7 +64,8 @@ fn json_report_is_puppet_lints() {
         .output()
         .expect("puppet-lint runs");
     let expected: Value = serde_json::from_slice(&puppet_lint.stdout).expect("puppet-lint's JSON");
-    let mut args = vec!["lint", "--format", "json"];
+    let config = config_without_newer_checks().display().to_string();
+    let mut args = vec!["lint", "--config", &config, "--format", "json"];
     args.extend(paths.iter().map(String::as_str));
     let output = granule_in(&dir, &args);
     let got: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
@@ -149,7 +153,8 @@ fn puppet_lint_on_fixtures(options: &[&str], env: &[(&str, &str)]) -> (Vec<Strin
 }
 
 fn granule_on_fixtures(format: &str, paths: &[String]) -> String {
-    let mut args = vec!["lint", "--format", format];
+    let config = config_without_newer_checks().display().to_string();
+    let mut args = vec!["lint", "--config", &config, "--format", format];
     args.extend(paths.iter().map(String::as_str));
     text(&granule_in(&repo_root().join("fixtures/lint"), &args).stdout)
 }

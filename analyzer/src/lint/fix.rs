@@ -17,6 +17,9 @@ use super::Problem;
 pub enum Fix {
     /// The one token the fix edits.
     Token(usize),
+    /// A variable reading a legacy fact, and the fact's name as the check
+    /// found it (puppet-lint fixes by that name).
+    LegacyFact { token: usize, fact: String },
     /// A string holding only a variable: its `DQPRE`, variable and `DQPOST`.
     OnlyVariable {
         start: usize,

@@ -16,6 +16,19 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `code` linted and fixed by the one check `name`, as puppet-lint's spec
+/// files run a check: its problems (message, line, column, whether fixed)
+/// and the fixed text.
+pub(super) fn fixed_by(name: &str, code: &str) -> (Vec<(String, usize, usize, bool)>, String) {
+    let check: &'static dyn Rule = rules::find(name).expect("a registered check");
+    let (problems, fixed) = fix_source(Path::new("spec.pp"), code, &[check]);
+    let problems = problems
+        .into_iter()
+        .map(|p| (p.message, p.line, p.column, p.fixed))
+        .collect();
+    (problems, fixed.expect("the code lexes"))
+}
+
 fn fixtures() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = walkdir::WalkDir::new(repo_root().join("fixtures/lint"))
         .into_iter()

@@ -132,6 +132,8 @@ checks! {
     arrow_alignment "arrow_alignment" "arrow_alignment.rs" file Warning true fix;
     hard_tabs "hard_tabs" "hard_tabs.rs" file Error true fix;
     trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" file Error true fix;
+    legacy_facts "legacy_facts" "legacy_facts.rs" file Warning true fix;
+    top_scope_facts "top_scope_facts" "top_scope_facts.rs" file Warning true fix;
     unresolved_class "granule/unresolved-class" "architecture/unresolved_class.rs" codebase Error true -;
     unresolved_type "granule/unresolved-type" "architecture/unresolved_type.rs" codebase Error true -;
     puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
