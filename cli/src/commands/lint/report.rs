@@ -89,6 +89,7 @@ pub fn github(files: &[FileReport]) -> String {
 /// SARIF 2.1.0 as puppet-lint's `--sarif` writes it: paths relative to the
 /// first argument's directory (`ROOTPATH`), one rule per check found, in
 /// the order found, described by the first paragraph of its documentation.
+/// Unlike puppet-lint, paths are percent-encoded where a URI needs it.
 pub fn sarif(files: &[FileReport], first_argument: &Path) -> String {
     let base = std::path::absolute(first_argument).unwrap_or_else(|_| first_argument.into());
     let base = if base.is_dir() {
@@ -101,7 +102,7 @@ pub fn sarif(files: &[FileReport], first_argument: &Path) -> String {
     let mut results = Vec::new();
     for file in files {
         let fullpath = file.fullpath();
-        let uri = relative_path(&fullpath, &base);
+        let uri = uri_path(&relative_path(&fullpath, &base));
         for p in &file.problems {
             let index = match rule_ids.iter().position(|id| *id == p.check) {
                 Some(index) => index,
@@ -134,7 +135,9 @@ pub fn sarif(files: &[FileReport], first_argument: &Path) -> String {
             }},
             "results": results,
             "columnKind": "utf16CodeUnits",
-            "originalUriBaseIds": {"ROOTPATH": {"uri": format!("file://{}/", base.display())}},
+            "originalUriBaseIds": {"ROOTPATH": {
+                "uri": format!("file://{}/", uri_path(&base.to_string_lossy())),
+            }},
         }],
     });
     serde_json::to_string_pretty(&report).unwrap_or_default()
@@ -151,6 +154,22 @@ fn relative_path(path: &Path, base: &Path) -> String {
         .iter()
         .map(|c| c.as_os_str().to_string_lossy().into_owned());
     ups.chain(downs).collect::<Vec<_>>().join("/")
+}
+
+/// `path` as the path of a URI: every byte but RFC 3986's unreserved
+/// characters, sub-delimiters, `@` and `/` percent-encoded. A space or an
+/// accent would make the URI invalid, and an unencoded `:` would turn a
+/// relative path into a scheme. Plain paths stay as puppet-lint writes them.
+fn uri_path(path: &str) -> String {
+    let mut uri = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            let _ = write!(uri, "%{byte:02X}");
+        }
+    }
+    uri
 }
 
 fn sarif_rule(problem: &Problem) -> Value {
