@@ -16,12 +16,15 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `code` linted and fixed by the one check `name`, as puppet-lint's spec
-/// files run a check: its problems (message, line, column, whether fixed)
-/// and the fixed text.
-pub(super) fn fixed_by(name: &str, code: &str) -> (Vec<(String, usize, usize, bool)>, String) {
-    let check: &'static dyn Rule = rules::find(name).expect("a registered check");
-    let (problems, fixed) = fix_source(Path::new("spec.pp"), code, &[check]);
+/// `code` linted and fixed by the checks `names` only (puppet-lint's spec
+/// files run one check): the problems (message, line, column, whether
+/// fixed) and the fixed text.
+pub(super) fn fixed_by(names: &[&str], code: &str) -> (Vec<(String, usize, usize, bool)>, String) {
+    let checks: Vec<&'static dyn Rule> = names
+        .iter()
+        .map(|name| rules::find(name).expect("a registered check") as &'static dyn Rule)
+        .collect();
+    let (problems, fixed) = fix_source(Path::new("spec.pp"), code, &checks);
     let problems = problems
         .into_iter()
         .map(|p| (p.message, p.line, p.column, p.fixed))

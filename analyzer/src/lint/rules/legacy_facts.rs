@@ -243,14 +243,27 @@ fn hash_key(cx: &Context, variable: usize) -> Option<String> {
     Some(tokens.tokens[key].value.clone())
 }
 
-/// Rewrites the variable to read the structured fact. A `facts` followed by
-/// `[key]` loses every token up to its `]` first, as in puppet-lint (which
-/// does so for the facts it cannot convert too).
+/// Rewrites the variable to read the structured fact; a `facts` followed
+/// by `[key]` loses every token up to its `]` first. A fact with no
+/// structured equivalent is left as it is (and counts as fixed, as in
+/// puppet-lint). Unlike puppet-lint, which drops the `[key]` of those too
+/// (`"${facts['memoryfree_mb']}"` would print `"${facts}"`), granule keeps
+/// it: the code still means what it meant.
 pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
     let Fix::LegacyFact { token, fact } = fix else {
         return false;
     };
     let token = *token;
+    let replacement = match structured(fact) {
+        Some(keys) => facts_path(keys),
+        None => match PATTERNED
+            .iter()
+            .find_map(|(pattern, rewrite)| pattern.captures(fact).map(|m| rewrite(&m)))
+        {
+            Some(replacement) => replacement,
+            None => return true,
+        },
+    };
     if arena.token(token).value == "facts" {
         while let Some(next) = arena.next(token) {
             let closes = arena.token(next).kind == Kind::Punct(Punct::RBrack);
@@ -260,15 +273,7 @@ pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
             }
         }
     }
-    let replacement = match structured(fact) {
-        Some(keys) => Some(facts_path(keys)),
-        None => PATTERNED
-            .iter()
-            .find_map(|(pattern, rewrite)| pattern.captures(fact).map(|m| rewrite(&m))),
-    };
-    if let Some(replacement) = replacement {
-        arena.token_mut(token).value = replacement;
-    }
+    arena.token_mut(token).value = replacement;
     true
 }
 
@@ -287,7 +292,7 @@ mod tests {
             "$::facts['os']['family']",
             "$interface_facts['netmask']",
         ] {
-            let (problems, fixed) = fixed_by("legacy_facts", code);
+            let (problems, fixed) = fixed_by(&["legacy_facts"], code);
             assert_eq!(problems, [], "{code}");
             assert_eq!(fixed, code);
         }
@@ -416,7 +421,7 @@ mod tests {
             ),
         ];
         for &(code, fact, column, expected) in cases {
-            let (problems, fixed) = fixed_by("legacy_facts", code);
+            let (problems, fixed) = fixed_by(&["legacy_facts"], code);
             assert_eq!(problems.len(), 1, "{code}: {problems:?}");
             let (message, line, at, was_fixed) = &problems[0];
             assert_eq!(message, &format!("legacy fact '{fact}'"), "{code}");
@@ -427,5 +432,15 @@ mod tests {
             assert!(was_fixed, "{code}: puppet-lint marks it fixed");
             assert_eq!(fixed, expected, "{code}");
         }
+    }
+
+    /// Where granule's fix departs from puppet-lint's on purpose: the key of
+    /// a fact with no structured equivalent stays.
+    #[test]
+    fn unconvertible_facts_in_the_facts_hash_keep_their_key() {
+        let code = "\"${facts['memoryfree_mb']} left\"";
+        let (problems, fixed) = fixed_by(&["legacy_facts"], code);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(fixed, code);
     }
 }

@@ -15,7 +15,9 @@
 //! and the legacy facts legacy_facts rewrites into structured ones
 //! (`$::osfamily`). puppet-lint matches these names as prefixes, so a name
 //! that starts with one passes too (`$::domain_suffix`). A top-scope
-//! variable that is no fact wants `# lint:ignore:top_scope_facts`.
+//! variable that is no fact wants `# lint:ignore:top_scope_facts`. When
+//! both checks report a variable (`$::sshrsakey`), legacy_facts' rewrite
+//! is the one kept (puppet-lint applies both and breaks the code).
 
 use super::legacy_facts::STRUCTURED;
 use crate::lint::fix::{Arena, Fix};
@@ -58,13 +60,18 @@ pub fn check(cx: &Context, out: &mut Problems) {
 }
 
 /// `::name` becomes `facts['name']`, keeping an access after the name
-/// (puppet-lint 4.2.4's fix for structured top-scope facts).
+/// (puppet-lint 4.2.4's fix for structured top-scope facts). A variable
+/// legacy_facts' fix has rewritten already (both checks report
+/// `$::sshrsakey`) reads `$facts` now and is left alone, where puppet-lint
+/// wraps it a second time (puppetlabs/puppet-lint#124) and breaks it.
 pub fn fix(arena: &mut Arena, fix: &Fix) -> bool {
     let Fix::Token(token) = *fix else {
         return false;
     };
     let value = &arena.token(token).value;
-    let name = value.strip_prefix("::").unwrap_or(value);
+    let Some(name) = value.strip_prefix("::") else {
+        return true;
+    };
     let (name, access) = name.split_at(name.find('[').unwrap_or(name.len()));
     let fixed = format!("facts['{name}']{access}");
     arena.token_mut(token).value = fixed;
@@ -92,7 +99,7 @@ mod tests {
             "\"$::profile::foo::bar\"",
             "\"${::profile::foo::bar}\"",
         ] {
-            let (problems, fixed) = fixed_by("top_scope_facts", code);
+            let (problems, fixed) = fixed_by(&["top_scope_facts"], code);
             assert_eq!(problems, [], "{code}");
             assert_eq!(fixed, code);
         }
@@ -107,9 +114,19 @@ mod tests {
                 "$facts['my_structured_fact']['foo']['test']",
             ),
         ] {
-            let (problems, fixed) = fixed_by("top_scope_facts", code);
+            let (problems, fixed) = fixed_by(&["top_scope_facts"], code);
             assert_eq!(problems, [(MESSAGE.to_string(), 1, 1, true)], "{code}");
             assert_eq!(fixed, expected);
         }
+    }
+
+    /// A variable both checks report is rewritten once, by legacy_facts
+    /// (which runs first), where puppet-lint rewrites it twice.
+    #[test]
+    fn a_legacy_fact_is_rewritten_once() {
+        let (problems, fixed) = fixed_by(&["legacy_facts", "top_scope_facts"], "$::sshrsakey");
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|p| p.3), "both are fixed: {problems:?}");
+        assert_eq!(fixed, "$facts['ssh']['rsa']['key']");
     }
 }
