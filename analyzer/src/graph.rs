@@ -114,18 +114,23 @@ impl Analysis {
                 continue;
             }
             for edge in by_unit.get(&unit).into_iter().flatten() {
-                let declares = edge.kind.declares_class()
-                    || (edge.kind == EdgeKind::Instantiate
-                        && self
-                            .codebase
-                            .find(type_name(&edge.to), DefinitionKind::Define)
-                            .is_some());
-                if declares && !units.contains(&edge.to) {
+                if self.declares_unit(edge) && !units.contains(&edge.to) {
                     queue.push_back(edge.to.clone());
                 }
             }
         }
         units
+    }
+
+    /// Whether `edge` puts the unit it points to in the catalog: it declares
+    /// a class, or an instance of a define.
+    pub fn declares_unit(&self, edge: &Edge) -> bool {
+        edge.kind.declares_class()
+            || (edge.kind == EdgeKind::Instantiate
+                && self
+                    .codebase
+                    .find(type_name(&edge.to), DefinitionKind::Define)
+                    .is_some())
     }
 
     /// The graph at `level` of what `entry` reaches (everything without one).

@@ -14,6 +14,9 @@ pub struct Module {
     /// Module names from `metadata.json` `dependencies` (`puppetlabs/stdlib`
     /// and `puppetlabs-stdlib` both give `stdlib`).
     pub dependencies: BTreeSet<String>,
+    /// The name `metadata.json` gives, as dependencies name it
+    /// (`puppetlabs-augeas_core` gives `augeas_core`); `None` without one.
+    pub metadata_name: Option<String>,
     /// Resource types written in Ruby (`lib/puppet/type/*.rb`).
     pub custom_types: Vec<String>,
 }
@@ -48,8 +51,13 @@ pub fn discover(modulepath: &[PathBuf]) -> Result<Vec<Module>, String> {
             if !looks_like_module || !seen.insert(name.clone()) {
                 continue;
             }
+            let metadata = read_metadata(&root);
             modules.push(Module {
-                dependencies: metadata_dependencies(&root),
+                dependencies: metadata_dependencies(&metadata),
+                metadata_name: metadata
+                    .as_ref()
+                    .and_then(|m| m["name"].as_str())
+                    .map(short_module_name),
                 custom_types: custom_types(&root),
                 name,
                 root,
@@ -91,11 +99,13 @@ pub fn autoload_name(module: &Module, file: &Path) -> Option<String> {
     )
 }
 
-fn metadata_dependencies(root: &Path) -> BTreeSet<String> {
-    let Ok(text) = std::fs::read_to_string(root.join("metadata.json")) else {
-        return BTreeSet::new();
-    };
-    let Ok(metadata) = serde_json::from_str::<serde_json::Value>(&text) else {
+fn read_metadata(root: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(root.join("metadata.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn metadata_dependencies(metadata: &Option<serde_json::Value>) -> BTreeSet<String> {
+    let Some(metadata) = metadata else {
         return BTreeSet::new();
     };
     metadata["dependencies"]
@@ -103,13 +113,16 @@ fn metadata_dependencies(root: &Path) -> BTreeSet<String> {
         .into_iter()
         .flatten()
         .filter_map(|dependency| dependency["name"].as_str())
-        .map(|full| {
-            full.rsplit(['/', '-'])
-                .next()
-                .unwrap_or(full)
-                .to_ascii_lowercase()
-        })
+        .map(short_module_name)
         .collect()
+}
+
+/// `puppetlabs/stdlib` or `puppetlabs-stdlib` as `stdlib`.
+fn short_module_name(full: &str) -> String {
+    full.rsplit(['/', '-'])
+        .next()
+        .unwrap_or(full)
+        .to_ascii_lowercase()
 }
 
 fn custom_types(root: &Path) -> Vec<String> {

@@ -7,6 +7,7 @@ use super::{Kind, Problem};
 use crate::analysis::Analysis;
 use crate::index::SourceFile;
 use crate::model::{Location, Vertex};
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct Workspace<'a> {
     canonical: HashMap<Arc<str>, PathBuf>,
     /// The canonical paths of the files linted (the command's PATHs).
     linted: HashSet<PathBuf>,
+    /// For each unit, the units declaring it.
+    declarers: OnceCell<HashMap<Vertex, Vec<Vertex>>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -84,6 +87,7 @@ impl<'a> Workspace<'a> {
             tasks,
             canonical: canonical_paths,
             linted,
+            declarers: OnceCell::new(),
         }
     }
 
@@ -98,6 +102,53 @@ impl<'a> Workspace<'a> {
     /// Whether the codebase file is one of those linted.
     pub fn is_linted(&self, file: &Arc<str>) -> bool {
         self.linted.contains(&self.canonical_path(file))
+    }
+
+    /// The entries whose catalog holds `unit`: the units nothing declares
+    /// (top scopes, nodes, classes no code includes) from which a chain of
+    /// declarations leads to it; the unit itself when nothing declares it.
+    pub fn entries_reaching(&self, unit: &Vertex) -> HashSet<Vertex> {
+        let declarers = self.declarers.get_or_init(|| {
+            let mut declarers: HashMap<Vertex, Vec<Vertex>> = HashMap::new();
+            for edge in &self.analysis.edges {
+                if edge.unit != edge.to && self.analysis.declares_unit(edge) {
+                    declarers
+                        .entry(edge.to.clone())
+                        .or_default()
+                        .push(edge.unit.clone());
+                }
+            }
+            declarers
+        });
+        let mut entries = HashSet::new();
+        let mut seen: HashSet<&Vertex> = HashSet::new();
+        let mut queue = vec![unit];
+        while let Some(at) = queue.pop() {
+            if !seen.insert(at) {
+                continue;
+            }
+            match declarers.get(at) {
+                Some(above) => queue.extend(above),
+                None => {
+                    entries.insert(at.clone());
+                }
+            }
+        }
+        entries
+    }
+
+    /// An entry whose catalog holds all of `units` (the first by name), if
+    /// one does.
+    pub fn common_entry<'u>(&self, units: impl IntoIterator<Item = &'u Vertex>) -> Option<Vertex> {
+        let mut common: Option<HashSet<Vertex>> = None;
+        for unit in units {
+            let reaching = self.entries_reaching(unit);
+            common = Some(match common {
+                None => reaching,
+                Some(common) => common.intersection(&reaching).cloned().collect(),
+            });
+        }
+        common?.into_iter().min()
     }
 
     /// The codebase's files that are linted.

@@ -136,6 +136,9 @@ checks! {
     top_scope_facts "top_scope_facts" "top_scope_facts.rs" file Warning true fix;
     unresolved_class "granule/unresolved-class" "architecture/unresolved_class.rs" codebase Error true -;
     unresolved_type "granule/unresolved-type" "architecture/unresolved_type.rs" codebase Error true -;
+    dependency_cycle "granule/dependency-cycle" "architecture/dependency_cycle.rs" codebase Error true -;
+    undeclared_module_dependency "granule/undeclared-module-dependency" "architecture/undeclared_module_dependency.rs" codebase Warning true -;
+    unused_definition "granule/unused-definition" "architecture/unused_definition.rs" codebase Warning false -;
     puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
 }
 

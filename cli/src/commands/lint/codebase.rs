@@ -68,6 +68,9 @@ pub fn problems(
 /// Paths in none of these give none (their code is analyzed alone).
 pub fn infer_modulepath(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();
+    let cwd = std::env::current_dir()
+        .and_then(|dir| dir.canonicalize())
+        .unwrap_or_default();
     for path in paths {
         let Ok(path) = path.canonicalize() else {
             continue;
@@ -92,6 +95,15 @@ pub fn infer_modulepath(paths: &[PathBuf]) -> Vec<PathBuf> {
             (is_module && dir.join("manifests").is_dir()).then(|| vec![holder.to_path_buf()])
         });
         for dir in dirs.into_iter().flatten() {
+            // Relative to the working directory when under it, so that
+            // messages name files the way the user does.
+            let dir = dir.strip_prefix(&cwd).map_or(dir.clone(), |relative| {
+                if relative.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    relative.to_path_buf()
+                }
+            });
             if !found.contains(&dir) {
                 found.push(dir);
             }
