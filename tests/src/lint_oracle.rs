@@ -19,14 +19,25 @@ pub type Finding = (String, usize, usize, String);
 /// them against the cases of puppet-lint 4's spec files instead.
 pub const NOT_IN_REFERENCE: &[&str] = &["legacy_facts", "top_scope_facts"];
 
-/// A `granule.toml` that turns the checks of [`NOT_IN_REFERENCE`] off, for
-/// running the granule binary (`--config`) on what the reference runs on.
+/// A `granule.toml` that turns off the checks of [`NOT_IN_REFERENCE`] and
+/// granule's architecture checks (`granule/...`, which puppet-lint has no
+/// counterpart of), for running the granule binary (`--config`) on what the
+/// reference runs on.
 pub fn config_without_newer_checks() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let dir = crate::target_dir().join("lint-oracle");
         std::fs::create_dir_all(&dir).expect("target/lint-oracle is writable");
-        let quoted: Vec<String> = NOT_IN_REFERENCE.iter().map(|c| format!("{c:?}")).collect();
+        let architecture = granule_analyzer::lint::rules::CHECKS
+            .iter()
+            .filter(|c| c.on_codebase())
+            .map(|c| c.name);
+        let quoted: Vec<String> = NOT_IN_REFERENCE
+            .iter()
+            .copied()
+            .chain(architecture)
+            .map(|c| format!("{c:?}"))
+            .collect();
         let text = format!("[lint]\ndisable = [{}]\n", quoted.join(", "));
         // Written aside and renamed: test binaries running at once never
         // read it half written.
