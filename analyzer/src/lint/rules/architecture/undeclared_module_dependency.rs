@@ -27,19 +27,20 @@ use crate::builtins::is_builtin_type;
 use crate::lint::architecture::{Findings, Workspace};
 use crate::model::{DefinitionKind, Edge, Location, Vertex};
 use crate::modulepath::Module;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
     let codebase = &workspace.analysis.codebase;
     // The first use of each (user, used) pair, and where they all are.
     let mut uses: BTreeMap<(usize, usize), (&Edge, BTreeSet<&Location>)> = BTreeMap::new();
+    let module_of_file: HashMap<&Arc<str>, usize> = codebase
+        .files
+        .iter()
+        .filter_map(|f| Some((&f.path, f.module?)))
+        .collect();
     for edge in &workspace.analysis.edges {
-        let Some(user) = codebase
-            .files
-            .iter()
-            .find(|f| f.path == edge.location.file)
-            .and_then(|f| f.module)
-        else {
+        let Some(&user) = module_of_file.get(&edge.location.file) else {
             continue;
         };
         let Some(used) = providing_module(workspace, &edge.to) else {
