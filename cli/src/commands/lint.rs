@@ -14,15 +14,24 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Check Puppet manifests with puppet-lint's checks.
+/// Check Puppet manifests with puppet-lint's checks and granule's
+/// architecture checks.
 ///
-/// The checks have puppet-lint 3's names and meaning and report the same
-/// lines and columns, so `# lint:ignore:NAME` ... `# lint:endignore`
+/// puppet-lint's checks have puppet-lint's names and meaning and report the
+/// same lines and columns, so `# lint:ignore:NAME` ... `# lint:endignore`
 /// comments (or `# lint:ignore:NAME` at the end of a line) and
 /// `.puppet-lint.rc` files (`--no-NAME-check`, `--NAME-check`,
 /// `--only-checks=A,B`; read from /etc, the home directory and the current
 /// directory, as puppet-lint does) keep working. The checks puppet-lint
 /// disables by default are off here too.
+///
+/// The architecture checks (`granule/...`: unresolved classes and types,
+/// dependency cycles, undeclared or duplicate resources, undeclared module
+/// dependencies, Puppet 7 incompatibilities; with --tasks, what crosses a
+/// task boundary) analyze the whole codebase: the module path (--modulepath,
+/// or the one found around the PATHs) and the PATHs. They report in the
+/// PATHs (with --tasks, also in the code the tasks reach), and obey the same
+/// control comments and configuration.
 ///
 /// PATH may be files or directories (searched recursively for `*.pp`).
 /// Output keeps the order of the arguments (sorted within a directory).
@@ -39,6 +48,8 @@ use std::process::ExitCode;
 ///   granule lint --write-baseline lint.json .   # adopt the gate on legacy code...
 ///   granule lint --baseline lint.json .         # ...then fail only on new problems
 ///   granule lint --format sarif . > lint.sarif  # GitHub code scanning
+///   granule lint --modulepath site:modules manifests/  # a control repository
+///   granule lint --tasks out/tasks.yaml out/    # the tasks of a split
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct LintArgs {
