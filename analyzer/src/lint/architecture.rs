@@ -7,10 +7,10 @@ use super::{Kind, Problem};
 use crate::analysis::Analysis;
 use crate::index::SourceFile;
 use crate::model::{Location, Vertex};
-use std::cell::OnceCell;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A task of a `tasks.yaml` with a Puppet manifest: its id and manifest
 /// file (as the descriptor names it, resolved against the file's directory).
@@ -35,12 +35,12 @@ pub struct Workspace<'a> {
     pub analysis: &'a Analysis,
     /// The tasks of `--tasks`; empty without it.
     pub tasks: Vec<Task>,
-    /// Each codebase file's canonical path.
-    canonical: HashMap<Arc<str>, PathBuf>,
-    /// The canonical paths of the files linted (the command's PATHs).
-    linted: HashSet<PathBuf>,
+    /// Each codebase file's identity on disk.
+    identities: HashMap<Arc<str>, FileId>,
+    /// The files linted (the command's PATHs).
+    linted: HashSet<FileId>,
     /// For each unit, the units declaring it.
-    declarers: OnceCell<HashMap<Vertex, Vec<Vertex>>>,
+    declarers: OnceLock<HashMap<Vertex, Vec<Vertex>>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -51,13 +51,13 @@ impl<'a> Workspace<'a> {
         tasks: &[TaskManifest],
         linted: &[PathBuf],
     ) -> Workspace<'a> {
-        let canonical_paths = analysis
+        let identities = analysis
             .codebase
             .files
-            .iter()
-            .map(|file| (file.path.clone(), canonical(Path::new(&*file.path))))
+            .par_iter()
+            .filter_map(|file| Some((file.path.clone(), FileId::of(Path::new(&*file.path))?)))
             .collect();
-        let linted = linted.iter().map(|path| canonical(path)).collect();
+        let linted = linted.iter().filter_map(|path| FileId::of(path)).collect();
         let tasks = tasks
             .iter()
             .filter_map(|task| {
@@ -85,23 +85,21 @@ impl<'a> Workspace<'a> {
         Workspace {
             analysis,
             tasks,
-            canonical: canonical_paths,
+            identities,
             linted,
-            declarers: OnceCell::new(),
+            declarers: OnceLock::new(),
         }
     }
 
-    /// The canonical path of a codebase file.
-    pub fn canonical_path(&self, file: &Arc<str>) -> PathBuf {
-        self.canonical
-            .get(file)
-            .cloned()
-            .unwrap_or_else(|| canonical(Path::new(&**file)))
+    /// The identity on disk of a codebase file.
+    pub fn file_id(&self, file: &Arc<str>) -> Option<FileId> {
+        self.identities.get(file).copied()
     }
 
     /// Whether the codebase file is one of those linted.
     pub fn is_linted(&self, file: &Arc<str>) -> bool {
-        self.linted.contains(&self.canonical_path(file))
+        self.file_id(file)
+            .is_some_and(|id| self.linted.contains(&id))
     }
 
     /// The entries whose catalog holds `unit`: the units nothing declares
@@ -228,43 +226,70 @@ impl Findings {
     }
 }
 
-/// Runs the enabled architecture checks; their problems by file (its
-/// canonical path), each file's in check order, then line and column.
+/// Runs the enabled architecture checks; their problems by file (with the
+/// file's path as the codebase knows it), each file's in check order, then
+/// line and column.
 /// Only files linted are kept, and with `--tasks` the files of the code the
 /// tasks reach.
 pub fn run(
     workspace: &Workspace,
     checks: &[&'static super::rules::Check],
-) -> HashMap<PathBuf, Vec<Problem>> {
+) -> HashMap<FileId, (PathBuf, Vec<Problem>)> {
     let task_files = workspace.task_files();
-    let mut by_file: HashMap<PathBuf, Vec<Problem>> = HashMap::new();
-    for check in checks {
-        let super::rules::Run::Codebase(run) = check.run else {
+    // The checks are independent: each runs on its own thread.
+    let found: Vec<Vec<Located>> = checks
+        .par_iter()
+        .filter_map(|check| {
+            let super::rules::Run::Codebase(run) = check.run else {
+                return None;
+            };
+            let mut findings = Findings::new(check.name, check.kind);
+            run(workspace, &mut findings);
+            let mut found = findings.into_vec();
+            found.sort_by(|a, b| {
+                (&a.file, a.problem.line, a.problem.column).cmp(&(
+                    &b.file,
+                    b.problem.line,
+                    b.problem.column,
+                ))
+            });
+            found.dedup();
+            Some(found)
+        })
+        .collect();
+    let mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)> = HashMap::new();
+    for located in found.into_iter().flatten() {
+        let Some(id) = workspace.file_id(&located.file) else {
             continue;
         };
-        let mut findings = Findings::new(check.name, check.kind);
-        run(workspace, &mut findings);
-        let mut found = findings.into_vec();
-        found.sort_by(|a, b| {
-            (&a.file, a.problem.line, a.problem.column).cmp(&(
-                &b.file,
-                b.problem.line,
-                b.problem.column,
-            ))
-        });
-        found.dedup();
-        for located in found {
-            if workspace.is_linted(&located.file) || task_files.contains(&located.file) {
-                let path = workspace.canonical_path(&located.file);
-                by_file.entry(path).or_default().push(located.problem);
-            }
+        if workspace.linted.contains(&id) || task_files.contains(&located.file) {
+            by_file
+                .entry(id)
+                .or_insert_with(|| (PathBuf::from(&*located.file), Vec::new()))
+                .1
+                .push(located.problem);
         }
     }
     by_file
 }
 
-/// The canonical form of a path, or the path itself when it has none (a
-/// file that vanished).
-fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+/// A file's identity on disk (device and inode): paths naming it
+/// differently (relative, absolute, through a symbolic link) compare equal,
+/// for one `stat` (resolving a path costs a `readlink` per component).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    device: u64,
+    inode: u64,
+}
+
+impl FileId {
+    /// `None` when the file cannot be read (it vanished).
+    pub fn of(path: &Path) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
+    }
 }

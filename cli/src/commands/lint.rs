@@ -4,6 +4,7 @@ mod codebase;
 mod report;
 
 use clap::{Args, ValueEnum};
+use granule_analyzer::lint::architecture::FileId;
 use granule_analyzer::lint::baseline::{self, Baseline, Matcher};
 use granule_analyzer::lint::config::{CheckSelection, FailOn, LintTable};
 use granule_analyzer::lint::rules::{self, Check};
@@ -347,30 +348,26 @@ fn lint_files(
 /// the PATHs that the tasks reach and that have problems.
 fn with_codebase_problems(
     mut results: Vec<(PathBuf, Result<Linted, String>)>,
-    mut by_file: HashMap<PathBuf, Vec<Problem>>,
+    mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)>,
 ) -> Vec<(PathBuf, Result<Linted, String>)> {
     for (path, result) in &mut results {
         let Ok(linted) = result else { continue };
-        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
-        if let Some(mut problems) = by_file.remove(&canonical) {
-            apply_control_comments(&linted.source, &mut problems);
-            linted.problems.extend(problems);
-        }
+        let Some((_, mut problems)) = FileId::of(path).and_then(|id| by_file.remove(&id)) else {
+            continue;
+        };
+        apply_control_comments(&linted.source, &mut problems);
+        linted.problems.extend(problems);
     }
-    let mut others: Vec<(PathBuf, Vec<Problem>)> = by_file.into_iter().collect();
+    let mut others: Vec<(PathBuf, Vec<Problem>)> = by_file.into_values().collect();
     others.sort_by(|a, b| a.0.cmp(&b.0));
-    let cwd = std::env::current_dir().unwrap_or_default();
     for (path, mut problems) in others {
-        let shown = path
-            .strip_prefix(&cwd)
-            .map_or(path.clone(), Path::to_path_buf);
         let result = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read it: {e}"))
             .map(|source| {
                 apply_control_comments(&source, &mut problems);
                 Linted { source, problems }
             });
-        results.push((shown, result));
+        results.push((path, result));
     }
     results
 }

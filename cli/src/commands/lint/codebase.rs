@@ -2,7 +2,7 @@
 //! analyze (the module path given or found around the linted files, the
 //! linted manifests, the task manifests of `--tasks`) and their problems.
 
-use granule_analyzer::lint::architecture::{self, TaskManifest, Workspace};
+use granule_analyzer::lint::architecture::{self, FileId, TaskManifest, Workspace};
 use granule_analyzer::lint::rules::Check;
 use granule_analyzer::lint::Problem;
 use granule_analyzer::Analysis;
@@ -18,11 +18,11 @@ pub struct Scope<'a> {
     pub tasks: Option<&'a Path>,
 }
 
-/// The architecture checks' problems, by canonical file path.
+/// The architecture checks' problems, by file.
 pub fn problems(
     scope: &Scope,
     checks: &[&'static Check],
-) -> Result<HashMap<PathBuf, Vec<Problem>>, String> {
+) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
     let modulepath = if scope.modulepath.is_empty() {
         infer_modulepath(scope.paths)
     } else {
@@ -36,9 +36,17 @@ pub fn problems(
         .iter()
         .filter_map(|d| d.canonicalize().ok())
         .collect();
-    let in_modulepath = |file: &Path| {
-        file.canonicalize()
-            .is_ok_and(|file| module_dirs.iter().any(|dir| file.starts_with(dir)))
+    // Resolved per directory: a file's own path is not resolved (a
+    // `readlink` per component of every file adds up on a big codebase).
+    let mut resolved_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let mut in_modulepath = |file: &Path| {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let resolved = resolved_dirs
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| dir.canonicalize().ok());
+        resolved
+            .as_ref()
+            .is_some_and(|dir| module_dirs.iter().any(|m| dir.starts_with(m)))
     };
     let mut manifests: Vec<PathBuf> = scope
         .files

@@ -17,15 +17,26 @@
 //! Fix: what the message says; for instance, autoloaded classes instead of
 //! `import`, and a class included by both nodes instead of node inheritance.
 
+use crate::index::SourceFile;
 use crate::lint::architecture::{Findings, Workspace};
+use crate::model::Location;
 use granule_parser::legacy::legacy_mode_findings;
+use rayon::prelude::*;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
-    for file in workspace.linted_files() {
-        let findings = legacy_mode_findings(file.legacy.clone(), &file.program, &file.source);
-        for finding in findings {
-            let at = file.location(finding.span);
-            out.add(&at, format!("{} [{}]", finding.message, finding.code));
-        }
+    let files: Vec<&SourceFile> = workspace.linted_files().collect();
+    let found: Vec<(Location, String)> = files
+        .par_iter()
+        .flat_map_iter(|file| {
+            legacy_mode_findings(file.legacy.clone(), &file.program, &file.source)
+                .into_iter()
+                .map(|finding| {
+                    let message = format!("{} [{}]", finding.message, finding.code);
+                    (file.location(finding.span), message)
+                })
+        })
+        .collect();
+    for (at, message) in found {
+        out.add(&at, message);
     }
 }
