@@ -133,7 +133,11 @@ fn holds_modules(dir: &Path) -> bool {
 /// runner finds it: absolute, or relative to the directory `granule run`
 /// runs in (tried first against the descriptor's own directory).
 fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
-    let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| e.to_string())?;
+    let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| {
+        // The caller says `error:` once.
+        let text = e.to_string();
+        text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
+    })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut tasks = Vec::new();
     for task in set.tasks {
