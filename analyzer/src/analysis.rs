@@ -5,7 +5,7 @@ use crate::builtins::is_builtin_type;
 use crate::extract;
 use crate::index::Codebase;
 use crate::model::{DefinitionKind, Edge, Finding, Vertex};
-use granule_parser::{BinaryOp, Expr, ExprKind};
+use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -35,8 +35,10 @@ impl Analysis {
             .collect();
         let mut top_scope = HashMap::new();
         for file in &codebase.files {
-            for name in top_scope_assignments(&file.program.body) {
-                top_scope.entry(name).or_insert_with(|| file.path.clone());
+            for (name, _) in top_scope_assignments(&file.program.body) {
+                top_scope
+                    .entry(name.to_string())
+                    .or_insert_with(|| file.path.clone());
             }
         }
         let mut analysis = Analysis {
@@ -142,8 +144,8 @@ impl Analysis {
 }
 
 /// The variables a file's top scope assigns (its own statements, not those
-/// of definitions or nodes).
-fn top_scope_assignments(body: &Expr) -> Vec<String> {
+/// of definitions or nodes), each with where it is assigned.
+pub(crate) fn top_scope_assignments(body: &Expr) -> Vec<(&str, Span)> {
     let statements = match &body.kind {
         ExprKind::Block(statements) => statements.as_slice(),
         _ => std::slice::from_ref(body),
@@ -156,7 +158,7 @@ fn top_scope_assignments(body: &Expr) -> Vec<String> {
                 left,
                 ..
             } => match &left.kind {
-                ExprKind::Variable(name) => Some(name.clone()),
+                ExprKind::Variable(name) => Some((name.as_str(), statement.span)),
                 _ => None,
             },
             _ => None,

@@ -140,6 +140,8 @@ checks! {
     undeclared_module_dependency "granule/undeclared-module-dependency" "architecture/undeclared_module_dependency.rs" codebase Warning true -;
     unused_definition "granule/unused-definition" "architecture/unused_definition.rs" codebase Warning false -;
     puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
+    cross_task_reference "granule/cross-task-reference" "architecture/cross_task_reference.rs" codebase Error true -;
+    task_undefined_variable "granule/task-undefined-variable" "architecture/task_undefined_variable.rs" codebase Error true -;
 }
 
 /// docs/rules.md: every check's documentation, in registry order.

@@ -1,0 +1,271 @@
+//! **granule/cross-task-reference** (error): a refresh, relationship,
+//! `realize`, override or collector crossing a task boundary: code a task
+//! applies (`--tasks`) refers to a resource or class that only other tasks
+//! declare, so it is not in the task's catalog.
+//!
+//! Why: each task is compiled and applied as its own catalog. Puppet fails
+//! a catalog holding a relationship (`notify`, `subscribe`, `before`,
+//! `require`, `->`, `~>`...) to something it does not contain ("Could not
+//! find resource 'Service[x]' in parameter 'notify'"), and so it does for
+//! `realize` and overrides; and even if the reference were dropped, no
+//! refresh event crosses catalogs. A collector `Type <| |>` whose
+//! resources are all declared by other tasks compiles but collects nothing.
+//! Relationships between classes count as well: `Class['x']` is only in the
+//! catalogs of the tasks that declare class x. Not reported: ends declared
+//! nowhere or by no task (granule/undeclared-resource and
+//! granule/unresolved-class are about those), exported collectors
+//! (`<<| |>>` collects from PuppetDB, across catalogs), and resources
+//! declared through `create_resources` and the like, which the analysis
+//! does not see. Nothing is reported without `--tasks`.
+//!
+//! Example (tasks `mysql` and `keystone` in tasks.yaml):
+//! ```puppet
+//! # keystone/keystone.pp: task keystone
+//! file { '/etc/keystone/keystone.conf':
+//!   content => template('keystone/keystone.conf.erb'),
+//!   notify  => Service['mysqld'],   # declared by the mysql task only
+//! }
+//! ```
+//!
+//! Fix: move both ends into one task; or drop the reference, order the
+//! tasks in tasks.yaml (`requires`), and do the refresh in the later task
+//! (a `refreshonly` exec, a service subscribing to what that task changes).
+
+use crate::lint::architecture::{Findings, Task, Workspace};
+use crate::model::{capitalize, Edge, EdgeKind, Location, Vertex};
+use std::collections::HashMap;
+
+pub fn check(workspace: &Workspace, out: &mut Findings) {
+    let declarations = Declarations::of(workspace);
+    for task in &workspace.tasks {
+        for edge in &workspace.analysis.edges {
+            if !task.units.contains(&edge.unit) {
+                continue;
+            }
+            if edge.kind == EdgeKind::Collect {
+                check_collector(workspace, &declarations, task, edge, out);
+                continue;
+            }
+            for end in referenced_ends(edge) {
+                check_reference(workspace, &declarations, task, edge, end, out);
+            }
+        }
+    }
+}
+
+/// The ends of `edge` it names by reference, which must be in the catalog
+/// of the code holding it: both ends of a chain (`a -> b`), the target of a
+/// metaparameter, `realize` or an override. Collectors are not resources.
+fn referenced_ends(edge: &Edge) -> Vec<&Vertex> {
+    use EdgeKind::*;
+    let ends = match edge.kind {
+        Before | Notify | RequireArrow | SubscribeArrow => vec![&edge.from, &edge.to],
+        BeforeParam | RequireParam | NotifyParam | SubscribeParam | Realize | Override => {
+            vec![&edge.to]
+        }
+        _ => Vec::new(),
+    };
+    ends.into_iter()
+        .filter(|end| matches!(end, Vertex::Class { .. } | Vertex::Resource { .. }))
+        .collect()
+}
+
+/// Where each resource and class is declared, and resources by type.
+struct Declarations<'a> {
+    /// Declaring edges of each resource (regular, virtual or exported) and
+    /// class.
+    of: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    /// Declaring edges of the resources of each type.
+    of_type: HashMap<&'a str, Vec<&'a Edge>>,
+}
+
+impl<'a> Declarations<'a> {
+    fn of(workspace: &Workspace<'a>) -> Declarations<'a> {
+        let mut of: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        let mut of_type: HashMap<&str, Vec<&Edge>> = HashMap::new();
+        for edge in &workspace.analysis.edges {
+            let declares = matches!(edge.kind, EdgeKind::Declare | EdgeKind::DeclareVirtual)
+                || edge.kind.declares_class() && edge.kind != EdgeKind::Inherits;
+            if !declares {
+                continue;
+            }
+            of.entry(&edge.to).or_default().push(edge);
+            if let Vertex::Resource { type_name, .. } = &edge.to {
+                of_type.entry(type_name).or_default().push(edge);
+            }
+        }
+        Declarations { of, of_type }
+    }
+}
+
+/// Whether `task`'s catalog holds `end`.
+fn in_catalog(task: &Task, end: &Vertex, declarations: &Declarations) -> bool {
+    match end {
+        Vertex::Class { .. } => task.units.contains(end),
+        _ => declared_by(task, declarations.of.get(end)).is_some(),
+    }
+}
+
+/// The first of `declarations` some code of `task` holds.
+fn declared_by<'a>(task: &Task, declarations: Option<&Vec<&'a Edge>>) -> Option<&'a Edge> {
+    declarations?
+        .iter()
+        .copied()
+        .find(|declaration| task.units.contains(&declaration.unit))
+}
+
+/// The other tasks declaring what `declarations` declare, and where the
+/// first of them does.
+fn declared_elsewhere<'w>(
+    workspace: &'w Workspace,
+    task: &Task,
+    declarations: Option<&Vec<&Edge>>,
+) -> Option<(Vec<&'w str>, Location)> {
+    let mut tasks = Vec::new();
+    let mut first = None;
+    for other in workspace.tasks.iter().filter(|other| other.id != task.id) {
+        if let Some(declaration) = declared_by(other, declarations) {
+            tasks.push(other.id.as_str());
+            first.get_or_insert_with(|| declaration.location.clone());
+        }
+    }
+    Some((tasks, first?))
+}
+
+fn check_reference(
+    workspace: &Workspace,
+    declarations: &Declarations,
+    task: &Task,
+    edge: &Edge,
+    end: &Vertex,
+    out: &mut Findings,
+) {
+    if in_catalog(task, end, declarations) {
+        return;
+    }
+    let Some((others, there)) = declared_elsewhere(workspace, task, declarations.of.get(end))
+    else {
+        return;
+    };
+    let reference = reference_text(end);
+    let puppets = puppet_reference(end);
+    let failure = match edge.kind {
+        EdgeKind::Realize => format!("Failed to realize virtual resources {puppets}"),
+        EdgeKind::Override => format!("Could not find resource(s) {puppets} for overriding"),
+        _ => match metaparameter(edge.kind) {
+            Some(parameter) => {
+                format!("Could not find resource '{puppets}' in parameter '{parameter}'")
+            }
+            None => format!("Could not find resource '{puppets}' for relationship"),
+        },
+    };
+    let what = match edge.kind {
+        EdgeKind::Realize => "`realize` of",
+        EdgeKind::Override => "the override of",
+        kind if kind.refreshes() => "the refresh (notify/subscribe) with",
+        _ => "the relationship with",
+    };
+    let lost_refresh = if edge.kind.refreshes() {
+        ", and no refresh event crosses catalogs"
+    } else {
+        ""
+    };
+    let later_refresh = if edge.kind.refreshes() {
+        " and refresh in the later task"
+    } else {
+        ""
+    };
+    out.add(
+        &edge.location,
+        format!(
+            "{what} {reference} crosses a task boundary: this code is applied by task `{}` \
+             ({}), but {reference} is declared only by {} ({there}), so it is not in `{}`'s \
+             catalog and Puppet fails it (\"{failure}\"){lost_refresh}; move both ends into \
+             one task, or drop the reference, order the tasks in tasks.yaml (`requires`){later_refresh}",
+            task.id,
+            task.manifest,
+            task_list(&others),
+            task.id,
+        ),
+    );
+}
+
+fn check_collector(
+    workspace: &Workspace,
+    declarations: &Declarations,
+    task: &Task,
+    edge: &Edge,
+    out: &mut Findings,
+) {
+    let Vertex::Collector {
+        type_name,
+        exported: false,
+        ..
+    } = &edge.to
+    else {
+        return;
+    };
+    let of_type = declarations.of_type.get(type_name.as_str());
+    if declared_by(task, of_type).is_some() {
+        return;
+    }
+    let Some((others, there)) = declared_elsewhere(workspace, task, of_type) else {
+        return;
+    };
+    out.add(
+        &edge.location,
+        format!(
+            "the collector `{}` crosses a task boundary: this code is applied by task `{}` \
+             ({}), but every `{type_name}` resource is declared by {} ({there}), so in `{}`'s \
+             catalog it collects nothing; move the collector and the resources into one task",
+            edge.to.label().replace("<|  |>", "<| |>"),
+            task.id,
+            task.manifest,
+            task_list(&others),
+            task.id,
+        ),
+    );
+}
+
+/// The metaparameter an edge of that kind is written with.
+fn metaparameter(kind: EdgeKind) -> Option<&'static str> {
+    match kind {
+        EdgeKind::BeforeParam => Some("before"),
+        EdgeKind::RequireParam => Some("require"),
+        EdgeKind::NotifyParam => Some("notify"),
+        EdgeKind::SubscribeParam => Some("subscribe"),
+        _ => None,
+    }
+}
+
+/// `Class['x']`, `Service['httpd']`, `File["${root}/x"]`: as the reference
+/// is written.
+fn reference_text(end: &Vertex) -> String {
+    match end {
+        Vertex::Class { name } => format!("Class['{name}']"),
+        Vertex::Resource {
+            type_name, title, ..
+        } if title.starts_with(['"', '$']) => format!("{}[{title}]", capitalize(type_name)),
+        Vertex::Resource {
+            type_name, title, ..
+        } => format!("{}['{title}']", capitalize(type_name)),
+        other => other.label(),
+    }
+}
+
+/// As Puppet names it in its errors: `Class[Keystone]`, `File[/etc/x]`.
+fn puppet_reference(end: &Vertex) -> String {
+    match end {
+        Vertex::Class { name } => format!("Class[{}]", capitalize(name)),
+        other => other.label(),
+    }
+}
+
+/// `task `a``, `tasks `a`, `b``.
+fn task_list(ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("task {one}"),
+        _ => format!("tasks {}", quoted.join(", ")),
+    }
+}

@@ -1,0 +1,295 @@
+//! The checks on tasks (`granule lint --tasks`) against the real Puppet and
+//! the real `granule split`:
+//! * granule/task-undefined-variable reports exactly the reads Puppet warns
+//!   "Unknown variable" about when it compiles each task manifest of the
+//!   rule's fixtures as the runner does (`puppet apply` with the task's
+//!   module path and Hiera data);
+//! * granule/cross-task-reference quotes the error Puppet fails each task's
+//!   catalog with, and the tasks of its negative fixture compile;
+//! * the tasks `granule split` cuts the installer fixture into trip
+//!   neither check, and removing one of their lookups trips the variable
+//!   check where a class reads the value.
+
+use granule_tests::executor::{granule_in, scratch, text, tool_available};
+use granule_tests::{repo_root, require_reference};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const UNDEFINED_VARIABLE: &str = "granule/task-undefined-variable";
+const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
+
+/// One problem of a check: its file (absolute), line, column and message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Found {
+    file: PathBuf,
+    line: u64,
+    column: u64,
+    message: String,
+}
+
+/// `granule lint --format json --tasks TASKS PATH` in `dir`: the problems of
+/// `check`.
+fn lint(dir: &Path, tasks: &Path, path: &str, check: &str) -> Vec<Found> {
+    let tasks = tasks.to_str().expect("a UTF-8 path");
+    let output = granule_in(dir, &["lint", "--format", "json", "--tasks", tasks, path]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "granule lint in {}: {}",
+        dir.display(),
+        text(&output.stderr)
+    );
+    let files: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
+    files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|file| file.as_array().into_iter().flatten())
+        .filter(|problem| problem["check"] == check)
+        .map(|problem| Found {
+            file: PathBuf::from(problem["fullpath"].as_str().unwrap_or("")),
+            line: problem["line"].as_u64().unwrap_or(0),
+            column: problem["column"].as_u64().unwrap_or(0),
+            message: problem["message"].as_str().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
+/// The cases of a rule's fixtures, each with its task manifests (absolute)
+/// and their ids, as its tasks.yaml lists them.
+fn cases(rule: &str) -> Vec<(PathBuf, Vec<(String, PathBuf)>)> {
+    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.join("tasks.yaml").is_file())
+        .collect();
+    cases.sort();
+    cases
+        .into_iter()
+        .map(|case| {
+            let tasks = task_manifests(&case);
+            (case, tasks)
+        })
+        .collect()
+}
+
+/// The `id` and `puppet_manifest` of each task of the case's tasks.yaml
+/// (the fixtures write one `id:` line before each manifest).
+fn task_manifests(case: &Path) -> Vec<(String, PathBuf)> {
+    let yaml = std::fs::read_to_string(case.join("tasks.yaml")).expect("tasks.yaml");
+    let mut id = String::new();
+    let mut tasks = Vec::new();
+    for line in yaml.lines().map(str::trim) {
+        if let Some(value) = line.strip_prefix("- id:") {
+            id = value.trim().to_string();
+        } else if let Some(manifest) = line.strip_prefix("puppet_manifest:") {
+            tasks.push((id.clone(), case.join(manifest.trim())));
+        }
+    }
+    assert!(!tasks.is_empty(), "{}: no tasks", case.display());
+    tasks
+}
+
+/// What `puppet apply --noop` says compiling and applying one task manifest
+/// on its own: stdout and stderr.
+fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path) -> String {
+    let mut command = Command::new("puppet");
+    command
+        .args(["apply", "--noop", "--color=false"])
+        .arg(format!("--modulepath={}", case.join("modules").display()));
+    for setting in ["confdir", "vardir", "codedir", "logdir"] {
+        command.arg(format!(
+            "--{setting}={}",
+            puppet_dir.join(setting).display()
+        ));
+    }
+    let hiera = case.join("hiera.yaml");
+    if hiera.is_file() {
+        command.arg(format!("--hiera_config={}", hiera.display()));
+    }
+    let output = command.arg(manifest).output().expect("puppet runs");
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// Where Puppet warns "Unknown variable: 'x'. (file: F, line: L, column: C)".
+fn unknown_variables(log: &str) -> Vec<(PathBuf, u64, u64)> {
+    log.lines()
+        .filter(|line| line.contains("Unknown variable:"))
+        .filter_map(|line| {
+            let place = line.split("(file: ").nth(1)?;
+            let (file, rest) = place.split_once(", line: ")?;
+            let (line, rest) = rest.split_once(", column: ")?;
+            let column = rest.split(')').next()?;
+            Some((
+                PathBuf::from(file),
+                line.parse().ok()?,
+                column.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Puppet's errors about the catalog, without `Error: ` and ` on node
+/// NAME`; not those of Facter on a container, nor a resource's own failure
+/// (`/Stage[main]/...: Could not find command`, which the test machine
+/// decides).
+fn errors(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| line.strip_prefix("Error: "))
+        .filter(|error| !error.starts_with("Facter:") && !error.starts_with("/Stage["))
+        .map(|error| match error.rfind(" on node ") {
+            Some(at) => error[..at].to_string(),
+            None => error.to_string(),
+        })
+        .collect()
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn undefined_variables_are_those_puppet_finds_unknown() {
+    let test = "undefined_variables_are_those_puppet_finds_unknown";
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let puppet_dir = scratch(test);
+    for (case, tasks) in cases("task-undefined-variable") {
+        let reported: BTreeSet<(PathBuf, u64, u64)> =
+            lint(&case, Path::new("tasks.yaml"), ".", UNDEFINED_VARIABLE)
+                .into_iter()
+                .map(|found| (canonical(&found.file), found.line, found.column))
+                .collect();
+        let mut unknown = BTreeSet::new();
+        for (_, manifest) in &tasks {
+            let log = puppet_apply(&case, manifest, &puppet_dir);
+            assert!(
+                log.contains("Compiled catalog") || !errors(&log).is_empty(),
+                "puppet apply {} did nothing recognisable:\n{log}",
+                manifest.display()
+            );
+            unknown.extend(
+                unknown_variables(&log)
+                    .into_iter()
+                    .map(|(file, line, column)| (canonical(&file), line, column)),
+            );
+        }
+        assert_eq!(
+            reported,
+            unknown,
+            "{}: granule's findings (left) are not the reads Puppet finds unknown (right)",
+            case.display()
+        );
+        let positive = case
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("positive");
+        assert_eq!(positive, !reported.is_empty(), "{}", case.display());
+    }
+}
+
+#[test]
+fn cross_task_references_fail_as_puppet_fails() {
+    let test = "cross_task_references_fail_as_puppet_fails";
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let puppet_dir = scratch(test);
+    for (case, tasks) in cases("cross-task-reference") {
+        let found = lint(&case, Path::new("tasks.yaml"), ".", CROSS_TASK_REFERENCE);
+        for (id, manifest) in &tasks {
+            let log = puppet_apply(&case, manifest, &puppet_dir);
+            let errors = errors(&log);
+            // What granule says Puppet fails this task's catalog with.
+            let quoted: Vec<&str> = found
+                .iter()
+                .filter(|f| f.message.contains(&format!("applied by task `{id}`")))
+                .filter_map(|f| f.message.split("(\"").nth(1)?.split("\")").next())
+                .collect();
+            if quoted.is_empty() {
+                assert!(
+                    errors.is_empty() && log.contains("Compiled catalog"),
+                    "{}: granule finds nothing failing task {id}, Puppet fails it:\n{log}",
+                    case.display()
+                );
+                continue;
+            }
+            // Puppet stops at the first failure: it must be one granule quotes.
+            assert!(
+                errors
+                    .iter()
+                    .any(|error| quoted.iter().any(|q| error.starts_with(q))),
+                "{}: task {id}: Puppet's errors {errors:?} are none of granule's {quoted:?}",
+                case.display()
+            );
+        }
+        let positive = case
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("positive");
+        assert_eq!(
+            positive,
+            !found.is_empty(),
+            "{}: {found:#?}",
+            case.display()
+        );
+    }
+}
+
+#[test]
+fn the_tasks_granule_split_cuts_trip_neither_check() {
+    let installer = repo_root().join("fixtures/split/installer");
+    let out = scratch("the_tasks_granule_split_cuts_trip_neither_check");
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    let split = granule_in(
+        &installer,
+        &[
+            "split",
+            "--modulepath",
+            "modules",
+            "--entry",
+            "manifests/site.pp",
+            "--role-var",
+            "$role",
+            "-o",
+            out_arg,
+        ],
+    );
+    assert!(
+        split.status.success(),
+        "granule split: {}",
+        text(&split.stderr)
+    );
+    let tasks = out.join("tasks.yaml");
+    for check in [UNDEFINED_VARIABLE, CROSS_TASK_REFERENCE] {
+        let found = lint(&installer, &tasks, ".", check);
+        assert!(found.is_empty(), "{check} on the split: {found:#?}");
+    }
+
+    // Without its lookup of $db_password, the keystone task's class keystone
+    // reads the monolith's $::db_password and gets undef.
+    let manifest = out.join("keystone/keystone.pp");
+    let source = std::fs::read_to_string(&manifest).expect("the keystone task");
+    let without: String = source
+        .lines()
+        .filter(|line| !line.starts_with("$db_password = lookup("))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(source, without, "the keystone task looks up $db_password");
+    std::fs::write(&manifest, without).expect("the keystone task");
+    let found = lint(&installer, &tasks, ".", UNDEFINED_VARIABLE);
+    let keystone = canonical(&installer.join("modules/keystone/manifests/init.pp"));
+    assert!(
+        found.iter().any(|f| canonical(&f.file) == keystone
+            && f.message.contains("`$::db_password`")
+            && f.message.contains("task `keystone`")),
+        "{found:#?}"
+    );
+}
