@@ -51,7 +51,7 @@ impl<'a> Workspace<'a> {
         tasks: &[TaskManifest],
         linted: &[PathBuf],
     ) -> Workspace<'a> {
-        let identities = analysis
+        let identities: HashMap<Arc<str>, FileId> = analysis
             .codebase
             .files
             .par_iter()
@@ -61,8 +61,13 @@ impl<'a> Workspace<'a> {
         let tasks = tasks
             .iter()
             .filter_map(|task| {
-                let path = task.manifest.to_string_lossy();
-                let file = analysis.codebase.files.iter().find(|f| *f.path == *path)?;
+                // The descriptor may spell the path otherwise than the PATHs.
+                let manifest = FileId::of(&task.manifest)?;
+                let file = analysis
+                    .codebase
+                    .files
+                    .iter()
+                    .find(|f| identities.get(&f.path) == Some(&manifest))?;
                 let top = Vertex::TopScope {
                     file: file.path.clone(),
                 };

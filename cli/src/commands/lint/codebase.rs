@@ -7,7 +7,7 @@ use granule_analyzer::lint::rules::Check;
 use granule_analyzer::lint::Problem;
 use granule_analyzer::Analysis;
 use granule_executor::descriptor::{self, Action};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What the architecture checks need from the command line.
@@ -54,8 +54,11 @@ pub fn problems(
         .filter(|file| !in_modulepath(file))
         .cloned()
         .collect();
+    // A task manifest among the PATHs, however spelled, is loaded once.
+    let listed: HashSet<FileId> = manifests.iter().filter_map(|m| FileId::of(m)).collect();
     for task in &tasks {
-        if !manifests.contains(&task.manifest) && !in_modulepath(&task.manifest) {
+        let is_listed = FileId::of(&task.manifest).is_some_and(|id| listed.contains(&id));
+        if !is_listed && !in_modulepath(&task.manifest) {
             manifests.push(task.manifest.clone());
         }
     }
