@@ -212,12 +212,26 @@ fn check_collector(
     let Some((others, there)) = declared_elsewhere(workspace, task, of_type) else {
         return;
     };
+    // A collector in a chain (`Package <| |> -> Exec['x']`) orders what it
+    // collects: with nothing collected, that order is gone too.
+    let orders = workspace.analysis.edges.iter().any(|other| {
+        other.kind.from_runs_first().is_some() && (other.from == edge.to || other.to == edge.to)
+    });
+    let (lost, or_order) = if orders {
+        (
+            ", and the relationship written with it orders nothing there",
+            ", or order the tasks in tasks.yaml (`requires`)",
+        )
+    } else {
+        ("", "")
+    };
     out.add(
         &edge.location,
         format!(
             "the collector `{}` crosses a task boundary: this code is applied by task `{}` \
              ({}), but every `{type_name}` resource is declared by {} ({there}), so in `{}`'s \
-             catalog it collects nothing; move the collector and the resources into one task",
+             catalog it collects nothing{lost}; move the collector and the resources into one \
+             task{or_order}",
             edge.to.label().replace("<|  |>", "<| |>"),
             task.id,
             task.manifest,

@@ -1,14 +1,15 @@
 //! **granule/task-undefined-variable** (error): a task manifest (`--tasks`)
-//! reads a variable it does not define or look up, which the monolith set
-//! at its top scope: in the task's own catalog the variable is undef.
+//! reads a variable it does not define or look up, which the monolith or
+//! another task sets at its top scope: in the task's own catalog the
+//! variable is undef.
 //!
 //! Reported: in a task manifest's top scope and node bodies, a read of `$x`
 //! or `$::x` that no assignment of the manifest (`$x = ...`, including
 //! `$x = lookup('x')` or `hiera('x')`) precedes, when another manifest of
-//! the codebase (the monolith's `site.pp`) assigns `$x` at its top scope,
-//! or when the manifest assigns it only after the read; and in the classes
-//! and defines a task applies, a read of `$::x` that some manifest's top
-//! scope assigns but the task's manifest does not. Puppet's built-in
+//! the codebase (the monolith's `site.pp`, another task's manifest) assigns
+//! `$x` at its top scope, or when the manifest assigns it only after the
+//! read; and in the classes and defines a task applies, a read of `$::x`
+//! that such a manifest sets but the task's manifest does not. Puppet's built-in
 //! variables (`$facts`, `$trusted`, `$server_facts`, `$environment`,
 //! `$title`, `$module_name`...) and Facter's core facts never are (the
 //! list is in `puppet_variables.rs`); nor are variables no manifest
@@ -48,52 +49,85 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
-    let monolith = monolith_assignments(workspace);
-    let mut manifests = HashMap::new();
-    for task in &workspace.tasks {
-        let Some(file) = source_file(workspace, &task.manifest) else {
-            continue;
-        };
-        let manifest = Manifest::read(file);
-        report_manifest_reads(task, file, &manifest, &monolith, out);
-        manifests.insert(task.id.as_str(), manifest);
+    let setters = Setters::of(workspace);
+    for (task, file, manifest) in &setters.tasks {
+        report_manifest_reads(&setters, task, file, manifest, out);
     }
-    report_class_reads(workspace, &manifests, &monolith, out);
+    report_class_reads(workspace, &setters, out);
 }
 
-/// The variables the top scope of a manifest other than the tasks' assigns
-/// (the monolith's data), each where it is first assigned.
-fn monolith_assignments(workspace: &Workspace) -> HashMap<String, Location> {
-    let task_manifests: HashSet<&Arc<str>> = workspace.tasks.iter().map(|t| &t.manifest).collect();
-    let mut assigned = HashMap::new();
-    for file in &workspace.analysis.codebase.files {
-        if task_manifests.contains(&file.path) {
-            continue;
-        }
-        for (name, span) in top_scope_assignments(&file.program.body) {
-            assigned
-                .entry(name.trim_start_matches("::").to_string())
-                .or_insert_with(|| file.location(span));
-        }
-    }
-    assigned
+/// Where the variables a task may miss are set: the monolith's top scope
+/// (a manifest that is no task's), and each task manifest's.
+struct Setters<'a> {
+    /// Each variable the top scope of a manifest other than the tasks'
+    /// assigns, where it is first assigned.
+    monolith: HashMap<String, Location>,
+    /// Each task with a manifest, and what its manifest reads and sets.
+    tasks: Vec<(&'a Task, &'a SourceFile, Manifest)>,
 }
 
-fn source_file<'a>(workspace: &Workspace<'a>, path: &Arc<str>) -> Option<&'a SourceFile> {
-    workspace
-        .analysis
-        .codebase
-        .files
-        .iter()
-        .find(|file| file.path == *path)
+impl<'a> Setters<'a> {
+    fn of(workspace: &'a Workspace<'a>) -> Setters<'a> {
+        let files = &workspace.analysis.codebase.files;
+        let tasks: Vec<(&Task, &SourceFile, Manifest)> = workspace
+            .tasks
+            .iter()
+            .filter_map(|task| {
+                let file = files.iter().find(|file| file.path == task.manifest)?;
+                Some((task, file, Manifest::read(file)))
+            })
+            .collect();
+        let task_manifests: HashSet<&Arc<str>> =
+            tasks.iter().map(|(t, _, _)| &t.manifest).collect();
+        let mut monolith = HashMap::new();
+        for file in files.iter().filter(|f| !task_manifests.contains(&f.path)) {
+            for (name, span) in top_scope_assignments(&file.program.body) {
+                monolith
+                    .entry(name.trim_start_matches("::").to_string())
+                    .or_insert_with(|| file.location(span));
+            }
+        }
+        Setters { monolith, tasks }
+    }
+
+    /// Who sets `name` at top scope for a catalog other than `task`'s: the
+    /// monolith, or another task's manifest; `None` when nobody does (it
+    /// may be a custom or external fact).
+    fn elsewhere(&self, task: &Task, name: &str) -> Option<String> {
+        if let Some(there) = self.monolith.get(name) {
+            return Some(format!(
+                "{} sets it at the monolith's top scope",
+                place(there)
+            ));
+        }
+        self.tasks
+            .iter()
+            .filter(|(other, _, _)| other.id != task.id)
+            .find_map(|(other, file, manifest)| {
+                let span = manifest.top_scope.get(name)?;
+                Some(format!(
+                    "the manifest of task `{}` sets it at top scope ({}), in that task's \
+                     catalog only",
+                    other.id,
+                    place(&file.location(*span))
+                ))
+            })
+    }
+
+    fn manifest_of(&self, task: &Task) -> Option<&Manifest> {
+        self.tasks
+            .iter()
+            .find(|(other, _, _)| other.id == task.id)
+            .map(|(_, _, manifest)| manifest)
+    }
 }
 
 /// (a): reads of the manifest's own top scope and node bodies.
 fn report_manifest_reads(
+    setters: &Setters,
     task: &Task,
     file: &SourceFile,
     manifest: &Manifest,
-    monolith: &HashMap<String, Location>,
     out: &mut Findings,
 ) {
     for (name, span) in &manifest.unassigned_reads {
@@ -113,30 +147,25 @@ fn report_manifest_reads(
                     file.location(*assigned).line
                 ),
             );
-        } else if let Some(there) = monolith.get(name) {
+        } else if let Some(setter) = setters.elsewhere(task, name) {
             out.add(
                 &at,
                 format!(
-                    "task `{}` reads `${name}`: {} sets it at top scope; the task's manifest \
-                     does not, so it is undef in the task's catalog; set it before the read \
+                    "task `{}` reads `${name}`: {setter}; this task's manifest does not set \
+                     it, so it is undef in the task's catalog; set it before the read \
                      (`${name} = lookup('{name}')`, with the value in Hiera, as granule split \
                      writes it)",
                     task.id,
-                    place(there)
                 ),
             );
         }
     }
 }
 
-/// (b): `$::x` read by the classes and defines the tasks apply, when a
-/// monolith sets `$x` at its top scope and the task's manifest does not.
-fn report_class_reads(
-    workspace: &Workspace,
-    manifests: &HashMap<&str, Manifest>,
-    monolith: &HashMap<String, Location>,
-    out: &mut Findings,
-) {
+/// (b): `$::x` read by the classes and defines the tasks apply, when the
+/// monolith or another task sets `$x` at top scope and the task's manifest
+/// does not.
+fn report_class_reads(workspace: &Workspace, setters: &Setters, out: &mut Findings) {
     for edge in &workspace.analysis.edges {
         let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) else {
             continue;
@@ -144,33 +173,29 @@ fn report_class_reads(
         let Some(name) = top_scope_name(name) else {
             continue;
         };
-        let Some(there) = monolith.get(name) else {
-            continue;
-        };
-        let lacking: Vec<&Task> = workspace
+        let lacking: Vec<(&Task, String)> = workspace
             .tasks_of(&edge.unit)
             .into_iter()
             .filter(|task| task.manifest != edge.location.file)
             .filter(|task| {
-                manifests
-                    .get(task.id.as_str())
-                    .is_some_and(|manifest| !manifest.top_scope.contains(name))
+                setters
+                    .manifest_of(task)
+                    .is_some_and(|manifest| !manifest.top_scope.contains_key(name))
             })
+            .filter_map(|task| Some((task, setters.elsewhere(task, name)?)))
             .collect();
-        if lacking.is_empty() {
+        let Some((_, setter)) = lacking.first() else {
             continue;
-        }
-        let ids: Vec<String> = lacking.iter().map(|t| format!("`{}`", t.id)).collect();
-        let manifests: Vec<&str> = lacking.iter().map(|t| &*t.manifest).collect();
+        };
+        let ids: Vec<String> = lacking.iter().map(|(t, _)| format!("`{}`", t.id)).collect();
+        let manifests: Vec<&str> = lacking.iter().map(|(t, _)| &*t.manifest).collect();
         out.add(
             &edge.location,
             format!(
-                "{} reads `$::{name}`, which {} sets at the monolith's top scope, but the \
-                 manifest of task {} ({}) does not set `${name}`: there it is undef; set it at \
-                 the top of the task's manifest (`${name} = lookup('{name}')`), or pass the \
-                 value as a class parameter",
+                "{} reads `$::{name}`: {setter}, but the manifest of task {} ({}) does not set \
+                 `${name}`: there it is undef; set it at the top of the task's manifest \
+                 (`${name} = lookup('{name}')`), or pass the value as a class parameter",
                 edge.unit.label(),
-                place(there),
                 ids.join(", "),
                 manifests.join(", ")
             ),
@@ -197,8 +222,9 @@ struct Manifest {
     unassigned_reads: Vec<(String, Span)>,
     /// Each variable the manifest assigns anywhere, where it first does.
     assigned: HashMap<String, Span>,
-    /// The variables its top scope assigns (not its nodes or lambdas).
-    top_scope: HashSet<String>,
+    /// The variables its top scope assigns (not its nodes or lambdas),
+    /// where each first is.
+    top_scope: HashMap<String, Span>,
 }
 
 impl Manifest {
@@ -213,9 +239,7 @@ impl Manifest {
         for body in std::mem::take(&mut walk.nodes) {
             walk.in_scope(HashSet::new(), |walk| walk.expr(body));
         }
-        let mut manifest = walk.manifest;
-        manifest.top_scope = walk.scopes.swap_remove(0);
-        manifest
+        walk.manifest
     }
 }
 
@@ -281,6 +305,12 @@ impl<'f> Walk<'f> {
                     .assigned
                     .entry(name.clone())
                     .or_insert(target.span);
+                if self.scopes.len() == 1 {
+                    self.manifest
+                        .top_scope
+                        .entry(name.clone())
+                        .or_insert(target.span);
+                }
                 self.scopes.last_mut().expect("a scope").insert(name);
             }
             ExprKind::Array(targets) => targets.iter().for_each(|t| self.assign(t)),
