@@ -432,7 +432,129 @@ fn re(pattern: &str) -> Regex {
 /// Ruby's `\w`, `\d` and `\b` are ASCII; the patterns below spell them out.
 const WS: &str = r"[\t\x0B\x0C\p{Zs}]";
 const LINE_END: &str = r"(?:\r\n|\r|\n)";
-const NAME: &str = r"(?:(?:::)?[_a-z0-9][-A-Za-z0-9_]*)(?:::[a-z0-9][-A-Za-z0-9_]*)*";
+
+/// The length of the white space (`WS+`) `chunk` starts with, when it is
+/// ASCII only and ends before a character that is not white space: the
+/// common case, found without the pattern (a non-ASCII character may be
+/// white space: the pattern decides then).
+fn ascii_whitespace(chunk: &str) -> Option<usize> {
+    let bytes = chunk.as_bytes();
+    let len = bytes
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\x0B' | b'\x0C'))
+        .count();
+    (len > 0 && bytes.get(len).is_none_or(u8::is_ascii)).then_some(len)
+}
+
+/// The length of the name (`NAME`) `chunk` starts with, if it starts with
+/// one: `(::)?[_a-z0-9][-A-Za-z0-9_]*(::[a-z0-9][-A-Za-z0-9_]*)*`, matched
+/// by hand (it is the most common token after white space).
+fn name_length(chunk: &str) -> Option<usize> {
+    let bytes = chunk.as_bytes();
+    let word = |at: usize| {
+        bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
+            .count()
+    };
+    let starts = |at: usize, first: fn(&u8) -> bool| bytes.get(at).is_some_and(first);
+    let head = if bytes.starts_with(b"::")
+        && starts(2, |b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_'
+        }) {
+        2
+    } else {
+        0
+    };
+    if !starts(head, |b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_'
+    }) {
+        return None;
+    }
+    let mut end = head + 1 + word(head + 1);
+    while bytes[end..].starts_with(b"::")
+        && starts(end + 2, |b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        end += 3 + word(end + 3);
+    }
+    Some(end)
+}
+
+/// The lengths of the line end (`\r\n`, `\r` or `\n`) `chunk` starts with
+/// and of the white space after it (`LINE_END WS+`), when there is some;
+/// non-ASCII white space is left to the pattern.
+fn line_end_and_indent(chunk: &str) -> Option<(usize, usize)> {
+    let eol = if chunk.starts_with("\r\n") {
+        2
+    } else if chunk.starts_with(['\r', '\n']) {
+        1
+    } else {
+        return None;
+    };
+    if let Some(indent) = ascii_whitespace(&chunk[eol..]) {
+        return Some((eol, indent));
+    }
+    let m = patterns().whitespace.find(&chunk[eol..])?;
+    Some((eol, m.len()))
+}
+
+/// The length of the variable name after a `$` (puppet-lint's
+/// `\$((?:::)?(?:W+(?:-W+)*::)*W+(?:-W+)*(?:\[.+?\])*)`, W a word
+/// character), matched by hand: variables are frequent, and a pattern with
+/// a group to capture is slow to run.
+fn variable_name_length(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    // A segment: words joined by single dashes.
+    let segment = |at: usize| -> Option<usize> {
+        let mut end = at + bytes.get(at..)?.iter().take_while(|b| is_word(b)).count();
+        if end == at {
+            return None;
+        }
+        while bytes.get(end) == Some(&b'-') && bytes.get(end + 1).is_some_and(is_word) {
+            end += 1 + bytes[end + 1..].iter().take_while(|b| is_word(b)).count();
+        }
+        Some(end)
+    };
+    let start = if bytes.starts_with(b"::") { 2 } else { 0 };
+    let mut end = segment(start)?;
+    while bytes[end..].starts_with(b"::") {
+        match segment(end + 2) {
+            Some(next) => end = next,
+            None => break,
+        }
+    }
+    // Index brackets: `[`, at least one character, up to the first `]`
+    // after it, all on one line.
+    while bytes.get(end) == Some(&b'[') {
+        let inside = &bytes[end + 1..];
+        let Some(close) = inside
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b']' | b'\n'))
+            .filter(|&at| inside[at + 1] == b']' && inside[0] != b'\n')
+        else {
+            break;
+        };
+        end += close + 3;
+    }
+    Some(end)
+}
+
+/// The end (just after it) of the first `quote` in `rest` that no odd run of
+/// backslashes escapes: puppet-lint's `(?:\A|[^\\])(?:\\\\)*'` for single
+/// quoted strings, and with `/` for regexes.
+fn unescaped_end(rest: &str, quote: u8) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    let mut backslashes = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if byte == quote && backslashes % 2 == 0 {
+            return Some(at + 1);
+        }
+        backslashes = if byte == b'\\' { backslashes + 1 } else { 0 };
+    }
+    None
+}
 
 #[derive(Clone)]
 struct Patterns {
@@ -440,15 +562,9 @@ struct Patterns {
     type_name: Regex,
     classref: Regex,
     number: Regex,
-    name: Regex,
-    variable: Regex,
-    sstring_end: Regex,
     heredoc_open: Regex,
-    comment: Regex,
     slash_comment: Regex,
     ml_comment: Regex,
-    regex_end: Regex,
-    eol_indent: Regex,
     eol: Regex,
     ml_comment_open: Regex,
     ml_comment_close: Regex,
@@ -466,17 +582,9 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| Patterns {
     ),
     classref: re(r"\A(?:(?:::)?[A-Z][-A-Za-z0-9_]*)+"),
     number: re(r"\A(?-u:\b)(?:0[xX][0-9A-Fa-f]+|0?[0-9]+(?:\.[0-9]+)?(?:[eE]-?[0-9]+)?)(?-u:\b)"),
-    name: re(&format!(r"\A{NAME}")),
-    variable: re(
-        r"\A\$((?:::)?(?:[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*::)*[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*(?:\[.+?\])*)",
-    ),
-    sstring_end: re(r"(?s)(?:\A|[^\\])(?:\\\\)*'"),
     heredoc_open: re(&format!(r#"\A@\(("?.+?"?(?::.+?)?{WS}*(?:/.*?)?)\)"#)),
-    comment: re(r"\A#[^\r\n]*"),
     slash_comment: re(r"\A//[^\r\n]*"),
     ml_comment: re(r"(?s)\A/\*.*?\*/"),
-    regex_end: re(r"(?s)(?:\A|[^\\])(?:\\\\)*/"),
-    eol_indent: re(&format!(r"\A({LINE_END})({WS}+)")),
     eol: re(&format!(r"\A{LINE_END}")),
     ml_comment_open: re(r"\A/\* ?"),
     ml_comment_close: re(r" ?\*/\n?\z"),
@@ -534,24 +642,24 @@ impl Lexer {
             }
             let length;
             let first = chunk.as_bytes()[0];
-            if let Some(var) = (first == b'$')
-                .then(|| p.variable.captures(chunk))
+            if let Some(name_length) = (first == b'$')
+                .then(|| variable_name_length(&chunk[1..]))
                 .flatten()
             {
-                let name = var.get(1).map_or("", |m| m.as_str());
+                let name = &chunk[1..1 + name_length];
                 length = name.len() + 1;
                 self.push(Kind::Variable, name.to_string(), Some(format!("${name}")));
             } else if first == b'\'' && chunk[1..].contains('\'') {
                 let rest = &chunk[1..];
                 // Every quote escaped: puppet-lint crashes; granule reports
                 // the string as unterminated.
-                let end = p.sstring_end.find(rest).ok_or(LexError {
+                let end = unescaped_end(rest, b'\'').ok_or(LexError {
                     line: self.line,
                     column: self.column,
                     reason: Some("unterminated string"),
                 })?;
-                length = end.end() + 1;
-                self.push(Kind::SString, rest[..end.end() - 1].to_string(), None);
+                length = end + 1;
+                self.push(Kind::SString, rest[..end - 1].to_string(), None);
             } else if first == b'"' {
                 let mut slurper = Slurper::new(&chunk[1..]);
                 let segments = slurper.parse().ok_or(LexError {
@@ -569,9 +677,9 @@ impl Lexer {
                 length = tag.len() + 3;
                 self.heredoc_queue.push_back(tag.clone());
                 self.push(Kind::HeredocOpen, tag, None);
-            } else if let Some(m) = (first == b'#').then(|| p.comment.find(chunk)).flatten() {
-                length = m.len();
-                self.push(Kind::Comment, m.as_str()[1..].to_string(), None);
+            } else if first == b'#' {
+                length = chunk.find(['\r', '\n']).unwrap_or(chunk.len());
+                self.push(Kind::Comment, chunk[1..length].to_string(), None);
             } else if let Some(m) = (first == b'/')
                 .then(|| p.slash_comment.find(chunk))
                 .flatten()
@@ -587,26 +695,24 @@ impl Lexer {
                 self.push(Kind::MlComment, value.into_owned(), Some(raw.to_string()));
             } else if first == b'/' && chunk[1..].contains('/') && self.regex_possible() {
                 let rest = &chunk[1..];
-                let end = p.regex_end.find(rest).ok_or(LexError {
+                let end = unescaped_end(rest, b'/').ok_or(LexError {
                     line: self.line,
                     column: self.column,
                     reason: Some("unterminated regex"),
                 })?;
-                length = end.end() + 1;
-                self.push(Kind::Regex, rest[..end.end() - 1].to_string(), None);
-            } else if let Some(caps) = matches!(first, b'\r' | b'\n')
-                .then(|| p.eol_indent.captures(chunk))
+                length = end + 1;
+                self.push(Kind::Regex, rest[..end - 1].to_string(), None);
+            } else if let Some((eol, indent)) = matches!(first, b'\r' | b'\n')
+                .then(|| line_end_and_indent(chunk))
                 .flatten()
             {
-                let eol = &caps[1];
-                self.push(Kind::Newline, eol.to_string(), None);
-                let mut len = eol.len();
+                self.push(Kind::Newline, chunk[..eol].to_string(), None);
+                let mut len = eol;
                 if let Some(tag) = self.heredoc_queue.pop_front() {
                     len += self.heredoc(&code[i + len..], &tag)?;
                 } else {
-                    let indent = &caps[2];
-                    self.push(Kind::Indent, indent.to_string(), None);
-                    len += indent.len();
+                    self.push(Kind::Indent, chunk[eol..eol + indent].to_string(), None);
+                    len += indent;
                 }
                 length = len;
             } else if let Some(m) = p.eol.find(chunk) {
@@ -647,6 +753,9 @@ impl Lexer {
             || first == ' '
             || !first.is_ascii();
         if may_be_whitespace {
+            if let Some(len) = ascii_whitespace(chunk) {
+                return Some((Kind::Whitespace, len));
+            }
             if let Some(m) = p.whitespace.find(chunk) {
                 return Some((Kind::Whitespace, m.len()));
             }
@@ -666,10 +775,10 @@ impl Lexer {
         }
         let may_be_name =
             first.is_ascii_lowercase() || first.is_ascii_digit() || first == '_' || first == ':';
-        if let Some(m) = may_be_name.then(|| p.name.find(chunk)).flatten() {
-            let text = m.as_str();
-            if chunk[m.end()..].starts_with('(') {
-                return Some((Kind::FunctionName, m.len()));
+        if let Some(len) = may_be_name.then(|| name_length(chunk)).flatten() {
+            let text = &chunk[..len];
+            if chunk[len..].starts_with('(') {
+                return Some((Kind::FunctionName, len));
             }
             // Keywords are 2 to 8 lowercase letters.
             let kind = if (2..=8).contains(&text.len()) {
@@ -680,7 +789,7 @@ impl Lexer {
             } else {
                 Kind::Name
             };
-            return Some((kind, m.len()));
+            return Some((kind, len));
         }
         let byte = chunk.as_bytes()[0];
         PUNCTS
@@ -1057,6 +1166,68 @@ impl<'a> Slurper<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// puppet-lint's patterns that hand-written matchers stand for.
+    struct Reference {
+        name: Regex,
+        whitespace: Regex,
+        eol_indent: Regex,
+        variable: Regex,
+        quote_ends: [(u8, Regex); 2],
+    }
+
+    static REFERENCE: LazyLock<Reference> = LazyLock::new(|| Reference {
+        name: re(r"\A(?:(?:::)?[_a-z0-9][-A-Za-z0-9_]*)(?:::[a-z0-9][-A-Za-z0-9_]*)*"),
+        whitespace: re(&format!(r"\A{WS}+")),
+        eol_indent: re(&format!(r"\A({LINE_END})({WS}+)")),
+        variable: re(
+            r"\A\$((?:::)?(?:[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*::)*[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*(?:\[.+?\])*)",
+        ),
+        quote_ends: [
+            (b'\'', re(r"(?s)(?:\A|[^\\])(?:\\\\)*'")),
+            (b'/', re(r"(?s)(?:\A|[^\\])(?:\\\\)*/")),
+        ],
+    });
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        /// The hand-written matchers agree with puppet-lint's patterns they
+        /// stand for, on strings of the characters that matter to them.
+        #[test]
+        fn hand_matchers_are_the_patterns(text in "[a-zA-Z0-9_:(\\- \t\x0B\r\n\u{a0}\u{2003}é]{0,14}") {
+            let reference = &*REFERENCE;
+            prop_assert_eq!(name_length(&text), reference.name.find(&text).map(|m| m.len()));
+            if let Some(len) = ascii_whitespace(&text) {
+                prop_assert_eq!(Some(len), reference.whitespace.find(&text).map(|m| m.len()));
+            }
+            let expected = reference
+                .eol_indent
+                .captures(&text)
+                .map(|c| (c[1].len(), c[2].len()));
+            prop_assert_eq!(line_end_and_indent(&text), expected);
+        }
+
+        #[test]
+        fn variable_matcher_is_the_pattern(text in "[a-zA-Z0-9_:\\-\\[\\]\n\r $é]{0,16}") {
+            let dollar = format!("${text}");
+            let expected = REFERENCE
+                .variable
+                .captures(&dollar)
+                .and_then(|c| c.get(1))
+                .map(|m| m.len());
+            prop_assert_eq!(variable_name_length(&text), expected);
+        }
+
+        #[test]
+        fn quote_end_matcher_is_the_pattern(text in "[a\\\\'/\né]{0,12}") {
+            for (quote, pattern) in &REFERENCE.quote_ends {
+                let expected = pattern.find(&text).map(|m| m.end());
+                prop_assert_eq!(unescaped_end(&text, *quote), expected);
+            }
+        }
+    }
 
     fn kinds_and_columns(code: &str) -> Vec<(Kind, usize, usize)> {
         tokenise(code)
