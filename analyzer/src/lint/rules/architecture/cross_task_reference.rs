@@ -165,15 +165,13 @@ fn check_reference(
         kind if kind.refreshes() => "the refresh (notify/subscribe) with",
         _ => "the relationship with",
     };
-    let lost_refresh = if edge.kind.refreshes() {
-        ", and no refresh event crosses catalogs"
+    let (lost_refresh, later_refresh) = if edge.kind.refreshes() {
+        (
+            ", and no refresh event crosses catalogs",
+            " and refresh in the later task",
+        )
     } else {
-        ""
-    };
-    let later_refresh = if edge.kind.refreshes() {
-        " and refresh in the later task"
-    } else {
-        ""
+        ("", "")
     };
     out.add(
         &edge.location,
@@ -181,7 +179,8 @@ fn check_reference(
             "{what} {reference} crosses a task boundary: this code is applied by task `{}` \
              ({}), but {reference} is declared only by {} ({there}), so it is not in `{}`'s \
              catalog and Puppet fails it (\"{failure}\"){lost_refresh}; move both ends into \
-             one task, or drop the reference, order the tasks in tasks.yaml (`requires`){later_refresh}",
+             one task, or drop the reference, order the tasks in tasks.yaml \
+             (`requires`){later_refresh}",
             task.id,
             task.manifest,
             task_list(&others),

@@ -9,23 +9,23 @@
 //! the codebase (the monolith's `site.pp`, another task's manifest) assigns
 //! `$x` at its top scope, or when the manifest assigns it only after the
 //! read; and in the classes and defines a task applies, a read of `$::x`
-//! that such a manifest sets but the task's manifest does not. Puppet's built-in
-//! variables (`$facts`, `$trusted`, `$server_facts`, `$environment`,
-//! `$title`, `$module_name`...) and Facter's core facts never are (the
-//! list is in `puppet_variables.rs`); nor are variables no manifest
-//! assigns (they may be custom or external facts). Nothing is reported
-//! without `--tasks`.
+//! that such a manifest sets but the task's manifest does not. Puppet's
+//! built-in variables (`$facts`, `$trusted`, `$server_facts`,
+//! `$environment`, `$title`, `$module_name`...) and Facter's core facts
+//! never are (the list is in `puppet_variables.rs`); nor are variables no
+//! manifest assigns (they may be custom or external facts). Nothing is
+//! reported without `--tasks`.
 //!
 //! Why: a monolith's classes read its top-scope data (`$::db_password`);
 //! once cut into tasks, each catalog only has what its own manifest sets,
-//! and Puppet (without `strict_variables`) evaluates the read as undef:
-//! a password becomes empty, a `case` takes its default branch, and
-//! nothing fails.
+//! and Puppet (without `strict_variables`) evaluates the read as undef
+//! with a mere warning: a password becomes empty, a `case` takes its
+//! default branch, or a typed class parameter fails the catalog.
 //!
 //! Example:
 //! ```puppet
 //! # manifests/site.pp (the monolith)
-//! $db_password = $settings['db']['password']
+//! $db_password = $cluster['db']['password']
 //!
 //! # database/database.pp (task database): no $db_password here
 //! class { 'database':
