@@ -211,12 +211,21 @@ fn check_collector(
     let Some((others, there)) = declared_elsewhere(workspace, task, of_type) else {
         return;
     };
-    // A collector in a chain (`Package <| |> -> Exec['x']`) orders what it
-    // collects: with nothing collected, that order is gone too.
-    let orders = workspace.analysis.edges.iter().any(|other| {
-        other.kind.from_runs_first().is_some() && (other.from == edge.to || other.to == edge.to)
-    });
-    let (lost, or_order) = if orders {
+    // A collector in a chain (`Package <| |> -> Exec['x']`) orders or
+    // refreshes what it collects: with nothing collected, that is gone too.
+    let chains: Vec<&Edge> = workspace
+        .analysis
+        .edges
+        .iter()
+        .filter(|other| other.kind.from_runs_first().is_some())
+        .filter(|other| other.from == edge.to || other.to == edge.to)
+        .collect();
+    let (lost, or_order) = if chains.iter().any(|chain| chain.kind.refreshes()) {
+        (
+            ", and the refresh written with it is lost",
+            ", or order the tasks in tasks.yaml (`requires`) and refresh in the later task",
+        )
+    } else if !chains.is_empty() {
         (
             ", and the relationship written with it orders nothing there",
             ", or order the tasks in tasks.yaml (`requires`)",
