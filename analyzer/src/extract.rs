@@ -257,6 +257,11 @@ impl Walk<'_> {
             ExprKind::QualifiedName(name) | ExprKind::QualifiedReference(name) => normalize(name),
             _ => return,
         };
+        // A `default:` body declares nothing: its attributes go to the
+        // other bodies of the expression.
+        let (defaults, bodies): (Vec<&ResourceBody>, Vec<&ResourceBody>) = bodies
+            .iter()
+            .partition(|body| matches!(body.title.kind, ExprKind::Default));
         for body in bodies {
             for title in self.titles(&body.title) {
                 let resource = if type_name == "class" && title.literal {
@@ -277,6 +282,9 @@ impl Walk<'_> {
                     resource
                 };
                 self.metaparameters(&resource, &body.ops);
+                for default in &defaults {
+                    self.metaparameters(&resource, &default.ops);
+                }
             }
         }
     }
@@ -389,6 +397,7 @@ impl Walk<'_> {
                 };
                 bodies
                     .iter()
+                    .filter(|body| !matches!(body.title.kind, ExprKind::Default))
                     .flat_map(|body| self.titles(&body.title))
                     .map(|title| self.reference(&type_name, title))
                     .collect()

@@ -377,26 +377,177 @@ fn cycles(vertices: &[Vertex], edges: &mut [GraphEdge]) -> Vec<Vec<Vertex>> {
 }
 
 /// Whether no run can meet all `conditions` at once: one holds a guard
-/// `g`, another `!(g)`, or two pick different values of one `case` test
-/// (`t == 'a'`, `t == 'b'`).
-fn exclusive(conditions: &[&str]) -> bool {
-    let guards: Vec<&str> = conditions
+/// `g`, another `!(g)` (or `!g`, `g == false`; or `!(a and b)` against `a`
+/// and `b`); or two pick different values of one `case` test (`t == 'a'`,
+/// `t == 'b'`, or `t == 'a'` and the `default` branch, `t not in ['a',
+/// 'b']`, or `t != 'a'`); or one never holds (`false`, `!(true)`, as when
+/// a parameter tested is given `false`).
+pub(crate) fn exclusive(conditions: &[&str]) -> bool {
+    let held: Vec<(bool, &str)> = conditions
         .iter()
-        .flat_map(|condition| condition.split(" and "))
+        .flat_map(|condition| literals(condition))
         .collect();
-    guards.iter().any(|guard| {
-        let negated = format!("!({guard})");
-        guards.contains(&negated.as_str())
-            || guard.split_once(" == ").is_some_and(|(test, value)| {
-                guards.iter().any(|other| {
-                    other
-                        .split_once(" == ")
-                        .is_some_and(|(other_test, other_value)| {
-                            other_test == test && other_value != value
-                        })
-                })
-            })
-    })
+    let never = |&(holds, test): &(bool, &str)| match holds {
+        true => test == "false" || test == "undef",
+        false => test == "true",
+    };
+    held.iter().any(never)
+        || held.iter().any(|&(holds, test)| {
+            let negation_held = held.contains(&(!holds, test))
+                || (!holds && {
+                    let parts = literals(test);
+                    parts.len() > 1 && parts.iter().all(|part| held.contains(part))
+                });
+            negation_held
+                || (holds
+                    && held
+                        .iter()
+                        .any(|&(other_holds, other)| other_holds && case_exclusive(test, other)))
+        })
+}
+
+/// The guards of a condition, each as whether it holds or its negation
+/// does, and what it tests: `!($a)`, `!$a` and `$a == false` are
+/// `(false, "$a")`.
+fn literals(condition: &str) -> Vec<(bool, &str)> {
+    conjuncts(condition).into_iter().map(literal).collect()
+}
+
+fn literal(guard: &str) -> (bool, &str) {
+    if let Some(inner) = unwrapped(guard) {
+        return literal(inner.trim());
+    }
+    if let Some(negated) = guard.strip_prefix('!') {
+        let negated = negated.trim();
+        if let Some(inner) = unwrapped(negated) {
+            let (holds, test) = literal(inner.trim());
+            return (!holds, test);
+        }
+        if is_one_value(negated) {
+            return (false, negated);
+        }
+    }
+    if let Some(test) = guard.strip_suffix(" == false") {
+        return (false, test);
+    }
+    if let Some(test) = guard.strip_suffix(" == true") {
+        return (true, test);
+    }
+    (true, guard)
+}
+
+/// Whether two `case` guards (or comparisons with literals) pick values
+/// that cannot both hold.
+fn case_exclusive(guard: &str, other: &str) -> bool {
+    let same = |a: &&str, b: &&str| unquoted(a).eq_ignore_ascii_case(unquoted(b));
+    match (case_values(guard), case_values(other)) {
+        (Some((test, Values::In(one))), Some((other_test, Values::In(two)))) => {
+            test == other_test && one.iter().all(|v| !two.iter().any(|w| same(v, w)))
+        }
+        (Some((test, Values::In(one))), Some((other_test, Values::NotIn(two)))) => {
+            test == other_test && one.iter().all(|v| two.iter().any(|w| same(v, w)))
+        }
+        _ => false,
+    }
+}
+
+/// A value without its quotes: Puppet compares strings ignoring case and
+/// quotes do not matter.
+fn unquoted(value: &str) -> &str {
+    value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+        .unwrap_or(value)
+}
+
+/// The guards a condition joins with ` and ` (not those inside parentheses,
+/// brackets or quotes, where ` and ` belongs to one guard's test).
+fn conjuncts(condition: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None, 0);
+    let bytes = condition.as_bytes();
+    for (at, &byte) in bytes.iter().enumerate() {
+        match (quote, byte) {
+            (Some(open), _) if byte == open && bytes.get(at.wrapping_sub(1)) != Some(&b'\\') => {
+                quote = None
+            }
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(byte),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => depth -= 1,
+            (None, b' ') if depth == 0 && condition[at..].starts_with(" and ") => {
+                parts.push(&condition[start..at]);
+                start = at + " and ".len();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&condition[start..]);
+    parts
+        .into_iter()
+        .map(str::trim)
+        .flat_map(|part| match unwrapped(part) {
+            Some(inner) => conjuncts(inner),
+            None => vec![part],
+        })
+        .collect()
+}
+
+/// The inside of `(x)` when the parentheses hold all of it.
+fn unwrapped(part: &str) -> Option<&str> {
+    let inner = part.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0i32;
+    for byte in inner.bytes() {
+        match byte {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    Some(inner)
+}
+
+/// The values a `case` guard lets its test take, or all but.
+enum Values<'a> {
+    In(Vec<&'a str>),
+    NotIn(Vec<&'a str>),
+}
+
+/// A `case` guard's test and values: `t == 'a'`, `t in ['a', 'b']`,
+/// `t not in ['a', 'b']` (the `default` branch), or the same from an `if`
+/// (`t != 'a'`). Different options of one `case` never run together
+/// whatever their values, so any two different values count as exclusive;
+/// `None` for a test joining others (`a or b == 'c'`).
+fn case_values(guard: &str) -> Option<(&str, Values<'_>)> {
+    let (test, values) = if let Some((test, values)) = guard.split_once(" not in ") {
+        (test, Values::NotIn(case_list(values)?))
+    } else if let Some((test, values)) = guard.split_once(" in ") {
+        (test, Values::In(case_list(values)?))
+    } else if let Some((test, value)) = guard.split_once(" != ") {
+        (test, Values::NotIn(vec![value]))
+    } else {
+        let (test, value) = guard.split_once(" == ")?;
+        (test, Values::In(vec![value]))
+    };
+    let (Values::In(list) | Values::NotIn(list)) = &values;
+    (is_one_value(test) && list.iter().all(|value| is_one_value(value))).then_some((test, values))
+}
+
+/// The values of `[a, b]` as a `case` guard writes them.
+fn case_list(values: &str) -> Option<Vec<&str>> {
+    let inner = values.strip_prefix('[')?.strip_suffix(']')?;
+    Some(inner.split(", ").collect())
+}
+
+/// Whether a test or value is one expression, not several joined.
+fn is_one_value(text: &str) -> bool {
+    ![" or ", " and ", "==", "!=", " in "]
+        .iter()
+        .any(|joining| text.contains(joining))
 }
 
 /// A shortest path from `start` back to itself inside `members`.
@@ -430,4 +581,66 @@ fn cycle_through(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exclusive;
+
+    #[test]
+    fn a_guard_and_its_negation_are_exclusive_whatever_the_test_holds() {
+        // `if $a and $b { } else { }`: the branches' guards.
+        assert!(exclusive(&["$a and $b", "!($a and $b)"]));
+        // The same guards joined with those of enclosing branches.
+        assert!(exclusive(&["$x and $a and $b", "$x and !($a and $b)"]));
+        // `if ($clean and $ensure != 'absent')` and `if ($clean and $ensure == 'absent')`.
+        assert!(exclusive(&[
+            "($clean and $ensure != 'absent')",
+            "($clean and $ensure == 'absent')"
+        ]));
+        assert!(exclusive(&["!$manage", "$manage"]));
+        assert!(exclusive(&["$manage == false", "$manage"]));
+        assert!(exclusive(&[
+            "( !($os == 'Amazon') )",
+            "($os == 'Amazon' and $release == '2')"
+        ]));
+        assert!(exclusive(&["$a and $b", "!($a)"]));
+        assert!(!exclusive(&["$a", "$b"]));
+        assert!(!exclusive(&["$a and $b", "!($a and $c)"]));
+    }
+
+    #[test]
+    fn different_values_of_one_test_are_exclusive() {
+        assert!(exclusive(&["$os == 'Debian'", "$os == 'RedHat'"]));
+        // Puppet compares strings ignoring case.
+        assert!(!exclusive(&["$os == 'freebsd'", "$os == 'FreeBSD'"]));
+        assert!(exclusive(&["$os == 'freebsd'", "$os != 'FreeBSD'"]));
+        // A `case` default against one of the other options.
+        assert!(exclusive(&[
+            "$os not in ['Debian', 'RedHat']",
+            "$os == 'Debian'"
+        ]));
+        assert!(!exclusive(&[
+            "$os not in ['Debian', 'RedHat']",
+            "$os == 'Suse'"
+        ]));
+        assert!(exclusive(&[
+            "$os in ['Debian', 'Ubuntu']",
+            "$os == 'RedHat'"
+        ]));
+        assert!(!exclusive(&[
+            "$os in ['Debian', 'Ubuntu']",
+            "$os == 'Ubuntu'"
+        ]));
+        // A test joining others tells nothing of one variable's value.
+        assert!(!exclusive(&["$a == 'x' or $b == 'y'", "$a == 'z'"]));
+    }
+
+    #[test]
+    fn a_guard_that_never_holds_is_exclusive_with_anything() {
+        // A parameter tested, given `false` by the declaration on the way.
+        assert!(exclusive(&["false"]));
+        assert!(exclusive(&["$a", "!(true)"]));
+        assert!(!exclusive(&["true", "$a"]));
+    }
 }
