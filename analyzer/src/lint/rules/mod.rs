@@ -138,6 +138,8 @@ checks! {
     unresolved_type "granule/unresolved-type" "architecture/unresolved_type.rs" codebase Error true -;
     dependency_cycle "granule/dependency-cycle" "architecture/dependency_cycle.rs" codebase Error true -;
     undeclared_module_dependency "granule/undeclared-module-dependency" "architecture/undeclared_module_dependency.rs" codebase Warning true -;
+    duplicate_resource "granule/duplicate-resource" "architecture/duplicate_resource.rs" codebase Error true -;
+    undeclared_resource "granule/undeclared-resource" "architecture/undeclared_resource.rs" codebase Error true -;
     unused_definition "granule/unused-definition" "architecture/unused_definition.rs" codebase Warning false -;
     puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
     cross_task_reference "granule/cross-task-reference" "architecture/cross_task_reference.rs" codebase Error true -;

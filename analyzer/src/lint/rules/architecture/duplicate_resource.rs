@@ -1,0 +1,485 @@
+//! **granule/duplicate-resource** (error): one resource (same type and
+//! title, regular or virtual) or one class (`class { 'x': }`) declared at
+//! two places that one catalog reaches: an entry (a node, a top scope, a
+//! class nothing declares) declares, directly or through others, both.
+//!
+//! Why: Puppet fails the whole catalog ("Duplicate declaration: File[/x]
+//! is already declared") on every node that reaches both, typically when
+//! two modules each manage the same package or directory, or a role
+//! gathers two profiles that each declare a class with parameters. The
+//! same declarations in classes no single catalog holds together, under
+//! conditions no run meets at once (an `if` and its `else`, two branches
+//! of one `case`, on the way to each) or guarded by `defined(...)` are
+//! not reported.
+//!
+//! Example:
+//! ```puppet
+//! class profile::web { package { 'git': ensure => installed } }
+//! class profile::ci  { package { 'git': ensure => installed } }
+//! node 'build01' {
+//!   include profile::web
+//!   include profile::ci   # both declare Package[git]
+//! }
+//! ```
+//!
+//! Fix: declare the resource once, in a class both include (or with
+//! `ensure_packages`/`ensure_resource` from stdlib in each); declare a
+//! class with parameters once and `include` it elsewhere (its parameters
+//! from Hiera).
+
+use super::architecture::comparable_title;
+use crate::analysis::Analysis;
+use crate::graph::exclusive;
+use crate::index::SourceFile;
+use crate::lint::architecture::{Findings, Workspace};
+use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
+use granule_parser::visit::{for_each_child, Node};
+use granule_parser::{AttributeOp, Expr, ExprKind};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+
+/// How many ways (each under its own guards) to reach a unit are followed:
+/// enough for the branches of a `case`, bounded where classes include one
+/// another from everywhere.
+const WAYS_PER_UNIT: usize = 8;
+
+/// How many declarations passing a parameter on to the next are followed.
+const MAX_BINDING_CHAIN: usize = 8;
+
+pub fn check(workspace: &Workspace, out: &mut Findings) {
+    let analysis = workspace.analysis;
+    let mut declarations: BTreeMap<Vertex, Vec<&Edge>> = BTreeMap::new();
+    for edge in &analysis.edges {
+        if let Some(resource) = declared(edge) {
+            declarations.entry(resource).or_default().push(edge);
+        }
+    }
+    let catalogs = Catalogs::new(analysis);
+    for (resource, mut places) in declarations {
+        if places.len() < 2 {
+            continue;
+        }
+        places.sort_by(|a, b| a.location.cmp(&b.location));
+        places.dedup_by(|a, b| a.location == b.location);
+        for (index, second) in places.iter().enumerate().skip(1) {
+            let first = places[..index]
+                .iter()
+                .find_map(|first| Some((first, catalogs.holding_both(first, second)?)));
+            let Some((first, (entry, guards))) = first else {
+                continue;
+            };
+            out.add(
+                &second.location,
+                format!(
+                    "{} is declared twice in the catalog of {}{}: here (in {}) and at {} \
+                     (in {}); Puppet fails the catalog on the one it evaluates second. {}",
+                    reference(&resource),
+                    unit_label(entry),
+                    when(&guards),
+                    unit_label(&second.unit),
+                    first.location,
+                    unit_label(&first.unit),
+                    fix(&resource)
+                ),
+            );
+        }
+    }
+}
+
+/// How many guards a message quotes, and how much of each.
+const GUARDS_QUOTED: usize = 3;
+const GUARD_CHARS: usize = 100;
+
+/// ` when `a` and `b``: the guards under which both declarations run.
+fn when(guards: &[Rc<str>]) -> String {
+    if guards.is_empty() {
+        return String::new();
+    }
+    let quoted: Vec<String> = guards
+        .iter()
+        .take(GUARDS_QUOTED)
+        .map(|guard| match guard.char_indices().nth(GUARD_CHARS) {
+            Some((cut, _)) => format!("`{}...`", &guard[..cut]),
+            None => format!("`{guard}`"),
+        })
+        .collect();
+    let more = match guards.len().saturating_sub(GUARDS_QUOTED) {
+        0 => String::new(),
+        1 => " and 1 more condition".to_string(),
+        n => format!(" and {n} more conditions"),
+    };
+    format!(" when {}{more}", quoted.join(" and "))
+}
+
+/// `File[/etc/motd]`, `Class[app]`, as Puppet names them.
+fn reference(resource: &Vertex) -> String {
+    match resource {
+        Vertex::Class { name } => format!("Class[{name}]"),
+        other => other.label(),
+    }
+}
+
+/// The resource (or class) a declaration edge declares under a title that
+/// is the same wherever it is written.
+fn declared(edge: &Edge) -> Option<Vertex> {
+    match (&edge.kind, &edge.to) {
+        (
+            EdgeKind::Declare | EdgeKind::DeclareVirtual,
+            Vertex::Resource {
+                type_name,
+                title,
+                scope: None,
+            },
+        ) => Some(Vertex::Resource {
+            type_name: type_name.clone(),
+            title: comparable_title(type_name, title).to_string(),
+            scope: None,
+        }),
+        (EdgeKind::DeclareClass, Vertex::Class { .. }) => Some(edge.to.clone()),
+        _ => None,
+    }
+}
+
+fn fix(resource: &Vertex) -> &'static str {
+    match resource {
+        Vertex::Class { .. } => {
+            "Declare the class with its parameters once (or set them in Hiera) and `include` it \
+             elsewhere"
+        }
+        _ => {
+            "Declare it once, in a class both include (or with stdlib's `ensure_resource` or \
+             `ensure_packages` in each), or under exclusive conditions"
+        }
+    }
+}
+
+/// `class x`, `define x`, `node x`, `top scope of site.pp`.
+fn unit_label(unit: &Vertex) -> String {
+    match unit {
+        Vertex::Type { name } => format!("define {name}"),
+        other => other.label(),
+    }
+}
+
+/// One way an entry reaches a declaration: the entry, the edges declaring
+/// the units on the way, the guards of every declaration on the way (the
+/// declaration's own included), and the values the `class { 'x': }`
+/// declarations on the way give parameters.
+struct Way<'a> {
+    entry: &'a Vertex,
+    /// The edges (by address: `include a, b` writes two at one place).
+    path: Vec<*const Edge>,
+    guards: Vec<Rc<str>>,
+    bindings: Vec<Binding>,
+}
+
+/// A class parameter (`app::port`) and the value a declaration gives it
+/// (`$profile::web::port`, `8080`).
+type Binding = (Rc<str>, Rc<str>);
+
+/// A unit reached under some guards and bindings: ways reaching it so are
+/// one.
+type Reached<'a> = (&'a Vertex, Vec<Rc<str>>, Vec<Binding>);
+
+/// The declarations of one unit under one guard.
+type Declarations<'a> = (&'a Vertex, Option<Rc<str>>);
+
+/// Which entries hold which declarations, and under which guards.
+struct Catalogs<'a> {
+    analysis: &'a Analysis,
+    /// What `class { 'x': }` declarations pass to parameters.
+    passed: HashMap<Location, Vec<(String, String)>>,
+    /// For each unit, the edges declaring it.
+    declaring: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    /// The ways to the declarations of a unit under a guard looked at so
+    /// far.
+    ways: RefCell<HashMap<Declarations<'a>, Rc<Vec<Way<'a>>>>>,
+}
+
+impl<'a> Catalogs<'a> {
+    fn new(analysis: &'a Analysis) -> Catalogs<'a> {
+        let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        for edge in &analysis.edges {
+            if edge.unit != edge.to && analysis.declares_unit(edge) {
+                declaring.entry(&edge.to).or_default().push(edge);
+            }
+        }
+        Catalogs {
+            analysis,
+            passed: passed_values(analysis),
+            declaring,
+            ways: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// An entry (the first by name) whose catalog can hold both
+    /// declarations in one run, and the guards that run meets, unless one
+    /// is guarded by `defined(...)`.
+    fn holding_both(
+        &self,
+        first: &'a Edge,
+        second: &'a Edge,
+    ) -> Option<(&'a Vertex, Vec<Rc<str>>)> {
+        let ways_first = self.ways(first);
+        let ways_second = self.ways(second);
+        let (ways_first, ways_second) = (ways_first.as_slice(), ways_second.as_slice());
+        // The parameters a catalog gives values take them wherever the
+        // class is declared from.
+        let mut bindings: HashMap<&Vertex, Vec<Binding>> = HashMap::new();
+        for way in ways_first.iter().chain(ways_second) {
+            bindings
+                .entry(way.entry)
+                .or_default()
+                .extend(way.bindings.iter().cloned());
+        }
+        // Both ways from one entry (in one unit, the same way to both), the
+        // first entry by name first, and from each the pair with the fewest
+        // guards.
+        let mut pairs: Vec<(&Way, &Way)> = ways_first
+            .iter()
+            .flat_map(|one| {
+                ways_second
+                    .iter()
+                    .filter(move |other| match first.unit == second.unit {
+                        true => other.entry == one.entry && other.path == one.path,
+                        false => other.entry == one.entry,
+                    })
+                    .map(move |other| (one, other))
+            })
+            .collect();
+        pairs.sort_by_key(|(one, other)| (one.entry, one.guards.len() + other.guards.len()));
+        pairs.into_iter().find_map(|(one, other)| {
+            let guards: Vec<Rc<str>> = one
+                .guards
+                .iter()
+                .chain(&other.guards)
+                .cloned()
+                .chain(self.guard(first))
+                .chain(self.guard(second))
+                .collect();
+            let guards = bound(&guards, &bindings[one.entry]);
+            possible_together(&guards).then_some((one.entry, guards))
+        })
+    }
+
+    /// The ways entries reach a declaration, walking up the edges that
+    /// declare its unit, and those declaring theirs, leaving out ways no run
+    /// takes. Declarations of one unit under one guard share them.
+    fn ways(&self, declaration: &'a Edge) -> Rc<Vec<Way<'a>>> {
+        let guard = self.guard(declaration);
+        let key = (&declaration.unit, guard.clone());
+        if let Some(ways) = self.ways.borrow().get(&key) {
+            return ways.clone();
+        }
+        let mut ways = Vec::new();
+        let start = Way {
+            entry: &declaration.unit,
+            path: Vec::new(),
+            guards: guard.into_iter().collect(),
+            bindings: Vec::new(),
+        };
+        let mut queue = VecDeque::from([start]);
+        let mut seen: HashSet<Reached> = HashSet::new();
+        let mut followed: HashMap<&Vertex, usize> = HashMap::new();
+        while let Some(way) = queue.pop_front() {
+            let Some(declaring) = self.declaring.get(way.entry) else {
+                ways.push(way);
+                continue;
+            };
+            for edge in declaring {
+                let mut up = Way {
+                    entry: &edge.unit,
+                    path: way
+                        .path
+                        .iter()
+                        .copied()
+                        .chain([*edge as *const Edge])
+                        .collect(),
+                    guards: way.guards.iter().cloned().chain(self.guard(edge)).collect(),
+                    bindings: way
+                        .bindings
+                        .iter()
+                        .cloned()
+                        .chain(self.bindings(edge))
+                        .collect(),
+                };
+                up.guards.sort_unstable();
+                up.guards.dedup();
+                up.bindings.sort_unstable();
+                up.bindings.dedup();
+                let count = followed.entry(&edge.unit).or_default();
+                if *count >= WAYS_PER_UNIT || !possible_together(&bound(&up.guards, &up.bindings)) {
+                    continue;
+                }
+                if seen.insert((up.entry, up.guards.clone(), up.bindings.clone())) {
+                    *count += 1;
+                    queue.push_back(up);
+                }
+            }
+        }
+        let ways = Rc::new(ways);
+        self.ways.borrow_mut().insert(key, ways.clone());
+        ways
+    }
+
+    /// An edge's condition, its variables named the same from any class.
+    fn guard(&self, edge: &Edge) -> Option<Rc<str>> {
+        let condition = edge.condition.as_deref()?;
+        Some(Rc::from(self.qualified(condition, &edge.unit)))
+    }
+
+    /// The values a `class { 'x': }` declaration gives parameters.
+    fn bindings(&self, edge: &Edge) -> Vec<Binding> {
+        let (Vertex::Class { name: class }, Some(passed)) =
+            (&edge.to, self.passed.get(&edge.location))
+        else {
+            return Vec::new();
+        };
+        passed
+            .iter()
+            .map(|(param, value)| {
+                (
+                    Rc::from(format!("{class}::{param}")),
+                    Rc::from(self.qualified(value, &edge.unit)),
+                )
+            })
+            .collect()
+    }
+
+    /// `text` with its variables named the same from any class: `$port` in
+    /// class `app` (a parameter of it) and `$::app::port` are both
+    /// `$app::port`.
+    fn qualified(&self, text: &str, unit: &Vertex) -> String {
+        let (class, params) = match unit {
+            Vertex::Class { name } => (
+                name.as_str(),
+                self.analysis
+                    .codebase
+                    .find(name, DefinitionKind::Class)
+                    .map_or(&[][..], |class| class.params.as_slice()),
+            ),
+            _ => ("", &[][..]),
+        };
+        rename_variables(text, |name| match name.strip_prefix("::") {
+            Some(qualified) if qualified.contains("::") => Some(format!("${qualified}")),
+            _ if params.iter().any(|param| param == name) => Some(format!("${class}::{name}")),
+            _ => None,
+        })
+    }
+}
+
+/// The guards with the class parameters `bindings` give values replaced by
+/// those values (and theirs, through a chain of declarations).
+fn bound(guards: &[Rc<str>], bindings: &[Binding]) -> Vec<Rc<str>> {
+    let mut guards: Vec<Rc<str>> = guards.to_vec();
+    if bindings.is_empty() {
+        return guards;
+    }
+    for _ in 0..MAX_BINDING_CHAIN {
+        let renamed: Vec<Rc<str>> = guards
+            .iter()
+            .map(|guard| {
+                Rc::from(rename_variables(guard, |name| {
+                    bindings
+                        .iter()
+                        .find(|(param, _)| **param == *name)
+                        .map(|(_, value)| value.to_string())
+                }))
+            })
+            .collect();
+        if renamed == guards {
+            break;
+        }
+        guards = renamed;
+    }
+    guards.sort_unstable();
+    guards.dedup();
+    guards
+}
+
+/// Whether a run can meet all the guards, none checking `defined(...)`
+/// (a declaration guarded so yields to the other).
+fn possible_together(guards: &[Rc<str>]) -> bool {
+    let texts: Vec<&str> = guards.iter().map(|guard| &**guard).collect();
+    !texts.iter().any(|guard| guard.contains("defined(")) && !exclusive(&texts)
+}
+
+/// `text` with each variable `f` renames renamed: `f` gets a name without
+/// its `$` and gives what replaces the variable (`$other`, `'value'`).
+fn rename_variables(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
+    let mut renamed = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        renamed.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (braced, inside) = match after.strip_prefix('{') {
+            Some(inside) => (true, inside),
+            None => (false, after),
+        };
+        let end = inside
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(inside.len());
+        let name = &inside[..end];
+        match f(name) {
+            Some(replacement) if !braced => renamed.push_str(&replacement),
+            _ => {
+                renamed.push_str(if braced { "${" } else { "$" });
+                renamed.push_str(name);
+            }
+        }
+        rest = &inside[end..];
+    }
+    renamed.push_str(rest);
+    renamed
+}
+
+/// For each `class { 'x': param => value }` (by where its title is), the
+/// parameters it passes a variable or a literal to, and the value's text.
+fn passed_values(analysis: &Analysis) -> HashMap<Location, Vec<(String, String)>> {
+    let mut passed = HashMap::new();
+    for file in &analysis.codebase.files {
+        collect_passed(file, Node::Expr(&file.program.body), &mut passed);
+    }
+    passed
+}
+
+fn collect_passed(
+    file: &SourceFile,
+    node: Node,
+    passed: &mut HashMap<Location, Vec<(String, String)>>,
+) {
+    if let Node::Expr(Expr {
+        kind: ExprKind::Resource {
+            type_name, bodies, ..
+        },
+        ..
+    }) = node
+    {
+        if matches!(&type_name.kind, ExprKind::QualifiedName(name) if name == "class") {
+            for body in bodies {
+                let values: Vec<(String, String)> = body
+                    .ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        AttributeOp::Set { name, value, .. } => match &value.kind {
+                            ExprKind::Variable(_)
+                            | ExprKind::String(_)
+                            | ExprKind::Boolean(_)
+                            | ExprKind::Integer { .. }
+                            | ExprKind::Undef => {
+                                Some((name.clone(), file.text(value.span).to_string()))
+                            }
+                            _ => None,
+                        },
+                        AttributeOp::Splat { .. } => None,
+                    })
+                    .collect();
+                if !values.is_empty() {
+                    passed.insert(file.location(body.title.span), values);
+                }
+            }
+        }
+    }
+    for_each_child(node, &mut |child| collect_passed(file, child, passed));
+}

@@ -1,0 +1,258 @@
+//! granule/undeclared-resource and granule/duplicate-resource against the
+//! real Puppet: `puppet apply --noop` of every node of each fixture case
+//! (fixtures/lint-architecture/<rule>/<case>/manifests/site.pp, its
+//! modules and stdlib on the module path)
+//! * fails, in a positive case (each has one problem), on what the rule
+//!   reports there: the reference Puppet cannot find, the two declarations
+//!   Puppet refuses to hold together;
+//! * compiles and applies (in noop) every negative case, whose look-alikes
+//!   the rules must leave alone.
+
+use granule_tests::executor::{granule_in, scratch, text, tool_available};
+use granule_tests::{repo_root, require_reference};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const UNDECLARED: &str = "granule/undeclared-resource";
+const DUPLICATE: &str = "granule/duplicate-resource";
+const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
+
+/// One problem of a check: its file (absolute), line and message.
+#[derive(Debug)]
+struct Found {
+    file: PathBuf,
+    line: u64,
+    message: String,
+}
+
+/// `granule lint --format json .` in `case`: the problems of `check`.
+fn lint(case: &Path, check: &str) -> Vec<Found> {
+    let output = granule_in(case, &["lint", "--format", "json", "."]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "granule lint in {}: {}",
+        case.display(),
+        text(&output.stderr)
+    );
+    let files: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
+    files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|file| file.as_array().into_iter().flatten())
+        .filter(|problem| problem["check"] == check)
+        .map(|problem| Found {
+            file: canonical(Path::new(problem["fullpath"].as_str().unwrap_or(""))),
+            line: problem["line"].as_u64().unwrap_or(0),
+            message: problem["message"].as_str().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
+/// The cases of a rule's fixtures, and whether each is a positive one.
+fn cases(rule: &str) -> Vec<(PathBuf, bool)> {
+    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    cases.sort();
+    cases
+        .into_iter()
+        .map(|case| {
+            let positive = case
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("positive");
+            (case, positive)
+        })
+        .collect()
+}
+
+/// The nodes `manifests/site.pp` defines (`node 'web01'`, `node default`).
+fn nodes(case: &Path) -> Vec<String> {
+    let site = std::fs::read_to_string(case.join("manifests/site.pp")).expect("site.pp");
+    let nodes: Vec<String> = site
+        .lines()
+        .filter_map(|line| line.strip_prefix("node "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|name| name.trim_matches('\'').to_string())
+        .collect();
+    assert!(!nodes.is_empty(), "{}: no node", case.display());
+    nodes
+}
+
+/// A module path directory holding stdlib only (the whole of
+/// /usr/share/puppet/modules would load modules the fixtures do not use).
+fn stdlib_dir(puppet_dir: &Path) -> Result<PathBuf, String> {
+    if !Path::new(STDLIB).is_dir() {
+        return Err(format!(
+            "{STDLIB} is missing: install the Debian package puppet-module-puppetlabs-stdlib"
+        ));
+    }
+    let dir = puppet_dir.join("modules");
+    std::fs::create_dir_all(&dir).expect("a module path directory");
+    let link = dir.join("stdlib");
+    if !link.exists() {
+        std::os::unix::fs::symlink(STDLIB, &link).expect("stdlib linked");
+    }
+    Ok(dir)
+}
+
+/// What `puppet apply --noop` of the case's site.pp as `node` says: stdout
+/// and stderr.
+fn puppet_apply(case: &Path, node: &str, puppet_dir: &Path, stdlib: &Path) -> String {
+    let mut command = Command::new("puppet");
+    command
+        .args(["apply", "--noop", "--color=false"])
+        .arg(format!("--certname={node}"))
+        .arg(format!(
+            "--modulepath={}:{}",
+            case.join("modules").display(),
+            stdlib.display()
+        ));
+    for setting in ["confdir", "vardir", "codedir", "logdir"] {
+        command.arg(format!(
+            "--{setting}={}",
+            puppet_dir.join(setting).display()
+        ));
+    }
+    let output = command
+        .arg(case.join("manifests/site.pp"))
+        .output()
+        .expect("puppet runs");
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// Puppet's errors about the catalog, without `Error: `; not those of
+/// Facter in a container.
+fn errors(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter_map(|line| line.strip_prefix("Error: "))
+        .filter(|error| !error.starts_with("Facter:"))
+        .collect()
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs `puppet apply` on every node of every case of `rule` and hands
+/// each positive case's problems and Puppet's errors to `check_positive`;
+/// negative cases must compile and apply without error.
+fn against_puppet(
+    test: &str,
+    rule: &str,
+    check: &str,
+    check_positive: impl Fn(&Path, &Found, &[&str]),
+) {
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let puppet_dir = scratch(test);
+    let Some(stdlib) = require_reference(test, stdlib_dir(&puppet_dir)) else {
+        return;
+    };
+    for (case, positive) in cases(rule) {
+        let found = lint(&case, check);
+        for node in nodes(&case) {
+            let log = puppet_apply(&case, &node, &puppet_dir, &stdlib);
+            let errors = errors(&log);
+            if positive {
+                assert_eq!(
+                    found.len(),
+                    1,
+                    "{}: one problem expected: {found:#?}",
+                    case.display()
+                );
+                check_positive(&case, &found[0], &errors);
+            } else {
+                assert!(
+                    errors.is_empty() && log.contains("Compiled catalog"),
+                    "{}: granule finds nothing, Puppet fails node {node}:\n{log}",
+                    case.display()
+                );
+                assert!(found.is_empty(), "{}: {found:#?}", case.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn undeclared_resources_are_those_puppet_cannot_find() {
+    let test = "undeclared_resources_are_those_puppet_cannot_find";
+    against_puppet(
+        test,
+        "undeclared-resource",
+        UNDECLARED,
+        |case, found, errors| {
+            // `Package['app-sever']` in granule's message; Package[app-sever] in
+            // Puppet's ("Could not find resource 'Package[app-sever]' ...",
+            // "Failed to realize virtual resources User[deploy]").
+            let reference = found
+                .message
+                .split('`')
+                .nth(1)
+                .expect("the reference, quoted")
+                .replace('\'', "");
+            assert!(
+                errors.iter().any(|error| error.contains(&reference)),
+                "{}: Puppet's errors {errors:?} do not name {reference}",
+                case.display()
+            );
+        },
+    );
+}
+
+#[test]
+fn duplicate_resources_are_those_puppet_refuses() {
+    let test = "duplicate_resources_are_those_puppet_refuses";
+    against_puppet(
+        test,
+        "duplicate-resource",
+        DUPLICATE,
+        |case, found, errors| {
+            // granule reports one declaration and names the other ("... and at
+            // FILE:LINE:COLUMN (in ..."); Puppet names both ("already declared
+            // at (file: F, line: L); cannot redeclare (file: F, line: L)").
+            let other = found
+                .message
+                .split(") and at ")
+                .nth(1)
+                .and_then(|rest| rest.split(" (in ").next())
+                .expect("the other declaration's place");
+            let mut parts = other.rsplitn(3, ':').skip(1);
+            let line: u64 = parts.next().and_then(|l| l.parse().ok()).expect("a line");
+            let file = canonical(&case.join(parts.next().expect("a file")));
+            let reported = BTreeSet::from([(found.file.clone(), found.line), (file, line)]);
+            let refused: Vec<BTreeSet<(PathBuf, u64)>> = errors
+                .iter()
+                .filter(|error| {
+                    error.contains("Duplicate declaration") || error.contains("Cannot alias")
+                })
+                .map(|error| {
+                    error
+                        .split("(file: ")
+                        .skip(1)
+                        .filter_map(|place| {
+                            let (file, rest) = place.split_once(", line: ")?;
+                            let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+                            Some((canonical(Path::new(file)), line.parse().ok()?))
+                        })
+                        .collect()
+                })
+                .collect();
+            assert!(
+                refused.contains(&reported),
+                "{}: granule reports {reported:?}, Puppet refuses {refused:?}: {errors:?}",
+                case.display()
+            );
+        },
+    );
+}
