@@ -391,18 +391,26 @@ pub(crate) fn exclusive(conditions: &[&str]) -> bool {
         true => test == "false" || test == "undef",
         false => test == "true",
     };
-    held.iter().any(never)
-        || held.iter().any(|&(holds, test)| {
-            let negation_held = held.contains(&(!holds, test))
-                || (!holds && {
-                    let parts = literals(test);
-                    parts.len() > 1 && parts.iter().all(|part| held.contains(part))
-                });
-            negation_held
-                || (holds
-                    && held
-                        .iter()
-                        .any(|&(other_holds, other)| other_holds && case_exclusive(test, other)))
+    if held.iter().any(never) {
+        return true;
+    }
+    let negation_held = held.iter().any(|&(holds, test)| {
+        held.contains(&(!holds, test))
+            || (!holds && {
+                let parts = literals(test);
+                parts.len() > 1 && parts.iter().all(|part| held.contains(part))
+            })
+    });
+    let values: Vec<(&str, Values)> = held
+        .iter()
+        .filter(|(holds, _)| *holds)
+        .filter_map(|(_, test)| case_values(test))
+        .collect();
+    negation_held
+        || values.iter().enumerate().any(|(at, one)| {
+            values[at + 1..]
+                .iter()
+                .any(|other| case_exclusive(one, other) || case_exclusive(other, one))
         })
 }
 
@@ -438,17 +446,21 @@ fn literal(guard: &str) -> (bool, &str) {
 
 /// Whether two `case` guards (or comparisons with literals) pick values
 /// that cannot both hold.
-fn case_exclusive(guard: &str, other: &str) -> bool {
+fn case_exclusive(
+    (test, values): &(&str, Values),
+    (other_test, other_values): &(&str, Values),
+) -> bool {
     let same = |a: &&str, b: &&str| unquoted(a).eq_ignore_ascii_case(unquoted(b));
-    match (case_values(guard), case_values(other)) {
-        (Some((test, Values::In(one))), Some((other_test, Values::In(two)))) => {
-            test == other_test && one.iter().all(|v| !two.iter().any(|w| same(v, w)))
+    test == other_test
+        && match (values, other_values) {
+            (Values::In(one), Values::In(two)) => {
+                one.iter().all(|v| !two.iter().any(|w| same(v, w)))
+            }
+            (Values::In(one), Values::NotIn(two)) => {
+                one.iter().all(|v| two.iter().any(|w| same(v, w)))
+            }
+            _ => false,
         }
-        (Some((test, Values::In(one))), Some((other_test, Values::NotIn(two)))) => {
-            test == other_test && one.iter().all(|v| two.iter().any(|w| same(v, w)))
-        }
-        _ => false,
-    }
 }
 
 /// A value without its quotes: Puppet compares strings ignoring case and

@@ -192,6 +192,8 @@ struct Catalogs<'a> {
     passed: HashMap<Location, Vec<(String, String)>>,
     /// For each unit, the edges declaring it.
     declaring: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    /// The guards of the edges looked at so far (by address).
+    guards: RefCell<HashMap<*const Edge, Rc<str>>>,
     /// The ways to the declarations of a unit under a guard looked at so
     /// far.
     ways: RefCell<HashMap<Declarations<'a>, Rc<Vec<Way<'a>>>>>,
@@ -209,6 +211,7 @@ impl<'a> Catalogs<'a> {
             analysis,
             passed: passed_values(analysis),
             declaring,
+            guards: RefCell::new(HashMap::new()),
             ways: RefCell::new(HashMap::new()),
         }
     }
@@ -221,6 +224,16 @@ impl<'a> Catalogs<'a> {
         first: &'a Edge,
         second: &'a Edge,
     ) -> Option<(&'a Vertex, Vec<Rc<str>>)> {
+        // Guards of their own no run meets together (an `if` and its
+        // `else`) settle it wherever the declarations are.
+        let own: Vec<Rc<str>> = self
+            .guard(first)
+            .into_iter()
+            .chain(self.guard(second))
+            .collect();
+        if !possible_together(&own) {
+            return None;
+        }
         let ways_first = self.ways(first);
         let ways_second = self.ways(second);
         let (ways_first, ways_second) = (ways_first.as_slice(), ways_second.as_slice());
@@ -326,7 +339,12 @@ impl<'a> Catalogs<'a> {
     /// An edge's condition, its variables named the same from any class.
     fn guard(&self, edge: &Edge) -> Option<Rc<str>> {
         let condition = edge.condition.as_deref()?;
-        Some(Rc::from(self.qualified(condition, &edge.unit)))
+        let key: *const Edge = edge;
+        let mut guards = self.guards.borrow_mut();
+        let guard = guards
+            .entry(key)
+            .or_insert_with(|| Rc::from(self.qualified(condition, &edge.unit)));
+        Some(guard.clone())
     }
 
     /// The values a `class { 'x': }` declaration gives parameters.
