@@ -9,8 +9,10 @@
 //! gathers two profiles that each declare a class with parameters. The
 //! same declarations in classes no single catalog holds together, under
 //! conditions no run meets at once (an `if` and its `else`, two branches
-//! of one `case`, on the way to each) or guarded by `defined(...)` are
-//! not reported.
+//! of one `case`, on the way to each; a parameter tested that the
+//! `class { 'x': }` on the way sets, as `manage => false`) or guarded by
+//! `defined(...)` are not reported; the message says the conditions under
+//! which both declarations run.
 //!
 //! Example:
 //! ```puppet
