@@ -8,60 +8,21 @@
 //! * compiles and applies (in noop) every negative case, whose look-alikes
 //!   the rules must leave alone.
 
-use granule_tests::executor::{granule_in, scratch, text, tool_available};
-use granule_tests::{repo_root, require_reference};
-use serde_json::Value;
+use granule_tests::executor::{scratch, tool_available};
+use granule_tests::lint_fixtures::{
+    canonical, catalog_errors, fixture_cases, lint_problems, Found,
+};
+use granule_tests::require_reference;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const UNDECLARED: &str = "granule/undeclared-resource";
 const DUPLICATE: &str = "granule/duplicate-resource";
 const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
 
-/// One problem of a check: its file (absolute), line and message.
-#[derive(Debug)]
-struct Found {
-    file: PathBuf,
-    line: u64,
-    message: String,
-}
-
-/// `granule lint --format json .` in `case`: the problems of `check`.
-fn lint(case: &Path, check: &str) -> Vec<Found> {
-    let output = granule_in(case, &["lint", "--format", "json", "."]);
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "granule lint in {}: {}",
-        case.display(),
-        text(&output.stderr)
-    );
-    let files: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
-    files
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|file| file.as_array().into_iter().flatten())
-        .filter(|problem| problem["check"] == check)
-        .map(|problem| Found {
-            file: canonical(Path::new(problem["fullpath"].as_str().unwrap_or(""))),
-            line: problem["line"].as_u64().unwrap_or(0),
-            message: problem["message"].as_str().unwrap_or("").to_string(),
-        })
-        .collect()
-}
-
 /// The cases of a rule's fixtures, and whether each is a positive one.
 fn cases(rule: &str) -> Vec<(PathBuf, bool)> {
-    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    cases.sort();
-    cases
+    fixture_cases(rule)
         .into_iter()
         .map(|case| {
             let positive = case
@@ -107,40 +68,13 @@ fn stdlib_dir(puppet_dir: &Path) -> Result<PathBuf, String> {
 /// What `puppet apply --noop` of the case's site.pp as `node` says: stdout
 /// and stderr.
 fn puppet_apply(case: &Path, node: &str, puppet_dir: &Path, stdlib: &Path) -> String {
-    let mut command = Command::new("puppet");
-    command
-        .args(["apply", "--noop", "--color=false"])
-        .arg(format!("--certname={node}"))
-        .arg(format!(
-            "--modulepath={}:{}",
-            case.join("modules").display(),
-            stdlib.display()
-        ));
-    for setting in ["confdir", "vardir", "codedir", "logdir"] {
-        command.arg(format!(
-            "--{setting}={}",
-            puppet_dir.join(setting).display()
-        ));
-    }
-    let output = command
-        .arg(case.join("manifests/site.pp"))
-        .output()
-        .expect("puppet runs");
-    format!("{}{}", text(&output.stdout), text(&output.stderr))
-}
-
-/// Puppet's errors about the catalog, without `Error: `; not those of
-/// Facter in a container.
-fn errors(log: &str) -> Vec<&str> {
-    log.lines()
-        .filter_map(|line| line.strip_prefix("Error: "))
-        .filter(|error| !error.starts_with("Facter:"))
-        .collect()
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    let modulepath = format!("{}:{}", case.join("modules").display(), stdlib.display());
+    granule_tests::lint_fixtures::puppet_apply(
+        &case.join("manifests/site.pp"),
+        &modulepath,
+        puppet_dir,
+        &[format!("--certname={node}")],
+    )
 }
 
 /// Runs `puppet apply` on every node of every case of `rule` and hands
@@ -150,7 +84,7 @@ fn against_puppet(
     test: &str,
     rule: &str,
     check: &str,
-    check_positive: impl Fn(&Path, &Found, &[&str]),
+    check_positive: impl Fn(&Path, &Found, &[String]),
 ) {
     if require_reference(test, tool_available("puppet", "puppet")).is_none() {
         return;
@@ -160,10 +94,10 @@ fn against_puppet(
         return;
     };
     for (case, positive) in cases(rule) {
-        let found = lint(&case, check);
+        let found = lint_problems(&case, &["."], check);
         for node in nodes(&case) {
             let log = puppet_apply(&case, &node, &puppet_dir, &stdlib);
-            let errors = errors(&log);
+            let errors = catalog_errors(&log);
             if positive {
                 assert_eq!(
                     found.len(),

@@ -11,64 +11,29 @@
 //!   check where a class reads the value.
 
 use granule_tests::executor::{granule_in, scratch, text, tool_available};
+use granule_tests::lint_fixtures::{
+    canonical, catalog_errors, fixture_cases, lint_problems, Found,
+};
 use granule_tests::{repo_root, require_reference};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const UNDEFINED_VARIABLE: &str = "granule/task-undefined-variable";
 const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
-
-/// One problem of a check: its file (absolute), line, column and message.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Found {
-    file: PathBuf,
-    line: u64,
-    column: u64,
-    message: String,
-}
 
 /// `granule lint --format json --tasks TASKS PATH` in `dir`: the problems of
 /// `check`.
 fn lint(dir: &Path, tasks: &Path, path: &str, check: &str) -> Vec<Found> {
     let tasks = tasks.to_str().expect("a UTF-8 path");
-    let output = granule_in(dir, &["lint", "--format", "json", "--tasks", tasks, path]);
-    assert!(
-        matches!(output.status.code(), Some(0 | 1)),
-        "granule lint in {}: {}",
-        dir.display(),
-        text(&output.stderr)
-    );
-    let files: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
-    files
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|file| file.as_array().into_iter().flatten())
-        .filter(|problem| problem["check"] == check)
-        .map(|problem| Found {
-            file: PathBuf::from(problem["fullpath"].as_str().unwrap_or("")),
-            line: problem["line"].as_u64().unwrap_or(0),
-            column: problem["column"].as_u64().unwrap_or(0),
-            message: problem["message"].as_str().unwrap_or("").to_string(),
-        })
-        .collect()
+    lint_problems(dir, &["--tasks", tasks, path], check)
 }
 
 /// The cases of a rule's fixtures, each with its task manifests (absolute)
 /// and their ids, as its tasks.yaml lists them.
 fn cases(rule: &str) -> Vec<(PathBuf, Vec<(String, PathBuf)>)> {
-    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.join("tasks.yaml").is_file())
-        .collect();
-    cases.sort();
-    cases
+    fixture_cases(rule)
         .into_iter()
+        .filter(|case| case.join("tasks.yaml").is_file())
         .map(|case| {
             let tasks = task_manifests(&case);
             (case, tasks)
@@ -94,24 +59,16 @@ fn task_manifests(case: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// What `puppet apply --noop` says compiling and applying one task manifest
-/// on its own: stdout and stderr.
+/// on its own, as the runner applies it: stdout and stderr.
 fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path) -> String {
-    let mut command = Command::new("puppet");
-    command
-        .args(["apply", "--noop", "--color=false"])
-        .arg(format!("--modulepath={}", case.join("modules").display()));
-    for setting in ["confdir", "vardir", "codedir", "logdir"] {
-        command.arg(format!(
-            "--{setting}={}",
-            puppet_dir.join(setting).display()
-        ));
-    }
     let hiera = case.join("hiera.yaml");
-    if hiera.is_file() {
-        command.arg(format!("--hiera_config={}", hiera.display()));
-    }
-    let output = command.arg(manifest).output().expect("puppet runs");
-    format!("{}{}", text(&output.stdout), text(&output.stderr))
+    let options: Vec<String> = if hiera.is_file() {
+        vec![format!("--hiera_config={}", hiera.display())]
+    } else {
+        Vec::new()
+    };
+    let modulepath = case.join("modules").display().to_string();
+    granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options)
 }
 
 /// Where Puppet warns "Unknown variable: 'x'. (file: F, line: L, column: C)".
@@ -132,26 +89,6 @@ fn unknown_variables(log: &str) -> Vec<(PathBuf, u64, u64)> {
         .collect()
 }
 
-/// Puppet's errors about the catalog, without `Error: ` and ` on node
-/// NAME`; not those of Facter on a container, nor a resource's own failure
-/// (`/Stage[main]/...: Could not find command`, which the test machine
-/// decides).
-fn errors(log: &str) -> Vec<String> {
-    log.lines()
-        .filter_map(|line| line.strip_prefix("Error: "))
-        .filter(|error| !error.starts_with("Facter:") && !error.starts_with("/Stage["))
-        .map(|error| match error.rfind(" on node ") {
-            Some(at) => error[..at].to_string(),
-            None => error.to_string(),
-        })
-        .collect()
-}
-
-fn canonical(path: &Path) -> PathBuf {
-    path.canonicalize()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 #[test]
 fn undefined_variables_are_those_puppet_finds_unknown() {
     let test = "undefined_variables_are_those_puppet_finds_unknown";
@@ -169,7 +106,7 @@ fn undefined_variables_are_those_puppet_finds_unknown() {
         for (_, manifest) in &tasks {
             let log = puppet_apply(&case, manifest, &puppet_dir);
             assert!(
-                log.contains("Compiled catalog") || !errors(&log).is_empty(),
+                log.contains("Compiled catalog") || !catalog_errors(&log).is_empty(),
                 "puppet apply {} did nothing recognisable:\n{log}",
                 manifest.display()
             );
@@ -205,7 +142,7 @@ fn cross_task_references_fail_as_puppet_fails() {
         let found = lint(&case, Path::new("tasks.yaml"), ".", CROSS_TASK_REFERENCE);
         for (id, manifest) in &tasks {
             let log = puppet_apply(&case, manifest, &puppet_dir);
-            let errors = errors(&log);
+            let errors = catalog_errors(&log);
             // What granule says Puppet fails this task's catalog with.
             let quoted: Vec<&str> = found
                 .iter()

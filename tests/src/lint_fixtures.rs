@@ -1,0 +1,103 @@
+//! What the tests of the architecture checks share: running `granule lint`
+//! on a fixture and reading one check's problems, the cases of a rule's
+//! fixtures, and compiling them with the real `puppet apply`.
+
+use crate::executor::{granule_in, text};
+use crate::repo_root;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One problem of a check: its file (resolved), line, column and message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// `granule lint --format json ARGS` in `dir`: the problems of `check`.
+pub fn lint_problems(dir: &Path, args: &[&str], check: &str) -> Vec<Found> {
+    let mut command = vec!["lint", "--format", "json"];
+    command.extend(args);
+    let output = granule_in(dir, &command);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "granule lint in {}: {}",
+        dir.display(),
+        text(&output.stderr)
+    );
+    let files: Value = serde_json::from_slice(&output.stdout).expect("granule's JSON");
+    files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|file| file.as_array().into_iter().flatten())
+        .filter(|problem| problem["check"] == check)
+        .map(|problem| Found {
+            file: canonical(Path::new(problem["fullpath"].as_str().unwrap_or(""))),
+            line: problem["line"].as_u64().unwrap_or(0),
+            column: problem["column"].as_u64().unwrap_or(0),
+            message: problem["message"].as_str().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
+/// The case directories of a rule's fixtures
+/// (`fixtures/lint-architecture/<rule>/<case>`), sorted.
+pub fn fixture_cases(rule: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// What `puppet apply --noop` of `manifest` says (stdout and stderr), with
+/// the module path given, Puppet's directories under `puppet_dir` and the
+/// more `options`.
+pub fn puppet_apply(
+    manifest: &Path,
+    modulepath: &str,
+    puppet_dir: &Path,
+    options: &[String],
+) -> String {
+    let mut command = Command::new("puppet");
+    command
+        .args(["apply", "--noop", "--color=false"])
+        .arg(format!("--modulepath={modulepath}"))
+        .args(options);
+    for setting in ["confdir", "vardir", "codedir", "logdir"] {
+        command.arg(format!(
+            "--{setting}={}",
+            puppet_dir.join(setting).display()
+        ));
+    }
+    let output = command.arg(manifest).output().expect("puppet runs");
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// Puppet's errors about the catalog, without `Error: ` and ` on node
+/// NAME`; not those of Facter in a container, nor a resource's own failure
+/// (`/Stage[main]/...: Could not find command`, which the test machine
+/// decides).
+pub fn catalog_errors(log: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|line| line.strip_prefix("Error: "))
+        .filter(|error| !error.starts_with("Facter:") && !error.starts_with("/Stage["))
+        .map(|error| match error.rfind(" on node ") {
+            Some(at) => error[..at].to_string(),
+            None => error.to_string(),
+        })
+        .collect()
+}
+
+/// The resolved path of a file that exists (or the path as given).
+pub fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
