@@ -136,11 +136,25 @@ impl Analysis {
     /// The graph at `level` of what `entry` reaches (everything without one).
     pub fn graph(&self, level: Level, entry: Option<&Entry>) -> Graph {
         let units = self.reachable_units(entry);
-        let in_scope = |edge: &Edge| {
+        let in_scope = |edge: &&Edge| {
             units
                 .as_ref()
                 .is_none_or(|units| units.contains(&edge.unit))
         };
+        self.graph_of(level, self.edges.iter().filter(in_scope))
+    }
+
+    /// The resource-level graph of the whole codebase's ordering edges
+    /// only: all its cycles are, for a fraction of the work.
+    pub fn ordering_graph(&self) -> Graph {
+        let ordering = self
+            .edges
+            .iter()
+            .filter(|edge| edge.kind.from_runs_first().is_some());
+        self.graph_of(Level::Resource, ordering)
+    }
+
+    fn graph_of<'e>(&'e self, level: Level, selected: impl Iterator<Item = &'e Edge>) -> Graph {
         let declared_by = self.declarers();
         let mut vertices: Vec<Vertex> = Vec::new();
         let mut index: HashMap<Vertex, usize> = HashMap::new();
@@ -148,7 +162,7 @@ impl Analysis {
         // of all the edges that map to it.
         let mut seen: HashMap<(Vertex, Vertex, EdgeKind), usize> = HashMap::new();
         let mut edges: Vec<GraphEdge> = Vec::new();
-        for edge in self.edges.iter().filter(|edge| in_scope(edge)) {
+        for edge in selected {
             let Some((from, to, kind)) = self.at_level(level, edge, &declared_by) else {
                 continue;
             };

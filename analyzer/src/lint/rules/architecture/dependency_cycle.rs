@@ -24,12 +24,11 @@
 //! Fix: drop the edge that is wrong (here the `require`: the configuration
 //! comes first and the service subscribes to it).
 
-use crate::graph::Level;
 use crate::lint::architecture::{Findings, Workspace};
 use crate::model::Vertex;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
-    let graph = workspace.analysis.graph(Level::Resource, None);
+    let graph = workspace.analysis.ordering_graph();
     for cycle in &graph.cycles {
         let steps: Vec<(&Vertex, &Vertex)> =
             cycle.iter().zip(cycle.iter().cycle().skip(1)).collect();
