@@ -82,28 +82,30 @@ pub fn infer_modulepath(paths: &[PathBuf]) -> Vec<PathBuf> {
     let cwd = std::env::current_dir()
         .and_then(|dir| dir.canonicalize())
         .unwrap_or_default();
+    // Each directory's verdict once: many files share their ancestors, and
+    // the verdict of one near the root reads a big directory.
+    let mut verdicts: HashMap<PathBuf, Option<Vec<PathBuf>>> = HashMap::new();
+    let mut resolved: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     for path in paths {
-        let Ok(path) = path.canonicalize() else {
+        let start = if path.is_dir() {
+            path.clone()
+        } else {
+            match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        let start = resolved
+            .entry(start.clone())
+            .or_insert_with(|| start.canonicalize().ok());
+        let Some(start) = start.clone() else {
             continue;
         };
-        let dirs = path.ancestors().find_map(|dir| {
-            let environment: Vec<PathBuf> = ["site", "modules"]
-                .iter()
-                .map(|name| dir.join(name))
-                .filter(|d| holds_modules(d))
-                .collect();
-            if dir.join("modules").is_dir() && !environment.is_empty() {
-                return Some(environment);
-            }
-            if holds_modules(dir) && !dir.join("manifests").is_dir() {
-                return Some(vec![dir.to_path_buf()]);
-            }
-            let holder = dir.parent()?;
-            let is_module = dir.join("metadata.json").is_file()
-                || holder
-                    .file_name()
-                    .is_some_and(|name| name == "modules" || name == "site");
-            (is_module && dir.join("manifests").is_dir()).then(|| vec![holder.to_path_buf()])
+        let dirs = start.ancestors().find_map(|dir| {
+            verdicts
+                .entry(dir.to_path_buf())
+                .or_insert_with(|| modulepath_at(dir))
+                .clone()
         });
         for dir in dirs.into_iter().flatten() {
             // Relative to the working directory when under it, so that
@@ -123,6 +125,28 @@ pub fn infer_modulepath(paths: &[PathBuf]) -> Vec<PathBuf> {
     found
 }
 
+/// The module path `dir` stands for, if it is an environment, a directory
+/// of modules or a module (see [`infer_modulepath`]).
+fn modulepath_at(dir: &Path) -> Option<Vec<PathBuf>> {
+    let environment: Vec<PathBuf> = ["site", "modules"]
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|d| holds_modules(d))
+        .collect();
+    if dir.join("modules").is_dir() && !environment.is_empty() {
+        return Some(environment);
+    }
+    if holds_modules(dir) && !dir.join("manifests").is_dir() {
+        return Some(vec![dir.to_path_buf()]);
+    }
+    let holder = dir.parent()?;
+    let is_module = dir.join("metadata.json").is_file()
+        || holder
+            .file_name()
+            .is_some_and(|name| name == "modules" || name == "site");
+    (is_module && dir.join("manifests").is_dir()).then(|| vec![holder.to_path_buf()])
+}
+
 /// Whether some subdirectory of `dir` is a module (has `manifests/`).
 fn holds_modules(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
@@ -139,7 +163,10 @@ fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
     let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| {
         // The caller says `error:` once.
         let text = e.to_string();
-        text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
+        text.strip_prefix("error: ")
+            .unwrap_or(&text)
+            .trim_end()
+            .to_string()
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut tasks = Vec::new();
