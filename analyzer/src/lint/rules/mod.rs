@@ -1,10 +1,10 @@
 //! The ported puppet-lint checks, one module each, and their registry in
 //! the order puppet-lint runs (and reports) them.
 
+use super::architecture::{Findings, Workspace};
 use super::context::{Definition, Resource};
 use super::fix::{Arena, Fix};
 use super::tokens::Keyword;
-use super::architecture::{Findings, Workspace};
 use super::{module_doc, Context, Kind, Problems, Rule};
 
 mod architecture;
