@@ -594,10 +594,17 @@ pub fn variables_in(text: &str, out: &mut BTreeSet<String>) {
                 j += 1;
             }
             let start = j;
-            while j < bytes.len()
-                && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] == b':')
-            {
-                j += 1;
+            let is_name =
+                |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            loop {
+                if is_name(bytes.get(j)) {
+                    j += 1;
+                } else if bytes[j..].starts_with(b"::") && is_name(bytes.get(j + 2)) {
+                    // `$a::b`, `$::a`; a single `:` ends the name (`$title:`).
+                    j += 2;
+                } else {
+                    break;
+                }
             }
             if j > start {
                 out.insert(text[start..j].trim_start_matches("::").to_string());
@@ -1103,4 +1110,24 @@ fn transitive_reduction(
             roles.iter().any(|role| !reaches_without(a, b, role))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::variables_in;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn variables_in_source_text() {
+        let mut found = BTreeSet::new();
+        variables_in(
+            "ceph::pool { $pools: } notify { \"${::fqdn} $a::b::c\": x => $y:: }",
+            &mut found,
+        );
+        let expected: BTreeSet<String> = ["pools", "fqdn", "a::b::c", "y"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(found, expected);
+    }
 }
