@@ -1,6 +1,7 @@
 //! `granule split --verify` on a real monolith: the `oci::controller` role
 //! class of the Debian-packaged OpenStack modules. The static check passes,
-//! every generated manifest is valid for Puppet's own parser, and the same
+//! every generated manifest is valid for Puppet's own parser, every task
+//! sets or looks up the data it reads (`granule lint --tasks`), and the same
 //! input gives byte-identical output.
 
 use granule_tests::executor::{exit_code, granule, scratch, text, tool_available};
@@ -109,6 +110,33 @@ fn oci_controller_splits_verifies_parses_and_is_deterministic() {
         "puppet parser validate rejects generated manifests:\n{}{}",
         text(&parsed.stdout),
         text(&parsed.stderr)
+    );
+
+    let tasks_yaml = out.join("tasks.yaml");
+    let lint = Command::new(granule())
+        .args([
+            "lint",
+            "--format",
+            "json",
+            "--modulepath",
+            MODULEPATH,
+            "--tasks",
+        ])
+        .arg(&tasks_yaml)
+        .arg(&out)
+        .output()
+        .expect("granule runs");
+    let linted: Value = serde_json::from_slice(&lint.stdout).expect("granule lint's JSON");
+    let undefined: Vec<&Value> = linted
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|file| file.as_array().into_iter().flatten())
+        .filter(|problem| problem["check"] == "granule/task-undefined-variable")
+        .collect();
+    assert!(
+        undefined.is_empty(),
+        "tasks read data they never set or look up: {undefined:#?}"
     );
 
     let (a, b) = (files(&first), files(&out));
