@@ -47,15 +47,19 @@ pub fn lint_problems(dir: &Path, args: &[&str], check: &str) -> Vec<Found> {
 /// The case directories of a rule's fixtures
 /// (`fixtures/lint-architecture/<rule>/<case>`), sorted.
 pub fn fixture_cases(rule: &str) -> Vec<PathBuf> {
-    let dir = repo_root().join("fixtures/lint-architecture").join(rule);
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+    subdirectories(&repo_root().join("fixtures/lint-architecture").join(rule))
+}
+
+/// The directories in `dir`, sorted.
+pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.is_dir())
         .collect();
-    cases.sort();
-    cases
+    dirs.sort();
+    dirs
 }
 
 /// What `puppet apply --noop` of `manifest` says (stdout and stderr), with

@@ -6,21 +6,11 @@
 //! `negative*` must not; what the rule reports is snapshotted per case.
 
 use granule_tests::executor::granule_in;
+use granule_tests::lint_fixtures::subdirectories;
 use granule_tests::repo_root;
 use serde_json::Value;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
-
-fn subdirectories(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
+use std::path::Path;
 
 /// The rule's problems in one case, one line each, paths relative to it.
 fn report(rule: &str, case: &Path) -> String {
