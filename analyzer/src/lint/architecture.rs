@@ -6,11 +6,11 @@
 use super::{Kind, Problem};
 use crate::analysis::Analysis;
 use crate::index::SourceFile;
-use crate::model::{Location, Vertex};
+use crate::model::{Edge, Location, Vertex};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// A task of a `tasks.yaml` with a Puppet manifest: its id and manifest
 /// file (as the descriptor names it, resolved against the file's directory).
@@ -39,8 +39,8 @@ pub struct Workspace<'a> {
     identities: HashMap<Arc<str>, FileId>,
     /// The files linted (the command's PATHs).
     linted: HashSet<FileId>,
-    /// For each unit, the units declaring it.
-    declarers: OnceLock<HashMap<Vertex, Vec<Vertex>>>,
+    /// For each unit, the edges declaring it.
+    declaring: HashMap<&'a Vertex, Vec<&'a Edge>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -87,12 +87,18 @@ impl<'a> Workspace<'a> {
                 })
             })
             .collect();
+        let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        for edge in &analysis.edges {
+            if edge.unit != edge.to && analysis.declares_unit(edge) {
+                declaring.entry(&edge.to).or_default().push(edge);
+            }
+        }
         Workspace {
             analysis,
             tasks,
             identities,
             linted,
-            declarers: OnceLock::new(),
+            declaring,
         }
     }
 
@@ -107,22 +113,17 @@ impl<'a> Workspace<'a> {
             .is_some_and(|id| self.linted.contains(&id))
     }
 
+    /// For each unit, the edges declaring it (`include`, `class { }`, an
+    /// instance of a define), written in other units.
+    pub fn declaring_edges(&self) -> &HashMap<&'a Vertex, Vec<&'a Edge>> {
+        &self.declaring
+    }
+
     /// The entries whose catalog holds `unit`: the units nothing declares
     /// (top scopes, nodes, classes no code includes) from which a chain of
     /// declarations leads to it; the unit itself when nothing declares it.
     pub fn entries_reaching(&self, unit: &Vertex) -> HashSet<Vertex> {
-        let declarers = self.declarers.get_or_init(|| {
-            let mut declarers: HashMap<Vertex, Vec<Vertex>> = HashMap::new();
-            for edge in &self.analysis.edges {
-                if edge.unit != edge.to && self.analysis.declares_unit(edge) {
-                    declarers
-                        .entry(edge.to.clone())
-                        .or_default()
-                        .push(edge.unit.clone());
-                }
-            }
-            declarers
-        });
+        let declaring = &self.declaring;
         let mut entries = HashSet::new();
         let mut seen: HashSet<&Vertex> = HashSet::new();
         let mut queue = vec![unit];
@@ -130,8 +131,8 @@ impl<'a> Workspace<'a> {
             if !seen.insert(at) {
                 continue;
             }
-            match declarers.get(at) {
-                Some(above) => queue.extend(above),
+            match declaring.get(at) {
+                Some(above) => queue.extend(above.iter().map(|edge| &edge.unit)),
                 None => {
                     entries.insert(at.clone());
                 }

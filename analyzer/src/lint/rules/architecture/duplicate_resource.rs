@@ -57,7 +57,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
             declarations.entry(resource).or_default().push(edge);
         }
     }
-    let catalogs = Catalogs::new(analysis);
+    let catalogs = Catalogs::new(workspace);
     for (resource, mut places) in declarations {
         if places.len() < 2 {
             continue;
@@ -193,7 +193,7 @@ struct Catalogs<'a> {
     /// What `class { 'x': }` declarations pass to parameters.
     passed: HashMap<Location, Vec<(String, String)>>,
     /// For each unit, the edges declaring it.
-    declaring: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    declaring: &'a HashMap<&'a Vertex, Vec<&'a Edge>>,
     /// The guards of the edges looked at so far (by address).
     guards: RefCell<HashMap<*const Edge, Rc<str>>>,
     /// The ways to the declarations of a unit under a guard looked at so
@@ -202,17 +202,12 @@ struct Catalogs<'a> {
 }
 
 impl<'a> Catalogs<'a> {
-    fn new(analysis: &'a Analysis) -> Catalogs<'a> {
-        let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
-        for edge in &analysis.edges {
-            if edge.unit != edge.to && analysis.declares_unit(edge) {
-                declaring.entry(&edge.to).or_default().push(edge);
-            }
-        }
+    fn new(workspace: &'a Workspace) -> Catalogs<'a> {
+        let analysis = workspace.analysis;
         Catalogs {
             analysis,
             passed: passed_values(analysis),
-            declaring,
+            declaring: workspace.declaring_edges(),
             guards: RefCell::new(HashMap::new()),
             ways: RefCell::new(HashMap::new()),
         }
