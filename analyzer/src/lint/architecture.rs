@@ -175,6 +175,9 @@ impl<'a> Workspace<'a> {
     /// The files holding code some task reaches: with `--tasks`, problems
     /// there are reported even when the file is not linted itself.
     pub fn task_files(&self) -> HashSet<Arc<str>> {
+        if self.tasks.is_empty() {
+            return HashSet::new();
+        }
         let reached: HashSet<&Vertex> = self.tasks.iter().flat_map(|t| &t.units).collect();
         let mut files: HashSet<Arc<str>> = self.tasks.iter().map(|t| t.manifest.clone()).collect();
         files.extend(
