@@ -4,7 +4,9 @@
 use crate::builtins::is_builtin_type;
 use crate::extract;
 use crate::index::Codebase;
-use crate::model::{DefinitionKind, Edge, Finding, Vertex};
+use crate::model::{
+    CollectorDeclaration, DefinitionKind, Edge, Finding, ResourceDeclaration, Vertex,
+};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -15,6 +17,12 @@ pub struct Analysis {
     pub codebase: Codebase,
     /// In file order, then source order.
     pub edges: Vec<Edge>,
+    /// Every resource declaration, in file order, then source order.
+    pub resources: Vec<ResourceDeclaration>,
+    /// Every collector, in file order, then source order.
+    pub collectors: Vec<CollectorDeclaration>,
+    /// `tag()` calls: the holder tagged and the tag.
+    pub tags: Vec<(Vertex, String)>,
     pub findings: Vec<Finding>,
     custom_types: HashSet<String>,
     /// Top-scope variables (`$x = ...` outside any definition), by name,
@@ -27,7 +35,15 @@ impl Analysis {
     /// `manifests`.
     pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Analysis, String> {
         let codebase = Codebase::load(modulepath, manifests)?;
-        let edges: Vec<Edge> = codebase.files.par_iter().flat_map(extract::edges).collect();
+        let facts: Vec<extract::FileFacts> = codebase.files.par_iter().map(extract::facts).collect();
+        let (mut edges, mut resources, mut collectors, mut tags) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for file in facts {
+            edges.extend(file.edges);
+            resources.extend(file.resources);
+            collectors.extend(file.collectors);
+            tags.extend(file.tags);
+        }
         let custom_types = codebase
             .modules
             .iter()
@@ -45,6 +61,9 @@ impl Analysis {
             findings: codebase.findings.clone(),
             codebase,
             edges,
+            resources,
+            collectors,
+            tags,
             custom_types,
             top_scope,
         };

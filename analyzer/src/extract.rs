@@ -4,37 +4,51 @@
 
 use crate::builtins::{class_declaring_function, is_lookup_function};
 use crate::index::{node_name, normalize, SourceFile};
-use crate::model::{Edge, EdgeKind, Vertex};
+use crate::model::{
+    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Query, ResourceDeclaration, Vertex,
+};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
     AttributeOp, BinaryOp, CallKind, Expr, ExprKind, ResourceBody, ResourceForm, Span,
 };
 
-/// Every edge written in `file`, unresolved (resolution marks them).
-pub fn edges(file: &SourceFile) -> Vec<Edge> {
+/// What one file's code declares and relates, beside its edges: what
+/// collectors and tags need to know.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    /// Every edge written in the file, unresolved (resolution marks them).
+    pub edges: Vec<Edge>,
+    pub resources: Vec<ResourceDeclaration>,
+    pub collectors: Vec<CollectorDeclaration>,
+    /// `tag('a', 'b')` calls: the holder they tag, and each tag.
+    pub tags: Vec<(Vertex, String)>,
+}
+
+/// The edges, resource declarations, collectors and tags of `file`.
+pub fn facts(file: &SourceFile) -> FileFacts {
     let mut walk = Walk {
         file,
         unit: Vertex::TopScope {
             file: file.path.clone(),
         },
         guards: Vec::new(),
-        edges: Vec::new(),
+        facts: FileFacts::default(),
     };
     walk.expr(&file.program.body);
-    walk.edges
+    walk.facts
 }
 
 struct Walk<'f> {
     file: &'f SourceFile,
     unit: Vertex,
     guards: Vec<String>,
-    edges: Vec<Edge>,
+    facts: FileFacts,
 }
 
 impl Walk<'_> {
     fn push(&mut self, from: Vertex, to: Vertex, kind: EdgeKind, span: Span) {
         let condition = (!self.guards.is_empty()).then(|| self.guards.join(" and "));
-        self.edges.push(Edge {
+        self.facts.edges.push(Edge {
             from,
             to,
             kind,
@@ -186,9 +200,10 @@ impl Walk<'_> {
                 }
                 self.children(expr);
             }
-            ExprKind::Collect { .. } => {
+            ExprKind::Collect { query, ops, .. } => {
                 if let Some(collector) = self.collector(expr) {
-                    self.push_from_unit(collector, EdgeKind::Collect, expr.span);
+                    self.push_from_unit(collector.clone(), EdgeKind::Collect, expr.span);
+                    self.declare_collector(collector, query, !ops.is_empty(), expr.span);
                 }
                 self.children(expr);
             }
@@ -196,6 +211,13 @@ impl Walk<'_> {
                 let kind = relationship(*op).expect("a relationship");
                 let sources = self.endpoints(left);
                 let targets = self.endpoints(right);
+                for side in [left, right] {
+                    if let ExprKind::Collect { query, ops, .. } = &side.kind {
+                        if let Some(collector) = self.collector(side) {
+                            self.declare_collector(collector, query, !ops.is_empty(), side.span);
+                        }
+                    }
+                }
                 for source in &sources {
                     for target in &targets {
                         self.push(source.clone(), target.clone(), kind, expr.span);
@@ -225,6 +247,11 @@ impl Walk<'_> {
         } else if is_lookup_function(&name) {
             if let Some(key) = args.first().and_then(literal_string) {
                 self.push_from_unit(Vertex::LookupKey { key }, EdgeKind::Lookup, span);
+            }
+        } else if name == "tag" {
+            let tags: Vec<String> = args.iter().filter_map(literal_string).collect();
+            for tag in tags {
+                self.facts.tags.push((self.unit.clone(), tag.to_ascii_lowercase()));
             }
         } else if name == "realize" {
             for arg in args {
@@ -264,6 +291,7 @@ impl Walk<'_> {
             .partition(|body| matches!(body.title.kind, ExprKind::Default));
         for body in bodies {
             for title in self.titles(&body.title) {
+                let title_literal = title.literal.then(|| title.text.clone());
                 let resource = if type_name == "class" && title.literal {
                     let class = Vertex::class(&normalize(&title.text));
                     self.push_from_unit(class.clone(), EdgeKind::DeclareClass, body.title.span);
@@ -275,6 +303,26 @@ impl Walk<'_> {
                         ResourceForm::Virtual | ResourceForm::Exported => EdgeKind::DeclareVirtual,
                     };
                     self.push_from_unit(resource.clone(), kind, body.title.span);
+                    let attributes = defaults
+                        .iter()
+                        .flat_map(|default| &default.ops)
+                        .chain(&body.ops)
+                        .filter_map(|op| match op {
+                            AttributeOp::Set { name, value, .. } => {
+                                Some((name.clone(), attribute_value(value)))
+                            }
+                            AttributeOp::Splat { .. } => None,
+                        })
+                        .collect();
+                    self.facts.resources.push(ResourceDeclaration {
+                        holder: self.unit.clone(),
+                        resource: resource.clone(),
+                        type_name: type_name.clone(),
+                        title: title_literal.clone(),
+                        is_virtual: form != ResourceForm::Regular,
+                        attributes,
+                        location: self.file.location(body.title.span),
+                    });
                     let to = Vertex::Type {
                         name: type_name.clone(),
                     };
@@ -408,6 +456,20 @@ impl Walk<'_> {
         }
     }
 
+    fn declare_collector(&mut self, collector: Vertex, query: &granule_parser::Query, overrides: bool, span: Span) {
+        let Vertex::Collector { type_name, .. } = &collector else {
+            return;
+        };
+        self.facts.collectors.push(CollectorDeclaration {
+            holder: self.unit.clone(),
+            type_name: type_name.clone(),
+            collector: collector.clone(),
+            query: query.expr.as_ref().map_or(Query::All, typed_query),
+            overrides,
+            location: self.file.location(span),
+        });
+    }
+
     fn collector(&self, expr: &Expr) -> Option<Vertex> {
         let ExprKind::Collect {
             type_expr, query, ..
@@ -438,6 +500,60 @@ impl Walk<'_> {
 struct Title {
     text: String,
     literal: bool,
+}
+
+/// A collector query as a typed term: comparisons of an attribute with a
+/// literal, joined with `and`/`or`; anything else may match anything.
+fn typed_query(expr: &Expr) -> Query {
+    match &expr.kind {
+        ExprKind::Paren(inner) => typed_query(inner),
+        ExprKind::Binary { op, left, right } => match op {
+            BinaryOp::And => Query::And {
+                left: Box::new(typed_query(left)),
+                right: Box::new(typed_query(right)),
+            },
+            BinaryOp::Or => Query::Or {
+                left: Box::new(typed_query(left)),
+                right: Box::new(typed_query(right)),
+            },
+            BinaryOp::Eq | BinaryOp::Ne => {
+                let attribute = match &left.kind {
+                    ExprKind::QualifiedName(name) => name.to_ascii_lowercase(),
+                    _ => return Query::Unknown,
+                };
+                let Some(value) = literal_string(right) else {
+                    return Query::Unknown;
+                };
+                if *op == BinaryOp::Eq {
+                    Query::Equals { attribute, value }
+                } else {
+                    Query::NotEquals { attribute, value }
+                }
+            }
+            _ => Query::Unknown,
+        },
+        _ => Query::Unknown,
+    }
+}
+
+/// What is known of an attribute's value without evaluating it.
+fn attribute_value(value: &Expr) -> AttributeValue {
+    match &value.kind {
+        ExprKind::Array(items) => {
+            let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
+            texts.map_or(AttributeValue::Unknown, AttributeValue::List)
+        }
+        _ => scalar_text(value).map_or(AttributeValue::Unknown, AttributeValue::Text),
+    }
+}
+
+fn scalar_text(value: &Expr) -> Option<String> {
+    match &value.kind {
+        ExprKind::Boolean(b) => Some(b.to_string()),
+        ExprKind::Integer { value, .. } => Some(value.to_string()),
+        ExprKind::QualifiedReference(_) | ExprKind::Access { .. } => None,
+        _ => literal_string(value),
+    }
 }
 
 fn relationship(op: BinaryOp) -> Option<EdgeKind> {

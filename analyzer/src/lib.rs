@@ -24,6 +24,7 @@ pub mod json;
 pub mod lint;
 pub mod model;
 pub mod modulepath;
+pub mod semantic;
 pub mod split;
 
 pub use analysis::Analysis;

@@ -315,6 +315,68 @@ pub struct Edge {
     pub resolved: bool,
 }
 
+/// A value of a resource attribute, as far as it is known without
+/// evaluating the code: a literal string (or number, or bare word), a list
+/// of them, or something only a compiler knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeValue {
+    Text(String),
+    List(Vec<String>),
+    Unknown,
+}
+
+/// A resource declaration (`t { 'title': attr => v }`, virtual or exported
+/// too), with what collectors can match it by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceDeclaration {
+    /// The class, define, node or top scope whose code declares it.
+    pub holder: Vertex,
+    /// The resource, as edges name it.
+    pub resource: Vertex,
+    /// Lower case: `file`, `keystone_config`.
+    pub type_name: String,
+    /// The title when it is a literal.
+    pub title: Option<String>,
+    /// `@t` or `@@t`: in the catalog only once realised or collected.
+    pub is_virtual: bool,
+    /// Attributes with literal names, their values as far as they are known
+    /// (a `default:` body's included).
+    pub attributes: Vec<(String, AttributeValue)>,
+    pub location: Location,
+}
+
+/// A collector's query (`Type <| query |>`) as a typed term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Query {
+    /// `<| |>`: every resource of the type.
+    All,
+    /// `attribute == 'value'` (`title`, `name`, `tag` or any attribute).
+    Equals { attribute: String, value: String },
+    /// `attribute != 'value'`.
+    NotEquals { attribute: String, value: String },
+    And { left: Box<Query>, right: Box<Query> },
+    Or { left: Box<Query>, right: Box<Query> },
+    /// A comparison with something only a compiler knows (a variable, a
+    /// function call): it may match anything.
+    Unknown,
+}
+
+/// A collector written in code: what it collects, in which holder, under
+/// which guards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectorDeclaration {
+    pub holder: Vertex,
+    /// The collector, as edges name it.
+    pub collector: Vertex,
+    pub type_name: String,
+    pub query: Query,
+    /// Whether it sets attributes (`<| |> { attr => v }`).
+    pub overrides: bool,
+    pub location: Location,
+}
+
 /// Something wrong or noteworthy the analysis found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Finding {

@@ -1,52 +1,62 @@
 //! Split: a monolith's entry point cut into small tasks that together do
-//! what it did.
+//! what it did. The stages, each in its own module:
 //!
-//! 1. [`units`]: the statements of the entry (classes declared, define
-//!    instances, resources...), their guards and roles, and its globals.
-//! 2. Constraints, from the analyzer's edges: units joined by a refresh,
-//!    on a cycle, or declaring, overriding, collecting or realising the
-//!    same resources are merged, each merge with its reason.
-//! 3. Proposal: one task per component (the module of what a unit
-//!    declares), as the plan file adjusts it; task order from the ordering
-//!    edges, run stages and file autorequires, transitively reduced.
-//! 4. [`emit`] writes the manifests, `tasks.yaml`, scripts and reports;
-//!    [`verify`] checks the result statically.
+//! 1. [`units`]: the statements of the entry, through the wrapper classes
+//!    [`open`] opens, with their typed guards; [`eval`] decides the guards
+//!    per role and under the assumptions;
+//! 2. closures ([`crate::semantic`]) and [`catalog`]: what each unit puts
+//!    in a catalog, and the constraints checked on each task's catalog;
+//! 3. partition: a first grouping, then the merges the constraints force
+//!    (each with its edge and reason), and ordering cycles;
+//! 4. order: task order from the relationships that cross tasks and the
+//!    run stages, transitively reduced;
+//! 5. describe and [`emit`]: manifests, `tasks.yaml`, reports; [`verify`]
+//!    re-reads what was written.
 
+pub mod catalog;
 pub mod emit;
+pub mod eval;
+pub mod open;
 pub mod plan;
+pub mod render;
 pub mod units;
 pub mod verify;
 
-use crate::analysis::Analysis;
 use crate::graph::Entry;
-use crate::index::normalize;
-use crate::model::{Edge, EdgeKind, Location, Vertex};
-use granule_parser::{Expr, ExprKind};
+use crate::model::{EdgeKind, Location, Vertex};
+use crate::semantic::{HolderId, Semantic};
+use catalog::{Catalogs, CollectorUse};
+use eval::{Evaluator, Value};
+use open::Opener;
 use plan::Plan;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use units::{Collector, Monolith, Unit, UnitKind};
+use units::{Collector, Monolith, Scope, UnitKind};
 
 /// Which Puppet the generated manifests are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// `lookup()` for data.
+    /// `lookup()` for data; Puppet 7 validates the manifests.
     Puppet7,
-    /// `hiera()` for data.
+    /// `hiera()` for data; granule's Puppet 3 reading validates them.
     Puppet3,
 }
 
 pub struct SplitOptions {
     pub entries: Vec<Entry>,
-    /// The expression whose `case`/`if` guards name the roles.
+    /// The expression whose guards name the roles.
     pub role_var: Option<String>,
+    /// The roles a deployment uses; empty: the values the guards name.
+    pub roles: Vec<String>,
+    /// `EXPR=VALUE`: guards on EXPR decided statically.
+    pub assumptions: Vec<(String, String)>,
     pub plan: Plan,
     /// Extract only these tasks; the rest goes to one `legacy` task.
     pub only: Vec<String>,
     pub target: Target,
 }
 
-/// The task that evaluates the monolith's top-scope data.
+/// The task that evaluates the monolith's data.
 pub const GLOBALS: &str = "globals";
 /// The task that makes that data a Hiera source.
 pub const HIERA: &str = "hiera";
@@ -57,17 +67,21 @@ pub const LEGACY: &str = "legacy";
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
     pub id: String,
-    /// Indexes into [`Proposal::units`], in source order.
+    /// Indexes into the monolith's units, in source order.
     #[serde(skip)]
     pub units: Vec<usize>,
     pub groups: BTreeSet<String>,
     pub requires: BTreeSet<String>,
-    /// Classes it applies, fully qualified.
+    /// Classes its units declare directly.
     pub classes: BTreeSet<String>,
-    /// Resources it declares, as `Type[title]`.
-    pub resources: BTreeSet<String>,
-    /// The globals it reads (Hiera keys).
-    pub inputs: BTreeSet<String>,
+    /// Relationship statements it holds every end of (indexes into the
+    /// monolith's relationships).
+    #[serde(skip)]
+    pub relationships: Vec<usize>,
+    /// Units whose chain of relationships names what another task
+    /// declares: only their declarations are copied.
+    #[serde(skip)]
+    pub detached: BTreeSet<usize>,
     /// Where its units are written.
     pub source: Vec<String>,
 }
@@ -78,9 +92,11 @@ pub struct Merge {
     pub units: [String; 2],
     pub reason: String,
     pub location: Location,
+    /// The class, define or copied code whose edge forces it.
+    pub hub: String,
 }
 
-/// An edge of the monolith between two tasks, and the task edge carrying it.
+/// An edge of the monolith between two tasks, and the task order keeping it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cut {
     pub from: String,
@@ -91,156 +107,304 @@ pub struct Cut {
     pub carried_by: [String; 2],
 }
 
-pub struct Proposal {
-    pub monolith: Monolith,
+/// A class the split opened, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Opened {
+    pub class: String,
+    pub reason: String,
+    pub declared_at: Option<Location>,
+}
+
+pub struct Proposal<'a> {
+    pub monolith: Monolith<'a>,
     pub tasks: Vec<Task>,
     pub merges: Vec<Merge>,
     pub cuts: Vec<Cut>,
     pub hazards: Vec<String>,
-    /// Ordering between units: `(first, then, refresh)`.
-    pub unit_order: Vec<(usize, usize, bool)>,
-    /// Per unit, the resources it applies (`Type[title]`).
-    pub unit_resources: Vec<BTreeSet<String>>,
     pub target: Target,
-    /// Roles, in order of appearance (empty: one role, `all`).
     pub roles: Vec<String>,
+    /// Per unit, per guard, per role (in `roles`' order): whether it holds.
+    pub truths: Vec<Vec<Vec<Option<bool>>>>,
+    pub opened: Vec<Opened>,
+    /// The assumptions, as given.
+    pub assumptions: Vec<(String, String)>,
+    /// Units the assumptions and roles left out, by location.
+    pub pruned: Vec<String>,
     /// Entry files and classes, for the headers.
     pub entries: Vec<String>,
+    /// The classes and defines each unit puts in a catalog.
+    pub unit_holders: Vec<BTreeSet<String>>,
 }
 
-impl Task {
-    fn new(id: String, units: Vec<usize>) -> Task {
-        Task {
-            id,
-            units,
-            groups: BTreeSet::new(),
-            requires: BTreeSet::new(),
-            classes: BTreeSet::new(),
-            resources: BTreeSet::new(),
-            inputs: BTreeSet::new(),
-            source: Vec::new(),
-        }
-    }
-}
-
-impl Proposal {
-    pub fn units(&self) -> &[Unit] {
-        &self.monolith.units
-    }
-
+impl Proposal<'_> {
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.tasks.iter().find(|task| task.id == id)
     }
 }
 
-/// Proposes tasks for the entries of `options` in `analysis`.
-pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, String> {
-    let mut monolith = collect(analysis, options)?;
-    exclude(&mut monolith, &options.plan);
-    let owners = Owners::new(analysis, &monolith);
-    let mut hazards = std::mem::take(&mut monolith.hazards);
-    hazards.extend(owners.hazards.iter().cloned());
-    let relations = owners.relations(analysis, &monolith);
+/// Proposes tasks for the entries of `options`.
+pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Result<Proposal<'a>, String> {
+    let analysis = semantic.analysis;
+    let files = &analysis.codebase.files;
 
-    // Constraints: merges.
-    let mut sets = UnionFind::new(monolith.units.len());
-    let mut merges = Vec::new();
-    for (a, b, reason, location) in &relations.must_share {
-        if sets.union(*a, *b) {
-            merges.push(Merge {
-                units: [monolith.units[*a].label(), monolith.units[*b].label()],
-                reason: reason.clone(),
-                location: location.clone(),
-            });
+    // 1. Units, through the classes the rule opens.
+    let mut entry_vertices = Vec::new();
+    let mut roots = Vec::new();
+    for entry in &options.entries {
+        match entry {
+            Entry::File(path) => {
+                let index = files
+                    .iter()
+                    .position(|file| same_path(&file.path, path))
+                    .ok_or_else(|| format!("{path}: not among the analyzed files"))?;
+                entry_vertices.push(Vertex::TopScope {
+                    file: files[index].path.clone(),
+                });
+                for edge in &analysis.edges {
+                    if matches!(edge.unit, Vertex::Node { .. }) && edge.location.file == files[index].path {
+                        if !entry_vertices.contains(&edge.unit) {
+                            entry_vertices.push(edge.unit.clone());
+                        }
+                    }
+                }
+                roots.push((None, index, None));
+            }
+            Entry::Class(name) => {
+                let (index, definition) = open::find_class(analysis, name)
+                    .ok_or_else(|| format!("class {name}: defined nowhere on the module path"))?;
+                entry_vertices.push(Vertex::class(name));
+                roots.push((Some(name.clone()), index, Some(definition)));
+            }
         }
     }
+    let mut opener = Opener::new(semantic, &options.plan, entry_vertices.clone());
+    let mut collector = Collector::new(files, options.role_var.as_deref(), &mut opener);
+    let class_roles = options.entries.len() > 1;
+    let mut root_roles: Vec<(usize, String)> = Vec::new();
+    for (class, file, definition) in roots {
+        let scope_index = collector.monolith.scopes.len();
+        if class_roles {
+            let role = class
+                .as_deref()
+                .map(|c| c.rsplit("::").next().unwrap_or(c).to_string())
+                .unwrap_or_else(|| files[file].path.to_string());
+            root_roles.push((scope_index, role));
+        }
+        let scope = Scope {
+            params: definition
+                .map(|d| d.params.iter().map(|p| (p.name.clone(), p.value.as_ref())).collect())
+                .unwrap_or_default(),
+            class,
+            parent: None,
+            file,
+            args: Vec::new(),
+            guards: Vec::new(),
+            stage: None,
+            declared_at: None,
+            reason: "the entry".into(),
+        };
+        let body = match definition {
+            Some(definition) => definition.body.as_ref(),
+            None => Some(&files[file].program.body),
+        };
+        collector.scope(scope, body);
+    }
+    let mut monolith = collector.monolith;
+    exclude(&mut monolith, &options.plan);
 
-    // Proposal: components, as the plan adjusts them.
-    let component: Vec<String> = monolith
+    // Roles, and the guards decided per role.
+    let roles: Vec<String> = if class_roles {
+        root_roles.iter().map(|(_, role)| role.clone()).collect()
+    } else if !options.roles.is_empty() {
+        options.roles.clone()
+    } else if options.role_var.is_some() && !monolith.role_values.is_empty() {
+        monolith.role_values.clone()
+    } else {
+        vec!["all".to_string()]
+    };
+    let assumptions: Vec<(String, Value)> = options
+        .assumptions
+        .iter()
+        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
+        .collect();
+    let role_var = options.role_var.as_deref();
+    let evaluator = Evaluator::new(files, &monolith, role_var, &assumptions);
+    fn role_of<'r>(role_var: Option<&str>, role: &'r str) -> Option<&'r str> {
+        (role_var.is_some() && role != "all").then_some(role)
+    }
+    let truths: Vec<Vec<Vec<Option<bool>>>> = monolith
         .units
         .iter()
         .map(|unit| {
-            options
-                .plan
-                .pin
-                .get(&unit.label())
-                .cloned()
-                .unwrap_or_else(|| component_of(analysis, unit, options))
+            unit.guards
+                .iter()
+                .map(|guard| roles.iter().map(|role| evaluator.holds(guard, role_of(role_var, role))).collect())
+                .collect()
         })
         .collect();
-    // The entry's own statements go with the component they are tied to;
-    // those tied to none make one task of their own.
-    let own = own_component(analysis, options);
-    let mut by_component: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (index, name) in component.iter().enumerate() {
-        if *name != own {
-            by_component
-                .entry(options.plan.task_name(name))
-                .or_default()
-                .push(index);
+    let root_of = |mut scope: usize| {
+        while let Some(parent) = monolith.scopes[scope].parent {
+            scope = parent;
         }
-    }
-    for members in by_component.values() {
-        for pair in members.windows(2) {
-            sets.union(pair[0], pair[1]);
-        }
-    }
-    let untied: Vec<usize> = groups_of(&mut sets, monolith.units.len())
-        .into_values()
-        .filter(|members| members.iter().all(|&unit| component[unit] == own))
-        .flatten()
+        scope
+    };
+    let unit_roles: Vec<BTreeSet<String>> = monolith
+        .units
+        .iter()
+        .zip(&truths)
+        .map(|(unit, truth)| {
+            let root = root_of(unit.scope);
+            roles
+                .iter()
+                .enumerate()
+                .filter(|(r, role)| {
+                    truth.iter().all(|per_role| per_role[*r] != Some(false))
+                        && root_roles
+                            .iter()
+                            .all(|(scope, fixed)| *scope != root || fixed == *role)
+                })
+                .map(|(_, role)| role.clone())
+                .collect()
+        })
         .collect();
-    for pair in untied.windows(2) {
-        sets.union(pair[0], pair[1]);
+    drop(evaluator);
+    let mut pruned = Vec::new();
+    let mut kept_truths = Vec::new();
+    let units = std::mem::take(&mut monolith.units);
+    for ((mut unit, truth), roles) in units.into_iter().zip(truths).zip(unit_roles) {
+        if roles.is_empty() {
+            pruned.push(format!("{} ({})", unit.label(), unit.location));
+        } else {
+            unit.roles = roles;
+            monolith.units.push(unit);
+            kept_truths.push(truth);
+        }
     }
+    let truths = kept_truths;
 
-    // Cycles between groups of units merge them too; then what code refers
-    // to joins it, which may close new cycles.
-    merge_cycles(&mut sets, &monolith, &relations.order, &mut merges);
-    for (a, b, reason, location) in &relations.references {
-        if sets.union(*a, *b) {
-            merges.push(Merge {
-                units: [monolith.units[*a].label(), monolith.units[*b].label()],
-                reason: reason.clone(),
-                location: location.clone(),
-            });
+    // 2. What each unit puts in a catalog.
+    let walked: HashSet<HolderId> = entry_vertices
+        .iter()
+        .cloned()
+        .chain(monolith.scopes.iter().filter_map(|s| s.class.as_deref().map(Vertex::class)))
+        .filter_map(|vertex| semantic.holder(&vertex))
+        .collect();
+    let catalogs = Catalogs::new(semantic, &monolith, walked);
+    let uses = catalog::collector_uses(semantic, &catalogs);
+
+    // 3. Partition: a first grouping, then what the constraints force.
+    let count = monolith.units.len();
+    let mut sets = UnionFind::new(count);
+    first_grouping(&mut sets, semantic, &monolith, &catalogs, &options.plan);
+    let mut merges = Vec::new();
+    let role_units: Vec<Vec<usize>> = roles
+        .iter()
+        .map(|role| (0..count).filter(|&u| monolith.units[u].roles.contains(role)).collect())
+        .collect();
+    let orders = unit_orders(semantic, &monolith, &catalogs, &uses);
+    loop {
+        let mut changed = false;
+        let groups = groups_of(&mut sets, count);
+        for (role, candidates) in roles.iter().zip(&role_units) {
+            for members in groups.values() {
+                let on_role: Vec<usize> = members
+                    .iter()
+                    .copied()
+                    .filter(|&u| monolith.units[u].roles.contains(role))
+                    .collect();
+                if on_role.is_empty() {
+                    continue;
+                }
+                for violation in catalogs.broken_references(semantic, &on_role, candidates) {
+                    let [a, b] = violation.units;
+                    if sets.union(a, b) {
+                        changed = true;
+                        merges.push(Merge {
+                            units: [monolith.units[a].label(), monolith.units[b].label()],
+                            reason: violation.reason,
+                            location: violation.location,
+                            hub: violation.hub,
+                        });
+                    }
+                }
+            }
+        }
+        let groups = groups_of(&mut sets, count);
+        let holding = catalog::groups_holding(&catalogs, &groups);
+        for collector in &uses {
+            let Some(why) = &collector.must_meet else {
+                continue;
+            };
+            let here = holding.get(&collector.holder).cloned().unwrap_or_default();
+            for declarer in &collector.matched {
+                let there = holding.get(declarer).map_or(&[][..], Vec::as_slice);
+                if here.iter().any(|g| there.contains(g)) || here.is_empty() || there.is_empty() {
+                    continue;
+                }
+                let a = catalogs.units_with[&collector.holder][0];
+                let b = catalogs.units_with[declarer][0];
+                if sets.union(a, b) {
+                    changed = true;
+                    merges.push(Merge {
+                        units: [monolith.units[a].label(), monolith.units[b].label()],
+                        reason: format!("{why}; it collects from {}", semantic.vertex(*declarer).label()),
+                        location: collector.collector.location.clone(),
+                        hub: collector.collector.holder.label(),
+                    });
+                }
+            }
+        }
+        if !changed {
+            changed = merge_cycles(&mut sets, &monolith, &orders, &mut merges);
+        }
+        if !changed {
+            break;
         }
     }
 
-    merge_cycles(&mut sets, &monolith, &relations.order, &mut merges);
-
-    // Tasks: one per group, named after its first unit's component.
-    let groups = groups_of(&mut sets, monolith.units.len());
+    // 4. Tasks, named, and their order.
+    let groups = groups_of(&mut sets, count);
     let mut tasks: Vec<Task> = Vec::new();
     let mut used = HashSet::from([GLOBALS.to_string(), HIERA.to_string()]);
     for members in groups.values() {
-        let base = options.plan.task_name(&main_component(members, &component));
+        let base = options
+            .plan
+            .task_name(&group_name(semantic, &monolith, &catalogs, &options.plan, members));
         let id = unique_id(&task_id(&base), &mut used);
         tasks.push(Task::new(id, members.clone()));
     }
+    tasks = plan_merges(tasks, &options.plan);
     if !options.only.is_empty() {
+        let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+        let unknown: Vec<&String> = options.only.iter().filter(|o| !known.contains(&o.as_str())).collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "--only names tasks the split does not have: {}; it has: {}",
+                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                known.join(", ")
+            ));
+        }
         tasks = only(tasks, &options.only, &mut used);
     }
     tasks.sort_by_key(|task| task.units[0]);
-
-    let roles = roles_of(&monolith, options);
-    let mut task_of = vec![0usize; monolith.units.len()];
-    for (index, task) in tasks.iter().enumerate() {
+    let mut task_of = vec![0usize; count];
+    for (index, task) in tasks.iter_mut().enumerate() {
         for &unit in &task.units {
             task_of[unit] = index;
+            let unit = &monolith.units[unit];
+            task.groups.extend(unit.roles.iter().cloned());
+            task.source.push(unit.location.to_string());
+            if let UnitKind::Class(name) = &unit.kind {
+                task.classes.insert(name.clone());
+            }
         }
     }
-    for task in &mut tasks {
-        describe(task, analysis, &monolith, &owners, &roles);
-    }
-
-    // Task order: ordering edges, run stages, then globals and hiera first.
+    place_relationships(semantic, &monolith, &catalogs, &mut tasks);
     let mut order: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut cuts = Vec::new();
-    for (first, then, edge) in &relations.edges {
+    for (first, then, edge) in &orders {
         let (a, b) = (task_of[*first], task_of[*then]);
-        if a != b {
-            order.insert((a, b));
+        if a != b && order.insert((a, b)) {
             cuts.push(Cut {
                 from: edge.from.label(),
                 to: edge.to.label(),
@@ -250,15 +414,10 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
             });
         }
     }
-    for (first, then) in &relations.stages {
-        let (a, b) = (task_of[*first], task_of[*then]);
-        if a != b {
-            order.insert((a, b));
-        }
-    }
-    let groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
-    let reduced = transitive_reduction(&groups, &order);
-    for (a, b) in reduced {
+    order.extend(stage_order(analysis, &monolith, &tasks));
+    order.retain(|(a, b)| a != b);
+    let task_groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
+    for (a, b) in transitive_reduction(&task_groups, &order) {
         let first = tasks[a].id.clone();
         tasks[b].requires.insert(first);
     }
@@ -268,7 +427,7 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
     globals.source = monolith
         .assignments
         .iter()
-        .map(|a| analysis.codebase.files[a.file].location(a.span).to_string())
+        .map(|a| files[a.file].location(a.statement.span).to_string())
         .collect();
     let mut hiera = Task::new(HIERA.to_string(), Vec::new());
     hiera.groups = all_groups;
@@ -281,24 +440,33 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
     let mut all = vec![globals, hiera];
     all.extend(tasks);
 
-    let unit_resources = owners
-        .reach
+    let mut hazards = std::mem::take(&mut monolith.hazards);
+    hazards.extend(declared_twice(&monolith, &all));
+    let opened = monolith
+        .scopes
         .iter()
-        .map(|reach| {
-            reach
+        .filter_map(|scope| {
+            Some(Opened {
+                class: scope.class.clone()?,
+                reason: scope.reason.clone(),
+                declared_at: scope.declared_at.clone(),
+            })
+        })
+        .collect();
+    let unit_holders = catalogs
+        .units
+        .iter()
+        .map(|unit| {
+            unit.holders
                 .iter()
-                .filter(|vertex| matches!(vertex, Vertex::Resource { .. }))
-                .map(Vertex::label)
+                .filter_map(|h| match semantic.vertex(h) {
+                    Vertex::Class { name } | Vertex::Type { name } => Some(name.clone()),
+                    _ => None,
+                })
                 .collect()
         })
         .collect();
     Ok(Proposal {
-        unit_resources,
-        unit_order: relations
-            .edges
-            .iter()
-            .map(|(a, b, edge)| (*a, *b, edge.kind.refreshes()))
-            .collect(),
         monolith,
         tasks: all,
         merges,
@@ -306,6 +474,10 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
         hazards,
         target: options.target,
         roles,
+        truths,
+        opened,
+        assumptions: options.assumptions.clone(),
+        pruned,
         entries: options
             .entries
             .iter()
@@ -314,105 +486,72 @@ pub fn split(analysis: &Analysis, options: &SplitOptions) -> Result<Proposal, St
                 Entry::Class(name) => format!("class {name}"),
             })
             .collect(),
+        unit_holders,
     })
 }
 
-/// The units of every entry; with several class entries, each is a role.
-fn collect(analysis: &Analysis, options: &SplitOptions) -> Result<Monolith, String> {
-    let mut monolith = Monolith::default();
-    let class_roles = options.entries.len() > 1;
-    for entry in &options.entries {
-        let before = monolith.units.len();
-        match entry {
-            Entry::File(path) => {
-                let index = analysis
-                    .codebase
-                    .files
-                    .iter()
-                    .position(|file| same_path(&file.path, path))
-                    .ok_or_else(|| format!("{path}: not among the analyzed files"))?;
-                let file = &analysis.codebase.files[index];
-                let role_var = options.role_var.as_deref();
-                Collector::new(file, index, role_var, &mut monolith).statements(&file.program.body);
-            }
-            Entry::Class(name) => {
-                let (index, definition) = find_class(analysis, name)
-                    .ok_or_else(|| format!("class {name}: defined nowhere on the module path"))?;
-                let file = &analysis.codebase.files[index];
-                for param in &definition.params {
-                    let default = param
-                        .value
-                        .as_ref()
-                        .map(|value| file.text(value.span).to_string());
-                    if !monolith.parameters.iter().any(|(n, _)| n == &param.name) {
-                        monolith.parameters.push((param.name.clone(), default));
-                    }
-                }
-                if let Some(body) = &definition.body {
-                    let role_var = options.role_var.as_deref();
-                    Collector::new(file, index, role_var, &mut monolith).statements(body);
-                }
-            }
-        }
-        if class_roles {
-            let role = match entry {
-                Entry::Class(name) => name.rsplit("::").next().unwrap_or(name).to_string(),
-                Entry::File(path) => path.to_string(),
-            };
-            monolith.roles.push(role.clone());
-            for unit in &mut monolith.units[before..] {
-                unit.roles = Some(BTreeSet::from([role.clone()]));
-            }
+impl Task {
+    fn new(id: String, units: Vec<usize>) -> Task {
+        Task {
+            id,
+            units,
+            groups: BTreeSet::new(),
+            requires: BTreeSet::new(),
+            classes: BTreeSet::new(),
+            relationships: Vec::new(),
+            detached: BTreeSet::new(),
+            source: Vec::new(),
         }
     }
-    if class_roles {
-        // The same unit in several roles is one shared unit.
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut kept = Vec::new();
-        for unit in std::mem::take(&mut monolith.units) {
-            let label = unit.label();
-            match seen.get(&label) {
-                Some(&at) if unit.kind != UnitKind::Statement => {
-                    let unit_roles = unit.roles.unwrap_or_default();
-                    let shared: &mut Unit = &mut kept[at];
-                    shared
-                        .roles
-                        .get_or_insert_with(BTreeSet::new)
-                        .extend(unit_roles);
-                }
-                _ => {
-                    seen.insert(label, kept.len());
-                    kept.push(unit);
-                }
-            }
-        }
-        monolith.units = kept;
-    }
-    Ok(monolith)
 }
 
-fn find_class<'a>(
-    analysis: &'a Analysis,
-    name: &str,
-) -> Option<(usize, &'a granule_parser::Definition)> {
-    let location = &analysis
-        .codebase
-        .find(name, crate::model::DefinitionKind::Class)?
-        .location;
-    let index = analysis
-        .codebase
-        .files
-        .iter()
-        .position(|file| file.path == location.file)?;
-    fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e granule_parser::Definition> {
-        match &expr.kind {
-            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
-            ExprKind::Class(definition) if normalize(&definition.name) == name => Some(definition),
-            ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
-            _ => None,
+/// Puts each relationship statement in the task holding all its ends, and
+/// marks the chains of units that name what their task does not hold.
+fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, tasks: &mut [Task]) {
+    let files = &semantic.analysis.codebase.files;
+    let ends_held = |task: &Task, file: usize, start: (u32, u32), end: (u32, u32)| {
+        let holders = {
+            let mut set = crate::semantic::HolderSet::default();
+            for &u in &task.units {
+                set.union_with(&catalogs.units[u].holders);
+            }
+            set
+        };
+        let mut any = false;
+        let all = semantic
+            .edges_between(&files[file].path, start, end)
+            .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
+            .flat_map(|(_, edge)| [&edge.from, &edge.to])
+            .filter(|end| matches!(end, Vertex::Class { .. } | Vertex::Resource { scope: None, .. }))
+            .all(|end| {
+                any = true;
+                catalogs.holds(semantic, &holders, &task.units, end)
+            });
+        (all, any)
+    };
+    for (index, relationship) in monolith.relationships.iter().enumerate() {
+        let start = (relationship.location.line, relationship.location.column);
+        if let Some(task) = tasks
+            .iter_mut()
+            .find(|task| ends_held(task, relationship.file, start, relationship.end) == (true, true))
+        {
+            task.relationships.push(index);
         }
     }
-    search(&analysis.codebase.files[index].program.body, name).map(|d| (index, d))
+    for task in tasks.iter_mut() {
+        let detached: Vec<usize> = task
+            .units
+            .iter()
+            .copied()
+            .filter(|&u| !catalogs.units[u].orderings.is_empty())
+            .filter(|&u| {
+                let unit = &monolith.units[u];
+                let start = (unit.location.line, unit.location.column);
+                !ends_held(task, unit.file, start, unit.end).0
+            })
+            .collect();
+        task.detached.extend(detached);
+    }
 }
 
 /// Drops the units the plan excludes.
@@ -432,44 +571,363 @@ fn exclude(monolith: &mut Monolith, plan: &Plan) {
     }
 }
 
-/// The component a unit belongs to: the module of the class or define it
-/// declares; the entry's own resources and statements belong to the
-/// entry's own component ([`own_component`]).
-fn component_of(analysis: &Analysis, unit: &Unit, options: &SplitOptions) -> String {
-    let module = |name: &str| name.split("::").next().unwrap_or(name).to_string();
-    match &unit.kind {
-        UnitKind::Class(name) => module(name),
-        UnitKind::Instance { type_name, .. } => module(type_name),
-        UnitKind::Resource { .. } | UnitKind::Statement => own_component(analysis, options),
-    }
-}
-
-/// The component of the entry's own statements: the entry class's module,
-/// or `site`.
-fn own_component(analysis: &Analysis, options: &SplitOptions) -> String {
-    match options.entries.first() {
-        Some(Entry::Class(name)) => analysis
-            .module_of(&Vertex::class(name))
-            .unwrap_or_else(|| "site".to_string()),
-        _ => "site".to_string(),
-    }
-}
-
-/// The component most of a group's units belong to (the first of those
-/// that tie): the name of its task.
-fn main_component(members: &[usize], component: &[String]) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
-    for &unit in members {
-        match counts.iter_mut().find(|(name, _)| *name == component[unit]) {
-            Some((_, count)) => *count += 1,
-            None => counts.push((&component[unit], 1)),
+/// The first grouping, before constraints: each class declaration is a
+/// task of its own; define instances of one type in one scope share one;
+/// a plain resource or statement joins the class declaration of its scope
+/// whose closure declares most resources of its type (the component that
+/// manages that kind of thing), else its scope's own task; a class
+/// declaration whose closure another one's holds joins it; pinned units
+/// share their pin.
+fn first_grouping(
+    sets: &mut UnionFind,
+    semantic: &Semantic,
+    monolith: &Monolith,
+    catalogs: &Catalogs,
+    plan: &Plan,
+) {
+    let units = &monolith.units;
+    let mut keyed: HashMap<String, usize> = HashMap::new();
+    let mut join_key = |sets: &mut UnionFind, key: String, unit: usize| match keyed.get(&key) {
+        Some(&first) => {
+            sets.union(first, unit);
+        }
+        None => {
+            keyed.insert(key, unit);
+        }
+    };
+    let mut types_of: HashMap<HolderId, HashMap<&str, usize>> = HashMap::new();
+    for resource in &semantic.analysis.resources {
+        if let Some(holder) = semantic.holder(&resource.holder) {
+            *types_of
+                .entry(holder)
+                .or_default()
+                .entry(resource.type_name.as_str())
+                .or_default() += 1;
         }
     }
-    let most = counts.iter().map(|(_, count)| *count).max().unwrap_or(0);
-    counts
+    let class_units: Vec<usize> = (0..units.len())
+        .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
+        .collect();
+    for (index, unit) in units.iter().enumerate() {
+        if let Some(pin) = plan.pin.get(&unit.label()) {
+            join_key(sets, format!("pin {pin}"), index);
+            continue;
+        }
+        let roles: Vec<&String> = unit.roles.iter().collect();
+        match &unit.kind {
+            UnitKind::Class(_) => {
+                let mine = &catalogs.units[index].holders;
+                let container = class_units
+                    .iter()
+                    .copied()
+                    .filter(|&other| {
+                        other != index
+                            && units[other].scope == unit.scope
+                            && unit.roles.is_subset(&units[other].roles)
+                            && mine.is_subset(&catalogs.units[other].holders)
+                            && (mine.len() < catalogs.units[other].holders.len() || other < index)
+                    })
+                    .min_by_key(|&other| other.abs_diff(index));
+                if let Some(container) = container {
+                    sets.union(container, index);
+                }
+            }
+            UnitKind::Instance { type_name, .. } => {
+                join_key(sets, format!("instances {} {type_name} {roles:?}", unit.scope), index)
+            }
+            UnitKind::Resource { .. } | UnitKind::Statement => {
+                let declared: Vec<&str> = semantic
+                    .edges_between(&unit.location.file, (unit.location.line, unit.location.column), unit.end)
+                    .filter_map(|(_, edge)| match (&edge.kind, &edge.to) {
+                        (EdgeKind::Declare | EdgeKind::DeclareVirtual, Vertex::Resource { type_name, .. }) => {
+                            Some(type_name.as_str())
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let affinity = |other: usize| -> usize {
+                    catalogs.units[other]
+                        .holders
+                        .iter()
+                        .filter_map(|h| types_of.get(&h))
+                        .map(|types| declared.iter().map(|t| types.get(t).copied().unwrap_or(0)).sum::<usize>())
+                        .sum()
+                };
+                let best = class_units
+                    .iter()
+                    .copied()
+                    .filter(|&other| units[other].scope == unit.scope && unit.roles.is_subset(&units[other].roles))
+                    .map(|other| (affinity(other), other))
+                    .filter(|(score, _)| *score > 0)
+                    .max_by_key(|&(score, other)| (score, std::cmp::Reverse(other.abs_diff(index))));
+                match best {
+                    Some((_, other)) => {
+                        sets.union(other, index);
+                    }
+                    None => join_key(sets, format!("scope {} {roles:?}", unit.scope), index),
+                }
+            }
+        }
+    }
+}
+
+/// Ordering between units, from the relationships that may cross tasks:
+/// those of copied statements (their references are dropped from the copy
+/// when they cross) and those of collectors matching resources of other
+/// tasks. `(first, then, edge)`.
+fn unit_orders<'a>(
+    semantic: &Semantic<'a>,
+    monolith: &Monolith<'a>,
+    catalogs: &Catalogs<'a>,
+    uses: &[CollectorUse<'a>],
+) -> Vec<(usize, usize, &'a crate::model::Edge)> {
+    let files = &semantic.analysis.codebase.files;
+    let mut orders = Vec::new();
+    let end_units = |end: &Vertex| -> Vec<usize> {
+        match end {
+            Vertex::Class { name } => {
+                if let Some(scope) = monolith.scope_of_class(name) {
+                    return (0..monolith.units.len())
+                        .filter(|&u| monolith.within(monolith.units[u].scope, scope))
+                        .collect();
+                }
+                let direct: Vec<usize> = (0..monolith.units.len())
+                    .filter(|&u| monolith.units[u].kind == UnitKind::Class(name.clone()))
+                    .collect();
+                if !direct.is_empty() {
+                    return direct;
+                }
+                semantic
+                    .holder(end)
+                    .and_then(|h| catalogs.units_with.get(&h).cloned())
+                    .unwrap_or_default()
+            }
+            Vertex::Resource { scope: None, .. } => (0..monolith.units.len())
+                .filter(|&u| catalogs.holds(semantic, &catalogs.units[u].holders, &[u], end))
+                .collect(),
+            Vertex::Collector { .. } => {
+                let mut found = Vec::new();
+                for collector in semantic.analysis.collectors.iter().filter(|c| c.collector == *end) {
+                    for resource in semantic.resources_of_type(&collector.type_name) {
+                        if semantic.collects(collector, resource).may() {
+                            if let Some(h) = semantic.holder(&resource.holder) {
+                                found.extend(catalogs.units_with.get(&h).into_iter().flatten());
+                            }
+                        }
+                    }
+                }
+                found.sort();
+                found.dedup();
+                found
+            }
+            _ => Vec::new(),
+        }
+    };
+    let mut statement_edges: Vec<&'a crate::model::Edge> = catalogs
+        .units
         .iter()
-        .find(|(_, count)| *count == most)
-        .map_or_else(String::new, |(name, _)| name.to_string())
+        .flat_map(|unit| unit.orderings.iter().copied())
+        .collect();
+    for relationship in &monolith.relationships {
+        let file = &files[relationship.file];
+        let start = (relationship.location.line, relationship.location.column);
+        statement_edges.extend(
+            semantic
+                .edges_between(&file.path, start, relationship.end)
+                .map(|(_, edge)| edge)
+                .filter(|edge| edge.kind.from_runs_first().is_some()),
+        );
+    }
+    for edge in statement_edges {
+        let first = edge.kind.from_runs_first().unwrap_or(true);
+        let (a, b) = if first { (&edge.from, &edge.to) } else { (&edge.to, &edge.from) };
+        let (before, after) = (end_units(a), end_units(b));
+        for &x in &before {
+            for &y in &after {
+                if x != y {
+                    orders.push((x, y, edge));
+                }
+            }
+        }
+    }
+    for collector in uses {
+        let collected: Vec<usize> = collector
+            .matched
+            .iter()
+            .flat_map(|h| catalogs.units_with.get(h).into_iter().flatten().copied())
+            .collect();
+        for &(collected_first, edge) in &collector.orders {
+            let other = if edge.from == collector.collector.collector { &edge.to } else { &edge.from };
+            for &y in &end_units(other) {
+                for &x in &collected {
+                    if x != y {
+                        orders.push(if collected_first { (x, y, edge) } else { (y, x, edge) });
+                    }
+                }
+            }
+        }
+    }
+    orders
+}
+
+/// The task order run stages give: a task whose units all run in earlier
+/// stages than all of another's runs before it.
+fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) -> Vec<(usize, usize)> {
+    let mut before: Vec<(String, String)> = Vec::new();
+    for edge in &analysis.edges {
+        if let (Vertex::Stage { name: a }, Vertex::Stage { name: b }) = (&edge.from, &edge.to) {
+            match edge.kind.from_runs_first() {
+                Some(true) => before.push((a.clone(), b.clone())),
+                Some(false) => before.push((b.clone(), a.clone())),
+                None => {}
+            }
+        }
+    }
+    for edge in &analysis.edges {
+        if let (Vertex::Resource { type_name, title, .. }, Vertex::Stage { name }) = (&edge.from, &edge.to) {
+            if type_name == "stage" {
+                match edge.kind.from_runs_first() {
+                    Some(true) => before.push((title.clone(), name.clone())),
+                    Some(false) => before.push((name.clone(), title.clone())),
+                    None => {}
+                }
+            }
+        }
+    }
+    if before.is_empty() {
+        return Vec::new();
+    }
+    let precedes = |a: &str, b: &str| -> bool {
+        let mut stack = vec![a.to_string()];
+        let mut seen = HashSet::new();
+        while let Some(at) = stack.pop() {
+            for (x, y) in &before {
+                if *x == at && seen.insert(y.clone()) {
+                    if y == b {
+                        return true;
+                    }
+                    stack.push(y.clone());
+                }
+            }
+        }
+        false
+    };
+    let stages: Vec<BTreeSet<String>> = tasks
+        .iter()
+        .map(|task| {
+            task.units
+                .iter()
+                .map(|&u| monolith.units[u].stage.clone().unwrap_or_else(|| "main".into()))
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::new();
+    for a in 0..tasks.len() {
+        for b in 0..tasks.len() {
+            if a != b && stages[a].iter().all(|x| stages[b].iter().all(|y| precedes(x, y))) {
+                order.push((a, b));
+            }
+        }
+    }
+    order
+}
+
+/// The name of a group's task: its class declaration with the largest
+/// closure, else its define type, else its scope's class.
+fn group_name(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, plan: &Plan, members: &[usize]) -> String {
+    if let Some(pin) = members.iter().find_map(|&u| plan.pin.get(&monolith.units[u].label())) {
+        return pin.clone();
+    }
+    let _ = semantic;
+    let class = members
+        .iter()
+        .filter_map(|&u| match &monolith.units[u].kind {
+            UnitKind::Class(name) => Some((catalogs.units[u].holders.len(), std::cmp::Reverse(u), name)),
+            _ => None,
+        })
+        .max();
+    if let Some((_, _, name)) = class {
+        return name.clone();
+    }
+    for &u in members {
+        if let UnitKind::Instance { type_name, .. } = &monolith.units[u].kind {
+            return type_name.clone();
+        }
+    }
+    let scope = &monolith.scopes[monolith.units[members[0]].scope];
+    scope.class.clone().unwrap_or_else(|| "site".to_string())
+}
+
+/// Joins the tasks the plan's `[merge]` names into one.
+fn plan_merges(tasks: Vec<Task>, plan: &Plan) -> Vec<Task> {
+    let mut result: Vec<Task> = Vec::new();
+    for task in tasks {
+        let target = plan.task_name(&task.id);
+        match result.iter_mut().find(|t| t.id == target) {
+            Some(existing) if target != task.id || existing.id == target => {
+                existing.units.extend(task.units);
+                existing.units.sort();
+            }
+            _ => {
+                let mut task = task;
+                task.id = target;
+                result.push(task);
+            }
+        }
+    }
+    result
+}
+
+/// Classes that units of several tasks sharing a role declare: on a node
+/// of that role, both tasks apply them, which is what really happens twice
+/// (a class merely reached by several tasks is applied again idempotently).
+fn declared_twice(monolith: &Monolith, tasks: &[Task]) -> Vec<String> {
+    let mut by_class: BTreeMap<&str, Vec<&Task>> = BTreeMap::new();
+    for task in tasks {
+        for &unit in &task.units {
+            if let UnitKind::Class(name) = &monolith.units[unit].kind {
+                let list = by_class.entry(name).or_default();
+                if !list.iter().any(|t| t.id == task.id) {
+                    list.push(task);
+                }
+            }
+        }
+    }
+    let mut hazards = Vec::new();
+    for (class, tasks) in by_class {
+        let overlapping = tasks.iter().enumerate().any(|(i, a)| {
+            tasks[i + 1..].iter().any(|b| !a.groups.is_disjoint(&b.groups))
+        });
+        if overlapping {
+            let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+            hazards.push(format!(
+                "class {class} is declared by the tasks {} on a role they share: each applies it",
+                ids.join(", ")
+            ));
+        }
+    }
+    hazards
+}
+
+fn same_path(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
+}
+
+/// Keeps the tasks named in `only`, and one `legacy` task with the rest.
+fn only(tasks: Vec<Task>, only: &[String], used: &mut HashSet<String>) -> Vec<Task> {
+    let (kept, rest): (Vec<Task>, Vec<Task>) =
+        tasks.into_iter().partition(|task| only.contains(&task.id));
+    let mut result = kept;
+    if !rest.is_empty() {
+        let mut units: Vec<usize> = rest.iter().flat_map(|task| task.units.clone()).collect();
+        units.sort();
+        result.push(Task::new(unique_id(LEGACY, used), units));
+    }
+    result
 }
 
 /// `mysql::server` -> `mysql-server`: lower case, `-` between words.
@@ -504,455 +962,6 @@ fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
     id
 }
 
-/// Keeps the tasks named in `only`, and one `legacy` task with the rest.
-fn only(tasks: Vec<Task>, only: &[String], used: &mut HashSet<String>) -> Vec<Task> {
-    let (kept, rest): (Vec<Task>, Vec<Task>) =
-        tasks.into_iter().partition(|task| only.contains(&task.id));
-    let mut result = kept;
-    if !rest.is_empty() {
-        let mut units: Vec<usize> = rest.iter().flat_map(|task| task.units.clone()).collect();
-        units.sort();
-        result.push(Task::new(unique_id(LEGACY, used), units));
-    }
-    result
-}
-
-fn roles_of(monolith: &Monolith, options: &SplitOptions) -> Vec<String> {
-    if monolith.roles.is_empty() || (options.role_var.is_none() && options.entries.len() < 2) {
-        vec!["all".to_string()]
-    } else {
-        let mut roles = monolith.roles.clone();
-        if monolith
-            .units
-            .iter()
-            .any(|u| u.roles.as_ref().is_some_and(|r| r.contains("default")))
-        {
-            roles.push("default".to_string());
-        }
-        roles
-    }
-}
-
-/// Fills a task's groups, classes, resources, inputs and sources.
-fn describe(
-    task: &mut Task,
-    analysis: &Analysis,
-    monolith: &Monolith,
-    owners: &Owners,
-    roles: &[String],
-) {
-    let globals: HashSet<&str> = monolith
-        .assignments
-        .iter()
-        .map(|a| a.name.as_str())
-        .chain(monolith.parameters.iter().map(|(name, _)| name.as_str()))
-        .collect();
-    for &index in &task.units {
-        let unit = &monolith.units[index];
-        match &unit.roles {
-            Some(unit_roles) => task.groups.extend(unit_roles.iter().cloned()),
-            None => task.groups.extend(roles.iter().cloned()),
-        }
-        task.source.push(unit.location.to_string());
-        for vertex in &owners.reach[index] {
-            match vertex {
-                Vertex::Class { name } => {
-                    task.classes.insert(name.clone());
-                }
-                Vertex::Resource { .. } => {
-                    task.resources.insert(vertex.label());
-                }
-                _ => {}
-            }
-        }
-        let file = &analysis.codebase.files[unit.file];
-        let mut read = BTreeSet::new();
-        variables_in(file.text(unit.span), &mut read);
-        for guard in &unit.guards {
-            variables_in(guard, &mut read);
-        }
-        for name in owners.reads[index].iter().chain(&read) {
-            let name = name.trim_start_matches("::");
-            if globals.contains(name) {
-                task.inputs.insert(name.to_string());
-            }
-        }
-    }
-    if let UnitKind::Class(name) = &monolith.units[task.units[0]].kind {
-        task.classes.insert(name.clone());
-    }
-}
-
-/// The names of the variables `$x`, `$::x`, `${x}` in Puppet source text.
-pub fn variables_in(text: &str, out: &mut BTreeSet<String>) {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'$' {
-            let mut j = i + 1;
-            if bytes.get(j) == Some(&b'{') {
-                j += 1;
-            }
-            let start = j;
-            let is_name =
-                |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-            loop {
-                if is_name(bytes.get(j)) {
-                    j += 1;
-                } else if bytes[j..].starts_with(b"::") && is_name(bytes.get(j + 2)) {
-                    // `$a::b`, `$::a`; a single `:` ends the name (`$title:`).
-                    j += 2;
-                } else {
-                    break;
-                }
-            }
-            if j > start {
-                out.insert(text[start..j].trim_start_matches("::").to_string());
-            }
-            i = j.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-}
-
-fn same_path(a: &str, b: &str) -> bool {
-    a == b
-        || matches!(
-            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
-            (Ok(x), Ok(y)) if x == y
-        )
-}
-
-/// What each unit reaches in the analysis, and which unit owns each class
-/// and resource (the first to reach it).
-struct Owners {
-    /// Per unit: classes, define types and resources it applies.
-    reach: Vec<BTreeSet<Vertex>>,
-    /// Per unit: the variables its classes read from other scopes.
-    reads: Vec<BTreeSet<String>>,
-    owner: HashMap<Vertex, usize>,
-    hazards: Vec<String>,
-}
-
-impl Owners {
-    fn new(analysis: &Analysis, monolith: &Monolith) -> Owners {
-        let mut reach = Vec::with_capacity(monolith.units.len());
-        let mut reads = Vec::with_capacity(monolith.units.len());
-        let mut owner: HashMap<Vertex, usize> = HashMap::new();
-        let mut hazards = Vec::new();
-        let mut shared_classes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_unit: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
-        for edge in &analysis.edges {
-            by_unit.entry(&edge.unit).or_default().push(edge);
-        }
-        for (index, unit) in monolith.units.iter().enumerate() {
-            let written_here: Vec<&Edge> = edges_in(analysis, unit).collect();
-            let mut starts: Vec<Vertex> = Vec::new();
-            if let UnitKind::Class(name) = &unit.kind {
-                starts.push(Vertex::class(name));
-            }
-            for edge in &written_here {
-                if edge.kind.declares_class() || edge.kind == EdgeKind::Instantiate {
-                    starts.push(edge.to.clone());
-                }
-            }
-            let units = analysis.reachable_from(starts);
-            let mut reached: BTreeSet<Vertex> = units.iter().cloned().collect();
-            let mut read = BTreeSet::new();
-            let of_units = units
-                .iter()
-                .flat_map(|unit| by_unit.get(unit).into_iter().flatten().copied());
-            for edge in of_units.chain(written_here.iter().copied()) {
-                match edge.kind {
-                    EdgeKind::Declare | EdgeKind::DeclareVirtual => {
-                        reached.insert(edge.to.clone());
-                    }
-                    EdgeKind::ReadsVariable => {
-                        if let Vertex::Variable { name } = &edge.to {
-                            read.insert(name.clone());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            for vertex in &reached {
-                if matches!(vertex, Vertex::Class { .. } | Vertex::Resource { .. }) {
-                    match owner.get(vertex) {
-                        Some(&first)
-                            if first != index && matches!(vertex, Vertex::Class { .. }) =>
-                        {
-                            shared_classes
-                                .entry(vertex.label())
-                                .or_insert_with(|| vec![first])
-                                .push(index);
-                        }
-                        Some(_) => {}
-                        None => {
-                            owner.insert(vertex.clone(), index);
-                        }
-                    }
-                }
-            }
-            reach.push(reached);
-            reads.push(read);
-        }
-        for (class, units) in shared_classes {
-            let labels: BTreeSet<String> =
-                units.iter().map(|&u| monolith.units[u].label()).collect();
-            // The same statement in several branches (one per role) is one.
-            if labels.len() < 2 {
-                continue;
-            }
-            let labels: Vec<String> = labels.into_iter().collect();
-            hazards.push(format!(
-                "{class} is applied by {} units ({}): each of their tasks applies it again \
-                 (harmless when its resources are idempotent)",
-                labels.len(),
-                labels.join(", ")
-            ));
-        }
-        Owners {
-            reach,
-            reads,
-            owner,
-            hazards,
-        }
-    }
-
-    /// The unit owning the end of an edge.
-    fn owner_of(&self, vertex: &Vertex) -> Option<usize> {
-        self.owner.get(vertex).copied()
-    }
-
-    /// Which units must share a task, and in which order units run.
-    fn relations(&self, analysis: &Analysis, monolith: &Monolith) -> Relations {
-        let mut relations = Relations::default();
-        let unit_of_edge = |edge: &Edge| -> Option<usize> {
-            monolith
-                .units
-                .iter()
-                .position(|unit| contains(unit, &edge.location))
-                .or_else(|| self.owner_of(&edge.unit))
-        };
-        let in_scope: HashSet<&Vertex> = self.reach.iter().flatten().collect();
-        let mut reachers: HashMap<&Vertex, Vec<usize>> = HashMap::new();
-        for (unit, reach) in self.reach.iter().enumerate() {
-            for vertex in reach {
-                reachers.entry(vertex).or_default().push(unit);
-            }
-        }
-        let entry_files: HashSet<usize> = monolith.units.iter().map(|u| u.file).collect();
-        let virtual_types: Vec<(String, usize)> = analysis
-            .edges
-            .iter()
-            .filter(|edge| edge.kind == EdgeKind::DeclareVirtual)
-            .filter_map(|edge| match (&edge.to, self.owner_of(&edge.to)) {
-                (Vertex::Resource { type_name, .. }, Some(owner)) => {
-                    Some((type_name.clone(), owner))
-                }
-                _ => None,
-            })
-            .collect();
-        for edge in &analysis.edges {
-            let relevant = in_scope.contains(&edge.unit)
-                || entry_files
-                    .iter()
-                    .any(|&f| *analysis.codebase.files[f].path == *edge.location.file);
-            if !relevant {
-                continue;
-            }
-            let here = unit_of_edge(edge);
-            if let Some(first) = edge.kind.from_runs_first() {
-                // The code of the edge runs in each unit applying it (a
-                // statement of the entry, or a class or define several units
-                // may reach); its ends as that unit sees them.
-                let mut appliers: Vec<usize> = here.into_iter().collect();
-                appliers.extend(reachers.get(&edge.unit).into_iter().flatten().copied());
-                if appliers.is_empty() {
-                    appliers.push(usize::MAX);
-                }
-                for applier in appliers {
-                    let applier = (applier != usize::MAX).then_some(applier);
-                    let ends = (
-                        self.end_owner(&edge.from, applier),
-                        self.end_owner(&edge.to, applier),
-                    );
-                    let (Some(from), Some(to)) = ends else {
-                        continue;
-                    };
-                    if from != to {
-                        let (a, b) = if first { (from, to) } else { (to, from) };
-                        if edge.kind.refreshes() {
-                            relations.must_share.push((
-                                a,
-                                b,
-                                format!(
-                                    "a refresh ({}) from {} to {} must not cross tasks",
-                                    edge.kind.name(),
-                                    edge.from.label(),
-                                    edge.to.label()
-                                ),
-                                edge.location.clone(),
-                            ));
-                        }
-                        relations.order.push((a, b));
-                        relations.edges.push((a, b, edge.clone()));
-                    }
-                    // Puppet must find what the code refers to in the
-                    // catalog of the task applying that code.
-                    let Some(applier) = applier else {
-                        continue;
-                    };
-                    for (end, owner) in [(&edge.from, from), (&edge.to, to)] {
-                        if owner != applier && !self.reach[applier].contains(end) {
-                            relations.references.push((
-                                owner,
-                                applier,
-                                format!(
-                                    "{} refers to {}, which {} declares: Puppet needs both in one catalog",
-                                    monolith.units[applier].label(),
-                                    end.label(),
-                                    monolith.units[owner].label()
-                                ),
-                                edge.location.clone(),
-                            ));
-                        }
-                    }
-                }
-                continue;
-            }
-            let Some(here) = here else {
-                continue;
-            };
-            match edge.kind {
-                EdgeKind::Override | EdgeKind::Realize => {
-                    if let Some(owner) = self.owner_of(&edge.to) {
-                        if owner != here {
-                            let verb = if edge.kind == EdgeKind::Override {
-                                "overrides"
-                            } else {
-                                "realises"
-                            };
-                            relations.must_share.push((
-                                owner,
-                                here,
-                                format!(
-                                    "{} {verb} {}, declared by {}",
-                                    monolith.units[here].label(),
-                                    edge.to.label(),
-                                    monolith.units[owner].label()
-                                ),
-                                edge.location.clone(),
-                            ));
-                        }
-                    }
-                }
-                EdgeKind::Collect => {
-                    if let Vertex::Collector { type_name, .. } = &edge.to {
-                        for (virtual_type, owner) in &virtual_types {
-                            if virtual_type == type_name && *owner != here {
-                                relations.must_share.push((
-                                    *owner,
-                                    here,
-                                    format!(
-                                        "{} collects virtual {} resources {} declares",
-                                        monolith.units[here].label(),
-                                        crate::model::capitalize(type_name),
-                                        monolith.units[*owner].label()
-                                    ),
-                                    edge.location.clone(),
-                                ));
-                            }
-                        }
-                    }
-                }
-                EdgeKind::InStage => {
-                    if let Vertex::Stage { name } = &edge.to {
-                        relations.stage_of.insert(here, name.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-        relations.stages = stage_order(analysis, monolith, &relations.stage_of);
-        relations
-    }
-
-    /// The unit owning one end of an ordering edge written in unit `here`.
-    fn end_owner(&self, end: &Vertex, here: Option<usize>) -> Option<usize> {
-        match end {
-            Vertex::Resource { scope: Some(_), .. } | Vertex::Collector { .. } => here,
-            _ => self.owner_of(end),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Relations {
-    /// Units that must share a task: `(a, b, reason, where)`.
-    must_share: Vec<(usize, usize, String, Location)>,
-    /// Units whose code refers to what another declares, which must then
-    /// share its task too (after cycles have been merged).
-    references: Vec<(usize, usize, String, Location)>,
-    /// `(first, then)` between units.
-    order: Vec<(usize, usize)>,
-    edges: Vec<(usize, usize, Edge)>,
-    stage_of: HashMap<usize, String>,
-    /// `(first, then)` from run stages.
-    stages: Vec<(usize, usize)>,
-}
-
-/// Ordering of units from their run stages: every unit of an earlier stage
-/// before every unit of a later one (`main` when none is given).
-fn stage_order(
-    analysis: &Analysis,
-    monolith: &Monolith,
-    stage_of: &HashMap<usize, String>,
-) -> Vec<(usize, usize)> {
-    if stage_of.is_empty() {
-        return Vec::new();
-    }
-    let mut before: Vec<(String, String)> = Vec::new();
-    for edge in &analysis.edges {
-        if let (Vertex::Stage { name: a }, Vertex::Stage { name: b }) = (&edge.from, &edge.to) {
-            match edge.kind.from_runs_first() {
-                Some(true) => before.push((a.clone(), b.clone())),
-                Some(false) => before.push((b.clone(), a.clone())),
-                None => {}
-            }
-        }
-    }
-    let stage = |unit: usize| {
-        stage_of
-            .get(&unit)
-            .cloned()
-            .unwrap_or_else(|| "main".to_string())
-    };
-    let mut order = Vec::new();
-    for a in 0..monolith.units.len() {
-        for b in 0..monolith.units.len() {
-            if before.contains(&(stage(a), stage(b))) {
-                order.push((a, b));
-            }
-        }
-    }
-    order
-}
-
-/// The edges of the analysis written inside a unit's statement.
-fn edges_in<'a>(analysis: &'a Analysis, unit: &'a Unit) -> impl Iterator<Item = &'a Edge> + 'a {
-    analysis
-        .edges
-        .iter()
-        .filter(move |edge| contains(unit, &edge.location))
-}
-
-fn contains(unit: &Unit, location: &Location) -> bool {
-    *location.file == *unit.location.file
-        && (location.line, location.column) >= (unit.location.line, unit.location.column)
-        && (location.line, location.column) <= unit.end
-}
 
 /// Union-find over units.
 struct UnionFind {
@@ -1006,26 +1015,31 @@ fn groups_of(sets: &mut UnionFind, len: usize) -> BTreeMap<usize, Vec<usize>> {
         .collect()
 }
 
-/// Merges the groups of units on cycles of `order` until none is left.
+/// Merges the groups of units on cycles of `orders` until none is left;
+/// whether it merged any.
 fn merge_cycles(
     sets: &mut UnionFind,
     monolith: &Monolith,
-    order: &[(usize, usize)],
+    orders: &[(usize, usize, &crate::model::Edge)],
     merges: &mut Vec<Merge>,
-) {
+) -> bool {
+    let order: Vec<(usize, usize)> = orders.iter().map(|(a, b, _)| (*a, *b)).collect();
+    let mut merged = false;
     loop {
         let groups = groups_of(sets, monolith.units.len());
-        let Some(cycle) = group_cycle(&groups, order) else {
-            return;
+        let Some(cycle) = group_cycle(&groups, &order) else {
+            return merged;
         };
         let (first, rest) = cycle.split_first().expect("a cycle has members");
         for other in rest {
             if sets.union(*first, *other) {
+                merged = true;
                 let (a, b) = (&monolith.units[*first], &monolith.units[*other]);
                 merges.push(Merge {
                     units: [a.label(), b.label()],
                     reason: "their tasks would depend on each other (an ordering cycle)".into(),
                     location: b.location.clone(),
+                    hub: "task order".into(),
                 });
             }
         }
@@ -1112,22 +1126,15 @@ fn transitive_reduction(
         .collect()
 }
 
+
 #[cfg(test)]
 mod tests {
-    use super::variables_in;
-    use std::collections::BTreeSet;
+    use super::task_id;
 
     #[test]
-    fn variables_in_source_text() {
-        let mut found = BTreeSet::new();
-        variables_in(
-            "ceph::pool { $pools: } notify { \"${::fqdn} $a::b::c\": x => $y:: }",
-            &mut found,
-        );
-        let expected: BTreeSet<String> = ["pools", "fqdn", "a::b::c", "y"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(found, expected);
+    fn task_ids_are_readable() {
+        assert_eq!(task_id("mysql::server"), "mysql-server");
+        assert_eq!(task_id("::Foo_bar"), "foo-bar");
+        assert_eq!(task_id("::"), "task");
     }
 }

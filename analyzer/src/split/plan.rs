@@ -16,6 +16,10 @@
 //!
 //! # Leave units out of every task.
 //! exclude = ["class oci::tuned"]
+//!
+//! # Open a class the rule keeps whole, or keep whole one it opens.
+//! open = ["profile::base"]
+//! keep = ["openstack::keystone"]
 //! ```
 
 use serde::Deserialize;
@@ -27,6 +31,10 @@ use std::path::Path;
 pub struct Plan {
     #[serde(default)]
     pub exclude: Vec<String>,
+    #[serde(default)]
+    pub open: Vec<String>,
+    #[serde(default)]
+    pub keep: Vec<String>,
     #[serde(default)]
     pub pin: BTreeMap<String, String>,
     #[serde(default)]

@@ -1,29 +1,91 @@
 //! The units of a monolith: the statements its entry point is made of
 //! (class declarations, define instances, plain resources...), each with
-//! the guards it stands under and the roles those guards select, and the
-//! data its top scope computes.
+//! the typed guards it stands under, found through the wrapper classes the
+//! split opens, and the data those scopes compute.
 
+use super::open::Opener;
 use crate::extract::literal_string as literal;
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use std::collections::BTreeSet;
 
-/// One statement of the entry point that becomes part of a task.
+/// The scope a statement is written in: the entry's top scope (and its
+/// nodes), or the body of a class the split opened.
 #[derive(Debug, Clone)]
-pub struct Unit {
+pub struct Scope<'a> {
+    /// The class opened; `None` for the entry's top scope.
+    pub class: Option<String>,
+    pub parent: Option<usize>,
+    pub file: usize,
+    /// Parameters with their defaults (evaluated in this scope).
+    pub params: Vec<(String, Option<&'a Expr>)>,
+    /// Arguments of the declaration that opened it (evaluated in the
+    /// parent scope), under the declaration's guards.
+    pub args: Vec<(String, &'a Expr)>,
+    /// Guards of the declaration that opened it.
+    pub guards: Vec<Guard<'a>>,
+    /// `stage =>` of that declaration (or of the scope around it).
+    pub stage: Option<String>,
+    /// Where it was declared, and why it was opened.
+    pub declared_at: Option<Location>,
+    pub reason: String,
+}
+
+impl Scope<'_> {
+    /// How the report names it.
+    pub fn label(&self) -> String {
+        match &self.class {
+            Some(class) => format!("class {class}"),
+            None => "the top scope".to_string(),
+        }
+    }
+}
+
+/// A condition a statement stands under, as written.
+#[derive(Debug, Clone)]
+pub struct Guard<'a> {
+    pub file: usize,
+    pub scope: usize,
+    pub kind: GuardKind<'a>,
+}
+
+#[derive(Debug, Clone)]
+pub enum GuardKind<'a> {
+    /// `if test` (holds) or its `else` / `unless test` (does not).
+    If { test: &'a Expr, holds: bool },
+    /// One `case` option: the test matches one of `values`; for a `default`
+    /// option, none of `others`.
+    Case {
+        test: &'a Expr,
+        values: Vec<&'a Expr>,
+        others: Vec<&'a Expr>,
+        default: bool,
+    },
+}
+
+/// One statement of the entry point (or of an opened class) that becomes
+/// part of a task.
+#[derive(Debug, Clone)]
+pub struct Unit<'a> {
     /// Index into the file list of the analysis.
     pub file: usize,
-    pub span: Span,
+    pub statement: &'a Expr,
     pub location: Location,
     /// End of the statement, to find the edges written in it.
     pub end: (u32, u32),
     pub kind: UnitKind,
-    /// Puppet expressions that must all hold for the statement to run, from
-    /// the outermost guard in.
-    pub guards: Vec<String>,
-    /// The roles whose runs reach the statement; `None` for every role.
-    pub roles: Option<BTreeSet<String>>,
+    /// The guards it stands under, outermost first (those of the
+    /// declarations that opened its scope included).
+    pub guards: Vec<Guard<'a>>,
+    pub scope: usize,
+    /// The run stage it runs in: its own `stage =>`, or its scope's.
+    pub stage: Option<String>,
+    /// Whether `stage` comes from the scope (the statement itself cannot
+    /// say it).
+    pub inherits_stage: bool,
+    /// The roles whose runs reach it (filled by the role evaluation).
+    pub roles: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +96,15 @@ pub enum UnitKind {
     Instance { type_name: String, title: String },
     /// A resource of a built-in type.
     Resource { type_name: String, title: String },
-    /// Any other statement (a function call, a collector...), kept as is.
+    /// Any other statement (a function call, a chain of resources...).
     Statement,
 }
 
-impl Unit {
+impl Unit<'_> {
+    pub fn span(&self) -> Span {
+        self.statement.span
+    }
+
     /// How the report and the plan file name the unit.
     pub fn label(&self) -> String {
         match &self.kind {
@@ -56,72 +122,130 @@ impl Unit {
     }
 }
 
-/// What an entry point consists of, beside its units.
+/// A variable assigned in a scope, with the guards it stands under.
+#[derive(Debug, Clone)]
+pub struct Assignment<'a> {
+    pub scope: usize,
+    pub name: String,
+    pub file: usize,
+    pub statement: &'a Expr,
+    pub value: &'a Expr,
+    pub guards: Vec<Guard<'a>>,
+}
+
+/// What a shared statement is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedKind {
+    /// Resource defaults and collectors: they act on the whole scope.
+    ScopeWide,
+    /// `stage { 'x': }` and their order.
+    Stage,
+    /// A class or define written in the walked code: copied where used.
+    Definition(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Shared<'a> {
+    pub file: usize,
+    pub statement: &'a Expr,
+    pub guards: Vec<Guard<'a>>,
+    pub scope: usize,
+    pub what: String,
+    pub kind: SharedKind,
+}
+
+/// What an entry point consists of.
 #[derive(Debug, Default)]
-pub struct Monolith {
-    pub units: Vec<Unit>,
-    /// `$x = ...` of the top scope (and of node bodies, and of an entry
-    /// class's body), in source order, with their guards: the globals.
-    pub assignments: Vec<Assignment>,
-    /// Parameters of an entry class: `(name, default source text)`.
-    pub parameters: Vec<(String, Option<String>)>,
-    /// Statements every task needs: resource defaults, definitions written
-    /// in the entry file, collectors at the top.
-    pub shared: Vec<Shared>,
-    /// Relationship statements (`a -> b`), kept in the task of their ends
-    /// when they share one.
-    pub relationships: Vec<Unit>,
+pub struct Monolith<'a> {
+    pub units: Vec<Unit<'a>>,
+    pub scopes: Vec<Scope<'a>>,
+    pub assignments: Vec<Assignment<'a>>,
+    pub shared: Vec<Shared<'a>>,
+    /// Relationship statements between references (`a -> b`): in the task
+    /// of their ends when one holds them all, else carried by task order.
+    pub relationships: Vec<Unit<'a>>,
     /// The role values the guards name, in order of appearance.
-    pub roles: Vec<String>,
+    pub role_values: Vec<String>,
+    /// Classes the rule could have opened but did not, and why.
+    pub kept: Vec<(String, String)>,
     pub hazards: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Assignment {
-    pub name: String,
-    pub file: usize,
-    pub span: Span,
-    pub guards: Vec<String>,
+impl<'a> Monolith<'a> {
+    /// Whether `scope` is `ancestor` or inside it.
+    pub fn within(&self, scope: usize, ancestor: usize) -> bool {
+        let mut at = Some(scope);
+        while let Some(current) = at {
+            if current == ancestor {
+                return true;
+            }
+            at = self.scopes[current].parent;
+        }
+        false
+    }
+
+    /// The scope opened for a class.
+    pub fn scope_of_class(&self, class: &str) -> Option<usize> {
+        self.scopes
+            .iter()
+            .position(|scope| scope.class.as_deref() == Some(class))
+    }
 }
 
-#[derive(Debug, Clone)]
-pub struct Shared {
-    pub file: usize,
-    pub span: Span,
-    pub guards: Vec<String>,
-    pub what: String,
+/// Walks the statements of the entry and of the classes it opens.
+pub struct Collector<'a, 'o> {
+    pub files: &'a [SourceFile],
+    pub role_var: Option<&'o str>,
+    pub opener: &'o mut Opener<'a>,
+    pub monolith: Monolith<'a>,
+    guards: Vec<Guard<'a>>,
+    file: usize,
+    scope: usize,
 }
 
-/// Collects the units of `body` (statements of `file`, index `file_index`).
-pub struct Collector<'a> {
-    pub file: &'a SourceFile,
-    pub file_index: usize,
-    pub role_var: Option<&'a str>,
-    pub monolith: &'a mut Monolith,
-    /// Whether the statements are in a definition's body or node (their
-    /// assignments are globals all the same).
-    guards: Vec<String>,
-    roles: Option<BTreeSet<String>>,
-}
-
-impl<'a> Collector<'a> {
+impl<'a, 'o> Collector<'a, 'o> {
     pub fn new(
-        file: &'a SourceFile,
-        file_index: usize,
-        role_var: Option<&'a str>,
-        monolith: &'a mut Monolith,
-    ) -> Collector<'a> {
+        files: &'a [SourceFile],
+        role_var: Option<&'o str>,
+        opener: &'o mut Opener<'a>,
+    ) -> Collector<'a, 'o> {
         Collector {
-            file,
-            file_index,
+            files,
             role_var,
-            monolith,
+            opener,
+            monolith: Monolith::default(),
             guards: Vec::new(),
-            roles: None,
+            file: 0,
+            scope: 0,
         }
     }
 
-    pub fn statements(&mut self, body: &Expr) {
+    /// Walks `body` as the code of a new scope.
+    pub fn scope(&mut self, scope: Scope<'a>, body: Option<&'a Expr>) {
+        let index = self.monolith.scopes.len();
+        let file = scope.file;
+        self.monolith.scopes.push(scope);
+        let (outer_file, outer_scope) = (self.file, self.scope);
+        let outer_guards = std::mem::replace(&mut self.guards, self.monolith.scopes[index].guards.clone());
+        self.file = file;
+        self.scope = index;
+        if let Some(body) = body {
+            self.statements(body);
+        }
+        self.file = outer_file;
+        self.scope = outer_scope;
+        self.guards = outer_guards;
+    }
+
+    fn source(&self) -> &'a SourceFile {
+        &self.files[self.file]
+    }
+
+    fn text(&self, expr: &Expr) -> String {
+        self.source().text(expr.span).to_string()
+    }
+
+    fn statements(&mut self, body: &'a Expr) {
         match &body.kind {
             ExprKind::Block(statements) => {
                 for statement in statements {
@@ -132,11 +256,22 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn text(&self, expr: &Expr) -> String {
-        self.file.text(expr.span).to_string()
+    fn guard(&self, kind: GuardKind<'a>) -> Guard<'a> {
+        Guard {
+            file: self.file,
+            scope: self.scope,
+            kind,
+        }
     }
 
-    fn statement(&mut self, statement: &Expr) {
+    fn guarded(&mut self, guard: Guard<'a>, body: &'a Expr) {
+        self.guards.push(guard);
+        self.statements(body);
+        self.guards.pop();
+    }
+
+    fn statement(&mut self, statement: &'a Expr) {
+        self.note_role_values(statement);
         match &statement.kind {
             ExprKind::Nop => {}
             ExprKind::Node(node) => {
@@ -145,71 +280,42 @@ impl<'a> Collector<'a> {
                 }
             }
             ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
-                let test = self.text(&conditional.test);
                 let positive = matches!(statement.kind, ExprKind::If(_));
-                let (then_guard, else_guard) = if positive {
-                    (format!("({test})"), format!("!({test})"))
-                } else {
-                    (format!("!({test})"), format!("({test})"))
-                };
-                let roles = self.roles_of_if(&conditional.test, positive);
+                let test = &conditional.test;
                 if let Some(then_branch) = &conditional.then_branch {
-                    self.guarded(then_guard, roles.0, then_branch);
+                    let guard = self.guard(GuardKind::If {
+                        test,
+                        holds: positive,
+                    });
+                    self.guarded(guard, then_branch);
                 }
                 if let Some(else_branch) = &conditional.else_branch {
-                    self.guarded(else_guard, roles.1, else_branch);
+                    let guard = self.guard(GuardKind::If {
+                        test,
+                        holds: !positive,
+                    });
+                    self.guarded(guard, else_branch);
                 }
             }
             ExprKind::Case { test, options } => {
-                let test_text = self.text(test);
-                let on_role = self.is_role_var(test);
-                let literal_values: Vec<String> = options
-                    .iter()
-                    .flat_map(|option| &option.values)
-                    .filter_map(literal)
-                    .collect();
-                if on_role {
-                    for value in &literal_values {
-                        if !self.monolith.roles.contains(value) {
-                            self.monolith.roles.push(value.clone());
-                        }
-                    }
-                }
-                let others: Vec<String> = options
+                let others: Vec<&'a Expr> = options
                     .iter()
                     .flat_map(|option| &option.values)
                     .filter(|value| !matches!(value.kind, ExprKind::Default))
-                    .map(|value| self.text(value))
                     .collect();
                 for option in options {
-                    let is_default = option
+                    let default = option
                         .values
                         .iter()
                         .any(|value| matches!(value.kind, ExprKind::Default));
-                    let guard = if is_default {
-                        format!("!({test_text} in [{}])", others.join(", "))
-                    } else {
-                        option
-                            .values
-                            .iter()
-                            .map(|value| match value.kind {
-                                ExprKind::Regex(_) => {
-                                    format!("({test_text} =~ {})", self.text(value))
-                                }
-                                _ => format!("({test_text} == {})", self.text(value)),
-                            })
-                            .collect::<Vec<_>>()
-                            .join(" or ")
-                    };
-                    let roles = on_role.then(|| {
-                        if is_default {
-                            BTreeSet::from(["default".to_string()])
-                        } else {
-                            option.values.iter().filter_map(literal).collect()
-                        }
+                    let guard = self.guard(GuardKind::Case {
+                        test,
+                        values: option.values.iter().collect(),
+                        others: others.clone(),
+                        default,
                     });
                     if let Some(body) = &option.body {
-                        self.guarded(guard, roles, body);
+                        self.guarded(guard, body);
                     }
                 }
             }
@@ -217,46 +323,59 @@ impl<'a> Collector<'a> {
             ExprKind::Binary {
                 op: BinaryOp::Assign,
                 left,
-                ..
+                right,
             } => match &left.kind {
-                ExprKind::Variable(name) => self.monolith.assignments.push(Assignment {
-                    name: name.trim_start_matches("::").to_string(),
-                    file: self.file_index,
-                    span: statement.span,
-                    guards: self.guards.clone(),
-                }),
-                _ => self.unit(statement, UnitKind::Statement),
+                ExprKind::Variable(name) => {
+                    self.monolith.assignments.push(Assignment {
+                        scope: self.scope,
+                        name: name.trim_start_matches("::").to_string(),
+                        file: self.file,
+                        statement,
+                        value: right,
+                        guards: self.guards.clone(),
+                    })
+                }
+                _ => self.unit(statement, UnitKind::Statement, None),
             },
-            ExprKind::Binary { op, .. }
-                if matches!(
-                    op,
-                    BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe
-                ) && only_stages(statement) =>
-            {
-                self.share(statement, "the order of run stages")
+            ExprKind::Binary { op, .. } if is_relationship(*op) => {
+                if only_stages(statement) {
+                    self.share(statement, "the order of run stages".into(), SharedKind::Stage);
+                } else if let Some(declared) = declared_classes(statement).first().cloned() {
+                    let stage = stage_of(statement);
+                    if declared_classes(statement).len() == 1
+                        && self.open_class(&declared, statement, stage.clone())
+                    {
+                        return;
+                    }
+                    self.unit(statement, UnitKind::Class(self.resolve(&declared)), stage);
+                } else if declares_resources(statement) {
+                    self.unit(statement, UnitKind::Statement, None);
+                } else {
+                    let unit = self.make_unit(statement, UnitKind::Statement, None);
+                    self.monolith.relationships.push(unit);
+                }
             }
-            ExprKind::Binary { op, .. }
-                if matches!(
-                    op,
-                    BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe
-                ) && !declares_resources(statement) =>
-            {
-                let unit = self.make_unit(statement, UnitKind::Statement);
-                self.monolith.relationships.push(unit);
+            ExprKind::Class(definition) | ExprKind::Define(definition) => {
+                let name = normalize(&definition.name);
+                let what = format!("the definition of {name} written in the walked code");
+                self.share(statement, what, SharedKind::Definition(name));
             }
-            ExprKind::Class(_)
-            | ExprKind::Define(_)
-            | ExprKind::Function(_)
-            | ExprKind::TypeAlias { .. } => {
-                self.share(statement, "a definition written in the entry file")
-            }
+            ExprKind::Function(_) | ExprKind::TypeAlias { .. } => self.share(
+                statement,
+                "a definition written in the walked code".into(),
+                SharedKind::ScopeWide,
+            ),
             ExprKind::ResourceDefaults { type_ref, .. } => {
                 let what = format!("resource defaults {}", self.text(type_ref));
-                self.share(statement, &what)
+                self.share(statement, what, SharedKind::ScopeWide)
             }
-            ExprKind::Collect { .. } => {
-                let what = format!("the collector {}", self.text(statement));
-                self.share(statement, &what)
+            ExprKind::Collect { type_expr, query, .. } => {
+                let what = format!(
+                    "the collector {} {}",
+                    self.text(type_expr),
+                    self.source().text(query.span)
+                );
+                self.share(statement, what, SharedKind::ScopeWide)
             }
             ExprKind::Call(call) => {
                 let name = match &call.functor.kind {
@@ -270,8 +389,14 @@ impl<'a> Collector<'a> {
                         Vec::new()
                     };
                 match classes.as_slice() {
-                    [class] => self.unit(statement, UnitKind::Class(class.clone())),
-                    _ => self.unit(statement, UnitKind::Statement),
+                    [class] => {
+                        if name != "require" && self.open_class(class, statement, None) {
+                            return;
+                        }
+                        let class = self.resolve(class);
+                        self.unit(statement, UnitKind::Class(class), None)
+                    }
+                    _ => self.unit(statement, UnitKind::Statement, None),
                 }
             }
             ExprKind::Resource {
@@ -287,86 +412,94 @@ impl<'a> Collector<'a> {
                     .unwrap_or_default();
                 if type_name == "stage" {
                     let what = format!("the run stage {title}");
-                    self.share(statement, &what);
+                    self.share(statement, what, SharedKind::Stage);
                     return;
                 }
                 let kind = if type_name == "class" {
-                    UnitKind::Class(normalize(&title))
+                    let stage = stage_of(statement);
+                    if bodies.len() == 1 && self.open_class(&title, statement, stage.clone()) {
+                        return;
+                    }
+                    return self.unit(statement, UnitKind::Class(self.resolve(&title)), stage);
                 } else if crate::builtins::is_builtin_type(&type_name) {
                     UnitKind::Resource { type_name, title }
                 } else {
                     UnitKind::Instance { type_name, title }
                 };
-                self.unit(statement, kind);
+                self.unit(statement, kind, None);
             }
-            _ => self.unit(statement, UnitKind::Statement),
+            _ => self.unit(statement, UnitKind::Statement, None),
         }
     }
 
-    fn guarded(&mut self, guard: String, roles: Option<BTreeSet<String>>, body: &Expr) {
-        let outer_roles = self.roles.clone();
-        if let Some(roles) = roles {
-            self.roles = Some(match &outer_roles {
-                Some(outer) => outer.intersection(&roles).cloned().collect(),
-                None => roles,
-            });
-        }
-        self.guards.push(guard);
-        self.statements(body);
-        self.guards.pop();
-        self.roles = outer_roles;
+    /// The class a name written here declares (Puppet 3's relative names).
+    fn resolve(&self, name: &str) -> String {
+        let from = self.scope_vertex();
+        self.opener
+            .semantic
+            .resolve_class(name, &from)
+            .unwrap_or_else(|| normalize(name))
     }
 
-    /// For `if` on the role expression (`$role == 'x'`, `$role in [...]`):
-    /// the roles of its branch and of its `else`.
-    fn roles_of_if(
-        &mut self,
-        test: &Expr,
-        positive: bool,
-    ) -> (Option<BTreeSet<String>>, Option<BTreeSet<String>>) {
-        let selected: Option<BTreeSet<String>> = match &test.kind {
-            ExprKind::Binary {
-                op: BinaryOp::Eq,
-                left,
-                right,
-            } if self.is_role_var(left) => literal(right).map(|value| BTreeSet::from([value])),
-            ExprKind::Binary {
-                op: BinaryOp::In,
-                left,
-                right,
-            } if self.is_role_var(left) => match &right.kind {
-                ExprKind::Array(items) => Some(items.iter().filter_map(literal).collect()),
-                _ => None,
+    fn scope_vertex(&self) -> Vertex {
+        match &self.monolith.scopes[self.scope].class {
+            Some(class) => Vertex::class(class),
+            None => Vertex::TopScope {
+                file: self.source().path.clone(),
             },
-            _ => None,
-        };
-        let Some(selected) = selected else {
-            return (None, None);
-        };
-        for role in &selected {
-            if !self.monolith.roles.contains(role) {
-                self.monolith.roles.push(role.clone());
-            }
-        }
-        if positive {
-            (Some(selected), None)
-        } else {
-            (None, Some(selected))
         }
     }
 
-    fn is_role_var(&self, expr: &Expr) -> bool {
-        let Some(role_var) = self.role_var else {
+    /// Opens the class a statement declares when the rule says so: walks its
+    /// body as a new scope, its parameters bound to the statement's
+    /// arguments. False when the class stays whole.
+    fn open_class(&mut self, name: &str, statement: &'a Expr, stage: Option<String>) -> bool {
+        let class = self.resolve(name);
+        let opened: Vec<String> = self
+            .monolith
+            .scopes
+            .iter()
+            .filter_map(|scope| scope.class.clone())
+            .collect();
+        let decision = self.opener.decide(&class, &opened);
+        let reason = match decision {
+            Ok(reason) => reason,
+            Err(Some(why)) => {
+                if !self.monolith.kept.iter().any(|(c, _)| *c == class) {
+                    self.monolith.kept.push((class, why));
+                }
+                return false;
+            }
+            Err(None) => return false,
+        };
+        let Some((file, definition)) = self.opener.definition(&class) else {
             return false;
         };
-        let text = self.text(expr);
-        let strip = |text: &str| text.replace("$::", "$").replace(' ', "");
-        strip(&text) == strip(role_var)
+        let args = declaration_args(statement);
+        let stage = stage.or_else(|| self.monolith.scopes[self.scope].stage.clone());
+        let scope = Scope {
+            class: Some(class),
+            parent: Some(self.scope),
+            file,
+            params: definition
+                .params
+                .iter()
+                .map(|param| (param.name.clone(), param.value.as_ref()))
+                .collect(),
+            args,
+            guards: self.guards.clone(),
+            stage,
+            declared_at: Some(self.source().location(statement.span)),
+            reason,
+        };
+        self.scope(scope, definition.body.as_ref());
+        true
     }
 
-    fn make_unit(&self, statement: &Expr, kind: UnitKind) -> Unit {
-        let location = self.file.location(statement.span);
-        let end = self.file.location(Span {
+    fn make_unit(&self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) -> Unit<'a> {
+        let file = self.source();
+        let location = file.location(statement.span);
+        let end = file.location(Span {
             start: statement
                 .span
                 .end
@@ -374,29 +507,209 @@ impl<'a> Collector<'a> {
                 .max(statement.span.start),
             end: statement.span.end,
         });
+        let scope_stage = self.monolith.scopes[self.scope].stage.clone();
+        let inherits_stage = stage.is_none() && scope_stage.is_some();
         Unit {
-            file: self.file_index,
-            span: statement.span,
+            file: self.file,
+            statement,
             location,
             end: (end.line, end.column),
             kind,
             guards: self.guards.clone(),
-            roles: self.roles.clone(),
+            scope: self.scope,
+            stage: stage.or(scope_stage),
+            inherits_stage,
+            roles: BTreeSet::new(),
         }
     }
 
-    fn unit(&mut self, statement: &Expr, kind: UnitKind) {
-        let unit = self.make_unit(statement, kind);
+    fn unit(&mut self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) {
+        let unit = self.make_unit(statement, kind, stage);
         self.monolith.units.push(unit);
     }
 
-    fn share(&mut self, statement: &Expr, what: &str) {
+    fn share(&mut self, statement: &'a Expr, what: String, kind: SharedKind) {
         self.monolith.shared.push(Shared {
-            file: self.file_index,
-            span: statement.span,
+            file: self.file,
+            statement,
             guards: self.guards.clone(),
-            what: what.to_string(),
+            scope: self.scope,
+            what,
+            kind,
         });
+    }
+
+    /// Records the literal values a statement compares the role
+    /// expression with: the roles, when none are given.
+    fn note_role_values(&mut self, statement: &Expr) {
+        let Some(role_var) = self.role_var else {
+            return;
+        };
+        let source = self.source();
+        let mut found = Vec::new();
+        role_values(statement, source, role_var, &mut found);
+        for value in found {
+            if !self.monolith.role_values.contains(&value) {
+                self.monolith.role_values.push(value);
+            }
+        }
+    }
+}
+
+/// Whether an expression is the role expression (`$::role`, `$role` and
+/// `$::fuel_settings['role']` written with or without `::` and spaces).
+pub fn is_role_expr(source: &SourceFile, expr: &Expr, role_var: &str) -> bool {
+    same_expression(source.text(expr.span), role_var)
+}
+
+/// Whether two Puppet expressions are the same text, but for `$::` and
+/// blanks.
+pub fn same_expression(a: &str, b: &str) -> bool {
+    let strip = |text: &str| {
+        text.replace("$::", "$")
+            .replace('"', "'")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+    };
+    strip(a) == strip(b)
+}
+
+/// The literal values compared with the role expression in `expr` (not in
+/// nested blocks: each statement is visited by the walk).
+fn role_values(expr: &Expr, source: &SourceFile, role_var: &str, out: &mut Vec<String>) {
+    let is_role = |e: &Expr| is_role_expr(source, e, role_var);
+    match &expr.kind {
+        ExprKind::Binary { op, left, right } => {
+            match op {
+                BinaryOp::Eq | BinaryOp::Ne if is_role(left) => out.extend(literal(right)),
+                BinaryOp::Eq | BinaryOp::Ne if is_role(right) => out.extend(literal(left)),
+                BinaryOp::In if is_role(left) => {
+                    if let ExprKind::Array(items) = &right.kind {
+                        out.extend(items.iter().filter_map(literal));
+                    }
+                }
+                _ => {}
+            }
+            if !is_relationship(*op) && *op != BinaryOp::Assign {
+                role_values(left, source, role_var, out);
+                role_values(right, source, role_var, out);
+            } else if *op == BinaryOp::Assign {
+                role_values(right, source, role_var, out);
+            }
+        }
+        ExprKind::Selector { left, entries } => {
+            if is_role(left) {
+                out.extend(entries.iter().filter_map(|entry| literal(&entry.matching)));
+            }
+            for entry in entries {
+                role_values(&entry.value, source, role_var, out);
+            }
+        }
+        ExprKind::Case { test, options } if is_role(test) => {
+            out.extend(options.iter().flat_map(|o| &o.values).filter_map(literal));
+        }
+        ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+            role_values(&conditional.test, source, role_var, out)
+        }
+        ExprKind::Call(call) => {
+            if let (ExprKind::QualifiedName(name), [set, value]) =
+                (&call.functor.kind, call.args.as_slice())
+            {
+                if name == "member" && super::eval::names_roles(source, set, role_var) {
+                    out.extend(literal(value));
+                }
+            }
+            for arg in &call.args {
+                role_values(arg, source, role_var, out);
+            }
+        }
+        ExprKind::Paren(inner) | ExprKind::Unary { expr: inner, .. } => {
+            role_values(inner, source, role_var, out)
+        }
+        _ => {}
+    }
+}
+
+fn is_relationship(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe
+    )
+}
+
+/// The arguments of a class declaration: `class { 'x': a => 1 }`'s
+/// attributes (not its metaparameters).
+fn declaration_args(statement: &Expr) -> Vec<(String, &Expr)> {
+    match &statement.kind {
+        ExprKind::Resource { bodies, .. } => bodies
+            .iter()
+            .flat_map(|body| &body.ops)
+            .filter_map(|op| match op {
+                granule_parser::AttributeOp::Set { name, value, .. } if !is_metaparameter(name) => {
+                    Some((name.clone(), value))
+                }
+                _ => None,
+            })
+            .collect(),
+        ExprKind::Binary { left, right, .. } => {
+            let mut args = declaration_args(left);
+            args.extend(declaration_args(right));
+            args
+        }
+        _ => Vec::new(),
+    }
+}
+
+pub fn is_metaparameter(name: &str) -> bool {
+    matches!(
+        name,
+        "stage"
+            | "require"
+            | "before"
+            | "notify"
+            | "subscribe"
+            | "tag"
+            | "alias"
+            | "audit"
+            | "loglevel"
+            | "noop"
+            | "schedule"
+    )
+}
+
+/// `stage => 'x'` of a class declaration.
+fn stage_of(statement: &Expr) -> Option<String> {
+    match &statement.kind {
+        ExprKind::Resource { bodies, .. } => bodies
+            .iter()
+            .flat_map(|body| &body.ops)
+            .find_map(|op| match op {
+                granule_parser::AttributeOp::Set { name, value, .. } if name == "stage" => {
+                    literal(value)
+                }
+                _ => None,
+            }),
+        ExprKind::Binary { left, right, .. } => stage_of(left).or_else(|| stage_of(right)),
+        _ => None,
+    }
+}
+
+/// The classes a statement declares with `class { 'x': }` (also inside a
+/// chain of relationships).
+fn declared_classes(statement: &Expr) -> Vec<String> {
+    match &statement.kind {
+        ExprKind::Resource {
+            type_name, bodies, ..
+        } if matches!(&type_name.kind, ExprKind::QualifiedName(n) if n == "class") => {
+            bodies.iter().filter_map(|b| literal(&b.title)).collect()
+        }
+        ExprKind::Binary { op, left, right } if is_relationship(*op) => {
+            let mut classes = declared_classes(left);
+            classes.extend(declared_classes(right));
+            classes
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -404,27 +717,26 @@ impl<'a> Collector<'a> {
 /// of its own, not only an ordering).
 fn declares_resources(expr: &Expr) -> bool {
     match &expr.kind {
-        ExprKind::Binary {
-            op: BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe,
-            left,
-            right,
-        } => declares_resources(left) || declares_resources(right),
+        ExprKind::Binary { op, left, right } if is_relationship(*op) => {
+            declares_resources(left) || declares_resources(right)
+        }
         ExprKind::Resource { .. } => true,
         _ => false,
     }
 }
 
 /// Whether a relationship statement orders run stages only
-/// (`Stage['pre'] -> Stage['main']`).
+/// (`Stage['pre'] -> Stage['main']`, `stage { 'a': } -> stage { 'b': }`).
 fn only_stages(expr: &Expr) -> bool {
     match &expr.kind {
-        ExprKind::Binary {
-            op: BinaryOp::Before | BinaryOp::Notify | BinaryOp::Require | BinaryOp::Subscribe,
-            left,
-            right,
-        } => only_stages(left) && only_stages(right),
+        ExprKind::Binary { op, left, right } if is_relationship(*op) => {
+            only_stages(left) && only_stages(right)
+        }
         ExprKind::Access { left, .. } => {
             matches!(&left.kind, ExprKind::QualifiedReference(name) if name.eq_ignore_ascii_case("stage"))
+        }
+        ExprKind::Resource { type_name, .. } => {
+            matches!(&type_name.kind, ExprKind::QualifiedName(name) if name == "stage")
         }
         _ => false,
     }

@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
+use granule_analyzer::semantic::Semantic;
 use granule_analyzer::{Analysis, Entry};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -49,6 +50,25 @@ pub struct SplitArgs {
     /// `$::role` or `$::fuel_settings['role']`.
     #[arg(long, value_name = "EXPR")]
     role_var: Option<String>,
+
+    /// The roles the deployment uses (comma separated). Regex cases, `in`,
+    /// `member($roles, 'x')`, `!=`, selectors and `default` branches are
+    /// evaluated for each. Without it: the literal values the guards name.
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,...")]
+    roles: Vec<String>,
+
+    /// Decide guards on EXPR statically (repeatable), e.g.
+    /// `--assume "$::settings['mode']=ha"`: branches that cannot hold are
+    /// left out. `true`, `false` and `undef` are those values.
+    #[arg(long, value_name = "EXPR=VALUE")]
+    assume: Vec<String>,
+
+    /// Where the nodes will find the output directory: tasks.yaml then
+    /// names the manifests and tests under it (as Fuel's
+    /// `/etc/puppet/modules/...`). Default: paths relative to tasks.yaml,
+    /// so that the output directory can be moved.
+    #[arg(long, value_name = "DIR")]
+    install_dir: Option<PathBuf>,
 
     /// A plan file (TOML: [pin], [rename], [merge], exclude) to honour.
     #[arg(long, value_name = "FILE")]
@@ -115,7 +135,17 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             Entry::Class(_) => None,
         })
         .collect();
+    let assumptions = args
+        .assume
+        .iter()
+        .map(|text| {
+            text.rsplit_once('=')
+                .map(|(expr, value)| (expr.trim().to_string(), value.trim().to_string()))
+                .ok_or_else(|| format!("--assume {text}: expected EXPR=VALUE"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
     let analysis = Analysis::load(&args.modulepath, &manifests)?;
+    let semantic = Semantic::new(&analysis);
     let plan = match &args.plan {
         Some(path) => Plan::load(path)?,
         None => Plan::default(),
@@ -123,6 +153,8 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     let options = SplitOptions {
         entries,
         role_var: args.role_var.clone(),
+        roles: args.roles.clone(),
+        assumptions,
         plan,
         only: args.only.clone(),
         target: match args.target {
@@ -130,7 +162,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             TargetArg::Puppet3 => Target::Puppet3,
         },
     };
-    let proposal = split(&analysis, &options)?;
+    let proposal = split(&semantic, &options)?;
     let modulepath = args
         .modulepath
         .iter()
@@ -140,12 +172,14 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     let output = Output {
         dir: &args.out,
         modulepath: &modulepath,
+        install_dir: args.install_dir.as_deref(),
         version: match args.descriptor_version {
             VersionArg::V1 => DescriptorVersion::V1,
             VersionArg::V2 => DescriptorVersion::V2,
         },
         timeout: args.timeout,
     };
+    clear_previous(&args.out)?;
     emit::write(&proposal, &analysis, &output)?;
     let dot = emit::task_dot(&proposal);
     emit::write_file(&args.out.join("graph.dot"), &dot)?;
@@ -176,6 +210,37 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!("verify: {} problems", failures.len());
         Ok(ExitCode::from(1))
     }
+}
+
+/// Removes what an earlier split wrote in OUT (the task directories its
+/// tasks.yaml names, and its reports), so that no stale task is left; a
+/// directory that holds anything else is refused.
+fn clear_previous(out: &std::path::Path) -> Result<(), String> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let previous = out.join("tasks.yaml");
+    let entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let names: Vec<std::ffi::OsString> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    if !previous.is_file() {
+        return Err(format!(
+            "{}: exists and is not the output of an earlier split (no tasks.yaml): choose an empty or new directory",
+            out.display()
+        ));
+    }
+    for name in names {
+        let path = out.join(&name);
+        let result = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        result.map_err(|e| format!("{}: cannot remove: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// SVG from DOT with Graphviz's `dot`.

@@ -1,0 +1,332 @@
+//! Per-task catalogs and the constraints checked on them.
+//!
+//! Each unit puts a closure of holders in a catalog (the classes and
+//! defines it declares, with everything they declare), plus the resources
+//! its own statement declares. A task's catalog, on one role, is the union
+//! of the closures of its units that run on that role: a class two tasks
+//! reach is in both catalogs, applied again, idempotently.
+//!
+//! Constraints, each carrying its edge:
+//! - *reference*: code in a task's catalog (a relationship, an override, a
+//!   realize, a metaparameter of a copied statement) names a class or
+//!   resource; Puppet fails the catalog unless the task declares it too;
+//! - *collect*: a collector with a refresh, an override, or virtual
+//!   resources to realise must meet, in one task, every resource it
+//!   matches in the monolith; with an ordering only, task order carries it.
+//!
+//! A constraint forces a merge only where no task holds both ends.
+
+use super::units::{Monolith, UnitKind};
+use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, Vertex};
+use crate::semantic::{HolderId, HolderSet, Semantic};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What one unit puts in a catalog.
+pub struct UnitCatalog<'a> {
+    pub holders: HolderSet,
+    /// Resources (literal titles) its own statement declares.
+    pub own: HashSet<&'a Vertex>,
+    /// References its own statement makes that a task must hold (the
+    /// metaparameters and overrides of copied code): `(edge, end)`.
+    pub references: Vec<(&'a Edge, &'a Vertex)>,
+    /// Relationship operands its statement names that may cross tasks
+    /// (they are dropped from the copy and carried by task order).
+    pub orderings: Vec<&'a Edge>,
+}
+
+/// The holders and edges written in each unit, and what each holder's code
+/// requires of a catalog.
+pub struct Catalogs<'a> {
+    pub units: Vec<UnitCatalog<'a>>,
+    /// Holders whose code the split copies (the entry, opened classes):
+    /// never in a task's catalog themselves.
+    walked: HashSet<HolderId>,
+    requirements: HashMap<HolderId, Vec<(&'a Edge, &'a Vertex)>>,
+    /// For each holder, the units whose closure holds it.
+    pub units_with: HashMap<HolderId, Vec<usize>>,
+}
+
+/// A forced merge and its cause.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub units: [usize; 2],
+    pub reason: String,
+    pub location: Location,
+    /// The class or define whose code the edge is written in.
+    pub hub: String,
+}
+
+impl<'a> Catalogs<'a> {
+    pub fn new(semantic: &Semantic<'a>, monolith: &Monolith<'a>, walked: HashSet<HolderId>) -> Catalogs<'a> {
+        let files = &semantic.analysis.codebase.files;
+        let units = monolith
+            .units
+            .iter()
+            .map(|unit| {
+                let file = &files[unit.file];
+                let start = (unit.location.line, unit.location.column);
+                let mut catalog = UnitCatalog {
+                    holders: HolderSet::default(),
+                    own: HashSet::new(),
+                    references: Vec::new(),
+                    orderings: Vec::new(),
+                };
+                if let UnitKind::Class(name) = &unit.kind {
+                    if let Some(id) = semantic.holder(&Vertex::class(name)) {
+                        catalog.holders.union_with(semantic.closure(id));
+                    }
+                }
+                for (_, edge) in semantic.edges_between(&file.path, start, unit.end) {
+                    if let Some(id) = semantic.declared_holder(edge) {
+                        catalog.holders.union_with(semantic.closure(id));
+                    }
+                    match edge.kind {
+                        EdgeKind::Declare | EdgeKind::DeclareVirtual => {
+                            catalog.own.insert(&edge.to);
+                        }
+                        EdgeKind::Before
+                        | EdgeKind::Notify
+                        | EdgeKind::RequireArrow
+                        | EdgeKind::SubscribeArrow => catalog.orderings.push(edge),
+                        EdgeKind::BeforeParam
+                        | EdgeKind::RequireParam
+                        | EdgeKind::NotifyParam
+                        | EdgeKind::SubscribeParam
+                        | EdgeKind::Override
+                        | EdgeKind::Realize => {
+                            if required(&edge.to) {
+                                catalog.references.push((edge, &edge.to));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for id in &walked {
+                    catalog.holders.remove(*id);
+                }
+                catalog
+            })
+            .collect::<Vec<_>>();
+        let mut units_with: HashMap<HolderId, Vec<usize>> = HashMap::new();
+        for (index, unit) in units.iter().enumerate() {
+            for holder in unit.holders.iter() {
+                units_with.entry(holder).or_default().push(index);
+            }
+        }
+        let mut requirements = HashMap::new();
+        for &holder in units_with.keys() {
+            let vertex = semantic.vertex(holder);
+            let mut list = Vec::new();
+            for (_, edge) in semantic.edges_of(holder) {
+                let ends: &[&Vertex] = match edge.kind {
+                    kind if kind.from_runs_first().is_some() && kind != EdgeKind::RequireClass => {
+                        &[&edge.from, &edge.to]
+                    }
+                    EdgeKind::Override | EdgeKind::Realize => &[&edge.to],
+                    _ => &[],
+                };
+                for &end in ends {
+                    if required(end) && end != vertex {
+                        list.push((edge, end));
+                    }
+                }
+            }
+            requirements.insert(holder, list);
+        }
+        Catalogs {
+            units,
+            walked,
+            requirements,
+            units_with,
+        }
+    }
+
+    /// The holders of a set of units running on one role.
+    fn holders_of(&self, units: &[usize]) -> HolderSet {
+        let mut set = HolderSet::default();
+        for &unit in units {
+            set.union_with(&self.units[unit].holders);
+        }
+        set
+    }
+
+    /// Whether a catalog (holders and the units' own resources) holds an
+    /// end: a class, or a resource with a literal title.
+    pub fn holds(&self, semantic: &Semantic, holders: &HolderSet, units: &[usize], end: &Vertex) -> bool {
+        match end {
+            Vertex::Class { name } => semantic
+                .holder(&Vertex::class(name))
+                .is_some_and(|id| holders.contains(id) || self.walked.contains(&id)),
+            _ => {
+                semantic.declarers(end).iter().any(|&id| holders.contains(id))
+                    || units.iter().any(|&unit| self.units[unit].own.contains(end))
+            }
+        }
+    }
+
+    /// The units that put `end` in a catalog (among `candidates`).
+    fn declaring_units(&self, semantic: &Semantic, end: &Vertex, candidates: &[usize]) -> Vec<usize> {
+        candidates
+            .iter()
+            .copied()
+            .filter(|&unit| self.holds(semantic, &self.units[unit].holders, &[unit], end))
+            .collect()
+    }
+
+    /// The reference constraints a group breaks on one role: for each
+    /// reference its catalog cannot hold, a unit that holds the other end.
+    pub fn broken_references(
+        &self,
+        semantic: &Semantic,
+        group: &[usize],
+        role_units: &[usize],
+    ) -> Vec<Violation> {
+        let holders = self.holders_of(group);
+        let mut broken = Vec::new();
+        let mut seen: HashSet<&Vertex> = HashSet::new();
+        let mut check = |edge: &'a Edge, end: &'a Vertex, hub: String, broken: &mut Vec<Violation>| {
+            if seen.contains(end) || self.holds(semantic, &holders, group, end) {
+                return;
+            }
+            seen.insert(end);
+            let Some(&other) = self.declaring_units(semantic, end, role_units).first() else {
+                return;
+            };
+            broken.push(Violation {
+                units: [group[0], other],
+                reason: format!(
+                    "{} refers to {} ({}): Puppet needs it in the same catalog",
+                    hub,
+                    end.label(),
+                    edge.kind.name()
+                ),
+                location: edge.location.clone(),
+                hub,
+            });
+        };
+        for holder in holders.iter() {
+            for &(edge, end) in self.requirements.get(&holder).into_iter().flatten() {
+                check(edge, end, edge.unit.label(), &mut broken);
+            }
+        }
+        for &unit in group {
+            for &(edge, end) in &self.units[unit].references {
+                check(edge, end, "copied code".to_string(), &mut broken);
+            }
+        }
+        broken
+    }
+}
+
+/// Whether a task must hold an end: a class, or a resource whose title is
+/// the same wherever it is written (other ends are only known at run time).
+fn required(end: &Vertex) -> bool {
+    matches!(
+        end,
+        Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
+    )
+}
+
+/// A collector's constraints: the resources it matches in the monolith,
+/// by declaring holder, and what it does with them.
+pub struct CollectorUse<'a> {
+    pub collector: &'a CollectorDeclaration,
+    pub holder: HolderId,
+    /// Holders declaring a resource it may collect.
+    pub matched: Vec<HolderId>,
+    /// Why it must meet them in one task, if it must: a refresh, an
+    /// override, or virtual resources.
+    pub must_meet: Option<String>,
+    /// Ordering edges it carries: `(collected first, edge)`.
+    pub orders: Vec<(bool, &'a Edge)>,
+}
+
+/// The collectors of the holders units reach, with what they match.
+pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> Vec<CollectorUse<'a>> {
+    let mut uses = Vec::new();
+    let reached: HashSet<HolderId> = catalogs.units_with.keys().copied().collect();
+    for collector in &semantic.analysis.collectors {
+        let Some(holder) = semantic.holder(&collector.holder) else {
+            continue;
+        };
+        if !reached.contains(&holder) {
+            continue;
+        }
+        let mut matched = Vec::new();
+        let mut realises = false;
+        for resource in semantic.resources_of_type(&collector.type_name) {
+            let Some(declarer) = semantic.holder(&resource.holder) else {
+                continue;
+            };
+            if !reached.contains(&declarer) || !semantic.collects(collector, resource).may() {
+                continue;
+            }
+            realises |= resource.is_virtual;
+            if !matched.contains(&declarer) {
+                matched.push(declarer);
+            }
+        }
+        let mut refresh = None;
+        let mut orders = Vec::new();
+        for (_, edge) in semantic.edges_of(holder) {
+            let collected_first = if edge.from == collector.collector {
+                true
+            } else if edge.to == collector.collector {
+                false
+            } else {
+                continue;
+            };
+            let Some(from_first) = edge.kind.from_runs_first() else {
+                continue;
+            };
+            if edge.kind.refreshes() {
+                refresh = Some(edge);
+            }
+            orders.push((collected_first == from_first, edge));
+        }
+        let must_meet = if let Some(edge) = refresh {
+            Some(format!(
+                "a refresh ({}) of what {} collects: Puppet sends it only inside one catalog",
+                edge.kind.name(),
+                collector.collector.label()
+            ))
+        } else if collector.overrides {
+            Some(format!(
+                "{} overrides what it collects: only in the catalog holding it",
+                collector.collector.label()
+            ))
+        } else if realises {
+            Some(format!(
+                "{} realises virtual resources: only in the catalog declaring them",
+                collector.collector.label()
+            ))
+        } else {
+            None
+        };
+        if !matched.is_empty() && (must_meet.is_some() || !orders.is_empty()) {
+            uses.push(CollectorUse {
+                collector,
+                holder,
+                matched,
+                must_meet,
+                orders,
+            });
+        }
+    }
+    uses
+}
+
+/// Which groups hold each holder.
+pub fn groups_holding(catalogs: &Catalogs, groups: &BTreeMap<usize, Vec<usize>>) -> HashMap<HolderId, Vec<usize>> {
+    let mut by_holder: HashMap<HolderId, Vec<usize>> = HashMap::new();
+    for (&first, members) in groups {
+        let mut set = HolderSet::default();
+        for &unit in members {
+            set.union_with(&catalogs.units[unit].holders);
+        }
+        for holder in set.iter() {
+            by_holder.entry(holder).or_default().push(first);
+        }
+    }
+    by_holder
+}

@@ -1,0 +1,273 @@
+//! Which classes the split opens: a class the entry (or an opened class)
+//! declares is opened when it is a *wrapper*, a role or profile class
+//! whose body mostly declares other classes and defines, and when opening
+//! it breaks nothing. Its statements then become units and its parameters
+//! and variables data. The plan file can force a class open or keep it
+//! whole; a class opened to serve another (its code reads the other's
+//! variables by qualified name) is opened with it.
+//!
+//! The rule, as the report states it: at least two class declarations,
+//! and class declarations and define instances are at least two thirds of
+//! what the body declares. What stops it: the class inherits or is
+//! inherited; something not opened declares it too; a refresh names
+//! `Class['it']` (Puppet refreshes a class as a whole, which no task order
+//! can stand for); code that is not copied reads its variables.
+
+use super::plan::Plan;
+use crate::analysis::Analysis;
+use crate::index::normalize;
+use crate::model::{DefinitionKind, EdgeKind, Vertex};
+use crate::semantic::Semantic;
+use granule_parser::{Definition, Expr, ExprKind};
+use std::collections::BTreeSet;
+
+pub struct Opener<'a> {
+    pub semantic: &'a Semantic<'a>,
+    plan: &'a Plan,
+    /// The holders whose code the split walks: the entry's top scope, its
+    /// nodes, the entry class.
+    entry: Vec<Vertex>,
+    /// Classes to open whatever their shape, with why.
+    needed: Vec<(String, String)>,
+}
+
+impl<'a> Opener<'a> {
+    pub fn new(semantic: &'a Semantic<'a>, plan: &'a Plan, entry: Vec<Vertex>) -> Opener<'a> {
+        Opener {
+            semantic,
+            plan,
+            entry,
+            needed: Vec::new(),
+        }
+    }
+
+    fn analysis(&self) -> &'a Analysis {
+        self.semantic.analysis
+    }
+
+    /// The file index and definition of a class.
+    pub fn definition(&self, class: &str) -> Option<(usize, &'a Definition)> {
+        find_class(self.analysis(), class)
+    }
+
+    /// `Ok(why)` to open `class`, `Err(Some(why))` to keep a candidate
+    /// whole, `Err(None)` for a class the rule does not consider.
+    pub fn decide(&mut self, class: &str, opened: &[String]) -> Result<String, Option<String>> {
+        if self.plan.keep.iter().any(|k| normalize(k) == class) {
+            return Err(Some("kept whole by the plan file".into()));
+        }
+        let (_, definition) = self.definition(class).ok_or(None)?;
+        let needed = self
+            .needed
+            .iter()
+            .find(|(c, _)| c == class)
+            .map(|(_, why)| why.clone());
+        let reason = if self.plan.open.iter().any(|o| normalize(o) == class) {
+            "opened by the plan file".to_string()
+        } else if let Some(why) = needed {
+            why
+        } else {
+            let shape = Shape::of(self.analysis(), definition.body.as_ref());
+            if !shape.is_wrapper() {
+                return Err(None);
+            }
+            format!(
+                "a wrapper: {} class declarations and {} define instances against {} other resources",
+                shape.classes, shape.instances, shape.resources
+            )
+        };
+        self.blocker(class, definition, opened)?;
+        Ok(reason)
+    }
+
+    /// Why opening `class` would break something, if it would.
+    fn blocker(
+        &mut self,
+        class: &str,
+        definition: &Definition,
+        opened: &[String],
+    ) -> Result<(), Option<String>> {
+        if let Some(parent) = &definition.parent {
+            return Err(Some(format!("it inherits {parent}")));
+        }
+        let analysis = self.analysis();
+        if let Some(child) = analysis
+            .codebase
+            .definitions
+            .values()
+            .flatten()
+            .find(|d| d.kind == DefinitionKind::Class && d.parent.as_deref() == Some(class))
+        {
+            return Err(Some(format!("{} inherits it", child.name)));
+        }
+        let walked = |unit: &Vertex| {
+            self.entry.contains(unit)
+                || matches!(unit, Vertex::Class { name } if opened.contains(name) || name == class)
+        };
+        let me = Vertex::class(class);
+        let holder = self.semantic.holder(&me);
+        let mut readers: BTreeSet<String> = BTreeSet::new();
+        for edge in &analysis.edges {
+            if edge.kind.declares_class()
+                && holder.is_some()
+                && self.semantic.declared_holder(edge) == holder
+                && !walked(&edge.unit)
+            {
+                return Err(Some(format!(
+                    "{} declares it too ({})",
+                    edge.unit.label(),
+                    edge.location
+                )));
+            }
+            if edge.kind.refreshes() && (edge.from == me || edge.to == me) {
+                return Err(Some(format!(
+                    "a refresh names Class['{class}'] ({}), which no task order can stand for",
+                    edge.location
+                )));
+            }
+            if edge.kind == EdgeKind::ReadsVariable {
+                if let Vertex::Variable { name } = &edge.to {
+                    let scope = name.trim_start_matches("::").rsplit_once("::").map(|(s, _)| s);
+                    if scope == Some(class) && !walked(&edge.unit) {
+                        match &edge.unit {
+                            Vertex::Class { name } if self.declared_only_by(name, class) => {
+                                readers.insert(name.clone());
+                            }
+                            unit => {
+                                return Err(Some(format!(
+                                    "{} reads its variable ${} ({}) and is not copied",
+                                    unit.label(),
+                                    name.trim_start_matches("::"),
+                                    edge.location
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for reader in readers {
+            if !self.needed.iter().any(|(c, _)| *c == reader) {
+                self.needed.push((
+                    reader,
+                    format!("opened with class {class}, whose variables its code reads"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether every declaration of `class` is written in `by`.
+    fn declared_only_by(&self, class: &str, by: &str) -> bool {
+        let Some(holder) = self.semantic.holder(&Vertex::class(class)) else {
+            return false;
+        };
+        let by = Vertex::class(by);
+        let mut declared = false;
+        for edge in &self.analysis().edges {
+            if edge.kind.declares_class() && self.semantic.declared_holder(edge) == Some(holder) {
+                if edge.unit != by {
+                    return false;
+                }
+                declared = true;
+            }
+        }
+        declared
+    }
+}
+
+/// What a class body declares, through its conditionals.
+#[derive(Debug, Default)]
+struct Shape {
+    classes: usize,
+    instances: usize,
+    resources: usize,
+}
+
+impl Shape {
+    fn of(analysis: &Analysis, body: Option<&Expr>) -> Shape {
+        let mut shape = Shape::default();
+        if let Some(body) = body {
+            shape.count(analysis, body);
+        }
+        shape
+    }
+
+    fn is_wrapper(&self) -> bool {
+        let declared = self.classes + self.instances;
+        self.classes >= 2 && 3 * declared >= 2 * (declared + self.resources)
+    }
+
+    fn count(&mut self, analysis: &Analysis, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Block(statements) => {
+                for statement in statements {
+                    self.count(analysis, statement);
+                }
+            }
+            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+                for branch in [&conditional.then_branch, &conditional.else_branch]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.count(analysis, branch);
+                }
+            }
+            ExprKind::Case { options, .. } => {
+                for body in options.iter().filter_map(|o| o.body.as_ref()) {
+                    self.count(analysis, body);
+                }
+            }
+            ExprKind::Call(call) => {
+                if let ExprKind::QualifiedName(name) = &call.functor.kind {
+                    if matches!(name.as_str(), "include" | "require" | "contain") {
+                        self.classes += call.args.len();
+                    }
+                }
+            }
+            ExprKind::Binary { left, right, .. } => {
+                self.count(analysis, left);
+                self.count(analysis, right);
+            }
+            ExprKind::Resource {
+                type_name, bodies, ..
+            } => {
+                let type_name = match &type_name.kind {
+                    ExprKind::QualifiedName(name) => normalize(name),
+                    _ => return,
+                };
+                if type_name == "class" {
+                    self.classes += bodies.len();
+                } else if analysis
+                    .codebase
+                    .find(&type_name, DefinitionKind::Define)
+                    .is_some()
+                {
+                    self.instances += bodies.len();
+                } else {
+                    self.resources += bodies.len();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The file index and definition of a class.
+pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
+    let location = &analysis.codebase.find(name, DefinitionKind::Class)?.location;
+    let index = analysis
+        .codebase
+        .files
+        .iter()
+        .position(|file| file.path == location.file)?;
+    fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
+        match &expr.kind {
+            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
+            ExprKind::Class(definition) if normalize(&definition.name) == name => Some(definition),
+            ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
+            _ => None,
+        }
+    }
+    search(&analysis.codebase.files[index].program.body, name).map(|d| (index, d))
+}

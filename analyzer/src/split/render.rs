@@ -1,0 +1,194 @@
+//! Copied code as a task's manifest says it: statements and guards with
+//! the variables of opened scopes renamed to the task's own, and the data
+//! each task reads (the Hiera keys the `globals` task writes).
+
+use super::eval::resolve_variable;
+use super::units::{Guard, GuardKind, Monolith};
+use super::Proposal;
+use crate::index::SourceFile;
+use granule_parser::visit::{for_each_child, Node};
+use granule_parser::{Expr, ExprKind};
+use std::collections::{BTreeMap, HashSet};
+
+/// A variable of the monolith's data: the scope setting it and its name.
+pub type DataVariable = (usize, String);
+
+/// Whether `scope` sets `name` (a parameter or an assignment): data the
+/// `globals` task computes.
+pub fn is_data(monolith: &Monolith, scope: usize, name: &str) -> bool {
+    monolith.scopes[scope].params.iter().any(|(p, _)| p == name)
+        || monolith
+            .assignments
+            .iter()
+            .any(|a| a.scope == scope && a.name == name)
+}
+
+/// The Hiera key of a data variable: the top scope's by name, an opened
+/// class's as `class::name`.
+pub fn data_key(monolith: &Monolith, (scope, name): &DataVariable) -> String {
+    match &monolith.scopes[*scope].class {
+        Some(class) if *scope != 0 => format!("{class}::{name}"),
+        _ => name.clone(),
+    }
+}
+
+/// The name the `globals` manifest gives a data variable: its own for the
+/// top scope, prefixed by its class's for an opened scope.
+pub fn global_name(monolith: &Monolith, (scope, name): &DataVariable) -> String {
+    match &monolith.scopes[*scope].class {
+        Some(class) if *scope != 0 => format!("{}__{name}", class.replace("::", "__")),
+        _ => name.clone(),
+    }
+}
+
+/// The data variables an expression (written in `scope`) reads.
+pub fn data_read(monolith: &Monolith, expr: &Expr, scope: usize, out: &mut Vec<DataVariable>) {
+    let bound = lambda_parameters(expr);
+    visit_variables(expr, &mut |_, name| {
+        if bound.contains(name) {
+            return;
+        }
+        if let Some((at, variable)) = resolve_variable(monolith, name, scope) {
+            if is_data(monolith, at, variable) && !out.contains(&(at, variable.to_string())) {
+                out.push((at, variable.to_string()));
+            }
+        }
+    });
+}
+
+/// The source of `expr` with each data variable renamed as `names` says.
+pub fn render(
+    monolith: &Monolith,
+    file: &SourceFile,
+    expr: &Expr,
+    scope: usize,
+    names: &dyn Fn(&DataVariable) -> String,
+) -> String {
+    let bound = lambda_parameters(expr);
+    let base = expr.span.start as usize;
+    let text = file.text(expr.span);
+    let mut replacements: Vec<(usize, usize, String)> = Vec::new();
+    visit_variables(expr, &mut |variable, name| {
+        if bound.contains(name) {
+            return;
+        }
+        let Some((at, short)) = resolve_variable(monolith, name, scope) else {
+            return;
+        };
+        if !is_data(monolith, at, short) {
+            return;
+        }
+        let wanted = names(&(at, short.to_string()));
+        if wanted == name {
+            return;
+        }
+        let start = variable.span.start as usize - base;
+        let end = (variable.span.end as usize - base).min(text.len());
+        let Some(found) = text.get(start..end).and_then(|t| t.rfind(name)) else {
+            return;
+        };
+        replacements.push((start + found, start + found + name.len(), wanted));
+    });
+    replacements.sort();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, wanted) in replacements {
+        if start < at {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(&wanted);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// A guard as a Puppet condition.
+pub fn render_guard(
+    monolith: &Monolith,
+    files: &[SourceFile],
+    guard: &Guard,
+    names: &dyn Fn(&DataVariable) -> String,
+) -> String {
+    let file = &files[guard.file];
+    let show = |expr: &Expr| render(monolith, file, expr, guard.scope, names);
+    match &guard.kind {
+        GuardKind::If { test, holds } => {
+            if *holds {
+                format!("({})", show(test))
+            } else {
+                format!("!({})", show(test))
+            }
+        }
+        GuardKind::Case {
+            test,
+            values,
+            others,
+            default,
+        } => {
+            let test = show(test);
+            let one = |value: &&Expr| match value.kind {
+                ExprKind::Regex(_) => format!("({test} =~ {})", file.text(value.span)),
+                _ => format!("({test} == {})", show(value)),
+            };
+            if *default {
+                if others.is_empty() {
+                    "true".to_string()
+                } else {
+                    format!("!({})", others.iter().map(one).collect::<Vec<_>>().join(" or "))
+                }
+            } else {
+                values.iter().map(one).collect::<Vec<_>>().join(" or ")
+            }
+        }
+    }
+}
+
+/// The data variables a task reads, with the name each has in its
+/// manifest: the top scope's keep theirs, an opened class's keep theirs
+/// unless another scope's variable of the task has it.
+pub fn task_names(proposal: &Proposal, read: &[DataVariable]) -> BTreeMap<DataVariable, String> {
+    let mut names: BTreeMap<DataVariable, String> = BTreeMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut ordered: Vec<&DataVariable> = read.iter().collect();
+    ordered.sort_by_key(|(scope, name)| (*scope != 0, *scope, name.clone()));
+    for variable in ordered {
+        let local = if taken.contains(&variable.1) {
+            global_name(&proposal.monolith, variable)
+        } else {
+            variable.1.clone()
+        };
+        taken.insert(local.clone());
+        names.insert(variable.clone(), local);
+    }
+    names
+}
+
+/// The names lambdas of an expression bind (`|$x| { ... }`): not data.
+fn lambda_parameters(expr: &Expr) -> HashSet<String> {
+    let mut bound = HashSet::new();
+    fn walk(node: Node, bound: &mut HashSet<String>) {
+        if let Node::Expr(expr) = node {
+            if let ExprKind::Lambda(lambda) = &expr.kind {
+                bound.extend(lambda.params.iter().map(|p| p.name.clone()));
+            }
+        }
+        for_each_child(node, &mut |child| walk(child, bound));
+    }
+    walk(Node::Expr(expr), &mut bound);
+    bound
+}
+
+fn visit_variables<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e str)) {
+    fn walk<'e>(node: Node<'e>, f: &mut dyn FnMut(&'e Expr, &'e str)) {
+        if let Node::Expr(expr) = node {
+            if let ExprKind::Variable(name) = &expr.kind {
+                f(expr, name);
+                return;
+            }
+        }
+        for_each_child(node, &mut |child| walk(child, f));
+    }
+    walk(Node::Expr(expr), f);
+}
