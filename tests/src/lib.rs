@@ -3,6 +3,8 @@
 //!
 //! * [`corpus`]: the real Puppet modules installed from Debian packages, the
 //!   shared Fuel corpora, and our own fixtures.
+//! * [`catalog`]: the catalog Puppet's own compiler makes of a manifest, with
+//!   given facts and Hiera data (resources, parameters, relationships).
 //! * [`compare_split`]: `scripts/compare-split`'s figures for a split against
 //!   a human one.
 //! * [`oracle`]: Puppet's own parse of those files (PN, JSON or the syntax
@@ -17,6 +19,7 @@
 //! * [`require_reference`]: a missing reference fails under `CI=true` and
 //!   skips loudly otherwise.
 
+pub mod catalog;
 pub mod compare_split;
 pub mod corpus;
 pub mod executor;
