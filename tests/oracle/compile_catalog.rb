@@ -1,19 +1,24 @@
 #!/usr/bin/env ruby
 # frozen_string_literal: true
 #
-# The catalog oracle: Puppet's own compiler, through its Ruby API, on one
-# manifest, without applying anything and without facter.
+# The catalog oracle: Puppet's own compiler, through its Ruby API, on
+# manifests, without applying anything and without facter.
 #
 # Usage:
-#   ruby compile_catalog.rb --manifest FILE --modulepath DIR[:DIR...]
-#        --facts FILE --hiera-config FILE --workdir DIR [--node NAME]
+#   ruby compile_catalog.rb --workdir DIR --manifest FILE --modulepath DIR[:DIR...]
+#        --facts FILE --hiera-config FILE [--node NAME]
+#   ruby compile_catalog.rb --workdir DIR --batch < REQUESTS
 #
 # --facts is a JSON or YAML hash: the node's facts, exactly (no facter).
 # --hiera-config is a Hiera 5 hiera.yaml (Puppet's global layer).
-# --workdir holds Puppet's confdir, vardir, codedir... for this run, so that
-# nothing of the machine's own Puppet configuration is read or written.
+# --workdir holds Puppet's confdir, vardir, codedir... for this process, so
+# that nothing of the machine's own Puppet configuration is read or written.
+# --batch compiles many catalogs in one process (loading Puppet costs about a
+# second): one JSON request per line on stdin, {"manifest", "modulepath":
+# [DIR...], "facts": {...}, "hiera_config", "node": NAME or null}, and one
+# answer line per request on stdout, in order.
 #
-# Prints one JSON object:
+# An answer is one JSON object:
 #   {"resources": [{"type", "title", "parameters"}...],
 #    "edges": [{"from", "to", "kind"}...],
 #    "warnings": [TEXT...]}
@@ -48,18 +53,31 @@ RELATIONSHIP_METAPARAMETERS = {
 def options_from(argv)
   options = {}
   OptionParser.new do |parser|
-    parser.banner = 'usage: compile_catalog.rb --manifest FILE --modulepath DIRS --facts FILE ' \
-                    '--hiera-config FILE --workdir DIR [--node NAME]'
-    parser.on('--manifest FILE') { |value| options[:manifest] = File.expand_path(value) }
-    parser.on('--modulepath DIRS') { |value| options[:modulepath] = value.split(File::PATH_SEPARATOR).map { |dir| File.expand_path(dir) } }
-    parser.on('--facts FILE') { |value| options[:facts] = value }
-    parser.on('--hiera-config FILE') { |value| options[:hiera_config] = File.expand_path(value) }
+    parser.banner = 'usage: compile_catalog.rb --workdir DIR (--batch | --manifest FILE ' \
+                    '--modulepath DIRS --facts FILE --hiera-config FILE [--node NAME])'
     parser.on('--workdir DIR') { |value| options[:workdir] = File.expand_path(value) }
+    parser.on('--batch') { options[:batch] = true }
+    parser.on('--manifest FILE') { |value| options[:manifest] = value }
+    parser.on('--modulepath DIRS') { |value| options[:modulepath] = value.split(File::PATH_SEPARATOR) }
+    parser.on('--facts FILE') { |value| options[:facts] = value }
+    parser.on('--hiera-config FILE') { |value| options[:hiera_config] = value }
     parser.on('--node NAME') { |value| options[:node] = value }
   end.parse!(argv)
-  missing = %i[manifest modulepath facts hiera_config workdir].reject { |key| options[key] }
+  needed = options[:batch] ? %i[workdir] : %i[workdir manifest modulepath facts hiera_config]
+  missing = needed.reject { |key| options[key] }
   abort("compile_catalog.rb: missing --#{missing.map { |key| key.to_s.tr('_', '-') }.join(', --')}") unless missing.empty?
   options
+end
+
+# The request the command line makes (facts read from their file).
+def request_from(options)
+  facts = YAML.safe_load(File.read(options[:facts]))
+  {
+    'manifest' => options[:manifest], 'modulepath' => options[:modulepath], 'facts' => facts,
+    'hiera_config' => options[:hiera_config], 'node' => options[:node]
+  }
+rescue Psych::Exception, SystemCallError => error
+  abort("compile_catalog.rb: #{options[:facts]}: #{error.message}")
 end
 
 def reference_of(catalog, value)
@@ -92,12 +110,16 @@ def resources_of(catalog)
   end
 end
 
-def compile(options)
-  facts = YAML.safe_load(File.read(options[:facts])) || {}
-  raise ArgumentError, "#{options[:facts]}: the facts are not a hash" unless facts.is_a?(Hash)
+# Each compilation gets an environment of its own name, so that nothing
+# Puppet caches per environment (loaders, parsed manifests) is shared.
+def compile(request, number)
+  facts = request['facts'] || {}
+  raise ArgumentError, 'the facts are not a hash' unless facts.is_a?(Hash)
 
-  name = options[:node] || facts['fqdn'] || facts.dig('networking', 'fqdn') || 'granule.test'
-  environment = Puppet::Node::Environment.create(:granule, options[:modulepath], options[:manifest])
+  Puppet[:hiera_config] = File.expand_path(request['hiera_config'])
+  name = request['node'] || facts['fqdn'] || facts.dig('networking', 'fqdn') || 'granule.test'
+  modulepath = request['modulepath'].map { |dir| File.expand_path(dir) }
+  environment = Puppet::Node::Environment.create(:"granule#{number}", modulepath, File.expand_path(request['manifest']))
   node = Puppet::Node.new(name, environment: environment)
   node.fact_merge(Puppet::Node::Facts.new(name, facts))
   overrides = { current_environment: environment, environments: Puppet::Environments::Static.new(environment) }
@@ -105,23 +127,31 @@ def compile(options)
     catalog = Puppet::Parser::Compiler.compile(node)
     { 'resources' => resources_of(catalog), 'edges' => edges_of(catalog) }
   end
-rescue Puppet::Error, ArgumentError, Psych::Exception, SystemCallError => error
+rescue Puppet::Error, ArgumentError, SystemCallError => error
   { 'errors' => [error.message] }
+end
+
+# Errors are logged too (Compiler.compile logs the exception it raises):
+# they are in "errors" already.
+def warnings_in(logs)
+  logs.select { |log| log.level == :warning }.map do |log|
+    [log.file && [log.file, log.line].compact.join(':'), log.message].compact.join(': ')
+  end
 end
 
 options = options_from(ARGV)
 work = options[:workdir]
 Puppet.initialize_settings(
-  %w[confdir vardir codedir logdir rundir publicdir].flat_map { |setting| ["--#{setting}", File.join(work, setting)] } +
-  ['--hiera_config', options[:hiera_config]]
+  %w[confdir vardir codedir logdir rundir publicdir].flat_map { |setting| ["--#{setting}", File.join(work, setting)] }
 )
 logs = []
 Puppet::Util::Log.newdestination(Puppet::Test::LogCollector.new(logs))
 Puppet::Util::Log.level = :warning
-result = compile(options)
-# Errors are logged too (Compiler.compile logs the exception it raises):
-# they are in "errors" already.
-result['warnings'] = logs.select { |log| log.level == :warning }.map do |log|
-  [log.file && [log.file, log.line].compact.join(':'), log.message].compact.join(': ')
+requests = options[:batch] ? $stdin.each_line.reject { |line| line.strip.empty? }.map { |line| JSON.parse(line) } : [request_from(options)]
+requests.each_with_index do |request, number|
+  logs.clear
+  answer = compile(request, number)
+  answer['warnings'] = warnings_in(logs)
+  puts JSON.generate(answer)
+  $stdout.flush
 end
-puts JSON.generate(result)

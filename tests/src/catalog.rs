@@ -5,7 +5,8 @@
 //! `tests/oracle/compile_catalog.rb` drives `Puppet::Parser::Compiler` in
 //! Puppet's Ruby; see that script for what exactly a resource and an edge
 //! are. Call [`puppet_available`] through [`crate::require_reference`] first:
-//! [`compile_catalog`]'s `Err` is Puppet refusing the catalog.
+//! [`compile_catalog`]'s `Err` is Puppet refusing the catalog. Many catalogs
+//! compile faster together, in one Puppet process: [`compile_catalogs`].
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -131,24 +132,20 @@ impl CatalogRequest<'_> {
     /// The catalog, or Puppet's errors (each with its file, line and column)
     /// joined by newlines; also `Err` when Ruby or Puppet cannot run at all.
     pub fn compile(&self) -> Result<Catalog, String> {
-        let work = scratch_dir();
-        let result = self.compile_in(&work);
-        if result.is_ok() {
-            let _ = std::fs::remove_dir_all(&work);
-        }
-        result
+        compile_catalogs(std::slice::from_ref(self))
+            .pop()
+            .expect("one answer per request")
     }
 
-    fn compile_in(&self, work: &Path) -> Result<Catalog, String> {
-        let data_dir = work.join("hieradata");
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-        let facts = work.join("facts.json");
-        let hiera_config = work.join("hiera.yaml");
-        write(&facts, &self.facts.to_string())?;
-        write(&data_dir.join("common.json"), &self.hiera_data.to_string())?;
+    /// The request line the script reads, with its Hiera data written under
+    /// `dir`.
+    fn to_line(&self, dir: &Path) -> Result<String, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        write(&dir.join("common.json"), &self.hiera_data.to_string())?;
+        let hiera_config = dir.join("hiera.yaml");
         // JSON strings are YAML strings: the path is quoted whatever it holds.
-        let datadir = Value::String(data_dir.display().to_string());
+        let datadir = Value::String(dir.display().to_string());
         write(
             &hiera_config,
             &format!(
@@ -156,52 +153,104 @@ impl CatalogRequest<'_> {
                  hierarchy:\n  - name: granule test data\n    path: common.json\n"
             ),
         )?;
-        let modulepath = std::env::join_paths(self.modulepath)
-            .map_err(|e| format!("a module path cannot be joined: {e}"))?;
-        let mut command = Command::new("ruby");
-        command
-            .arg(script_path())
-            .arg("--manifest")
-            .arg(self.manifest)
-            .arg("--modulepath")
-            .arg(modulepath)
-            .arg("--facts")
-            .arg(&facts)
-            .arg("--hiera-config")
-            .arg(&hiera_config)
-            .arg("--workdir")
-            .arg(work.join("puppet"));
-        if let Some(node) = self.node {
-            command.arg("--node").arg(node);
-        }
-        let output = command.output().map_err(|e| {
-            format!("cannot run ruby ({e}): install the Debian package puppet-agent")
-        })?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let parsed: Output = serde_json::from_str(stdout.trim()).map_err(|e| {
-            format!(
-                "{} printed no catalog ({e}); its stderr:\n{}",
-                script_path().display(),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })?;
-        if !parsed.errors.is_empty() {
-            return Err(parsed.errors.join("\n"));
-        }
-        Ok(Catalog {
-            resources: parsed
-                .resources
-                .into_iter()
-                .map(|record| ((record.kind, record.title), record.parameters))
-                .collect(),
-            edges: parsed
-                .edges
-                .into_iter()
-                .map(|edge| (edge.from, edge.to, edge.kind))
-                .collect(),
-            warnings: parsed.warnings,
-        })
+        let request = serde_json::json!({
+            "manifest": self.manifest,
+            "modulepath": self.modulepath,
+            "facts": self.facts,
+            "hiera_config": hiera_config,
+            "node": self.node,
+        });
+        Ok(request.to_string())
     }
+}
+
+/// Compiles every request in one Puppet process (loading Puppet costs about
+/// a second; each catalog is compiled in an environment of its own): an
+/// answer per request, in order, as [`CatalogRequest::compile`] gives it.
+pub fn compile_catalogs(requests: &[CatalogRequest]) -> Vec<Result<Catalog, String>> {
+    let work = scratch_dir();
+    let answers = run_batch(requests, &work);
+    if answers.iter().all(Result::is_ok) {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    answers
+}
+
+fn run_batch(requests: &[CatalogRequest], work: &Path) -> Vec<Result<Catalog, String>> {
+    let failed_all = |error: String| -> Vec<Result<Catalog, String>> {
+        requests.iter().map(|_| Err(error.clone())).collect()
+    };
+    let mut lines = String::new();
+    for (number, request) in requests.iter().enumerate() {
+        match request.to_line(&work.join(format!("request-{number}"))) {
+            Ok(line) => {
+                lines.push_str(&line);
+                lines.push('\n');
+            }
+            Err(error) => return failed_all(error),
+        }
+    }
+    let input = work.join("requests.jsonl");
+    if let Err(error) = write(&input, &lines) {
+        return failed_all(error);
+    }
+    let stdin = match std::fs::File::open(&input) {
+        Ok(file) => file,
+        Err(error) => return failed_all(format!("cannot read {}: {error}", input.display())),
+    };
+    let output = match Command::new("ruby")
+        .arg(script_path())
+        .arg("--workdir")
+        .arg(work.join("puppet"))
+        .arg("--batch")
+        .stdin(stdin)
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) => {
+            return failed_all(format!(
+                "cannot run ruby ({error}): install the Debian package puppet-agent"
+            ))
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut answers: Vec<Result<Catalog, String>> = stdout.lines().map(answer).collect();
+    if answers.len() != requests.len() {
+        let error = format!(
+            "{} answered {} of {} requests; its stderr:\n{}",
+            script_path().display(),
+            answers.len(),
+            requests.len(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        answers.resize_with(requests.len(), || Err(error.clone()));
+    }
+    answers
+}
+
+fn answer(line: &str) -> Result<Catalog, String> {
+    let parsed: Output = serde_json::from_str(line).map_err(|e| {
+        format!(
+            "{} printed no catalog ({e}): {line}",
+            script_path().display()
+        )
+    })?;
+    if !parsed.errors.is_empty() {
+        return Err(parsed.errors.join("\n"));
+    }
+    Ok(Catalog {
+        resources: parsed
+            .resources
+            .into_iter()
+            .map(|record| ((record.kind, record.title), record.parameters))
+            .collect(),
+        edges: parsed
+            .edges
+            .into_iter()
+            .map(|edge| (edge.from, edge.to, edge.kind))
+            .collect(),
+        warnings: parsed.warnings,
+    })
 }
 
 /// The compiler script.
@@ -209,8 +258,8 @@ pub fn script_path() -> PathBuf {
     crate::repo_root().join("tests/oracle/compile_catalog.rb")
 }
 
-/// A fresh directory under `target/catalog/` for one compilation (tests run
-/// in parallel threads); kept when the compilation fails, to look into.
+/// A fresh directory under `target/catalog/` for one Puppet process (tests
+/// run in parallel threads); kept when a compilation fails, to look into.
 fn scratch_dir() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let number = NEXT.fetch_add(1, Ordering::Relaxed);

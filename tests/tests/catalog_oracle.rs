@@ -3,7 +3,7 @@
 //! compiler must give exactly those, with the facts and Hiera data given.
 
 use granule_tests::catalog::{
-    compile_catalog, puppet_available, Catalog, CatalogRequest, EdgeKind,
+    compile_catalog, compile_catalogs, puppet_available, Catalog, CatalogRequest, EdgeKind,
 };
 use granule_tests::{repo_root, require_reference, target_dir};
 use serde_json::{json, Value};
@@ -155,4 +155,54 @@ fn compile_errors_name_the_file_and_line() {
         error.contains("no_such_class") && error.contains(&location),
         "{error}"
     );
+}
+
+/// Several catalogs in one Puppet process: each with its own facts, Hiera
+/// data and node name, a failing one in the middle not affecting the others.
+#[test]
+fn a_batch_compiles_each_request_with_its_own_inputs() {
+    const TEST: &str = "catalog_oracle (batch)";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let (manifest, modulepath) = fixture();
+    let (first_facts, first_data) = (
+        json!({ "role": "first" }),
+        json!({ "app::greeting": "one" }),
+    );
+    let (second_facts, second_data) = (
+        json!({ "role": "second" }),
+        json!({ "app::greeting": "two" }),
+    );
+    let request = |facts, hiera_data, node| CatalogRequest {
+        manifest: &manifest,
+        modulepath: &modulepath,
+        facts,
+        hiera_data,
+        node,
+    };
+    let answers = compile_catalogs(&[
+        request(&first_facts, &first_data, None),
+        request(&first_facts, &json!({}), None),
+        request(&second_facts, &second_data, Some("web1.test")),
+    ]);
+    assert_eq!(answers.len(), 3);
+    let first = answers[0].as_ref().expect("the first compiles");
+    assert!(answers[1]
+        .as_ref()
+        .is_err_and(|error| error.contains("greeting")));
+    let second = answers[2].as_ref().expect("the third compiles");
+    let greeting =
+        |catalog: &Catalog| catalog.parameters("Class", "App").unwrap()["greeting"].clone();
+    let message =
+        |catalog: &Catalog| catalog.parameters("Notify", "first").unwrap()["message"].clone();
+    assert_eq!(
+        (greeting(first), message(first)),
+        (json!("one"), json!("first"))
+    );
+    assert_eq!(
+        (greeting(second), message(second)),
+        (json!("two"), json!("second"))
+    );
+    assert!(first.contains("Node", "default") && second.contains("Node", "web1.test"));
 }
