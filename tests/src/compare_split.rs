@@ -14,9 +14,12 @@ pub struct Comparison {
     pub classes_only_reference: usize,
     pub tasks: Sides,
     pub pairs: Pairs,
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
+    /// `None` when our split puts no two compared classes together.
+    pub precision: Option<f64>,
+    /// `None` when the reference puts no two compared classes together.
+    pub recall: Option<f64>,
+    /// `None` when neither side puts two compared classes together.
+    pub f1: Option<f64>,
     pub orderings: Orderings,
     pub reversed: Vec<ReversedOrdering>,
 }

@@ -287,16 +287,43 @@ fn the_2015_split_against_itself_agrees_fully() {
     assert!(result.pairs.together_reference > 0);
     assert_eq!(
         (result.precision, result.recall, result.f1),
-        (1.0, 1.0, 1.0)
+        (Some(1.0), Some(1.0), Some(1.0))
     );
     assert!(orderings.reference > 0);
     assert_eq!(orderings.kept, orderings.reference, "{result:?}");
     assert_eq!((orderings.reversed, orderings.unordered), (0, 0));
 }
 
-fn assert_close(what: &str, actual: f64, expected: f64) {
+fn assert_close(what: &str, actual: Option<f64>, expected: f64) {
     assert!(
-        (actual - expected).abs() < 1e-9,
-        "{what}: the script says {actual}, the stated splits give {expected}"
+        actual.is_some_and(|actual| (actual - expected).abs() < 1e-9),
+        "{what}: the script says {actual:?}, the stated splits give {expected}"
+    );
+}
+
+/// A task whose manifest cannot be found is named on stderr; with nothing
+/// left to compare, no figure is made up.
+#[test]
+fn a_missing_manifest_is_a_warning_and_no_figure_is_made_up() {
+    const TEST: &str = "compare_split (missing manifest)";
+    let split = granule_tests::target_dir().join("compare-split-missing-manifest");
+    std::fs::create_dir_all(&split).unwrap();
+    let tasks = "- id: lost\n  type: puppet\n  parameters:\n    puppet_manifest: lost/lost.pp\n";
+    std::fs::write(split.join("tasks.yaml"), tasks).unwrap();
+    let Some(output) = require_reference(TEST, run(&split, &fixture("reference"), &["--json"]))
+    else {
+        return;
+    };
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("task lost") && stderr.contains("lost/lost.pp"),
+        "{stderr}"
+    );
+    let result: Comparison = serde_json::from_slice(&output.stdout).expect("a comparison");
+    assert_eq!((result.tasks.ours, result.classes_compared), (0, 0));
+    assert_eq!(
+        (result.precision, result.recall, result.f1),
+        (None, None, None)
     );
 }
