@@ -9,7 +9,8 @@
 #        --facts FILE --hiera-config FILE [--node NAME]
 #   ruby compile_catalog.rb --workdir DIR --batch < REQUESTS
 #
-# --facts is a JSON or YAML hash: the node's facts, exactly (no facter).
+# --facts is a JSON or YAML hash: the node's facts, exactly (no facter), and
+# `clientcert` (the node's name) unless they give it.
 # --hiera-config is a Hiera 5 hiera.yaml (Puppet's global layer).
 # --workdir holds Puppet's confdir, vardir, codedir... for this process, so
 # that nothing of the machine's own Puppet configuration is read or written.
@@ -121,7 +122,9 @@ def compile(request, number)
   modulepath = request['modulepath'].map { |dir| File.expand_path(dir) }
   environment = Puppet::Node::Environment.create(:"granule#{number}", modulepath, File.expand_path(request['manifest']))
   node = Puppet::Node.new(name, environment: environment)
-  node.fact_merge(Puppet::Node::Facts.new(name, facts))
+  # As `puppet apply` adds it (Facts#add_local_facts): $trusted['certname']
+  # comes from it.
+  node.fact_merge(Puppet::Node::Facts.new(name, { 'clientcert' => name }.merge(facts)))
   overrides = { current_environment: environment, environments: Puppet::Environments::Static.new(environment) }
   Puppet.override(overrides, 'granule catalog oracle') do
     catalog = Puppet::Parser::Compiler.compile(node)

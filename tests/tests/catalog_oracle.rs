@@ -130,7 +130,11 @@ fn the_node_name_selects_the_node_block() {
         return;
     };
     assert!(catalog.contains("Node", "web1.test"));
-    assert!(catalog.contains("Notify", "node web1"));
+    let certname = catalog
+        .parameters("Notify", "node web1")
+        .unwrap()
+        .get("message");
+    assert_eq!(certname, Some(&json!("web1.test")), "$trusted['certname']");
     assert!(!catalog.contains("Notify", "node default"));
 }
 
