@@ -98,3 +98,21 @@ pub fn read_manifest(path: &Path) -> String {
         std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     String::from_utf8(bytes).unwrap_or_else(|_| panic!("{} is not valid UTF-8", path.display()))
 }
+
+/// A snapshot of real Fuel code under `../shared/corpora/` (`name` is e.g.
+/// `fuel-library-2015`), read in place: see that directory's README.
+pub fn shared_corpus(name: &str) -> Result<PathBuf, String> {
+    let root = crate::repo_root();
+    let dir = root
+        .parent()
+        .map(|parent| parent.join("shared/corpora").join(name))
+        .unwrap_or_default();
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "the corpus {} is missing (the shared corpora live next to the project, in ../shared/corpora)",
+            dir.display()
+        ))
+    }
+}

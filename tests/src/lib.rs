@@ -1,8 +1,12 @@
 //! Shared helpers for granule's cross-crate tests: the corpus, the oracles,
 //! and the rule for when a reference is missing.
 //!
-//! * [`corpus`]: the real Puppet modules installed from Debian packages, and
-//!   our own fixtures.
+//! * [`corpus`]: the real Puppet modules installed from Debian packages, the
+//!   shared Fuel corpora, and our own fixtures.
+//! * [`catalog`]: the catalog Puppet's own compiler makes of a manifest, with
+//!   given facts and Hiera data (resources, parameters, relationships).
+//! * [`compare_split`]: `scripts/compare-split`'s figures for a split against
+//!   a human one.
 //! * [`oracle`]: Puppet's own parse of those files (PN, JSON or the syntax
 //!   error), produced in one Ruby process and cached under `target/oracle/`.
 //! * [`validation_oracle`]: every issue Puppet's validator reports for
@@ -15,6 +19,8 @@
 //! * [`require_reference`]: a missing reference fails under `CI=true` and
 //!   skips loudly otherwise.
 
+pub mod catalog;
+pub mod compare_split;
 pub mod corpus;
 pub mod executor;
 pub mod lint_fixtures;
