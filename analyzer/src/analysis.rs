@@ -23,6 +23,8 @@ pub struct Analysis {
     pub collectors: Vec<CollectorDeclaration>,
     /// `tag()` calls: the holder tagged and the tag.
     pub tags: Vec<(Vertex, String)>,
+    /// Arguments given to classes by resource-like declarations.
+    pub class_arguments: Vec<(String, Vec<(String, crate::model::AttributeValue)>)>,
     pub findings: Vec<Finding>,
     custom_types: HashSet<String>,
     /// Top-scope variables (`$x = ...` outside any definition), by name,
@@ -36,13 +38,14 @@ impl Analysis {
     pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Analysis, String> {
         let codebase = Codebase::load(modulepath, manifests)?;
         let facts: Vec<extract::FileFacts> = codebase.files.par_iter().map(extract::facts).collect();
-        let (mut edges, mut resources, mut collectors, mut tags) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for file in facts {
             edges.extend(file.edges);
             resources.extend(file.resources);
             collectors.extend(file.collectors);
             tags.extend(file.tags);
+            class_arguments.extend(file.class_arguments);
         }
         let custom_types = codebase
             .modules
@@ -64,6 +67,7 @@ impl Analysis {
             resources,
             collectors,
             tags,
+            class_arguments,
             custom_types,
             top_scope,
         };

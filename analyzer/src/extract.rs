@@ -5,7 +5,8 @@
 use crate::builtins::{class_declaring_function, is_lookup_function};
 use crate::index::{node_name, normalize, SourceFile};
 use crate::model::{
-    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Query, ResourceDeclaration, Vertex,
+    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Query, ResourceDeclaration, TitleShape,
+    Vertex,
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
@@ -22,6 +23,8 @@ pub struct FileFacts {
     pub collectors: Vec<CollectorDeclaration>,
     /// `tag('a', 'b')` calls: the holder they tag, and each tag.
     pub tags: Vec<(Vertex, String)>,
+    /// `class { 'x': a => v }`: the class and the arguments it is given.
+    pub class_arguments: Vec<(String, Vec<(String, AttributeValue)>)>,
 }
 
 /// The edges, resource declarations, collectors and tags of `file`.
@@ -292,9 +295,22 @@ impl Walk<'_> {
         for body in bodies {
             for title in self.titles(&body.title) {
                 let title_literal = title.literal.then(|| title.text.clone());
+                let title_shape = title.shape.clone();
                 let resource = if type_name == "class" && title.literal {
                     let class = Vertex::class(&normalize(&title.text));
                     self.push_from_unit(class.clone(), EdgeKind::DeclareClass, body.title.span);
+                    self.facts.class_arguments.push((
+                        normalize(&title.text),
+                        body.ops
+                            .iter()
+                            .filter_map(|op| match op {
+                                AttributeOp::Set { name, value, .. } => {
+                                    Some((name.clone(), attribute_value(value)))
+                                }
+                                AttributeOp::Splat { .. } => None,
+                            })
+                            .collect(),
+                    ));
                     class
                 } else {
                     let resource = self.reference(&type_name, title);
@@ -319,6 +335,7 @@ impl Walk<'_> {
                         resource: resource.clone(),
                         type_name: type_name.clone(),
                         title: title_literal.clone(),
+                        title_shape: title_shape.clone(),
                         is_virtual: form != ResourceForm::Regular,
                         attributes,
                         location: self.file.location(body.title.span),
@@ -378,12 +395,14 @@ impl Walk<'_> {
                 Some(text) => Title {
                     text,
                     literal: true,
+                    shape: TitleShape::Literal,
                 },
                 None => {
                     let text = self.text(title);
                     Title {
                         literal: names_global_values_only(&text),
                         text,
+                        shape: title_shape(title),
                     }
                 }
             }],
@@ -500,6 +519,24 @@ impl Walk<'_> {
 struct Title {
     text: String,
     literal: bool,
+    shape: TitleShape,
+}
+
+/// What is known of a title expression.
+fn title_shape(title: &Expr) -> TitleShape {
+    match &title.kind {
+        ExprKind::Variable(name) => TitleShape::Variable(name.clone()),
+        ExprKind::Concat(parts) => TitleShape::Pattern(
+            parts
+                .iter()
+                .map(|part| match &part.kind {
+                    ExprKind::String(text) => Some(text.clone()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => TitleShape::Unknown,
+    }
 }
 
 /// A collector query as a typed term: comparisons of an attribute with a
@@ -521,6 +558,26 @@ fn typed_query(expr: &Expr) -> Query {
                     ExprKind::QualifiedName(name) => name.to_ascii_lowercase(),
                     _ => return Query::Unknown,
                 };
+                let variable = match &right.kind {
+                    ExprKind::Variable(name) => Some(name),
+                    ExprKind::Concat(parts) => match parts.as_slice() {
+                        [part] => match &part.kind {
+                            ExprKind::Text(inner) => match &inner.kind {
+                                ExprKind::Variable(name) => Some(name),
+                                _ => None,
+                            },
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let (Some(variable), BinaryOp::Eq) = (variable, op) {
+                    return Query::EqualsVariable {
+                        attribute,
+                        variable: variable.clone(),
+                    };
+                }
                 let Some(value) = literal_string(right) else {
                     return Query::Unknown;
                 };
@@ -543,6 +600,7 @@ fn attribute_value(value: &Expr) -> AttributeValue {
             let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
             texts.map_or(AttributeValue::Unknown, AttributeValue::List)
         }
+        ExprKind::Variable(name) => AttributeValue::Variable(name.clone()),
         _ => scalar_text(value).map_or(AttributeValue::Unknown, AttributeValue::Text),
     }
 }

@@ -323,6 +323,8 @@ pub struct Edge {
 pub enum AttributeValue {
     Text(String),
     List(Vec<String>),
+    /// A variable: the model may know the values it can take.
+    Variable(String),
     Unknown,
 }
 
@@ -338,12 +340,27 @@ pub struct ResourceDeclaration {
     pub type_name: String,
     /// The title when it is a literal.
     pub title: Option<String>,
+    /// What is known of a title that is not a literal.
+    pub title_shape: TitleShape,
     /// `@t` or `@@t`: in the catalog only once realised or collected.
     pub is_virtual: bool,
     /// Attributes with literal names, their values as far as they are known
     /// (a `default:` body's included).
     pub attributes: Vec<(String, AttributeValue)>,
     pub location: Location,
+}
+
+/// The shape of a resource title that is an expression: a variable (whose
+/// possible values the model can follow), or a string of literal pieces
+/// and interpolations (which a value can only match piece by piece).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TitleShape {
+    Literal,
+    Variable(String),
+    /// Literal pieces, `None` for each interpolation.
+    Pattern(Vec<Option<String>>),
+    Unknown,
 }
 
 /// A collector's query (`Type <| query |>`) as a typed term.
@@ -356,6 +373,9 @@ pub enum Query {
     Equals { attribute: String, value: String },
     /// `attribute != 'value'`.
     NotEquals { attribute: String, value: String },
+    /// `attribute == $variable` (or `"${variable}"`): the variable as read
+    /// in the collector's holder.
+    EqualsVariable { attribute: String, variable: String },
     And { left: Box<Query>, right: Box<Query> },
     Or { left: Box<Query>, right: Box<Query> },
     /// A comparison with something only a compiler knows (a variable, a

@@ -10,12 +10,14 @@
 //! task's catalog is the union of its units' closures.
 
 use crate::analysis::Analysis;
+use crate::extract::literal_string;
 use crate::model::{
     AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Query, ResourceDeclaration,
-    Vertex,
+    TitleShape, Vertex,
 };
+use granule_parser::{BinaryOp, Definition, Expr, ExprKind};
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Index of a holder in [`Semantic`].
 pub type HolderId = u32;
@@ -148,6 +150,8 @@ pub struct Semantic<'a> {
     edges_by_file: HashMap<&'a str, Vec<u32>>,
     /// Every class name and every segment of one.
     class_words: HashSet<&'a str>,
+    /// The values of class variables, as far as known: `(class, name)`.
+    values: Mutex<HashMap<(String, String), Option<Vec<Alternative>>>>,
 }
 
 impl<'a> Semantic<'a> {
@@ -164,6 +168,7 @@ impl<'a> Semantic<'a> {
             tag_calls: HashMap::new(),
             edges_by_file: HashMap::new(),
             class_words: HashSet::new(),
+            values: Mutex::new(HashMap::new()),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -381,23 +386,299 @@ impl<'a> Semantic<'a> {
         if collector.type_name != resource.type_name {
             return Match::No;
         }
-        self.query_matches(&collector.query, resource)
+        self.query_matches(&collector.query, resource, &collector.holder)
     }
 
-    fn query_matches(&self, query: &Query, resource: &ResourceDeclaration) -> Match {
+    fn query_matches(&self, query: &Query, resource: &ResourceDeclaration, holder: &Vertex) -> Match {
         match query {
             Query::All => Match::Yes,
             Query::Unknown => Match::Maybe,
             Query::And { left, right } => self
-                .query_matches(left, resource)
-                .and(self.query_matches(right, resource)),
+                .query_matches(left, resource, holder)
+                .and(self.query_matches(right, resource, holder)),
             Query::Or { left, right } => self
-                .query_matches(left, resource)
-                .or(self.query_matches(right, resource)),
+                .query_matches(left, resource, holder)
+                .or(self.query_matches(right, resource, holder)),
+            Query::EqualsVariable {
+                attribute,
+                variable,
+            } => match self.variable_values(variable, holder) {
+                Some(values) => values
+                    .iter()
+                    .map(|value| match value {
+                        Alternative::Exact(text) => self.attribute_equals(resource, attribute, text),
+                        Alternative::Like(pieces) => self.attribute_like(resource, attribute, pieces),
+                    })
+                    .fold(Match::No, Match::or)
+                    .and(Match::Maybe),
+                None => Match::Maybe,
+            },
             Query::Equals { attribute, value } => self.attribute_equals(resource, attribute, value),
             Query::NotEquals { attribute, value } => {
                 self.attribute_equals(resource, attribute, value).not()
             }
+        }
+    }
+
+    /// Whether a resource's title may be `value`: its literal, the values
+    /// its variable can take, or the pieces of its interpolated string.
+    fn title_is(&self, resource: &ResourceDeclaration, value: &str) -> Match {
+        if let Some(title) = &resource.title {
+            return bool_match(title.eq_ignore_ascii_case(value));
+        }
+        match &resource.title_shape {
+            TitleShape::Variable(name) => match self.variable_values(name, &resource.holder) {
+                Some(values) if !values.is_empty() => any_may_be(&values, value),
+                _ => Match::Maybe,
+            },
+            TitleShape::Pattern(parts) => {
+                if pattern_may_match(parts, &value.to_ascii_lowercase()) {
+                    Match::Maybe
+                } else {
+                    Match::No
+                }
+            }
+            _ => Match::Maybe,
+        }
+    }
+
+    /// The values a variable read in `holder`'s code can take, when every
+    /// way it is set is known: the literals of its assignments (every
+    /// branch), of its parameter's default and of the arguments class
+    /// declarations give it, followed through other variables and the
+    /// parent class; a define's `$title` and `$name` are its instances'
+    /// titles. `None` when anything else may set it.
+    pub fn variable_values(&self, name: &str, holder: &Vertex) -> Option<Vec<Alternative>> {
+        self.values_at_depth(name, holder, 0)
+    }
+
+    fn values_at_depth(&self, name: &str, holder: &Vertex, depth: u32) -> Option<Vec<Alternative>> {
+        const MAX_DEPTH: u32 = 8;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let name = name.trim_start_matches("::");
+        let (class, variable) = match (name.rsplit_once("::"), holder) {
+            (Some((class, variable)), _) => (class.to_string(), variable),
+            (None, Vertex::Class { name: class }) => (class.clone(), name),
+            (None, Vertex::Type { name: define }) if name == "title" || name == "name" => {
+                let mut titles = Vec::new();
+                for instance in self.resources_of_type(define) {
+                    match (&instance.title, &instance.title_shape) {
+                        (Some(title), _) => titles.push(Alternative::Exact(title.clone())),
+                        (None, TitleShape::Variable(variable)) => titles
+                            .extend(self.values_at_depth(variable, &instance.holder, depth + 1)?),
+                        _ => return None,
+                    }
+                }
+                titles.sort();
+                titles.dedup();
+                return Some(titles);
+            }
+            (None, Vertex::Type { name: define }) => {
+                let definition = self.define_definition(define)?;
+                if definition.params.iter().any(|p| p.name == name) {
+                    return self.define_parameter_values(define, name, depth);
+                }
+                let mut assigned = Vec::new();
+                if let Some(body) = &definition.body {
+                    assignments_of(body, name, &mut assigned);
+                }
+                if assigned.is_empty() {
+                    return None;
+                }
+                let mut values = Vec::new();
+                for value in assigned {
+                    values.extend(self.expr_values(value, holder, depth)?);
+                }
+                values.sort();
+                values.dedup();
+                return Some(values);
+            }
+            _ => return None,
+        };
+        let key = (class.clone(), variable.to_string());
+        if let Some(known) = self.values.lock().expect("not poisoned").get(&key) {
+            return known.clone();
+        }
+        let found = self.class_variable_values(&class, variable, depth);
+        self.values
+            .lock()
+            .expect("not poisoned")
+            .insert(key, found.clone());
+        found
+    }
+
+    /// The values a define's parameter takes: what each instance gives it,
+    /// or its default.
+    fn define_parameter_values(&self, define: &str, parameter: &str, depth: u32) -> Option<Vec<Alternative>> {
+        let default = self.define_default(define, parameter)?;
+        let mut values = Vec::new();
+        for instance in self.resources_of_type(define) {
+            match instance.attributes.iter().rev().find(|(name, _)| name == parameter) {
+                Some((_, AttributeValue::Text(text))) => values.push(Alternative::Exact(text.clone())),
+                Some((_, AttributeValue::Variable(variable))) => {
+                    values.extend(self.values_at_depth(variable, &instance.holder, depth + 1)?)
+                }
+                Some(_) => return None,
+                None => values.extend(default.clone()?),
+            }
+        }
+        values.sort();
+        values.dedup();
+        Some(values)
+    }
+
+    /// The values of a define parameter's default (`Some(None)`: it has no
+    /// default, or one the model cannot follow); `None` when the define
+    /// has no such parameter.
+    fn define_default(&self, define: &str, parameter: &str) -> Option<Option<Vec<Alternative>>> {
+        let definition = self.define_definition(define)?;
+        let param = definition.params.iter().find(|p| p.name == parameter)?;
+        let scope = Vertex::Type {
+            name: define.to_string(),
+        };
+        Some(param.value.as_ref().and_then(|d| self.expr_values(d, &scope, 1)))
+    }
+
+    /// A define's definition.
+    fn define_definition(&self, define: &str) -> Option<&'a Definition> {
+        let location = &self.analysis.codebase.find(define, DefinitionKind::Define)?.location;
+        let file = self.analysis.codebase.files.iter().find(|f| f.path == location.file)?;
+        fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
+            match &expr.kind {
+                ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
+                ExprKind::Define(definition) if crate::index::normalize(&definition.name) == name => {
+                    Some(definition)
+                }
+                ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
+                _ => None,
+            }
+        }
+        search(&file.program.body, define)
+    }
+
+    fn class_variable_values(&self, class: &str, variable: &str, depth: u32) -> Option<Vec<Alternative>> {
+        let (file, definition) = find_class(self.analysis, class)?;
+        let scope = Vertex::class(class);
+        let mut values = Vec::new();
+        let mut set = false;
+        if let Some(param) = definition.params.iter().find(|p| p.name == variable) {
+            set = true;
+            if let Some(default) = &param.value {
+                values.extend(self.expr_values(default, &scope, depth)?);
+            }
+            for (declared, arguments) in &self.analysis.class_arguments {
+                if declared != class {
+                    continue;
+                }
+                match arguments.iter().rev().find(|(name, _)| name == variable) {
+                    Some((_, AttributeValue::Text(text))) => {
+                        values.push(Alternative::Exact(text.clone()))
+                    }
+                    Some(_) => return None,
+                    None => {}
+                }
+            }
+        }
+        let _ = file;
+        let mut assigned = Vec::new();
+        if let Some(body) = &definition.body {
+            assignments_of(body, variable, &mut assigned);
+        }
+        for value in assigned {
+            set = true;
+            values.extend(self.expr_values(value, &scope, depth)?);
+        }
+        if !set {
+            // A variable nothing sets is undef (Puppet warns), unless the
+            // parent class sets it.
+            return match definition.parent.as_deref() {
+                Some(parent) => self.values_at_depth(
+                    variable,
+                    &Vertex::class(&crate::index::normalize(parent)),
+                    depth + 1,
+                ),
+                None => Some(Vec::new()),
+            };
+        }
+        values.sort();
+        values.dedup();
+        Some(values)
+    }
+
+    fn expr_values(&self, expr: &Expr, scope: &Vertex, depth: u32) -> Option<Vec<Alternative>> {
+        match &expr.kind {
+            ExprKind::Undef => Some(Vec::new()),
+            ExprKind::Boolean(b) => Some(vec![Alternative::Exact(b.to_string())]),
+            ExprKind::Variable(name) => self.values_at_depth(name, scope, depth + 1),
+            ExprKind::Selector { entries, .. } => {
+                let mut values = Vec::new();
+                for entry in entries {
+                    values.extend(self.expr_values(&entry.value, scope, depth)?);
+                }
+                Some(values)
+            }
+            ExprKind::Paren(inner) | ExprKind::Text(inner) => self.expr_values(inner, scope, depth),
+            ExprKind::Array(items) => {
+                let mut values = Vec::new();
+                for item in items {
+                    values.extend(self.expr_values(item, scope, depth)?);
+                }
+                Some(values)
+            }
+            ExprKind::Concat(parts) => {
+                // Every combination of the parts' values, while few; past
+                // that, or for a part nothing is known of, the literal
+                // pieces with anything between them.
+                const MAX_VALUES: usize = 256;
+                let mut values = vec![Vec::new()];
+                for part in parts {
+                    let options = match &part.kind {
+                        ExprKind::String(text) => vec![Alternative::Exact(text.clone())],
+                        _ => match self.expr_values(part, scope, depth) {
+                            Some(options) if !options.is_empty() => options,
+                            _ => vec![Alternative::Like(vec![None])],
+                        },
+                    };
+                    if values.len() * options.len() > MAX_VALUES {
+                        values = vec![values
+                            .first()
+                            .cloned()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .chain([None])
+                            .collect()];
+                        continue;
+                    }
+                    values = values
+                        .iter()
+                        .flat_map(|prefix: &Vec<Option<String>>| {
+                            options.iter().map(move |option| {
+                                let mut pieces = prefix.clone();
+                                pieces.extend(option.pieces());
+                                pieces
+                            })
+                        })
+                        .collect();
+                }
+                Some(values.into_iter().map(Alternative::from_pieces).collect())
+            }
+            _ => literal_string(expr).map(|text| vec![Alternative::Exact(text)]),
+        }
+    }
+
+    /// Whether a title or name may be like `pieces` (literal pieces,
+    /// anything where `None`).
+    fn attribute_like(&self, resource: &ResourceDeclaration, attribute: &str, pieces: &[Option<String>]) -> Match {
+        let named = match attribute {
+            "title" => resource.title.as_deref(),
+            "name" if !resource.attributes.iter().any(|(n, _)| n == "name") => resource.title.as_deref(),
+            _ => None,
+        };
+        match named {
+            Some(title) if !pattern_may_match(pieces, &title.to_ascii_lowercase()) => Match::No,
+            _ => Match::Maybe,
         }
     }
 
@@ -411,20 +692,20 @@ impl<'a> Semantic<'a> {
             .map(|(_, value)| value);
         match attribute {
             "tag" => self.tagged(resource, value),
-            "title" => resource
-                .title
-                .as_deref()
-                .map_or(Match::Maybe, |title| bool_match(same(title))),
+            "title" => self.title_is(resource, value),
             _ => match attribute_value {
                 Some(AttributeValue::Text(text)) => bool_match(same(text)),
                 Some(AttributeValue::List(items)) => bool_match(items.iter().any(|i| same(i))),
+                Some(AttributeValue::Variable(variable)) => {
+                    match self.variable_values(variable, &resource.holder) {
+                        Some(values) if !values.is_empty() => any_may_be(&values, value),
+                        _ => Match::Maybe,
+                    }
+                }
                 Some(AttributeValue::Unknown) => Match::Maybe,
                 // `name` defaults to the title; another attribute absent is
                 // undef, never equal to a string.
-                None if attribute == "name" => resource
-                    .title
-                    .as_deref()
-                    .map_or(Match::Maybe, |title| bool_match(same(title))),
+                None if attribute == "name" => self.title_is(resource, value),
                 None => Match::No,
             },
         }
@@ -454,7 +735,7 @@ impl<'a> Semantic<'a> {
                 AttributeValue::List(items) if items.iter().any(|i| i.eq_ignore_ascii_case(&tag)) => {
                     return Match::Yes
                 }
-                AttributeValue::Unknown => return Match::Maybe,
+                AttributeValue::Unknown | AttributeValue::Variable(_) => return Match::Maybe,
                 _ => {}
             }
         }
@@ -479,6 +760,120 @@ impl<'a> Semantic<'a> {
     fn names_a_class(&self, tag: &str) -> bool {
         self.class_words.contains(tag)
     }
+}
+
+/// A value a variable may take: a string, or one known only by its
+/// literal pieces (`None` for anything).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Alternative {
+    Exact(String),
+    Like(Vec<Option<String>>),
+}
+
+impl Alternative {
+    fn pieces(&self) -> Vec<Option<String>> {
+        match self {
+            Alternative::Exact(text) => vec![Some(text.clone())],
+            Alternative::Like(pieces) => pieces.clone(),
+        }
+    }
+
+    /// Joins adjacent literal pieces; exact when no piece is unknown.
+    fn from_pieces(pieces: Vec<Option<String>>) -> Alternative {
+        let mut joined: Vec<Option<String>> = Vec::new();
+        for piece in pieces {
+            match (joined.last_mut(), piece) {
+                (Some(Some(last)), Some(text)) => last.push_str(&text),
+                (Some(None), None) => {}
+                (_, piece) => joined.push(piece),
+            }
+        }
+        match joined.as_slice() {
+            [] => Alternative::Exact(String::new()),
+            [Some(text)] => Alternative::Exact(text.clone()),
+            _ => Alternative::Like(joined),
+        }
+    }
+}
+
+/// Whether one of `values` may be `value`.
+fn any_may_be(values: &[Alternative], value: &str) -> Match {
+    let lower = value.to_ascii_lowercase();
+    let may = values.iter().any(|alternative| match alternative {
+        Alternative::Exact(text) => text.eq_ignore_ascii_case(value),
+        Alternative::Like(pieces) => pattern_may_match(pieces, &lower),
+    });
+    if may {
+        Match::Maybe
+    } else {
+        Match::No
+    }
+}
+
+/// Whether a string of literal pieces and interpolations (`None`) may
+/// be `value` (lower case): the pieces in order, anything between them.
+fn pattern_may_match(parts: &[Option<String>], value: &str) -> bool {
+    match parts.split_first() {
+        None => value.is_empty(),
+        Some((Some(text), rest)) => value
+            .strip_prefix(text.to_ascii_lowercase().as_str())
+            .is_some_and(|tail| pattern_may_match(rest, tail)),
+        Some((None, rest)) => (0..=value.len())
+            .filter(|&at| value.is_char_boundary(at))
+            .any(|at| pattern_may_match(rest, &value[at..])),
+    }
+}
+
+/// The values assigned to `variable` in a body, through its conditionals
+/// (not in the definitions nested in it).
+fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
+    match &body.kind {
+        ExprKind::Block(statements) => {
+            for statement in statements {
+                assignments_of(statement, variable, out);
+            }
+        }
+        ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+            for branch in [&conditional.then_branch, &conditional.else_branch]
+                .into_iter()
+                .flatten()
+            {
+                assignments_of(branch, variable, out);
+            }
+        }
+        ExprKind::Case { options, .. } => {
+            for option in options.iter().filter_map(|o| o.body.as_ref()) {
+                assignments_of(option, variable, out);
+            }
+        }
+        ExprKind::Binary {
+            op: BinaryOp::Assign,
+            left,
+            right,
+        } if matches!(&left.kind, ExprKind::Variable(name) if name == variable) => out.push(right),
+        _ => {}
+    }
+}
+
+/// The file index and definition of a class.
+pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
+    let location = &analysis.codebase.find(name, DefinitionKind::Class)?.location;
+    let index = analysis
+        .codebase
+        .files
+        .iter()
+        .position(|file| file.path == location.file)?;
+    fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
+        match &expr.kind {
+            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
+            ExprKind::Class(definition) if crate::index::normalize(&definition.name) == name => {
+                Some(definition)
+            }
+            ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
+            _ => None,
+        }
+    }
+    search(&analysis.codebase.files[index].program.body, name).map(|d| (index, d))
 }
 
 fn bool_match(yes: bool) -> Match {

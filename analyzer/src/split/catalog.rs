@@ -14,7 +14,11 @@
 //!   resources to realise must meet, in one task, every resource it
 //!   matches in the monolith; with an ordering only, task order carries it.
 //!
-//! A constraint forces a merge only where no task holds both ends.
+//! A broken reference is mended by *borrowing*: the task also applies the
+//! unit that declares the other end (as Fuel's own tasks declare the
+//! database server they create a database on), so every catalog compiles
+//! and each task keeps its own units. A collect constraint forces a merge
+//! only where no task holds both ends.
 
 use super::units::{Monolith, UnitKind};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, Vertex};
@@ -189,7 +193,12 @@ impl<'a> Catalogs<'a> {
                 return;
             }
             seen.insert(end);
-            let Some(&other) = self.declaring_units(semantic, end, role_units).first() else {
+            // The smallest unit that puts the end in a catalog.
+            let Some(other) = self
+                .declaring_units(semantic, end, role_units)
+                .into_iter()
+                .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
+            else {
                 return;
             };
             broken.push(Violation {
@@ -234,6 +243,8 @@ pub struct CollectorUse<'a> {
     pub holder: HolderId,
     /// Holders declaring a resource it may collect.
     pub matched: Vec<HolderId>,
+    /// Those of `matched` whose resource it surely collects.
+    pub surely: Vec<HolderId>,
     /// Why it must meet them in one task, if it must: a refresh, an
     /// override, or virtual resources.
     pub must_meet: Option<String>,
@@ -245,6 +256,22 @@ pub struct CollectorUse<'a> {
 pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> Vec<CollectorUse<'a>> {
     let mut uses = Vec::new();
     let reached: HashSet<HolderId> = catalogs.units_with.keys().copied().collect();
+    // An anchor does nothing when refreshed but relay the event to what it
+    // notifies: one that notifies nothing makes a lost refresh harmless.
+    let relaying: HashSet<&Vertex> = semantic
+        .analysis
+        .edges
+        .iter()
+        .filter(|edge| edge.kind.refreshes())
+        .map(|edge| match edge.kind.from_runs_first() {
+            Some(false) => &edge.to,
+            _ => &edge.from,
+        })
+        .collect();
+    let relays_nothing = |end: &Vertex| {
+        matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor")
+            && !relaying.contains(end)
+    };
     for collector in &semantic.analysis.collectors {
         let Some(holder) = semantic.holder(&collector.holder) else {
             continue;
@@ -253,13 +280,18 @@ pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> V
             continue;
         }
         let mut matched = Vec::new();
+        let mut surely = Vec::new();
         let mut realises = false;
         for resource in semantic.resources_of_type(&collector.type_name) {
             let Some(declarer) = semantic.holder(&resource.holder) else {
                 continue;
             };
-            if !reached.contains(&declarer) || !semantic.collects(collector, resource).may() {
+            let matches = semantic.collects(collector, resource);
+            if !reached.contains(&declarer) || !matches.may() {
                 continue;
+            }
+            if matches == crate::semantic::Match::Yes && !surely.contains(&declarer) {
+                surely.push(declarer);
             }
             realises |= resource.is_virtual;
             if !matched.contains(&declarer) {
@@ -279,7 +311,8 @@ pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> V
             let Some(from_first) = edge.kind.from_runs_first() else {
                 continue;
             };
-            if edge.kind.refreshes() {
+            let notified = if from_first { &edge.to } else { &edge.from };
+            if edge.kind.refreshes() && !relays_nothing(notified) {
                 refresh = Some(edge);
             }
             orders.push((collected_first == from_first, edge));
@@ -308,6 +341,7 @@ pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> V
                 collector,
                 holder,
                 matched,
+                surely,
                 must_meet,
                 orders,
             });

@@ -102,7 +102,7 @@ fn header(out: &mut String, task: &Task, what: &str) {
 fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<DataVariable> {
     let monolith = &proposal.monolith;
     let mut read = Vec::new();
-    for &index in &task.units {
+    for index in task.applied() {
         let unit = &monolith.units[index];
         render::data_read(monolith, unit.statement, unit.scope, &mut read);
         for guard in kept_guards(proposal, task, index) {
@@ -161,11 +161,11 @@ fn kept_guards<'p, 'a>(proposal: &'p Proposal<'a>, task: &Task, unit: usize) -> 
 fn copied_shared<'p, 'a>(proposal: &'p Proposal<'a>, analysis: &Analysis, task: &Task) -> Vec<&'p Shared<'a>> {
     let _ = analysis;
     let monolith = &proposal.monolith;
-    let used: BTreeSet<&String> = task
-        .units
+    let applied = task.applied();
+    let used: BTreeSet<&String> = applied
         .iter()
         .flat_map(|&u| &proposal.unit_holders[u])
-        .chain(task.units.iter().filter_map(|&u| match &monolith.units[u].kind {
+        .chain(applied.iter().filter_map(|&u| match &monolith.units[u].kind {
             UnitKind::Class(name) => Some(name),
             UnitKind::Instance { type_name, .. } => Some(type_name),
             _ => None,
@@ -177,8 +177,7 @@ fn copied_shared<'p, 'a>(proposal: &'p Proposal<'a>, analysis: &Analysis, task: 
         .filter(|shared| match &shared.kind {
             SharedKind::Stage => true,
             SharedKind::Definition(name) => used.contains(name),
-            SharedKind::ScopeWide => task
-                .units
+            SharedKind::ScopeWide => applied
                 .iter()
                 .any(|&u| monolith.within(monolith.units[u].scope, shared.scope)),
         })
@@ -197,6 +196,13 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     for &index in &task.units {
         let unit = &monolith.units[index];
         let _ = writeln!(out, "#   {} ({})", unit.label(), unit.location);
+    }
+    if !task.borrowed.is_empty() {
+        out.push_str("# It also applies, because its code refers to what they declare:\n");
+        for &index in &task.borrowed {
+            let unit = &monolith.units[index];
+            let _ = writeln!(out, "#   {} ({})", unit.label(), unit.location);
+        }
     }
     out.push('\n');
     let reads = task_reads(proposal, analysis, task);
@@ -223,7 +229,7 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
         out.push('\n');
     }
     let mut staged: BTreeMap<String, String> = BTreeMap::new();
-    for &index in &task.units {
+    for index in task.applied() {
         let unit = &monolith.units[index];
         let file = &files[unit.file];
         let guards: Vec<String> = kept_guards(proposal, task, index)

@@ -324,10 +324,10 @@ impl<'m, 'a> Evaluator<'m, 'a> {
                 let file = self.monolith.scopes[parent].file;
                 return self.eval(arg, (file, parent), role);
             }
-            return match default {
-                Some(default) => self.eval(default, (declared.file, scope), role),
-                None => Value::Undef,
-            };
+            // Not given: Puppet's automatic parameter lookup may find a
+            // value in Hiera before the default applies.
+            let _ = default;
+            return Value::Unknown;
         }
         for assignment in self
             .monolith

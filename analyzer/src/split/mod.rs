@@ -82,6 +82,10 @@ pub struct Task {
     /// declares: only their declarations are copied.
     #[serde(skip)]
     pub detached: BTreeSet<usize>,
+    /// Units of other tasks it applies too, because its code refers to
+    /// what they declare.
+    #[serde(skip)]
+    pub borrowed: BTreeSet<usize>,
     /// Where its units are written.
     pub source: Vec<String>,
 }
@@ -93,6 +97,18 @@ pub struct Merge {
     pub reason: String,
     pub location: Location,
     /// The class, define or copied code whose edge forces it.
+    pub hub: String,
+}
+
+/// A unit a task applies besides its own, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Borrow {
+    #[serde(skip)]
+    pub unit: usize,
+    #[serde(skip)]
+    pub by: usize,
+    pub reason: String,
+    pub location: Location,
     pub hub: String,
 }
 
@@ -119,6 +135,8 @@ pub struct Proposal<'a> {
     pub monolith: Monolith<'a>,
     pub tasks: Vec<Task>,
     pub merges: Vec<Merge>,
+    /// Units tasks apply besides their own.
+    pub borrows: Vec<Borrow>,
     pub cuts: Vec<Cut>,
     pub hazards: Vec<String>,
     pub target: Target,
@@ -177,8 +195,19 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
             }
         }
     }
+    let assumptions: Vec<(String, Value)> = options
+        .assumptions
+        .iter()
+        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
+        .collect();
     let mut opener = Opener::new(semantic, &options.plan, entry_vertices.clone());
-    let mut collector = Collector::new(files, options.role_var.as_deref(), &mut opener);
+    let mut collector = Collector::new(
+        files,
+        options.role_var.as_deref(),
+        &options.roles,
+        &assumptions,
+        &mut opener,
+    );
     let class_roles = options.entries.len() > 1;
     let mut root_roles: Vec<(usize, String)> = Vec::new();
     for (class, file, definition) in roots {
@@ -222,11 +251,6 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     } else {
         vec!["all".to_string()]
     };
-    let assumptions: Vec<(String, Value)> = options
-        .assumptions
-        .iter()
-        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
-        .collect();
     let role_var = options.role_var.as_deref();
     let evaluator = Evaluator::new(files, &monolith, role_var, &assumptions);
     fn role_of<'r>(role_var: Option<&str>, role: &'r str) -> Option<&'r str> {
@@ -302,25 +326,31 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
         .map(|role| (0..count).filter(|&u| monolith.units[u].roles.contains(role)).collect())
         .collect();
     let orders = unit_orders(semantic, &monolith, &catalogs, &uses);
+    // Units each unit's task borrows (meaningful for the union of a group).
+    let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
+    let mut borrowing: Vec<Borrow> = Vec::new();
+    let mut uncertain: BTreeSet<(String, String)> = BTreeSet::new();
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
         for (role, candidates) in roles.iter().zip(&role_units) {
             for members in groups.values() {
-                let on_role: Vec<usize> = members
+                let applied: BTreeSet<usize> = members
                     .iter()
-                    .copied()
+                    .flat_map(|&u| std::iter::once(u).chain(borrowed[u].iter().copied()))
                     .filter(|&u| monolith.units[u].roles.contains(role))
                     .collect();
-                if on_role.is_empty() {
+                if applied.is_empty() {
                     continue;
                 }
-                for violation in catalogs.broken_references(semantic, &on_role, candidates) {
-                    let [a, b] = violation.units;
-                    if sets.union(a, b) {
+                let applied: Vec<usize> = applied.into_iter().collect();
+                for violation in catalogs.broken_references(semantic, &applied, candidates) {
+                    let lender = violation.units[1];
+                    if borrowed[members[0]].insert(lender) {
                         changed = true;
-                        merges.push(Merge {
-                            units: [monolith.units[a].label(), monolith.units[b].label()],
+                        borrowing.push(Borrow {
+                            unit: lender,
+                            by: members[0],
                             reason: violation.reason,
                             location: violation.location,
                             hub: violation.hub,
@@ -330,27 +360,86 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
             }
         }
         let groups = groups_of(&mut sets, count);
-        let holding = catalog::groups_holding(&catalogs, &groups);
-        for collector in &uses {
-            let Some(why) = &collector.must_meet else {
-                continue;
-            };
-            let here = holding.get(&collector.holder).cloned().unwrap_or_default();
-            for declarer in &collector.matched {
-                let there = holding.get(declarer).map_or(&[][..], Vec::as_slice);
-                if here.iter().any(|g| there.contains(g)) || here.is_empty() || there.is_empty() {
-                    continue;
+        let with_borrowed: BTreeMap<usize, Vec<usize>> = groups
+            .iter()
+            .map(|(&first, members)| {
+                let mut all: BTreeSet<usize> = members.iter().copied().collect();
+                for &member in members {
+                    all.extend(borrowed[member].iter().copied());
                 }
-                let a = catalogs.units_with[&collector.holder][0];
-                let b = catalogs.units_with[declarer][0];
-                if sets.union(a, b) {
-                    changed = true;
-                    merges.push(Merge {
-                        units: [monolith.units[a].label(), monolith.units[b].label()],
-                        reason: format!("{why}; it collects from {}", semantic.vertex(*declarer).label()),
-                        location: collector.collector.location.clone(),
-                        hub: collector.collector.holder.label(),
-                    });
+                (first, all.into_iter().collect())
+            })
+            .collect();
+        // A collector meets what it collects on a role both run on.
+        for role in &roles {
+            let on_role: BTreeMap<usize, Vec<usize>> = with_borrowed
+                .iter()
+                .map(|(&first, members)| {
+                    let kept = members
+                        .iter()
+                        .copied()
+                        .filter(|&u| monolith.units[u].roles.contains(role))
+                        .collect();
+                    (first, kept)
+                })
+                .collect();
+            let holding = catalog::groups_holding(&catalogs, &on_role);
+            for collector in &uses {
+                let Some(why) = &collector.must_meet else {
+                    continue;
+                };
+                let Some(here) = holding.get(&collector.holder) else {
+                    continue;
+                };
+                for declarer in &collector.matched {
+                    let Some(there) = holding.get(declarer) else {
+                        continue;
+                    };
+                    if here.iter().any(|g| there.contains(g)) {
+                        continue;
+                    }
+                    if !collector.surely.contains(declarer) {
+                        // Only a compiler could tell whether it collects
+                        // that resource: reported, not merged.
+                        uncertain.insert((
+                            collector.collector.location.to_string(),
+                            format!(
+                                "{} may collect what {} declares (a title or name only known at run time), in another task on role {role}: {why}",
+                                collector.collector.collector.label(),
+                                semantic.vertex(*declarer).label()
+                            ),
+                        ));
+                        continue;
+                    }
+                    // Join the collector to the group of the unit that
+                    // holds the resource most directly (the smallest
+                    // closure holding it), not to one that reaches it.
+                    let group_of_unit = |unit: usize| {
+                        on_role
+                            .iter()
+                            .find(|(_, members)| members.contains(&unit))
+                            .map(|(&first, _)| first)
+                    };
+                    let most_direct = catalogs.units_with[declarer]
+                        .iter()
+                        .copied()
+                        .filter(|&u| monolith.units[u].roles.contains(role))
+                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u))
+                        .and_then(group_of_unit);
+                    let a = here[0];
+                    let b = most_direct.unwrap_or(there[0]);
+                    if sets.union(a, b) {
+                        changed = true;
+                        merges.push(Merge {
+                            units: [monolith.units[a].label(), monolith.units[b].label()],
+                            reason: format!(
+                                "{why}; it collects from {} on role {role}",
+                                semantic.vertex(*declarer).label()
+                            ),
+                            location: collector.collector.location.clone(),
+                            hub: collector.collector.holder.label(),
+                        });
+                    }
                 }
             }
         }
@@ -387,6 +476,15 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
         tasks = only(tasks, &options.only, &mut used);
     }
     tasks.sort_by_key(|task| task.units[0]);
+    for task in &mut tasks {
+        let home: BTreeSet<usize> = task.units.iter().copied().collect();
+        task.borrowed = task
+            .units
+            .iter()
+            .flat_map(|&u| borrowed[u].iter().copied())
+            .filter(|u| !home.contains(u))
+            .collect();
+    }
     let mut task_of = vec![0usize; count];
     for (index, task) in tasks.iter_mut().enumerate() {
         for &unit in &task.units {
@@ -402,9 +500,19 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     place_relationships(semantic, &monolith, &catalogs, &mut tasks);
     let mut order: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut cuts = Vec::new();
-    for (first, then, edge) in &orders {
+    let mut soft_dropped = 0usize;
+    let mut sorted_orders = orders.clone();
+    sorted_orders.sort_by_key(|o| !o.certain);
+    for Order { first, then, edge, certain } in &sorted_orders {
         let (a, b) = (task_of[*first], task_of[*then]);
-        if a != b && order.insert((a, b)) {
+        if a == b || order.contains(&(a, b)) {
+            continue;
+        }
+        if !certain && reaches(&order, b, a) {
+            soft_dropped += 1;
+            continue;
+        }
+        if order.insert((a, b)) {
             cuts.push(Cut {
                 from: edge.from.label(),
                 to: edge.to.label(),
@@ -413,6 +521,14 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
                 carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
             });
         }
+    }
+    for (location, what) in &uncertain {
+        monolith.hazards.push(format!("{what} ({location})"));
+    }
+    if soft_dropped > 0 {
+        monolith.hazards.push(format!(
+            "{soft_dropped} orderings through collectors that only may match were not kept: each would have closed a cycle of tasks"
+        ));
     }
     order.extend(stage_order(analysis, &monolith, &tasks));
     order.retain(|(a, b)| a != b);
@@ -470,6 +586,7 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
         monolith,
         tasks: all,
         merges,
+        borrows: borrowing,
         cuts,
         hazards,
         target: options.target,
@@ -491,6 +608,15 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
 }
 
 impl Task {
+    /// The units its manifest applies: its own and those it borrows, in
+    /// source order.
+    pub fn applied(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self.units.iter().chain(&self.borrowed).copied().collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     fn new(id: String, units: Vec<usize>) -> Task {
         Task {
             id,
@@ -500,6 +626,7 @@ impl Task {
             classes: BTreeSet::new(),
             relationships: Vec::new(),
             detached: BTreeSet::new(),
+            borrowed: BTreeSet::new(),
             source: Vec::new(),
         }
     }
@@ -510,9 +637,10 @@ impl Task {
 fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, tasks: &mut [Task]) {
     let files = &semantic.analysis.codebase.files;
     let ends_held = |task: &Task, file: usize, start: (u32, u32), end: (u32, u32)| {
+        let applied = task.applied();
         let holders = {
             let mut set = crate::semantic::HolderSet::default();
-            for &u in &task.units {
+            for &u in &applied {
                 set.union_with(&catalogs.units[u].holders);
             }
             set
@@ -525,7 +653,7 @@ fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Cata
             .filter(|end| matches!(end, Vertex::Class { .. } | Vertex::Resource { scope: None, .. }))
             .all(|end| {
                 any = true;
-                catalogs.holds(semantic, &holders, &task.units, end)
+                catalogs.holds(semantic, &holders, &applied, end)
             });
         (all, any)
     };
@@ -671,53 +799,77 @@ fn first_grouping(
     }
 }
 
+/// An ordering between two units.
+#[derive(Debug, Clone, Copy)]
+struct Order<'a> {
+    first: usize,
+    then: usize,
+    edge: &'a crate::model::Edge,
+    /// False when it goes through a collector that only may match: kept
+    /// in task order unless it closes a cycle, never a reason to merge.
+    certain: bool,
+}
+
 /// Ordering between units, from the relationships that may cross tasks:
 /// those of copied statements (their references are dropped from the copy
 /// when they cross) and those of collectors matching resources of other
-/// tasks. `(first, then, edge)`.
+/// tasks.
 fn unit_orders<'a>(
     semantic: &Semantic<'a>,
     monolith: &Monolith<'a>,
     catalogs: &Catalogs<'a>,
     uses: &[CollectorUse<'a>],
-) -> Vec<(usize, usize, &'a crate::model::Edge)> {
+) -> Vec<Order<'a>> {
     let files = &semantic.analysis.codebase.files;
     let mut orders = Vec::new();
-    let end_units = |end: &Vertex| -> Vec<usize> {
+    // The unit standing for an end: the declarations of a class, else the
+    // first unit (in source order) whose catalog holds it; a class opened
+    // stands for all the units it was opened into.
+    let first_holding = |holder: HolderId| -> Option<usize> {
+        catalogs.units_with.get(&holder).and_then(|units| units.iter().min().copied())
+    };
+    let end_units = |end: &Vertex| -> Vec<(usize, bool)> {
         match end {
             Vertex::Class { name } => {
                 if let Some(scope) = monolith.scope_of_class(name) {
                     return (0..monolith.units.len())
                         .filter(|&u| monolith.within(monolith.units[u].scope, scope))
+                        .map(|u| (u, true))
                         .collect();
                 }
-                let direct: Vec<usize> = (0..monolith.units.len())
+                let direct: Vec<(usize, bool)> = (0..monolith.units.len())
                     .filter(|&u| monolith.units[u].kind == UnitKind::Class(name.clone()))
+                    .map(|u| (u, true))
                     .collect();
                 if !direct.is_empty() {
                     return direct;
                 }
                 semantic
                     .holder(end)
-                    .and_then(|h| catalogs.units_with.get(&h).cloned())
-                    .unwrap_or_default()
+                    .and_then(first_holding)
+                    .map(|u| (u, true))
+                    .into_iter()
+                    .collect()
             }
             Vertex::Resource { scope: None, .. } => (0..monolith.units.len())
-                .filter(|&u| catalogs.holds(semantic, &catalogs.units[u].holders, &[u], end))
+                .find(|&u| catalogs.holds(semantic, &catalogs.units[u].holders, &[u], end))
+                .map(|u| (u, true))
+                .into_iter()
                 .collect(),
             Vertex::Collector { .. } => {
-                let mut found = Vec::new();
+                let mut found: Vec<(usize, bool)> = Vec::new();
                 for collector in semantic.analysis.collectors.iter().filter(|c| c.collector == *end) {
                     for resource in semantic.resources_of_type(&collector.type_name) {
-                        if semantic.collects(collector, resource).may() {
-                            if let Some(h) = semantic.holder(&resource.holder) {
-                                found.extend(catalogs.units_with.get(&h).into_iter().flatten());
+                        let matches = semantic.collects(collector, resource);
+                        if matches.may() {
+                            if let Some(unit) = semantic.holder(&resource.holder).and_then(first_holding) {
+                                found.push((unit, matches == crate::semantic::Match::Yes));
                             }
                         }
                     }
                 }
                 found.sort();
-                found.dedup();
+                found.dedup_by_key(|(unit, _)| *unit);
                 found
             }
             _ => Vec::new(),
@@ -742,32 +894,80 @@ fn unit_orders<'a>(
         let first = edge.kind.from_runs_first().unwrap_or(true);
         let (a, b) = if first { (&edge.from, &edge.to) } else { (&edge.to, &edge.from) };
         let (before, after) = (end_units(a), end_units(b));
-        for &x in &before {
-            for &y in &after {
-                if x != y {
-                    orders.push((x, y, edge));
+        for &(first, sure_first) in &before {
+            for &(then, sure_then) in &after {
+                if first != then {
+                    orders.push(Order {
+                        first,
+                        then,
+                        edge,
+                        certain: sure_first && sure_then,
+                    });
                 }
             }
         }
     }
     for collector in uses {
-        let collected: Vec<usize> = collector
+        // A resource the collector meets in some unit's catalog is ordered
+        // there; only those it meets nowhere need task order.
+        let with_collector: HashSet<usize> = catalogs
+            .units_with
+            .get(&collector.holder)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        let collected: Vec<(usize, bool)> = collector
             .matched
             .iter()
-            .flat_map(|h| catalogs.units_with.get(h).into_iter().flatten().copied())
+            .filter(|h| {
+                !catalogs
+                    .units_with
+                    .get(h)
+                    .is_some_and(|units| units.iter().any(|u| with_collector.contains(u)))
+            })
+            .filter_map(|&h| first_holding(h).map(|u| (u, collector.surely.contains(&h))))
             .collect();
         for &(collected_first, edge) in &collector.orders {
             let other = if edge.from == collector.collector.collector { &edge.to } else { &edge.from };
-            for &y in &end_units(other) {
-                for &x in &collected {
+            for &(y, sure_other) in &end_units(other) {
+                for &(x, sure) in &collected {
                     if x != y {
-                        orders.push(if collected_first { (x, y, edge) } else { (y, x, edge) });
+                        let (first, then) = if collected_first { (x, y) } else { (y, x) };
+                        orders.push(Order {
+                            first,
+                            then,
+                            edge,
+                            certain: sure && sure_other,
+                        });
                     }
                 }
             }
         }
     }
+    // A relationship holds inside one node's catalog: between units that
+    // share no role it orders nothing.
+    orders.retain(|order| {
+        !monolith.units[order.first]
+            .roles
+            .is_disjoint(&monolith.units[order.then].roles)
+    });
     orders
+}
+
+/// Whether `order` leads from task `from` to task `to`.
+fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
+    let mut stack = vec![from];
+    let mut seen = HashSet::new();
+    while let Some(at) = stack.pop() {
+        if at == to {
+            return true;
+        }
+        if seen.insert(at) {
+            stack.extend(order.range((at, 0)..(at + 1, 0)).map(|&(_, next)| next));
+        }
+    }
+    false
 }
 
 /// The task order run stages give: a task whose units all run in earlier
@@ -1020,10 +1220,14 @@ fn groups_of(sets: &mut UnionFind, len: usize) -> BTreeMap<usize, Vec<usize>> {
 fn merge_cycles(
     sets: &mut UnionFind,
     monolith: &Monolith,
-    orders: &[(usize, usize, &crate::model::Edge)],
+    orders: &[Order],
     merges: &mut Vec<Merge>,
 ) -> bool {
-    let order: Vec<(usize, usize)> = orders.iter().map(|(a, b, _)| (*a, *b)).collect();
+    let order: Vec<(usize, usize)> = orders
+        .iter()
+        .filter(|o| o.certain)
+        .map(|o| (o.first, o.then))
+        .collect();
     let mut merged = false;
     loop {
         let groups = groups_of(sets, monolith.units.len());

@@ -17,7 +17,8 @@ use super::plan::Plan;
 use crate::analysis::Analysis;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, EdgeKind, Vertex};
-use crate::semantic::Semantic;
+use crate::semantic::{HolderSet, Semantic};
+use std::sync::Arc;
 use granule_parser::{Definition, Expr, ExprKind};
 use std::collections::BTreeSet;
 
@@ -29,6 +30,9 @@ pub struct Opener<'a> {
     entry: Vec<Vertex>,
     /// Classes to open whatever their shape, with why.
     needed: Vec<(String, String)>,
+    /// The branches the walk left out (they hold on no role under the
+    /// assumptions): what only they declare is not in the monolith.
+    pruned: Vec<(Arc<str>, (u32, u32), (u32, u32))>,
 }
 
 impl<'a> Opener<'a> {
@@ -38,11 +42,46 @@ impl<'a> Opener<'a> {
             plan,
             entry,
             needed: Vec::new(),
+            pruned: Vec::new(),
         }
     }
 
     fn analysis(&self) -> &'a Analysis {
         self.semantic.analysis
+    }
+
+    /// Notes a branch the walk leaves out.
+    pub fn prune(&mut self, file: Arc<str>, start: (u32, u32), end: (u32, u32)) {
+        self.pruned.push((file, start, end));
+    }
+
+    /// What the walked code (the entry and the classes opened, less the
+    /// branches left out) puts in the monolith's catalog.
+    fn reachable(&self, opened: &[String]) -> HolderSet {
+        let mut set = HolderSet::default();
+        let walked = self
+            .entry
+            .iter()
+            .cloned()
+            .chain(opened.iter().map(|class| Vertex::class(class)));
+        for vertex in walked {
+            let Some(holder) = self.semantic.holder(&vertex) else {
+                continue;
+            };
+            for (_, edge) in self.semantic.edges_of(holder) {
+                let at = (edge.location.line, edge.location.column);
+                let left_out = self.pruned.iter().any(|(file, start, end)| {
+                    *file == edge.location.file && *start <= at && at <= *end
+                });
+                if left_out {
+                    continue;
+                }
+                if let Some(target) = self.semantic.declared_holder(edge) {
+                    set.union_with(self.semantic.closure(target));
+                }
+            }
+        }
+        set
     }
 
     /// The file index and definition of a class.
@@ -100,9 +139,14 @@ impl<'a> Opener<'a> {
         {
             return Err(Some(format!("{} inherits it", child.name)));
         }
+        let reachable = self.reachable(opened);
         let walked = |unit: &Vertex| {
             self.entry.contains(unit)
                 || matches!(unit, Vertex::Class { name } if opened.contains(name) || name == class)
+                || self
+                    .semantic
+                    .holder(unit)
+                    .is_none_or(|id| !reachable.contains(id))
         };
         let me = Vertex::class(class);
         let holder = self.semantic.holder(&me);
@@ -253,21 +297,4 @@ impl Shape {
     }
 }
 
-/// The file index and definition of a class.
-pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
-    let location = &analysis.codebase.find(name, DefinitionKind::Class)?.location;
-    let index = analysis
-        .codebase
-        .files
-        .iter()
-        .position(|file| file.path == location.file)?;
-    fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
-        match &expr.kind {
-            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
-            ExprKind::Class(definition) if normalize(&definition.name) == name => Some(definition),
-            ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
-            _ => None,
-        }
-    }
-    search(&analysis.codebase.files[index].program.body, name).map(|d| (index, d))
-}
+pub use crate::semantic::find_class;

@@ -3,6 +3,7 @@
 //! the typed guards it stands under, found through the wrapper classes the
 //! split opens, and the data those scopes compute.
 
+use super::eval::{Evaluator, Value};
 use super::open::Opener;
 use crate::extract::literal_string as literal;
 use crate::index::{normalize, SourceFile};
@@ -196,6 +197,10 @@ impl<'a> Monolith<'a> {
 pub struct Collector<'a, 'o> {
     pub files: &'a [SourceFile],
     pub role_var: Option<&'o str>,
+    /// The roles given, and the assumptions: branches that hold on none
+    /// of the roles are not walked (nor the classes they declare opened).
+    pub roles: &'o [String],
+    pub assumptions: &'o [(String, Value)],
     pub opener: &'o mut Opener<'a>,
     pub monolith: Monolith<'a>,
     guards: Vec<Guard<'a>>,
@@ -207,11 +212,15 @@ impl<'a, 'o> Collector<'a, 'o> {
     pub fn new(
         files: &'a [SourceFile],
         role_var: Option<&'o str>,
+        roles: &'o [String],
+        assumptions: &'o [(String, Value)],
         opener: &'o mut Opener<'a>,
     ) -> Collector<'a, 'o> {
         Collector {
             files,
             role_var,
+            roles,
+            assumptions,
             opener,
             monolith: Monolith::default(),
             guards: Vec::new(),
@@ -265,6 +274,17 @@ impl<'a, 'o> Collector<'a, 'o> {
     }
 
     fn guarded(&mut self, guard: Guard<'a>, body: &'a Expr) {
+        if !self.may_hold(&guard) {
+            let source = self.source();
+            let start = source.location(body.span);
+            let end = source.location(Span {
+                start: body.span.end.saturating_sub(1).max(body.span.start),
+                end: body.span.end,
+            });
+            self.opener
+                .prune(source.path.clone(), (start.line, start.column), (end.line, end.column));
+            return;
+        }
         self.guards.push(guard);
         self.statements(body);
         self.guards.pop();
@@ -430,6 +450,18 @@ impl<'a, 'o> Collector<'a, 'o> {
             }
             _ => self.unit(statement, UnitKind::Statement, None),
         }
+    }
+
+    /// Whether a guard may hold on a run of one of the roles given (or,
+    /// without roles, under the assumptions).
+    fn may_hold(&self, guard: &Guard<'a>) -> bool {
+        let evaluator = Evaluator::new(self.files, &self.monolith, self.role_var, self.assumptions);
+        if self.roles.is_empty() || self.role_var.is_none() {
+            return evaluator.holds(guard, None) != Some(false);
+        }
+        self.roles
+            .iter()
+            .any(|role| evaluator.holds(guard, Some(role)) != Some(false))
     }
 
     /// The class a name written here declares (Puppet 3's relative names).
