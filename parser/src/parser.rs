@@ -940,10 +940,15 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// `left ? { match => value, ... }` or `left ? match => value`.
+    /// `left ? { match => value, ... }` or `left ? match => value`. A braced
+    /// selector is complete at its `}`: as in Puppet's grammar, an access, a
+    /// method call, a call or a collector after it applies to the whole
+    /// selector (`$x ? { ... }.split(',')`), whereas the value of an
+    /// unbraced one takes them.
     fn selector(&mut self, left: Expr) -> Result<Expr> {
         let mut entries = Vec::new();
-        if self.eat(Tok::SelBrace).is_some() {
+        let braced = self.eat(Tok::SelBrace).is_some();
+        if braced {
             loop {
                 entries.push(self.selector_entry()?);
                 if self.eat(Tok::Comma).is_none() || self.peek() == Tok::RBrace {
@@ -955,13 +960,18 @@ impl<'t> Parser<'t> {
             entries.push(self.selector_entry()?);
         }
         let span = self.span_from(left.span.start);
-        Ok(Expr::new(
+        let selector = Expr::new(
             ExprKind::Selector {
                 left: Box::new(left),
                 entries,
             },
             span,
-        ))
+        );
+        if braced {
+            self.postfix_operations(selector)
+        } else {
+            Ok(selector)
+        }
     }
 
     fn selector_entry(&mut self) -> Result<SelectorEntry> {
@@ -1005,7 +1015,14 @@ impl<'t> Parser<'t> {
     }
 
     fn postfix_chain(&mut self) -> Result<Expr> {
-        let mut expr = self.primary()?;
+        let primary = self.primary()?;
+        self.postfix_operations(primary)
+    }
+
+    /// The accesses, method calls, calls and collectors that follow `expr`,
+    /// each a level of nesting (the caller restores the depth, see
+    /// [`Self::chain`]).
+    fn postfix_operations(&mut self, mut expr: Expr) -> Result<Expr> {
         loop {
             if matches!(
                 self.peek(),
@@ -1080,6 +1097,11 @@ impl<'t> Parser<'t> {
         if self.eat(Tok::LParen).is_some() {
             if self.peek() != Tok::RParen {
                 args = self.arguments()?;
+                // Unlike a function call, a method call takes no trailing
+                // comma: Puppet's parser stops at the `)` after it.
+                if self.eat(Tok::Comma).is_some() {
+                    return Err(self.unexpected());
+                }
             }
             self.expect(Tok::RParen)?;
         }
