@@ -122,6 +122,7 @@ mod constructs {
         postfix_after_primaries,
         qualified_names,
         regexes,
+        regexes_encoding,
         relationships,
         resource_defaults,
         resource_exported,
