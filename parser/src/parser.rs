@@ -20,9 +20,23 @@ mod recovery;
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
-/// How deep expressions may nest before parsing stops with an error (Puppet
-/// itself has no limit; real code stays far below this).
-pub const MAX_NESTING: usize = 500;
+/// How deep expressions may nest before parsing stops with an error, in
+/// levels of the parser's recursion (a bracket, a block or an operand counts
+/// one, a call's arguments or a lambda two, a selector's value three).
+///
+/// Puppet has no limit of its own: its parser is a table-driven LALR
+/// automaton, but its validator, evaluator and PN dump recurse in Ruby and
+/// die of `SystemStackError` (`puppet parser validate` exits 1 and prints
+/// nothing) at 437 to 1,977 levels depending on the construct, on Ruby's
+/// default stack. This limit lies above every one of them, so that granule
+/// refuses only what Puppet cannot handle (`tests/tests/nesting_parity.rs`
+/// checks it against `puppet parser validate`).
+pub const MAX_NESTING: usize = 2_500;
+
+/// How deep string interpolations (`"${"${...}"}"`) may nest. Puppet's lexer
+/// recurses for each one and runs out of Ruby's stack at about 1,450 of them
+/// (its validator already at 717).
+pub const MAX_INTERPOLATION: usize = 1_000;
 
 /// Nesting handled on the caller's thread. Deeper input is parsed again on
 /// a thread of its own with a stack large enough for [`MAX_NESTING`]: a
@@ -47,7 +61,7 @@ impl Limits {
     };
     pub const FULL: Limits = Limits {
         nesting: MAX_NESTING,
-        interpolation: 100,
+        interpolation: MAX_INTERPOLATION,
     };
 }
 
@@ -403,7 +417,10 @@ impl<'t> Parser<'t> {
         if self.depth > self.limit {
             self.too_deep = true;
             return Err(SyntaxError::new(
-                format!("Expression nested more than {MAX_NESTING} levels deep: simplify it"),
+                format!(
+                    "Expression nested too deeply for Puppet (granule stops at {MAX_NESTING} \
+                     levels): simplify it"
+                ),
                 self.token().span,
             ));
         }
