@@ -347,7 +347,9 @@ fn escaped_value(digits: &[u8], radix: u32, max: usize) -> u32 {
         .iter()
         .take(max)
         .map_while(|&digit| char::from(digit).to_digit(radix))
-        .fold(0, |value: u32, digit| value.saturating_mul(radix).saturating_add(digit))
+        .fold(0, |value: u32, digit| {
+            value.saturating_mul(radix).saturating_add(digit)
+        })
 }
 
 /// Whether the code points of a `\uHHHH` or `\u{H.. H..}` escape (`after_u`

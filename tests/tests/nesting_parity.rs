@@ -80,8 +80,16 @@ impl Shape {
     fn granule_limit(&self) -> usize {
         let parses = |depth| granule_parser::parse(&self.nested(depth)).is_ok();
         let (mut parsed, mut refused) = (SHALLOW, 100_000);
-        assert!(parses(parsed), "{}: granule refuses {parsed} levels", self.name);
-        assert!(!parses(refused), "{}: granule parses {refused} levels", self.name);
+        assert!(
+            parses(parsed),
+            "{}: granule refuses {parsed} levels",
+            self.name
+        );
+        assert!(
+            !parses(refused),
+            "{}: granule parses {refused} levels",
+            self.name
+        );
         while refused - parsed > 1 {
             let middle = (parsed + refused) / 2;
             if parses(middle) {

@@ -53,7 +53,11 @@ fn parse_names_the_line_and_column_of_the_first_byte_that_is_not_utf8() {
         .output()
         .expect("granule runs");
     let stderr = text(&output.stderr);
-    assert_eq!(exit_code(&output), 1, "a file that does not parse: {stderr}");
+    assert_eq!(
+        exit_code(&output),
+        1,
+        "a file that does not parse: {stderr}"
+    );
     assert!(
         stderr.starts_with(&format!(
             "{path}:{LINE}:{COLUMN}: error: not UTF-8 text at byte 0xE9: "
