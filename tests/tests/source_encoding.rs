@@ -1,7 +1,8 @@
 //! A file that is not UTF-8 (a Latin-1 manifest, say): Puppet refuses it, and
 //! granule says where, with the line and character column of the first byte
-//! that is not UTF-8, in `granule parse` (human and JSON messages) and
-//! `granule lint`.
+//! that is not UTF-8, in `granule parse` (human and JSON messages),
+//! `granule lint` and the analyses (`granule deps`), which go on with the
+//! rest of the file.
 
 use granule_tests::executor::{exit_code, granule, text, tool_available};
 use granule_tests::{require_reference, target_dir};
@@ -99,5 +100,32 @@ fn lint_names_the_line_and_column_of_the_first_byte_that_is_not_utf8() {
             file.display()
         )),
         "{stderr}"
+    );
+}
+
+#[test]
+fn deps_names_the_line_and_column_and_analyzes_the_rest() {
+    let dir = target_dir().join(TEST).join("deps");
+    let manifests = dir.join("modules/latin1/manifests");
+    std::fs::create_dir_all(&manifests).expect("a module directory");
+    std::fs::write(manifests.join("init.pp"), LATIN1).expect("write the Latin-1 class");
+    std::fs::write(dir.join("site.pp"), "include latin1\n").expect("write site.pp");
+    let output = Command::new(granule())
+        .current_dir(&dir)
+        .args(["deps", "--modulepath", "modules", "--entry", "site.pp"])
+        .output()
+        .expect("granule runs");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "modules/latin1/manifests/init.pp:{LINE}:{COLUMN}: warning[analyzer/syntax-error]: \
+             not UTF-8 text at byte 0xE9: "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        text(&output.stdout).contains("--include--> class latin1"),
+        "the class is found all the same: {}",
+        text(&output.stdout)
     );
 }
