@@ -178,12 +178,18 @@ fn clashes(a: DefinitionKind, b: DefinitionKind) -> bool {
 
 fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<SyntaxError>), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let source = String::from_utf8_lossy(&bytes).into_owned();
+    // A file that is not UTF-8 is still analysed, with U+FFFD for what is
+    // not; the error says where it stops being UTF-8.
+    let (source, not_utf8) = match granule_parser::source::decode(bytes) {
+        Ok(text) => (text, None),
+        Err(not_utf8) => (not_utf8.lossy, Some(not_utf8.error)),
+    };
     let options = ParseOptions {
         epp: false,
         legacy: true,
     };
-    let parsed = parse_with_options(&source, options);
+    let mut parsed = parse_with_options(&source, options);
+    parsed.errors.splice(0..0, not_utf8);
     let lines = LineIndex::new(&source);
     let file = SourceFile {
         path: Arc::from(path.to_string_lossy().as_ref()),

@@ -29,7 +29,17 @@ enum Command {
     Tasks(commands::tasks::TasksArgs),
 }
 
+/// Stack of each worker thread. The analyses walk a file's tree recursively,
+/// and a tree nests as deep as the parser accepts (2,500 levels, see
+/// granule-parser's `MAX_NESTING`): a lint of such a file needs about 8 MiB,
+/// four times rayon's default. Only the pages a walk touches are mapped.
+const WORKER_STACK_BYTES: usize = 64 << 20;
+
 fn main() -> ExitCode {
+    // Fails only if a pool already exists, which then keeps its stacks.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK_BYTES)
+        .build_global();
     let cli = Cli::parse();
     match cli.command {
         Command::Parse(args) => commands::parse::run(args),

@@ -19,7 +19,7 @@
 
 use crate::ast::{Comment, CommentStyle};
 use crate::diagnostics::{Diagnostic, SyntaxError};
-use crate::parser::{Attempt, Limits};
+use crate::parser::{Attempt, Limits, MAX_INTERPOLATION};
 use crate::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1439,7 +1439,10 @@ impl<'a> Lexer<'a> {
         if self.depth > self.limits.interpolation {
             self.too_deep = true;
             return self.error(
-                "Interpolation nested too deeply",
+                format!(
+                    "Interpolation nested too deeply for Puppet (granule stops at \
+                     {MAX_INTERPOLATION} levels): simplify it"
+                ),
                 self.pos.saturating_sub(2),
                 self.pos,
             );

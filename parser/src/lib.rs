@@ -13,6 +13,8 @@
 //! * [`legacy`] names the Puppet 3 constructs in a file (read with their
 //!   Puppet 3 meaning when [`ParseOptions::legacy`] is set) and what Puppet 7
 //!   does with each.
+//! * [`source::decode`] reads a file's bytes as text, or says at which line
+//!   and column they stop being UTF-8.
 //! * [`diagnostics`] renders errors as `PATH:LINE:COL: error: ...` with the
 //!   source line and a caret under the span.
 
@@ -22,6 +24,7 @@ pub mod legacy;
 pub mod lexer;
 mod parser;
 pub mod pn;
+pub mod source;
 pub mod span;
 pub mod validate;
 pub mod visit;

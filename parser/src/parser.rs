@@ -20,9 +20,23 @@ mod recovery;
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
-/// How deep expressions may nest before parsing stops with an error (Puppet
-/// itself has no limit; real code stays far below this).
-pub const MAX_NESTING: usize = 500;
+/// How deep expressions may nest before parsing stops with an error, in
+/// levels of the parser's recursion (a bracket, a block or an operand counts
+/// one, a call's arguments or a lambda two, a selector's value three).
+///
+/// Puppet has no limit of its own: its parser is a table-driven LALR
+/// automaton, but its validator, evaluator and PN dump recurse in Ruby and
+/// die of `SystemStackError` (`puppet parser validate` exits 1 and prints
+/// nothing) at 437 to 1,977 levels depending on the construct, on Ruby's
+/// default stack. This limit lies above every one of them, so that granule
+/// refuses only what Puppet cannot handle (`tests/tests/nesting_parity.rs`
+/// checks it against `puppet parser validate`).
+pub const MAX_NESTING: usize = 2_500;
+
+/// How deep string interpolations (`"${"${...}"}"`) may nest. Puppet's lexer
+/// recurses for each one and runs out of Ruby's stack between 1,400 and 1,500
+/// of them (its validator already at 717).
+pub const MAX_INTERPOLATION: usize = 1_000;
 
 /// Nesting handled on the caller's thread. Deeper input is parsed again on
 /// a thread of its own with a stack large enough for [`MAX_NESTING`]: a
@@ -47,7 +61,7 @@ impl Limits {
     };
     pub const FULL: Limits = Limits {
         nesting: MAX_NESTING,
-        interpolation: 100,
+        interpolation: MAX_INTERPOLATION,
     };
 }
 
@@ -403,7 +417,10 @@ impl<'t> Parser<'t> {
         if self.depth > self.limit {
             self.too_deep = true;
             return Err(SyntaxError::new(
-                format!("Expression nested more than {MAX_NESTING} levels deep: simplify it"),
+                format!(
+                    "Expression nested too deeply for Puppet (granule stops at {MAX_NESTING} \
+                     levels): simplify it"
+                ),
                 self.token().span,
             ));
         }
@@ -940,10 +957,15 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// `left ? { match => value, ... }` or `left ? match => value`.
+    /// `left ? { match => value, ... }` or `left ? match => value`. A braced
+    /// selector is complete at its `}`: as in Puppet's grammar, an access, a
+    /// method call, a call or a collector after it applies to the whole
+    /// selector (`$x ? { ... }.split(',')`), whereas the value of an
+    /// unbraced one takes them.
     fn selector(&mut self, left: Expr) -> Result<Expr> {
         let mut entries = Vec::new();
-        if self.eat(Tok::SelBrace).is_some() {
+        let braced = self.eat(Tok::SelBrace).is_some();
+        if braced {
             loop {
                 entries.push(self.selector_entry()?);
                 if self.eat(Tok::Comma).is_none() || self.peek() == Tok::RBrace {
@@ -955,13 +977,18 @@ impl<'t> Parser<'t> {
             entries.push(self.selector_entry()?);
         }
         let span = self.span_from(left.span.start);
-        Ok(Expr::new(
+        let selector = Expr::new(
             ExprKind::Selector {
                 left: Box::new(left),
                 entries,
             },
             span,
-        ))
+        );
+        if braced {
+            self.postfix_operations(selector)
+        } else {
+            Ok(selector)
+        }
     }
 
     fn selector_entry(&mut self) -> Result<SelectorEntry> {
@@ -1005,7 +1032,14 @@ impl<'t> Parser<'t> {
     }
 
     fn postfix_chain(&mut self) -> Result<Expr> {
-        let mut expr = self.primary()?;
+        let primary = self.primary()?;
+        self.postfix_operations(primary)
+    }
+
+    /// The accesses, method calls, calls and collectors that follow `expr`,
+    /// each a level of nesting (the caller restores the depth, see
+    /// [`Self::chain`]).
+    fn postfix_operations(&mut self, mut expr: Expr) -> Result<Expr> {
         loop {
             if matches!(
                 self.peek(),
@@ -1080,6 +1114,11 @@ impl<'t> Parser<'t> {
         if self.eat(Tok::LParen).is_some() {
             if self.peek() != Tok::RParen {
                 args = self.arguments()?;
+                // Unlike a function call, a method call takes no trailing
+                // comma: Puppet's parser stops at the `)` after it.
+                if self.eat(Tok::Comma).is_some() {
+                    return Err(self.unexpected());
+                }
             }
             self.expect(Tok::RParen)?;
         }

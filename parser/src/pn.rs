@@ -98,7 +98,7 @@ pub fn transform(expr: &Expr) -> Pn<'_> {
             entries.push(("text", transform(text)));
             call("heredoc", vec![map(entries)])
         }
-        ExprKind::Regex(source) => call("regexp", vec![string(source)]),
+        ExprKind::Regex(source) => call("regexp", vec![Pn::Str(regexp_text(source))]),
         ExprKind::QualifiedName(name) => call("qn", vec![string(name)]),
         ExprKind::QualifiedReference(name) => call("qr", vec![string(name)]),
         ExprKind::Variable(name) => call("var", vec![string(name)]),
@@ -290,6 +290,79 @@ pub fn transform(expr: &Expr) -> Pn<'_> {
         }
         ExprKind::RenderString(text) => call("render-s", vec![string(text)]),
         ExprKind::RenderExpr(inner) => call("render", vec![transform(inner)]),
+    }
+}
+
+/// A regular expression as Puppet prints it (`PRegexpType.regexp_to_s`):
+/// its source, wrapped in a group that spells out its flags when Ruby's
+/// `Regexp` has any. Puppet's lexer sets none, but Ruby marks a pattern
+/// whose encoding is fixed to UTF-8, so such a pattern prints as
+/// `(?-imx:source)`.
+fn regexp_text(source: &str) -> Cow<'_, str> {
+    if ruby_fixes_encoding(source) {
+        Cow::Owned(format!("(?-imx:{source})"))
+    } else {
+        Cow::Borrowed(source)
+    }
+}
+
+/// Whether Ruby compiles `source` (UTF-8) into a `Regexp` with a fixed
+/// encoding, as `rb_reg_preprocess` decides: a non-ASCII character, a
+/// Unicode property (`\p{..}`, `\P{..}`), a `\u` escape above U+007F, or a
+/// byte escape above 0x7F (`\xHH`, octal, `\M-`), which Ruby only accepts
+/// when it forms a UTF-8 character.
+fn ruby_fixes_encoding(source: &str) -> bool {
+    if !source.is_ascii() {
+        return true;
+    }
+    let bytes = source.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'\\' {
+            at += 1;
+            continue;
+        }
+        let escape = &bytes[at + 1..];
+        let fixes = match escape.first() {
+            Some(b'p' | b'P') => true,
+            Some(b'M') => escape.get(1) == Some(&b'-'),
+            Some(b'x') => escaped_value(&escape[1..], 16, 2) > 0x7f,
+            Some(b'0'..=b'7') => escaped_value(escape, 8, 3) > 0x7f,
+            Some(b'u') => unicode_escape_above_ascii(&escape[1..]),
+            _ => false,
+        };
+        if fixes {
+            return true;
+        }
+        // The escaped character is skipped too, so that `\\p` is a
+        // backslash and a `p`.
+        at += 2;
+    }
+    false
+}
+
+/// The value of the digits of `radix` that start `digits`, at most `max`.
+fn escaped_value(digits: &[u8], radix: u32, max: usize) -> u32 {
+    digits
+        .iter()
+        .take(max)
+        .map_while(|&digit| char::from(digit).to_digit(radix))
+        .fold(0, |value: u32, digit| {
+            value.saturating_mul(radix).saturating_add(digit)
+        })
+}
+
+/// Whether the code points of a `\uHHHH` or `\u{H.. H..}` escape (`after_u`
+/// starts after the `u`) include one above U+007F.
+fn unicode_escape_above_ascii(after_u: &[u8]) -> bool {
+    match after_u.strip_prefix(b"{") {
+        Some(list) => list
+            .split(|&byte| byte == b'}')
+            .next()
+            .unwrap_or_default()
+            .split(|byte| byte.is_ascii_whitespace())
+            .any(|code_point| escaped_value(code_point, 16, code_point.len()) > 0x7f),
+        None => escaped_value(after_u, 16, 4) > 0x7f,
     }
 }
 

@@ -8,6 +8,10 @@
 //!
 //! Set GRANULE_MUTATION_SEED to try other variants; the variants of a run are
 //! written under target/mutations/ for reproduction.
+//!
+//! The same figures hold for every single-token edit of the fixture of
+//! selectors followed by method calls (fixtures/parser/selector_postfix.pp,
+//! variants under target/mutations-selectors/), a construct the corpus lacks.
 
 use granule_parser::lexer::{tokenize, Tok};
 use granule_tests::oracle;
@@ -31,12 +35,13 @@ enum Edit {
     SwapWithNext,
 }
 
-/// `source` with one token edited, or `None` when the file has too few
-/// tokens to pick from.
-fn mutate(source: &str, rng: &mut Rng) -> Option<(String, String)> {
-    let tokens = tokenize(source).ok()?;
-    // Only tokens that follow each other in the text (the tokens inside a
-    // string or heredoc are edited with their string).
+/// The spans of the tokens an edit may touch: only tokens that follow each
+/// other in the text (the tokens inside a string or heredoc are edited with
+/// their string).
+fn editable_spans(source: &str) -> Vec<(usize, usize)> {
+    let Ok(tokens) = tokenize(source) else {
+        return Vec::new();
+    };
     let mut spans = Vec::with_capacity(tokens.len());
     let mut end = 0;
     for token in &tokens {
@@ -45,12 +50,13 @@ fn mutate(source: &str, rng: &mut Rng) -> Option<(String, String)> {
             end = token.span.end;
         }
     }
-    if spans.len() < 3 {
-        return None;
-    }
-    let at = rng.below(spans.len() - 1);
+    spans
+}
+
+/// `source` with the token `spans[at]` edited (`at` is not the last token),
+/// and a description of the edit.
+fn apply(source: &str, spans: &[(usize, usize)], at: usize, edit: Edit) -> (String, String) {
     let (start, end) = spans[at];
-    let edit = *rng.pick(&[Edit::Delete, Edit::Duplicate, Edit::SwapWithNext]);
     let token = &source[start..end];
     let variant = match edit {
         Edit::Delete => format!("{}{}", &source[..start], &source[end..]),
@@ -68,8 +74,33 @@ fn mutate(source: &str, rng: &mut Rng) -> Option<(String, String)> {
         }
     };
     let line = source[..start].matches('\n').count() + 1;
-    Some((variant, format!("{edit:?} `{token}` at line {line}")))
+    (variant, format!("{edit:?} `{token}` at line {line}"))
 }
+
+const EDITS: [Edit; 3] = [Edit::Delete, Edit::Duplicate, Edit::SwapWithNext];
+
+/// `source` with one token edited, or `None` when the file has too few
+/// tokens to pick from.
+fn mutate(source: &str, rng: &mut Rng) -> Option<(String, String)> {
+    let spans = editable_spans(source);
+    if spans.len() < 3 {
+        return None;
+    }
+    let at = rng.below(spans.len() - 1);
+    let edit = *rng.pick(&EDITS);
+    Some(apply(source, &spans, at, edit))
+}
+
+/// An emptied directory under target/ for the variants of a run.
+fn variants_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a directory for the variants");
+    dir
+}
+
+/// One variant: its file, its text, and where it comes from.
+type Variant = (PathBuf, String, String);
 
 #[test]
 fn mutated_corpus_files_get_puppets_decision() {
@@ -80,12 +111,9 @@ fn mutated_corpus_files_get_puppets_decision() {
         .ok()
         .and_then(|seed| seed.parse().ok())
         .unwrap_or(DEFAULT_SEED);
-    let dir = target_dir().join("mutations");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("target/mutations");
-
+    let dir = variants_dir("mutations");
     let mut rng = Rng::new(seed);
-    let mut variants: Vec<(PathBuf, String, String)> = Vec::with_capacity(VARIANTS);
+    let mut variants: Vec<Variant> = Vec::with_capacity(VARIANTS);
     while variants.len() < VARIANTS {
         let original = rng.pick(&files);
         let source = corpus::read_manifest(original);
@@ -96,6 +124,33 @@ fn mutated_corpus_files_get_puppets_decision() {
         std::fs::write(&path, &variant).expect("write a variant");
         variants.push((path, variant, format!("{} ({edit})", original.display())));
     }
+    check_variants(&variants, &format!("(seed {seed})"));
+}
+
+/// Every single-token edit of the fixture of selectors followed by method
+/// calls, accesses, calls and collectors (fixtures/parser/selector_postfix.pp):
+/// held to the same figures as the corpus variants.
+#[test]
+fn every_edit_of_selectors_followed_by_method_calls_gets_puppets_decision() {
+    let original = corpus::parser_fixture_dir().join("selector_postfix.pp");
+    let source = corpus::read_manifest(&original);
+    let spans = editable_spans(&source);
+    assert!(spans.len() > 100, "the fixture is lexed into tokens");
+    let dir = variants_dir("mutations-selectors");
+    let mut variants: Vec<Variant> = Vec::with_capacity(3 * spans.len());
+    for at in 0..spans.len() - 1 {
+        for edit in EDITS {
+            let (variant, what) = apply(&source, &spans, at, edit);
+            let path = dir.join(format!("{:04}.pp", variants.len()));
+            std::fs::write(&path, &variant).expect("write a variant");
+            variants.push((path, variant, format!("{} ({what})", original.display())));
+        }
+    }
+    check_variants(&variants, "(every edit of selector_postfix.pp)");
+}
+
+/// Compares granule with Puppet on every variant and asserts the figures.
+fn check_variants(variants: &[Variant], which: &str) {
     let paths: Vec<PathBuf> = variants.iter().map(|(path, _, _)| path.clone()).collect();
     let Some(dumps) = require_reference(TEST, oracle::dumps(&paths)) else {
         return;
@@ -134,7 +189,7 @@ fn mutated_corpus_files_get_puppets_decision() {
     let decision = 1.0 - disagreements.len() as f64 / verdicts.len() as f64;
     let first_line = same_line as f64 / both_reject_located.max(1) as f64;
     println!(
-        "{} variants (seed {seed}): same accept/reject decision as Puppet in {:.2}%; \
+        "{} variants {which}: same accept/reject decision as Puppet in {:.2}%; \
          same first error line in {:.2}% of the {both_reject_located} both reject; \
          identical tree in {identical} of the {both_accept} both accept",
         verdicts.len(),

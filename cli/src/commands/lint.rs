@@ -327,8 +327,9 @@ fn lint_files(
             let result = std::fs::read(path)
                 .map_err(|e| format!("cannot read it: {e}"))
                 .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| {
-                        "it is not UTF-8 text; convert it (iconv -t UTF-8) to lint it".to_string()
+                    granule_parser::source::decode(bytes).map_err(|not_utf8| {
+                        let (line, column) = not_utf8.line_col();
+                        format!("line {line}, column {column}: {}", not_utf8.error.message)
                     })
                 })
                 .and_then(|source| {

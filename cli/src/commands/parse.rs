@@ -203,11 +203,19 @@ fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
 fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {
     let display = path.display().to_string();
     let source = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
+        Ok(bytes) => match granule_parser::source::decode(bytes) {
             Ok(text) => text,
-            Err(_) => {
-                let message = format!("{display}: error: not valid UTF-8 text");
-                return (Outcome::IoError(message), Size::default());
+            Err(not_utf8) => {
+                // Reported as Puppet does, as a file that does not parse.
+                let diagnostic = not_utf8.error.to_diagnostic();
+                let (stdout, stderr) = messages(&display, &not_utf8.lossy, &[diagnostic], args);
+                let outcome = Outcome::Checked {
+                    stdout,
+                    stderr,
+                    syntax_errors: true,
+                    failed: true,
+                };
+                return (outcome, Size::default());
             }
         },
         Err(e) => {
@@ -233,17 +241,8 @@ fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {
             granule_parser::pn::to_json(&checked.program)
         ),
     };
-    let mut stderr = String::new();
-    let index = LineIndex::new(&source);
-    for diagnostic in &checked.diagnostics {
-        match args.message_format {
-            MessageFormat::Human => stderr.push_str(&diagnostic.render(&display, &source)),
-            MessageFormat::Json => {
-                stdout.push_str(&diagnostic_json(&display, &source, &index, diagnostic));
-                stdout.push('\n');
-            }
-        }
-    }
+    let (messages_out, stderr) = messages(&display, &source, &checked.diagnostics, args);
+    stdout.push_str(&messages_out);
     let outcome = Outcome::Checked {
         stdout,
         stderr,
@@ -251,6 +250,28 @@ fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {
         failed: checked.failed(),
     };
     (outcome, size)
+}
+
+/// The diagnostics of a file as `--message-format` asks: what to print on
+/// stdout and on stderr.
+fn messages(
+    display: &str,
+    source: &str,
+    diagnostics: &[Diagnostic],
+    args: &ParseArgs,
+) -> (String, String) {
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    let index = LineIndex::new(source);
+    for diagnostic in diagnostics {
+        match args.message_format {
+            MessageFormat::Human => stderr.push_str(&diagnostic.render(display, source)),
+            MessageFormat::Json => {
+                stdout.push_str(&diagnostic_json(display, source, &index, diagnostic));
+                stdout.push('\n');
+            }
+        }
+    }
+    (stdout, stderr)
 }
 
 /// One diagnostic as a JSON object: where (1-based line and character

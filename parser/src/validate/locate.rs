@@ -2,24 +2,43 @@
 //! raised on, which is not always where granule's span starts.
 //!
 //! Puppet's grammar (`egrammar.ra`) places a binary expression (`=`, `+`,
-//! `->`, `==`, ...) at its operator, a hash or selector entry at its `=>`, a
+//! `->`, `==`, ...) at its operator, a method call at its `(` (or at its
+//! `.` when it has no arguments), an access, a
+//! call, a selector or a collector where its left part is, a hash or
+//! selector entry at its `=>`, a
 //! parameter at its `$variable` (after any type), and a type alias at the type
 //! name after `type`. granule's spans cover the whole construct, so these
 //! positions are found by skipping white space and comments from the end of
 //! the part that precedes them.
 
-use crate::ast::{Expr, ExprKind, Parameter};
+use crate::ast::{CallKind, Expr, ExprKind, Parameter};
 
 /// The byte offset Puppet reports for `expr`.
 pub(super) fn expr_offset(expr: &Expr, source: &str) -> u32 {
-    match &expr.kind {
-        ExprKind::Binary { left, .. } | ExprKind::NamedAccess { left, .. } => {
-            after_trivia(source, left.span.end)
-        }
-        ExprKind::TypeAlias { .. } | ExprKind::TypeMapping { .. } => {
-            after_trivia(source, expr.span.start + "type".len() as u32)
-        }
-        _ => expr.span.start,
+    let mut expr = expr;
+    loop {
+        expr = match &expr.kind {
+            ExprKind::Binary { left, .. } | ExprKind::NamedAccess { left, .. } => {
+                return after_trivia(source, left.span.end)
+            }
+            ExprKind::TypeAlias { .. } | ExprKind::TypeMapping { .. } => {
+                return after_trivia(source, expr.span.start + "type".len() as u32)
+            }
+            // A method call with arguments is located at its `(`.
+            ExprKind::Call(call) if call.kind == CallKind::Method => {
+                let paren = after_trivia(source, call.functor.span.end);
+                if source.as_bytes().get(paren as usize) == Some(&b'(') {
+                    return paren;
+                }
+                &call.functor
+            }
+            // Located where their leftmost part is (`loc result, val[0]`):
+            // `$x.foo[0]` at the `.` of its method call.
+            ExprKind::Access { left, .. } | ExprKind::Selector { left, .. } => left,
+            ExprKind::Call(call) => &call.functor,
+            ExprKind::Collect { type_expr, .. } => type_expr,
+            _ => return expr.span.start,
+        };
     }
 }
 
