@@ -1,10 +1,14 @@
-//! `granule split`'s choices on fixtures/monolith: the plan file (pin,
-//! rename, merge, exclude) is honoured, `--only` leaves the rest in one
-//! `legacy` task, `--target puppet3` reads data with hiera(), descriptor
-//! version 1 has no version field, and the same input gives the same bytes.
+//! `granule split`'s choices on fixtures/monolith: each class declaration
+//! is a task, a task whose code refers to what another declares applies
+//! that too (borrows it) rather than merging, the plan file (pin, rename,
+//! merge, exclude) is honoured, `--only` leaves the rest in one `legacy`
+//! task and refuses a name the split does not have, `--target puppet3`
+//! reads data with hiera(), descriptor version 1 has no version field, and
+//! the same input gives the same bytes.
 
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
+use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
 use std::path::{Path, PathBuf};
@@ -27,22 +31,31 @@ fn analysis() -> (Analysis, Entry) {
     )
 }
 
-fn propose(plan: &str, only: &[&str], target: Target) -> (Analysis, Proposal) {
-    let (analysis, entry) = analysis();
-    let options = SplitOptions {
+fn options(plan: &str, only: &[&str], target: Target) -> SplitOptions {
+    let (_, entry) = analysis();
+    SplitOptions {
         entries: vec![entry],
         role_var: Some("$::role".into()),
+        roles: Vec::new(),
+        assumptions: Vec::new(),
         plan: toml::from_str::<Plan>(plan).expect("a valid plan"),
         only: only.iter().map(|s| s.to_string()).collect(),
         target,
-    };
-    let proposal = split(&analysis, &options).expect("the fixture splits");
-    (analysis, proposal)
+    }
+}
+
+/// Runs `check` on the proposal for `options`.
+fn with_proposal(options: &SplitOptions, check: impl FnOnce(&Analysis, &Proposal)) {
+    let (analysis, _) = analysis();
+    let semantic = Semantic::new(&analysis);
+    let proposal = split(&semantic, options).expect("the fixture splits");
+    check(&analysis, &proposal);
 }
 
 fn task_of<'a>(proposal: &'a Proposal, label: &str) -> &'a str {
     let index = proposal
-        .units()
+        .monolith
+        .units
         .iter()
         .position(|unit| unit.label() == label)
         .unwrap_or_else(|| panic!("no unit {label}"));
@@ -54,22 +67,48 @@ fn task_of<'a>(proposal: &'a Proposal, label: &str) -> &'a str {
         .id
 }
 
-fn ids(proposal: &Proposal) -> Vec<&str> {
+fn ids<'a>(proposal: &'a Proposal) -> Vec<&'a str> {
     proposal.tasks.iter().map(|task| task.id.as_str()).collect()
+}
+
+/// The labels of the units a task borrows.
+fn borrowed<'a>(proposal: &'a Proposal, id: &str) -> Vec<String> {
+    let task = proposal.task(id).expect("the task");
+    task.borrowed
+        .iter()
+        .map(|&unit| proposal.monolith.units[unit].label())
+        .collect()
 }
 
 #[test]
 fn the_proposal_without_a_plan() {
-    let (_, proposal) = propose("", &[], Target::Puppet7);
-    assert_eq!(
-        ids(&proposal),
-        ["globals", "hiera", "ntp", "nova", "rabbitmq", "site"]
-    );
-    // keystone refers to mysql::server (mysql::db requires it) and nova::api
-    // to keystone's apache2 service: one catalog, one task.
-    assert_eq!(task_of(&proposal, "class keystone"), "nova");
-    assert_eq!(task_of(&proposal, "class mysql::server"), "nova");
-    assert_eq!(proposal.merges.len(), 2);
+    with_proposal(&options("", &[], Target::Puppet7), |_, proposal| {
+        assert_eq!(
+            ids(proposal),
+            [
+                "globals",
+                "hiera",
+                "ntp",
+                "mysql-server",
+                "rabbitmq",
+                "keystone",
+                "nova-api",
+                "nova-compute"
+            ]
+        );
+        // keystone refers to mysql::server (mysql::db requires it) and
+        // nova::api to keystone's apache2 service: their tasks apply what
+        // they refer to as well, and nothing is merged.
+        assert_eq!(borrowed(proposal, "keystone"), ["class mysql::server"]);
+        assert_eq!(
+            borrowed(proposal, "nova-api"),
+            ["class mysql::server", "class keystone"]
+        );
+        assert!(proposal.merges.is_empty(), "{:?}", proposal.merges);
+        // The default branch names no role of the guards: no task has it.
+        assert_eq!(proposal.roles, ["controller", "compute"]);
+        assert!(proposal.pruned.iter().any(|p| p.starts_with("Notify")));
+    });
 }
 
 #[test]
@@ -82,28 +121,51 @@ fn the_plan_file_pins_renames_merges_and_excludes() {
         base = ["ntp", "queue"]
         [rename]
         base = "common"
-        nova = "openstack"
+        nova-api = "openstack"
     "#;
-    let (_, proposal) = propose(plan, &[], Target::Puppet7);
-    assert_eq!(ids(&proposal), ["globals", "hiera", "common", "openstack"]);
-    assert_eq!(task_of(&proposal, "class rabbitmq"), "common");
-    assert_eq!(task_of(&proposal, "class ntp"), "common");
-    assert!(proposal
-        .units()
-        .iter()
-        .all(|unit| !unit.label().starts_with("Notify")));
-    assert!(proposal
-        .hazards
-        .iter()
-        .any(|h| h.contains("excluded by the plan")));
+    with_proposal(&options(plan, &[], Target::Puppet7), |_, proposal| {
+        assert_eq!(
+            ids(proposal),
+            [
+                "globals",
+                "hiera",
+                "common",
+                "mysql-server",
+                "keystone",
+                "openstack",
+                "nova-compute"
+            ]
+        );
+        assert_eq!(task_of(proposal, "class rabbitmq"), "common");
+        assert_eq!(task_of(proposal, "class ntp"), "common");
+        assert!(proposal
+            .monolith
+            .units
+            .iter()
+            .all(|unit| !unit.label().starts_with("Notify")));
+        assert!(proposal
+            .hazards
+            .iter()
+            .any(|h| h.contains("excluded by the plan")));
+    });
 }
 
 #[test]
 fn only_extracts_the_named_tasks_and_leaves_the_rest_in_legacy() {
-    let (_, proposal) = propose("", &["rabbitmq"], Target::Puppet7);
-    assert_eq!(ids(&proposal), ["globals", "hiera", "legacy", "rabbitmq"]);
-    assert_eq!(task_of(&proposal, "class ntp"), "legacy");
-    assert_eq!(task_of(&proposal, "class rabbitmq"), "rabbitmq");
+    with_proposal(&options("", &["rabbitmq"], Target::Puppet7), |_, proposal| {
+        assert_eq!(ids(proposal), ["globals", "hiera", "legacy", "rabbitmq"]);
+        assert_eq!(task_of(proposal, "class ntp"), "legacy");
+        assert_eq!(task_of(proposal, "class rabbitmq"), "rabbitmq");
+    });
+}
+
+#[test]
+fn only_refuses_a_task_the_split_does_not_have_and_lists_those_it_has() {
+    let (analysis, _) = analysis();
+    let semantic = Semantic::new(&analysis);
+    let options = options("", &["rabbit"], Target::Puppet7);
+    let error = split(&semantic, &options).err().expect("an error");
+    assert!(error.contains("rabbit") && error.contains("rabbitmq, keystone"), "{error}");
 }
 
 fn written(proposal: &Proposal, analysis: &Analysis, dir: &Path, version: DescriptorVersion) {
@@ -111,6 +173,7 @@ fn written(proposal: &Proposal, analysis: &Analysis, dir: &Path, version: Descri
     let output = Output {
         dir,
         modulepath: "modules",
+        install_dir: None,
         version,
         timeout: 600,
     };
@@ -128,10 +191,11 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn puppet3_targets_read_data_with_hiera_and_v1_descriptors_have_no_version() {
-    let (analysis, proposal) = propose("", &[], Target::Puppet3);
     let dir = scratch("puppet3");
-    written(&proposal, &analysis, &dir, DescriptorVersion::V1);
-    let nova = std::fs::read_to_string(dir.join("nova/nova.pp")).expect("the nova manifest");
+    with_proposal(&options("", &[], Target::Puppet3), |analysis, proposal| {
+        written(proposal, analysis, &dir, DescriptorVersion::V1);
+    });
+    let nova = std::fs::read_to_string(dir.join("nova-api/nova-api.pp")).expect("the manifest");
     assert!(
         nova.contains("$db_host = hiera('db_host', undef)"),
         "{nova}"
@@ -143,7 +207,7 @@ fn puppet3_targets_read_data_with_hiera_and_v1_descriptors_have_no_version() {
         "{yaml}"
     );
     assert!(
-        yaml.contains("- id: nova\n  type: puppet\n  groups: [compute, controller]\n"),
+        yaml.contains("- id: nova-compute\n  type: puppet\n  groups: [compute]\n"),
         "{yaml}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,8 +218,9 @@ fn the_same_input_gives_the_same_bytes() {
     let dirs = [scratch("first"), scratch("second")];
     let mut contents = Vec::new();
     for dir in &dirs {
-        let (analysis, proposal) = propose("", &[], Target::Puppet7);
-        written(&proposal, &analysis, dir, DescriptorVersion::V2);
+        with_proposal(&options("", &[], Target::Puppet7), |analysis, proposal| {
+            written(proposal, analysis, dir, DescriptorVersion::V2);
+        });
         let mut files: Vec<(String, String)> = walk(dir)
             .into_iter()
             .map(|path| {

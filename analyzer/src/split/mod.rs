@@ -455,14 +455,24 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     let groups = groups_of(&mut sets, count);
     let mut tasks: Vec<Task> = Vec::new();
     let mut used = HashSet::from([GLOBALS.to_string(), HIERA.to_string()]);
+    // The plan file's [merge] and [rename] act on the proposed ids: tasks
+    // it maps to one name become one task.
+    let mut planned: HashMap<String, usize> = HashMap::new();
     for members in groups.values() {
-        let base = options
-            .plan
-            .task_name(&group_name(semantic, &monolith, &catalogs, &options.plan, members));
-        let id = unique_id(&task_id(&base), &mut used);
+        let proposed = task_id(&group_name(&monolith, &catalogs, &options.plan, members));
+        let name = options.plan.task_name(&proposed);
+        if name != proposed {
+            if let Some(&at) = planned.get(&name) {
+                let task: &mut Task = &mut tasks[at];
+                task.units.extend(members.iter().copied());
+                task.units.sort();
+                continue;
+            }
+            planned.insert(name.clone(), tasks.len());
+        }
+        let id = unique_id(&name, &mut used);
         tasks.push(Task::new(id, members.clone()));
     }
-    tasks = plan_merges(tasks, &options.plan);
     if !options.only.is_empty() {
         let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
         let unknown: Vec<&String> = options.only.iter().filter(|o| !known.contains(&o.as_str())).collect();
@@ -1034,11 +1044,10 @@ fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) 
 
 /// The name of a group's task: its class declaration with the largest
 /// closure, else its define type, else its scope's class.
-fn group_name(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, plan: &Plan, members: &[usize]) -> String {
+fn group_name(monolith: &Monolith, catalogs: &Catalogs, plan: &Plan, members: &[usize]) -> String {
     if let Some(pin) = members.iter().find_map(|&u| plan.pin.get(&monolith.units[u].label())) {
         return pin.clone();
     }
-    let _ = semantic;
     let class = members
         .iter()
         .filter_map(|&u| match &monolith.units[u].kind {
@@ -1056,26 +1065,6 @@ fn group_name(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, pla
     }
     let scope = &monolith.scopes[monolith.units[members[0]].scope];
     scope.class.clone().unwrap_or_else(|| "site".to_string())
-}
-
-/// Joins the tasks the plan's `[merge]` names into one.
-fn plan_merges(tasks: Vec<Task>, plan: &Plan) -> Vec<Task> {
-    let mut result: Vec<Task> = Vec::new();
-    for task in tasks {
-        let target = plan.task_name(&task.id);
-        match result.iter_mut().find(|t| t.id == target) {
-            Some(existing) if target != task.id || existing.id == target => {
-                existing.units.extend(task.units);
-                existing.units.sort();
-            }
-            _ => {
-                let mut task = task;
-                task.id = target;
-                result.push(task);
-            }
-        }
-    }
-    result
 }
 
 /// Classes that units of several tasks sharing a role declare: on a node
