@@ -37,7 +37,8 @@ impl Analysis {
     /// `manifests`.
     pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Analysis, String> {
         let codebase = Codebase::load(modulepath, manifests)?;
-        let facts: Vec<extract::FileFacts> = codebase.files.par_iter().map(extract::facts).collect();
+        let facts: Vec<extract::FileFacts> =
+            codebase.files.par_iter().map(extract::facts).collect();
         let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for file in facts {

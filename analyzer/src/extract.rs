@@ -5,8 +5,8 @@
 use crate::builtins::{class_declaring_function, is_lookup_function};
 use crate::index::{node_name, normalize, SourceFile};
 use crate::model::{
-    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Query, ResourceDeclaration, TitleShape,
-    Vertex,
+    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Piece, Query, ResourceDeclaration,
+    TitleShape, Vertex,
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
@@ -254,7 +254,9 @@ impl Walk<'_> {
         } else if name == "tag" {
             let tags: Vec<String> = args.iter().filter_map(literal_string).collect();
             for tag in tags {
-                self.facts.tags.push((self.unit.clone(), tag.to_ascii_lowercase()));
+                self.facts
+                    .tags
+                    .push((self.unit.clone(), tag.to_ascii_lowercase()));
             }
         } else if name == "realize" {
             for arg in args {
@@ -475,7 +477,13 @@ impl Walk<'_> {
         }
     }
 
-    fn declare_collector(&mut self, collector: Vertex, query: &granule_parser::Query, overrides: bool, span: Span) {
+    fn declare_collector(
+        &mut self,
+        collector: Vertex,
+        query: &granule_parser::Query,
+        overrides: bool,
+        span: Span,
+    ) {
         let Vertex::Collector { type_name, .. } = &collector else {
             return;
         };
@@ -522,19 +530,26 @@ struct Title {
     shape: TitleShape,
 }
 
+/// The pieces of an interpolated string.
+fn pieces(parts: &[Expr]) -> Vec<Piece> {
+    parts
+        .iter()
+        .map(|part| match &part.kind {
+            ExprKind::String(text) => Piece::Text(text.clone()),
+            ExprKind::Text(inner) => match &inner.kind {
+                ExprKind::Variable(name) => Piece::Variable(name.clone()),
+                _ => Piece::Unknown,
+            },
+            _ => Piece::Unknown,
+        })
+        .collect()
+}
+
 /// What is known of a title expression.
 fn title_shape(title: &Expr) -> TitleShape {
     match &title.kind {
         ExprKind::Variable(name) => TitleShape::Variable(name.clone()),
-        ExprKind::Concat(parts) => TitleShape::Pattern(
-            parts
-                .iter()
-                .map(|part| match &part.kind {
-                    ExprKind::String(text) => Some(text.clone()),
-                    _ => None,
-                })
-                .collect(),
-        ),
+        ExprKind::Concat(parts) => TitleShape::Pattern(pieces(parts)),
         _ => TitleShape::Unknown,
     }
 }
@@ -558,25 +573,15 @@ fn typed_query(expr: &Expr) -> Query {
                     ExprKind::QualifiedName(name) => name.to_ascii_lowercase(),
                     _ => return Query::Unknown,
                 };
-                let variable = match &right.kind {
-                    ExprKind::Variable(name) => Some(name),
-                    ExprKind::Concat(parts) => match parts.as_slice() {
-                        [part] => match &part.kind {
-                            ExprKind::Text(inner) => match &inner.kind {
-                                ExprKind::Variable(name) => Some(name),
-                                _ => None,
-                            },
-                            _ => None,
-                        },
-                        _ => None,
-                    },
+                let interpolated = match &right.kind {
+                    ExprKind::Variable(name) => Some(vec![Piece::Variable(name.clone())]),
+                    ExprKind::Concat(parts) if literal_string(right).is_none() => {
+                        Some(pieces(parts))
+                    }
                     _ => None,
                 };
-                if let (Some(variable), BinaryOp::Eq) = (variable, op) {
-                    return Query::EqualsVariable {
-                        attribute,
-                        variable: variable.clone(),
-                    };
+                if let (Some(pieces), BinaryOp::Eq) = (interpolated, op) {
+                    return Query::EqualsPieces { attribute, pieces };
                 }
                 let Some(value) = literal_string(right) else {
                     return Query::Unknown;

@@ -358,8 +358,18 @@ pub struct ResourceDeclaration {
 pub enum TitleShape {
     Literal,
     Variable(String),
-    /// Literal pieces, `None` for each interpolation.
-    Pattern(Vec<Option<String>>),
+    /// An interpolated string, piece by piece.
+    Pattern(Vec<Piece>),
+    Unknown,
+}
+
+/// A piece of an interpolated string: literal text, a variable, or
+/// another expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Piece {
+    Text(String),
+    Variable(String),
     Unknown,
 }
 
@@ -370,14 +380,29 @@ pub enum Query {
     /// `<| |>`: every resource of the type.
     All,
     /// `attribute == 'value'` (`title`, `name`, `tag` or any attribute).
-    Equals { attribute: String, value: String },
+    Equals {
+        attribute: String,
+        value: String,
+    },
     /// `attribute != 'value'`.
-    NotEquals { attribute: String, value: String },
-    /// `attribute == $variable` (or `"${variable}"`): the variable as read
-    /// in the collector's holder.
-    EqualsVariable { attribute: String, variable: String },
-    And { left: Box<Query>, right: Box<Query> },
-    Or { left: Box<Query>, right: Box<Query> },
+    NotEquals {
+        attribute: String,
+        value: String,
+    },
+    /// `attribute == $variable` or `attribute == "text ${variable}"`:
+    /// variables as read in the collector's holder.
+    EqualsPieces {
+        attribute: String,
+        pieces: Vec<Piece>,
+    },
+    And {
+        left: Box<Query>,
+        right: Box<Query>,
+    },
+    Or {
+        left: Box<Query>,
+        right: Box<Query>,
+    },
     /// A comparison with something only a compiler knows (a variable, a
     /// function call): it may match anything.
     Unknown,

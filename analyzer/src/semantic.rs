@@ -12,7 +12,7 @@
 use crate::analysis::Analysis;
 use crate::extract::literal_string;
 use crate::model::{
-    AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Query, ResourceDeclaration,
+    AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Piece, Query, ResourceDeclaration,
     TitleShape, Vertex,
 };
 use granule_parser::{BinaryOp, Definition, Expr, ExprKind};
@@ -61,9 +61,10 @@ impl HolderSet {
     }
 
     pub fn is_subset(&self, other: &HolderSet) -> bool {
-        self.words.iter().enumerate().all(|(at, &word)| {
-            word & !other.words.get(at).copied().unwrap_or(0) == 0
-        })
+        self.words
+            .iter()
+            .enumerate()
+            .all(|(at, &word)| word & !other.words.get(at).copied().unwrap_or(0) == 0)
     }
 
     pub fn remove(&mut self, id: HolderId) {
@@ -372,7 +373,10 @@ impl<'a> Semantic<'a> {
     }
 
     /// The resource declarations of one type.
-    pub fn resources_of_type(&self, type_name: &str) -> impl Iterator<Item = &'a ResourceDeclaration> + '_ {
+    pub fn resources_of_type(
+        &self,
+        type_name: &str,
+    ) -> impl Iterator<Item = &'a ResourceDeclaration> + '_ {
         let analysis = self.analysis;
         self.resources_by_type
             .get(type_name)
@@ -382,14 +386,23 @@ impl<'a> Semantic<'a> {
     }
 
     /// Whether a collector collects a resource declaration.
-    pub fn collects(&self, collector: &CollectorDeclaration, resource: &ResourceDeclaration) -> Match {
+    pub fn collects(
+        &self,
+        collector: &CollectorDeclaration,
+        resource: &ResourceDeclaration,
+    ) -> Match {
         if collector.type_name != resource.type_name {
             return Match::No;
         }
         self.query_matches(&collector.query, resource, &collector.holder)
     }
 
-    fn query_matches(&self, query: &Query, resource: &ResourceDeclaration, holder: &Vertex) -> Match {
+    fn query_matches(
+        &self,
+        query: &Query,
+        resource: &ResourceDeclaration,
+        holder: &Vertex,
+    ) -> Match {
         match query {
             Query::All => Match::Yes,
             Query::Unknown => Match::Maybe,
@@ -399,25 +412,68 @@ impl<'a> Semantic<'a> {
             Query::Or { left, right } => self
                 .query_matches(left, resource, holder)
                 .or(self.query_matches(right, resource, holder)),
-            Query::EqualsVariable {
-                attribute,
-                variable,
-            } => match self.variable_values(variable, holder) {
-                Some(values) => values
-                    .iter()
-                    .map(|value| match value {
-                        Alternative::Exact(text) => self.attribute_equals(resource, attribute, text),
-                        Alternative::Like(pieces) => self.attribute_like(resource, attribute, pieces),
-                    })
-                    .fold(Match::No, Match::or)
-                    .and(Match::Maybe),
-                None => Match::Maybe,
-            },
+            Query::EqualsPieces { attribute, pieces } => {
+                // The same string of the same global values is the same
+                // value wherever it is written.
+                if let TitleShape::Pattern(title) = &resource.title_shape {
+                    if named_title(attribute, resource) && title == pieces && all_global(pieces) {
+                        return Match::Yes;
+                    }
+                }
+                match self.pieces_values(pieces, holder) {
+                    Some(values) => values
+                        .iter()
+                        .map(|value| match value {
+                            Alternative::Exact(text) => {
+                                self.attribute_equals(resource, attribute, text)
+                            }
+                            Alternative::Like(like) => {
+                                self.attribute_like(resource, attribute, like)
+                            }
+                        })
+                        .fold(Match::No, Match::or)
+                        .and(Match::Maybe),
+                    None => Match::Maybe,
+                }
+            }
             Query::Equals { attribute, value } => self.attribute_equals(resource, attribute, value),
             Query::NotEquals { attribute, value } => {
                 self.attribute_equals(resource, attribute, value).not()
             }
         }
+    }
+
+    /// The values an interpolated string written in `holder` can take.
+    fn pieces_values(&self, pieces: &[Piece], holder: &Vertex) -> Option<Vec<Alternative>> {
+        const MAX_VALUES: usize = 256;
+        let mut values: Vec<Vec<Option<String>>> = vec![Vec::new()];
+        for piece in pieces {
+            let options = match piece {
+                Piece::Text(text) => vec![Alternative::Exact(text.clone())],
+                Piece::Variable(name) => match self.variable_values(name, holder) {
+                    Some(options) if !options.is_empty() => options,
+                    _ => vec![Alternative::Like(vec![None])],
+                },
+                Piece::Unknown => vec![Alternative::Like(vec![None])],
+            };
+            if values.len() * options.len() > MAX_VALUES {
+                for value in &mut values {
+                    value.push(None);
+                }
+                continue;
+            }
+            values = values
+                .iter()
+                .flat_map(|prefix| {
+                    options.iter().map(move |option| {
+                        let mut joined = prefix.clone();
+                        joined.extend(option.pieces());
+                        joined
+                    })
+                })
+                .collect();
+        }
+        Some(values.into_iter().map(Alternative::from_pieces).collect())
     }
 
     /// Whether a resource's title may be `value`: its literal, the values
@@ -431,13 +487,10 @@ impl<'a> Semantic<'a> {
                 Some(values) if !values.is_empty() => any_may_be(&values, value),
                 _ => Match::Maybe,
             },
-            TitleShape::Pattern(parts) => {
-                if pattern_may_match(parts, &value.to_ascii_lowercase()) {
-                    Match::Maybe
-                } else {
-                    Match::No
-                }
-            }
+            TitleShape::Pattern(parts) => match self.pieces_values(parts, &resource.holder) {
+                Some(values) => any_may_be(&values, value),
+                None => Match::Maybe,
+            },
             _ => Match::Maybe,
         }
     }
@@ -511,12 +564,24 @@ impl<'a> Semantic<'a> {
 
     /// The values a define's parameter takes: what each instance gives it,
     /// or its default.
-    fn define_parameter_values(&self, define: &str, parameter: &str, depth: u32) -> Option<Vec<Alternative>> {
+    fn define_parameter_values(
+        &self,
+        define: &str,
+        parameter: &str,
+        depth: u32,
+    ) -> Option<Vec<Alternative>> {
         let default = self.define_default(define, parameter)?;
         let mut values = Vec::new();
         for instance in self.resources_of_type(define) {
-            match instance.attributes.iter().rev().find(|(name, _)| name == parameter) {
-                Some((_, AttributeValue::Text(text))) => values.push(Alternative::Exact(text.clone())),
+            match instance
+                .attributes
+                .iter()
+                .rev()
+                .find(|(name, _)| name == parameter)
+            {
+                Some((_, AttributeValue::Text(text))) => {
+                    values.push(Alternative::Exact(text.clone()))
+                }
                 Some((_, AttributeValue::Variable(variable))) => {
                     values.extend(self.values_at_depth(variable, &instance.holder, depth + 1)?)
                 }
@@ -538,27 +603,50 @@ impl<'a> Semantic<'a> {
         let scope = Vertex::Type {
             name: define.to_string(),
         };
-        Some(param.value.as_ref().and_then(|d| self.expr_values(d, &scope, 1)))
+        Some(
+            param
+                .value
+                .as_ref()
+                .and_then(|d| self.expr_values(d, &scope, 1)),
+        )
     }
 
     /// A define's definition.
     fn define_definition(&self, define: &str) -> Option<&'a Definition> {
-        let location = &self.analysis.codebase.find(define, DefinitionKind::Define)?.location;
-        let file = self.analysis.codebase.files.iter().find(|f| f.path == location.file)?;
+        let location = &self
+            .analysis
+            .codebase
+            .find(define, DefinitionKind::Define)?
+            .location;
+        let file = self
+            .analysis
+            .codebase
+            .files
+            .iter()
+            .find(|f| f.path == location.file)?;
         fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
             match &expr.kind {
                 ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
-                ExprKind::Define(definition) if crate::index::normalize(&definition.name) == name => {
+                ExprKind::Define(definition)
+                    if crate::index::normalize(&definition.name) == name =>
+                {
                     Some(definition)
                 }
-                ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
+                ExprKind::Class(definition) => {
+                    definition.body.as_ref().and_then(|b| search(b, name))
+                }
                 _ => None,
             }
         }
         search(&file.program.body, define)
     }
 
-    fn class_variable_values(&self, class: &str, variable: &str, depth: u32) -> Option<Vec<Alternative>> {
+    fn class_variable_values(
+        &self,
+        class: &str,
+        variable: &str,
+        depth: u32,
+    ) -> Option<Vec<Alternative>> {
         let (file, definition) = find_class(self.analysis, class)?;
         let scope = Vertex::class(class);
         let mut values = Vec::new();
@@ -670,19 +758,47 @@ impl<'a> Semantic<'a> {
 
     /// Whether a title or name may be like `pieces` (literal pieces,
     /// anything where `None`).
-    fn attribute_like(&self, resource: &ResourceDeclaration, attribute: &str, pieces: &[Option<String>]) -> Match {
+    fn attribute_like(
+        &self,
+        resource: &ResourceDeclaration,
+        attribute: &str,
+        pieces: &[Option<String>],
+    ) -> Match {
         let named = match attribute {
             "title" => resource.title.as_deref(),
-            "name" if !resource.attributes.iter().any(|(n, _)| n == "name") => resource.title.as_deref(),
+            "name" if !resource.attributes.iter().any(|(n, _)| n == "name") => {
+                resource.title.as_deref()
+            }
             _ => None,
         };
-        match named {
-            Some(title) if !pattern_may_match(pieces, &title.to_ascii_lowercase()) => Match::No,
+        match (named, &resource.title_shape) {
+            (Some(title), _) if !pattern_may_match(pieces, &title.to_ascii_lowercase()) => {
+                Match::No
+            }
+            (None, TitleShape::Pattern(theirs)) if named_title(attribute, resource) => {
+                let meet = self
+                    .pieces_values(theirs, &resource.holder)
+                    .is_none_or(|values| {
+                        values
+                            .iter()
+                            .any(|v| patterns_may_meet(pieces, &v.pieces()))
+                    });
+                if meet {
+                    Match::Maybe
+                } else {
+                    Match::No
+                }
+            }
             _ => Match::Maybe,
         }
     }
 
-    fn attribute_equals(&self, resource: &ResourceDeclaration, attribute: &str, value: &str) -> Match {
+    fn attribute_equals(
+        &self,
+        resource: &ResourceDeclaration,
+        attribute: &str,
+        value: &str,
+    ) -> Match {
         let same = |text: &str| text.eq_ignore_ascii_case(value);
         let attribute_value = resource
             .attributes
@@ -717,10 +833,13 @@ impl<'a> Semantic<'a> {
     /// the holder are assumed whenever the tag names a class.
     fn tagged(&self, resource: &ResourceDeclaration, tag: &str) -> Match {
         let tag = tag.to_ascii_lowercase();
-        let named = |name: &str| {
-            name == tag || name.split("::").any(|segment| segment == tag)
-        };
-        if named(&resource.type_name) || resource.title.as_deref().is_some_and(|t| t.to_ascii_lowercase() == tag) {
+        let named = |name: &str| name == tag || name.split("::").any(|segment| segment == tag);
+        if named(&resource.type_name)
+            || resource
+                .title
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase() == tag)
+        {
             return Match::Yes;
         }
         if let Vertex::Class { name } | Vertex::Type { name } = &resource.holder {
@@ -732,7 +851,9 @@ impl<'a> Semantic<'a> {
         for (_, value) in explicit {
             match value {
                 AttributeValue::Text(text) if text.eq_ignore_ascii_case(&tag) => return Match::Yes,
-                AttributeValue::List(items) if items.iter().any(|i| i.eq_ignore_ascii_case(&tag)) => {
+                AttributeValue::List(items)
+                    if items.iter().any(|i| i.eq_ignore_ascii_case(&tag)) =>
+                {
                     return Match::Yes
                 }
                 AttributeValue::Unknown | AttributeValue::Variable(_) => return Match::Maybe,
@@ -810,6 +931,44 @@ fn any_may_be(values: &[Alternative], value: &str) -> Match {
     }
 }
 
+/// Whether every variable of an interpolated string is a global one
+/// (`$::x`, `$a::b::x`), the same wherever the string is written.
+fn all_global(pieces: &[Piece]) -> bool {
+    pieces.iter().all(|piece| match piece {
+        Piece::Text(_) => true,
+        Piece::Variable(name) => name.contains("::"),
+        Piece::Unknown => false,
+    })
+}
+
+/// Whether `attribute` is the title, or a name that defaults to it.
+fn named_title(attribute: &str, resource: &ResourceDeclaration) -> bool {
+    attribute == "title"
+        || (attribute == "name" && !resource.attributes.iter().any(|(n, _)| n == "name"))
+}
+
+/// Whether two strings known by their pieces may be equal: not when both
+/// start (or both end) with literal text that disagrees.
+fn patterns_may_meet(one: &[Option<String>], other: &[Option<String>]) -> bool {
+    let agree = |a: &str, b: &str, at_start: bool| {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        if at_start {
+            a.starts_with(&b) || b.starts_with(&a)
+        } else {
+            a.ends_with(&b) || b.ends_with(&a)
+        }
+    };
+    let starts = match (one.first(), other.first()) {
+        (Some(Some(a)), Some(Some(b))) => agree(a, b, true),
+        _ => true,
+    };
+    let ends = match (one.last(), other.last()) {
+        (Some(Some(a)), Some(Some(b))) => agree(a, b, false),
+        _ => true,
+    };
+    starts && ends
+}
+
 /// Whether a string of literal pieces and interpolations (`None`) may
 /// be `value` (lower case): the pieces in order, anything between them.
 fn pattern_may_match(parts: &[Option<String>], value: &str) -> bool {
@@ -857,7 +1016,10 @@ fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
 
 /// The file index and definition of a class.
 pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
-    let location = &analysis.codebase.find(name, DefinitionKind::Class)?.location;
+    let location = &analysis
+        .codebase
+        .find(name, DefinitionKind::Class)?
+        .location;
     let index = analysis
         .codebase
         .files

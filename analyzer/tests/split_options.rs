@@ -6,9 +6,9 @@
 //! reads data with hiera(), descriptor version 1 has no version field, and
 //! the same input gives the same bytes.
 
+use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
-use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
 use std::path::{Path, PathBuf};
@@ -152,11 +152,14 @@ fn the_plan_file_pins_renames_merges_and_excludes() {
 
 #[test]
 fn only_extracts_the_named_tasks_and_leaves_the_rest_in_legacy() {
-    with_proposal(&options("", &["rabbitmq"], Target::Puppet7), |_, proposal| {
-        assert_eq!(ids(proposal), ["globals", "hiera", "legacy", "rabbitmq"]);
-        assert_eq!(task_of(proposal, "class ntp"), "legacy");
-        assert_eq!(task_of(proposal, "class rabbitmq"), "rabbitmq");
-    });
+    with_proposal(
+        &options("", &["rabbitmq"], Target::Puppet7),
+        |_, proposal| {
+            assert_eq!(ids(proposal), ["globals", "hiera", "legacy", "rabbitmq"]);
+            assert_eq!(task_of(proposal, "class ntp"), "legacy");
+            assert_eq!(task_of(proposal, "class rabbitmq"), "rabbitmq");
+        },
+    );
 }
 
 #[test]
@@ -165,7 +168,10 @@ fn only_refuses_a_task_the_split_does_not_have_and_lists_those_it_has() {
     let semantic = Semantic::new(&analysis);
     let options = options("", &["rabbit"], Target::Puppet7);
     let error = split(&semantic, &options).err().expect("an error");
-    assert!(error.contains("rabbit") && error.contains("rabbitmq, keystone"), "{error}");
+    assert!(
+        error.contains("rabbit") && error.contains("rabbitmq, keystone"),
+        "{error}"
+    );
 }
 
 fn written(proposal: &Proposal, analysis: &Analysis, dir: &Path, version: DescriptorVersion) {

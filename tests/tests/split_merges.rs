@@ -1,8 +1,10 @@
 //! `granule split` on fixtures/split/forced_merges: a refresh between two
 //! classes, a cycle between two classes and one resource declared, realised
-//! and overridden by three classes each force their classes into one task,
-//! and report.json names every such merge with its reason. The class that
-//! nothing ties to the others keeps a task of its own.
+//! and overridden by three classes. Each task's catalog must hold what its
+//! code refers to: a task applies (borrows) the class it refers to, and an
+//! override by a collector joins the two classes in one task. report.json
+//! names every borrowing and merge with its reason; the class nothing ties
+//! to the others keeps a task of its own.
 
 use granule_tests::executor::{exit_code, granule, scratch, text};
 use granule_tests::repo_root;
@@ -88,86 +90,87 @@ fn class_set(classes: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The borrowings: `(unit applied again, unit of the task applying it)`
+/// and why.
+fn borrows(report: &Value) -> Vec<((String, String), String)> {
+    report["borrows"]
+        .as_array()
+        .expect("borrows")
+        .iter()
+        .map(|borrow| {
+            let units = borrow["units"].as_array().expect("units");
+            let label = |at: usize| units[at].as_str().expect("a label").to_string();
+            (
+                (label(0), label(1)),
+                borrow["reason"].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn a_refresh_a_cycle_and_a_shared_resource_force_merges_and_the_report_says_why() {
+fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says_why() {
     let report = split_report();
     let owner = task_of_class(&report);
     let merges = merges(&report);
+    let borrows = borrows(&report);
     let described: Vec<String> = merges
         .iter()
         .map(|merge| format!("{:?}: {}", merge.units, merge.reason))
+        .chain(
+            borrows
+                .iter()
+                .map(|(units, why)| format!("borrow {units:?}: {why}")),
+        )
         .collect();
-
-    // (classes forced together, what every reason joining them mentions)
-    let forced: [(&[&str], &[&str]); 3] = [
-        (&["config", "service"], &["refresh"]),
-        (&["cyclic_a", "cyclic_b"], &["cycle"]),
-        (&["accounts", "web", "db"], &["accounts"]),
-    ];
-    for (classes, words) in forced {
-        let task = &owner[classes[0]];
-        for class in classes {
-            assert_eq!(
-                &owner[*class], task,
-                "{classes:?} must share a task; merges: {described:#?}"
-            );
-        }
-        let group = class_set(classes);
-        let joining: Vec<&Merge> = merges
+    let borrowed = |applied: &str, by: &str| {
+        borrows
             .iter()
-            .filter(|merge| merge.units.is_subset(&group))
-            .collect();
-        // n classes take n - 1 merges to join.
-        assert_eq!(
-            joining.len(),
-            classes.len() - 1,
-            "the merges of {classes:?}: {described:#?}"
-        );
-        for merge in joining {
-            for word in words {
-                assert!(
-                    merge.reason.contains(word),
-                    "the reason for merging {:?} should mention {word:?}: {}",
-                    merge.units,
-                    merge.reason
-                );
-            }
-        }
-    }
-
-    // Both ways of sharing the virtual file are named: realised by web,
-    // collected (and overridden) by db.
-    let reason_between = |a: &str, b: &str| {
-        merges
-            .iter()
-            .find(|merge| merge.units == class_set(&[a, b]))
-            .map(|merge| merge.reason.clone())
+            .find(|((unit, task), _)| {
+                *unit == format!("class {applied}") && *task == format!("class {by}")
+            })
+            .map(|(_, why)| why.clone())
     };
-    let web = reason_between("accounts", "web").or_else(|| reason_between("web", "db"));
+
+    // A refresh from config's file to service's exec: config's task applies
+    // service too, so the refresh stays inside one catalog.
+    let refresh = borrowed("service", "config").unwrap_or_default();
     assert!(
-        web.as_deref()
-            .is_some_and(|reason| reason.contains("realis") || reason.contains("realiz")),
-        "web realises the account file: {described:#?}"
+        refresh.contains("Exec["),
+        "config's task applies service: {described:#?}"
     );
-    let db = reason_between("accounts", "db").or_else(|| reason_between("web", "db"));
+    // Each of the cycle's classes refers to a resource of the other: each
+    // task applies both, and neither waits for the other.
+    assert!(borrowed("cyclic_b", "cyclic_a").is_some(), "{described:#?}");
+    assert!(borrowed("cyclic_a", "cyclic_b").is_some(), "{described:#?}");
+    // web realises the virtual account file: its task applies accounts.
+    assert!(borrowed("accounts", "web").is_some(), "{described:#?}");
+    // db overrides it through a collector: an override only acts in the
+    // catalog holding both, so db and accounts are one task.
+    assert_eq!(owner["db"], owner["accounts"], "{described:#?}");
+    let db = merges
+        .iter()
+        .find(|merge| merge.units == class_set(&["db", "accounts"]))
+        .unwrap_or_else(|| panic!("db and accounts merged: {described:#?}"));
     assert!(
-        db.as_deref()
-            .is_some_and(|reason| reason.contains("collect")),
-        "db collects (and overrides) the account file: {described:#?}"
+        db.reason.contains("collect") && db.reason.contains("overrides"),
+        "{}",
+        db.reason
     );
 
-    // Nothing forces clock anywhere: a task of its own, in no merge.
-    let clock = &owner["clock"];
-    assert_eq!(
-        owner.values().filter(|task| *task == clock).count(),
-        1,
-        "clock shares its task: {owner:?}"
-    );
+    // Every other class keeps a task of its own.
+    for class in ["config", "service", "cyclic_a", "cyclic_b", "web", "clock"] {
+        let task = &owner[class];
+        assert_eq!(
+            owner.values().filter(|t| *t == task).count(),
+            1,
+            "{class} shares its task: {owner:?}"
+        );
+    }
+    // Nothing forces clock anywhere.
     assert!(
-        merges
-            .iter()
-            .all(|merge| !merge.units.contains("class clock")),
-        "clock was merged: {described:#?}"
+        described.iter().all(|line| !line.contains("class clock")),
+        "clock is tied to something: {described:#?}"
     );
-    assert_eq!(merges.len(), 4, "only the forced merges: {described:#?}");
+    assert_eq!(merges.len(), 1, "only the forced merge: {described:#?}");
 }

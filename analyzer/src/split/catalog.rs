@@ -61,7 +61,11 @@ pub struct Violation {
 }
 
 impl<'a> Catalogs<'a> {
-    pub fn new(semantic: &Semantic<'a>, monolith: &Monolith<'a>, walked: HashSet<HolderId>) -> Catalogs<'a> {
+    pub fn new(
+        semantic: &Semantic<'a>,
+        monolith: &Monolith<'a>,
+        walked: HashSet<HolderId>,
+    ) -> Catalogs<'a> {
         let files = &semantic.analysis.codebase.files;
         let units = monolith
             .units
@@ -156,20 +160,34 @@ impl<'a> Catalogs<'a> {
 
     /// Whether a catalog (holders and the units' own resources) holds an
     /// end: a class, or a resource with a literal title.
-    pub fn holds(&self, semantic: &Semantic, holders: &HolderSet, units: &[usize], end: &Vertex) -> bool {
+    pub fn holds(
+        &self,
+        semantic: &Semantic,
+        holders: &HolderSet,
+        units: &[usize],
+        end: &Vertex,
+    ) -> bool {
         match end {
             Vertex::Class { name } => semantic
                 .holder(&Vertex::class(name))
                 .is_some_and(|id| holders.contains(id) || self.walked.contains(&id)),
             _ => {
-                semantic.declarers(end).iter().any(|&id| holders.contains(id))
+                semantic
+                    .declarers(end)
+                    .iter()
+                    .any(|&id| holders.contains(id))
                     || units.iter().any(|&unit| self.units[unit].own.contains(end))
             }
         }
     }
 
     /// The units that put `end` in a catalog (among `candidates`).
-    fn declaring_units(&self, semantic: &Semantic, end: &Vertex, candidates: &[usize]) -> Vec<usize> {
+    fn declaring_units(
+        &self,
+        semantic: &Semantic,
+        end: &Vertex,
+        candidates: &[usize],
+    ) -> Vec<usize> {
         candidates
             .iter()
             .copied()
@@ -188,31 +206,32 @@ impl<'a> Catalogs<'a> {
         let holders = self.holders_of(group);
         let mut broken = Vec::new();
         let mut seen: HashSet<&Vertex> = HashSet::new();
-        let mut check = |edge: &'a Edge, end: &'a Vertex, hub: String, broken: &mut Vec<Violation>| {
-            if seen.contains(end) || self.holds(semantic, &holders, group, end) {
-                return;
-            }
-            seen.insert(end);
-            // The smallest unit that puts the end in a catalog.
-            let Some(other) = self
-                .declaring_units(semantic, end, role_units)
-                .into_iter()
-                .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
-            else {
-                return;
-            };
-            broken.push(Violation {
-                units: [group[0], other],
-                reason: format!(
-                    "{} refers to {} ({}): Puppet needs it in the same catalog",
+        let mut check =
+            |edge: &'a Edge, end: &'a Vertex, hub: String, broken: &mut Vec<Violation>| {
+                if seen.contains(end) || self.holds(semantic, &holders, group, end) {
+                    return;
+                }
+                seen.insert(end);
+                // The smallest unit that puts the end in a catalog.
+                let Some(other) = self
+                    .declaring_units(semantic, end, role_units)
+                    .into_iter()
+                    .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
+                else {
+                    return;
+                };
+                broken.push(Violation {
+                    units: [group[0], other],
+                    reason: format!(
+                        "{} refers to {} ({}): Puppet needs it in the same catalog",
+                        hub,
+                        end.label(),
+                        edge.kind.name()
+                    ),
+                    location: edge.location.clone(),
                     hub,
-                    end.label(),
-                    edge.kind.name()
-                ),
-                location: edge.location.clone(),
-                hub,
-            });
-        };
+                });
+            };
         for holder in holders.iter() {
             for &(edge, end) in self.requirements.get(&holder).into_iter().flatten() {
                 check(edge, end, edge.unit.label(), &mut broken);
@@ -253,7 +272,10 @@ pub struct CollectorUse<'a> {
 }
 
 /// The collectors of the holders units reach, with what they match.
-pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> Vec<CollectorUse<'a>> {
+pub fn collector_uses<'a>(
+    semantic: &Semantic<'a>,
+    catalogs: &Catalogs<'a>,
+) -> Vec<CollectorUse<'a>> {
     let mut uses = Vec::new();
     let reached: HashSet<HolderId> = catalogs.units_with.keys().copied().collect();
     // An anchor does nothing when refreshed but relay the event to what it
@@ -351,7 +373,10 @@ pub fn collector_uses<'a>(semantic: &Semantic<'a>, catalogs: &Catalogs<'a>) -> V
 }
 
 /// Which groups hold each holder.
-pub fn groups_holding(catalogs: &Catalogs, groups: &BTreeMap<usize, Vec<usize>>) -> HashMap<HolderId, Vec<usize>> {
+pub fn groups_holding(
+    catalogs: &Catalogs,
+    groups: &BTreeMap<usize, Vec<usize>>,
+) -> HashMap<HolderId, Vec<usize>> {
     let mut by_holder: HashMap<HolderId, Vec<usize>> = HashMap::new();
     for (&first, members) in groups {
         let mut set = HolderSet::default();

@@ -54,7 +54,10 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
             .map(|variable| render::data_key(&proposal.monolith, variable))
             .collect();
         write_file(&task_dir.join("pre.sh"), &pre_test(task, &keys))?;
-        write_file(&task_dir.join("post.sh"), &post_test(proposal, task, analysis))?;
+        write_file(
+            &task_dir.join("post.sh"),
+            &post_test(proposal, task, analysis),
+        )?;
     }
     let base = output.install_dir.unwrap_or(&dir);
     write_file(&dir.join("tasks.yaml"), &tasks_yaml(proposal, base, output))?;
@@ -62,9 +65,16 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     let roots: Vec<PathBuf> = output
         .modulepath
         .split(':')
-        .filter_map(|dir| std::fs::canonicalize(dir).ok().or_else(|| Some(PathBuf::from(dir))))
+        .filter_map(|dir| {
+            std::fs::canonicalize(dir)
+                .ok()
+                .or_else(|| Some(PathBuf::from(dir)))
+        })
         .collect();
-    write_file(&dir.join("report.md"), &report_md(proposal, analysis, &roots))?;
+    write_file(
+        &dir.join("report.md"),
+        &report_md(proposal, analysis, &roots),
+    )?;
     Ok(())
 }
 
@@ -105,6 +115,12 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
     for index in task.applied() {
         let unit = &monolith.units[index];
         render::data_read(monolith, unit.statement, unit.scope, &mut read);
+        for name in &proposal.unit_reads[index] {
+            let variable = (0, name.clone());
+            if render::is_data(monolith, 0, name) && !read.contains(&variable) {
+                read.push(variable);
+            }
+        }
         for guard in kept_guards(proposal, task, index) {
             read_guard(monolith, guard, &mut read);
         }
@@ -117,7 +133,12 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
     }
     for &index in &task.relationships {
         let relationship = &monolith.relationships[index];
-        render::data_read(monolith, relationship.statement, relationship.scope, &mut read);
+        render::data_read(
+            monolith,
+            relationship.statement,
+            relationship.scope,
+            &mut read,
+        );
     }
     read.sort();
     read
@@ -126,7 +147,12 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
 fn read_guard(monolith: &units::Monolith, guard: &Guard, read: &mut Vec<DataVariable>) {
     match &guard.kind {
         GuardKind::If { test, .. } => render::data_read(monolith, test, guard.scope, read),
-        GuardKind::Case { test, values, others, .. } => {
+        GuardKind::Case {
+            test,
+            values,
+            others,
+            ..
+        } => {
             render::data_read(monolith, test, guard.scope, read);
             for value in values.iter().chain(others) {
                 render::data_read(monolith, value, guard.scope, read);
@@ -158,18 +184,26 @@ fn kept_guards<'p, 'a>(proposal: &'p Proposal<'a>, task: &Task, unit: usize) -> 
 /// The shared statements a task copies: run stages, the resource defaults
 /// and collectors of the scopes its units come from (and of the scopes
 /// around those), the definitions its catalog uses.
-fn copied_shared<'p, 'a>(proposal: &'p Proposal<'a>, analysis: &Analysis, task: &Task) -> Vec<&'p Shared<'a>> {
+fn copied_shared<'p, 'a>(
+    proposal: &'p Proposal<'a>,
+    analysis: &Analysis,
+    task: &Task,
+) -> Vec<&'p Shared<'a>> {
     let _ = analysis;
     let monolith = &proposal.monolith;
     let applied = task.applied();
     let used: BTreeSet<&String> = applied
         .iter()
         .flat_map(|&u| &proposal.unit_holders[u])
-        .chain(applied.iter().filter_map(|&u| match &monolith.units[u].kind {
-            UnitKind::Class(name) => Some(name),
-            UnitKind::Instance { type_name, .. } => Some(type_name),
-            _ => None,
-        }))
+        .chain(
+            applied
+                .iter()
+                .filter_map(|&u| match &monolith.units[u].kind {
+                    UnitKind::Class(name) => Some(name),
+                    UnitKind::Instance { type_name, .. } => Some(type_name),
+                    _ => None,
+                }),
+        )
         .collect();
     monolith
         .shared
@@ -207,7 +241,12 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     out.push('\n');
     let reads = task_reads(proposal, analysis, task);
     let names = render::task_names(proposal, &reads);
-    let name_of = |variable: &DataVariable| names.get(variable).cloned().unwrap_or_else(|| variable.1.clone());
+    let name_of = |variable: &DataVariable| {
+        names
+            .get(variable)
+            .cloned()
+            .unwrap_or_else(|| variable.1.clone())
+    };
     if !names.is_empty() {
         out.push_str("# The monolith's data, from the globals task.\n");
         for (variable, local) in &names {
@@ -257,8 +296,15 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     for (stage, body) in staged {
         // The statements of a class opened in a run stage stay in it: a
         // class of their own, declared in that stage.
-        let class = format!("granule_{}_{}", task.id.replace('-', "_"), stage.replace(['-', ':'], "_"));
-        let _ = writeln!(out, "# What the opened classes declared in run stage {stage}.");
+        let class = format!(
+            "granule_{}_{}",
+            task.id.replace('-', "_"),
+            stage.replace(['-', ':'], "_")
+        );
+        let _ = writeln!(
+            out,
+            "# What the opened classes declared in run stage {stage}."
+        );
         let _ = writeln!(out, "class {class} {{");
         for line in body.lines() {
             if line.is_empty() {
@@ -278,7 +324,13 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
             .map(|g| render::render_guard(monolith, files, g, &name_of))
             .collect();
         let _ = writeln!(out, "# From {}", relationship.location);
-        let text = render::render(monolith, file, relationship.statement, relationship.scope, &name_of);
+        let text = render::render(
+            monolith,
+            file,
+            relationship.statement,
+            relationship.scope,
+            &name_of,
+        );
         push_statement(&mut out, file, relationship.span(), &text, &guards);
         out.push('\n');
     }
@@ -335,11 +387,18 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
                     render::render(monolith, file, arg, parent, &name_of)
                 }
                 _ => {
-                    let default = default.map(|d| render::render(monolith, &files[scope.file], d, index, &name_of));
+                    let default = default
+                        .map(|d| render::render(monolith, &files[scope.file], d, index, &name_of));
                     match (scope.parent, &scope.class) {
                         (None, Some(class)) => match default {
-                            Some(default) => entry_parameter(&format!("{class}::{param}"), Some(&default), proposal.target),
-                            None => entry_parameter(&format!("{class}::{param}"), None, proposal.target),
+                            Some(default) => entry_parameter(
+                                &format!("{class}::{param}"),
+                                Some(&default),
+                                proposal.target,
+                            ),
+                            None => {
+                                entry_parameter(&format!("{class}::{param}"), None, proposal.target)
+                            }
                         },
                         _ => default.unwrap_or_else(|| "undef".to_string()),
                     }
@@ -386,7 +445,9 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
         Target::Puppet7 => "\"${granule_json($granule_globals)}\\n\"",
         // Puppet 3 has no functions in its language: Ruby's JSON, through
         // inline_template, which Puppet 3 has.
-        Target::Puppet3 => "inline_template(\"<%= require 'json'; JSON.generate(@granule_globals) %>\\n\")",
+        Target::Puppet3 => {
+            "inline_template(\"<%= require 'json'; JSON.generate(@granule_globals) %>\\n\")"
+        }
     };
     out.push_str("file { \"${settings::confdir}/granule\":\n  ensure => directory,\n}\n\n");
     let _ = writeln!(
@@ -400,7 +461,9 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
 /// lookup would give it.
 fn entry_parameter(key: &str, default: Option<&str>, target: Target) -> String {
     match (target, default) {
-        (Target::Puppet7, Some(default)) => format!("lookup('{key}', {{ 'default_value' => {default} }})"),
+        (Target::Puppet7, Some(default)) => {
+            format!("lookup('{key}', {{ 'default_value' => {default} }})")
+        }
         (Target::Puppet7, None) => format!("lookup('{key}')"),
         (Target::Puppet3, Some(default)) => format!("hiera('{key}', {default})"),
         (Target::Puppet3, None) => format!("hiera('{key}')"),
@@ -538,7 +601,14 @@ fn pre_test(task: &Task, keys: &[String]) -> String {
         "[ -f \"$data\" ] || {{ echo \"pre-test of {}: $data is missing: run the globals and hiera tasks first\" >&2; exit 1; }}",
         task.id
     );
-    let _ = writeln!(out, "for key in {}; do", keys.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(" "));
+    let _ = writeln!(
+        out,
+        "for key in {}; do",
+        keys.iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let _ = writeln!(
         out,
         "  grep -q \"\\\"$key\\\": \" \"$data\" || {{ echo \"pre-test of {}: no value for $key in $data\" >&2; exit 1; }}",
@@ -577,7 +647,11 @@ fn post_test(proposal: &Proposal, task: &Task, analysis: &Analysis) -> String {
 /// `(type, title, accepted ensure values)` for the literal packages,
 /// services and files of the classes and defines a task declares directly
 /// whose `ensure` is declared literally.
-fn post_checks(proposal: &Proposal, task: &Task, analysis: &Analysis) -> Vec<(String, String, String)> {
+fn post_checks(
+    proposal: &Proposal,
+    task: &Task,
+    analysis: &Analysis,
+) -> Vec<(String, String, String)> {
     let mut checks = BTreeSet::new();
     let holders: BTreeSet<&String> = task
         .units
@@ -598,10 +672,14 @@ fn post_checks(proposal: &Proposal, task: &Task, analysis: &Analysis) -> Vec<(St
         {
             continue;
         }
-        let ensure = resource.attributes.iter().rev().find_map(|(name, value)| match value {
-            AttributeValue::Text(text) if name == "ensure" => Some(text.as_str()),
-            _ => None,
-        });
+        let ensure = resource
+            .attributes
+            .iter()
+            .rev()
+            .find_map(|(name, value)| match value {
+                AttributeValue::Text(text) if name == "ensure" => Some(text.as_str()),
+                _ => None,
+            });
         let Some(ensure) = ensure else {
             continue;
         };
@@ -769,6 +847,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
         "pruned": proposal.pruned,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
+        "borrows": proposal.borrows,
         "cuts": proposal.cuts,
         "hazards": proposal.hazards,
         "units": units,
@@ -794,7 +873,16 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     let at = |location: &crate::model::Location| {
         format!("{}:{}", shown(&location.file, roots), location.line)
     };
-    let _ = writeln!(out, "# Split of {}\n", proposal.entries.iter().map(|e| shown(e, roots)).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        out,
+        "# Split of {}\n",
+        proposal
+            .entries
+            .iter()
+            .map(|e| shown(e, roots))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let _ = writeln!(
         out,
         "{} tasks ({} of them granule's `globals` and `hiera`) from {} units, for the roles {}; {} forced merges, {} cut edges, {} hazards.\n",
@@ -808,19 +896,38 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     );
     out.push_str("## Summary\n\n| Role | Tasks | Units |\n|---|---|---|\n");
     for role in &proposal.roles {
-        let tasks = proposal.tasks.iter().filter(|t| t.groups.contains(role)).count();
+        let tasks = proposal
+            .tasks
+            .iter()
+            .filter(|t| t.groups.contains(role))
+            .count();
         let count = units.iter().filter(|u| u.roles.contains(role)).count();
         let _ = writeln!(out, "| {role} | {tasks} | {count} |");
     }
-    let mut largest: Vec<&Task> = proposal.tasks.iter().filter(|t| !t.units.is_empty()).collect();
+    let mut largest: Vec<&Task> = proposal
+        .tasks
+        .iter()
+        .filter(|t| !t.units.is_empty())
+        .collect();
     largest.sort_by_key(|t| std::cmp::Reverse(t.units.len()));
     out.push_str("\nLargest tasks: ");
     let shown_largest: Vec<String> = largest
         .iter()
         .take(5)
-        .map(|t| format!("`{}` ({} units, {:.0}%)", t.id, t.units.len(), 100.0 * t.units.len() as f64 / units.len().max(1) as f64))
+        .map(|t| {
+            format!(
+                "`{}` ({} units, {:.0}%)",
+                t.id,
+                t.units.len(),
+                100.0 * t.units.len() as f64 / units.len().max(1) as f64
+            )
+        })
         .collect();
-    out.push_str(&if shown_largest.is_empty() { "none".to_string() } else { shown_largest.join(", ") });
+    out.push_str(&if shown_largest.is_empty() {
+        "none".to_string()
+    } else {
+        shown_largest.join(", ")
+    });
     out.push_str(".\n\nForced merges by cause:");
     let mut by_hub: BTreeMap<&str, usize> = BTreeMap::new();
     for merge in &proposal.merges {
@@ -855,7 +962,11 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
         out.push_str("None.\n");
     }
     for opened in &proposal.opened {
-        let place = opened.declared_at.as_ref().map(|l| format!(" ({})", at(l))).unwrap_or_default();
+        let place = opened
+            .declared_at
+            .as_ref()
+            .map(|l| format!(" ({})", at(l)))
+            .unwrap_or_default();
         let _ = writeln!(out, "- {}{place}: {}", opened.class, opened.reason);
     }
     out.push_str("\n### Kept whole\n\n");
@@ -865,7 +976,9 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     for (class, why) in &proposal.monolith.kept {
         let _ = writeln!(out, "- {class}: {why}");
     }
-    out.push_str("\n## Tasks\n\n| Task | Roles | Requires | Units | Classes |\n|---|---|---|---|---|\n");
+    out.push_str(
+        "\n## Tasks\n\n| Task | Roles | Requires | Units | Classes |\n|---|---|---|---|---|\n",
+    );
     for task in &proposal.tasks {
         let _ = writeln!(
             out,
@@ -906,13 +1019,16 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     }
     let mut grouped: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for merge in &proposal.merges {
-        grouped.entry(merge.hub.as_str()).or_default().insert(format!(
-            "{} + {}: {} ({})",
-            merge.units[0],
-            merge.units[1],
-            merge.reason,
-            at(&merge.location)
-        ));
+        grouped
+            .entry(merge.hub.as_str())
+            .or_default()
+            .insert(format!(
+                "{} + {}: {} ({})",
+                merge.units[0],
+                merge.units[1],
+                merge.reason,
+                at(&merge.location)
+            ));
     }
     for (hub, lines) in grouped {
         let _ = writeln!(out, "### {hub}\n");

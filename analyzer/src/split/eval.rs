@@ -258,9 +258,9 @@ impl<'m, 'a> Evaluator<'m, 'a> {
                 &self.eval(left, at, role),
                 &self.eval(right, at, role),
             )),
-            BinaryOp::Ne => known(
-                equal(&self.eval(left, at, role), &self.eval(right, at, role)).map(|e| !e),
-            ),
+            BinaryOp::Ne => {
+                known(equal(&self.eval(left, at, role), &self.eval(right, at, role)).map(|e| !e))
+            }
             BinaryOp::Match | BinaryOp::NotMatch => {
                 let subject = self.eval(left, at, role);
                 let matched = match &right.kind {

@@ -103,10 +103,14 @@ pub struct Merge {
 /// A unit a task applies besides its own, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Borrow {
+    /// The unit applied again.
     #[serde(skip)]
     pub unit: usize,
+    /// A unit of the task that applies it.
     #[serde(skip)]
     pub by: usize,
+    /// The two units, as labels: `[applied, by]`.
+    pub units: [String; 2],
     pub reason: String,
     pub location: Location,
     pub hub: String,
@@ -152,6 +156,9 @@ pub struct Proposal<'a> {
     pub entries: Vec<String>,
     /// The classes and defines each unit puts in a catalog.
     pub unit_holders: Vec<BTreeSet<String>>,
+    /// The top-scope variables the code of each unit's catalog reads by
+    /// qualified name (`$::x`): its task must set them.
+    pub unit_reads: Vec<BTreeSet<String>>,
 }
 
 impl Proposal<'_> {
@@ -161,7 +168,10 @@ impl Proposal<'_> {
 }
 
 /// Proposes tasks for the entries of `options`.
-pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Result<Proposal<'a>, String> {
+pub fn split<'a>(
+    semantic: &'a Semantic<'a>,
+    options: &'a SplitOptions,
+) -> Result<Proposal<'a>, String> {
     let analysis = semantic.analysis;
     let files = &analysis.codebase.files;
 
@@ -179,7 +189,9 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
                     file: files[index].path.clone(),
                 });
                 for edge in &analysis.edges {
-                    if matches!(edge.unit, Vertex::Node { .. }) && edge.location.file == files[index].path {
+                    if matches!(edge.unit, Vertex::Node { .. })
+                        && edge.location.file == files[index].path
+                    {
                         if !entry_vertices.contains(&edge.unit) {
                             entry_vertices.push(edge.unit.clone());
                         }
@@ -221,7 +233,12 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
         }
         let scope = Scope {
             params: definition
-                .map(|d| d.params.iter().map(|p| (p.name.clone(), p.value.as_ref())).collect())
+                .map(|d| {
+                    d.params
+                        .iter()
+                        .map(|p| (p.name.clone(), p.value.as_ref()))
+                        .collect()
+                })
                 .unwrap_or_default(),
             class,
             parent: None,
@@ -262,7 +279,12 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
         .map(|unit| {
             unit.guards
                 .iter()
-                .map(|guard| roles.iter().map(|role| evaluator.holds(guard, role_of(role_var, role))).collect())
+                .map(|guard| {
+                    roles
+                        .iter()
+                        .map(|role| evaluator.holds(guard, role_of(role_var, role)))
+                        .collect()
+                })
                 .collect()
         })
         .collect();
@@ -310,7 +332,12 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     let walked: HashSet<HolderId> = entry_vertices
         .iter()
         .cloned()
-        .chain(monolith.scopes.iter().filter_map(|s| s.class.as_deref().map(Vertex::class)))
+        .chain(
+            monolith
+                .scopes
+                .iter()
+                .filter_map(|s| s.class.as_deref().map(Vertex::class)),
+        )
         .filter_map(|vertex| semantic.holder(&vertex))
         .collect();
     let catalogs = Catalogs::new(semantic, &monolith, walked);
@@ -323,7 +350,11 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     let mut merges = Vec::new();
     let role_units: Vec<Vec<usize>> = roles
         .iter()
-        .map(|role| (0..count).filter(|&u| monolith.units[u].roles.contains(role)).collect())
+        .map(|role| {
+            (0..count)
+                .filter(|&u| monolith.units[u].roles.contains(role))
+                .collect()
+        })
         .collect();
     let orders = unit_orders(semantic, &monolith, &catalogs, &uses);
     // Units each unit's task borrows (meaningful for the union of a group).
@@ -333,11 +364,12 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
+        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &mut sets);
         for (role, candidates) in roles.iter().zip(&role_units) {
-            for members in groups.values() {
-                let applied: BTreeSet<usize> = members
+            for (first, members) in &groups {
+                let applied: BTreeSet<usize> = with_borrowed[first]
                     .iter()
-                    .flat_map(|&u| std::iter::once(u).chain(borrowed[u].iter().copied()))
+                    .copied()
                     .filter(|&u| monolith.units[u].roles.contains(role))
                     .collect();
                 if applied.is_empty() {
@@ -351,6 +383,10 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
                         borrowing.push(Borrow {
                             unit: lender,
                             by: members[0],
+                            units: [
+                                monolith.units[lender].label(),
+                                monolith.units[members[0]].label(),
+                            ],
                             reason: violation.reason,
                             location: violation.location,
                             hub: violation.hub,
@@ -360,16 +396,7 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
             }
         }
         let groups = groups_of(&mut sets, count);
-        let with_borrowed: BTreeMap<usize, Vec<usize>> = groups
-            .iter()
-            .map(|(&first, members)| {
-                let mut all: BTreeSet<usize> = members.iter().copied().collect();
-                for &member in members {
-                    all.extend(borrowed[member].iter().copied());
-                }
-                (first, all.into_iter().collect())
-            })
-            .collect();
+        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &mut sets);
         // A collector meets what it collects on a role both run on.
         for role in &roles {
             let on_role: BTreeMap<usize, Vec<usize>> = with_borrowed
@@ -475,23 +502,33 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     }
     if !options.only.is_empty() {
         let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-        let unknown: Vec<&String> = options.only.iter().filter(|o| !known.contains(&o.as_str())).collect();
+        let unknown: Vec<&String> = options
+            .only
+            .iter()
+            .filter(|o| !known.contains(&o.as_str()))
+            .collect();
         if !unknown.is_empty() {
             return Err(format!(
                 "--only names tasks the split does not have: {}; it has: {}",
-                unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 known.join(", ")
             ));
         }
         tasks = only(tasks, &options.only, &mut used);
     }
     tasks.sort_by_key(|task| task.units[0]);
+    let final_groups = groups_of(&mut sets, count);
+    let with_borrowed = with_borrowed_groups(&final_groups, &borrowed, &mut sets);
     for task in &mut tasks {
         let home: BTreeSet<usize> = task.units.iter().copied().collect();
         task.borrowed = task
             .units
             .iter()
-            .flat_map(|&u| borrowed[u].iter().copied())
+            .flat_map(|&u| with_borrowed[&sets_first(&final_groups, u)].iter().copied())
             .filter(|u| !home.contains(u))
             .collect();
     }
@@ -513,7 +550,13 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
     let mut soft_dropped = 0usize;
     let mut sorted_orders = orders.clone();
     sorted_orders.sort_by_key(|o| !o.certain);
-    for Order { first, then, edge, certain } in &sorted_orders {
+    for Order {
+        first,
+        then,
+        edge,
+        certain,
+    } in &sorted_orders
+    {
         let (a, b) = (task_of[*first], task_of[*then]);
         if a == b || order.contains(&(a, b)) {
             continue;
@@ -592,7 +635,26 @@ pub fn split<'a>(semantic: &'a Semantic<'a>, options: &'a SplitOptions) -> Resul
                 .collect()
         })
         .collect();
+    let unit_reads = catalogs
+        .units
+        .iter()
+        .map(|unit| {
+            unit.holders
+                .iter()
+                .flat_map(|h| semantic.edges_of(h))
+                .filter(|(_, edge)| edge.kind == EdgeKind::ReadsVariable)
+                .filter_map(|(_, edge)| match &edge.to {
+                    Vertex::Variable { name } => name
+                        .strip_prefix("::")
+                        .filter(|rest| !rest.contains("::"))
+                        .map(str::to_string),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     Ok(Proposal {
+        unit_reads,
         monolith,
         tasks: all,
         merges,
@@ -642,9 +704,50 @@ impl Task {
     }
 }
 
+/// What each group applies: its units and, for each unit it borrows, that
+/// unit's whole group (a unit is applied with what its task joins to it,
+/// such as the overrides of its resources).
+fn with_borrowed_groups(
+    groups: &BTreeMap<usize, Vec<usize>>,
+    borrowed: &[BTreeSet<usize>],
+    sets: &mut UnionFind,
+) -> BTreeMap<usize, Vec<usize>> {
+    let first_of: HashMap<usize, usize> = groups
+        .keys()
+        .map(|&first| (sets.find(first), first))
+        .collect();
+    groups
+        .iter()
+        .map(|(&first, members)| {
+            let mut all: BTreeSet<usize> = members.iter().copied().collect();
+            for &member in members {
+                for &lent in &borrowed[member] {
+                    let group = first_of[&sets.find(lent)];
+                    all.extend(groups[&group].iter().copied());
+                }
+            }
+            (first, all.into_iter().collect())
+        })
+        .collect()
+}
+
+/// The first unit of the group holding `unit`.
+fn sets_first(groups: &BTreeMap<usize, Vec<usize>>, unit: usize) -> usize {
+    groups
+        .iter()
+        .find(|(_, members)| members.contains(&unit))
+        .map(|(&first, _)| first)
+        .expect("every unit is in a group")
+}
+
 /// Puts each relationship statement in the task holding all its ends, and
 /// marks the chains of units that name what their task does not hold.
-fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Catalogs, tasks: &mut [Task]) {
+fn place_relationships(
+    semantic: &Semantic,
+    monolith: &Monolith,
+    catalogs: &Catalogs,
+    tasks: &mut [Task],
+) {
     let files = &semantic.analysis.codebase.files;
     let ends_held = |task: &Task, file: usize, start: (u32, u32), end: (u32, u32)| {
         let applied = task.applied();
@@ -660,7 +763,12 @@ fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Cata
             .edges_between(&files[file].path, start, end)
             .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
             .flat_map(|(_, edge)| [&edge.from, &edge.to])
-            .filter(|end| matches!(end, Vertex::Class { .. } | Vertex::Resource { scope: None, .. }))
+            .filter(|end| {
+                matches!(
+                    end,
+                    Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
+                )
+            })
             .all(|end| {
                 any = true;
                 catalogs.holds(semantic, &holders, &applied, end)
@@ -669,10 +777,9 @@ fn place_relationships(semantic: &Semantic, monolith: &Monolith, catalogs: &Cata
     };
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
-        if let Some(task) = tasks
-            .iter_mut()
-            .find(|task| ends_held(task, relationship.file, start, relationship.end) == (true, true))
-        {
+        if let Some(task) = tasks.iter_mut().find(|task| {
+            ends_held(task, relationship.file, start, relationship.end) == (true, true)
+        }) {
             task.relationships.push(index);
         }
     }
@@ -770,16 +877,23 @@ fn first_grouping(
                     sets.union(container, index);
                 }
             }
-            UnitKind::Instance { type_name, .. } => {
-                join_key(sets, format!("instances {} {type_name} {roles:?}", unit.scope), index)
-            }
+            UnitKind::Instance { type_name, .. } => join_key(
+                sets,
+                format!("instances {} {type_name} {roles:?}", unit.scope),
+                index,
+            ),
             UnitKind::Resource { .. } | UnitKind::Statement => {
                 let declared: Vec<&str> = semantic
-                    .edges_between(&unit.location.file, (unit.location.line, unit.location.column), unit.end)
+                    .edges_between(
+                        &unit.location.file,
+                        (unit.location.line, unit.location.column),
+                        unit.end,
+                    )
                     .filter_map(|(_, edge)| match (&edge.kind, &edge.to) {
-                        (EdgeKind::Declare | EdgeKind::DeclareVirtual, Vertex::Resource { type_name, .. }) => {
-                            Some(type_name.as_str())
-                        }
+                        (
+                            EdgeKind::Declare | EdgeKind::DeclareVirtual,
+                            Vertex::Resource { type_name, .. },
+                        ) => Some(type_name.as_str()),
                         _ => None,
                     })
                     .collect();
@@ -788,16 +902,26 @@ fn first_grouping(
                         .holders
                         .iter()
                         .filter_map(|h| types_of.get(&h))
-                        .map(|types| declared.iter().map(|t| types.get(t).copied().unwrap_or(0)).sum::<usize>())
+                        .map(|types| {
+                            declared
+                                .iter()
+                                .map(|t| types.get(t).copied().unwrap_or(0))
+                                .sum::<usize>()
+                        })
                         .sum()
                 };
                 let best = class_units
                     .iter()
                     .copied()
-                    .filter(|&other| units[other].scope == unit.scope && unit.roles.is_subset(&units[other].roles))
+                    .filter(|&other| {
+                        units[other].scope == unit.scope
+                            && unit.roles.is_subset(&units[other].roles)
+                    })
                     .map(|other| (affinity(other), other))
                     .filter(|(score, _)| *score > 0)
-                    .max_by_key(|&(score, other)| (score, std::cmp::Reverse(other.abs_diff(index))));
+                    .max_by_key(|&(score, other)| {
+                        (score, std::cmp::Reverse(other.abs_diff(index)))
+                    });
                 match best {
                     Some((_, other)) => {
                         sets.union(other, index);
@@ -836,7 +960,10 @@ fn unit_orders<'a>(
     // first unit (in source order) whose catalog holds it; a class opened
     // stands for all the units it was opened into.
     let first_holding = |holder: HolderId| -> Option<usize> {
-        catalogs.units_with.get(&holder).and_then(|units| units.iter().min().copied())
+        catalogs
+            .units_with
+            .get(&holder)
+            .and_then(|units| units.iter().min().copied())
     };
     let end_units = |end: &Vertex| -> Vec<(usize, bool)> {
         match end {
@@ -868,11 +995,18 @@ fn unit_orders<'a>(
                 .collect(),
             Vertex::Collector { .. } => {
                 let mut found: Vec<(usize, bool)> = Vec::new();
-                for collector in semantic.analysis.collectors.iter().filter(|c| c.collector == *end) {
+                for collector in semantic
+                    .analysis
+                    .collectors
+                    .iter()
+                    .filter(|c| c.collector == *end)
+                {
                     for resource in semantic.resources_of_type(&collector.type_name) {
                         let matches = semantic.collects(collector, resource);
                         if matches.may() {
-                            if let Some(unit) = semantic.holder(&resource.holder).and_then(first_holding) {
+                            if let Some(unit) =
+                                semantic.holder(&resource.holder).and_then(first_holding)
+                            {
                                 found.push((unit, matches == crate::semantic::Match::Yes));
                             }
                         }
@@ -902,7 +1036,11 @@ fn unit_orders<'a>(
     }
     for edge in statement_edges {
         let first = edge.kind.from_runs_first().unwrap_or(true);
-        let (a, b) = if first { (&edge.from, &edge.to) } else { (&edge.to, &edge.from) };
+        let (a, b) = if first {
+            (&edge.from, &edge.to)
+        } else {
+            (&edge.to, &edge.from)
+        };
         let (before, after) = (end_units(a), end_units(b));
         for &(first, sure_first) in &before {
             for &(then, sure_then) in &after {
@@ -939,7 +1077,11 @@ fn unit_orders<'a>(
             .filter_map(|&h| first_holding(h).map(|u| (u, collector.surely.contains(&h))))
             .collect();
         for &(collected_first, edge) in &collector.orders {
-            let other = if edge.from == collector.collector.collector { &edge.to } else { &edge.from };
+            let other = if edge.from == collector.collector.collector {
+                &edge.to
+            } else {
+                &edge.from
+            };
             for &(y, sure_other) in &end_units(other) {
                 for &(x, sure) in &collected {
                     if x != y {
@@ -982,7 +1124,11 @@ fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
 
 /// The task order run stages give: a task whose units all run in earlier
 /// stages than all of another's runs before it.
-fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) -> Vec<(usize, usize)> {
+fn stage_order(
+    analysis: &crate::Analysis,
+    monolith: &Monolith,
+    tasks: &[Task],
+) -> Vec<(usize, usize)> {
     let mut before: Vec<(String, String)> = Vec::new();
     for edge in &analysis.edges {
         if let (Vertex::Stage { name: a }, Vertex::Stage { name: b }) = (&edge.from, &edge.to) {
@@ -994,7 +1140,13 @@ fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) 
         }
     }
     for edge in &analysis.edges {
-        if let (Vertex::Resource { type_name, title, .. }, Vertex::Stage { name }) = (&edge.from, &edge.to) {
+        if let (
+            Vertex::Resource {
+                type_name, title, ..
+            },
+            Vertex::Stage { name },
+        ) = (&edge.from, &edge.to)
+        {
             if type_name == "stage" {
                 match edge.kind.from_runs_first() {
                     Some(true) => before.push((title.clone(), name.clone())),
@@ -1027,14 +1179,23 @@ fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) 
         .map(|task| {
             task.units
                 .iter()
-                .map(|&u| monolith.units[u].stage.clone().unwrap_or_else(|| "main".into()))
+                .map(|&u| {
+                    monolith.units[u]
+                        .stage
+                        .clone()
+                        .unwrap_or_else(|| "main".into())
+                })
                 .collect()
         })
         .collect();
     let mut order = Vec::new();
     for a in 0..tasks.len() {
         for b in 0..tasks.len() {
-            if a != b && stages[a].iter().all(|x| stages[b].iter().all(|y| precedes(x, y))) {
+            if a != b
+                && stages[a]
+                    .iter()
+                    .all(|x| stages[b].iter().all(|y| precedes(x, y)))
+            {
                 order.push((a, b));
             }
         }
@@ -1045,13 +1206,18 @@ fn stage_order(analysis: &crate::Analysis, monolith: &Monolith, tasks: &[Task]) 
 /// The name of a group's task: its class declaration with the largest
 /// closure, else its define type, else its scope's class.
 fn group_name(monolith: &Monolith, catalogs: &Catalogs, plan: &Plan, members: &[usize]) -> String {
-    if let Some(pin) = members.iter().find_map(|&u| plan.pin.get(&monolith.units[u].label())) {
+    if let Some(pin) = members
+        .iter()
+        .find_map(|&u| plan.pin.get(&monolith.units[u].label()))
+    {
         return pin.clone();
     }
     let class = members
         .iter()
         .filter_map(|&u| match &monolith.units[u].kind {
-            UnitKind::Class(name) => Some((catalogs.units[u].holders.len(), std::cmp::Reverse(u), name)),
+            UnitKind::Class(name) => {
+                Some((catalogs.units[u].holders.len(), std::cmp::Reverse(u), name))
+            }
             _ => None,
         })
         .max();
@@ -1085,7 +1251,9 @@ fn declared_twice(monolith: &Monolith, tasks: &[Task]) -> Vec<String> {
     let mut hazards = Vec::new();
     for (class, tasks) in by_class {
         let overlapping = tasks.iter().enumerate().any(|(i, a)| {
-            tasks[i + 1..].iter().any(|b| !a.groups.is_disjoint(&b.groups))
+            tasks[i + 1..]
+                .iter()
+                .any(|b| !a.groups.is_disjoint(&b.groups))
         });
         if overlapping {
             let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
@@ -1150,7 +1318,6 @@ fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
     }
     id
 }
-
 
 /// Union-find over units.
 struct UnionFind {
@@ -1318,7 +1485,6 @@ fn transitive_reduction(
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -18,9 +18,9 @@ use crate::analysis::Analysis;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, EdgeKind, Vertex};
 use crate::semantic::{HolderSet, Semantic};
-use std::sync::Arc;
 use granule_parser::{Definition, Expr, ExprKind};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 pub struct Opener<'a> {
     pub semantic: &'a Semantic<'a>,
@@ -171,7 +171,10 @@ impl<'a> Opener<'a> {
             }
             if edge.kind == EdgeKind::ReadsVariable {
                 if let Vertex::Variable { name } = &edge.to {
-                    let scope = name.trim_start_matches("::").rsplit_once("::").map(|(s, _)| s);
+                    let scope = name
+                        .trim_start_matches("::")
+                        .rsplit_once("::")
+                        .map(|(s, _)| s);
                     if scope == Some(class) && !walked(&edge.unit) {
                         match &edge.unit {
                             Vertex::Class { name } if self.declared_only_by(name, class) => {

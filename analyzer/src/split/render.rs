@@ -136,7 +136,10 @@ pub fn render_guard(
                 if others.is_empty() {
                     "true".to_string()
                 } else {
-                    format!("!({})", others.iter().map(one).collect::<Vec<_>>().join(" or "))
+                    format!(
+                        "!({})",
+                        others.iter().map(one).collect::<Vec<_>>().join(" or ")
+                    )
                 }
             } else {
                 values.iter().map(one).collect::<Vec<_>>().join(" or ")

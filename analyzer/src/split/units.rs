@@ -235,7 +235,8 @@ impl<'a, 'o> Collector<'a, 'o> {
         let file = scope.file;
         self.monolith.scopes.push(scope);
         let (outer_file, outer_scope) = (self.file, self.scope);
-        let outer_guards = std::mem::replace(&mut self.guards, self.monolith.scopes[index].guards.clone());
+        let outer_guards =
+            std::mem::replace(&mut self.guards, self.monolith.scopes[index].guards.clone());
         self.file = file;
         self.scope = index;
         if let Some(body) = body {
@@ -281,8 +282,11 @@ impl<'a, 'o> Collector<'a, 'o> {
                 start: body.span.end.saturating_sub(1).max(body.span.start),
                 end: body.span.end,
             });
-            self.opener
-                .prune(source.path.clone(), (start.line, start.column), (end.line, end.column));
+            self.opener.prune(
+                source.path.clone(),
+                (start.line, start.column),
+                (end.line, end.column),
+            );
             return;
         }
         self.guards.push(guard);
@@ -345,21 +349,23 @@ impl<'a, 'o> Collector<'a, 'o> {
                 left,
                 right,
             } => match &left.kind {
-                ExprKind::Variable(name) => {
-                    self.monolith.assignments.push(Assignment {
-                        scope: self.scope,
-                        name: name.trim_start_matches("::").to_string(),
-                        file: self.file,
-                        statement,
-                        value: right,
-                        guards: self.guards.clone(),
-                    })
-                }
+                ExprKind::Variable(name) => self.monolith.assignments.push(Assignment {
+                    scope: self.scope,
+                    name: name.trim_start_matches("::").to_string(),
+                    file: self.file,
+                    statement,
+                    value: right,
+                    guards: self.guards.clone(),
+                }),
                 _ => self.unit(statement, UnitKind::Statement, None),
             },
             ExprKind::Binary { op, .. } if is_relationship(*op) => {
                 if only_stages(statement) {
-                    self.share(statement, "the order of run stages".into(), SharedKind::Stage);
+                    self.share(
+                        statement,
+                        "the order of run stages".into(),
+                        SharedKind::Stage,
+                    );
                 } else if let Some(declared) = declared_classes(statement).first().cloned() {
                     let stage = stage_of(statement);
                     if declared_classes(statement).len() == 1
@@ -389,7 +395,9 @@ impl<'a, 'o> Collector<'a, 'o> {
                 let what = format!("resource defaults {}", self.text(type_ref));
                 self.share(statement, what, SharedKind::ScopeWide)
             }
-            ExprKind::Collect { type_expr, query, .. } => {
+            ExprKind::Collect {
+                type_expr, query, ..
+            } => {
                 let what = format!(
                     "the collector {} {}",
                     self.text(type_expr),
@@ -713,15 +721,17 @@ pub fn is_metaparameter(name: &str) -> bool {
 /// `stage => 'x'` of a class declaration.
 fn stage_of(statement: &Expr) -> Option<String> {
     match &statement.kind {
-        ExprKind::Resource { bodies, .. } => bodies
-            .iter()
-            .flat_map(|body| &body.ops)
-            .find_map(|op| match op {
-                granule_parser::AttributeOp::Set { name, value, .. } if name == "stage" => {
-                    literal(value)
-                }
-                _ => None,
-            }),
+        ExprKind::Resource { bodies, .. } => {
+            bodies
+                .iter()
+                .flat_map(|body| &body.ops)
+                .find_map(|op| match op {
+                    granule_parser::AttributeOp::Set { name, value, .. } if name == "stage" => {
+                        literal(value)
+                    }
+                    _ => None,
+                })
+        }
         ExprKind::Binary { left, right, .. } => stage_of(left).or_else(|| stage_of(right)),
         _ => None,
     }

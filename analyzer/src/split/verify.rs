@@ -28,7 +28,11 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
         let parsed = parse_with_options(&source, options);
         for error in &parsed.errors {
             let (line, column) = error.line_col(&source);
-            failures.push(format!("{}:{line}:{column}: {}", path.display(), error.message));
+            failures.push(format!(
+                "{}:{line}:{column}: {}",
+                path.display(),
+                error.message
+            ));
         }
         if parsed.errors.is_empty() && proposal.target == Target::Puppet7 {
             for issue in validate(&parsed.program, &source) {

@@ -1,10 +1,10 @@
 //! `granule split`: propose atomic tasks for a monolith and write them out.
 
 use clap::{Args, ValueEnum};
+use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
-use granule_analyzer::semantic::Semantic;
 use granule_analyzer::{Analysis, Entry};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -221,7 +221,10 @@ fn clear_previous(out: &std::path::Path) -> Result<(), String> {
     }
     let previous = out.join("tasks.yaml");
     let entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let names: Vec<std::ffi::OsString> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let names: Vec<std::ffi::OsString> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
     if names.is_empty() {
         return Ok(());
     }
