@@ -189,7 +189,6 @@ fn copied_shared<'p, 'a>(
     analysis: &Analysis,
     task: &Task,
 ) -> Vec<&'p Shared<'a>> {
-    let _ = analysis;
     let monolith = &proposal.monolith;
     let applied = task.applied();
     let used: BTreeSet<&String> = applied
@@ -211,11 +210,44 @@ fn copied_shared<'p, 'a>(
         .filter(|shared| match &shared.kind {
             SharedKind::Stage => true,
             SharedKind::Definition(name) => used.contains(name),
-            SharedKind::ScopeWide => applied
-                .iter()
-                .any(|&u| monolith.within(monolith.units[u].scope, shared.scope)),
+            SharedKind::ScopeWide => {
+                applied
+                    .iter()
+                    .any(|&u| monolith.within(monolith.units[u].scope, shared.scope))
+                    && collects_here(analysis, shared.statement, &used, &applied, monolith)
+            }
         })
         .collect()
+}
+
+/// Whether a shared statement acts in a task: a collector only where the
+/// task declares resources of its type (elsewhere it collects nothing, and
+/// what it did in the monolith happens in the task declaring them).
+fn collects_here(
+    analysis: &Analysis,
+    statement: &Expr,
+    used: &BTreeSet<&String>,
+    applied: &[usize],
+    monolith: &units::Monolith,
+) -> bool {
+    let ExprKind::Collect { type_expr, .. } = &statement.kind else {
+        return true;
+    };
+    let ExprKind::QualifiedReference(name) = &type_expr.kind else {
+        return true;
+    };
+    let type_name = crate::index::normalize(name);
+    let declared_by_units = applied.iter().any(|&u| match &monolith.units[u].kind {
+        UnitKind::Resource { type_name: t, .. } | UnitKind::Instance { type_name: t, .. } => {
+            *t == type_name
+        }
+        _ => false,
+    });
+    declared_by_units
+        || analysis.resources.iter().any(|resource| {
+            resource.type_name == type_name
+                && matches!(&resource.holder, Vertex::Class { name } | Vertex::Type { name } if used.contains(name))
+        })
 }
 
 /// A manifest that applies the task's units: the data it reads, the

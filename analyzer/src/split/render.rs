@@ -149,23 +149,13 @@ pub fn render_guard(
 }
 
 /// The data variables a task reads, with the name each has in its
-/// manifest: the top scope's keep theirs, an opened class's keep theirs
-/// unless another scope's variable of the task has it.
+/// manifest: the top scope's keep theirs; an opened class's are prefixed
+/// with its name, as in the `globals` task, so that none becomes a
+/// top-scope variable the modules' code could read as one of its own.
 pub fn task_names(proposal: &Proposal, read: &[DataVariable]) -> BTreeMap<DataVariable, String> {
-    let mut names: BTreeMap<DataVariable, String> = BTreeMap::new();
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut ordered: Vec<&DataVariable> = read.iter().collect();
-    ordered.sort_by_key(|(scope, name)| (*scope != 0, *scope, name.clone()));
-    for variable in ordered {
-        let local = if taken.contains(&variable.1) {
-            global_name(&proposal.monolith, variable)
-        } else {
-            variable.1.clone()
-        };
-        taken.insert(local.clone());
-        names.insert(variable.clone(), local);
-    }
-    names
+    read.iter()
+        .map(|variable| (variable.clone(), global_name(&proposal.monolith, variable)))
+        .collect()
 }
 
 /// The names lambdas of an expression bind (`|$x| { ... }`): not data.

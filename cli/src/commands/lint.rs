@@ -1,6 +1,6 @@
 //! `granule lint`: puppet-lint's checks, with its names, lines and columns.
 
-mod codebase;
+pub(crate) mod codebase;
 mod report;
 
 use clap::{Args, ValueEnum};

@@ -1,12 +1,14 @@
 //! `granule split`: propose atomic tasks for a monolith and write them out.
 
+use super::lint::codebase::{self, Scope};
 use clap::{Args, ValueEnum};
+use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 /// Cut a monolith into small tasks that together do what it did.
@@ -96,8 +98,10 @@ pub struct SplitArgs {
     #[arg(short = 'o', long = "out", value_name = "OUTDIR")]
     out: PathBuf,
 
-    /// Check the result statically: same resources per role, ordering and
-    /// refreshes kept, every manifest accepted by Puppet 7.
+    /// Check the result as written: every manifest read as the target Puppet
+    /// reads it, and tasks.yaml read back and analysed again as
+    /// `granule lint --tasks` does (nothing a task refers to, collects or
+    /// reads is only in other tasks).
     #[arg(long)]
     verify: bool,
 }
@@ -199,9 +203,10 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     if !args.verify {
         return Ok(ExitCode::SUCCESS);
     }
-    let failures = granule_analyzer::split::verify::verify(&proposal, &args.out);
+    let mut failures = granule_analyzer::split::verify::verify(&proposal, &args.out);
+    failures.extend(cross_task_problems(&args.out, &args.modulepath)?);
     if failures.is_empty() {
-        eprintln!("verify: every role has the monolith's resources, every ordering and refresh is kept, every manifest is valid Puppet 7");
+        eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh or reads data it does not set");
         Ok(ExitCode::SUCCESS)
     } else {
         for failure in &failures {
@@ -210,6 +215,51 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!("verify: {} problems", failures.len());
         Ok(ExitCode::from(1))
     }
+}
+
+/// What `granule lint --tasks OUT/tasks.yaml` finds about what crosses
+/// tasks: the written descriptors and manifests read back and analysed
+/// again, independently of the proposal that wrote them.
+fn cross_task_problems(out: &Path, modulepath: &[PathBuf]) -> Result<Vec<String>, String> {
+    let checks: Vec<&'static Check> = [
+        "granule/cross-task-reference",
+        "granule/task-undefined-variable",
+    ]
+    .iter()
+    .filter_map(|name| rules::find(name))
+    .collect();
+    let manifests: Vec<PathBuf> = walkdir::WalkDir::new(out)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|entry| entry.into_path())
+        .filter(|path| path.extension().is_some_and(|e| e == "pp"))
+        .collect();
+    let tasks = out.join("tasks.yaml");
+    let paths = [out.to_path_buf()];
+    let scope = Scope {
+        paths: &paths,
+        files: &manifests,
+        modulepath,
+        tasks: Some(&tasks),
+    };
+    let found = codebase::problems(&scope, &checks)?;
+    let mut lines: Vec<String> = found
+        .into_values()
+        .flat_map(|(path, problems)| {
+            problems.into_iter().map(move |problem| {
+                format!(
+                    "{}:{}:{}: {} ({})",
+                    path.display(),
+                    problem.line,
+                    problem.column,
+                    problem.message,
+                    problem.check
+                )
+            })
+        })
+        .collect();
+    lines.sort();
+    Ok(lines)
 }
 
 /// Removes what an earlier split wrote in OUT (the task directories its
