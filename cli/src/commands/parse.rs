@@ -99,17 +99,11 @@ struct Size {
 
 pub fn run(args: ParseArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    let mut files = Vec::new();
-    let mut usage_error = false;
-    for path in &args.paths {
-        match collect_manifests(path) {
-            Ok(found) => files.extend(found),
-            Err(message) => {
-                eprintln!("{message}");
-                usage_error = true;
-            }
-        }
+    let (files, errors) = crate::manifests::collect(&args.paths, &["pp", "epp"]);
+    for error in &errors {
+        eprintln!("{error}");
     }
+    let mut usage_error = !errors.is_empty();
 
     let outcomes: Vec<(Outcome, Size)> = files
         .par_iter()
@@ -176,28 +170,6 @@ pub fn run(args: ParseArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// The files named by one argument: the file itself, or every `*.pp` and
-/// `*.epp` below a directory, sorted.
-fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-        let entry = entry.map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
-        let puppet_file = entry
-            .path()
-            .extension()
-            .is_some_and(|ext| ext == "pp" || ext == "epp");
-        if entry.file_type().is_file() && puppet_file {
-            found.push(entry.into_path());
-        }
-    }
-    Ok(found)
 }
 
 fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {

@@ -338,7 +338,7 @@ impl Observer for Display {
                 }
             }
             Event::Stopping { reason } => match self.format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::json!({"event": "stopping", "reason": reason})
                 ),
@@ -433,7 +433,7 @@ fn report(plan: &Plan, summary: &Summary, state_dir: &Path, format: Format) {
         for state in State::ALL {
             counts.insert(state.name(), summary.count(state));
         }
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "event": "summary",
@@ -555,7 +555,7 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .enumerate()
             .flat_map(|(from, list)| list.iter().map(move |&to| [from as u32, to]))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "nodes": nodes,
@@ -616,7 +616,7 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
         path.len(),
         path.join(" -> ")
     ));
-    print!("{out}");
+    out!("{out}");
     ExitCode::SUCCESS
 }
 
