@@ -1,0 +1,445 @@
+//! What a new user meets first: a reader that stops early, reports piped
+//! into a pager, paths that are wrong or hold nothing, files that do not
+//! parse. Every command must say what is wrong and exit with the status
+//! that says so, never panic and never pass while checking nothing.
+
+use granule_tests::executor::tool_available;
+use granule_tests::executor::{exit_code, fixture, granule, granule_in, scratch, text};
+use granule_tests::lint_oracle::config_without_newer_checks;
+use granule_tests::{oracle, repo_root, require_reference};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Runs granule with a stdout whose reader is gone before it starts: the
+/// write end of a pipe whose read end is closed, so that every write fails
+/// with EPIPE (`granule ... | head -0`), deterministically.
+fn with_stdout_closed(dir: &Path, args: &[String]) -> Output {
+    let mut fds = [0; 2];
+    // O_CLOEXEC: a child spawned meanwhile by another test must not keep
+    // the read end open (the writes would block instead of failing).
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    Command::new(granule())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("granule runs")
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Every subcommand, in every output format, with arguments that make it
+/// print something.
+fn every_command(work: &Path) -> Vec<Vec<String>> {
+    let root = repo_root();
+    let path = |p: &str| root.join(p).display().to_string();
+    let monolith_modules = path("fixtures/monolith/modules");
+    let site = path("fixtures/monolith/manifests/site.pp");
+    let lint_fixtures = path("fixtures/lint");
+    let tasks = fixture("resume").join("tasks.yaml").display().to_string();
+    let nodes = fixture("resume").join("nodes.yaml").display().to_string();
+    let mut commands = vec![
+        strings(&["--help"]),
+        strings(&["--version"]),
+        strings(&["lint", "--help"]),
+        strings(&["lint", "--list"]),
+        strings(&["lint", "--explain", "arrow_alignment"]),
+        strings(&[
+            "parse",
+            "--message-format",
+            "json",
+            &path("fixtures/legacy"),
+        ]),
+        strings(&["tasks", "graph", "--format", "dot", &tasks]),
+    ];
+    for format in ["pn", "json"] {
+        commands.push(strings(&[
+            "parse",
+            "--format",
+            format,
+            &path("fixtures/monolith"),
+        ]));
+    }
+    for level in ["module", "class", "resource", "order"] {
+        for format in ["text", "json", "dot"] {
+            commands.push(strings(&[
+                "deps",
+                "--modulepath",
+                &monolith_modules,
+                "--entry",
+                &site,
+                "--level",
+                level,
+                "--format",
+                format,
+            ]));
+        }
+        commands.push(strings(&[
+            "graph",
+            "--modulepath",
+            &monolith_modules,
+            "--entry",
+            &site,
+            "--level",
+            level,
+            "--format",
+            "dot",
+        ]));
+    }
+    for format in ["human", "json", "sarif", "github", "checkstyle", "junit"] {
+        commands.push(strings(&["lint", "--format", format, &lint_fixtures]));
+    }
+    for format in ["text", "json"] {
+        commands.push(strings(&["tasks", "list", "--format", format, &tasks]));
+        let run = [
+            "run",
+            "--tasks",
+            &tasks,
+            "--inventory",
+            &nodes,
+            "--format",
+            format,
+        ];
+        let mut dry_run = strings(&run);
+        dry_run.push("--dry-run".into());
+        commands.push(dry_run);
+    }
+    // A run reports on stdout in JSON only (its text goes to stderr).
+    let state = work.join("state").display().to_string();
+    commands.push(strings(&[
+        "run",
+        "--tasks",
+        &tasks,
+        "--inventory",
+        &nodes,
+        "--format",
+        "json",
+        "--state-dir",
+        &state,
+        "--restart",
+    ]));
+    for format in ["text", "json"] {
+        commands.push(strings(&["status", "--all", "--format", format, &state]));
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        commands.push(strings(&["completions", shell]));
+    }
+    commands
+}
+
+#[test]
+fn no_command_panics_when_its_reader_stops_early() {
+    let work = scratch("closed-stdout");
+    let mut failures = Vec::new();
+    for args in every_command(&work) {
+        let shown = args.join(" ");
+        let open = Command::new(granule())
+            .args(&args)
+            .current_dir(&work)
+            .output()
+            .expect("granule runs");
+        if open.stdout.is_empty() {
+            failures.push(format!(
+                "`granule {shown}` prints nothing: the case tests nothing\n{}",
+                text(&open.stderr)
+            ));
+            continue;
+        }
+        let closed = with_stdout_closed(&work, &args);
+        let stderr = text(&closed.stderr);
+        if stderr.contains("panicked") || exit_code(&closed) != exit_code(&open) {
+            failures.push(format!(
+                "`granule {shown}` with stdout closed: exit {} (open: {}): {stderr}",
+                exit_code(&closed),
+                exit_code(&open)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Per check, how many problems a `--format json` report holds.
+fn counts_per_check(report: &[u8]) -> BTreeMap<String, usize> {
+    let files: Value = serde_json::from_slice(report).expect("a JSON report");
+    let mut counts = BTreeMap::new();
+    for problem in files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f.as_array().into_iter().flatten())
+    {
+        *counts
+            .entry(problem["check"].as_str().unwrap_or("").to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn human_findings_go_to_stdout_as_puppet_lints_do_with_counts_per_check() {
+    let Some(()) = require_reference(
+        "human lint report on stdout",
+        tool_available("puppet-lint", "puppet-lint"),
+    ) else {
+        return;
+    };
+    let dir = repo_root().join("fixtures/lint/arrow_alignment");
+    let puppet_lint = Command::new("puppet-lint")
+        .args(["--json", "."])
+        .current_dir(&dir)
+        .output()
+        .expect("puppet-lint runs");
+    let expected = counts_per_check(&puppet_lint.stdout);
+    assert!(
+        !expected.is_empty(),
+        "puppet-lint finds nothing in {}",
+        dir.display()
+    );
+    let plain = Command::new("puppet-lint")
+        .arg(".")
+        .current_dir(&dir)
+        .output()
+        .expect("puppet-lint runs");
+    assert!(
+        !plain.stdout.is_empty() && plain.stderr.is_empty(),
+        "puppet-lint reports on stdout"
+    );
+
+    let config = config_without_newer_checks().display().to_string();
+    let output = granule_in(&dir, &["lint", "--config", &config, "."]);
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        "",
+        "only granule's own errors go to stderr"
+    );
+    let report = text(&output.stdout);
+    let problems: usize = expected.values().sum();
+    for (check, count) in &expected {
+        assert_eq!(
+            report.matches(&format!("[{check}]: ")).count(),
+            *count,
+            "{check}: one finding per puppet-lint problem on stdout\n{report}"
+        );
+    }
+    let summary = report.lines().last().unwrap_or("");
+    let mut by_count: Vec<(&String, &usize)> = expected.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let each: Vec<String> = by_count
+        .iter()
+        .map(|(check, n)| format!("{n} {check}"))
+        .collect();
+    assert!(
+        summary.starts_with(&format!("{problems} problem")) && summary.ends_with(&each.join(", ")),
+        "the summary counts each check's problems: {summary:?}, puppet-lint: {expected:?}"
+    );
+}
+
+#[test]
+fn a_missing_path_is_the_only_thing_reported() {
+    let dir = scratch("lint-missing-path");
+    let output = granule_in(&dir, &["lint", "no/such/dir"]);
+    assert_eq!(exit_code(&output), 2);
+    assert_eq!(text(&output.stdout), "");
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no/such/dir") && stderr.contains("no such file"),
+        "{stderr}"
+    );
+}
+
+/// A directory of symbolic links to modules, as Debian lays out
+/// `/usr/share/puppet/modules`, one of them holding a link back up.
+fn linked_modules(dir: &Path) -> PathBuf {
+    let available = dir.join("modules.available/acme-app/manifests");
+    std::fs::create_dir_all(&available).unwrap();
+    std::fs::write(
+        available.join("init.pp"),
+        "# The application.\nclass app {\n  $x = 'plain'\n}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..", available.join("loop")).unwrap();
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::os::unix::fs::symlink("../modules.available/acme-app", modules.join("app")).unwrap();
+    modules
+}
+
+#[test]
+fn symlinked_modules_are_followed_and_a_path_without_manifests_fails() {
+    let dir = scratch("symlinked-modules");
+    linked_modules(&dir);
+    let parse = granule_in(&dir, &["parse", "--stats", "modules"]);
+    assert_eq!(exit_code(&parse), 0, "{}", text(&parse.stderr));
+    let stderr = text(&parse.stderr);
+    assert!(
+        stderr.contains("1 files,"),
+        "the linked module's one manifest, once: {stderr}"
+    );
+    assert!(
+        stderr.contains("loop") && stderr.contains("not followed"),
+        "{stderr}"
+    );
+    let lint = granule_in(&dir, &["lint", "modules"]);
+    assert_eq!(exit_code(&lint), 0, "{}", text(&lint.stderr));
+    assert!(
+        text(&lint.stdout).contains("0 problems in 1 file"),
+        "{}",
+        text(&lint.stdout)
+    );
+
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    for command in ["parse", "lint"] {
+        let output = granule_in(&dir, &[command, "empty"]);
+        assert_eq!(
+            exit_code(&output),
+            2,
+            "granule {command} on a directory without manifests"
+        );
+        assert!(
+            text(&output.stderr).contains("empty: no *.pp"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn debians_module_directory_of_links_is_checked_whole() {
+    let modules = Path::new("/usr/share/puppet/modules");
+    let available = if modules.is_dir() {
+        Ok(())
+    } else {
+        Err("/usr/share/puppet/modules is missing: install openstack-puppet-modules".to_string())
+    };
+    let Some(()) = require_reference("Debian's module links", available) else {
+        return;
+    };
+    let find = Command::new("find")
+        .args([
+            "-L",
+            "/usr/share/puppet/modules",
+            "-type",
+            "f",
+            "(",
+            "-name",
+            "*.pp",
+            "-o",
+            "-name",
+            "*.epp",
+            ")",
+        ])
+        .output()
+        .expect("find runs");
+    let expected = text(&find.stdout).lines().count();
+    assert!(expected > 1000, "find -L sees {expected} manifests");
+    let parse = granule_in(
+        &repo_root(),
+        &["parse", "--stats", "/usr/share/puppet/modules"],
+    );
+    let stderr = text(&parse.stderr);
+    assert!(
+        stderr.contains(&format!("\n{expected} files,"))
+            || stderr.starts_with(&format!("{expected} files,")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_fails_the_lint_gate() {
+    let positive = repo_root().join("fixtures/lint-architecture/syntax-error/positive");
+    let file = positive.join("modules/app/manifests/init.pp");
+    let Some(dumps) = require_reference(
+        "lint of a broken file",
+        oracle::dumps(std::slice::from_ref(&file)),
+    ) else {
+        return;
+    };
+    let refused = dumps
+        .get(&file)
+        .error
+        .as_ref()
+        .expect("Puppet refuses the file");
+    let output = granule_in(&positive, &["lint", "--format", "json", "."]);
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let errors: Vec<&Value> = report[0]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["check"] == "granule/syntax-error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert_eq!(errors[0]["kind"], "error");
+    // Puppet gives no line for an error at the end of the input.
+    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
+    let line = refused.line.unwrap_or(last_line);
+    assert_eq!(errors[0]["line"], line, "Puppet: {}", refused.message);
+}
+
+/// What bash offers on Tab after `words` (the last one being completed),
+/// with the script `granule completions bash` prints loaded.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _granule granule '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let output = Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completes_subcommands_options_and_their_values() {
+    let dir = scratch("completions");
+    let script = dir.join("granule.bash");
+    let output = granule_in(&dir, &["completions", "bash"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    std::fs::write(&script, &output.stdout).unwrap();
+    assert_eq!(bash_completes(&script, &["granule", "li"]), ["lint"]);
+    assert_eq!(
+        bash_completes(&script, &["granule", "lint", "--for"]),
+        ["--format"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["granule", "lint", "--format", ""]),
+        ["human", "json", "sarif", "github", "checkstyle", "junit"]
+    );
+}
+
+#[test]
+fn version_names_the_commit_built() {
+    let root = repo_root();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&root)
+        .output();
+    let head = match head {
+        Ok(output) if output.status.success() => text(&output.stdout).trim().to_string(),
+        _ => return eprintln!("not a git checkout: the version says `unknown commit`"),
+    };
+    let output = granule_in(&root, &["--version"]);
+    let version = text(&output.stdout);
+    assert_eq!(
+        version.trim(),
+        format!("granule {} (commit {head})", env!("CARGO_PKG_VERSION"))
+    );
+}
