@@ -8,7 +8,7 @@ use granule_tests::executor::{exit_code, fixture, granule, granule_in, scratch, 
 use granule_tests::lint_oracle::config_without_newer_checks;
 use granule_tests::{oracle, repo_root, require_reference};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -441,5 +441,65 @@ fn version_names_the_commit_built() {
     assert_eq!(
         version.trim(),
         format!("granule {} (commit {head})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// The module names of `granule deps --level module` on `modulepath`, and
+/// the messages of its autoload-mismatch findings.
+fn modules_and_mismatches(modulepath: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let output = granule_in(
+        &repo_root(),
+        &[
+            "deps",
+            "--modulepath",
+            modulepath,
+            "--level",
+            "module",
+            "--format",
+            "json",
+        ],
+    );
+    let deps: Value = serde_json::from_slice(&output.stdout).expect("granule deps' JSON");
+    let edges = deps["edges"].as_array().expect("edges");
+    let modules = edges
+        .iter()
+        .flat_map(|edge| [&edge["from"]["name"], &edge["to"]["name"]])
+        .filter_map(|name| name.as_str().map(str::to_string))
+        .collect();
+    let mismatches = deps["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|finding| finding["code"] == "analyzer/autoload-mismatch")
+        .filter_map(|finding| finding["message"].as_str().map(str::to_string))
+        .collect();
+    (modules, mismatches)
+}
+
+/// Debian installs each module in `modules.available/AUTHOR-NAME` and links
+/// it from `/usr/share/puppet/modules/NAME`: the modules are the same, by
+/// the same names, whichever directory is analyzed.
+#[test]
+fn module_names_come_from_metadata_where_the_directory_name_is_no_module_name() {
+    let available = "/usr/share/puppet/modules.available";
+    let present = if Path::new(available).is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{available} is missing: install openstack-puppet-modules"
+        ))
+    };
+    let Some(()) = require_reference("module names", present) else {
+        return;
+    };
+    let (by_directory, directory_mismatches) = modules_and_mismatches(available);
+    let (by_link, link_mismatches) = modules_and_mismatches("/usr/share/puppet/modules");
+    assert!(by_directory.len() > 50, "{by_directory:?}");
+    assert_eq!(by_directory, by_link);
+    assert_eq!(directory_mismatches, link_mismatches);
+    let misplaced = directory_mismatches.len();
+    assert!(
+        misplaced < 10,
+        "{misplaced} autoload mismatches: {directory_mismatches:#?}"
     );
 }
