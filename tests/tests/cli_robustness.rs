@@ -503,3 +503,90 @@ fn module_names_come_from_metadata_where_the_directory_name_is_no_module_name() 
         "{misplaced} autoload mismatches: {directory_mismatches:#?}"
     );
 }
+
+/// `granule run` of the resume fixture with `state_dir`, through `wrapper`
+/// (a command that runs granule under other conditions) when given.
+fn run_with_state_dir(dir: &Path, wrapper: &[&str], state_dir: &str) -> Output {
+    let tasks = fixture("resume").join("tasks.yaml");
+    let nodes = fixture("resume").join("nodes.yaml");
+    let granule = granule();
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(&granule);
+            command
+        }
+        None => Command::new(&granule),
+    };
+    command
+        .args(["run", "--tasks"])
+        .arg(&tasks)
+        .arg("--inventory")
+        .arg(&nodes)
+        .args(["--state-dir", state_dir])
+        .current_dir(dir)
+        .output()
+        .expect("granule runs")
+}
+
+fn assert_refused(output: &Output, says: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(output), 2, "{stderr}");
+    for words in says {
+        assert!(stderr.contains(words), "{words:?} not in: {stderr}");
+    }
+    assert!(!stderr.contains("No such file or directory"), "{stderr}");
+}
+
+#[test]
+fn a_state_dir_that_cannot_be_written_says_why_and_where() {
+    let dir = scratch("unwritable-state-dir");
+    std::fs::write(dir.join("plain-file"), "").unwrap();
+    let output = run_with_state_dir(&dir, &[], "plain-file/state");
+    assert_refused(
+        &output,
+        &["plain-file/state", "plain-file is a file, not a directory"],
+    );
+
+    // Root writes anywhere: the run then goes through setpriv as nobody.
+    let locked = dir.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let as_nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let wrapper: &[&str] = if unsafe { libc::geteuid() } == 0 {
+        &as_nobody
+    } else {
+        &[]
+    };
+    let output = run_with_state_dir(&dir, wrapper, "locked/state");
+    assert_refused(&output, &["permission denied", "in locked"]);
+
+    // A read-only mount, in a user and mount namespace of its own.
+    let read_only = dir.join("read-only");
+    std::fs::create_dir_all(&read_only).unwrap();
+    let mount = format!(
+        "mount -o bind,ro {0} {0} && exec \"$@\"",
+        read_only.display()
+    );
+    let namespace = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &mount, "sh", "true"])
+        .status();
+    let namespace = match namespace {
+        Ok(status) if status.success() => Ok(()),
+        other => Err(format!("`unshare -rm` cannot mount read-only ({other:?})")),
+    };
+    let Some(()) = require_reference("read-only state directory", namespace) else {
+        return;
+    };
+    let output = run_with_state_dir(
+        &dir,
+        &["unshare", "-rm", "sh", "-c", &mount, "sh"],
+        "read-only/state",
+    );
+    assert_refused(&output, &["read-only/state", "read-only file system"]);
+}
