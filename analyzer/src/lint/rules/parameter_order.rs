@@ -25,7 +25,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
         let mut parens = 0usize;
         let mut nesting = 0usize;
         let mut default_seen = false;
-        for i in from..to {
+        for (i, type_before) in types_before.iter().enumerate().take(to).skip(from) {
             match tokens.kind(i) {
                 Kind::Punct(Punct::LParen) => parens += 1,
                 Kind::Punct(Punct::RParen) => parens = parens.saturating_sub(1),
@@ -37,7 +37,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
             if nesting > 0 || parens > 0 || !is_parameter(tokens, i) {
                 continue;
             }
-            if default_seen && is_required(tokens, i, types_before[i]) {
+            if default_seen && is_required(tokens, i, *type_before) {
                 let token = &tokens.tokens[i];
                 out.add(
                     "optional parameter listed before required parameter",
