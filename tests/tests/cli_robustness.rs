@@ -590,3 +590,87 @@ fn a_state_dir_that_cannot_be_written_says_why_and_where() {
     );
     assert_refused(&output, &["read-only/state", "read-only file system"]);
 }
+
+/// A real Fuel descriptor with two fields misspelt, a parameter misspelt
+/// and one of the wrong type.
+#[test]
+fn tasks_yaml_errors_are_all_reported_at_their_key() {
+    // The corpora stand beside the project (see ../shared/corpora/README.md).
+    let corpus = repo_root()
+        .join("../shared/corpora/fuel-library-2019/deployment/puppet/openstack_tasks/examples/keystone/tasks.yaml")
+        .canonicalize()
+        .map_err(|e| format!("the Fuel 2019 corpus is missing beside the project ({e})"));
+    let Some(original) = require_reference("tasks.yaml errors", corpus) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&original).unwrap();
+    let dir = scratch("tasks-yaml-errors");
+    let line_of = |text: &str, needle: &str| {
+        text.lines()
+            .position(|line| line.contains(needle))
+            .map(|index| index + 1)
+            .unwrap_or_else(|| panic!("{needle:?} is not in {}", original.display()))
+    };
+    // Misspelt fields: every one is reported, each with what was meant.
+    let misspelt = text.replacen("  requires:", "  requirs:", 1).replacen(
+        "  cross-depends:",
+        "  cross-depend:",
+        1,
+    );
+    std::fs::write(dir.join("tasks.yaml"), &misspelt).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    let stderr = text_of(&output);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    for (field, meant) in [("requirs", "requires"), ("cross-depend", "cross-depends")] {
+        let line = line_of(&misspelt, &format!("  {field}:"));
+        assert!(
+            stderr.contains(&format!(
+                "tasks.yaml:{line}:3: unknown field `{field}`\n  help: did you mean `{meant}`?"
+            )),
+            "{field}: {stderr}"
+        );
+    }
+    // Parameters: the error points at the parameter.
+    let bad_parameters = text.replacen("    timeout:", "    timout:", 1).replacen(
+        "    puppet_manifest:",
+        "    puppet_manifest: [not, a, path]\n    x_was_manifest:",
+        1,
+    );
+    std::fs::write(dir.join("tasks.yaml"), &bad_parameters).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    let stderr = text_of(&output);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    let timeout_line = line_of(&bad_parameters, "    timout:");
+    assert!(
+        stderr.contains(&format!("tasks.yaml:{timeout_line}:5: "))
+            && stderr.contains("unknown parameter `timout`")
+            && stderr.contains("did you mean `timeout`?"),
+        "{stderr}"
+    );
+    let manifest_line = line_of(&bad_parameters, "    puppet_manifest: [not");
+    assert!(
+        stderr.contains(&format!("tasks.yaml:{manifest_line}:5: "))
+            && stderr.contains("parameter `puppet_manifest` must be a string"),
+        "{stderr}"
+    );
+
+    // A file with no task is worth a warning, not silence.
+    for (name, content) in [
+        ("empty", ""),
+        ("comments", "# nothing yet\n"),
+        ("no-list", "[]\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.tasks.yaml")), content).unwrap();
+        let output = granule_in(&dir, &["tasks", "validate", &format!("{name}.tasks.yaml")]);
+        let stderr = text_of(&output);
+        assert_eq!(exit_code(&output), 0, "{stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {name}.tasks.yaml: no task in this file")),
+            "{stderr}"
+        );
+    }
+}
+
+fn text_of(output: &Output) -> String {
+    text(&output.stderr)
+}
