@@ -674,3 +674,48 @@ fn tasks_yaml_errors_are_all_reported_at_their_key() {
 fn text_of(output: &Output) -> String {
     text(&output.stderr)
 }
+
+#[test]
+fn deps_takes_positional_paths_as_manifests() {
+    let dir = repo_root().join("fixtures/monolith");
+    let positional = granule_in(
+        &dir,
+        &[
+            "deps",
+            "--modulepath",
+            "modules",
+            "--format",
+            "json",
+            "manifests/",
+        ],
+    );
+    let option = granule_in(
+        &dir,
+        &[
+            "deps",
+            "--modulepath",
+            "modules",
+            "--format",
+            "json",
+            "--manifest",
+            "manifests/",
+        ],
+    );
+    assert_eq!(exit_code(&positional), 0, "{}", text(&positional.stderr));
+    assert_eq!(text(&positional.stdout), text(&option.stdout));
+    let deps: Value = serde_json::from_slice(&positional.stdout).expect("granule deps' JSON");
+    let from_site = deps["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|edge| {
+            edge["location"]["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("site.pp"))
+        })
+        .count();
+    assert!(
+        from_site > 0,
+        "the edges written in manifests/site.pp are analyzed"
+    );
+}
