@@ -34,11 +34,15 @@ use std::process::ExitCode;
 /// PATHs (with --tasks, also in the code the tasks reach), and obey the same
 /// control comments and configuration.
 ///
-/// PATH may be files or directories (searched recursively for `*.pp`).
-/// Output keeps the order of the arguments (sorted within a directory).
+/// PATH may be files or directories (searched recursively for `*.pp`,
+/// following symbolic links). Output keeps the order of the arguments
+/// (sorted within a directory). Reports go to stdout, ending with a count
+/// of each check's problems; stderr only has granule's own errors.
 ///
 /// Exit status: 0 when no problem is found, 1 when any is (or, with
-/// --fail-on error, any error), 2 for usage, configuration or I/O errors.
+/// --fail-on error, any error), 2 for usage, configuration or I/O errors
+/// (a PATH that does not exist or holds no manifest is one: nothing is
+/// linted, so that a gate never passes having checked nothing).
 ///
 /// Examples:
 ///   granule lint manifests/                  # every manifest, rustc-style

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// Parse Puppet manifests and EPP templates: check their syntax, or dump their tree.
 ///
 /// PATH may be files or directories (searched recursively for `*.pp` and
-/// `*.epp`). A `*.epp` file is parsed as an EPP template, anything else as a
+/// `*.epp`, following symbolic links; a PATH that holds none is an error).
+/// A `*.epp` file is parsed as an EPP template, anything else as a
 /// manifest. Files are parsed in parallel; output keeps the order of the
 /// arguments (and, within a directory, sorted paths).
 ///
