@@ -60,6 +60,8 @@ fn every_command(work: &Path) -> Vec<Vec<String>> {
             &path("fixtures/legacy"),
         ]),
         strings(&["tasks", "graph", "--format", "dot", &tasks]),
+        strings(&["tasks", "graph", "--format", "svg", &tasks]),
+        strings(&["tasks", "graph", "--format", "html", &tasks]),
     ];
     for format in ["pn", "json"] {
         commands.push(strings(&[
