@@ -3,7 +3,7 @@
 
 use crate::analysis::Analysis;
 use crate::index::normalize;
-use crate::model::{DefinitionKind, Edge, EdgeKind, Vertex};
+use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -67,6 +67,26 @@ pub struct GraphEdge {
     pub through_resource: bool,
     /// Whether the edge lies on a cycle of ordering edges.
     pub in_cycle: bool,
+    /// Every place the edges drawn as this one are written, in order, each
+    /// with its own condition: a class declared in an `if` and again in its
+    /// `else` is one edge at the class level, written twice.
+    pub sites: Vec<Site>,
+}
+
+/// One place an edge is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Site {
+    pub location: Location,
+    pub condition: Option<String>,
+}
+
+impl Site {
+    fn of(edge: &Edge) -> Site {
+        Site {
+            location: edge.location.clone(),
+            condition: edge.condition.clone(),
+        }
+    }
 }
 
 impl Analysis {
@@ -170,8 +190,13 @@ impl Analysis {
                 continue;
             }
             if let Some(&first) = seen.get(&(from.clone(), to.clone(), kind)) {
-                let merged = &mut edges[first].edge.condition;
-                *merged = either(merged.take(), edge.condition.as_deref());
+                let merged = &mut edges[first];
+                merged.edge.condition =
+                    either(merged.edge.condition.take(), edge.condition.as_deref());
+                let site = Site::of(edge);
+                if !merged.sites.contains(&site) {
+                    merged.sites.push(site);
+                }
                 continue;
             }
             seen.insert((from.clone(), to.clone(), kind), edges.len());
@@ -202,6 +227,7 @@ impl Analysis {
                 cross_module,
                 through_resource,
                 in_cycle: false,
+                sites: vec![Site::of(edge)],
             });
         }
         let cycles = cycles(&vertices, &mut edges);
@@ -271,6 +297,7 @@ impl Analysis {
             Vertex::Class { .. }
             | Vertex::Node { .. }
             | Vertex::TopScope { .. }
+            | Vertex::Function { .. }
             | Vertex::Stage { .. } => Some(vertex.clone()),
             Vertex::Type { name } => self
                 .codebase

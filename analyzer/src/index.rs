@@ -59,8 +59,12 @@ impl Codebase {
         let modules = modulepath::discover(modulepath)?;
         let mut inputs: Vec<(PathBuf, Option<usize>)> = Vec::new();
         for (index, module) in modules.iter().enumerate() {
-            for file in modulepath::manifests_under(&module.root.join("manifests")) {
-                inputs.push((file, Some(index)));
+            // Functions written in Puppet (`functions/*.pp`) declare classes
+            // too.
+            for dir in ["manifests", "functions"] {
+                for file in modulepath::manifests_under(&module.root.join(dir)) {
+                    inputs.push((file, Some(index)));
+                }
             }
         }
         for manifest in manifests {

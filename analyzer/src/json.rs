@@ -22,6 +22,7 @@ pub fn to_json(analysis: &Analysis, graph: &Graph, entry: Option<&str>) -> Strin
                 "cross_module": edge.cross_module,
                 "through_resource": edge.through_resource,
                 "in_cycle": edge.in_cycle,
+                "sites": edge.sites,
             })
         })
         .collect();

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// One module: its name (the directory's), root, manifests and what its
+/// One module: its name (see [`module_name`]), root, manifests and what its
 /// `metadata.json` says it depends on.
 #[derive(Debug, Clone)]
 pub struct Module {
@@ -39,25 +39,26 @@ pub fn discover(modulepath: &[PathBuf]) -> Result<Vec<Module>, String> {
             .collect();
         roots.sort();
         for root in roots {
-            let Some(name) = root
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_string)
-            else {
+            let Some(directory) = root.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
             let looks_like_module =
                 root.join("manifests").is_dir() || root.join("metadata.json").is_file();
-            if !looks_like_module || !seen.insert(name.clone()) {
+            if !looks_like_module {
                 continue;
             }
             let metadata = read_metadata(&root);
+            let metadata_name = metadata
+                .as_ref()
+                .and_then(|m| m["name"].as_str())
+                .map(short_module_name);
+            let name = module_name(directory, metadata_name.as_deref());
+            if !seen.insert(name.clone()) {
+                continue;
+            }
             modules.push(Module {
                 dependencies: metadata_dependencies(&metadata),
-                metadata_name: metadata
-                    .as_ref()
-                    .and_then(|m| m["name"].as_str())
-                    .map(short_module_name),
+                metadata_name,
                 custom_types: custom_types(&root),
                 name,
                 root,
@@ -65,6 +66,32 @@ pub fn discover(modulepath: &[PathBuf]) -> Result<Vec<Module>, String> {
         }
     }
     Ok(modules)
+}
+
+/// A module's name: its directory's, as Puppet's autoloader knows it, or,
+/// when that is no module name, the one its `metadata.json` gives, else
+/// the name of a Forge-style `author-name` directory (Debian's
+/// `modules.available/puppetlabs-apache` holds `apache`, which
+/// `/usr/share/puppet/modules/apache` links to).
+fn module_name(directory: &str, metadata_name: Option<&str>) -> String {
+    let valid = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    if valid(directory) {
+        return directory.to_string();
+    }
+    let forge_name = directory
+        .split_once('-')
+        .map(|(_, name)| name.replace('-', "_"));
+    metadata_name
+        .map(str::to_string)
+        .into_iter()
+        .chain(forge_name)
+        .find(|name| valid(name))
+        .unwrap_or_else(|| directory.to_string())
 }
 
 /// The `*.pp` files under `dir`, sorted.

@@ -1,17 +1,29 @@
 //! `granule`: take a monolithic Puppet codebase apart into small deployment tasks.
 
+#[macro_use]
+mod output;
+
 mod commands;
 mod focus;
 mod graph_page;
+mod manifests;
 mod render;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
+
+/// `granule --version`: the release and the commit built (see build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("GRANULE_COMMIT"),
+    ")"
+);
 
 /// Take a monolithic Puppet codebase apart into small tasks that can be
 /// understood, tested, visualized, linted and run one by one.
 #[derive(Parser)]
-#[command(name = "granule", version, about, long_about = None, propagate_version = true)]
+#[command(name = "granule", version = VERSION, about, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +39,22 @@ enum Command {
     Run(Box<commands::run::RunArgs>),
     Status(commands::status::StatusArgs),
     Tasks(commands::tasks::TasksArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Print a shell completion script: subcommands, options and their values
+/// complete on Tab.
+///
+/// Examples:
+///   granule completions bash > ~/.local/share/bash-completion/completions/granule
+///   granule completions zsh > ~/.zfunc/_granule     # with fpath+=(~/.zfunc) in ~/.zshrc
+///   granule completions fish > ~/.config/fish/completions/granule.fish
+#[derive(clap::Args)]
+#[command(verbatim_doc_comment)]
+struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 /// Stack of each worker thread. The analyses walk a file's tree recursively,
@@ -50,5 +78,39 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(*args),
         Command::Status(args) => commands::status::run(args),
         Command::Tasks(args) => commands::tasks::run(args),
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "granule", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `--help` teaches only if it says what each argument is.
+    #[test]
+    fn every_argument_has_a_description() {
+        fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if arg.get_help().is_none() && arg.get_long_help().is_none() && !builtin {
+                    found.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut found = Vec::new();
+        undescribed(&Cli::command(), "granule", &mut found);
+        assert!(
+            found.is_empty(),
+            "arguments without a description: {found:?}"
+        );
     }
 }

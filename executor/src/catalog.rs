@@ -60,6 +60,17 @@ impl Catalog {
         }
 
         let mut warnings = Vec::new();
+        // A file that declares nothing is most likely not what was meant
+        // (emptied by mistake, the wrong file, a list nested one level too
+        // deep), and the run would silently do less.
+        for file in &set.files {
+            if !set.tasks.iter().any(|task| task.origin.file == *file) {
+                warnings.push(
+                    Diagnostic::new(file, "no task in this file")
+                        .help("a tasks.yaml file is a YAML list of tasks, each with at least `id` and `type`; see docs/executor.md"),
+                );
+            }
+        }
         check_references(&tasks, &index, &mut errors, &mut warnings);
         if !errors.is_empty() {
             return Err(errors);
@@ -159,7 +170,10 @@ fn check_references(
 }
 
 /// The known name nearest to a misspelt one, if it is near enough.
-fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    known: impl Iterator<Item = &'a String>,
+) -> Option<&'a String> {
     known
         .map(|candidate| (edit_distance(name, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))

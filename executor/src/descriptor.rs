@@ -15,6 +15,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod keys;
+use keys::KeyPlaces;
+
 /// Where a task was declared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
@@ -451,6 +454,16 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
     if text.trim().is_empty() {
         return;
     }
+    let places = KeyPlaces::of_file(text).unwrap_or_default();
+    let unknown: Vec<Diagnostic> = places
+        .iter()
+        .flat_map(|task| task.unknown_fields(file, keys::field_names::<RawTask>()))
+        .collect();
+    if !unknown.is_empty() {
+        // All of them at once: the typed parse would stop at the first.
+        errors.0.extend(unknown);
+        return;
+    }
     let raw: Option<Vec<Spanned<RawTask>>> = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
@@ -460,19 +473,26 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
             return;
         }
     };
-    for spanned in raw.unwrap_or_default() {
+    let no_places = KeyPlaces::default();
+    for (number, spanned) in raw.unwrap_or_default().into_iter().enumerate() {
         let origin = Origin {
             file: file.to_path_buf(),
             line: spanned.referenced.line(),
             column: spanned.referenced.column(),
         };
-        if let Some(task) = type_task(spanned.value, origin, errors) {
+        let places = places.get(number).unwrap_or(&no_places);
+        if let Some(task) = type_task(spanned.value, origin, places, errors) {
             out.push(task);
         }
     }
 }
 
-fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<Task> {
+fn type_task(
+    raw: RawTask,
+    origin: Origin,
+    places: &KeyPlaces,
+    errors: &mut Diagnostics,
+) -> Option<Task> {
     let id = match (&raw.id, &raw.stage) {
         (Some(id), _) => id.clone(),
         // Old plugin tasks have no id: name them by stage and place.
@@ -494,11 +514,14 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
         }
     };
     let error = |message: String| Diagnostic::at_origin(&origin, message).task(&id);
+    let error_at = |field: &str, message: String| {
+        Diagnostic::at_origin(&places.field(field, &origin), message).task(&id)
+    };
     let stage = match raw.stage.as_deref().map(Stage::parse) {
         None => None,
         Some(Ok(stage)) => Some(stage),
         Some(Err(message)) => {
-            errors.push(error(message).help(
+            errors.push(error_at("stage", message).help(
                 "write `stage: pre_deployment`, `deployment` or `post_deployment`, optionally with `/ORDER` such as `post_deployment/100`",
             ));
             return None;
@@ -511,32 +534,33 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     else {
         let names: Vec<&str> = TaskKind::ALL.iter().map(|(name, _)| *name).collect();
         errors.push(
-            error(format!("unknown task type `{}`", raw.kind))
+            error_at("type", format!("unknown task type `{}`", raw.kind))
                 .help(format!("use one of: {}", names.join(", "))),
         );
         return None;
     };
-    let version = match &raw.version {
-        None => Version::V1,
-        Some(RawVersion::Number(number)) if *number >= 2.0 => Version::V2,
-        Some(RawVersion::Number(_)) => Version::V1,
-        Some(RawVersion::Text(text)) => {
-            match text
-                .split('.')
-                .next()
-                .and_then(|major| major.parse::<u32>().ok())
-            {
-                Some(major) if major >= 2 => Version::V2,
-                Some(_) => Version::V1,
-                None => {
-                    errors.push(error(format!("invalid version `{text}`")).help(
+    let version =
+        match &raw.version {
+            None => Version::V1,
+            Some(RawVersion::Number(number)) if *number >= 2.0 => Version::V2,
+            Some(RawVersion::Number(_)) => Version::V1,
+            Some(RawVersion::Text(text)) => {
+                match text
+                    .split('.')
+                    .next()
+                    .and_then(|major| major.parse::<u32>().ok())
+                {
+                    Some(major) if major >= 2 => Version::V2,
+                    Some(_) => Version::V1,
+                    None => {
+                        errors.push(error_at("version", format!("invalid version `{text}`")).help(
                         "write `version: 2.0.0` for per-node graphs, or omit it for version 1",
                     ));
-                    return None;
+                        return None;
+                    }
                 }
             }
-        }
-    };
+        };
 
     let mut ok = true;
     let mut matchers = |names: Vec<String>, field: &str| -> Vec<Matcher> {
@@ -623,24 +647,18 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     let params = Parameters {
         map: &raw.parameters,
         origin: &origin,
+        places,
         id: &id,
     };
     for key in raw.parameters.keys() {
         if !kind.known_parameters().contains(&key.as_str()) {
             errors.push(
-                error(format!(
-                    "unknown parameter `{key}` for a `{}` task",
-                    kind.name()
-                ))
-                .help(format!(
-                    "parameters of `{}` tasks: {}",
-                    kind.name(),
-                    if kind.known_parameters().is_empty() {
-                        "none".to_string()
-                    } else {
-                        kind.known_parameters().join(", ")
-                    }
-                )),
+                params
+                    .error(
+                        key,
+                        format!("unknown parameter `{key}` for a `{}` task", kind.name()),
+                    )
+                    .help(unknown_parameter_help(key, kind)),
             );
             ok = false;
         }
@@ -695,16 +713,37 @@ fn type_task(raw: RawTask, origin: Origin, errors: &mut Diagnostics) -> Option<T
     })
 }
 
-/// Typed access to a task's `parameters` map, with errors naming the task.
+/// The parameter meant, if one is near, and those the task type takes.
+fn unknown_parameter_help(key: &str, kind: TaskKind) -> String {
+    let known: Vec<String> = kind
+        .known_parameters()
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let list = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    let all = format!("parameters of `{}` tasks: {list}", kind.name());
+    match crate::catalog::closest(key, known.iter()) {
+        Some(near) => format!("did you mean `{near}`? ({all})"),
+        None => all,
+    }
+}
+
+/// Typed access to a task's `parameters` map, with errors naming the task
+/// and pointing at the parameter.
 struct Parameters<'a> {
     map: &'a BTreeMap<String, Value>,
     origin: &'a Origin,
+    places: &'a KeyPlaces,
     id: &'a str,
 }
 
 impl Parameters<'_> {
-    fn error(&self, message: String) -> Diagnostic {
-        Diagnostic::at_origin(self.origin, message).task(self.id)
+    fn error(&self, key: &str, message: String) -> Diagnostic {
+        Diagnostic::at_origin(&self.places.parameter(key, self.origin), message).task(self.id)
     }
 
     fn string(&self, key: &str) -> Result<Option<String>, Diagnostic> {
@@ -713,13 +752,17 @@ impl Parameters<'_> {
             Some(Value::String(text)) => Ok(Some(text.clone())),
             Some(Value::Number(number)) => Ok(Some(number.to_string())),
             Some(Value::Bool(flag)) => Ok(Some(flag.to_string())),
-            Some(_) => Err(self.error(format!("parameter `{key}` must be a string"))),
+            Some(_) => Err(self.error(key, format!("parameter `{key}` must be a string"))),
         }
     }
 
     fn required(&self, key: &str, kind: TaskKind) -> Result<String, Diagnostic> {
-        self.string(key)?
-            .ok_or_else(|| self.error(format!("a `{}` task needs `parameters.{key}`", kind.name())))
+        self.string(key)?.ok_or_else(|| {
+            self.error(
+                key,
+                format!("a `{}` task needs `parameters.{key}`", kind.name()),
+            )
+        })
     }
 
     fn seconds(&self, key: &str) -> Result<Option<Duration>, Diagnostic> {
@@ -731,7 +774,10 @@ impl Parameters<'_> {
                 .filter(|seconds| *seconds >= 0.0 && seconds.is_finite())
                 .map(|seconds| Some(Duration::from_secs_f64(seconds)))
                 .ok_or_else(|| {
-                    self.error(format!("parameter `{key}` must be a number of seconds"))
+                    self.error(
+                        key,
+                        format!("parameter `{key}` must be a number of seconds"),
+                    )
                 }),
         }
     }
@@ -742,9 +788,10 @@ impl Parameters<'_> {
             Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
                 .map(Some)
                 .map_err(|_| {
-                    self.error(format!(
-                        "parameter `{key}` must be an octal mode like '0644'"
-                    ))
+                    self.error(
+                        key,
+                        format!("parameter `{key}` must be an octal mode like '0644'"),
+                    )
                 }),
         }
     }
@@ -756,7 +803,12 @@ impl Parameters<'_> {
                 .as_u64()
                 .or_else(|| value.as_str().and_then(|text| text.parse().ok()))
                 .and_then(|n| u32::try_from(n).ok())
-                .ok_or_else(|| self.error("parameter `retries` must be a whole number".into()))?,
+                .ok_or_else(|| {
+                    self.error(
+                        "retries",
+                        "parameter `retries` must be a whole number".into(),
+                    )
+                })?,
         };
         Ok(Attempts {
             timeout: self
@@ -797,6 +849,7 @@ impl Parameters<'_> {
                             match (field("src"), field("dst")) {
                                 (Some(src), Some(dst)) => Ok(FileCopy { src, dst }),
                                 _ => Err(self.error(
+                                    "files",
                                     "each entry of `parameters.files` needs `src` and `dst`".into(),
                                 )),
                             }
@@ -804,6 +857,7 @@ impl Parameters<'_> {
                         .collect::<Result<Vec<_>, _>>()?,
                     _ => {
                         return Err(self.error(
+                            "files",
                             "a `copy_files` task needs `parameters.files`, a list of {src, dst}"
                                 .into(),
                         ))

@@ -68,9 +68,10 @@ pub fn legacy_mode_findings(
 /// `diagnostics` but those on a span one of `reported` is on: a construct
 /// reported once is not reported again by another pass.
 pub fn without_spans_of(diagnostics: Vec<Diagnostic>, reported: &[Diagnostic]) -> Vec<Diagnostic> {
+    let seen: HashSet<Span> = reported.iter().map(|seen| seen.span).collect();
     diagnostics
         .into_iter()
-        .filter(|diagnostic| !reported.iter().any(|seen| seen.span == diagnostic.span))
+        .filter(|diagnostic| !seen.contains(&diagnostic.span))
         .collect()
 }
 

@@ -11,6 +11,8 @@
 //!   error), produced in one Ruby process and cached under `target/oracle/`.
 //! * [`validation_oracle`]: every issue Puppet's validator reports for
 //!   those files, cached the same way.
+//! * [`declaration_oracle`]: the classes each file declares, with their
+//!   lines, as Puppet's parser sees them.
 //! * [`parity`]: granule's parse of a file compared with Puppet's, with
 //!   messages that show where the two first differ.
 //! * [`rng`]: a seedable generator for reproducible mutations of inputs.
@@ -22,6 +24,7 @@
 pub mod catalog;
 pub mod compare_split;
 pub mod corpus;
+pub mod declaration_oracle;
 pub mod executor;
 pub mod lint_fixtures;
 pub mod lint_oracle;

@@ -22,7 +22,8 @@ fn unknown_fields_and_parameters_are_named_with_their_line() {
     );
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("error: tasks.yaml:5:3: unknown field `requirez`, expected one of"),
+        stderr.contains("error: tasks.yaml:5:3: unknown field `requirez`")
+            && stderr.contains("help: did you mean `requires`?"),
         "{stderr}"
     );
     let (code, stderr) = validate(
@@ -31,9 +32,9 @@ fn unknown_fields_and_parameters_are_named_with_their_line() {
     );
     assert_eq!(code, 2);
     assert!(
-        stderr
-            .contains("tasks.yaml:1:3: task `p`: unknown parameter `manifest` for a `puppet` task")
-            && stderr.contains("help: parameters of `puppet` tasks: puppet_manifest"),
+        stderr.contains(
+            "tasks.yaml:4:16: task `p`: unknown parameter `manifest` for a `puppet` task"
+        ) && stderr.contains("help: parameters of `puppet` tasks: puppet_manifest"),
         "{stderr}"
     );
     let (code, stderr) = validate(

@@ -88,7 +88,7 @@ fn puppet_lint_rc_turns_checks_off() {
     std::fs::create_dir_all(dir.join("rc/manifests")).unwrap();
     std::fs::write(dir.join("rc/manifests/init.pp"), manifest).unwrap();
     let before = granule_in(&dir, &["lint", "rc/manifests/init.pp"]);
-    let report = text(&before.stderr);
+    let report = text(&before.stdout);
     assert!(report.contains("[documentation]"), "{report}");
     assert!(report.contains("[double_quoted_strings]"), "{report}");
     std::fs::write(
@@ -131,7 +131,7 @@ fn clean_files_exit_zero() {
     .unwrap();
     let output = granule_in(&dir, &["lint", "clean"]);
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
-    assert!(text(&output.stderr).contains("0 problems in 1 file"));
+    assert!(text(&output.stdout).contains("0 problems in 1 file"));
 }
 
 /// The fixtures' paths relative to fixtures/lint, and puppet-lint run there
@@ -306,7 +306,7 @@ fn granule_toml_chooses_checks_and_the_fail_level() {
     )
     .unwrap();
     let booleans = granule_in(&dir, &["lint", path]);
-    assert!(text(&booleans.stderr).contains("[quoted_booleans]"));
+    assert!(text(&booleans.stdout).contains("[quoted_booleans]"));
 
     std::fs::write(dir.join("granule.toml"), "[lint]\ndisabled = []\n").unwrap();
     let broken = granule_in(&dir, &["lint", path]);

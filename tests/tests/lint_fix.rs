@@ -73,7 +73,7 @@ fn fixed_files_have_puppet_lints_bytes() {
     let mut args = vec!["lint", "--fix"];
     args.extend(relative.iter().map(String::as_str));
     let granule = granule_in(&copies[1], &args);
-    eprintln!("{}", text(&granule.stderr).lines().last().unwrap_or(""));
+    eprintln!("{}", text(&granule.stdout).lines().last().unwrap_or(""));
 
     let mut rewritten = 0;
     let mut differing = Vec::new();

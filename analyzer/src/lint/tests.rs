@@ -146,3 +146,44 @@ fn truncated_files_never_panic() {
         }
     }
 }
+
+/// `prev_tokens_of` answers what `prev_token_of` answers for each token,
+/// unbalanced brackets included (parameter_order relies on it).
+#[test]
+fn prev_tokens_of_is_prev_token_of_for_every_token() {
+    use super::tokens::{tokenise, Kind, Punct};
+    let mut sources: Vec<String> = fixtures()
+        .iter()
+        .map(|file| std::fs::read_to_string(file).expect("fixture is readable"))
+        .collect();
+    sources.extend(
+        [
+            "class a (Optional[String] $x = 1, $y) { }",
+            "] ) } String $x ( [ { Integer",
+            "class a ( Hash[String, Array[Integer]] $h = {}, Optional[Integer] $i ) {",
+            "([)] Type $v {]} $w",
+        ]
+        .map(str::to_string),
+    );
+    let kinds = [
+        Kind::Type,
+        Kind::Punct(Punct::LBrace),
+        Kind::Punct(Punct::LBrack),
+        Kind::Punct(Punct::LParen),
+    ];
+    for source in &sources {
+        let Ok(tokens) = tokenise(source) else {
+            continue;
+        };
+        for kind in kinds {
+            let all = tokens.prev_tokens_of(kind);
+            for (i, found) in all.iter().enumerate() {
+                assert_eq!(
+                    *found,
+                    tokens.prev_token_of(i, kind),
+                    "token {i} of {source:?}, {kind:?}"
+                );
+            }
+        }
+    }
+}

@@ -354,6 +354,52 @@ impl TokenList {
         None
     }
 
+    /// [`Self::prev_token_of`] `kind` from every token at once, in one pass:
+    /// `result[i]` is `prev_token_of(i, kind)`. A check asking it of each
+    /// token stays linear in the file's size (one call may walk back to
+    /// the start of the file).
+    pub fn prev_tokens_of(&self, kind: Kind) -> Vec<Option<usize>> {
+        // found[k][j]: the search for target k started at token j itself
+        // (`prev_token_of(j + 1, k)`); brackets are stepped over through
+        // the searches for their openers, computed alongside. u32 halves
+        // the memory of a file of millions of tokens.
+        let targets = [
+            kind,
+            Kind::Punct(Punct::LBrace),
+            Kind::Punct(Punct::LBrack),
+            Kind::Punct(Punct::LParen),
+        ];
+        let n = self.tokens.len();
+        let mut found: Vec<Vec<Option<u32>>> = vec![vec![None; n]; targets.len()];
+        for j in 0..n {
+            let opener = match self.tokens[j].kind {
+                Kind::Punct(Punct::RBrace) => Some(1),
+                Kind::Punct(Punct::RBrack) => Some(2),
+                Kind::Punct(Punct::RParen) => Some(3),
+                _ => None,
+            };
+            // Where the search goes on from when token j is not the target.
+            let resume = match opener {
+                Some(opener) => j
+                    .checked_sub(1)
+                    .and_then(|before| found[opener][before])
+                    .and_then(|open| (open as usize).checked_sub(1)),
+                None => j.checked_sub(1),
+            };
+            for (target, searched) in found.iter_mut().enumerate() {
+                searched[j] = if self.tokens[j].kind == targets[target] {
+                    Some(j as u32)
+                } else {
+                    resume.and_then(|at| searched[at])
+                };
+            }
+        }
+        std::iter::once(None)
+            .chain(found[0].iter().map(|at| at.map(|at| at as usize)))
+            .take(n)
+            .collect()
+    }
+
     /// puppet-lint's `prev_token_of`: the previous token of `kind`, stepping
     /// over bracketed blocks.
     pub fn prev_token_of(&self, from: usize, kind: Kind) -> Option<usize> {

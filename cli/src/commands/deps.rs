@@ -26,6 +26,7 @@ use std::process::ExitCode;
 /// Examples:
 ///   granule deps --modulepath /usr/share/puppet/modules --entry oci::controller
 ///   granule deps --modulepath modules --entry manifests/site.pp --level module
+///   granule deps --modulepath site:modules manifests/    # a control repository
 ///   granule deps --modulepath modules --entry site.pp --format json | jq '.edges[]'
 ///   granule deps --modulepath modules --entry site.pp --format dot | dot -Tsvg > deps.svg
 #[derive(Args)]
@@ -56,6 +57,11 @@ pub struct Selection {
     /// directory); an --entry file is included anyway.
     #[arg(long, value_name = "PATH")]
     pub manifest: Vec<PathBuf>,
+
+    /// Manifests outside modules to analyze too, as --manifest takes them
+    /// (`granule deps --modulepath modules manifests/`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 
     /// Show only what this manifest file or class reaches.
     #[arg(long, value_name = "FILE|CLASS")]
@@ -100,7 +106,8 @@ impl Selection {
     /// builds the selected graph.
     pub fn analyze(&self) -> Result<(Analysis, Graph), String> {
         let entry = self.entry.as_deref().map(Entry::parse);
-        let mut manifests = self.manifest.clone();
+        let mut manifests: Vec<PathBuf> =
+            self.manifest.iter().chain(&self.paths).cloned().collect();
         if let Some(Entry::File(file)) = &entry {
             manifests.push(PathBuf::from(&**file));
         }

@@ -34,11 +34,15 @@ use std::process::ExitCode;
 /// PATHs (with --tasks, also in the code the tasks reach), and obey the same
 /// control comments and configuration.
 ///
-/// PATH may be files or directories (searched recursively for `*.pp`).
-/// Output keeps the order of the arguments (sorted within a directory).
+/// PATH may be files or directories (searched recursively for `*.pp`,
+/// following symbolic links). Output keeps the order of the arguments
+/// (sorted within a directory). Reports go to stdout, ending with a count
+/// of each check's problems; stderr only has granule's own errors.
 ///
 /// Exit status: 0 when no problem is found, 1 when any is (or, with
-/// --fail-on error, any error), 2 for usage, configuration or I/O errors.
+/// --fail-on error, any error), 2 for usage, configuration or I/O errors
+/// (a PATH that does not exist or holds no manifest is one: nothing is
+/// linted, so that a gate never passes having checked nothing).
 ///
 /// Examples:
 ///   granule lint manifests/                  # every manifest, rustc-style
@@ -166,7 +170,7 @@ pub fn run(args: LintArgs) -> ExitCode {
             } else {
                 "off"
             };
-            println!("{:<36} {:<8} {on}", check.name, check.kind.as_str());
+            outln!("{:<36} {:<8} {on}", check.name, check.kind.as_str());
         }
         return ExitCode::SUCCESS;
     }
@@ -181,7 +185,14 @@ pub fn run(args: LintArgs) -> ExitCode {
         .collect();
     let codebase_checks: Vec<&'static Check> =
         checks.iter().copied().filter(|c| c.on_codebase()).collect();
-    let (files, mut failed) = collect_files(&args.paths);
+    let (files, path_errors) = crate::manifests::collect(&args.paths, &["pp"]);
+    if !path_errors.is_empty() {
+        for error in &path_errors {
+            eprintln!("{error}");
+        }
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
     let scope = codebase::Scope {
         paths: &args.paths,
         files: &files,
@@ -216,7 +227,6 @@ pub fn run(args: LintArgs) -> ExitCode {
         None => None,
     };
     let mut recorded = Baseline::default();
-    let mut found = 0;
     let mut failing = 0;
     let mut fixed_count = 0;
     let mut reports = Vec::new();
@@ -242,7 +252,6 @@ pub fn run(args: LintArgs) -> ExitCode {
                     .collect();
                 let left: Vec<&Problem> = shown.iter().copied().filter(|p| !p.fixed).collect();
                 fixed_count += shown.len() - left.len();
-                found += left.len();
                 failing += left
                     .iter()
                     .filter(|p| !errors_only || p.kind == granule_analyzer::lint::Kind::Error)
@@ -266,27 +275,18 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
     }
     match args.format {
-        Format::Human => {
-            let fixed = if args.fix {
-                format!(", {fixed_count} fixed")
-            } else {
-                String::new()
-            };
-            eprintln!(
-                "{found} problem{} in {} file{}{fixed}",
-                if found == 1 { "" } else { "s" },
-                results.len(),
-                if results.len() == 1 { "" } else { "s" }
-            )
-        }
-        Format::Json => println!("{}", report::json(&reports)),
-        Format::Sarif => println!(
+        Format::Human => outln!(
+            "{}",
+            summary(&reports, results.len(), args.fix.then_some(fixed_count))
+        ),
+        Format::Json => outln!("{}", report::json(&reports)),
+        Format::Sarif => outln!(
             "{}",
             report::sarif(&reports, args.paths.first().map_or(Path::new("."), |p| p))
         ),
-        Format::Github => print!("{}", report::github(&reports)),
-        Format::Checkstyle => print!("{}", report::checkstyle(&reports)),
-        Format::Junit => print!("{}", report::junit(&reports)),
+        Format::Github => out!("{}", report::github(&reports)),
+        Format::Checkstyle => out!("{}", report::checkstyle(&reports)),
+        Format::Junit => out!("{}", report::junit(&reports)),
     }
     if let Some(file) = &args.write_baseline {
         let text = serde_json::to_string_pretty(&recorded).unwrap_or_default();
@@ -384,7 +384,7 @@ fn enabled(check: &Check, selection: &CheckSelection) -> bool {
 fn explain(name: &str) -> ExitCode {
     match rules::find(name) {
         Some(check) => {
-            print!("{}", check.doc());
+            out!("{}", check.doc());
             ExitCode::SUCCESS
         }
         None => {
@@ -398,32 +398,29 @@ fn explain(name: &str) -> ExitCode {
     }
 }
 
-/// The `*.pp` files of the arguments, and whether any argument was missing.
-fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, bool) {
-    let mut files = Vec::new();
-    let mut failed = false;
-    for path in paths {
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file())
-                .map(|e| e.into_path())
-                .filter(|p| p.extension().is_some_and(|x| x == "pp"))
-                .collect();
-            found.sort();
-            files.extend(found);
-        } else if path.is_file() {
-            files.push(path.clone());
-        } else {
-            eprintln!(
-                "error: {}: no such file or directory; give manifests (*.pp) or directories",
-                path.display()
-            );
-            failed = true;
-        }
+/// The last line of the human report: how many problems in how many
+/// files, how many fixed, and the count of each check, most found first.
+fn summary(reports: &[report::FileReport], files: usize, fixed: Option<usize>) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut per_check: HashMap<&str, usize> = HashMap::new();
+    for problem in reports.iter().flat_map(|r| &r.problems) {
+        *per_check.entry(problem.check).or_default() += 1;
     }
-    (files, failed)
+    let found: usize = per_check.values().sum();
+    let mut line = format!("{} in {}", plural(found, "problem"), plural(files, "file"));
+    if let Some(fixed) = fixed {
+        line.push_str(&format!(", {fixed} fixed"));
+    }
+    let mut counts: Vec<(&str, usize)> = per_check.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if !counts.is_empty() {
+        let each: Vec<String> = counts
+            .iter()
+            .map(|(check, n)| format!("{n} {check}"))
+            .collect();
+        line.push_str(&format!(": {}", each.join(", ")));
+    }
+    line
 }
 
 fn print_human(path: &Path, source: &str, problems: &[&Problem]) {
@@ -445,7 +442,7 @@ fn print_human(path: &Path, source: &str, problems: &[&Problem]) {
             &problem.message,
             Span::new(start, end),
         );
-        eprint!("{}", diagnostic.render(&shown, source));
+        out!("{}", diagnostic.render(&shown, source));
     }
 }
 

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// Parse Puppet manifests and EPP templates: check their syntax, or dump their tree.
 ///
 /// PATH may be files or directories (searched recursively for `*.pp` and
-/// `*.epp`). A `*.epp` file is parsed as an EPP template, anything else as a
+/// `*.epp`, following symbolic links; a PATH that holds none is an error).
+/// A `*.epp` file is parsed as an EPP template, anything else as a
 /// manifest. Files are parsed in parallel; output keeps the order of the
 /// arguments (and, within a directory, sorted paths).
 ///
@@ -99,17 +100,11 @@ struct Size {
 
 pub fn run(args: ParseArgs) -> ExitCode {
     let started = std::time::Instant::now();
-    let mut files = Vec::new();
-    let mut usage_error = false;
-    for path in &args.paths {
-        match collect_manifests(path) {
-            Ok(found) => files.extend(found),
-            Err(message) => {
-                eprintln!("{message}");
-                usage_error = true;
-            }
-        }
+    let (files, errors) = crate::manifests::collect(&args.paths, &["pp", "epp"]);
+    for error in &errors {
+        eprintln!("{error}");
     }
+    let mut usage_error = !errors.is_empty();
 
     let outcomes: Vec<(Outcome, Size)> = files
         .par_iter()
@@ -176,28 +171,6 @@ pub fn run(args: ParseArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// The files named by one argument: the file itself, or every `*.pp` and
-/// `*.epp` below a directory, sorted.
-fn collect_manifests(path: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut found = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-        let entry = entry.map_err(|e| format!("{}: error: cannot read: {e}", path.display()))?;
-        let puppet_file = entry
-            .path()
-            .extension()
-            .is_some_and(|ext| ext == "pp" || ext == "epp");
-        if entry.file_type().is_file() && puppet_file {
-            found.push(entry.into_path());
-        }
-    }
-    Ok(found)
 }
 
 fn parse_one(path: &Path, args: &ParseArgs) -> (Outcome, Size) {

@@ -211,12 +211,14 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     }
 
     let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args);
-    let _ = std::fs::create_dir_all(&args.state_dir);
-    if let Err(err) = std::fs::write(
-        args.state_dir.join(SAVED_RUN),
-        serde_json::to_string_pretty(&saved).unwrap_or_default(),
-    ) {
-        eprintln!("error: cannot write to {}: {err}", args.state_dir.display());
+    let written = std::fs::create_dir_all(&args.state_dir).and_then(|()| {
+        std::fs::write(
+            args.state_dir.join(SAVED_RUN),
+            serde_json::to_string_pretty(&saved).unwrap_or_default(),
+        )
+    });
+    if let Err(err) = written {
+        eprintln!("{}", unwritable_state_dir(&args.state_dir, &err));
         return ExitCode::from(2);
     }
 
@@ -338,7 +340,7 @@ impl Observer for Display {
                 }
             }
             Event::Stopping { reason } => match self.format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::json!({"event": "stopping", "reason": reason})
                 ),
@@ -426,6 +428,43 @@ fn line(
     text
 }
 
+/// Why the state directory cannot be written, naming the directory at
+/// fault (the deepest one that exists: the one a new directory would go
+/// in), and what to do. The system's own words ("No such file or
+/// directory" for a directory that cannot be created) mislead.
+fn unwritable_state_dir(state_dir: &Path, err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let existing = state_dir
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.as_os_str().is_empty() || dir.exists())
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }
+        });
+    let existing = match existing {
+        Some(dir) if !state_dir.exists() => dir,
+        _ => state_dir,
+    };
+    let shown = existing.display();
+    let why = match err.kind() {
+        ErrorKind::ReadOnlyFilesystem => format!("{shown} is on a read-only file system"),
+        ErrorKind::PermissionDenied => {
+            format!("permission denied: this user may not write in {shown}")
+        }
+        ErrorKind::NotADirectory => format!("{shown} is a file, not a directory"),
+        ErrorKind::NotFound => format!("no directory can be created in {shown} ({err})"),
+        _ => format!("{shown}: {err}"),
+    };
+    format!(
+        "error: cannot write the state directory {}: {why}\n  help: the journal and the task logs go there; give a --state-dir this user can write (default: .granule/run)",
+        state_dir.display()
+    )
+}
+
 /// The final summary: a table per node, then what failed and where its log is.
 fn report(plan: &Plan, summary: &Summary, state_dir: &Path, format: Format) {
     if format == Format::Json {
@@ -433,7 +472,7 @@ fn report(plan: &Plan, summary: &Summary, state_dir: &Path, format: Format) {
         for state in State::ALL {
             counts.insert(state.name(), summary.count(state));
         }
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "event": "summary",
@@ -555,7 +594,7 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .enumerate()
             .flat_map(|(from, list)| list.iter().map(move |&to| [from as u32, to]))
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "nodes": nodes,
@@ -616,7 +655,7 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
         path.len(),
         path.join(" -> ")
     ));
-    print!("{out}");
+    out!("{out}");
     ExitCode::SUCCESS
 }
 

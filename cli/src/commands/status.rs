@@ -30,6 +30,8 @@ pub struct StatusArgs {
     #[arg(long)]
     all: bool,
 
+    /// `text` for people; `json` (the run, its outcome, the count of each
+    /// state and every task) for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -118,7 +120,7 @@ pub fn run(args: StatusArgs) -> ExitCode {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "run": last_run,
@@ -176,6 +178,6 @@ pub fn run(args: StatusArgs) -> ExitCode {
             ));
         }
     }
-    print!("{out}");
+    out!("{out}");
     ExitCode::SUCCESS
 }

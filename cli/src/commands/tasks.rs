@@ -32,19 +32,24 @@ enum TasksCommand {
     },
     /// List tasks: id, type, roles, where declared.
     List {
+        /// tasks.yaml files or directories of them.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// `text`: id, type, roles and origin, tab-separated; `json`: an
+        /// object per line with the task's edges too.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
     },
     /// Draw the task graph: solid edges order tasks on a node, dashed edges
     /// cross nodes. With --role, the graph one node of that role runs.
     Graph {
+        /// tasks.yaml files or directories of them.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         /// Draw the graph of a node with this role (repeatable).
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        /// What to print on stdout.
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },

@@ -38,11 +38,25 @@ pub fn check(cx: &Context, out: &mut Problems) {
         })
         .collect();
     for (n, &(start, end)) in cases.iter().enumerate() {
-        // The tokens of cases found later (nested ones) are not this case's.
-        let nested = |i: usize| cases[n + 1..].iter().any(|&(s, e)| (s..=e).contains(&i));
+        // The tokens of cases found later and nested in this one are not
+        // this case's: each is stepped over at once (checking every token
+        // against every later case grows with the square of the file).
+        let mut nested = cases[n + 1..]
+            .iter()
+            .take_while(|&&(s, _)| s <= end)
+            .peekable();
         let mut depth = 0;
         let mut has_default = false;
-        for i in (start..=end).filter(|&i| !nested(i)) {
+        let mut i = start;
+        while i <= end {
+            if let Some(&&(s, e)) = nested.peek() {
+                if s == i {
+                    // Those nested in this nested case are stepped over with it.
+                    while nested.next_if(|&&(s, _)| s <= e).is_some() {}
+                    i = e + 1;
+                    continue;
+                }
+            }
             match tokens.kind(i) {
                 Kind::Punct(Punct::LBrace) => depth += 1,
                 Kind::Punct(Punct::RBrace) => depth -= 1,
@@ -52,10 +66,10 @@ pub fn check(cx: &Context, out: &mut Problems) {
                 }
                 _ => {}
             }
+            i += 1;
         }
         if !has_default {
-            let first = (start..=end).find(|&i| !nested(i)).unwrap_or(start);
-            let token = &tokens.tokens[first];
+            let token = &tokens.tokens[start];
             out.add(
                 "case statement without a default case",
                 token.line,

@@ -134,6 +134,7 @@ checks! {
     trailing_whitespace "trailing_whitespace" "trailing_whitespace.rs" file Error true fix;
     legacy_facts "legacy_facts" "legacy_facts.rs" file Warning true fix;
     top_scope_facts "top_scope_facts" "top_scope_facts.rs" file Warning true fix;
+    syntax_error "granule/syntax-error" "architecture/syntax_error.rs" codebase Error true -;
     unresolved_class "granule/unresolved-class" "architecture/unresolved_class.rs" codebase Error true -;
     unresolved_type "granule/unresolved-type" "architecture/unresolved_type.rs" codebase Error true -;
     dependency_cycle "granule/dependency-cycle" "architecture/dependency_cycle.rs" codebase Error true -;

@@ -13,24 +13,31 @@ use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
     let tokens = cx.tokens;
-    for definition in cx.classes_and_defines() {
-        let Some((from, to)) = definition.params else {
-            continue;
-        };
+    let definitions: Vec<(usize, usize)> = cx
+        .classes_and_defines()
+        .filter_map(|definition| definition.params)
+        .collect();
+    if definitions.is_empty() {
+        return;
+    }
+    let types_before = tokens.prev_tokens_of(Kind::Type);
+    for (from, to) in definitions {
         let mut parens = 0usize;
         let mut nesting = 0usize;
-        for i in from..to {
+        let mut default_seen = false;
+        for (i, type_before) in types_before.iter().enumerate().take(to).skip(from) {
             match tokens.kind(i) {
                 Kind::Punct(Punct::LParen) => parens += 1,
                 Kind::Punct(Punct::RParen) => parens = parens.saturating_sub(1),
                 Kind::Punct(Punct::LBrace | Punct::LBrack) => nesting += 1,
                 Kind::Punct(Punct::RBrace | Punct::RBrack) => nesting = nesting.saturating_sub(1),
+                Kind::Punct(Punct::Equals) => default_seen = true,
                 _ => {}
             }
-            if nesting > 0 || parens > 0 || !is_parameter(tokens, i) || !is_required(tokens, i) {
+            if nesting > 0 || parens > 0 || !is_parameter(tokens, i) {
                 continue;
             }
-            if (from..=i).any(|j| tokens.kind(j) == Kind::Punct(Punct::Equals)) {
+            if default_seen && is_required(tokens, i, *type_before) {
                 let token = &tokens.tokens[i];
                 out.add(
                     "optional parameter listed before required parameter",
@@ -52,11 +59,9 @@ fn is_parameter(tokens: &TokenList, i: usize) -> bool {
         })
 }
 
-fn is_required(tokens: &TokenList, i: usize) -> bool {
-    if tokens
-        .prev_token_of(i, Kind::Type)
-        .is_some_and(|t| tokens.tokens[t].value == "Optional")
-    {
+/// `type_before`: the token `prev_token_of(i, Kind::Type)` finds.
+fn is_required(tokens: &TokenList, i: usize, type_before: Option<usize>) -> bool {
+    if type_before.is_some_and(|t| tokens.tokens[t].value == "Optional") {
         return false;
     }
     match tokens.next_code(i).map(|n| tokens.kind(n)) {

@@ -246,16 +246,22 @@ impl<'a> Catalogs<'a> {
         // Both ways from one entry (in one unit, the same way to both), the
         // first entry by name first, and from each the pair with the fewest
         // guards.
+        // Joined through a map by entry: comparing every way with every
+        // other grows with the square of the codebase.
+        let mut second_by_entry: HashMap<&Vertex, Vec<&Way>> = HashMap::new();
+        for other in ways_second {
+            second_by_entry.entry(other.entry).or_default().push(other);
+        }
+        let same_unit = first.unit == second.unit;
         let mut pairs: Vec<(&Way, &Way)> = ways_first
             .iter()
             .flat_map(|one| {
-                ways_second
-                    .iter()
-                    .filter(move |other| match first.unit == second.unit {
-                        true => other.entry == one.entry && other.path == one.path,
-                        false => other.entry == one.entry,
-                    })
-                    .map(move |other| (one, other))
+                second_by_entry
+                    .get(one.entry)
+                    .into_iter()
+                    .flatten()
+                    .filter(move |other| !same_unit || other.path == one.path)
+                    .map(move |other| (one, *other))
             })
             .collect();
         pairs.sort_by_key(|(one, other)| (one.entry, one.guards.len() + other.guards.len()));

@@ -1,0 +1,723 @@
+//! What a new user meets first: a reader that stops early, reports piped
+//! into a pager, paths that are wrong or hold nothing, files that do not
+//! parse. Every command must say what is wrong and exit with the status
+//! that says so, never panic and never pass while checking nothing.
+
+use granule_tests::executor::tool_available;
+use granule_tests::executor::{exit_code, fixture, granule, granule_in, scratch, text};
+use granule_tests::lint_oracle::config_without_newer_checks;
+use granule_tests::{oracle, repo_root, require_reference};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Runs granule with a stdout whose reader is gone before it starts: the
+/// write end of a pipe whose read end is closed, so that every write fails
+/// with EPIPE (`granule ... | head -0`), deterministically.
+fn with_stdout_closed(dir: &Path, args: &[String]) -> Output {
+    let mut fds = [0; 2];
+    // O_CLOEXEC: a child spawned meanwhile by another test must not keep
+    // the read end open (the writes would block instead of failing).
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read_end);
+    Command::new(granule())
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::from(write_end))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("granule runs")
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Every subcommand, in every output format, with arguments that make it
+/// print something.
+fn every_command(work: &Path) -> Vec<Vec<String>> {
+    let root = repo_root();
+    let path = |p: &str| root.join(p).display().to_string();
+    let monolith_modules = path("fixtures/monolith/modules");
+    let site = path("fixtures/monolith/manifests/site.pp");
+    let lint_fixtures = path("fixtures/lint");
+    let tasks = fixture("resume").join("tasks.yaml").display().to_string();
+    let nodes = fixture("resume").join("nodes.yaml").display().to_string();
+    let mut commands = vec![
+        strings(&["--help"]),
+        strings(&["--version"]),
+        strings(&["lint", "--help"]),
+        strings(&["lint", "--list"]),
+        strings(&["lint", "--explain", "arrow_alignment"]),
+        strings(&[
+            "parse",
+            "--message-format",
+            "json",
+            &path("fixtures/legacy"),
+        ]),
+        strings(&["tasks", "graph", "--format", "dot", &tasks]),
+        strings(&["tasks", "graph", "--format", "svg", &tasks]),
+        strings(&["tasks", "graph", "--format", "html", &tasks]),
+    ];
+    for format in ["pn", "json"] {
+        commands.push(strings(&[
+            "parse",
+            "--format",
+            format,
+            &path("fixtures/monolith"),
+        ]));
+    }
+    for level in ["module", "class", "resource", "order"] {
+        for format in ["text", "json", "dot"] {
+            commands.push(strings(&[
+                "deps",
+                "--modulepath",
+                &monolith_modules,
+                "--entry",
+                &site,
+                "--level",
+                level,
+                "--format",
+                format,
+            ]));
+        }
+        commands.push(strings(&[
+            "graph",
+            "--modulepath",
+            &monolith_modules,
+            "--entry",
+            &site,
+            "--level",
+            level,
+            "--format",
+            "dot",
+        ]));
+    }
+    for format in ["human", "json", "sarif", "github", "checkstyle", "junit"] {
+        commands.push(strings(&["lint", "--format", format, &lint_fixtures]));
+    }
+    for format in ["text", "json"] {
+        commands.push(strings(&["tasks", "list", "--format", format, &tasks]));
+        let run = [
+            "run",
+            "--tasks",
+            &tasks,
+            "--inventory",
+            &nodes,
+            "--format",
+            format,
+        ];
+        let mut dry_run = strings(&run);
+        dry_run.push("--dry-run".into());
+        commands.push(dry_run);
+    }
+    // A run reports on stdout in JSON only (its text goes to stderr).
+    let state = work.join("state").display().to_string();
+    commands.push(strings(&[
+        "run",
+        "--tasks",
+        &tasks,
+        "--inventory",
+        &nodes,
+        "--format",
+        "json",
+        "--state-dir",
+        &state,
+        "--restart",
+    ]));
+    for format in ["text", "json"] {
+        commands.push(strings(&["status", "--all", "--format", format, &state]));
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        commands.push(strings(&["completions", shell]));
+    }
+    commands
+}
+
+#[test]
+fn no_command_panics_when_its_reader_stops_early() {
+    let work = scratch("closed-stdout");
+    let mut failures = Vec::new();
+    for args in every_command(&work) {
+        let shown = args.join(" ");
+        let open = Command::new(granule())
+            .args(&args)
+            .current_dir(&work)
+            .output()
+            .expect("granule runs");
+        if open.stdout.is_empty() {
+            failures.push(format!(
+                "`granule {shown}` prints nothing: the case tests nothing\n{}",
+                text(&open.stderr)
+            ));
+            continue;
+        }
+        let closed = with_stdout_closed(&work, &args);
+        let stderr = text(&closed.stderr);
+        if stderr.contains("panicked") || exit_code(&closed) != exit_code(&open) {
+            failures.push(format!(
+                "`granule {shown}` with stdout closed: exit {} (open: {}): {stderr}",
+                exit_code(&closed),
+                exit_code(&open)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Per check, how many problems a `--format json` report holds.
+fn counts_per_check(report: &[u8]) -> BTreeMap<String, usize> {
+    let files: Value = serde_json::from_slice(report).expect("a JSON report");
+    let mut counts = BTreeMap::new();
+    for problem in files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f.as_array().into_iter().flatten())
+    {
+        *counts
+            .entry(problem["check"].as_str().unwrap_or("").to_string())
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn human_findings_go_to_stdout_as_puppet_lints_do_with_counts_per_check() {
+    let Some(()) = require_reference(
+        "human lint report on stdout",
+        tool_available("puppet-lint", "puppet-lint"),
+    ) else {
+        return;
+    };
+    let dir = repo_root().join("fixtures/lint/arrow_alignment");
+    let puppet_lint = Command::new("puppet-lint")
+        .args(["--json", "."])
+        .current_dir(&dir)
+        .output()
+        .expect("puppet-lint runs");
+    let expected = counts_per_check(&puppet_lint.stdout);
+    assert!(
+        !expected.is_empty(),
+        "puppet-lint finds nothing in {}",
+        dir.display()
+    );
+    let plain = Command::new("puppet-lint")
+        .arg(".")
+        .current_dir(&dir)
+        .output()
+        .expect("puppet-lint runs");
+    assert!(
+        !plain.stdout.is_empty() && plain.stderr.is_empty(),
+        "puppet-lint reports on stdout"
+    );
+
+    let config = config_without_newer_checks().display().to_string();
+    let output = granule_in(&dir, &["lint", "--config", &config, "."]);
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stderr),
+        "",
+        "only granule's own errors go to stderr"
+    );
+    let report = text(&output.stdout);
+    let problems: usize = expected.values().sum();
+    for (check, count) in &expected {
+        assert_eq!(
+            report.matches(&format!("[{check}]: ")).count(),
+            *count,
+            "{check}: one finding per puppet-lint problem on stdout\n{report}"
+        );
+    }
+    let summary = report.lines().last().unwrap_or("");
+    let mut by_count: Vec<(&String, &usize)> = expected.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let each: Vec<String> = by_count
+        .iter()
+        .map(|(check, n)| format!("{n} {check}"))
+        .collect();
+    assert!(
+        summary.starts_with(&format!("{problems} problem")) && summary.ends_with(&each.join(", ")),
+        "the summary counts each check's problems: {summary:?}, puppet-lint: {expected:?}"
+    );
+}
+
+#[test]
+fn a_missing_path_is_the_only_thing_reported() {
+    let dir = scratch("lint-missing-path");
+    let output = granule_in(&dir, &["lint", "no/such/dir"]);
+    assert_eq!(exit_code(&output), 2);
+    assert_eq!(text(&output.stdout), "");
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no/such/dir") && stderr.contains("no such file"),
+        "{stderr}"
+    );
+}
+
+/// A directory of symbolic links to modules, as Debian lays out
+/// `/usr/share/puppet/modules`, one of them holding a link back up.
+fn linked_modules(dir: &Path) -> PathBuf {
+    let available = dir.join("modules.available/acme-app/manifests");
+    std::fs::create_dir_all(&available).unwrap();
+    std::fs::write(
+        available.join("init.pp"),
+        "# The application.\nclass app {\n  $x = 'plain'\n}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..", available.join("loop")).unwrap();
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::os::unix::fs::symlink("../modules.available/acme-app", modules.join("app")).unwrap();
+    modules
+}
+
+#[test]
+fn symlinked_modules_are_followed_and_a_path_without_manifests_fails() {
+    let dir = scratch("symlinked-modules");
+    linked_modules(&dir);
+    let parse = granule_in(&dir, &["parse", "--stats", "modules"]);
+    assert_eq!(exit_code(&parse), 0, "{}", text(&parse.stderr));
+    let stderr = text(&parse.stderr);
+    assert!(
+        stderr.contains("1 files,"),
+        "the linked module's one manifest, once: {stderr}"
+    );
+    assert!(
+        stderr.contains("loop") && stderr.contains("not followed"),
+        "{stderr}"
+    );
+    let lint = granule_in(&dir, &["lint", "modules"]);
+    assert_eq!(exit_code(&lint), 0, "{}", text(&lint.stderr));
+    assert!(
+        text(&lint.stdout).contains("0 problems in 1 file"),
+        "{}",
+        text(&lint.stdout)
+    );
+
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    for command in ["parse", "lint"] {
+        let output = granule_in(&dir, &[command, "empty"]);
+        assert_eq!(
+            exit_code(&output),
+            2,
+            "granule {command} on a directory without manifests"
+        );
+        assert!(
+            text(&output.stderr).contains("empty: no *.pp"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn debians_module_directory_of_links_is_checked_whole() {
+    let modules = Path::new("/usr/share/puppet/modules");
+    let available = if modules.is_dir() {
+        Ok(())
+    } else {
+        Err("/usr/share/puppet/modules is missing: install openstack-puppet-modules".to_string())
+    };
+    let Some(()) = require_reference("Debian's module links", available) else {
+        return;
+    };
+    let find = Command::new("find")
+        .args([
+            "-L",
+            "/usr/share/puppet/modules",
+            "-type",
+            "f",
+            "(",
+            "-name",
+            "*.pp",
+            "-o",
+            "-name",
+            "*.epp",
+            ")",
+        ])
+        .output()
+        .expect("find runs");
+    let expected = text(&find.stdout).lines().count();
+    assert!(expected > 1000, "find -L sees {expected} manifests");
+    let parse = granule_in(
+        &repo_root(),
+        &["parse", "--stats", "/usr/share/puppet/modules"],
+    );
+    let stderr = text(&parse.stderr);
+    assert!(
+        stderr.contains(&format!("\n{expected} files,"))
+            || stderr.starts_with(&format!("{expected} files,")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_parse_fails_the_lint_gate() {
+    let positive = repo_root().join("fixtures/lint-architecture/syntax-error/positive");
+    let file = positive.join("modules/app/manifests/init.pp");
+    let Some(dumps) = require_reference(
+        "lint of a broken file",
+        oracle::dumps(std::slice::from_ref(&file)),
+    ) else {
+        return;
+    };
+    let refused = dumps
+        .get(&file)
+        .error
+        .as_ref()
+        .expect("Puppet refuses the file");
+    let output = granule_in(&positive, &["lint", "--format", "json", "."]);
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let errors: Vec<&Value> = report[0]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["check"] == "granule/syntax-error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert_eq!(errors[0]["kind"], "error");
+    // Puppet gives no line for an error at the end of the input.
+    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
+    let line = refused.line.unwrap_or(last_line);
+    assert_eq!(errors[0]["line"], line, "Puppet: {}", refused.message);
+}
+
+/// What bash offers on Tab after `words` (the last one being completed),
+/// with the script `granule completions bash` prints loaded.
+fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _granule granule '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let output = Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    text(&output.stdout).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completes_subcommands_options_and_their_values() {
+    let dir = scratch("completions");
+    let script = dir.join("granule.bash");
+    let output = granule_in(&dir, &["completions", "bash"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    std::fs::write(&script, &output.stdout).unwrap();
+    assert_eq!(bash_completes(&script, &["granule", "li"]), ["lint"]);
+    assert_eq!(
+        bash_completes(&script, &["granule", "lint", "--for"]),
+        ["--format"]
+    );
+    assert_eq!(
+        bash_completes(&script, &["granule", "lint", "--format", ""]),
+        ["human", "json", "sarif", "github", "checkstyle", "junit"]
+    );
+}
+
+#[test]
+fn version_names_the_commit_built() {
+    let root = repo_root();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(&root)
+        .output();
+    let head = match head {
+        Ok(output) if output.status.success() => text(&output.stdout).trim().to_string(),
+        _ => return eprintln!("not a git checkout: the version says `unknown commit`"),
+    };
+    let output = granule_in(&root, &["--version"]);
+    let version = text(&output.stdout);
+    assert_eq!(
+        version.trim(),
+        format!("granule {} (commit {head})", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// The module names of `granule deps --level module` on `modulepath`, and
+/// the messages of its autoload-mismatch findings.
+fn modules_and_mismatches(modulepath: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let output = granule_in(
+        &repo_root(),
+        &[
+            "deps",
+            "--modulepath",
+            modulepath,
+            "--level",
+            "module",
+            "--format",
+            "json",
+        ],
+    );
+    let deps: Value = serde_json::from_slice(&output.stdout).expect("granule deps' JSON");
+    let edges = deps["edges"].as_array().expect("edges");
+    let modules = edges
+        .iter()
+        .flat_map(|edge| [&edge["from"]["name"], &edge["to"]["name"]])
+        .filter_map(|name| name.as_str().map(str::to_string))
+        .collect();
+    let mismatches = deps["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|finding| finding["code"] == "analyzer/autoload-mismatch")
+        .filter_map(|finding| finding["message"].as_str().map(str::to_string))
+        .collect();
+    (modules, mismatches)
+}
+
+/// Debian installs each module in `modules.available/AUTHOR-NAME` and links
+/// it from `/usr/share/puppet/modules/NAME`: the modules are the same, by
+/// the same names, whichever directory is analyzed.
+#[test]
+fn module_names_come_from_metadata_where_the_directory_name_is_no_module_name() {
+    let available = "/usr/share/puppet/modules.available";
+    let present = if Path::new(available).is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{available} is missing: install openstack-puppet-modules"
+        ))
+    };
+    let Some(()) = require_reference("module names", present) else {
+        return;
+    };
+    let (by_directory, directory_mismatches) = modules_and_mismatches(available);
+    let (by_link, link_mismatches) = modules_and_mismatches("/usr/share/puppet/modules");
+    assert!(by_directory.len() > 50, "{by_directory:?}");
+    assert_eq!(by_directory, by_link);
+    assert_eq!(directory_mismatches, link_mismatches);
+    let misplaced = directory_mismatches.len();
+    assert!(
+        misplaced < 10,
+        "{misplaced} autoload mismatches: {directory_mismatches:#?}"
+    );
+}
+
+/// `granule run` of the resume fixture with `state_dir`, through `wrapper`
+/// (a command that runs granule under other conditions) when given.
+fn run_with_state_dir(dir: &Path, wrapper: &[&str], state_dir: &str) -> Output {
+    let tasks = fixture("resume").join("tasks.yaml");
+    let nodes = fixture("resume").join("nodes.yaml");
+    let granule = granule();
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(&granule);
+            command
+        }
+        None => Command::new(&granule),
+    };
+    command
+        .args(["run", "--tasks"])
+        .arg(&tasks)
+        .arg("--inventory")
+        .arg(&nodes)
+        .args(["--state-dir", state_dir])
+        .current_dir(dir)
+        .output()
+        .expect("granule runs")
+}
+
+fn assert_refused(output: &Output, says: &[&str]) {
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(output), 2, "{stderr}");
+    for words in says {
+        assert!(stderr.contains(words), "{words:?} not in: {stderr}");
+    }
+    assert!(!stderr.contains("No such file or directory"), "{stderr}");
+}
+
+#[test]
+fn a_state_dir_that_cannot_be_written_says_why_and_where() {
+    let dir = scratch("unwritable-state-dir");
+    std::fs::write(dir.join("plain-file"), "").unwrap();
+    let output = run_with_state_dir(&dir, &[], "plain-file/state");
+    assert_refused(
+        &output,
+        &["plain-file/state", "plain-file is a file, not a directory"],
+    );
+
+    // Root writes anywhere: the run then goes through setpriv as nobody.
+    let locked = dir.join("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let as_nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let wrapper: &[&str] = if unsafe { libc::geteuid() } == 0 {
+        &as_nobody
+    } else {
+        &[]
+    };
+    let output = run_with_state_dir(&dir, wrapper, "locked/state");
+    assert_refused(&output, &["permission denied", "in locked"]);
+
+    // A read-only mount, in a user and mount namespace of its own.
+    let read_only = dir.join("read-only");
+    std::fs::create_dir_all(&read_only).unwrap();
+    let mount = format!(
+        "mount -o bind,ro {0} {0} && exec \"$@\"",
+        read_only.display()
+    );
+    let namespace = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &mount, "sh", "true"])
+        .status();
+    let namespace = match namespace {
+        Ok(status) if status.success() => Ok(()),
+        other => Err(format!("`unshare -rm` cannot mount read-only ({other:?})")),
+    };
+    let Some(()) = require_reference("read-only state directory", namespace) else {
+        return;
+    };
+    let output = run_with_state_dir(
+        &dir,
+        &["unshare", "-rm", "sh", "-c", &mount, "sh"],
+        "read-only/state",
+    );
+    assert_refused(&output, &["read-only/state", "read-only file system"]);
+}
+
+/// A real Fuel descriptor with two fields misspelt, a parameter misspelt
+/// and one of the wrong type.
+#[test]
+fn tasks_yaml_errors_are_all_reported_at_their_key() {
+    // The corpora stand beside the project (see ../shared/corpora/README.md).
+    let corpus = repo_root()
+        .join("../shared/corpora/fuel-library-2019/deployment/puppet/openstack_tasks/examples/keystone/tasks.yaml")
+        .canonicalize()
+        .map_err(|e| format!("the Fuel 2019 corpus is missing beside the project ({e})"));
+    let Some(original) = require_reference("tasks.yaml errors", corpus) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&original).unwrap();
+    let dir = scratch("tasks-yaml-errors");
+    let line_of = |text: &str, needle: &str| {
+        text.lines()
+            .position(|line| line.contains(needle))
+            .map(|index| index + 1)
+            .unwrap_or_else(|| panic!("{needle:?} is not in {}", original.display()))
+    };
+    // Misspelt fields: every one is reported, each with what was meant.
+    let misspelt = text.replacen("  requires:", "  requirs:", 1).replacen(
+        "  cross-depends:",
+        "  cross-depend:",
+        1,
+    );
+    std::fs::write(dir.join("tasks.yaml"), &misspelt).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    let stderr = text_of(&output);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    for (field, meant) in [("requirs", "requires"), ("cross-depend", "cross-depends")] {
+        let line = line_of(&misspelt, &format!("  {field}:"));
+        assert!(
+            stderr.contains(&format!(
+                "tasks.yaml:{line}:3: unknown field `{field}`\n  help: did you mean `{meant}`?"
+            )),
+            "{field}: {stderr}"
+        );
+    }
+    // Parameters: the error points at the parameter.
+    let bad_parameters = text.replacen("    timeout:", "    timout:", 1).replacen(
+        "    puppet_manifest:",
+        "    puppet_manifest: [not, a, path]\n    x_was_manifest:",
+        1,
+    );
+    std::fs::write(dir.join("tasks.yaml"), &bad_parameters).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    let stderr = text_of(&output);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    let timeout_line = line_of(&bad_parameters, "    timout:");
+    assert!(
+        stderr.contains(&format!("tasks.yaml:{timeout_line}:5: "))
+            && stderr.contains("unknown parameter `timout`")
+            && stderr.contains("did you mean `timeout`?"),
+        "{stderr}"
+    );
+    let manifest_line = line_of(&bad_parameters, "    puppet_manifest: [not");
+    assert!(
+        stderr.contains(&format!("tasks.yaml:{manifest_line}:5: "))
+            && stderr.contains("parameter `puppet_manifest` must be a string"),
+        "{stderr}"
+    );
+
+    // A file with no task is worth a warning, not silence.
+    for (name, content) in [
+        ("empty", ""),
+        ("comments", "# nothing yet\n"),
+        ("no-list", "[]\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.tasks.yaml")), content).unwrap();
+        let output = granule_in(&dir, &["tasks", "validate", &format!("{name}.tasks.yaml")]);
+        let stderr = text_of(&output);
+        assert_eq!(exit_code(&output), 0, "{stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {name}.tasks.yaml: no task in this file")),
+            "{stderr}"
+        );
+    }
+}
+
+fn text_of(output: &Output) -> String {
+    text(&output.stderr)
+}
+
+#[test]
+fn deps_takes_positional_paths_as_manifests() {
+    let dir = repo_root().join("fixtures/monolith");
+    let positional = granule_in(
+        &dir,
+        &[
+            "deps",
+            "--modulepath",
+            "modules",
+            "--format",
+            "json",
+            "manifests/",
+        ],
+    );
+    let option = granule_in(
+        &dir,
+        &[
+            "deps",
+            "--modulepath",
+            "modules",
+            "--format",
+            "json",
+            "--manifest",
+            "manifests/",
+        ],
+    );
+    assert_eq!(exit_code(&positional), 0, "{}", text(&positional.stderr));
+    assert_eq!(text(&positional.stdout), text(&option.stdout));
+    let deps: Value = serde_json::from_slice(&positional.stdout).expect("granule deps' JSON");
+    let from_site = deps["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|edge| {
+            edge["location"]["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("site.pp"))
+        })
+        .count();
+    assert!(
+        from_site > 0,
+        "the edges written in manifests/site.pp are analyzed"
+    );
+}
