@@ -10,9 +10,11 @@
 //! their roles to the tasks they list; ordering across nodes is explicit
 //! (`cross-depends`).
 
-use crate::descriptor::{Phase, Task, TaskKind, TaskSet, Version};
+use crate::condition::{self, Compiled};
+use crate::descriptor::{Action, Phase, Task, TaskKind, TaskSet, UploadData, Version};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::matcher::Matcher;
+use crate::yaql;
 use std::collections::HashMap;
 
 /// The end of a version 1 group is this task id suffix.
@@ -34,6 +36,8 @@ pub struct Catalog {
     /// Same-node edges: `successors[a]` run after `a` on a node that has both.
     pub successors: Vec<Vec<usize>>,
     pub groups: Vec<GroupSpan>,
+    /// Per task: its condition, parsed.
+    pub conditions: Vec<Option<Compiled>>,
     /// Things worth knowing that do not stop a run.
     pub warnings: Vec<Diagnostic>,
 }
@@ -59,7 +63,7 @@ impl Catalog {
             tasks.push(task.clone());
         }
 
-        let mut warnings = Vec::new();
+        let mut warnings = set.warnings.clone();
         check_references(&tasks, &index, &mut errors, &mut warnings);
         if !errors.is_empty() {
             return Err(errors);
@@ -67,6 +71,7 @@ impl Catalog {
 
         let groups = expand_groups(&mut tasks, &mut index);
         assign_roles(&mut tasks, &index, &mut errors);
+        let conditions = compile_expressions(&tasks, &mut errors);
 
         let mut successors = vec![Vec::new(); tasks.len()];
         let v1_group =
@@ -108,9 +113,40 @@ impl Catalog {
             index,
             successors,
             groups,
+            conditions,
             warnings,
         })
     }
+}
+
+/// Parses every condition and computed field, so that a syntax error is
+/// found when the files are checked, not on some node during a run.
+fn compile_expressions(tasks: &[Task], errors: &mut Diagnostics) -> Vec<Option<Compiled>> {
+    let mut conditions = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let error = |message: String| Diagnostic::at_origin(&task.origin, message).task(&task.id);
+        conditions.push(match task.condition.as_ref().map(condition::compile) {
+            None => None,
+            Some(Ok(compiled)) => Some(compiled),
+            Some(Err(message)) => {
+                errors.push(error(format!("condition: {message}")));
+                None
+            }
+        });
+        let upload = match &task.action {
+            Action::UploadFile {
+                data: UploadData::Yaql(text),
+                ..
+            } => Some(("parameters.data", text.as_str())),
+            _ => None,
+        };
+        for (field, text) in task.computed.fields().chain(upload) {
+            if let Err(err) = yaql::parse(text) {
+                errors.push(error(format!("`{field}`: YAQL syntax error: {err}")));
+            }
+        }
+    }
+    conditions
 }
 
 fn check_references(

@@ -106,6 +106,10 @@ struct SavedRun {
     inventory: Option<PathBuf>,
     roles: Vec<String>,
     settings: Option<PathBuf>,
+    #[serde(default)]
+    data: Vec<String>,
+    #[serde(default)]
+    previous_data: Vec<String>,
     only: Vec<String>,
     skip: Vec<String>,
     start: Option<String>,
@@ -119,6 +123,19 @@ struct SavedRun {
 
 const SAVED_RUN: &str = "run.json";
 
+/// A `--data [NODE=]FILE` with its file made absolute, for `--resume` from elsewhere.
+fn absolute_data(spec: &str) -> String {
+    let (node, file) = match spec.split_once('=') {
+        Some((node, file)) if !Path::new(spec).exists() => (Some(node), file),
+        _ => (None, spec),
+    };
+    let file = std::path::absolute(file).unwrap_or_else(|_| PathBuf::from(file));
+    match node {
+        Some(node) => format!("{node}={}", file.display()),
+        None => file.display().to_string(),
+    }
+}
+
 impl SavedRun {
     fn of(source: &PlanSource, noop: bool, puppet_args: &[String]) -> SavedRun {
         let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
@@ -127,6 +144,12 @@ impl SavedRun {
             inventory: source.inventory.as_ref().map(absolute),
             roles: source.roles.clone(),
             settings: source.settings.as_ref().map(absolute),
+            data: source.data.iter().map(|spec| absolute_data(spec)).collect(),
+            previous_data: source
+                .previous_data
+                .iter()
+                .map(|spec| absolute_data(spec))
+                .collect(),
             only: source.only.clone(),
             skip: source.skip.clone(),
             start: source.start.clone(),
@@ -150,6 +173,12 @@ impl SavedRun {
         }
         if source.settings.is_none() {
             source.settings = self.settings;
+        }
+        if source.data.is_empty() {
+            source.data = self.data;
+        }
+        if source.previous_data.is_empty() {
+            source.previous_data = self.previous_data;
         }
         let selects = !source.only.is_empty()
             || !source.skip.is_empty()
