@@ -15,6 +15,25 @@ use crate::matcher::RoleSelector;
 use crate::yaql;
 use std::collections::{BTreeMap, HashMap};
 
+/// The stages that come next after `stage` in the same-node graph, with no
+/// other stage between.
+fn next_stages(catalog: &Catalog, stage: usize) -> Vec<usize> {
+    let mut seen = vec![false; catalog.tasks.len()];
+    let mut stack = catalog.successors[stage].clone();
+    let mut found = Vec::new();
+    while let Some(task) = stack.pop() {
+        if std::mem::replace(&mut seen[task], true) {
+            continue;
+        }
+        if catalog.tasks[task].kind == TaskKind::Stage {
+            found.push(task);
+        } else {
+            stack.extend_from_slice(&catalog.successors[task]);
+        }
+    }
+    found
+}
+
 fn run_or_sync(kind: TaskKind) -> Disposition {
     if kind.is_sync_point() {
         Disposition::SyncPoint
@@ -305,6 +324,26 @@ impl Plan {
                     if linked && dep.policy == Policy::Any {
                         break;
                     }
+                }
+            }
+        }
+        // Stages (`type: stage`: deploy_start, deploy_end...) hold across
+        // nodes, as in Fuel: a stage starts on a node once the stages before
+        // it are done on every node. The first node's instance is the gate
+        // the others pass after it (2 links per node, not one per pair).
+        for before in (0..task_count).filter(|&t| catalog.tasks[t].kind == TaskKind::Stage) {
+            for after in next_stages(&catalog, before) {
+                let afters: Vec<u32> = (0..nodes.len()).filter_map(|n| at(n, after)).collect();
+                let Some((&gate, rest)) = afters.split_first() else {
+                    continue;
+                };
+                for m in 0..nodes.len() {
+                    if let Some(done) = at(m, before) {
+                        successors[done as usize].push(gate);
+                    }
+                }
+                for &other in rest {
+                    successors[gate as usize].push(other);
                 }
             }
         }

@@ -17,6 +17,7 @@
 
 pub mod corpus;
 pub mod executor;
+pub mod fuel_data;
 pub mod lint_fixtures;
 pub mod lint_oracle;
 pub mod oracle;

@@ -8,12 +8,13 @@
 //! environment (`target/yaql-venv`) and installs `yaql` from PyPI there.
 
 use granule_executor::condition::node_variables;
-use granule_executor::descriptor::{self, Action, Condition, UploadData};
+use granule_executor::descriptor;
 use granule_executor::yaql::{self, Value};
-use granule_tests::{repo_root, require_reference, target_dir};
-use serde_json::json;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use granule_tests::fuel_data::{
+    ask_yaql, astute, fuel_tree, keys_read, oracle_python, yaql_expressions, Case, ClusterNode,
+    Settings,
+};
+use granule_tests::require_reference;
 
 const EXTRA: &[&str] = &[
     "1 + 2 * 3 - 4",
@@ -82,141 +83,19 @@ const EXTRA: &[&str] = &[
     "$.roles.where($.matches('controller')).select('x-' + $)",
 ];
 
-/// The python of `target/yaql-venv` when `yaql` imports there.
-fn oracle_python() -> Result<std::path::PathBuf, String> {
-    let python = target_dir().join("yaql-venv/bin/python");
-    let works = Command::new(&python)
-        .args(["-c", "import collections.abc, yaql, yaml"])
-        .status()
-        .is_ok_and(|status| status.success());
-    if works {
-        Ok(python)
-    } else {
-        Err(format!(
-            "no `yaql` in {} (scripts/test makes that virtual environment)",
-            python.display()
-        ))
-    }
-}
-
-/// Every YAQL expression of the task files under `root`.
-fn corpus_expressions(root: &std::path::Path) -> Vec<String> {
-    let set = descriptor::load(&[root.to_path_buf()]).unwrap_or_else(|e| panic!("{e}"));
-    let mut found = Vec::new();
-    for task in &set.tasks {
-        if let Some(Condition::Yaql(text)) = &task.condition {
-            found.push(text.clone());
-        }
-        found.extend(task.computed.fields().map(|(_, text)| text.to_string()));
-        if let Action::UploadFile {
-            data: UploadData::Yaql(text),
-            ..
-        } = &task.action
-        {
-            found.push(text.clone());
-        }
-    }
-    found
-}
-
-/// The top-level keys the expressions read (`$.name`, `.get('name')`).
-fn keys_read(expressions: &[String]) -> Vec<String> {
-    let mut keys = Vec::new();
-    for text in expressions {
-        for marker in ["$.", ".get('", ".get(\""] {
-            for (at, _) in text.match_indices(marker) {
-                let name: String = text[at + marker.len()..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-                    .collect();
-                if !name.is_empty() && !keys.contains(&name) {
-                    keys.push(name);
-                }
-            }
-        }
-    }
-    keys
-}
-
-fn node(uid: u32, roles: &[&str]) -> serde_json::Value {
-    json!({
-        "uid": uid.to_string(),
-        "fqdn": format!("node-{uid}.test.local"),
-        "node_roles": roles,
-        "network_roles": {
-            "mgmt/messaging": format!("10.20.0.{uid}"),
-            "mgmt/database": format!("10.20.0.{uid}"),
-            "cinder/iscsi": format!("10.30.0.{uid}"),
-        },
-    })
-}
-
-/// Deployment data in the shape of Fuel's astute.yaml for a node of
-/// `roles`; every other key the expressions read is a settings section.
-fn astute(
-    keys: &[String],
-    roles: &[&str],
-    nodes: &[(u32, &[&str])],
-    flag: bool,
-    password: &str,
-) -> serde_json::Value {
-    let mut data = serde_json::Map::new();
-    for key in keys {
-        data.insert(
-            key.clone(),
-            json!({"enabled": flag, "value": format!("{key}-value"), "db_password": password}),
-        );
-    }
-    let all_nodes: serde_json::Map<String, serde_json::Value> = nodes
-        .iter()
-        .map(|(uid, roles)| (format!("node-{uid}"), node(*uid, roles)))
-        .collect();
-    let fixed = json!({
-        "uid": "1",
-        "fqdn": "node-1.test.local",
-        "roles": roles,
-        "deployment_mode": "ha_compact",
-        "deployed_before": {"value": !flag},
-        "plugins": [],
-        "mysql": {"root_password": password, "enabled": true},
-        "network_metadata": {
-            "nodes": all_nodes,
-            "vips": {
-                "vrouter": {"ipaddr": "10.20.0.100", "node_roles": ["controller", "primary-controller"]},
-                "management": {"ipaddr": "10.20.0.101"},
-            },
-        },
-        "network_scheme": {"endpoints": {
-            "br-mgmt": {"IP": ["10.20.0.1/24"], "gateway": "10.20.0.254"},
-            "br-storage": {"IP": ["10.30.0.1/24"]},
-        }},
-        "public_ssl": {"horizon": flag, "services": !flag, "cert_source": if flag {"self_signed"} else {"user_uploaded"}, "hostname": "public.test", "cert_data": {"content": password}},
-        "storage": {"objects_ceph": flag, "images_ceph": !flag, "volumes_ceph": false, "ephemeral_ceph": flag, "volumes_lvm": true},
-        "configuration": {"mysql": {"max_connections": 100}, "cinder": {}},
-        "quantum_settings": {"keystone": {"admin_password": password}},
-    });
-    for (key, value) in fixed.as_object().expect("a mapping") {
-        data.insert(key.clone(), value.clone());
-    }
-    serde_json::Value::Object(data)
-}
-
 #[test]
 fn yaql_matches_the_yaql_library() {
     let test = "yaql_matches_the_yaql_library";
     let Some(python) = require_reference(test, oracle_python()) else {
         return;
     };
-    let tree = repo_root().join("../shared/corpora/fuel-library-2019");
-    let Some(tree) = require_reference(
-        test,
-        tree.is_dir()
-            .then_some(tree.clone())
-            .ok_or(format!("no Fuel corpus at {}", tree.display())),
-    ) else {
+    let Some(tree) = require_reference(test, fuel_tree("fuel-library-2019")) else {
         return;
     };
-    let corpus = corpus_expressions(&tree);
+    let set = descriptor::load(&[tree.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let corpus = yaql_expressions(&set);
+    // 192 in the files; 4 are overridden by a duplicate key or belong to an
+    // upload whose path Fuel filled in (`{CLUSTER_ID}`), which never runs.
     assert!(
         corpus.len() >= 185,
         "only {} YAQL expressions found in {}",
@@ -227,29 +106,51 @@ fn yaql_matches_the_yaql_library() {
     expressions.extend(EXTRA.iter().map(|text| text.to_string()));
     let keys = keys_read(&expressions);
 
-    let controllers: &[(u32, &[&str])] = &[
-        (1, &["primary-controller"]),
-        (2, &["controller", "cinder"]),
-        (3, &["compute"]),
+    let three = [
+        ClusterNode {
+            uid: 1,
+            roles: &["primary-controller"],
+        },
+        ClusterNode {
+            uid: 2,
+            roles: &["controller", "cinder"],
+        },
+        ClusterNode {
+            uid: 3,
+            roles: &["compute"],
+        },
     ];
-    let grown: &[(u32, &[&str])] = &[
-        (1, &["primary-controller"]),
-        (2, &["controller", "cinder"]),
-        (3, &["compute"]),
-        (4, &["primary-mongo"]),
+    let four = [
+        ClusterNode {
+            uid: 1,
+            roles: &["primary-controller"],
+        },
+        ClusterNode {
+            uid: 2,
+            roles: &["controller", "cinder"],
+        },
+        ClusterNode {
+            uid: 3,
+            roles: &["compute"],
+        },
+        ClusterNode {
+            uid: 4,
+            roles: &["primary-mongo", "cinder"],
+        },
     ];
-    let first = astute(&keys, &["primary-controller"], controllers, true, "secret");
+    let settings = |flag, password| Settings { flag, password };
+    let first = astute(&keys, 1, &three, settings(true, "secret"));
     let variants = [
         ("no previous deployment", first.clone(), None),
         ("nothing changed", first.clone(), Some(first.clone())),
         (
             "a changed password and an added node",
-            astute(&keys, &["primary-controller"], grown, true, "changed"),
+            astute(&keys, 1, &four, settings(true, "changed")),
             Some(first.clone()),
         ),
         (
             "another role, other settings",
-            astute(&keys, &["primary-mongo", "cinder"], grown, false, "secret"),
+            astute(&keys, 4, &four, settings(false, "secret")),
             Some(first),
         ),
     ];
@@ -257,29 +158,14 @@ fn yaql_matches_the_yaql_library() {
     let mut cases = Vec::new();
     for expression in &expressions {
         for (_, data, previous) in &variants {
-            cases.push(json!({"expr": expression, "data": data, "previous": previous}));
+            cases.push(Case {
+                expression,
+                data,
+                previous: previous.as_ref(),
+            });
         }
     }
-    let mut child = Command::new(&python)
-        .arg(repo_root().join("tests/oracle/yaql_oracle.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the yaql oracle");
-    let input = json!({"cases": cases}).to_string();
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("feed the oracle");
-    let output = child.wait_with_output().expect("the yaql oracle");
-    assert!(output.status.success(), "the yaql oracle failed");
-    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON line"))
-        .collect();
-    assert_eq!(answers.len(), cases.len());
+    let answers = ask_yaql(&python, &cases);
 
     let mut mismatches = Vec::new();
     let mut valued = 0;

@@ -576,7 +576,17 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .map(|&id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id)}))
             .collect();
         let instances: Vec<serde_json::Value> = (0..plan.instances.len() as u32)
-            .map(|id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&plan.instances[id as usize].disposition)}))
+            .map(|id| {
+                let instance = &plan.instances[id as usize];
+                let mut entry = serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&instance.disposition)});
+                if let Disposition::Skip(reason) = &instance.disposition {
+                    entry["reason"] = reason.as_str().into();
+                }
+                if let Some(reason) = &instance.undecided {
+                    entry["undecided"] = reason.as_str().into();
+                }
+                entry
+            })
             .collect();
         let edges: Vec<[u32; 2]> = plan
             .successors
@@ -616,21 +626,22 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
     }
     for (number, wave) in waves.iter().enumerate() {
         out.push_str(&format!("wave {}:\n", number + 1));
-        let mut by_task: BTreeMap<(usize, &str), Vec<&str>> = BTreeMap::new();
+        // Conditions are decided per node: one line per task and outcome.
+        let mut by_task: BTreeMap<(usize, &str, String), Vec<&str>> = BTreeMap::new();
         for &id in wave {
             let instance = &plan.instances[id as usize];
+            let note = match (&instance.disposition, &instance.undecided) {
+                (Disposition::Skip(reason), _) => format!(" (skipped: {reason})"),
+                (Disposition::SyncPoint, _) => " (sync point)".to_string(),
+                (Disposition::Run, Some(_)) => " (condition undecided)".to_string(),
+                (Disposition::Run, None) => String::new(),
+            };
             by_task
-                .entry((instance.task, plan.task_id(id)))
+                .entry((instance.task, plan.task_id(id), note))
                 .or_default()
                 .push(plan.node_name(id));
         }
-        for ((task, id), nodes) in by_task {
-            let example = plan.instances.iter().find(|instance| instance.task == task);
-            let note = match example.map(|instance| &instance.disposition) {
-                Some(Disposition::Skip(reason)) => format!(" (skipped: {reason})"),
-                Some(Disposition::SyncPoint) => " (sync point)".to_string(),
-                _ => String::new(),
-            };
+        for ((_, id, note), nodes) in by_task {
             let shown = if nodes.len() > 8 {
                 format!("{}, ... ({} nodes)", nodes[..8].join(", "), nodes.len())
             } else {
