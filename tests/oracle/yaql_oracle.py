@@ -1,7 +1,9 @@
 """The `yaql` library's value for each expression, with Nailgun's functions.
 
-Reads {"cases": [{"expr", "data", "previous"}]} as JSON on stdin and prints
-one JSON result per case: {"value": ...} or {"error": "..."}.
+Reads {"documents": [...], "cases": [{"expr", "data", "previous"}]} as JSON
+on stdin, where a case's data and previous data are numbers of documents
+(previous: null when there was no previous deployment), and prints one JSON
+result per case: {"value": ...} or {"error": "..."}.
 
 `yaql` lacks the functions Nailgun registered for Fuel's task conditions;
 they are defined here after their documented meaning: the expression is
@@ -165,9 +167,11 @@ def main():
     for function in (new_, old_, changed, changed_any, changed_all, added,
                      deleted, is_undef, to_yaml):
         root.register_function(function)
-    for case in json.load(sys.stdin)['cases']:
-        data = case['data']
-        previous = case['previous'] if case['previous'] is not None else {}
+    request = json.load(sys.stdin)
+    documents = request['documents']
+    for case in request['cases']:
+        data = documents[case['data']]
+        previous = documents[case['previous']] if case['previous'] is not None else {}
         context = root.create_child_context()
         context['$%new'] = data
         context['$%old'] = previous

@@ -48,17 +48,38 @@ pub struct Case<'a> {
 
 /// The `yaql` library's answer to each case: `{"value": ...}` or `{"error": ...}`.
 pub fn ask_yaql(python: &PathBuf, cases: &[Case]) -> Vec<Value> {
-    let input: Vec<Value> = cases
-        .iter()
-        .map(|case| json!({"expr": case.expression, "data": case.data, "previous": case.previous}))
-        .collect();
+    // Each data document is sent once, and cases refer to it by number.
+    let mut documents: Vec<&Value> = Vec::new();
+    let mut input: Vec<Value> = Vec::with_capacity(cases.len());
+    for case in cases {
+        let mut numbers = [Some(case.data), case.previous].map(|document| {
+            let document = document?;
+            Some(
+                match documents
+                    .iter()
+                    .position(|known| std::ptr::eq(*known, document))
+                {
+                    Some(index) => index,
+                    None => {
+                        documents.push(document);
+                        documents.len() - 1
+                    }
+                },
+            )
+        });
+        input.push(json!({
+            "expr": case.expression,
+            "data": numbers[0].take(),
+            "previous": numbers[1].take(),
+        }));
+    }
     let mut child = Command::new(python)
         .arg(repo_root().join("tests/oracle/yaql_oracle.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the yaql oracle");
-    let text = json!({ "cases": input }).to_string();
+    let text = json!({ "documents": documents, "cases": input }).to_string();
     child
         .stdin
         .take()
@@ -107,23 +128,62 @@ pub fn yaql_expressions(set: &TaskSet) -> Vec<String> {
     found
 }
 
-/// The top-level keys the expressions read (`$.name`, `.get('name')`).
-pub fn keys_read(expressions: &[String]) -> Vec<String> {
-    let mut keys = Vec::new();
+/// The paths the expressions read: `$.a.b.c` as [a, b, c] (up to a method
+/// call), and `.get('a')` as [a].
+pub fn paths_read(expressions: &[String]) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    let word = |text: &str| -> String {
+        text.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    };
     for text in expressions {
-        for marker in ["$.", ".get('", ".get(\""] {
+        for (at, _) in text.match_indices("$.") {
+            let mut path = Vec::new();
+            let mut rest = &text[at + 2..];
+            loop {
+                let name = word(rest);
+                rest = &rest[name.len()..];
+                if name.is_empty() || rest.starts_with('(') {
+                    break;
+                }
+                path.push(name);
+                match rest.strip_prefix('.') {
+                    Some(after) => rest = after,
+                    None => break,
+                }
+            }
+            if !path.is_empty() && !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+        for marker in [".get('", ".get(\""] {
             for (at, _) in text.match_indices(marker) {
-                let name: String = text[at + marker.len()..]
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
-                    .collect();
-                if !name.is_empty() && !keys.contains(&name) {
-                    keys.push(name);
+                let name = word(&text[at + marker.len()..]);
+                if !name.is_empty() && !paths.contains(&vec![name.clone()]) {
+                    paths.push(vec![name]);
                 }
             }
         }
     }
-    keys
+    paths
+}
+
+/// `b` merged into `a`, `b` winning at the leaves.
+fn merge(a: &mut Value, b: &Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in b {
+                match a.get_mut(key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        a.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
 }
 
 /// A cluster node as `network_metadata.nodes` lists it.
@@ -142,16 +202,34 @@ pub struct Settings<'a> {
 }
 
 /// Deployment data in the shape of Fuel's `astute.yaml` for node `uid` of
-/// the cluster; each other key the expressions read is a settings section
-/// (`enabled`, `value`, `db_password`).
-pub fn astute(keys: &[String], uid: u32, cluster: &[ClusterNode], settings: Settings) -> Value {
+/// the cluster; each other path the expressions read leads to a settings
+/// section (`enabled`, `value`, `db_password`), its last key to `flag`.
+pub fn astute(
+    paths: &[Vec<String>],
+    uid: u32,
+    cluster: &[ClusterNode],
+    settings: Settings,
+) -> Value {
     let Settings { flag, password } = settings;
-    let mut data = serde_json::Map::new();
-    for key in keys {
-        data.insert(
-            key.clone(),
-            json!({"enabled": flag, "value": format!("{key}-value"), "db_password": password}),
-        );
+    let mut data = json!({});
+    for path in paths {
+        let mut slot = &mut data;
+        for (depth, key) in path.iter().enumerate() {
+            let leaf = depth + 1 == path.len();
+            let map = slot.as_object_mut().expect("a mapping");
+            let section = || json!({"enabled": flag, "value": format!("{key}-value"), "db_password": password});
+            let entry = map.entry(key.clone()).or_insert_with(|| {
+                if leaf && depth > 0 {
+                    json!(flag)
+                } else {
+                    section()
+                }
+            });
+            if !entry.is_object() && !leaf {
+                *entry = section();
+            }
+            slot = entry;
+        }
     }
     let nodes: serde_json::Map<String, Value> = cluster
         .iter()
@@ -180,6 +258,7 @@ pub fn astute(keys: &[String], uid: u32, cluster: &[ClusterNode], settings: Sett
         "uid": uid.to_string(),
         "fqdn": format!("node-{uid}.test.local"),
         "roles": roles,
+        "nodes": cluster.iter().map(|node| json!({"uid": node.uid.to_string(), "role": node.roles.first()})).collect::<Vec<_>>(),
         "deployment_mode": "ha_compact",
         "deployed_before": {"value": !flag},
         "plugins": [],
@@ -191,10 +270,13 @@ pub fn astute(keys: &[String], uid: u32, cluster: &[ClusterNode], settings: Sett
                 "management": {"ipaddr": "10.20.0.101"},
             },
         },
-        "network_scheme": {"endpoints": {
-            "br-mgmt": {"IP": [format!("10.20.0.{uid}/24")], "gateway": "10.20.0.254"},
-            "br-storage": {"IP": [format!("10.30.0.{uid}/24")]},
-        }},
+        "network_scheme": {
+            "endpoints": {
+                "br-mgmt": {"IP": [format!("10.20.0.{uid}/24")], "gateway": "10.20.0.254"},
+                "br-storage": {"IP": [format!("10.30.0.{uid}/24")]},
+            },
+            "transformations": [{"action": "add-br", "name": "br-mgmt"}],
+        },
         "public_ssl": {
             "horizon": flag,
             "services": !flag,
@@ -206,8 +288,6 @@ pub fn astute(keys: &[String], uid: u32, cluster: &[ClusterNode], settings: Sett
         "configuration": {"mysql": {"max_connections": 100}, "cinder": {}},
         "quantum_settings": {"keystone": {"admin_password": password}},
     });
-    for (key, value) in fixed.as_object().expect("a mapping") {
-        data.insert(key.clone(), value.clone());
-    }
-    Value::Object(data)
+    merge(&mut data, &fixed);
+    data
 }

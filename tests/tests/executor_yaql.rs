@@ -11,7 +11,7 @@ use granule_executor::condition::node_variables;
 use granule_executor::descriptor;
 use granule_executor::yaql::{self, Value};
 use granule_tests::fuel_data::{
-    ask_yaql, astute, fuel_tree, keys_read, oracle_python, yaql_expressions, Case, ClusterNode,
+    ask_yaql, astute, fuel_tree, oracle_python, paths_read, yaql_expressions, Case, ClusterNode,
     Settings,
 };
 use granule_tests::require_reference;
@@ -104,7 +104,7 @@ fn yaql_matches_the_yaql_library() {
     );
     let mut expressions = corpus.clone();
     expressions.extend(EXTRA.iter().map(|text| text.to_string()));
-    let keys = keys_read(&expressions);
+    let paths = paths_read(&expressions);
 
     let three = [
         ClusterNode {
@@ -139,18 +139,18 @@ fn yaql_matches_the_yaql_library() {
         },
     ];
     let settings = |flag, password| Settings { flag, password };
-    let first = astute(&keys, 1, &three, settings(true, "secret"));
+    let first = astute(&paths, 1, &three, settings(true, "secret"));
     let variants = [
         ("no previous deployment", first.clone(), None),
         ("nothing changed", first.clone(), Some(first.clone())),
         (
             "a changed password and an added node",
-            astute(&keys, 1, &four, settings(true, "changed")),
+            astute(&paths, 1, &four, settings(true, "changed")),
             Some(first.clone()),
         ),
         (
             "another role, other settings",
-            astute(&keys, 4, &four, settings(false, "secret")),
+            astute(&paths, 4, &four, settings(false, "secret")),
             Some(first),
         ),
     ];
