@@ -15,32 +15,47 @@ pub fn to_yaml(value: &Value) -> String {
     out
 }
 
+/// Block style as PyYAML writes it: a list under a key is not indented,
+/// an item that is a collection starts on its dash's line.
 fn block(value: &Value, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
-    let child = |prefix: String, item: &Value, out: &mut String| match item {
-        Value::List(items) if !items.is_empty() => {
-            out.push_str(&format!("{prefix}\n"));
-            block(item, indent + 2, out);
-        }
-        Value::Map(entries) if !entries.is_empty() => {
-            out.push_str(&format!("{prefix}\n"));
-            block(item, indent + 2, out);
-        }
-        scalar => out.push_str(&format!("{prefix} {}\n", inline(scalar))),
-    };
     match value {
-        Value::List(items) => {
-            for item in items.iter() {
-                child(format!("{pad}-"), item, out);
-            }
-        }
         Value::Map(entries) => {
             for (key, item) in entries.iter() {
-                child(format!("{pad}{}:", inline(key)), item, out);
+                out.push_str(&format!("{pad}{}:", inline(key)));
+                match item {
+                    Value::Map(inner) if !inner.is_empty() => {
+                        out.push('\n');
+                        block(item, indent + 2, out);
+                    }
+                    Value::List(inner) if !inner.is_empty() => {
+                        out.push('\n');
+                        block(item, indent, out);
+                    }
+                    scalar => out.push_str(&format!(" {}\n", inline(scalar))),
+                }
+            }
+        }
+        Value::List(items) => {
+            for item in items.iter() {
+                match item {
+                    Value::Map(inner) if !inner.is_empty() => dashed(item, indent, out),
+                    Value::List(inner) if !inner.is_empty() => dashed(item, indent, out),
+                    scalar => out.push_str(&format!("{pad}- {}\n", inline(scalar))),
+                }
             }
         }
         _ => {}
     }
+}
+
+/// A collection as a list item: its block, with the dash in its first indent.
+fn dashed(item: &Value, indent: usize, out: &mut String) {
+    let mut inner = String::new();
+    block(item, indent + 2, &mut inner);
+    out.push_str(&" ".repeat(indent));
+    out.push_str("- ");
+    out.push_str(&inner[indent + 2..]);
 }
 
 /// A scalar or an empty collection on one line.
