@@ -91,6 +91,30 @@ pub fn load_data(path: &Path) -> Result<Arc<yaql::Value>, Diagnostic> {
 }
 
 impl Inventory {
+    /// Shares the equal parts of all nodes' data and previous data (see
+    /// [`yaql::Interner`]): a cluster's data files repeat each other.
+    pub fn share_data(&mut self) {
+        let mut interner = yaql::Interner::default();
+        let mut done: Vec<(Arc<yaql::Value>, Arc<yaql::Value>)> = Vec::new();
+        for node in &mut self.nodes {
+            for slot in [&mut node.data, &mut node.previous_data] {
+                let Some(data) = slot.as_ref() else { continue };
+                let shared = match done
+                    .iter()
+                    .find(|(original, _)| Arc::ptr_eq(original, data))
+                {
+                    Some((_, shared)) => shared.clone(),
+                    None => {
+                        let shared = Arc::new(interner.intern(data));
+                        done.push((data.clone(), shared.clone()));
+                        shared
+                    }
+                };
+                *slot = Some(shared);
+            }
+        }
+    }
+
     /// The local machine as the only node, with the given roles.
     pub fn local(roles: Vec<String>) -> Inventory {
         Inventory {

@@ -84,6 +84,7 @@ pub fn load_inventory(source: &PlanSource) -> Result<Inventory, Diagnostics> {
     };
     attach_data(&mut inventory, &source.data, false)?;
     attach_data(&mut inventory, &source.previous_data, true)?;
+    inventory.share_data();
     if let Some(path) = &source.settings {
         let text = std::fs::read_to_string(path)
             .map_err(|err| Diagnostic::new(path, format!("cannot read settings: {err}")))?;

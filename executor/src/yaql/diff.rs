@@ -2,6 +2,7 @@
 //! the previous deployment, one level deep.
 
 use super::value::Value;
+use std::collections::HashMap;
 
 /// (added, deleted), as Nailgun's `datadiff.diff(old, new)` computes them:
 /// mappings by key (a changed value is both deleted and added), lists and
@@ -43,8 +44,20 @@ pub fn diff(old: &Value, new: &Value) -> (Value, Value) {
 /// start at 200 items): the longest matching run, then the same on each side
 /// of it; what lies between runs was deleted from `a` or added in `b`.
 fn sequence_diff(a: &[Value], b: &[Value]) -> (Value, Value) {
+    // Where each item of `b` is, by hash, as difflib's `b2j`.
+    let a_hashes: Vec<u64> = a.iter().map(Value::equality_hash).collect();
+    let mut b_positions: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (j, item) in b.iter().enumerate() {
+        b_positions.entry(item.equality_hash()).or_default().push(j);
+    }
+    let sides = Sides {
+        a,
+        b,
+        a_hashes: &a_hashes,
+        b_positions: &b_positions,
+    };
     let mut runs = Vec::new();
-    matching_runs(a, b, (0, a.len()), (0, b.len()), &mut runs);
+    sides.matching_runs((0, a.len()), (0, b.len()), &mut runs);
     runs.sort_unstable();
     let mut added = Vec::new();
     let mut deleted = Vec::new();
@@ -58,40 +71,54 @@ fn sequence_diff(a: &[Value], b: &[Value]) -> (Value, Value) {
     (Value::list(added), Value::list(deleted))
 }
 
-fn matching_runs(
-    a: &[Value],
-    b: &[Value],
-    (low_a, high_a): (usize, usize),
-    (low_b, high_b): (usize, usize),
-    runs: &mut Vec<(usize, usize, usize)>,
-) {
-    // The longest run, the earliest in `a` then in `b` on ties, as difflib picks it.
-    let mut best = (low_a, low_b, 0);
-    let mut lengths = vec![0usize; high_b - low_b + 1];
-    for i in low_a..high_a {
-        let mut next = vec![0usize; high_b - low_b + 1];
-        for j in low_b..high_b {
-            if a[i] == b[j] {
-                let length = lengths[j - low_b] + 1;
-                next[j - low_b + 1] = length;
+struct Sides<'a> {
+    a: &'a [Value],
+    b: &'a [Value],
+    a_hashes: &'a [u64],
+    b_positions: &'a HashMap<u64, Vec<usize>>,
+}
+
+impl Sides<'_> {
+    fn matching_runs(
+        &self,
+        (low_a, high_a): (usize, usize),
+        (low_b, high_b): (usize, usize),
+        runs: &mut Vec<(usize, usize, usize)>,
+    ) {
+        // The longest run, the earliest in `a` then in `b` on ties, as
+        // difflib's `find_longest_match` picks it: for each item of `a`, the
+        // length of the run ending at each equal item of `b`.
+        let mut best = (low_a, low_b, 0);
+        let mut ending: HashMap<usize, usize> = HashMap::new();
+        for i in low_a..high_a {
+            let mut next = HashMap::new();
+            for &j in self
+                .b_positions
+                .get(&self.a_hashes[i])
+                .into_iter()
+                .flatten()
+            {
+                if j < low_b || j >= high_b || self.a[i] != self.b[j] {
+                    continue;
+                }
+                let length = j
+                    .checked_sub(1)
+                    .and_then(|before| ending.get(&before))
+                    .map_or(0, |n| *n)
+                    + 1;
+                next.insert(j, length);
                 if length > best.2 {
                     best = (i + 1 - length, j + 1 - length, length);
                 }
             }
+            ending = next;
         }
-        lengths = next;
+        let (start_a, start_b, length) = best;
+        if length == 0 {
+            return;
+        }
+        self.matching_runs((low_a, start_a), (low_b, start_b), runs);
+        runs.push(best);
+        self.matching_runs((start_a + length, high_a), (start_b + length, high_b), runs);
     }
-    let (start_a, start_b, length) = best;
-    if length == 0 {
-        return;
-    }
-    matching_runs(a, b, (low_a, start_a), (low_b, start_b), runs);
-    runs.push(best);
-    matching_runs(
-        a,
-        b,
-        (start_a + length, high_a),
-        (start_b + length, high_b),
-        runs,
-    );
 }

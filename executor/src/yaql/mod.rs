@@ -11,7 +11,7 @@ mod yaml;
 
 pub use eval::{Environment, EvalError};
 pub use syntax::SyntaxError;
-pub use value::Value;
+pub use value::{Interner, Value};
 pub use yaml::to_yaml;
 
 use std::collections::HashMap;

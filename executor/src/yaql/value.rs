@@ -174,11 +174,23 @@ impl PartialEq for Value {
         match (self, other) {
             (Value::Null, Value::Null) | (Value::Undefined, Value::Undefined) => true,
             (Value::Str(a), Value::Str(b)) => a == b,
-            (Value::List(a), Value::List(b)) => a == b,
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a == b,
             (Value::Map(a), Value::Map(b)) => {
-                a.len() == b.len()
-                    && a.iter()
+                // Data read from two files of the same cluster lists its keys
+                // in the same order: then values compare pairwise; keys are
+                // looked up only when the orders differ.
+                if Arc::ptr_eq(a, b) {
+                    return true;
+                }
+                if a.len() != b.len() {
+                    return false;
+                }
+                if a.iter().zip(b.iter()).all(|((x, _), (y, _))| x == y) {
+                    a.iter().zip(b.iter()).all(|((_, x), (_, y))| x == y)
+                } else {
+                    a.iter()
                         .all(|(key, value)| other.get(key).is_some_and(|found| found == value))
+                }
             }
             (Value::Int(a), Value::Int(b)) => a == b,
             _ => match (self.number(), other.number()) {
@@ -186,6 +198,46 @@ impl PartialEq for Value {
                 _ => false,
             },
         }
+    }
+}
+
+impl Value {
+    /// A hash that agrees with `==`: equal numbers of any type hash alike
+    /// (`1`, `1.0`, `true`), mappings whatever the order of their keys.
+    pub fn equality_hash(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        match self {
+            Value::Null => 0u8.hash(&mut hasher),
+            Value::Undefined => 1u8.hash(&mut hasher),
+            Value::Str(text) => text.hash(&mut hasher),
+            Value::List(items) => {
+                2u8.hash(&mut hasher);
+                items
+                    .iter()
+                    .for_each(|item| item.equality_hash().hash(&mut hasher));
+            }
+            Value::Map(entries) => {
+                3u8.hash(&mut hasher);
+                entries
+                    .iter()
+                    .fold(0u64, |sum, (key, value)| {
+                        sum.wrapping_add(
+                            key.equality_hash().rotate_left(17) ^ value.equality_hash(),
+                        )
+                    })
+                    .hash(&mut hasher);
+            }
+            number => {
+                let number = number.number().unwrap_or(f64::NAN);
+                if number.fract() == 0.0 && number.abs() < 9.0e15 {
+                    (number as i64).hash(&mut hasher);
+                } else {
+                    number.to_bits().hash(&mut hasher);
+                }
+            }
+        }
+        hasher.finish()
     }
 }
 
@@ -256,5 +308,90 @@ impl<'de> Deserialize<'de> for Value {
             }
         }
         deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// Shares the equal parts of documents (hash-consing). Each node's data
+/// file repeats the cluster's parts (the node list, the VIPs...), and the
+/// previous deployment's data repeats most of the current one: once shared,
+/// such parts compare in constant time, which is what makes Nailgun's
+/// `changed()` cheap on a cluster of a thousand nodes.
+#[derive(Default)]
+pub struct Interner {
+    seen: std::collections::HashMap<u64, Vec<Value>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, value: &Value) -> Value {
+        let shared = match value {
+            Value::List(items) => Value::list(items.iter().map(|item| self.intern(item)).collect()),
+            Value::Map(entries) => Value::map(
+                entries
+                    .iter()
+                    .map(|(key, item)| (key.clone(), self.intern(item)))
+                    .collect(),
+            ),
+            scalar => return scalar.clone(),
+        };
+        let hash = shallow_hash(&shared);
+        let bucket = self.seen.entry(hash).or_default();
+        if let Some(existing) = bucket.iter().find(|known| same_shape(known, &shared)) {
+            return existing.clone();
+        }
+        bucket.push(shared.clone());
+        shared
+    }
+}
+
+/// A hash of a collection whose children are already interned: children
+/// by address, scalars by value.
+fn shallow_hash(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let part = |value: &Value, hasher: &mut std::collections::hash_map::DefaultHasher| match value {
+        Value::Null => 0u8.hash(hasher),
+        Value::Bool(flag) => flag.hash(hasher),
+        Value::Int(number) => number.hash(hasher),
+        Value::Float(number) => number.to_bits().hash(hasher),
+        Value::Str(text) => text.hash(hasher),
+        Value::List(items) => (Arc::as_ptr(items) as usize).hash(hasher),
+        Value::Map(entries) => (Arc::as_ptr(entries) as usize).hash(hasher),
+        Value::Undefined => 1u8.hash(hasher),
+    };
+    match value {
+        Value::List(items) => items.iter().for_each(|item| part(item, &mut hasher)),
+        Value::Map(entries) => entries.iter().for_each(|(key, item)| {
+            part(key, &mut hasher);
+            part(item, &mut hasher);
+        }),
+        scalar => part(scalar, &mut hasher),
+    }
+    hasher.finish()
+}
+
+/// The same collection exactly (types included, `1` is not `1.0`), children
+/// compared by address.
+fn same_shape(a: &Value, b: &Value) -> bool {
+    let same = |x: &Value, y: &Value| match (x, y) {
+        (Value::List(p), Value::List(q)) => Arc::ptr_eq(p, q),
+        (Value::Map(p), Value::Map(q)) => Arc::ptr_eq(p, q),
+        (Value::Float(p), Value::Float(q)) => p.to_bits() == q.to_bits(),
+        (Value::Int(p), Value::Int(q)) => p == q,
+        (Value::Bool(p), Value::Bool(q)) => p == q,
+        (Value::Str(p), Value::Str(q)) => p == q,
+        (Value::Null, Value::Null) | (Value::Undefined, Value::Undefined) => true,
+        _ => false,
+    };
+    match (a, b) {
+        (Value::List(p), Value::List(q)) => {
+            p.len() == q.len() && p.iter().zip(q.iter()).all(|(x, y)| same(x, y))
+        }
+        (Value::Map(p), Value::Map(q)) => {
+            p.len() == q.len()
+                && p.iter()
+                    .zip(q.iter())
+                    .all(|((k, x), (l, y))| same(k, l) && same(x, y))
+        }
+        _ => false,
     }
 }
