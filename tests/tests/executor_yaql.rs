@@ -92,7 +92,7 @@ fn yaql_matches_the_yaql_library() {
     let Some(tree) = require_reference(test, fuel_tree("fuel-library-2019")) else {
         return;
     };
-    let set = descriptor::load(&[tree.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let set = descriptor::load(std::slice::from_ref(&tree)).unwrap_or_else(|e| panic!("{e}"));
     let corpus = yaql_expressions(&set);
     // 192 in the files; 4 are overridden by a duplicate key or belong to an
     // upload whose path Fuel filled in (`{CLUSTER_ID}`), which never runs.
