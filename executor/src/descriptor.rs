@@ -172,16 +172,51 @@ struct RawTask {
     test_pre: Option<RawTestHook>,
     #[serde(default)]
     test_post: Option<RawTestHook>,
-    // Fields Fuel uses for re-deployment, its UI and failure budgets:
-    // accepted in any form, not acted on.
-    #[serde(default, rename = "reexecute_on")]
-    _reexecute_on: IgnoredAny,
-    #[serde(default, rename = "refresh_on")]
-    _refresh_on: IgnoredAny,
+    /// Fuel 9 re-ran the task after these events (`deploy_changes`...).
+    #[serde(default)]
+    reexecute_on: OneOrMany,
+    /// Fuel 9 re-ran the task when these Puppet resources changed.
+    #[serde(default)]
+    refresh_on: OneOrMany,
     #[serde(default, rename = "description")]
     _description: IgnoredAny,
-    #[serde(default, rename = "fault_tolerance")]
-    _fault_tolerance: IgnoredAny,
+    /// How many nodes of a group may fail before the deployment stops.
+    #[serde(default)]
+    fault_tolerance: Option<RawTolerance>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum RawTolerance {
+    Count(u32),
+    Text(String),
+}
+
+/// How many of a group's nodes may fail before the deployment stops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultTolerance {
+    Nodes(u32),
+    /// A percentage of the group's nodes, rounded down.
+    Percent(f64),
+}
+
+impl FaultTolerance {
+    /// The number of failed nodes allowed among `nodes`.
+    pub fn allowed(self, nodes: usize) -> usize {
+        match self {
+            FaultTolerance::Nodes(count) => count as usize,
+            FaultTolerance::Percent(percent) => (nodes as f64 * percent / 100.0).floor() as usize,
+        }
+    }
+}
+
+impl fmt::Display for FaultTolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultTolerance::Nodes(count) => write!(f, "{count}"),
+            FaultTolerance::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
 }
 
 /// Which language a condition is written in.
@@ -471,6 +506,9 @@ pub struct Task {
     pub attempts: Attempts,
     pub test_pre: Option<TestHook>,
     pub test_post: Option<TestHook>,
+    pub reexecute_on: Vec<String>,
+    pub refresh_on: Vec<String>,
+    pub fault_tolerance: Option<FaultTolerance>,
 }
 
 /// Every task of one or more files, in declaration order.
@@ -911,6 +949,29 @@ fn type_task(
             timeout: hook.timeout.map(Duration::from_secs_f64),
         })
     };
+    let fault_tolerance = match raw.fault_tolerance {
+        None => None,
+        Some(RawTolerance::Count(count)) => Some(FaultTolerance::Nodes(count)),
+        Some(RawTolerance::Text(text)) => {
+            let text = text.trim();
+            let parsed = match text.strip_suffix('%') {
+                Some(percent) => percent
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|percent| (0.0..=100.0).contains(percent))
+                    .map(FaultTolerance::Percent),
+                None => text.parse::<u32>().ok().map(FaultTolerance::Nodes),
+            };
+            if parsed.is_none() {
+                errors.push(error(format!("invalid fault_tolerance `{text}`")).help(
+                    "write a number of nodes (`1`) or a percentage of the group's nodes (`'2%'`)",
+                ));
+                ok = false;
+            }
+            parsed
+        }
+    };
     if !ok {
         return None;
     }
@@ -938,6 +999,9 @@ fn type_task(
         attempts,
         test_pre: hook(raw.test_pre),
         test_post: hook(raw.test_post),
+        reexecute_on: raw.reexecute_on.into_vec(),
+        refresh_on: raw.refresh_on.into_vec(),
+        fault_tolerance,
     })
 }
 

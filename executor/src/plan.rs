@@ -184,6 +184,15 @@ pub struct Instance {
     pub undecided: Option<String>,
 }
 
+/// A group's failure budget, as Fuel 9 kept it: when more of the group's
+/// nodes fail than `allowed`, the deployment stops.
+#[derive(Clone, Debug)]
+pub struct Tolerance {
+    pub group: usize,
+    pub nodes: Vec<usize>,
+    pub allowed: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub catalog: Catalog,
@@ -195,6 +204,8 @@ pub struct Plan {
     pub limits: Vec<Option<u32>>,
     /// Per instance: length of the longest chain of instances it starts.
     pub priority: Vec<u32>,
+    /// The groups' failure budgets (`fault_tolerance`).
+    pub tolerances: Vec<Tolerance>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -499,6 +510,26 @@ impl Plan {
             priority[id as usize] = longest_after + 1;
         }
 
+        let tolerances = catalog
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, task)| task.kind == TaskKind::Group)
+            .filter_map(|(t, task)| {
+                let budget = task.fault_tolerance?;
+                let nodes: Vec<usize> = instances
+                    .iter()
+                    .filter(|instance| instance.task == t)
+                    .map(|instance| instance.node)
+                    .collect();
+                Some(Tolerance {
+                    group: t,
+                    allowed: budget.allowed(nodes.len()),
+                    nodes,
+                })
+            })
+            .collect();
+
         Ok(Plan {
             catalog,
             nodes,
@@ -507,6 +538,7 @@ impl Plan {
             predecessor_count,
             limits,
             priority,
+            tolerances,
             warnings,
         })
     }

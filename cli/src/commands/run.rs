@@ -585,6 +585,13 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
                 if let Some(reason) = &instance.undecided {
                     entry["undecided"] = reason.as_str().into();
                 }
+                let task = &plan.catalog.tasks[instance.task];
+                if !task.refresh_on.is_empty() {
+                    entry["refresh_on"] = task.refresh_on.clone().into();
+                }
+                if !task.reexecute_on.is_empty() {
+                    entry["reexecute_on"] = task.reexecute_on.clone().into();
+                }
                 entry
             })
             .collect();
@@ -594,10 +601,22 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .enumerate()
             .flat_map(|(from, list)| list.iter().map(move |&to| [from as u32, to]))
             .collect();
+        let tolerances: Vec<serde_json::Value> = plan
+            .tolerances
+            .iter()
+            .map(|tolerance| {
+                serde_json::json!({
+                    "group": plan.catalog.tasks[tolerance.group].id,
+                    "nodes": tolerance.nodes.iter().map(|&n| plan.nodes[n].name.as_str()).collect::<Vec<_>>(),
+                    "failures_allowed": tolerance.allowed,
+                })
+            })
+            .collect();
         println!(
             "{}",
             serde_json::json!({
                 "nodes": nodes,
+                "fault_tolerance": tolerances,
                 "instances": instances,
                 "edges": edges,
                 "waves": wave_list,
@@ -624,18 +643,44 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             node.roles.join(", ")
         ));
     }
+    for tolerance in plan
+        .tolerances
+        .iter()
+        .filter(|tolerance| !tolerance.nodes.is_empty())
+    {
+        let group = &plan.catalog.tasks[tolerance.group];
+        out.push_str(&format!(
+            "  group {}: the run stops when more than {} of its {} node{} fail (fault_tolerance: {})\n",
+            group.id,
+            tolerance.allowed,
+            tolerance.nodes.len(),
+            if tolerance.nodes.len() == 1 { "" } else { "s" },
+            group.fault_tolerance.map(|budget| budget.to_string()).unwrap_or_default()
+        ));
+    }
     for (number, wave) in waves.iter().enumerate() {
         out.push_str(&format!("wave {}:\n", number + 1));
         // Conditions are decided per node: one line per task and outcome.
         let mut by_task: BTreeMap<(usize, &str, String), Vec<&str>> = BTreeMap::new();
         for &id in wave {
             let instance = &plan.instances[id as usize];
-            let note = match (&instance.disposition, &instance.undecided) {
+            let mut note = match (&instance.disposition, &instance.undecided) {
                 (Disposition::Skip(reason), _) => format!(" (skipped: {reason})"),
                 (Disposition::SyncPoint, _) => " (sync point)".to_string(),
                 (Disposition::Run, Some(_)) => " (condition undecided)".to_string(),
                 (Disposition::Run, None) => String::new(),
             };
+            // What Fuel 9 re-ran the task for, on a re-deployment.
+            let task = &plan.catalog.tasks[instance.task];
+            if !task.refresh_on.is_empty() {
+                note.push_str(&format!(" [refresh on: {}]", task.refresh_on.join(", ")));
+            }
+            if !task.reexecute_on.is_empty() {
+                note.push_str(&format!(
+                    " [re-executed on: {}]",
+                    task.reexecute_on.join(", ")
+                ));
+            }
             by_task
                 .entry((instance.task, plan.task_id(id), note))
                 .or_default()
