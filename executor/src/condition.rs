@@ -116,7 +116,15 @@ enum Token {
 
 impl Nailgun {
     pub fn parse(text: &str) -> Result<Nailgun, String> {
+        // Real conditions have a few dozen tokens; the limit keeps the
+        // recursive parser and the tree it builds far from the stack's end.
+        const MOST_TOKENS: usize = 1000;
         let tokens = lex(text)?;
+        if tokens.len() > MOST_TOKENS {
+            return Err(format!(
+                "a condition of more than {MOST_TOKENS} words and symbols is not supported"
+            ));
+        }
         let mut position = 0;
         let expression = parse_or(&tokens, &mut position)?;
         match tokens.get(position) {

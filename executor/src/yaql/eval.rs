@@ -90,7 +90,9 @@ impl Environment<'_> {
                 let value = self.eval(operand, this)?;
                 match (op, value) {
                     (Op::Not, value) => Ok(Value::Bool(!value.truthy())),
-                    (Op::Minus, Value::Int(number)) => Ok(Value::Int(-number)),
+                    (Op::Minus, Value::Int(number)) => {
+                        number.checked_neg().map(Value::Int).ok_or_else(overflow)
+                    }
                     (Op::Minus, Value::Float(number)) => Ok(Value::Float(-number)),
                     (Op::Plus, value @ (Value::Int(_) | Value::Float(_))) => Ok(value),
                     (op, value) => fail(format!(
@@ -354,7 +356,7 @@ fn index(target: &Value, args: &[Value]) -> Result<Value> {
         (Value::List(items), [Value::Int(position)]) => {
             let length = items.len() as i64;
             let position = if *position < 0 {
-                position + length
+                position.saturating_add(length)
             } else {
                 *position
             };
@@ -459,11 +461,14 @@ fn binary(op: Op, left: &Value, right: &Value) -> Result<Value> {
                 (Int(a), Int(b)) => {
                     let floor = a.checked_div(*b).ok_or_else(overflow)?
                         - i64::from(a % b != 0 && ((*a < 0) != (*b < 0)));
-                    Ok(Int(if op == Op::Divide {
-                        floor
+                    if op == Op::Divide {
+                        Ok(Int(floor))
                     } else {
-                        a - b * floor
-                    }))
+                        b.checked_mul(floor)
+                            .and_then(|product| a.checked_sub(product))
+                            .map(Int)
+                            .ok_or_else(overflow)
+                    }
                 }
                 _ if op == Op::Divide => {
                     arithmetic(float(left), float(right), |a, b| a / b).map_or_else(mismatch, Ok)

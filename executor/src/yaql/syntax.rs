@@ -111,6 +111,10 @@ impl Op {
     }
 }
 
+/// How deep expressions may nest: far beyond any real one, and well within
+/// the stack of the recursive parser and evaluator.
+const MOST_NESTED: usize = 256;
+
 const NOT_POWER: u8 = 30;
 const SIGN_POWER: u8 = 80;
 const INDEX_POWER: u8 = 90;
@@ -292,6 +296,7 @@ pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
     let mut parser = Parser {
         tokens: tokenize(text)?,
         next: 0,
+        depth: 0,
     };
     let expr = parser.expression(0)?;
     match parser.peek() {
@@ -315,6 +320,7 @@ fn describe(token: &Token) -> String {
 struct Parser {
     tokens: Vec<(Token, usize)>,
     next: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -350,8 +356,28 @@ impl Parser {
     }
 
     fn expression(&mut self, min_power: u8) -> Result<Expr, SyntaxError> {
+        self.depth += 1;
+        let result = self.expression_within(min_power);
+        self.depth -= 1;
+        result
+    }
+
+    fn expression_within(&mut self, min_power: u8) -> Result<Expr, SyntaxError> {
+        if self.depth > MOST_NESTED {
+            return Err(self.error(format!(
+                "the expression nests deeper than {MOST_NESTED} levels"
+            )));
+        }
         let mut left = self.prefix()?;
+        // Each operator applied to `left` makes the tree one level deeper.
+        let mut chained = 0;
         loop {
+            if self.depth + chained > MOST_NESTED {
+                return Err(self.error(format!(
+                    "the expression nests deeper than {MOST_NESTED} levels"
+                )));
+            }
+            chained += 1;
             match self.peek().clone() {
                 Token::Punct(dot @ ("." | "?.")) if DOT_POWER >= min_power => {
                     self.advance();
@@ -498,5 +524,10 @@ mod tests {
             .message
             .contains("closing quote"));
         assert!(parse("$x -> $y").is_err());
+        let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().message.contains("nests deeper"));
+        let chain = format!("1{}", " + 1".repeat(100_000));
+        assert!(parse(&chain).unwrap_err().message.contains("nests deeper"));
+        assert!(parse(&format!("1{}", " + 1".repeat(200))).is_ok());
     }
 }
