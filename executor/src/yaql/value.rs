@@ -219,14 +219,7 @@ impl Value {
             }
             Value::Map(entries) => {
                 3u8.hash(&mut hasher);
-                entries
-                    .iter()
-                    .fold(0u64, |sum, (key, value)| {
-                        sum.wrapping_add(
-                            key.equality_hash().rotate_left(17) ^ value.equality_hash(),
-                        )
-                    })
-                    .hash(&mut hasher);
+                map_hash(entries).hash(&mut hasher);
             }
             number => {
                 let number = number.number().unwrap_or(f64::NAN);
@@ -239,6 +232,44 @@ impl Value {
         }
         hasher.finish()
     }
+}
+
+type Entries = Vec<(Value, Value)>;
+
+thread_local! {
+    /// The hashes of the mappings hashed so far, by address. Data is shared
+    /// and never changes, and Nailgun's list diffs hash the same node entries
+    /// again on every node: this remembers them. The weak reference keeps
+    /// the address from being given to another mapping while it is here.
+    static MAP_HASHES: std::cell::RefCell<std::collections::HashMap<usize, (std::sync::Weak<Entries>, u64)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A mapping's hash, whatever the order of its keys.
+fn map_hash(entries: &Arc<Entries>) -> u64 {
+    const MOST_REMEMBERED: usize = 100_000;
+    let address = Arc::as_ptr(entries) as usize;
+    let known = MAP_HASHES.with(|hashes| {
+        hashes
+            .borrow()
+            .get(&address)
+            .filter(|(weak, _)| weak.strong_count() > 0)
+            .map(|(_, hash)| *hash)
+    });
+    if let Some(hash) = known {
+        return hash;
+    }
+    let hash = entries.iter().fold(0u64, |sum, (key, value)| {
+        sum.wrapping_add(key.equality_hash().rotate_left(17) ^ value.equality_hash())
+    });
+    MAP_HASHES.with(|hashes| {
+        let mut hashes = hashes.borrow_mut();
+        if hashes.len() >= MOST_REMEMBERED {
+            hashes.clear();
+        }
+        hashes.insert(address, (Arc::downgrade(entries), hash));
+    });
+    hash
 }
 
 /// As Python prints it (what `str()` and YAQL's errors show).
