@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Run tasks (Fuel `tasks.yaml`, versions 1 and 2.0.0) in dependency order.
+/// Run tasks (Fuel `tasks.yaml`, versions 1 and 2.x) in dependency order.
 ///
 /// Each node runs one task at a time; different nodes run in parallel up to
 /// -j and each task's `strategy`. A failed task stops only what depends on
@@ -36,6 +36,10 @@ use std::time::Duration;
 ///   granule run --tasks tasks.yaml --role compute --only netconfig --with-deps
 ///   granule run --tasks tasks.yaml --inventory nodes.yaml --stop-after database
 ///   granule run --resume                                       # continue the last run
+///   granule run --tasks fuel/ --role controller --data astute.yaml --dry-run
+///       # conditions decided on the node's data (Fuel's astute.yaml)
+///   granule run --tasks fuel/ --inventory nodes.yaml --data ctl-1=new.yaml \
+///       --previous-data ctl-1=old.yaml   # re-deployment: only what changed
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
