@@ -330,6 +330,42 @@ fn check_plan(
         broken.join("\n")
     );
 
+    // Computed strategies: the amount the yaql library computes on the data
+    // of the first node that runs the task.
+    let mut amount_cases = Vec::new();
+    let mut amount_tasks = Vec::new();
+    for (t, task) in catalog.tasks.iter().enumerate() {
+        let Some(expression) = &task.computed.strategy_amount else {
+            continue;
+        };
+        let Some(first) = plan.instances.iter().find(|instance| instance.task == t) else {
+            continue;
+        };
+        amount_cases.push(Case {
+            expression,
+            data: &cluster.data[first.node],
+            previous: cluster.previous[first.node].as_ref(),
+        });
+        amount_tasks.push(t);
+    }
+    for (answer, &t) in ask_yaql(python, &amount_cases).iter().zip(&amount_tasks) {
+        let expected = answer["value"].as_u64().map(|amount| amount as u32);
+        assert_eq!(
+            plan.limits[t], expected,
+            "strategy.amount of `{}`: {answer}",
+            catalog.tasks[t].id
+        );
+    }
+    let computed_amounts = catalog
+        .tasks
+        .iter()
+        .filter(|task| task.computed.strategy_amount.is_some())
+        .count();
+    assert!(
+        computed_amounts == 0 || !amount_tasks.is_empty(),
+        "the computed strategy amounts were checked"
+    );
+
     // Conditions: planned to run exactly where the yaql library says true.
     let mut cases = Vec::new();
     let mut asked = Vec::new();
