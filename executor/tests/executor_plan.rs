@@ -262,7 +262,7 @@ fn conditions_on_settings_decide_skips() {
 }
 
 #[test]
-fn fuel_6_stages_order_each_node_and_name_id_less_tasks() {
+fn fuel_6_stages_order_all_nodes_and_name_id_less_tasks() {
     // As in Fuel 6.x astute tasks and old plugin tasks (no `id`).
     let yaml = "\
 - id: enable_quorum
@@ -290,14 +290,34 @@ fn fuel_6_stages_order_each_node_and_name_id_less_tasks() {
   parameters: {cmd: 'true'}
 ";
     let plan = plan(yaml, &nodes(&[("ctl", "controller"), ("cmp", "compute")]));
+    // Between two buckets, a `stage:` sync point on every node; a stage
+    // ends on every node (`stage:X@cmp -> stage:Y@ctl`) before the next
+    // starts on the first node, whose stage the other nodes then pass.
     assert_eq!(
         edges(&plan),
         [
-            "deploy@ctl -> post_deployment/-100@t.yaml:6@ctl",
-            "enable_quorum@ctl -> upload_cirros@ctl",
-            "post_deployment/-100@t.yaml:6@ctl -> enable_quorum@ctl",
-            "repos@cmp -> deploy@cmp",
-            "repos@ctl -> deploy@ctl",
+            "deploy@cmp -> stage:post_deployment/-100@cmp",
+            "deploy@ctl -> stage:post_deployment/-100@ctl",
+            "enable_quorum@ctl -> stage:post_deployment/100@ctl",
+            "post_deployment/-100@t.yaml:6@ctl -> stage:post_deployment/0@ctl",
+            "repos@cmp -> stage:deployment@cmp",
+            "repos@ctl -> stage:deployment@ctl",
+            "stage:deployment@cmp -> deploy@cmp",
+            "stage:deployment@cmp -> stage:post_deployment/-100@ctl",
+            "stage:deployment@ctl -> deploy@ctl",
+            "stage:deployment@ctl -> stage:post_deployment/-100@ctl",
+            "stage:post_deployment/-100@cmp -> stage:post_deployment/0@cmp",
+            "stage:post_deployment/-100@cmp -> stage:post_deployment/0@ctl",
+            "stage:post_deployment/-100@ctl -> post_deployment/-100@t.yaml:6@ctl",
+            "stage:post_deployment/-100@ctl -> stage:post_deployment/-100@cmp",
+            "stage:post_deployment/-100@ctl -> stage:post_deployment/0@ctl",
+            "stage:post_deployment/0@cmp -> stage:post_deployment/100@cmp",
+            "stage:post_deployment/0@cmp -> stage:post_deployment/100@ctl",
+            "stage:post_deployment/0@ctl -> enable_quorum@ctl",
+            "stage:post_deployment/0@ctl -> stage:post_deployment/0@cmp",
+            "stage:post_deployment/0@ctl -> stage:post_deployment/100@ctl",
+            "stage:post_deployment/100@ctl -> stage:post_deployment/100@cmp",
+            "stage:post_deployment/100@ctl -> upload_cirros@ctl",
         ]
     );
 
