@@ -382,9 +382,10 @@ pub enum Phase {
     PostDeployment,
 }
 
-/// `stage: post_deployment/100`: on each node, pre-deployment tasks run
-/// before everything else and post-deployment tasks after; within a phase,
-/// smaller orders first (absent: 0), as Fuel 6.x sorted them.
+/// `stage: post_deployment/100`: pre-deployment tasks run before everything
+/// else and post-deployment tasks after; within a phase, smaller orders
+/// first (absent: 0), as Fuel 6.x sorted them (across nodes: see the
+/// catalog's phase barriers).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stage {
     pub phase: Phase,
