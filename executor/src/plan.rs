@@ -446,15 +446,28 @@ impl Plan {
                 }
             };
         }
-        for (t, reason) in undecided_tasks {
-            let task = &catalog.tasks[t];
+        // A few undecided conditions are named one by one; a whole graph
+        // without data gets one line.
+        const NAMED_ONE_BY_ONE: usize = 3;
+        if undecided_tasks.len() > NAMED_ONE_BY_ONE {
             warnings.push(
-                Diagnostic::at_origin(
-                    &task.origin,
-                    format!("its condition is undecided ({reason}); the task is planned"),
-                )
-                .task(&task.id),
+                Diagnostic::general(format!(
+                    "the conditions of {} tasks are undecided (nodes without deployment data): the tasks are planned and marked `condition undecided`",
+                    undecided_tasks.len()
+                ))
+                .help("pass each node's data with --data (or `data:` in the inventory) to decide them"),
             );
+        } else {
+            for (t, reason) in undecided_tasks {
+                let task = &catalog.tasks[t];
+                warnings.push(
+                    Diagnostic::at_origin(
+                        &task.origin,
+                        format!("its condition is undecided ({reason}); the task is planned"),
+                    )
+                    .task(&task.id),
+                );
+            }
         }
 
         let mut limits = Vec::with_capacity(task_count);
