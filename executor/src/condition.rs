@@ -157,7 +157,7 @@ impl Nailgun {
                     Value::Str(text) => {
                         Value::Bool(needle.as_str().is_some_and(|part| text.contains(part)))
                     }
-                    Value::Map(_) => Value::Bool(right.evaluate(facts)?.get(&needle).is_some()),
+                    map @ Value::Map(_) => Value::Bool(map.get(&needle).is_some()),
                     other => {
                         return Err(format!(
                             "`in` needs a list, a string or a mapping on its right, not a {}",
