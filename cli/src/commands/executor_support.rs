@@ -142,10 +142,17 @@ fn attach_data(
                 .collect(),
         };
         if targets.is_empty() {
-            errors.push(
-                Diagnostic::general(format!("{option} {spec}: no such node"))
+            errors.push(match node {
+                Some(_) => Diagnostic::general(format!("{option} {spec}: no such node"))
                     .help(format!("nodes: {}", names.join(", "))),
-            );
+                None => {
+                    Diagnostic::general(format!("{option} {spec}: every node already has its data"))
+                        .help(format!(
+                            "name the node it is for: {option} NODE={file} (nodes: {})",
+                            names.join(", ")
+                        ))
+                }
+            });
         }
         for target in targets {
             let slot = if previous {
