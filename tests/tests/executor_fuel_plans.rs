@@ -14,6 +14,7 @@ use granule_executor::matcher::{Matcher, RoleSelector};
 use granule_executor::plan::Disposition;
 use granule_executor::yaql::Value;
 use granule_executor::{Plan, Selection};
+use granule_tests::executor::{exit_code, granule_in, scratch, text};
 use granule_tests::fuel_data::{
     ask_yaql, astute, fuel_tree, oracle_python, paths_read, truthy, yaql_expressions, Case,
     ClusterNode, Settings,
@@ -440,6 +441,86 @@ fn reaches(catalog: &Catalog, from: usize, to: usize) -> bool {
     false
 }
 
+/// `granule run --dry-run` on the same cluster, its data written to files
+/// (an inventory with `data:` and `previous_data:`, the settings with
+/// `--settings`), plans exactly what was checked: the same tasks on the
+/// same nodes, run or skipped alike, and the same links.
+fn same_plan_from_the_command_line(
+    plan: &Plan,
+    cluster: &Cluster,
+    settings: &serde_json::Value,
+    root: &std::path::Path,
+    tree: &str,
+    scenario: Scenario,
+) {
+    let dir = scratch(&format!("fuel_plans_{tree}_{scenario:?}"));
+    let mut inventory = String::from("nodes:\n");
+    for (n, node) in plan.nodes.iter().enumerate() {
+        let data = format!("{}.yaml", node.name);
+        std::fs::write(dir.join(&data), cluster.data[n].to_string()).unwrap();
+        inventory.push_str(&format!(
+            "  - {{name: {}, roles: [{}], data: {data}",
+            node.name,
+            node.roles.join(", ")
+        ));
+        if let Some(previous) = &cluster.previous[n] {
+            let file = format!("{}-previous.yaml", node.name);
+            std::fs::write(dir.join(&file), previous.to_string()).unwrap();
+            inventory.push_str(&format!(", previous_data: {file}"));
+        }
+        inventory.push_str("}\n");
+    }
+    std::fs::write(dir.join("nodes.yaml"), inventory).unwrap();
+    std::fs::write(dir.join("settings.yaml"), settings.to_string()).unwrap();
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--dry-run",
+            "--format",
+            "json",
+            "--tasks",
+            root.to_str().unwrap(),
+            "--inventory",
+            "nodes.yaml",
+            "--settings",
+            "settings.yaml",
+        ],
+    );
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON plan");
+    let action = |disposition: &Disposition| match disposition {
+        Disposition::Run => "run",
+        Disposition::SyncPoint => "sync-point",
+        Disposition::Skip(_) => "skip",
+    };
+    let expected: Vec<(String, String, String)> = (0..plan.instances.len() as u32)
+        .map(|id| {
+            (
+                plan.node_name(id).to_string(),
+                plan.task_id(id).to_string(),
+                action(&plan.instances[id as usize].disposition).to_string(),
+            )
+        })
+        .collect();
+    let printed: Vec<(String, String, String)> = shown["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .map(|instance| {
+            let field = |name: &str| instance[name].as_str().unwrap_or_default().to_string();
+            (field("node"), field("task"), field("action"))
+        })
+        .collect();
+    assert_eq!(printed, expected, "{tree}, {scenario:?}");
+    let edges = plan.successors.iter().map(Vec::len).sum::<usize>();
+    assert_eq!(
+        shown["edges"].as_array().map(Vec::len),
+        Some(edges),
+        "{tree}, {scenario:?}"
+    );
+}
+
 fn plan_tree(test: &str, tree: &str, scenarios: &[Scenario]) -> Vec<usize> {
     let Some(python) = require_reference(test, oracle_python()) else {
         return Vec::new();
@@ -447,7 +528,7 @@ fn plan_tree(test: &str, tree: &str, scenarios: &[Scenario]) -> Vec<usize> {
     let Some(root) = require_reference(test, fuel_tree(tree)) else {
         return Vec::new();
     };
-    let set = descriptor::load(&[root]).unwrap_or_else(|e| panic!("{e}"));
+    let set = descriptor::load(std::slice::from_ref(&root)).unwrap_or_else(|e| panic!("{e}"));
     let paths = paths_read(&yaql_expressions(&set));
     let catalog = Catalog::build(&set).unwrap_or_else(|e| panic!("{e}"));
     let roles = roles_of(&catalog);
@@ -460,6 +541,7 @@ fn plan_tree(test: &str, tree: &str, scenarios: &[Scenario]) -> Vec<usize> {
         let plan = Plan::build(catalog.clone(), &cluster.inventory, &Selection::default())
             .unwrap_or_else(|e| panic!("{tree}, {scenario:?}: {e}"));
         let to_run = check_plan(&plan, &cluster, &settings, &python);
+        same_plan_from_the_command_line(&plan, &cluster, &settings, &root, tree, scenario);
         eprintln!(
             "{tree}, {scenario:?}: {} roles, {} instances, {to_run} to run",
             roles.len(),
