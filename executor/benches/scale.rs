@@ -82,6 +82,8 @@ fn inventory(nodes: usize) -> Inventory {
             name: format!("node-{n:03}"),
             roles: vec![if n < 3 { "controller" } else { "compute" }.to_string()],
             transport: Transport::Local,
+            data: None,
+            previous_data: None,
         })
         .collect();
     inventory
@@ -90,12 +92,7 @@ fn inventory(nodes: usize) -> Inventory {
 fn plan(yaml: &str, nodes: usize) -> Result<Plan, Diagnostics> {
     let mut set = TaskSet::default();
     let mut errors = Diagnostics::default();
-    parse_file(
-        Path::new("generated.yaml"),
-        yaml,
-        &mut set.tasks,
-        &mut errors,
-    );
+    parse_file(Path::new("generated.yaml"), yaml, &mut set, &mut errors);
     errors.into_result(())?;
     let catalog = Catalog::build(&set)?;
     Plan::build(catalog, &inventory(nodes), &Selection::default())

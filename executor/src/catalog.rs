@@ -10,9 +10,11 @@
 //! their roles to the tasks they list; ordering across nodes is explicit
 //! (`cross-depends`).
 
-use crate::descriptor::{Phase, Task, TaskKind, TaskSet, Version};
+use crate::condition::{self, Compiled};
+use crate::descriptor::{Action, Phase, Task, TaskKind, TaskSet, UploadData, Version};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::matcher::Matcher;
+use crate::yaql;
 use std::collections::HashMap;
 
 /// The end of a version 1 group is this task id suffix.
@@ -34,6 +36,8 @@ pub struct Catalog {
     /// Same-node edges: `successors[a]` run after `a` on a node that has both.
     pub successors: Vec<Vec<usize>>,
     pub groups: Vec<GroupSpan>,
+    /// Per task: its condition, parsed.
+    pub conditions: Vec<Option<Compiled>>,
     /// Things worth knowing that do not stop a run.
     pub warnings: Vec<Diagnostic>,
 }
@@ -59,7 +63,7 @@ impl Catalog {
             tasks.push(task.clone());
         }
 
-        let mut warnings = Vec::new();
+        let mut warnings = set.warnings.clone();
         // A file that declares nothing is most likely not what was meant
         // (emptied by mistake, the wrong file, a list nested one level too
         // deep), and the run would silently do less.
@@ -78,6 +82,8 @@ impl Catalog {
 
         let groups = expand_groups(&mut tasks, &mut index);
         assign_roles(&mut tasks, &index, &mut errors);
+        add_phase_barriers(&mut tasks, &mut index);
+        let conditions = compile_expressions(&tasks, &mut errors);
 
         let mut successors = vec![Vec::new(); tasks.len()];
         let v1_group =
@@ -97,7 +103,6 @@ impl Catalog {
                 }
             }
         }
-        add_stage_order(&tasks, &mut successors);
         for list in &mut successors {
             list.sort_unstable();
             list.dedup();
@@ -119,9 +124,40 @@ impl Catalog {
             index,
             successors,
             groups,
+            conditions,
             warnings,
         })
     }
+}
+
+/// Parses every condition and computed field, so that a syntax error is
+/// found when the files are checked, not on some node during a run.
+fn compile_expressions(tasks: &[Task], errors: &mut Diagnostics) -> Vec<Option<Compiled>> {
+    let mut conditions = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let error = |message: String| Diagnostic::at_origin(&task.origin, message).task(&task.id);
+        conditions.push(match task.condition.as_ref().map(condition::compile) {
+            None => None,
+            Some(Ok(compiled)) => Some(compiled),
+            Some(Err(message)) => {
+                errors.push(error(format!("condition: {message}")));
+                None
+            }
+        });
+        let upload = match &task.action {
+            Action::UploadFile {
+                data: UploadData::Yaql(text),
+                ..
+            } => Some(("parameters.data", text.as_str())),
+            _ => None,
+        };
+        for (field, text) in task.computed.fields().chain(upload) {
+            if let Err(err) = yaql::parse(text) {
+                errors.push(error(format!("`{field}`: YAQL syntax error: {err}")));
+            }
+        }
+    }
+    conditions
 }
 
 fn check_references(
@@ -313,33 +349,70 @@ fn assign_roles(tasks: &mut [Task], index: &HashMap<String, usize>, errors: &mut
     }
 }
 
-/// Fuel 6.x stages, on each node: every pre-deployment task before the
-/// rest, every post-deployment task after it, and within a phase the smaller
-/// orders first. Each bucket of tasks precedes the next nonempty one.
-fn add_stage_order(tasks: &[Task], successors: &mut [Vec<usize>]) {
-    let phase = |t: usize| {
-        tasks[t]
-            .stage
-            .map_or(Phase::Deployment, |stage| stage.phase)
-    };
-    if (0..tasks.len()).all(|t| phase(t) == Phase::Deployment) {
-        return;
-    }
-    let mut staged: Vec<usize> = (0..tasks.len()).collect();
-    let key = |t: usize| match tasks[t].stage {
+/// Fuel 6.x stages: every pre-deployment task before the rest, every
+/// post-deployment task after it, and within a phase the smaller orders
+/// first, on all nodes: each bucket of tasks ends everywhere before the next
+/// starts anywhere. A synthetic `type: stage` task between two buckets (on
+/// every node) carries the order; stages hold across nodes (see the plan).
+fn add_phase_barriers(tasks: &mut Vec<Task>, index: &mut HashMap<String, usize>) {
+    let key = |task: &Task| match task.stage {
         Some(stage) if stage.phase != Phase::Deployment => (stage.phase, stage.order),
         _ => (Phase::Deployment, 0.0),
     };
+    if tasks
+        .iter()
+        .all(|task| key(task) == (Phase::Deployment, 0.0))
+    {
+        return;
+    }
+    let mut staged: Vec<usize> = (0..tasks.len()).collect();
     staged.sort_by(|&a, &b| {
-        key(a)
-            .partial_cmp(&key(b))
+        key(&tasks[a])
+            .partial_cmp(&key(&tasks[b]))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    let buckets: Vec<&[usize]> = staged.chunk_by(|&a, &b| key(a) == key(b)).collect();
+    let buckets: Vec<Vec<usize>> = staged
+        .chunk_by(|&a, &b| key(&tasks[a]) == key(&tasks[b]))
+        .map(<[usize]>::to_vec)
+        .collect();
     for pair in buckets.windows(2) {
-        for &before in pair[0] {
-            successors[before].extend_from_slice(pair[1]);
-        }
+        let (phase, order) = key(&tasks[pair[1][0]]);
+        let name = match phase {
+            Phase::PreDeployment => "pre_deployment",
+            Phase::Deployment => "deployment",
+            Phase::PostDeployment => "post_deployment",
+        };
+        let id = if phase == Phase::Deployment {
+            format!("stage:{name}")
+        } else {
+            format!("stage:{name}/{order}")
+        };
+        let ids = |bucket: &[usize]| -> Vec<String> {
+            bucket.iter().map(|&t| tasks[t].id.clone()).collect()
+        };
+        let mut barrier = tasks[pair[1][0]].clone();
+        barrier.id = id.clone();
+        barrier.kind = TaskKind::Stage;
+        barrier.roles = vec![Matcher::Any];
+        barrier.groups = Vec::new();
+        barrier.members = Vec::new();
+        barrier.requires = ids(&pair[0]);
+        barrier.required_for = ids(&pair[1]);
+        barrier.cross_depends = Vec::new();
+        barrier.cross_depended_by = Vec::new();
+        barrier.strategy = None;
+        barrier.stage = None;
+        barrier.condition = None;
+        barrier.computed = Default::default();
+        barrier.action = Action::Nothing;
+        barrier.attempts = Default::default();
+        barrier.test_pre = None;
+        barrier.test_post = None;
+        barrier.reexecute_on = Vec::new();
+        barrier.refresh_on = Vec::new();
+        barrier.fault_tolerance = None;
+        index.insert(id, tasks.len());
+        tasks.push(barrier);
     }
 }
 

@@ -3,12 +3,20 @@
 //! Files are read into [`RawTask`] (every field Fuel defines, nothing else:
 //! an unknown field is an error that names the file and line), then turned
 //! into [`Task`], the typed form the planner works on.
+//!
+//! The loader takes what Fuel's own loaders took, and says so: a duplicate
+//! key (the last one wins), a parameter a task type does not use, `strategy`
+//! written inside `parameters` are warnings naming the file and line. Values
+//! Fuel computed or filled in at deployment time (YAQL in `cross-depends`,
+//! `strategy.amount` and upload `data`; `{CLUSTER_ID}` paths) are kept for
+//! the plan and the run to resolve.
 
 use crate::error::{yaml_error, Diagnostic, Diagnostics};
 use crate::matcher::{Matcher, RoleSelector};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_saphyr::DuplicateKeyPolicy;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -70,11 +78,38 @@ struct RawTestHook {
     timeout: Option<f64>,
 }
 
+/// A value Fuel computed with YAQL from the node's deployment data.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawYaql {
+    yaql_exp: String,
+}
+
 #[derive(Deserialize, Debug)]
 #[serde(untagged)]
 enum RawCondition {
     Text(String),
-    Yaql { yaql_exp: String },
+    Yaql(RawYaql),
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum RawCrossDeps {
+    List(Vec<RawCrossDep>),
+    Yaql(RawYaql),
+}
+
+impl Default for RawCrossDeps {
+    fn default() -> Self {
+        RawCrossDeps::List(Vec::new())
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+enum RawAmount {
+    Number(u32),
+    Yaql(RawYaql),
 }
 
 #[derive(Deserialize, Debug)]
@@ -93,7 +128,7 @@ struct RawStrategy {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    amount: Option<u32>,
+    amount: Option<RawAmount>,
 }
 
 /// One entry of a `tasks.yaml` file, with every field Fuel defines.
@@ -127,9 +162,9 @@ struct RawTask {
     #[serde(default)]
     required_for: Vec<String>,
     #[serde(default, rename = "cross-depends")]
-    cross_depends: Vec<RawCrossDep>,
+    cross_depends: RawCrossDeps,
     #[serde(default, rename = "cross-depended-by")]
-    cross_depended_by: Vec<RawCrossDep>,
+    cross_depended_by: RawCrossDeps,
     #[serde(default)]
     strategy: Option<RawStrategy>,
     #[serde(default)]
@@ -140,16 +175,90 @@ struct RawTask {
     test_pre: Option<RawTestHook>,
     #[serde(default)]
     test_post: Option<RawTestHook>,
-    // Fields Fuel uses for re-deployment, its UI and failure budgets:
-    // accepted in any form, not acted on.
-    #[serde(default, rename = "reexecute_on")]
-    _reexecute_on: IgnoredAny,
-    #[serde(default, rename = "refresh_on")]
-    _refresh_on: IgnoredAny,
+    /// Fuel 9 re-ran the task after these events (`deploy_changes`...).
+    #[serde(default)]
+    reexecute_on: OneOrMany,
+    /// Fuel 9 re-ran the task when these Puppet resources changed.
+    #[serde(default)]
+    refresh_on: OneOrMany,
     #[serde(default, rename = "description")]
     _description: IgnoredAny,
-    #[serde(default, rename = "fault_tolerance")]
-    _fault_tolerance: IgnoredAny,
+    /// How many nodes of a group may fail before the deployment stops.
+    #[serde(default)]
+    fault_tolerance: Option<RawTolerance>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum RawTolerance {
+    Count(u32),
+    Text(String),
+}
+
+/// How many of a group's nodes may fail before the deployment stops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FaultTolerance {
+    Nodes(u32),
+    /// A percentage of the group's nodes, rounded down.
+    Percent(f64),
+}
+
+impl FaultTolerance {
+    /// The number of failed nodes allowed among `nodes`.
+    pub fn allowed(self, nodes: usize) -> usize {
+        match self {
+            FaultTolerance::Nodes(count) => count as usize,
+            FaultTolerance::Percent(percent) => (nodes as f64 * percent / 100.0).floor() as usize,
+        }
+    }
+}
+
+impl fmt::Display for FaultTolerance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultTolerance::Nodes(count) => write!(f, "{count}"),
+            FaultTolerance::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+/// Which language a condition is written in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// Nailgun's expression language (`settings:a.b == true and not ...`).
+    Nailgun(String),
+    /// `{yaql_exp: ...}`.
+    Yaql(String),
+}
+
+impl Condition {
+    pub fn text(&self) -> &str {
+        match self {
+            Condition::Nailgun(text) | Condition::Yaql(text) => text,
+        }
+    }
+}
+
+/// Fields given as YAQL expressions, computed per node from its deployment
+/// data when the plan is made (upload data: when the task runs).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Computed {
+    pub cross_depends: Option<String>,
+    pub cross_depended_by: Option<String>,
+    pub strategy_amount: Option<String>,
+}
+
+impl Computed {
+    /// Each computed field's name and expression.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("cross-depends", &self.cross_depends),
+            ("cross-depended-by", &self.cross_depended_by),
+            ("strategy.amount", &self.strategy_amount),
+        ]
+        .into_iter()
+        .filter_map(|(field, text)| Some((field, text.as_deref()?)))
+    }
 }
 
 /// Descriptor format: version 1 (group-based) or 2.x (per-node graphs).
@@ -237,6 +346,22 @@ pub struct CrossDep {
     pub policy: Policy,
 }
 
+impl CrossDep {
+    pub fn parse(name: &str, roles: Vec<String>, policy: Option<&str>) -> Result<CrossDep, String> {
+        Ok(CrossDep {
+            name: Matcher::parse(name)?,
+            role: RoleSelector::parse(roles)?,
+            policy: match policy {
+                None | Some("all") => Policy::All,
+                Some("any") => Policy::Any,
+                Some(other) => {
+                    return Err(format!("unknown policy `{other}` (use `all` or `any`)"))
+                }
+            },
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     Parallel { amount: Option<u32> },
@@ -260,9 +385,10 @@ pub enum Phase {
     PostDeployment,
 }
 
-/// `stage: post_deployment/100`: on each node, pre-deployment tasks run
-/// before everything else and post-deployment tasks after; within a phase,
-/// smaller orders first (absent: 0), as Fuel 6.x sorted them.
+/// `stage: post_deployment/100`: pre-deployment tasks run before everything
+/// else and post-deployment tasks after; within a phase, smaller orders
+/// first (absent: 0), as Fuel 6.x sorted them (across nodes: see the
+/// catalog's phase barriers).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stage {
     pub phase: Phase,
@@ -324,9 +450,12 @@ pub enum Action {
     },
     UploadFile {
         path: String,
-        data: String,
+        data: UploadData,
         permissions: Option<u32>,
     },
+    /// A parameter Fuel's Nailgun filled in at deployment time is missing
+    /// or still a template: the task fails when it runs, with this message.
+    Unfilled(String),
     CopyFiles {
         files: Vec<FileCopy>,
         permissions: Option<u32>,
@@ -337,6 +466,14 @@ pub enum Action {
         dst: String,
     },
     Reboot,
+}
+
+/// What an `upload_file` task writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UploadData {
+    Text(String),
+    /// Computed from the node's deployment data when the task runs.
+    Yaql(String),
 }
 
 /// How a task is attempted: time limit per attempt, retries, pause between.
@@ -367,11 +504,15 @@ pub struct Task {
     pub strategy: Option<Strategy>,
     /// Fuel 6.x deployment stage: orders the task before or after the rest.
     pub stage: Option<Stage>,
-    pub condition: Option<String>,
+    pub condition: Option<Condition>,
+    pub computed: Computed,
     pub action: Action,
     pub attempts: Attempts,
     pub test_pre: Option<TestHook>,
     pub test_post: Option<TestHook>,
+    pub reexecute_on: Vec<String>,
+    pub refresh_on: Vec<String>,
+    pub fault_tolerance: Option<FaultTolerance>,
 }
 
 /// Every task of one or more files, in declaration order.
@@ -379,6 +520,8 @@ pub struct Task {
 pub struct TaskSet {
     pub tasks: Vec<Task>,
     pub files: Vec<PathBuf>,
+    /// What was accepted as Fuel accepted it but deserves a look.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl TaskSet {
@@ -441,7 +584,7 @@ pub fn load(paths: &[PathBuf]) -> Result<TaskSet, Diagnostics> {
     let mut errors = Diagnostics::default();
     for file in &files {
         match std::fs::read_to_string(file) {
-            Ok(text) => parse_file(file, &text, &mut set.tasks, &mut errors),
+            Ok(text) => parse_file(file, &text, &mut set, &mut errors),
             Err(err) => errors.push(Diagnostic::new(file, format!("cannot read: {err}"))),
         }
     }
@@ -449,8 +592,8 @@ pub fn load(paths: &[PathBuf]) -> Result<TaskSet, Diagnostics> {
     errors.into_result(set)
 }
 
-/// Parses the text of one descriptor file, appending its tasks.
-pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Diagnostics) {
+/// Parses the text of one descriptor file, appending its tasks and warnings.
+pub fn parse_file(file: &Path, text: &str, set: &mut TaskSet, errors: &mut Diagnostics) {
     if text.trim().is_empty() {
         return;
     }
@@ -464,7 +607,16 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
         errors.0.extend(unknown);
         return;
     }
-    let raw: Option<Vec<Spanned<RawTask>>> = match serde_saphyr::from_str(text) {
+    // Fuel's loaders kept the last of two equal keys: so does granule, after
+    // a pass that sees every key and reports the duplicates.
+    let every_key = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::PassThrough };
+    if let Ok(tree) = serde_saphyr::from_str_with_options::<KeyTree>(text, every_key) {
+        tree.report_duplicates(file, &mut set.warnings);
+    }
+    let last_wins = serde_saphyr::options! { duplicate_keys: DuplicateKeyPolicy::LastWins };
+    let raw: Option<Vec<Spanned<RawTask>>> = match serde_saphyr::from_str_with_options(
+        text, last_wins,
+    ) {
         Ok(raw) => raw,
         Err(err) => {
             errors.push(yaml_error(file, &err).help(
@@ -481,9 +633,112 @@ pub fn parse_file(file: &Path, text: &str, out: &mut Vec<Task>, errors: &mut Dia
             column: spanned.referenced.column(),
         };
         let places = places.get(number).unwrap_or(&no_places);
-        if let Some(task) = type_task(spanned.value, origin, places, errors) {
-            out.push(task);
+        if let Some(task) = type_task(spanned.value, origin, places, errors, &mut set.warnings) {
+            set.tasks.push(task);
         }
+    }
+}
+
+/// Every mapping key of a YAML document with its line, duplicates included.
+#[derive(Default)]
+struct KeyTree {
+    keys: Vec<(String, (u64, u64), KeyTree)>,
+    items: Vec<KeyTree>,
+}
+
+impl KeyTree {
+    fn report_duplicates(&self, file: &Path, warnings: &mut Vec<Diagnostic>) {
+        for (index, (key, (line, column), child)) in self.keys.iter().enumerate() {
+            if let Some((_, (later, _), _)) =
+                self.keys[index + 1..].iter().find(|(k, _, _)| k == key)
+            {
+                warnings.push(
+                    Diagnostic::new(file, format!("duplicate key `{key}` (also on line {later}): the later one is used, as Fuel's loader did"))
+                        .at(*line, *column)
+                        .help("remove one of the two"),
+                );
+            }
+            child.report_duplicates(file, warnings);
+        }
+        for item in &self.items {
+            item.report_duplicates(file, warnings);
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyTree {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TreeVisitor;
+        impl<'de> serde::de::Visitor<'de> for TreeVisitor {
+            type Value = KeyTree;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<KeyTree, A::Error> {
+                let mut tree = KeyTree::default();
+                while let Some(key) = map.next_key::<Spanned<KeyName>>()? {
+                    let child = map.next_value::<KeyTree>()?;
+                    tree.keys.push((
+                        key.value.0,
+                        (key.referenced.line(), key.referenced.column()),
+                        child,
+                    ));
+                }
+                Ok(tree)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<KeyTree, A::Error> {
+                let mut tree = KeyTree::default();
+                while let Some(item) = seq.next_element::<KeyTree>()? {
+                    tree.items.push(item);
+                }
+                Ok(tree)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_unit<E>(self) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_none<E>(self) -> Result<KeyTree, E> {
+                Ok(KeyTree::default())
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<KeyTree, D::Error> {
+                KeyTree::deserialize(d)
+            }
+        }
+        deserializer.deserialize_any(TreeVisitor)
+    }
+}
+
+/// A mapping key of any scalar type, as text.
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(KeyName(
+            Value::deserialize(deserializer)?
+                .to_string()
+                .trim_matches('"')
+                .to_string(),
+        ))
     }
 }
 
@@ -492,6 +747,7 @@ fn type_task(
     origin: Origin,
     places: &KeyPlaces,
     errors: &mut Diagnostics,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Option<Task> {
     let id = match (&raw.id, &raw.stage) {
         (Some(id), _) => id.clone(),
@@ -584,19 +840,20 @@ fn type_task(
         roles.extend(matchers(groups.clone(), "groups"));
     }
 
-    let mut cross = |deps: Vec<RawCrossDep>, field: &str| -> Vec<CrossDep> {
+    let mut computed = Computed::default();
+    let mut cross = |deps: RawCrossDeps, field: &str, yaql: &mut Option<String>| -> Vec<CrossDep> {
+        let deps = match deps {
+            RawCrossDeps::List(deps) => deps,
+            RawCrossDeps::Yaql(expression) => {
+                *yaql = Some(expression.yaql_exp);
+                return Vec::new();
+            }
+        };
         deps.into_iter()
             .filter_map(|dep| {
-                let name = Matcher::parse(&dep.name);
-                let role = RoleSelector::parse(dep.role.into_vec());
-                let policy = match dep.policy.as_deref() {
-                    None | Some("all") => Ok(Policy::All),
-                    Some("any") => Ok(Policy::Any),
-                    Some(other) => Err(format!("unknown policy `{other}` (use `all` or `any`)")),
-                };
-                match (name, role, policy) {
-                    (Ok(name), Ok(role), Ok(policy)) => Some(CrossDep { name, role, policy }),
-                    (Err(message), _, _) | (_, Err(message), _) | (_, _, Err(message)) => {
+                match CrossDep::parse(&dep.name, dep.role.into_vec(), dep.policy.as_deref()) {
+                    Ok(dep) => Some(dep),
+                    Err(message) => {
                         errors.push(error(format!("`{field}`: {message}")));
                         ok = false;
                         None
@@ -605,20 +862,42 @@ fn type_task(
             })
             .collect()
     };
-    let cross_depends = cross(raw.cross_depends, "cross-depends");
-    let cross_depended_by = cross(raw.cross_depended_by, "cross-depended-by");
+    let cross_depends = cross(
+        raw.cross_depends,
+        "cross-depends",
+        &mut computed.cross_depends,
+    );
+    let cross_depended_by = cross(
+        raw.cross_depended_by,
+        "cross-depended-by",
+        &mut computed.cross_depended_by,
+    );
 
-    // v1 groups carry their strategy under `parameters`; v2 tasks at top level.
-    let raw_strategy = raw.strategy.clone().or_else(|| {
-        raw.parameters
-            .get("strategy")
-            .and_then(|value| serde_json::from_value::<RawStrategy>(value.clone()).ok())
-    });
+    // v1 groups carry their strategy under `parameters`, v2 tasks at top
+    // level; Fuel 9 read it from either place.
+    let parameter_strategy = raw
+        .parameters
+        .get("strategy")
+        .and_then(|value| serde_json::from_value::<RawStrategy>(value.clone()).ok());
+    if raw.strategy.is_some() && parameter_strategy.is_some() {
+        warnings.push(
+            error("both `strategy` and `parameters.strategy` are given: `strategy` is used".into())
+                .help("remove one of them"),
+        );
+    }
+    let raw_strategy = raw.strategy.clone().or(parameter_strategy);
     let strategy = match raw_strategy {
         None => None,
         Some(strategy) => match strategy.kind.as_str() {
             "parallel" => Some(Strategy::Parallel {
-                amount: strategy.amount,
+                amount: match strategy.amount {
+                    None => None,
+                    Some(RawAmount::Number(amount)) => Some(amount),
+                    Some(RawAmount::Yaql(expression)) => {
+                        computed.strategy_amount = Some(expression.yaql_exp);
+                        None
+                    }
+                },
             }),
             "one_by_one" | "one-by-one" => Some(Strategy::OneByOne),
             other => {
@@ -640,8 +919,8 @@ fn type_task(
     }
 
     let condition = raw.condition.map(|condition| match condition {
-        RawCondition::Text(text) => text,
-        RawCondition::Yaql { yaql_exp } => yaql_exp,
+        RawCondition::Text(text) => Condition::Nailgun(text),
+        RawCondition::Yaql(expression) => Condition::Yaql(expression.yaql_exp),
     });
 
     let params = Parameters {
@@ -650,21 +929,25 @@ fn type_task(
         places,
         id: &id,
     };
+    // Fuel ignored the parameters a type does not use (a `skipped` task
+    // keeps the `cmd` it had): so does granule, saying so.
     for key in raw.parameters.keys() {
-        if !kind.known_parameters().contains(&key.as_str()) {
-            errors.push(
+        if key != "strategy" && !kind.known_parameters().contains(&key.as_str()) {
+            warnings.push(
                 params
                     .error(
                         key,
-                        format!("unknown parameter `{key}` for a `{}` task", kind.name()),
+                        format!(
+                            "parameter `{key}` is not used by a `{}` task; it is ignored",
+                            kind.name()
+                        ),
                     )
                     .help(unknown_parameter_help(key, kind)),
             );
-            ok = false;
         }
     }
     let action = match params.action(kind) {
-        Ok(action) => action,
+        Ok(action) => unfilled_placeholders(action),
         Err(diagnostic) => {
             errors.push(diagnostic);
             return None;
@@ -684,6 +967,29 @@ fn type_task(
             timeout: hook.timeout.map(Duration::from_secs_f64),
         })
     };
+    let fault_tolerance = match raw.fault_tolerance {
+        None => None,
+        Some(RawTolerance::Count(count)) => Some(FaultTolerance::Nodes(count)),
+        Some(RawTolerance::Text(text)) => {
+            let text = text.trim();
+            let parsed = match text.strip_suffix('%') {
+                Some(percent) => percent
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|percent| (0.0..=100.0).contains(percent))
+                    .map(FaultTolerance::Percent),
+                None => text.parse::<u32>().ok().map(FaultTolerance::Nodes),
+            };
+            if parsed.is_none() {
+                errors.push(error(format!("invalid fault_tolerance `{text}`")).help(
+                    "write a number of nodes (`1`) or a percentage of the group's nodes (`'2%'`)",
+                ));
+                ok = false;
+            }
+            parsed
+        }
+    };
     if !ok {
         return None;
     }
@@ -699,6 +1005,7 @@ fn type_task(
         } else {
             Vec::new()
         },
+        computed,
         members: raw.tasks,
         requires: raw.requires,
         required_for: raw.required_for,
@@ -710,6 +1017,9 @@ fn type_task(
         attempts,
         test_pre: hook(raw.test_pre),
         test_post: hook(raw.test_post),
+        reexecute_on: raw.reexecute_on.into_vec(),
+        refresh_on: raw.refresh_on.into_vec(),
+        fault_tolerance,
     })
 }
 
@@ -730,6 +1040,60 @@ fn unknown_parameter_help(key: &str, kind: TaskKind) -> String {
         Some(near) => format!("did you mean `{near}`? ({all})"),
         None => all,
     }
+}
+
+/// Fuel's Nailgun replaced `{CLUSTER_ID}`, `{MASTER_IP}`... in a task's
+/// parameters at deployment time; a task still holding one fails when it
+/// runs, saying which.
+fn unfilled_placeholders(action: Action) -> Action {
+    let texts: Vec<&str> = match &action {
+        Action::Puppet {
+            manifest,
+            modulepath,
+            cwd,
+        } => [Some(manifest), modulepath.as_ref(), cwd.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect(),
+        Action::Shell { cmd, cwd } => [Some(cmd), cwd.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect(),
+        Action::UploadFile { path, .. } => vec![path],
+        Action::CopyFiles { files, .. } => files
+            .iter()
+            .flat_map(|copy| [copy.src.as_str(), copy.dst.as_str()])
+            .collect(),
+        Action::Sync { src, dst } => vec![src, dst],
+        Action::Nothing | Action::Reboot | Action::Unfilled(_) => Vec::new(),
+    };
+    match texts.into_iter().find_map(deployment_placeholder) {
+        Some(placeholder) => Action::Unfilled(format!(
+            "`{placeholder}` in this task's parameters was filled in by Fuel's Nailgun at deployment time; write the value for this cluster in its place"
+        )),
+        None => action,
+    }
+}
+
+/// The first `{NAME}` placeholder of a text, such as Fuel's `{CLUSTER_ID}`.
+fn deployment_placeholder(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let Some(length) = after.find('}') else { break };
+        let name = &after[..length];
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Some(&rest[start..start + length + 2]);
+        }
+        rest = after;
+    }
+    None
 }
 
 /// Typed access to a task's `parameters` map, with errors naming the task
@@ -833,11 +1197,27 @@ impl Parameters<'_> {
                 cmd: self.required("cmd", kind)?,
                 cwd: self.string("cwd")?,
             },
-            TaskKind::UploadFile => Action::UploadFile {
-                path: self.required("path", kind)?,
-                data: self.string("data")?.unwrap_or_default(),
-                permissions: self.mode("permissions")?,
-            },
+            TaskKind::UploadFile => {
+                let data = match self.map.get("data") {
+                    Some(Value::Object(map)) if map.len() == 1 && map.contains_key("yaql_exp") => {
+                        match &map["yaql_exp"] {
+                            Value::String(expression) => UploadData::Yaql(expression.clone()),
+                            _ => {
+                                return Err(self
+                                    .error("data", "`parameters.data.yaql_exp` must be a string".into()))
+                            }
+                        }
+                    }
+                    _ => UploadData::Text(self.string("data")?.unwrap_or_default()),
+                };
+                let permissions = self.mode("permissions")?;
+                match self.string("path")? {
+                    None => Action::Unfilled(
+                        "this `upload_file` task has no `parameters.path`: Fuel's Nailgun filled it in at deployment time; give the path in the task".into(),
+                    ),
+                    Some(path) => Action::UploadFile { path, data, permissions },
+                }
+            }
             TaskKind::CopyFiles => {
                 let files = match self.map.get("files") {
                     Some(Value::Array(items)) => items

@@ -326,6 +326,8 @@ pub fn execute(
         scheduler.hold_after(&roots);
     }
     let mut stopping: Option<RunOutcome> = None;
+    // Nodes where a task failed, for the groups' fault tolerance.
+    let mut failed_nodes = vec![false; plan.nodes.len()];
     let mut interrupts = 0;
     let result = std::thread::scope(|scope| -> Result<(), ExecError> {
         loop {
@@ -409,6 +411,28 @@ pub fn execute(
                             ),
                         );
                         scheduler.finish(id, outcome.state);
+                        let node = plan.instances[id as usize].node;
+                        if outcome.state.is_failure()
+                            && !std::mem::replace(&mut failed_nodes[node], true)
+                        {
+                            let over = plan.tolerances.iter().find(|tolerance| {
+                                tolerance.nodes.contains(&node)
+                                    && tolerance.nodes.iter().filter(|&&n| failed_nodes[n]).count()
+                                        > tolerance.allowed
+                            });
+                            if let (Some(tolerance), None) = (over, stopping) {
+                                stopping = Some(RunOutcome::Failed);
+                                let group = &plan.catalog.tasks[tolerance.group];
+                                let reason = format!(
+                                    "more nodes of group `{}` failed than its fault_tolerance ({}) allows",
+                                    group.id,
+                                    group.fault_tolerance.map(|budget| budget.to_string()).unwrap_or_default()
+                                );
+                                driver
+                                    .observer
+                                    .event(plan, Event::Stopping { reason: &reason });
+                            }
+                        }
                         if outcome.state.is_failure() && config.fail_fast && stopping.is_none() {
                             stopping = Some(RunOutcome::Failed);
                             driver.observer.event(

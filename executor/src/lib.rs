@@ -19,6 +19,7 @@ pub mod plan;
 pub mod runner;
 pub mod scheduler;
 pub mod time;
+pub mod yaql;
 
 pub use catalog::Catalog;
 pub use descriptor::{Task, TaskSet};

@@ -7,12 +7,145 @@
 //! `cross-depended-by` link tasks of different nodes.
 
 use crate::catalog::{find_cycle, Catalog};
-use crate::condition::{self, Verdict};
-use crate::descriptor::{Policy, TaskKind, Version};
+use crate::condition::{self, Facts, Verdict};
+use crate::descriptor::{CrossDep, Policy, Task, TaskKind, Version};
 use crate::error::{Diagnostic, Diagnostics};
 use crate::inventory::{Inventory, Node};
 use crate::matcher::RoleSelector;
+use crate::yaql;
 use std::collections::{BTreeMap, HashMap};
+
+/// The stages that come next after `stage` in the same-node graph, with no
+/// other stage between.
+fn next_stages(catalog: &Catalog, stage: usize) -> Vec<usize> {
+    let mut seen = vec![false; catalog.tasks.len()];
+    let mut stack = catalog.successors[stage].clone();
+    let mut found = Vec::new();
+    while let Some(task) = stack.pop() {
+        if std::mem::replace(&mut seen[task], true) {
+            continue;
+        }
+        if catalog.tasks[task].kind == TaskKind::Stage {
+            found.push(task);
+        } else {
+            stack.extend_from_slice(&catalog.successors[task]);
+        }
+    }
+    found
+}
+
+fn run_or_sync(kind: TaskKind) -> Disposition {
+    if kind.is_sync_point() {
+        Disposition::SyncPoint
+    } else {
+        Disposition::Run
+    }
+}
+
+/// A condition on one line, for messages.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn evaluate_on(node: &Node, expression: &str) -> Option<Result<yaql::Value, String>> {
+    let data = node.data.as_deref()?;
+    Some(
+        yaql::parse(expression)
+            .map_err(|err| err.to_string())
+            .and_then(|parsed| {
+                parsed
+                    .evaluate(
+                        data,
+                        node.previous_data.as_deref(),
+                        &condition::node_variables(data),
+                    )
+                    .map_err(|err| err.to_string())
+            }),
+    )
+}
+
+/// The cross-node links a task computes (YAQL) on a node, each with true
+/// for `cross-depended-by`; None without deployment data.
+fn computed_cross_deps(task: &Task, node: &Node) -> Result<Option<Vec<(CrossDep, bool)>>, String> {
+    let mut links = Vec::new();
+    for (expression, reversed, field) in [
+        (&task.computed.cross_depends, false, "cross-depends"),
+        (&task.computed.cross_depended_by, true, "cross-depended-by"),
+    ] {
+        let Some(expression) = expression else {
+            continue;
+        };
+        let value = match evaluate_on(node, expression) {
+            None => return Ok(None),
+            Some(result) => result.map_err(|err| format!("`{field}`: {err}"))?,
+        };
+        let items = match &value {
+            yaql::Value::List(items) => items.to_vec(),
+            yaql::Value::Null => Vec::new(),
+            other => {
+                return Err(format!(
+                    "`{field}` computed a {}, not a list of {{name, role}}",
+                    other.type_name()
+                ))
+            }
+        };
+        for item in items {
+            let text = |key: &str| {
+                item.field(key)
+                    .and_then(|value| value.as_str().map(str::to_string))
+            };
+            let Some(name) = text("name") else {
+                return Err(format!(
+                    "`{field}` computed an entry without a `name`: {item}"
+                ));
+            };
+            let roles = match item.field("role") {
+                None | Some(yaql::Value::Null) => Vec::new(),
+                Some(yaql::Value::Str(role)) => vec![role.to_string()],
+                Some(yaql::Value::List(roles)) => roles
+                    .iter()
+                    .filter_map(|role| role.as_str().map(str::to_string))
+                    .collect(),
+                Some(other) => {
+                    return Err(format!(
+                        "`{field}` computed a role that is a {}",
+                        other.type_name()
+                    ))
+                }
+            };
+            let dep = CrossDep::parse(&name, roles, text("policy").as_deref())
+                .map_err(|message| format!("`{field}`: {message}"))?;
+            links.push((dep, reversed));
+        }
+    }
+    Ok(Some(links))
+}
+
+/// A computed `strategy.amount`, on the first node that runs the task and has data.
+fn strategy_amount(
+    task: &Task,
+    nodes: &[Node],
+    instances: &[Instance],
+    t: usize,
+) -> Result<Option<u32>, String> {
+    let Some(expression) = &task.computed.strategy_amount else {
+        return Ok(None);
+    };
+    let value = instances
+        .iter()
+        .filter(|instance| instance.task == t)
+        .find_map(|instance| evaluate_on(&nodes[instance.node], expression));
+    match value {
+        None => Ok(None),
+        Some(Ok(yaql::Value::Int(amount))) if amount >= 0 => {
+            Ok(Some(u32::try_from(amount).unwrap_or(u32::MAX)))
+        }
+        Some(Ok(other)) => Err(format!(
+            "`strategy.amount` computed `{other}`, not a number of nodes"
+        )),
+        Some(Err(err)) => Err(format!("`strategy.amount`: {err}")),
+    }
+}
 
 /// Which part of the task graph to run.
 #[derive(Clone, Debug, Default)]
@@ -46,6 +179,18 @@ pub struct Instance {
     pub node: usize,
     pub task: usize,
     pub disposition: Disposition,
+    /// Why the task's condition could not be decided on this node (no
+    /// deployment data): the task is planned, so the whole graph shows.
+    pub undecided: Option<String>,
+}
+
+/// A group's failure budget, as Fuel 9 kept it: when more of the group's
+/// nodes fail than `allowed`, the deployment stops.
+#[derive(Clone, Debug)]
+pub struct Tolerance {
+    pub group: usize,
+    pub nodes: Vec<usize>,
+    pub allowed: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +204,8 @@ pub struct Plan {
     pub limits: Vec<Option<u32>>,
     /// Per instance: length of the longest chain of instances it starts.
     pub priority: Vec<u32>,
+    /// The groups' failure budgets (`fault_tolerance`).
+    pub tolerances: Vec<Tolerance>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -95,6 +242,7 @@ impl Plan {
                     node: n,
                     task,
                     disposition: Disposition::Run,
+                    undecided: None,
                 });
                 successors.push(Vec::new());
             }
@@ -127,16 +275,42 @@ impl Plan {
                     .collect(),
             }
         };
+        let mut undecided_links: BTreeMap<usize, String> = BTreeMap::new();
         for id in 0..instances.len() {
             let Instance {
                 node: n, task: t, ..
             } = instances[id];
             let task = &catalog.tasks[t];
+            let computed = match computed_cross_deps(task, &nodes[n]) {
+                Ok(Some(computed)) => computed,
+                Ok(None) => {
+                    if task.computed.cross_depends.is_some()
+                        || task.computed.cross_depended_by.is_some()
+                    {
+                        undecided_links.insert(t, nodes[n].name.clone());
+                    }
+                    Vec::new()
+                }
+                Err(message) => {
+                    errors.push(
+                        Diagnostic::at_origin(
+                            &task.origin,
+                            format!("on node `{}`: {message}", nodes[n].name),
+                        )
+                        .task(&task.id)
+                        .help(
+                            "the node's deployment data (--data) lacks what the expression reads",
+                        ),
+                    );
+                    Vec::new()
+                }
+            };
             for (dep, reversed) in task
                 .cross_depends
                 .iter()
                 .map(|dep| (dep, false))
                 .chain(task.cross_depended_by.iter().map(|dep| (dep, true)))
+                .chain(computed.iter().map(|(dep, reversed)| (dep, *reversed)))
             {
                 let matching: Vec<usize> = match dep.name.exact() {
                     Some(name) => catalog.index.get(name).copied().into_iter().collect(),
@@ -161,6 +335,26 @@ impl Plan {
                     if linked && dep.policy == Policy::Any {
                         break;
                     }
+                }
+            }
+        }
+        // Stages (`type: stage`: deploy_start, deploy_end...) hold across
+        // nodes, as in Fuel: a stage starts on a node once the stages before
+        // it are done on every node. The first node's instance is the gate
+        // the others pass after it (2 links per node, not one per pair).
+        for before in (0..task_count).filter(|&t| catalog.tasks[t].kind == TaskKind::Stage) {
+            for after in next_stages(&catalog, before) {
+                let afters: Vec<u32> = (0..nodes.len()).filter_map(|n| at(n, after)).collect();
+                let Some((&gate, rest)) = afters.split_first() else {
+                    continue;
+                };
+                for m in 0..nodes.len() {
+                    if let Some(done) = at(m, before) {
+                        successors[done as usize].push(gate);
+                    }
+                }
+                for &other in rest {
+                    successors[gate as usize].push(other);
                 }
             }
         }
@@ -196,64 +390,103 @@ impl Plan {
             list.dedup();
         }
 
-        // What each instance does.
-        let mut unknown_conditions: BTreeMap<usize, String> = BTreeMap::new();
-        let dispositions: Vec<Disposition> = catalog
-            .tasks
-            .iter()
-            .enumerate()
-            .map(|(t, task)| {
-                if !selected[t] {
-                    return Disposition::Skip("not selected".into());
-                }
-                if task.kind == TaskKind::Skipped {
-                    return Disposition::Skip("type: skipped".into());
-                }
-                if let Some(text) = &task.condition {
-                    match condition::evaluate(text, &inventory.settings) {
-                        Verdict::False => {
-                            return Disposition::Skip(format!("condition is false: {text}"))
-                        }
-                        Verdict::True => {}
-                        Verdict::Unknown(reason) => {
-                            unknown_conditions.insert(t, reason);
-                        }
+        for (t, node) in undecided_links {
+            let task = &catalog.tasks[t];
+            warnings.push(
+                Diagnostic::at_origin(
+                    &task.origin,
+                    format!("its cross-node links are computed (YAQL) from deployment data, and node `{node}` has none: they are left out"),
+                )
+                .task(&task.id)
+                .help("pass the node's data with --data (or `data:` in the inventory)"),
+            );
+        }
+
+        // What each instance does: conditions are decided per node.
+        let mut undecided_tasks: BTreeMap<usize, String> = BTreeMap::new();
+        for instance in &mut instances {
+            let (t, node) = (instance.task, &nodes[instance.node]);
+            let task = &catalog.tasks[t];
+            let facts = Facts {
+                data: node.data.as_deref(),
+                previous: node.previous_data.as_deref(),
+                settings: &inventory.settings,
+            };
+            instance.disposition = if !selected[t] {
+                Disposition::Skip("not selected".into())
+            } else if task.kind == TaskKind::Skipped {
+                Disposition::Skip("type: skipped".into())
+            } else {
+                let verdict = match &catalog.conditions[t] {
+                    None => Ok(Verdict::True),
+                    Some(compiled) => compiled.decide(&facts),
+                };
+                match verdict {
+                    Ok(Verdict::False) => Disposition::Skip(format!(
+                        "condition is false: {}",
+                        one_line(task.condition.as_ref().map_or("", |c| c.text()))
+                    )),
+                    Ok(Verdict::Undecided(reason)) => {
+                        undecided_tasks.entry(t).or_insert(reason.clone());
+                        instance.undecided = Some(reason);
+                        run_or_sync(task.kind)
+                    }
+                    Ok(Verdict::True) => run_or_sync(task.kind),
+                    Err(message) => {
+                        errors.push(
+                            Diagnostic::at_origin(
+                                &task.origin,
+                                format!("its condition cannot be decided on node `{}`: {message}", node.name),
+                            )
+                            .task(&task.id)
+                            .help("the node's deployment data (--data) lacks what the condition reads; Fuel's astute.yaml had it"),
+                        );
+                        run_or_sync(task.kind)
                     }
                 }
-                if task.kind.is_sync_point() {
-                    Disposition::SyncPoint
-                } else {
-                    Disposition::Run
-                }
-            })
-            .collect();
-        for instance in &mut instances {
-            instance.disposition = dispositions[instance.task].clone();
+            };
         }
-        for (t, reason) in unknown_conditions {
-            let task = &catalog.tasks[t];
-            if instances.iter().any(|instance| instance.task == t) {
+        // A few undecided conditions are named one by one; a whole graph
+        // without data gets one line.
+        const NAMED_ONE_BY_ONE: usize = 3;
+        if undecided_tasks.len() > NAMED_ONE_BY_ONE {
+            warnings.push(
+                Diagnostic::general(format!(
+                    "the conditions of {} tasks are undecided (nodes without deployment data): the tasks are planned and marked `condition undecided`",
+                    undecided_tasks.len()
+                ))
+                .help("pass each node's data with --data (or `data:` in the inventory) to decide them"),
+            );
+        } else {
+            for (t, reason) in undecided_tasks {
+                let task = &catalog.tasks[t];
                 warnings.push(
                     Diagnostic::at_origin(
                         &task.origin,
-                        format!(
-                            "condition `{}` is not evaluated ({reason}); the task runs",
-                            task.condition.as_deref().unwrap_or_default()
-                        ),
+                        format!("its condition is undecided ({reason}); the task is planned"),
                     )
                     .task(&task.id),
                 );
             }
         }
 
-        let limits = catalog
-            .tasks
-            .iter()
-            .map(|task| match task.kind {
+        let mut limits = Vec::with_capacity(task_count);
+        for (t, task) in catalog.tasks.iter().enumerate() {
+            limits.push(match task.kind {
                 TaskKind::Group if task.version == Version::V1 => None,
-                _ => task.strategy.and_then(|strategy| strategy.limit()),
-            })
-            .collect();
+                _ => match strategy_amount(task, &nodes, &instances, t) {
+                    Ok(Some(amount)) => Some(amount),
+                    Ok(None) => task.strategy.and_then(|strategy| strategy.limit()),
+                    Err(message) => {
+                        errors.push(Diagnostic::at_origin(&task.origin, message).task(&task.id));
+                        None
+                    }
+                },
+            });
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
 
         let mut predecessor_count = vec![0u32; instances.len()];
         for list in &successors {
@@ -290,6 +523,26 @@ impl Plan {
             priority[id as usize] = longest_after + 1;
         }
 
+        let tolerances = catalog
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, task)| task.kind == TaskKind::Group)
+            .filter_map(|(t, task)| {
+                let budget = task.fault_tolerance?;
+                let nodes: Vec<usize> = instances
+                    .iter()
+                    .filter(|instance| instance.task == t)
+                    .map(|instance| instance.node)
+                    .collect();
+                Some(Tolerance {
+                    group: t,
+                    allowed: budget.allowed(nodes.len()),
+                    nodes,
+                })
+            })
+            .collect();
+
         Ok(Plan {
             catalog,
             nodes,
@@ -298,6 +551,7 @@ impl Plan {
             predecessor_count,
             limits,
             priority,
+            tolerances,
             warnings,
         })
     }

@@ -4,10 +4,12 @@
 //! its own process group, so a terminal's Ctrl-C reaches granule only and a
 //! time limit or a second interrupt kills the whole command.
 
-use crate::descriptor::{Action, Task, TestHook};
+use crate::condition;
+use crate::descriptor::{Action, Task, TestHook, UploadData};
 use crate::inventory::{Node, SshTarget, Transport};
 use crate::scheduler::State;
 use crate::time;
+use crate::yaql;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
@@ -252,6 +254,31 @@ impl TaskRun<'_> {
         true
     }
 
+    /// What an upload writes: given, or computed from the node's data.
+    fn upload_data(&self, data: &UploadData) -> Result<String, String> {
+        let expression = match data {
+            UploadData::Text(text) => return Ok(text.clone()),
+            UploadData::Yaql(expression) => expression,
+        };
+        let Some(node_data) = &self.node.data else {
+            return Err(format!(
+                "`parameters.data` is computed by the YAQL expression `{expression}` from the node's deployment data: pass that data with --data"
+            ));
+        };
+        let value = yaql::parse(expression)
+            .map_err(|err| format!("`parameters.data`: YAQL syntax error: {err}"))?
+            .evaluate(
+                node_data,
+                self.node.previous_data.as_deref(),
+                &condition::node_variables(node_data),
+            )
+            .map_err(|err| format!("`parameters.data` (`{expression}`): {err}"))?;
+        Ok(match value {
+            yaql::Value::Str(text) => text.to_string(),
+            other => yaql::to_yaml(&other),
+        })
+    }
+
     fn hook(&self, hook: &TestHook, attempt: u32) -> CommandResult {
         self.exec(Script {
             text: hook.cmd.clone(),
@@ -302,21 +329,28 @@ impl TaskRun<'_> {
                     ..script(text, cwd.clone(), Input::None)
                 })
             }
+            Action::Unfilled(message) => CommandResult::refused(message),
             Action::UploadFile {
                 path,
                 data,
                 permissions,
-            } => match &self.node.transport {
-                Transport::Local => local_file_op(|| {
-                    write_file(Path::new(path), data.as_bytes())?;
-                    set_mode(Path::new(path), *permissions)
-                }),
-                Transport::Ssh(_) => self.exec(script(
-                    remote_write_script(path, *permissions),
-                    None,
-                    Input::Bytes(data.clone().into_bytes()),
-                )),
-            },
+            } => {
+                let data = match self.upload_data(data) {
+                    Ok(data) => data,
+                    Err(message) => return CommandResult::refused(&message),
+                };
+                match &self.node.transport {
+                    Transport::Local => local_file_op(|| {
+                        write_file(Path::new(path), data.as_bytes())?;
+                        set_mode(Path::new(path), *permissions)
+                    }),
+                    Transport::Ssh(_) => self.exec(script(
+                        remote_write_script(path, *permissions),
+                        None,
+                        Input::Bytes(data.into_bytes()),
+                    )),
+                }
+            }
             Action::CopyFiles {
                 files,
                 permissions,

@@ -26,6 +26,7 @@ pub mod compare_split;
 pub mod corpus;
 pub mod declaration_oracle;
 pub mod executor;
+pub mod fuel_data;
 pub mod lint_fixtures;
 pub mod lint_oracle;
 pub mod oracle;

@@ -367,3 +367,77 @@ fn v1_groups_order_nodes_by_group_and_strategy() {
         "compute strategy amount is 2"
     );
 }
+
+/// Fuel 9's `fault_tolerance` on a group: one failed node of three is within
+/// a budget of 1 and the run goes on; with a budget of 0 nothing starts after
+/// the failure. At `-j 1` every `check` (a longer chain) starts before any
+/// `late`, so the failure comes first.
+#[test]
+fn a_group_fault_tolerance_stops_the_run_once_exceeded() {
+    for (budget, stops) in [("0", true), ("1", false), ("'34%'", false), ("'33%'", true)] {
+        let dir = scratch(&format!(
+            "fault_tolerance_{}",
+            budget.trim_matches('\'').replace('%', "pct")
+        ));
+        let yaml = format!(
+            "\
+- id: workers
+  type: group
+  version: 2.0.0
+  role: [worker]
+  fault_tolerance: {budget}
+- id: check
+  type: shell
+  version: 2.0.0
+  role: [worker]
+  parameters: {{cmd: 'test \"$GRANULE_NODE\" != w1'}}
+- id: late
+  type: shell
+  version: 2.0.0
+  role: [worker]
+  requires: [check]
+  parameters: {{cmd: 'true'}}
+"
+        );
+        std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+        std::fs::write(
+            dir.join("nodes.yaml"),
+            "nodes:\n  - {name: w1, roles: [worker]}\n  - {name: w2, roles: [worker]}\n  - {name: w3, roles: [worker]}\n",
+        )
+        .unwrap();
+        let output = granule_in(
+            &dir,
+            &[
+                "run",
+                "-j",
+                "1",
+                "--tasks",
+                "tasks.yaml",
+                "--inventory",
+                "nodes.yaml",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        let late_started = journal(&dir.join(".granule/run"))
+            .iter()
+            .filter(|record| record["task"] == "late" && record["state"] == "running")
+            .count();
+        if stops {
+            assert!(
+                stdout.contains("more nodes of group `workers` failed than its fault_tolerance"),
+                "{budget}: {stdout}"
+            );
+            assert_eq!(
+                late_started, 0,
+                "budget {budget}: `late` started after the run stopped"
+            );
+        } else {
+            // `late` fails with its dependency on w1 and runs on the others.
+            assert!(!stdout.contains("fault_tolerance"), "{budget}: {stdout}");
+            assert_eq!(late_started, 2, "budget {budget}");
+        }
+    }
+}

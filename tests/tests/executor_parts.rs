@@ -135,15 +135,18 @@ fn dry_run_prints_waves_nodes_and_critical_path_and_runs_nothing() {
         stdout.contains("ceph_osd (skipped: condition is false"),
         "{stdout}"
     );
-    // The longest chain goes through the cross-node links.
+    // The longest chain (8 tasks: through the cross-node links from the
+    // database to the compute nodes, or to the stage that ends everywhere)
+    // crosses nodes.
     let critical = stdout
         .lines()
         .find(|l| l.starts_with("critical path"))
         .expect("a critical path line");
     assert!(
-        critical.contains("database@ctl-1 -> rabbitmq@")
+        critical.starts_with("critical path (8 tasks): deploy_start@ctl-1 -> hiera@ctl-1 -> database@ctl-1 -> rabbitmq@")
             && critical.contains("keystone@")
-            && critical.contains("nova_compute@cmp-"),
+            && critical.contains("@ctl-")
+            && (critical.contains("@cmp-") || critical.contains("@ctl-2")),
         "{critical}"
     );
     assert!(
@@ -184,4 +187,94 @@ fn a_partial_run_runs_only_the_selected_tasks() {
         !dir.join("work/synced").exists(),
         "sync_config was not selected"
     );
+}
+
+/// Deployment data from the inventory (`data:`, `previous_data:`) and from
+/// `--data NODE=FILE`: each node's conditions are decided on its own data,
+/// a node without data plans its tasks as undecided, `--dry-run` says which
+/// condition skipped what, and the run's `run.json` keeps the data files for
+/// `--resume`.
+#[test]
+fn conditions_are_decided_per_node_on_its_deployment_data() {
+    let dir = scratch("parts_deployment_data");
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        "\
+- id: database
+  type: shell
+  version: 2.0.0
+  role: [controller]
+  condition: {yaql_exp: 'changed($.mysql)'}
+  parameters: {cmd: 'true'}
+- id: ceph
+  type: shell
+  version: 2.0.0
+  role: [controller]
+  condition: {yaql_exp: '$.storage.ceph and not (''mongo'' in $.roles)'}
+  parameters: {cmd: 'true'}
+",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("nodes.yaml"),
+        "nodes:\n  - {name: c1, roles: [controller], data: c1.yaml, previous_data: c1-old.yaml}\n  - {name: c2, roles: [controller]}\n  - {name: c3, roles: [controller]}\n",
+    )
+    .unwrap();
+    let data = |password: &str, ceph: bool| {
+        format!("uid: '1'\nroles: [controller]\nmysql: {{password: {password}}}\nstorage: {{ceph: {ceph}}}\n")
+    };
+    std::fs::write(dir.join("c1.yaml"), data("new", true)).unwrap();
+    std::fs::write(dir.join("c1-old.yaml"), data("new", true)).unwrap();
+    std::fs::write(dir.join("c2.yaml"), data("new", false)).unwrap();
+    let args = [
+        "run",
+        "--dry-run",
+        "--tasks",
+        "tasks.yaml",
+        "--inventory",
+        "nodes.yaml",
+        "--data",
+        "c2=c2.yaml",
+    ];
+    let output = granule_in(&dir, &args);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for line in [
+        // c1: nothing changed since its previous deployment; ceph on.
+        "  database (skipped: condition is false: changed($.mysql)): c1\n",
+        "  ceph: c1\n",
+        // c2: no previous data, so the database counts as changed; ceph off.
+        "  database: c2\n",
+        "  ceph (skipped: condition is false: $.storage.ceph and not ('mongo' in $.roles)): c2\n",
+        // c3: no data at all.
+        "  database (condition undecided): c3\n",
+    ] {
+        assert!(stdout.contains(line), "{line}---\n{stdout}");
+    }
+    assert!(
+        text(&output.stderr).contains("task `database`: its condition is undecided (no deployment data for this node); the task is planned"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // `run.json` names the data files, for `--resume`.
+    let run = granule_in(
+        &dir,
+        &[
+            "run",
+            "--tasks",
+            "tasks.yaml",
+            "--inventory",
+            "nodes.yaml",
+            "--data",
+            "c2=c2.yaml",
+            "--node",
+            "c2",
+            "--stop-after",
+            "database",
+        ],
+    );
+    assert!(matches!(exit_code(&run), 0 | 3), "{}", text(&run.stderr));
+    let saved = std::fs::read_to_string(dir.join(".granule/run/run.json")).unwrap();
+    assert!(saved.contains("c2.yaml"), "{saved}");
 }

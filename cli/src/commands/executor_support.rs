@@ -3,7 +3,7 @@
 
 use clap::Args;
 use granule_executor::descriptor;
-use granule_executor::inventory::Inventory;
+use granule_executor::inventory::{self, Inventory, Node};
 use granule_executor::{Catalog, Diagnostic, Diagnostics, Plan, Selection};
 use std::path::PathBuf;
 
@@ -26,6 +26,21 @@ pub struct PlanSource {
     /// Cluster settings (YAML) for `settings:a.b == value` conditions; replaces the inventory's.
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+
+    /// The node's deployment data (YAML in the shape of Fuel's astute.yaml:
+    /// uid, roles, network_metadata, settings sections), on which conditions
+    /// and YAQL fields are evaluated. With --role: FILE. With --inventory:
+    /// NODE=FILE, repeatable (or `data:` in the inventory), or FILE for
+    /// every node without its own.
+    #[arg(long = "data", value_name = "[NODE=]FILE")]
+    pub data: Vec<String>,
+
+    /// The data of the previous deployment, in the same forms as --data:
+    /// Nailgun's changed(), added(), old()... compare with it. Without it,
+    /// the previous data is empty and everything a condition reads counts
+    /// as changed.
+    #[arg(long = "previous-data", value_name = "[NODE=]FILE")]
+    pub previous_data: Vec<String>,
 
     /// Run only these tasks (comma-separated or repeated).
     #[arg(long, value_name = "TASK", value_delimiter = ',')]
@@ -67,6 +82,9 @@ pub fn load_inventory(source: &PlanSource) -> Result<Inventory, Diagnostics> {
                 .into())
         }
     };
+    attach_data(&mut inventory, &source.data, false)?;
+    attach_data(&mut inventory, &source.previous_data, true)?;
+    inventory.share_data();
     if let Some(path) = &source.settings {
         let text = std::fs::read_to_string(path)
             .map_err(|err| Diagnostic::new(path, format!("cannot read settings: {err}")))?;
@@ -74,6 +92,78 @@ pub fn load_inventory(source: &PlanSource) -> Result<Inventory, Diagnostics> {
             .map_err(|err| granule_executor::error::yaml_error(path, &err))?;
     }
     Ok(inventory)
+}
+
+/// Gives nodes their deployment data from `--data`/`--previous-data`.
+fn attach_data(
+    inventory: &mut Inventory,
+    specs: &[String],
+    previous: bool,
+) -> Result<(), Diagnostics> {
+    let option = if previous {
+        "--previous-data"
+    } else {
+        "--data"
+    };
+    let mut errors = Diagnostics::default();
+    let names: Vec<String> = inventory
+        .nodes
+        .iter()
+        .map(|node| node.name.clone())
+        .collect();
+    for spec in specs {
+        let (node, file) = match spec.split_once('=') {
+            Some((node, file)) if !std::path::Path::new(spec).exists() => (Some(node), file),
+            _ => (None, spec.as_str()),
+        };
+        let data = match inventory::load_data(std::path::Path::new(file)) {
+            Ok(data) => data,
+            Err(diagnostic) => {
+                errors.push(diagnostic);
+                continue;
+            }
+        };
+        let targets: Vec<&mut Node> = match node {
+            Some(name) => inventory
+                .nodes
+                .iter_mut()
+                .filter(|node| node.name == name)
+                .collect(),
+            None => inventory
+                .nodes
+                .iter_mut()
+                .filter(|node| {
+                    if previous {
+                        node.previous_data.is_none()
+                    } else {
+                        node.data.is_none()
+                    }
+                })
+                .collect(),
+        };
+        if targets.is_empty() {
+            errors.push(match node {
+                Some(_) => Diagnostic::general(format!("{option} {spec}: no such node"))
+                    .help(format!("nodes: {}", names.join(", "))),
+                None => {
+                    Diagnostic::general(format!("{option} {spec}: every node already has its data"))
+                        .help(format!(
+                            "name the node it is for: {option} NODE={file} (nodes: {})",
+                            names.join(", ")
+                        ))
+                }
+            });
+        }
+        for target in targets {
+            let slot = if previous {
+                &mut target.previous_data
+            } else {
+                &mut target.data
+            };
+            *slot = Some(data.clone());
+        }
+    }
+    errors.into_result(())
 }
 
 pub fn load_plan(source: &PlanSource) -> Result<Plan, Diagnostics> {

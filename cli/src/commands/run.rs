@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Run tasks (Fuel `tasks.yaml`, versions 1 and 2.0.0) in dependency order.
+/// Run tasks (Fuel `tasks.yaml`, versions 1 and 2.x) in dependency order.
 ///
 /// Each node runs one task at a time; different nodes run in parallel up to
 /// -j and each task's `strategy`. A failed task stops only what depends on
@@ -36,6 +36,10 @@ use std::time::Duration;
 ///   granule run --tasks tasks.yaml --role compute --only netconfig --with-deps
 ///   granule run --tasks tasks.yaml --inventory nodes.yaml --stop-after database
 ///   granule run --resume                                       # continue the last run
+///   granule run --tasks fuel/ --role controller --data astute.yaml --dry-run
+///       # conditions decided on the node's data (Fuel's astute.yaml)
+///   granule run --tasks fuel/ --inventory nodes.yaml --data ctl-1=new.yaml \
+///       --previous-data ctl-1=old.yaml   # re-deployment: only what changed
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct RunArgs {
@@ -106,6 +110,10 @@ struct SavedRun {
     inventory: Option<PathBuf>,
     roles: Vec<String>,
     settings: Option<PathBuf>,
+    #[serde(default)]
+    data: Vec<String>,
+    #[serde(default)]
+    previous_data: Vec<String>,
     only: Vec<String>,
     skip: Vec<String>,
     start: Option<String>,
@@ -119,6 +127,19 @@ struct SavedRun {
 
 const SAVED_RUN: &str = "run.json";
 
+/// A `--data [NODE=]FILE` with its file made absolute, for `--resume` from elsewhere.
+fn absolute_data(spec: &str) -> String {
+    let (node, file) = match spec.split_once('=') {
+        Some((node, file)) if !Path::new(spec).exists() => (Some(node), file),
+        _ => (None, spec),
+    };
+    let file = std::path::absolute(file).unwrap_or_else(|_| PathBuf::from(file));
+    match node {
+        Some(node) => format!("{node}={}", file.display()),
+        None => file.display().to_string(),
+    }
+}
+
 impl SavedRun {
     fn of(source: &PlanSource, noop: bool, puppet_args: &[String]) -> SavedRun {
         let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
@@ -127,6 +148,12 @@ impl SavedRun {
             inventory: source.inventory.as_ref().map(absolute),
             roles: source.roles.clone(),
             settings: source.settings.as_ref().map(absolute),
+            data: source.data.iter().map(|spec| absolute_data(spec)).collect(),
+            previous_data: source
+                .previous_data
+                .iter()
+                .map(|spec| absolute_data(spec))
+                .collect(),
             only: source.only.clone(),
             skip: source.skip.clone(),
             start: source.start.clone(),
@@ -150,6 +177,12 @@ impl SavedRun {
         }
         if source.settings.is_none() {
             source.settings = self.settings;
+        }
+        if source.data.is_empty() {
+            source.data = self.data;
+        }
+        if source.previous_data.is_empty() {
+            source.previous_data = self.previous_data;
         }
         let selects = !source.only.is_empty()
             || !source.skip.is_empty()
@@ -586,7 +619,24 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .map(|&id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id)}))
             .collect();
         let instances: Vec<serde_json::Value> = (0..plan.instances.len() as u32)
-            .map(|id| serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&plan.instances[id as usize].disposition)}))
+            .map(|id| {
+                let instance = &plan.instances[id as usize];
+                let mut entry = serde_json::json!({"node": plan.node_name(id), "task": plan.task_id(id), "action": disposition_name(&instance.disposition)});
+                if let Disposition::Skip(reason) = &instance.disposition {
+                    entry["reason"] = reason.as_str().into();
+                }
+                if let Some(reason) = &instance.undecided {
+                    entry["undecided"] = reason.as_str().into();
+                }
+                let task = &plan.catalog.tasks[instance.task];
+                if !task.refresh_on.is_empty() {
+                    entry["refresh_on"] = task.refresh_on.clone().into();
+                }
+                if !task.reexecute_on.is_empty() {
+                    entry["reexecute_on"] = task.reexecute_on.clone().into();
+                }
+                entry
+            })
             .collect();
         let edges: Vec<[u32; 2]> = plan
             .successors
@@ -594,10 +644,22 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             .enumerate()
             .flat_map(|(from, list)| list.iter().map(move |&to| [from as u32, to]))
             .collect();
+        let tolerances: Vec<serde_json::Value> = plan
+            .tolerances
+            .iter()
+            .map(|tolerance| {
+                serde_json::json!({
+                    "group": plan.catalog.tasks[tolerance.group].id,
+                    "nodes": tolerance.nodes.iter().map(|&n| plan.nodes[n].name.as_str()).collect::<Vec<_>>(),
+                    "failures_allowed": tolerance.allowed,
+                })
+            })
+            .collect();
         outln!(
             "{}",
             serde_json::json!({
                 "nodes": nodes,
+                "fault_tolerance": tolerances,
                 "instances": instances,
                 "edges": edges,
                 "waves": wave_list,
@@ -624,23 +686,50 @@ fn print_plan(plan: &Plan, format: Format) -> ExitCode {
             node.roles.join(", ")
         ));
     }
+    for tolerance in plan
+        .tolerances
+        .iter()
+        .filter(|tolerance| !tolerance.nodes.is_empty())
+    {
+        let group = &plan.catalog.tasks[tolerance.group];
+        out.push_str(&format!(
+            "  group {}: the run stops when more than {} of its {} node{} fail (fault_tolerance: {})\n",
+            group.id,
+            tolerance.allowed,
+            tolerance.nodes.len(),
+            if tolerance.nodes.len() == 1 { "" } else { "s" },
+            group.fault_tolerance.map(|budget| budget.to_string()).unwrap_or_default()
+        ));
+    }
     for (number, wave) in waves.iter().enumerate() {
         out.push_str(&format!("wave {}:\n", number + 1));
-        let mut by_task: BTreeMap<(usize, &str), Vec<&str>> = BTreeMap::new();
+        // Conditions are decided per node: one line per task and outcome.
+        let mut by_task: BTreeMap<(usize, &str, String), Vec<&str>> = BTreeMap::new();
         for &id in wave {
             let instance = &plan.instances[id as usize];
+            let mut note = match (&instance.disposition, &instance.undecided) {
+                (Disposition::Skip(reason), _) => format!(" (skipped: {reason})"),
+                (Disposition::SyncPoint, _) => " (sync point)".to_string(),
+                (Disposition::Run, Some(_)) => " (condition undecided)".to_string(),
+                (Disposition::Run, None) => String::new(),
+            };
+            // What Fuel 9 re-ran the task for, on a re-deployment.
+            let task = &plan.catalog.tasks[instance.task];
+            if !task.refresh_on.is_empty() {
+                note.push_str(&format!(" [refresh on: {}]", task.refresh_on.join(", ")));
+            }
+            if !task.reexecute_on.is_empty() {
+                note.push_str(&format!(
+                    " [re-executed on: {}]",
+                    task.reexecute_on.join(", ")
+                ));
+            }
             by_task
-                .entry((instance.task, plan.task_id(id)))
+                .entry((instance.task, plan.task_id(id), note))
                 .or_default()
                 .push(plan.node_name(id));
         }
-        for ((task, id), nodes) in by_task {
-            let example = plan.instances.iter().find(|instance| instance.task == task);
-            let note = match example.map(|instance| &instance.disposition) {
-                Some(Disposition::Skip(reason)) => format!(" (skipped: {reason})"),
-                Some(Disposition::SyncPoint) => " (sync point)".to_string(),
-                _ => String::new(),
-            };
+        for ((_, id, note), nodes) in by_task {
             let shown = if nodes.len() > 8 {
                 format!("{}, ... ({} nodes)", nodes[..8].join(", "), nodes.len())
             } else {

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Check, list and draw task descriptors (Fuel tasks.yaml, versions 1 and 2.0.0).
+/// Check, list and draw task descriptors (Fuel tasks.yaml, versions 1 and 2.x).
 ///
 /// Examples:
 ///   granule tasks validate deployment/

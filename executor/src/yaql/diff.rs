@@ -1,0 +1,124 @@
+//! Nailgun's `datadiff`: what was added to and deleted from a value since
+//! the previous deployment, one level deep.
+
+use super::value::Value;
+use std::collections::HashMap;
+
+/// (added, deleted), as Nailgun's `datadiff.diff(old, new)` computes them:
+/// mappings by key (a changed value is both deleted and added), lists and
+/// the lines of strings by their longest matching runs, anything else as a
+/// whole when it differs.
+pub fn diff(old: &Value, new: &Value) -> (Value, Value) {
+    match (old, new) {
+        (Value::Map(a), Value::Map(b)) => {
+            let mut added = Vec::new();
+            let mut deleted = Vec::new();
+            for (key, value) in a.iter() {
+                match new.get(key) {
+                    None => deleted.push((key.clone(), value.clone())),
+                    Some(now) if now != value => {
+                        deleted.push((key.clone(), value.clone()));
+                        added.push((key.clone(), now.clone()));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for (key, value) in b.iter() {
+                if old.get(key).is_none() {
+                    added.push((key.clone(), value.clone()));
+                }
+            }
+            (Value::map(added), Value::map(deleted))
+        }
+        (Value::List(a), Value::List(b)) => sequence_diff(a, b),
+        (Value::Str(a), Value::Str(b)) => {
+            let lines = |text: &str| -> Vec<Value> { text.lines().map(Value::string).collect() };
+            sequence_diff(&lines(a), &lines(b))
+        }
+        _ if old == new => (Value::Null, Value::Null),
+        _ => (new.clone(), old.clone()),
+    }
+}
+
+/// Python's `difflib.SequenceMatcher` (without its junk heuristics, which
+/// start at 200 items): the longest matching run, then the same on each side
+/// of it; what lies between runs was deleted from `a` or added in `b`.
+fn sequence_diff(a: &[Value], b: &[Value]) -> (Value, Value) {
+    // Where each item of `b` is, by hash, as difflib's `b2j`.
+    let a_hashes: Vec<u64> = a.iter().map(Value::equality_hash).collect();
+    let mut b_positions: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (j, item) in b.iter().enumerate() {
+        b_positions.entry(item.equality_hash()).or_default().push(j);
+    }
+    let sides = Sides {
+        a,
+        b,
+        a_hashes: &a_hashes,
+        b_positions: &b_positions,
+    };
+    let mut runs = Vec::new();
+    sides.matching_runs((0, a.len()), (0, b.len()), &mut runs);
+    runs.sort_unstable();
+    let mut added = Vec::new();
+    let mut deleted = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    for (start_a, start_b, length) in runs.into_iter().chain([(a.len(), b.len(), 0)]) {
+        deleted.extend_from_slice(&a[i..start_a]);
+        added.extend_from_slice(&b[j..start_b]);
+        i = start_a + length;
+        j = start_b + length;
+    }
+    (Value::list(added), Value::list(deleted))
+}
+
+struct Sides<'a> {
+    a: &'a [Value],
+    b: &'a [Value],
+    a_hashes: &'a [u64],
+    b_positions: &'a HashMap<u64, Vec<usize>>,
+}
+
+impl Sides<'_> {
+    fn matching_runs(
+        &self,
+        (low_a, high_a): (usize, usize),
+        (low_b, high_b): (usize, usize),
+        runs: &mut Vec<(usize, usize, usize)>,
+    ) {
+        // The longest run, the earliest in `a` then in `b` on ties, as
+        // difflib's `find_longest_match` picks it: for each item of `a`, the
+        // length of the run ending at each equal item of `b`.
+        let mut best = (low_a, low_b, 0);
+        let mut ending: HashMap<usize, usize> = HashMap::new();
+        for i in low_a..high_a {
+            let mut next = HashMap::new();
+            for &j in self
+                .b_positions
+                .get(&self.a_hashes[i])
+                .into_iter()
+                .flatten()
+            {
+                if j < low_b || j >= high_b || self.a[i] != self.b[j] {
+                    continue;
+                }
+                let length = j
+                    .checked_sub(1)
+                    .and_then(|before| ending.get(&before))
+                    .map_or(0, |n| *n)
+                    + 1;
+                next.insert(j, length);
+                if length > best.2 {
+                    best = (i + 1 - length, j + 1 - length, length);
+                }
+            }
+            ending = next;
+        }
+        let (start_a, start_b, length) = best;
+        if length == 0 {
+            return;
+        }
+        self.matching_runs((low_a, start_a), (low_b, start_b), runs);
+        runs.push(best);
+        self.matching_runs((start_a + length, high_a), (start_b + length, high_b), runs);
+    }
+}
