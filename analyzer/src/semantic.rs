@@ -19,6 +19,9 @@ use granule_parser::{BinaryOp, Definition, Expr, ExprKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
+/// A class's variable: `(class, name)`.
+type ClassVariable = (String, String);
+
 /// Index of a holder in [`Semantic`].
 pub type HolderId = u32;
 
@@ -152,7 +155,7 @@ pub struct Semantic<'a> {
     /// Every class name and every segment of one.
     class_words: HashSet<&'a str>,
     /// The values of class variables, as far as known: `(class, name)`.
-    values: Mutex<HashMap<(String, String), Option<Vec<Alternative>>>>,
+    values: Mutex<HashMap<ClassVariable, Option<Vec<Alternative>>>>,
 }
 
 impl<'a> Semantic<'a> {

@@ -72,7 +72,7 @@ fn ids<'a>(proposal: &'a Proposal) -> Vec<&'a str> {
 }
 
 /// The labels of the units a task borrows.
-fn borrowed<'a>(proposal: &'a Proposal, id: &str) -> Vec<String> {
+fn borrowed(proposal: &Proposal, id: &str) -> Vec<String> {
     let task = proposal.task(id).expect("the task");
     task.borrowed
         .iter()

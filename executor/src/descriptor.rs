@@ -1203,8 +1203,10 @@ impl Parameters<'_> {
                         match &map["yaql_exp"] {
                             Value::String(expression) => UploadData::Yaql(expression.clone()),
                             _ => {
-                                return Err(self
-                                    .error("data", "`parameters.data.yaql_exp` must be a string".into()))
+                                return Err(self.error(
+                                    "data",
+                                    "`parameters.data.yaql_exp` must be a string".into(),
+                                ))
                             }
                         }
                     }

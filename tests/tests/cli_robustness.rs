@@ -632,8 +632,8 @@ fn tasks_yaml_errors_are_all_reported_at_their_key() {
             "{field}: {stderr}"
         );
     }
-    // Parameters: the error points at the parameter.
-    let bad_parameters = text.replacen("    timeout:", "    timout:", 1).replacen(
+    // Parameters: an error points at the parameter.
+    let bad_parameters = text.replacen(
         "    puppet_manifest:",
         "    puppet_manifest: [not, a, path]\n    x_was_manifest:",
         1,
@@ -642,17 +642,24 @@ fn tasks_yaml_errors_are_all_reported_at_their_key() {
     let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
     let stderr = text_of(&output);
     assert_eq!(exit_code(&output), 2, "{stderr}");
-    let timeout_line = line_of(&bad_parameters, "    timout:");
-    assert!(
-        stderr.contains(&format!("tasks.yaml:{timeout_line}:5: "))
-            && stderr.contains("unknown parameter `timout`")
-            && stderr.contains("did you mean `timeout`?"),
-        "{stderr}"
-    );
     let manifest_line = line_of(&bad_parameters, "    puppet_manifest: [not");
     assert!(
         stderr.contains(&format!("tasks.yaml:{manifest_line}:5: "))
             && stderr.contains("parameter `puppet_manifest` must be a string"),
+        "{stderr}"
+    );
+    // A parameter the type does not use is what Fuel's loader ignored: a
+    // warning, at the parameter, with the one meant.
+    let misspelt_parameter = "- id: a\n  type: puppet\n  version: 2.0.0\n  groups: [x]\n  parameters:\n    puppet_manifest: /etc/a.pp\n    puppet_modules: /etc/modules\n    timout: 3600\n";
+    std::fs::write(dir.join("tasks.yaml"), misspelt_parameter).unwrap();
+    let output = granule_in(&dir, &["tasks", "validate", "tasks.yaml"]);
+    let stderr = text_of(&output);
+    assert_eq!(exit_code(&output), 0, "{stderr}");
+    let timeout_line = line_of(misspelt_parameter, "    timout:");
+    assert!(
+        stderr.contains(&format!("warning: tasks.yaml:{timeout_line}:5: "))
+            && stderr.contains("parameter `timout` is not used by a `puppet` task")
+            && stderr.contains("did you mean `timeout`?"),
         "{stderr}"
     );
 

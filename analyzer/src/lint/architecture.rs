@@ -18,6 +18,9 @@ use std::sync::Arc;
 pub struct TaskManifest {
     pub id: String,
     pub manifest: PathBuf,
+    /// The tasks it runs after (`requires`, `cross-depends`, and the
+    /// `required_for` of others, resolved to ids).
+    pub after: Vec<String>,
 }
 
 /// One task as the checks see it: the units its manifest reaches.
@@ -28,6 +31,8 @@ pub struct Task {
     /// The top scope and nodes of the manifest, and every class and define
     /// they declare, directly or through others.
     pub units: HashSet<Vertex>,
+    /// The tasks that run before it, directly or through others.
+    pub after: HashSet<String>,
 }
 
 /// What the architecture checks look at.
@@ -84,6 +89,7 @@ impl<'a> Workspace<'a> {
                     id: task.id.clone(),
                     manifest: file.path.clone(),
                     units: analysis.reachable_from(starts),
+                    after: runs_after(tasks, &task.id),
                 })
             })
             .collect();
@@ -280,6 +286,23 @@ pub fn run(
         }
     }
     by_file
+}
+
+/// The ids of the tasks `id` runs after, transitively.
+fn runs_after(tasks: &[TaskManifest], id: &str) -> HashSet<String> {
+    let mut found = HashSet::new();
+    let mut stack = vec![id.to_string()];
+    while let Some(at) = stack.pop() {
+        let Some(task) = tasks.iter().find(|task| task.id == at) else {
+            continue;
+        };
+        for before in &task.after {
+            if found.insert(before.clone()) {
+                stack.push(before.clone());
+            }
+        }
+    }
+    found
 }
 
 /// A file's identity on disk (device and inode): paths naming it

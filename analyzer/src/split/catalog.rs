@@ -44,7 +44,7 @@ pub struct Catalogs<'a> {
     pub units: Vec<UnitCatalog<'a>>,
     /// Holders whose code the split copies (the entry, opened classes):
     /// never in a task's catalog themselves.
-    walked: HashSet<HolderId>,
+    pub walked: HashSet<HolderId>,
     requirements: HashMap<HolderId, Vec<(&'a Edge, &'a Vertex)>>,
     /// For each holder, the units whose closure holds it.
     pub units_with: HashMap<HolderId, Vec<usize>>,
@@ -101,10 +101,10 @@ impl<'a> Catalogs<'a> {
                         | EdgeKind::NotifyParam
                         | EdgeKind::SubscribeParam
                         | EdgeKind::Override
-                        | EdgeKind::Realize => {
-                            if required(&edge.to) {
-                                catalog.references.push((edge, &edge.to));
-                            }
+                        | EdgeKind::Realize
+                            if required(&edge.to) =>
+                        {
+                            catalog.references.push((edge, &edge.to));
                         }
                         _ => {}
                     }
@@ -264,6 +264,9 @@ pub struct CollectorUse<'a> {
     pub matched: Vec<HolderId>,
     /// Those of `matched` whose resource it surely collects.
     pub surely: Vec<HolderId>,
+    /// Units whose own statement declares a resource it may collect, and
+    /// whether surely.
+    pub units: Vec<(usize, bool)>,
     /// Why it must meet them in one task, if it must: a refresh, an
     /// override, or virtual resources.
     pub must_meet: Option<String>,
@@ -274,6 +277,7 @@ pub struct CollectorUse<'a> {
 /// The collectors of the holders units reach, with what they match.
 pub fn collector_uses<'a>(
     semantic: &Semantic<'a>,
+    monolith: &Monolith<'a>,
     catalogs: &Catalogs<'a>,
 ) -> Vec<CollectorUse<'a>> {
     let mut uses = Vec::new();
@@ -304,12 +308,29 @@ pub fn collector_uses<'a>(
         let mut matched = Vec::new();
         let mut surely = Vec::new();
         let mut realises = false;
+        let mut units = Vec::new();
         for resource in semantic.resources_of_type(&collector.type_name) {
             let Some(declarer) = semantic.holder(&resource.holder) else {
                 continue;
             };
             let matches = semantic.collects(collector, resource);
-            if !reached.contains(&declarer) || !matches.may() {
+            if !matches.may() {
+                continue;
+            }
+            if catalogs.walked.contains(&declarer) {
+                // Declared by a copied statement: the unit holding it.
+                let at = (resource.location.line, resource.location.column);
+                if let Some(unit) = monolith.units.iter().position(|unit| {
+                    *unit.location.file == *resource.location.file
+                        && (unit.location.line, unit.location.column) <= at
+                        && at <= unit.end
+                }) {
+                    realises |= resource.is_virtual;
+                    units.push((unit, matches == crate::semantic::Match::Yes));
+                }
+                continue;
+            }
+            if !reached.contains(&declarer) {
                 continue;
             }
             if matches == crate::semantic::Match::Yes && !surely.contains(&declarer) {
@@ -358,12 +379,14 @@ pub fn collector_uses<'a>(
         } else {
             None
         };
-        if !matched.is_empty() && (must_meet.is_some() || !orders.is_empty()) {
+        if (!matched.is_empty() || !units.is_empty()) && (must_meet.is_some() || !orders.is_empty())
+        {
             uses.push(CollectorUse {
                 collector,
                 holder,
                 matched,
                 surely,
+                units,
                 must_meet,
                 orders,
             });

@@ -191,10 +191,9 @@ pub fn split<'a>(
                 for edge in &analysis.edges {
                     if matches!(edge.unit, Vertex::Node { .. })
                         && edge.location.file == files[index].path
+                        && !entry_vertices.contains(&edge.unit)
                     {
-                        if !entry_vertices.contains(&edge.unit) {
-                            entry_vertices.push(edge.unit.clone());
-                        }
+                        entry_vertices.push(edge.unit.clone());
                     }
                 }
                 roots.push((None, index, None));
@@ -313,7 +312,6 @@ pub fn split<'a>(
                 .collect()
         })
         .collect();
-    drop(evaluator);
     let mut pruned = Vec::new();
     let mut kept_truths = Vec::new();
     let units = std::mem::take(&mut monolith.units);
@@ -341,7 +339,7 @@ pub fn split<'a>(
         .filter_map(|vertex| semantic.holder(&vertex))
         .collect();
     let catalogs = Catalogs::new(semantic, &monolith, walked);
-    let uses = catalog::collector_uses(semantic, &catalogs);
+    let uses = catalog::collector_uses(semantic, &monolith, &catalogs);
 
     // 3. Partition: a first grouping, then what the constraints force.
     let count = monolith.units.len();
@@ -418,6 +416,44 @@ pub fn split<'a>(
                 let Some(here) = holding.get(&collector.holder) else {
                     continue;
                 };
+                // Resources copied statements declare: their units.
+                for &(unit, surely) in &collector.units {
+                    if !monolith.units[unit].roles.contains(role) {
+                        continue;
+                    }
+                    let Some((&group, _)) = on_role.iter().find(|(_, m)| m.contains(&unit)) else {
+                        continue;
+                    };
+                    if here.contains(&group) {
+                        continue;
+                    }
+                    if !surely {
+                        uncertain.insert((
+                            collector.collector.location.to_string(),
+                            format!(
+                                "{} may collect what {} declares, in another task on role {role}: {why}",
+                                collector.collector.collector.label(),
+                                monolith.units[unit].label()
+                            ),
+                        ));
+                        continue;
+                    }
+                    if sets.union(here[0], group) {
+                        changed = true;
+                        merges.push(Merge {
+                            units: [
+                                monolith.units[here[0]].label(),
+                                monolith.units[unit].label(),
+                            ],
+                            reason: format!(
+                                "{why}; it collects from {} on role {role}",
+                                monolith.units[unit].label()
+                            ),
+                            location: collector.collector.location.clone(),
+                            hub: collector.collector.holder.label(),
+                        });
+                    }
+                }
                 for declarer in &collector.matched {
                     let Some(there) = holding.get(declarer) else {
                         continue;
@@ -766,12 +802,29 @@ fn place_relationships(
             .filter(|end| {
                 matches!(
                     end,
-                    Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
+                    Vertex::Class { .. }
+                        | Vertex::Resource { scope: None, .. }
+                        | Vertex::Collector { .. }
                 )
             })
             .all(|end| {
                 any = true;
-                catalogs.holds(semantic, &holders, &applied, end)
+                match end {
+                    // A collector orders only what the task declares of
+                    // its type: elsewhere, task order carries it.
+                    Vertex::Collector { type_name, .. } => {
+                        semantic.resources_of_type(type_name).any(|resource| {
+                            semantic
+                                .holder(&resource.holder)
+                                .is_some_and(|h| holders.contains(h))
+                        }) || applied.iter().any(|&u| {
+                            catalogs.units[u].own.iter().any(|own| {
+                                matches!(own, Vertex::Resource { type_name: t, .. } if t == type_name)
+                            })
+                        })
+                    }
+                    _ => catalogs.holds(semantic, &holders, &applied, end),
+                }
             });
         (all, any)
     };

@@ -22,6 +22,9 @@ use granule_parser::{Definition, Expr, ExprKind};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// A stretch of a file: its path, and the first and last (line, column).
+type Span = (Arc<str>, (u32, u32), (u32, u32));
+
 pub struct Opener<'a> {
     pub semantic: &'a Semantic<'a>,
     plan: &'a Plan,
@@ -32,7 +35,7 @@ pub struct Opener<'a> {
     needed: Vec<(String, String)>,
     /// The branches the walk left out (they hold on no role under the
     /// assumptions): what only they declare is not in the monolith.
-    pruned: Vec<(Arc<str>, (u32, u32), (u32, u32))>,
+    pruned: Vec<Span>,
 }
 
 impl<'a> Opener<'a> {

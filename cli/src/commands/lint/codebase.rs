@@ -170,7 +170,7 @@ fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
     })?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut tasks = Vec::new();
-    for task in set.tasks {
+    for task in &set.tasks {
         let Action::Puppet { manifest, .. } = &task.action else {
             continue;
         };
@@ -186,9 +186,25 @@ fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
                 task.origin, task.id
             ));
         }
+        let mut after: Vec<String> = task.requires.clone();
+        for cross in &task.cross_depends {
+            after.extend(
+                set.tasks
+                    .iter()
+                    .filter(|other| cross.name.matches(&other.id))
+                    .map(|other| other.id.clone()),
+            );
+        }
+        after.extend(
+            set.tasks
+                .iter()
+                .filter(|other| other.required_for.contains(&task.id))
+                .map(|other| other.id.clone()),
+        );
         tasks.push(TaskManifest {
             id: task.id.clone(),
             manifest: path,
+            after,
         });
     }
     Ok(tasks)

@@ -9,14 +9,18 @@
 //! find resource 'Service[x]' in parameter 'notify'"), and so it does for
 //! `realize` and overrides; and even if the reference were dropped, no
 //! refresh event crosses catalogs. A collector `Type <| |>` whose
-//! resources are all declared by other tasks compiles but collects nothing.
+//! resources are all declared by other tasks compiles but collects
+//! nothing (unless those tasks apply the collector's code too: each then
+//! collects its own).
 //! Relationships between classes count as well: `Class['x']` is only in the
 //! catalogs of the tasks that declare class x. Not reported: ends declared
 //! nowhere or by no task (granule/undeclared-resource and
 //! granule/unresolved-class are about those), exported collectors
-//! (`<<| |>>` collects from PuppetDB, across catalogs), and resources
+//! (`<<| |>>` collects from PuppetDB, across catalogs), resources
 //! declared through `create_resources` and the like, which the analysis
-//! does not see. Nothing is reported without `--tasks`.
+//! does not see, and a collector that only orders what other tasks declare
+//! when tasks.yaml orders those tasks the same way (task order carries the
+//! relationship). Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
 //! ```puppet
@@ -211,6 +215,21 @@ fn check_collector(
     let Some((others, there)) = declared_elsewhere(workspace, task, of_type) else {
         return;
     };
+    // A task that applies the collector's code too collects its own
+    // resources there: only the tasks without it lose something.
+    let others: Vec<&str> = others
+        .into_iter()
+        .filter(|other| {
+            workspace
+                .tasks
+                .iter()
+                .find(|t| t.id == *other)
+                .is_none_or(|t| !t.units.contains(&edge.unit))
+        })
+        .collect();
+    if others.is_empty() {
+        return;
+    }
     // A collector in a chain (`Package <| |> -> Exec['x']`) orders or
     // refreshes what it collects: with nothing collected, that is gone too.
     let chains: Vec<&Edge> = workspace
@@ -220,6 +239,27 @@ fn check_collector(
         .filter(|other| other.kind.from_runs_first().is_some())
         .filter(|other| other.from == edge.to || other.to == edge.to)
         .collect();
+    // Only orderings, and tasks.yaml orders the tasks the same way: task
+    // order carries them.
+    let carried = !chains.is_empty()
+        && chains.iter().all(|chain| {
+            let Some(from_first) = chain.kind.from_runs_first() else {
+                return false;
+            };
+            let collected_first = (chain.from == edge.to) == from_first;
+            !chain.kind.refreshes()
+                && others.iter().all(|other| {
+                    let other_task = workspace.tasks.iter().find(|t| t.id == *other);
+                    if collected_first {
+                        task.after.contains(*other)
+                    } else {
+                        other_task.is_some_and(|t| t.after.contains(&task.id))
+                    }
+                })
+        });
+    if carried {
+        return;
+    }
     let (lost, or_order) = if chains.iter().any(|chain| chain.kind.refreshes()) {
         (
             ", and the refresh written with it is lost",
