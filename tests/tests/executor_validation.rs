@@ -26,14 +26,15 @@ fn unknown_fields_and_parameters_are_named_with_their_line() {
             && stderr.contains("help: did you mean `requires`?"),
         "{stderr}"
     );
-    // Fuel ignored the parameters a type does not use: a warning.
+    // Fuel ignored the parameters a type does not use: a warning, at the
+    // parameter.
     let (code, stderr) = validate(
         "validate_unknown_parameter",
         "- id: p\n  type: puppet\n  role: [x]\n  parameters: {puppet_manifest: site.pp, manifest: site.pp}\n",
     );
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        stderr.contains("warning: tasks.yaml:4:16: task `p`: parameter `manifest` is not used by a `puppet` task; it is ignored")
+        stderr.contains("warning: tasks.yaml:4:42: task `p`: parameter `manifest` is not used by a `puppet` task; it is ignored")
             && stderr.contains("help: parameters of `puppet` tasks: puppet_manifest"),
         "{stderr}"
     );
