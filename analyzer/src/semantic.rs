@@ -616,32 +616,7 @@ impl<'a> Semantic<'a> {
 
     /// A define's definition.
     fn define_definition(&self, define: &str) -> Option<&'a Definition> {
-        let location = &self
-            .analysis
-            .codebase
-            .find(define, DefinitionKind::Define)?
-            .location;
-        let file = self
-            .analysis
-            .codebase
-            .files
-            .iter()
-            .find(|f| f.path == location.file)?;
-        fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
-            match &expr.kind {
-                ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
-                ExprKind::Define(definition)
-                    if crate::index::normalize(&definition.name) == name =>
-                {
-                    Some(definition)
-                }
-                ExprKind::Class(definition) => {
-                    definition.body.as_ref().and_then(|b| search(b, name))
-                }
-                _ => None,
-            }
-        }
-        search(&file.program.body, define)
+        find_definition(self.analysis, define, DefinitionKind::Define).map(|(_, d)| d)
     }
 
     fn class_variable_values(
@@ -1019,26 +994,43 @@ fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
 
 /// The file index and definition of a class.
 pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
-    let location = &analysis
-        .codebase
-        .find(name, DefinitionKind::Class)?
-        .location;
+    find_definition(analysis, name, DefinitionKind::Class)
+}
+
+/// The file index and definition of a class or define (nested in classes
+/// too).
+fn find_definition<'a>(
+    analysis: &'a Analysis,
+    name: &str,
+    kind: DefinitionKind,
+) -> Option<(usize, &'a Definition)> {
+    let location = &analysis.codebase.find(name, kind)?.location;
     let index = analysis
         .codebase
         .files
         .iter()
         .position(|file| file.path == location.file)?;
-    fn search<'e>(expr: &'e Expr, name: &str) -> Option<&'e Definition> {
+    fn search<'e>(expr: &'e Expr, name: &str, kind: DefinitionKind) -> Option<&'e Definition> {
         match &expr.kind {
-            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name)),
-            ExprKind::Class(definition) if crate::index::normalize(&definition.name) == name => {
+            ExprKind::Block(statements) => statements.iter().find_map(|s| search(s, name, kind)),
+            ExprKind::Class(definition) | ExprKind::Define(definition)
+                if crate::index::normalize(&definition.name) == name
+                    && matches!(
+                        (&expr.kind, kind),
+                        (ExprKind::Class(_), DefinitionKind::Class)
+                            | (ExprKind::Define(_), DefinitionKind::Define)
+                    ) =>
+            {
                 Some(definition)
             }
-            ExprKind::Class(definition) => definition.body.as_ref().and_then(|b| search(b, name)),
+            ExprKind::Class(definition) => definition
+                .body
+                .as_ref()
+                .and_then(|body| search(body, name, kind)),
             _ => None,
         }
     }
-    search(&analysis.codebase.files[index].program.body, name).map(|d| (index, d))
+    search(&analysis.codebase.files[index].program.body, name, kind).map(|d| (index, d))
 }
 
 fn bool_match(yes: bool) -> Match {

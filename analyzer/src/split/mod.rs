@@ -358,7 +358,8 @@ pub fn split<'a>(
     // Units each unit's task borrows (meaningful for the union of a group).
     let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     let mut borrowing: Vec<Borrow> = Vec::new();
-    let mut uncertain: BTreeSet<(String, String)> = BTreeSet::new();
+    // Per collector (where, what, why): what it may collect in other tasks.
+    let mut uncertain: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
@@ -428,14 +429,14 @@ pub fn split<'a>(
                         continue;
                     }
                     if !surely {
-                        uncertain.insert((
-                            collector.collector.location.to_string(),
-                            format!(
-                                "{} may collect what {} declares, in another task on role {role}: {why}",
+                        uncertain
+                            .entry((
+                                collector.collector.location.to_string(),
                                 collector.collector.collector.label(),
-                                monolith.units[unit].label()
-                            ),
-                        ));
+                                why.clone(),
+                            ))
+                            .or_default()
+                            .insert(monolith.units[unit].label());
                         continue;
                     }
                     if sets.union(here[0], group) {
@@ -464,14 +465,14 @@ pub fn split<'a>(
                     if !collector.surely.contains(declarer) {
                         // Only a compiler could tell whether it collects
                         // that resource: reported, not merged.
-                        uncertain.insert((
-                            collector.collector.location.to_string(),
-                            format!(
-                                "{} may collect what {} declares (a title or name only known at run time), in another task on role {role}: {why}",
+                        uncertain
+                            .entry((
+                                collector.collector.location.to_string(),
                                 collector.collector.collector.label(),
-                                semantic.vertex(*declarer).label()
-                            ),
-                        ));
+                                why.clone(),
+                            ))
+                            .or_default()
+                            .insert(semantic.vertex(*declarer).label());
                         continue;
                     }
                     // Join the collector to the group of the unit that
@@ -611,8 +612,17 @@ pub fn split<'a>(
             });
         }
     }
-    for (location, what) in &uncertain {
-        monolith.hazards.push(format!("{what} ({location})"));
+    for ((location, collector, why), declarers) in &uncertain {
+        const SHOWN: usize = 5;
+        let mut named: Vec<&str> = declarers.iter().map(String::as_str).take(SHOWN).collect();
+        if declarers.len() > SHOWN {
+            named.push("...");
+        }
+        monolith.hazards.push(format!(
+            "{collector} ({location}) may collect what {} other units or classes declare in other tasks ({}): titles or names only known at run time decide, so nothing was merged; {why}",
+            declarers.len(),
+            named.join(", ")
+        ));
     }
     if soft_dropped > 0 {
         monolith.hazards.push(format!(
