@@ -263,10 +263,6 @@ impl<'a> Semantic<'a> {
         &self.holders[id as usize]
     }
 
-    pub fn holder_count(&self) -> usize {
-        self.holders.len()
-    }
-
     /// The edges a holder's code writes.
     pub fn edges_of(&self, id: HolderId) -> impl Iterator<Item = (u32, &'a Edge)> + '_ {
         self.edges_of[id as usize]
