@@ -430,11 +430,7 @@ pub fn split<'a>(
                     }
                     if !surely {
                         uncertain
-                            .entry((
-                                collector.collector.location.to_string(),
-                                collector.collector.collector.label(),
-                                why.clone(),
-                            ))
+                            .entry(uncertain_key(collector, why))
                             .or_default()
                             .insert(monolith.units[unit].label());
                         continue;
@@ -466,11 +462,7 @@ pub fn split<'a>(
                         // Only a compiler could tell whether it collects
                         // that resource: reported, not merged.
                         uncertain
-                            .entry((
-                                collector.collector.location.to_string(),
-                                collector.collector.collector.label(),
-                                why.clone(),
-                            ))
+                            .entry(uncertain_key(collector, why))
                             .or_default()
                             .insert(semantic.vertex(*declarer).label());
                         continue;
@@ -748,6 +740,16 @@ impl Task {
             source: Vec::new(),
         }
     }
+}
+
+/// How the hazards of a collector's uncertain matches are gathered: where
+/// it is written, what it is, why it matters.
+fn uncertain_key(collector: &CollectorUse, why: &str) -> (String, String, String) {
+    (
+        collector.collector.location.to_string(),
+        collector.collector.collector.label(),
+        why.to_string(),
+    )
 }
 
 /// What each group applies: its units and, for each unit it borrows, that
