@@ -419,21 +419,16 @@ impl<'a> Semantic<'a> {
                         return Match::Yes;
                     }
                 }
-                match self.pieces_values(pieces, holder) {
-                    Some(values) => values
-                        .iter()
-                        .map(|value| match value {
-                            Alternative::Exact(text) => {
-                                self.attribute_equals(resource, attribute, text)
-                            }
-                            Alternative::Like(like) => {
-                                self.attribute_like(resource, attribute, like)
-                            }
-                        })
-                        .fold(Match::No, Match::or)
-                        .and(Match::Maybe),
-                    None => Match::Maybe,
-                }
+                self.pieces_values(pieces, holder)
+                    .iter()
+                    .map(|value| match value {
+                        Alternative::Exact(text) => {
+                            self.attribute_equals(resource, attribute, text)
+                        }
+                        Alternative::Like(like) => self.attribute_like(resource, attribute, like),
+                    })
+                    .fold(Match::No, Match::or)
+                    .and(Match::Maybe)
             }
             Query::Equals { attribute, value } => self.attribute_equals(resource, attribute, value),
             Query::NotEquals { attribute, value } => {
@@ -443,36 +438,12 @@ impl<'a> Semantic<'a> {
     }
 
     /// The values an interpolated string written in `holder` can take.
-    fn pieces_values(&self, pieces: &[Piece], holder: &Vertex) -> Option<Vec<Alternative>> {
-        const MAX_VALUES: usize = 256;
-        let mut values: Vec<Vec<Option<String>>> = vec![Vec::new()];
-        for piece in pieces {
-            let options = match piece {
-                Piece::Text(text) => vec![Alternative::Exact(text.clone())],
-                Piece::Variable(name) => match self.variable_values(name, holder) {
-                    Some(options) if !options.is_empty() => options,
-                    _ => vec![Alternative::Like(vec![None])],
-                },
-                Piece::Unknown => vec![Alternative::Like(vec![None])],
-            };
-            if values.len() * options.len() > MAX_VALUES {
-                for value in &mut values {
-                    value.push(None);
-                }
-                continue;
-            }
-            values = values
-                .iter()
-                .flat_map(|prefix| {
-                    options.iter().map(move |option| {
-                        let mut joined = prefix.clone();
-                        joined.extend(option.pieces());
-                        joined
-                    })
-                })
-                .collect();
-        }
-        Some(values.into_iter().map(Alternative::from_pieces).collect())
+    fn pieces_values(&self, pieces: &[Piece], holder: &Vertex) -> Vec<Alternative> {
+        concatenations(pieces.iter().map(|piece| match piece {
+            Piece::Text(text) => vec![Alternative::Exact(text.clone())],
+            Piece::Variable(name) => self.variable_values(name, holder).unwrap_or_default(),
+            Piece::Unknown => Vec::new(),
+        }))
     }
 
     /// Whether a resource's title may be `value`: its literal, the values
@@ -486,10 +457,9 @@ impl<'a> Semantic<'a> {
                 Some(values) if !values.is_empty() => any_may_be(&values, value),
                 _ => Match::Maybe,
             },
-            TitleShape::Pattern(parts) => match self.pieces_values(parts, &resource.holder) {
-                Some(values) => any_may_be(&values, value),
-                None => Match::Maybe,
-            },
+            TitleShape::Pattern(parts) => {
+                any_may_be(&self.pieces_values(parts, &resource.holder), value)
+            }
             _ => Match::Maybe,
         }
     }
@@ -690,41 +660,10 @@ impl<'a> Semantic<'a> {
                 Some(values)
             }
             ExprKind::Concat(parts) => {
-                // Every combination of the parts' values, while few; past
-                // that, or for a part nothing is known of, the literal
-                // pieces with anything between them.
-                const MAX_VALUES: usize = 256;
-                let mut values = vec![Vec::new()];
-                for part in parts {
-                    let options = match &part.kind {
-                        ExprKind::String(text) => vec![Alternative::Exact(text.clone())],
-                        _ => match self.expr_values(part, scope, depth) {
-                            Some(options) if !options.is_empty() => options,
-                            _ => vec![Alternative::Like(vec![None])],
-                        },
-                    };
-                    if values.len() * options.len() > MAX_VALUES {
-                        values = vec![values
-                            .first()
-                            .cloned()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .chain([None])
-                            .collect()];
-                        continue;
-                    }
-                    values = values
-                        .iter()
-                        .flat_map(|prefix: &Vec<Option<String>>| {
-                            options.iter().map(move |option| {
-                                let mut pieces = prefix.clone();
-                                pieces.extend(option.pieces());
-                                pieces
-                            })
-                        })
-                        .collect();
-                }
-                Some(values.into_iter().map(Alternative::from_pieces).collect())
+                Some(concatenations(parts.iter().map(|part| match &part.kind {
+                    ExprKind::String(text) => vec![Alternative::Exact(text.clone())],
+                    _ => self.expr_values(part, scope, depth).unwrap_or_default(),
+                })))
             }
             _ => literal_string(expr).map(|text| vec![Alternative::Exact(text)]),
         }
@@ -752,11 +691,8 @@ impl<'a> Semantic<'a> {
             (None, TitleShape::Pattern(theirs)) if named_title(attribute, resource) => {
                 let meet = self
                     .pieces_values(theirs, &resource.holder)
-                    .is_none_or(|values| {
-                        values
-                            .iter()
-                            .any(|v| patterns_may_meet(pieces, &v.pieces()))
-                    });
+                    .iter()
+                    .any(|v| patterns_may_meet(pieces, &v.pieces()));
                 if meet {
                     Match::Maybe
                 } else {
@@ -889,6 +825,33 @@ impl Alternative {
             _ => Alternative::Like(joined),
         }
     }
+}
+
+/// The strings made of one value of each part, in order: every
+/// combination while they are few, then the parts past that as anything;
+/// a part with no known value (empty) stands for anything.
+fn concatenations(parts: impl Iterator<Item = Vec<Alternative>>) -> Vec<Alternative> {
+    const MAX_VALUES: usize = 256;
+    let mut values: Vec<Vec<Option<String>>> = vec![Vec::new()];
+    for options in parts {
+        if options.is_empty() || values.len() * options.len() > MAX_VALUES {
+            for value in &mut values {
+                value.push(None);
+            }
+            continue;
+        }
+        values = values
+            .iter()
+            .flat_map(|prefix| {
+                options.iter().map(move |option| {
+                    let mut joined = prefix.clone();
+                    joined.extend(option.pieces());
+                    joined
+                })
+            })
+            .collect();
+    }
+    values.into_iter().map(Alternative::from_pieces).collect()
 }
 
 /// Whether one of `values` may be `value`.

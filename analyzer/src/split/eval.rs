@@ -317,7 +317,7 @@ impl<'m, 'a> Evaluator<'m, 'a> {
             return Value::Unknown;
         };
         let declared = &self.monolith.scopes[scope];
-        if let Some((_, default)) = declared.params.iter().find(|(p, _)| p == name) {
+        if declared.params.iter().any(|(p, _)| p == name) {
             if let Some((_, arg)) = declared.args.iter().find(|(a, _)| a == name) {
                 // The declaration is written in the parent scope's body.
                 let parent = declared.parent.unwrap_or(0);
@@ -326,7 +326,6 @@ impl<'m, 'a> Evaluator<'m, 'a> {
             }
             // Not given: Puppet's automatic parameter lookup may find a
             // value in Hiera before the default applies.
-            let _ = default;
             return Value::Unknown;
         }
         for assignment in self

@@ -797,15 +797,20 @@ fn place_relationships(
     tasks: &mut [Task],
 ) {
     let files = &semantic.analysis.codebase.files;
-    let ends_held = |task: &Task, file: usize, start: (u32, u32), end: (u32, u32)| {
-        let applied = task.applied();
-        let holders = {
-            let mut set = crate::semantic::HolderSet::default();
+    // What each task applies and holds, once.
+    let catalogs_of: Vec<(Vec<usize>, crate::semantic::HolderSet)> = tasks
+        .iter()
+        .map(|task| {
+            let applied = task.applied();
+            let mut holders = crate::semantic::HolderSet::default();
             for &u in &applied {
-                set.union_with(&catalogs.units[u].holders);
+                holders.union_with(&catalogs.units[u].holders);
             }
-            set
-        };
+            (applied, holders)
+        })
+        .collect();
+    let ends_held = |at: usize, file: usize, start: (u32, u32), end: (u32, u32)| {
+        let (applied, holders) = &catalogs_of[at];
         let mut any = false;
         let all = semantic
             .edges_between(&files[file].path, start, end)
@@ -835,20 +840,20 @@ fn place_relationships(
                             })
                         })
                     }
-                    _ => catalogs.holds(semantic, &holders, &applied, end),
+                    _ => catalogs.holds(semantic, holders, applied, end),
                 }
             });
         (all, any)
     };
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
-        if let Some(task) = tasks.iter_mut().find(|task| {
-            ends_held(task, relationship.file, start, relationship.end) == (true, true)
-        }) {
-            task.relationships.push(index);
+        if let Some(at) = (0..tasks.len())
+            .find(|&at| ends_held(at, relationship.file, start, relationship.end) == (true, true))
+        {
+            tasks[at].relationships.push(index);
         }
     }
-    for task in tasks.iter_mut() {
+    for (at, task) in tasks.iter_mut().enumerate() {
         let detached: Vec<usize> = task
             .units
             .iter()
@@ -857,7 +862,7 @@ fn place_relationships(
             .filter(|&u| {
                 let unit = &monolith.units[u];
                 let start = (unit.location.line, unit.location.column);
-                !ends_held(task, unit.file, start, unit.end).0
+                !ends_held(at, unit.file, start, unit.end).0
             })
             .collect();
         task.detached.extend(detached);
