@@ -319,12 +319,7 @@ pub fn collector_uses<'a>(
             }
             if catalogs.walked.contains(&declarer) {
                 // Declared by a copied statement: the unit holding it.
-                let at = (resource.location.line, resource.location.column);
-                if let Some(unit) = monolith.units.iter().position(|unit| {
-                    *unit.location.file == *resource.location.file
-                        && (unit.location.line, unit.location.column) <= at
-                        && at <= unit.end
-                }) {
+                if let Some(unit) = monolith.unit_at(&resource.location) {
                     realises |= resource.is_virtual;
                     units.push((unit, matches == crate::semantic::Match::Yes));
                 }

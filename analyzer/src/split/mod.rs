@@ -574,9 +574,16 @@ pub fn split<'a>(
         }
     }
     place_relationships(semantic, &monolith, &catalogs, &mut tasks);
-    let mut order: BTreeSet<(usize, usize)> = BTreeSet::new();
+    // Run stages order whole tasks first; an ordering between units that
+    // contradicts them cannot hold in the monolith either (Puppet would
+    // refuse the cycle), so it is not kept.
+    let mut order: BTreeSet<(usize, usize)> = stage_order(analysis, &monolith, &tasks)
+        .into_iter()
+        .filter(|(a, b)| a != b)
+        .collect();
     let mut cuts = Vec::new();
     let mut soft_dropped = 0usize;
+    let mut against_stages = Vec::new();
     let mut sorted_orders = orders.clone();
     sorted_orders.sort_by_key(|o| !o.certain);
     for Order {
@@ -590,20 +597,34 @@ pub fn split<'a>(
         if a == b || order.contains(&(a, b)) {
             continue;
         }
-        if !certain && reaches(&order, b, a) {
-            soft_dropped += 1;
+        if reaches(&order, b, a) {
+            if *certain {
+                against_stages.push(format!(
+                    "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
+                    edge.from.label(),
+                    edge.kind.name(),
+                    edge.to.label(),
+                    edge.location,
+                    tasks[a].id,
+                    tasks[b].id
+                ));
+            } else {
+                soft_dropped += 1;
+            }
             continue;
         }
-        if order.insert((a, b)) {
-            cuts.push(Cut {
-                from: edge.from.label(),
-                to: edge.to.label(),
-                kind: edge.kind,
-                location: edge.location.clone(),
-                carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
-            });
-        }
+        order.insert((a, b));
+        cuts.push(Cut {
+            from: edge.from.label(),
+            to: edge.to.label(),
+            kind: edge.kind,
+            location: edge.location.clone(),
+            carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
+        });
     }
+    against_stages.sort();
+    against_stages.dedup();
+    monolith.hazards.extend(against_stages);
     for ((location, collector, why), declarers) in &uncertain {
         const SHOWN: usize = 5;
         let mut named: Vec<&str> = declarers.iter().map(String::as_str).take(SHOWN).collect();
@@ -621,8 +642,6 @@ pub fn split<'a>(
             "{soft_dropped} orderings through collectors that only may match were not kept: each would have closed a cycle of tasks"
         ));
     }
-    order.extend(stage_order(analysis, &monolith, &tasks));
-    order.retain(|(a, b)| a != b);
     let task_groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
     for (a, b) in transitive_reduction(&task_groups, &order) {
         let first = tasks[a].id.clone();
@@ -1035,7 +1054,7 @@ fn unit_orders<'a>(
             .get(&holder)
             .and_then(|units| units.iter().min().copied())
     };
-    let end_units = |end: &Vertex| -> Vec<(usize, bool)> {
+    let resolve_end = |end: &Vertex| -> Vec<(usize, bool)> {
         match end {
             Vertex::Class { name } => {
                 if let Some(scope) = monolith.scope_of_class(name) {
@@ -1088,6 +1107,14 @@ fn unit_orders<'a>(
             }
             _ => Vec::new(),
         }
+    };
+    // Many edges share an end: each is resolved once.
+    let mut resolved: HashMap<&Vertex, Vec<(usize, bool)>> = HashMap::new();
+    let mut end_units = |end: &'a Vertex| -> Vec<(usize, bool)> {
+        resolved
+            .entry(end)
+            .or_insert_with(|| resolve_end(end))
+            .clone()
     };
     let mut statement_edges: Vec<&'a crate::model::Edge> = catalogs
         .units

@@ -173,6 +173,16 @@ pub struct Monolith<'a> {
 }
 
 impl<'a> Monolith<'a> {
+    /// The unit whose copied statement holds `location`.
+    pub fn unit_at(&self, location: &crate::model::Location) -> Option<usize> {
+        let at = (location.line, location.column);
+        self.units.iter().position(|unit| {
+            *unit.location.file == *location.file
+                && (unit.location.line, unit.location.column) <= at
+                && at <= unit.end
+        })
+    }
+
     /// Whether `scope` is `ancestor` or inside it.
     pub fn within(&self, scope: usize, ancestor: usize) -> bool {
         let mut at = Some(scope);
