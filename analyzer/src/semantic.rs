@@ -483,39 +483,19 @@ impl<'a> Semantic<'a> {
         let (class, variable) = match (name.rsplit_once("::"), holder) {
             (Some((class, variable)), _) => (class.to_string(), variable),
             (None, Vertex::Class { name: class }) => (class.clone(), name),
-            (None, Vertex::Type { name: define }) if name == "title" || name == "name" => {
-                let mut titles = Vec::new();
-                for instance in self.resources_of_type(define) {
-                    match (&instance.title, &instance.title_shape) {
-                        (Some(title), _) => titles.push(Alternative::Exact(title.clone())),
-                        (None, TitleShape::Variable(variable)) => titles
-                            .extend(self.values_at_depth(variable, &instance.holder, depth + 1)?),
-                        _ => return None,
-                    }
-                }
-                titles.sort();
-                titles.dedup();
-                return Some(titles);
-            }
             (None, Vertex::Type { name: define }) => {
-                let definition = self.define_definition(define)?;
-                if definition.params.iter().any(|p| p.name == name) {
-                    return self.define_parameter_values(define, name, depth);
+                // A define's variables depend on all its instances: worth
+                // remembering, as class variables are.
+                let key = (format!("define {define}"), name.to_string());
+                if let Some(known) = self.values.lock().expect("not poisoned").get(&key) {
+                    return known.clone();
                 }
-                let mut assigned = Vec::new();
-                if let Some(body) = &definition.body {
-                    assignments_of(body, name, &mut assigned);
-                }
-                if assigned.is_empty() {
-                    return None;
-                }
-                let mut values = Vec::new();
-                for value in assigned {
-                    values.extend(self.expr_values(value, holder, depth)?);
-                }
-                values.sort();
-                values.dedup();
-                return Some(values);
+                let found = self.define_variable_values(define, name, holder, depth);
+                self.values
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(key, found.clone());
+                return found;
             }
             _ => return None,
         };
@@ -529,6 +509,52 @@ impl<'a> Semantic<'a> {
             .expect("not poisoned")
             .insert(key, found.clone());
         found
+    }
+
+    /// The values a variable of a define's scope takes: its title, a
+    /// parameter, or a local assignment.
+    fn define_variable_values(
+        &self,
+        define: &str,
+        name: &str,
+        holder: &Vertex,
+        depth: u32,
+    ) -> Option<Vec<Alternative>> {
+        if name == "title" || name == "name" {
+            let mut titles = Vec::new();
+            for instance in self.resources_of_type(define) {
+                match (&instance.title, &instance.title_shape) {
+                    (Some(title), _) => titles.push(Alternative::Exact(title.clone())),
+                    (None, TitleShape::Variable(variable)) => titles.extend(self.values_at_depth(
+                        variable,
+                        &instance.holder,
+                        depth + 1,
+                    )?),
+                    _ => return None,
+                }
+            }
+            titles.sort();
+            titles.dedup();
+            return Some(titles);
+        }
+        let definition = self.define_definition(define)?;
+        if definition.params.iter().any(|p| p.name == name) {
+            return self.define_parameter_values(define, name, depth);
+        }
+        let mut assigned = Vec::new();
+        if let Some(body) = &definition.body {
+            assignments_of(body, name, &mut assigned);
+        }
+        if assigned.is_empty() {
+            return None;
+        }
+        let mut values = Vec::new();
+        for value in assigned {
+            values.extend(self.expr_values(value, holder, depth)?);
+        }
+        values.sort();
+        values.dedup();
+        Some(values)
     }
 
     /// The values a define's parameter takes: what each instance gives it,

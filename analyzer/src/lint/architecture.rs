@@ -63,7 +63,16 @@ impl<'a> Workspace<'a> {
             .filter_map(|file| Some((file.path.clone(), FileId::of(Path::new(&*file.path))?)))
             .collect();
         let linted = linted.iter().filter_map(|path| FileId::of(path)).collect();
-        let tasks = tasks
+        let mut nodes_of_file: HashMap<&Arc<str>, Vec<&Vertex>> = HashMap::new();
+        for edge in &analysis.edges {
+            if matches!(edge.unit, Vertex::Node { .. }) {
+                let nodes = nodes_of_file.entry(&edge.location.file).or_default();
+                if !nodes.contains(&&edge.unit) {
+                    nodes.push(&edge.unit);
+                }
+            }
+        }
+        let found: Vec<(&TaskManifest, &Arc<str>)> = tasks
             .iter()
             .filter_map(|task| {
                 // The descriptor may spell the path otherwise than the PATHs.
@@ -73,24 +82,33 @@ impl<'a> Workspace<'a> {
                     .files
                     .iter()
                     .find(|f| identities.get(&f.path) == Some(&manifest))?;
-                let top = Vertex::TopScope {
-                    file: file.path.clone(),
-                };
-                let mut starts = vec![top];
+                Some((task, &file.path))
+            })
+            .collect();
+        let starts = found
+            .iter()
+            .map(|(_, path)| {
+                let mut starts = vec![Vertex::TopScope {
+                    file: (*path).clone(),
+                }];
                 starts.extend(
-                    analysis
-                        .edges
-                        .iter()
-                        .filter(|edge| edge.location.file == file.path)
-                        .filter(|edge| matches!(edge.unit, Vertex::Node { .. }))
-                        .map(|edge| edge.unit.clone()),
+                    nodes_of_file
+                        .get(path)
+                        .into_iter()
+                        .flatten()
+                        .map(|&n| n.clone()),
                 );
-                Some(Task {
-                    id: task.id.clone(),
-                    manifest: file.path.clone(),
-                    units: analysis.reachable_from(starts),
-                    after: runs_after(tasks, &task.id),
-                })
+                starts
+            })
+            .collect();
+        let tasks = found
+            .iter()
+            .zip(analysis.reachable_from_each(starts))
+            .map(|((task, path), units)| Task {
+                id: task.id.clone(),
+                manifest: (*path).clone(),
+                units,
+                after: runs_after(tasks, &task.id),
             })
             .collect();
         let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
