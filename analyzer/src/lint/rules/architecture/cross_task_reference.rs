@@ -8,10 +8,13 @@
 //! `require`, `->`, `~>`...) to something it does not contain ("Could not
 //! find resource 'Service[x]' in parameter 'notify'"), and so it does for
 //! `realize` and overrides; and even if the reference were dropped, no
-//! refresh event crosses catalogs. A collector `Type <| |>` whose
-//! resources are all declared by other tasks compiles but collects
-//! nothing (unless those tasks apply the collector's code too: each then
-//! collects its own).
+//! refresh event crosses catalogs. A collector compiles but collects
+//! nothing of the resources it matches that other tasks declare (unless
+//! those tasks apply the collector's code too: each then collects its
+//! own). Its query (`title`, `tag`, attributes, `and`, `or`) is matched
+//! against each declared resource by the semantic model `granule split`
+//! uses; a resource it only may collect (a title computed at run time) is
+//! not reported: the split lists those as hazards.
 //! Relationships between classes count as well: `Class['x']` is only in the
 //! catalogs of the tasks that declare class x. Not reported: ends declared
 //! nowhere or by no task (granule/undeclared-resource and
@@ -36,18 +39,23 @@
 //! (a `refreshonly` exec, a service subscribing to what that task changes).
 
 use crate::lint::architecture::{Findings, Task, Workspace};
-use crate::model::{capitalize, Edge, EdgeKind, Location, Vertex};
+use crate::model::{capitalize, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
+use crate::semantic::{Match, Semantic};
 use std::collections::HashMap;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
+    if workspace.tasks.is_empty() {
+        return;
+    }
     let declarations = Declarations::of(workspace);
+    let mut collected = Collected::new(workspace);
     for task in &workspace.tasks {
         for edge in &workspace.analysis.edges {
             if !task.units.contains(&edge.unit) {
                 continue;
             }
             if edge.kind == EdgeKind::Collect {
-                check_collector(workspace, &declarations, task, edge, out);
+                check_collector(workspace, &mut collected, task, edge, out);
                 continue;
             }
             for end in referenced_ends(edge) {
@@ -74,19 +82,77 @@ fn referenced_ends(edge: &Edge) -> Vec<&Vertex> {
         .collect()
 }
 
-/// Where each resource and class is declared, and resources by type.
+/// Where each resource and class is declared.
 struct Declarations<'a> {
     /// Declaring edges of each resource (regular, virtual or exported) and
     /// class.
     of: HashMap<&'a Vertex, Vec<&'a Edge>>,
-    /// Declaring edges of the resources of each type.
-    of_type: HashMap<&'a str, Vec<&'a Edge>>,
+}
+
+/// What each collector surely collects, by the semantic model's reading of
+/// its query: computed once per collector, whatever the number of tasks.
+struct Collected<'a> {
+    semantic: Semantic<'a>,
+    of: HashMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
+    /// The ordering edges each collector stands at an end of.
+    chains: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    /// The tasks (indexes) whose catalog holds each class, define or scope.
+    holding: HashMap<&'a Vertex, Vec<usize>>,
+}
+
+impl<'a> Collected<'a> {
+    fn new(workspace: &'a Workspace<'a>) -> Collected<'a> {
+        let mut holding: HashMap<&Vertex, Vec<usize>> = HashMap::new();
+        for (at, task) in workspace.tasks.iter().enumerate() {
+            for unit in &task.units {
+                holding.entry(unit).or_default().push(at);
+            }
+        }
+        let mut chains: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        for edge in &workspace.analysis.edges {
+            if edge.kind.from_runs_first().is_none() {
+                continue;
+            }
+            for end in [&edge.from, &edge.to] {
+                if matches!(end, Vertex::Collector { .. }) {
+                    chains.entry(end).or_default().push(edge);
+                }
+            }
+        }
+        Collected {
+            semantic: Semantic::new(workspace.analysis),
+            of: HashMap::new(),
+            chains,
+            holding,
+        }
+    }
+
+    /// The resource declarations the collector `edge` names surely
+    /// collects. One whose query only run-time values decide (a title
+    /// computed from variables) is left out: `granule split` lists those
+    /// as hazards.
+    fn surely(&mut self, edge: &'a Edge) -> &[&'a ResourceDeclaration] {
+        let semantic = &self.semantic;
+        self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
+            let Some(collector) = semantic
+                .analysis
+                .collectors
+                .iter()
+                .find(|c| c.holder == edge.unit && c.collector == edge.to)
+            else {
+                return Vec::new();
+            };
+            semantic
+                .resources_of_type(&collector.type_name)
+                .filter(|resource| semantic.collects(collector, resource) == Match::Yes)
+                .collect()
+        })
+    }
 }
 
 impl<'a> Declarations<'a> {
     fn of(workspace: &Workspace<'a>) -> Declarations<'a> {
         let mut of: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
-        let mut of_type: HashMap<&str, Vec<&Edge>> = HashMap::new();
         for edge in &workspace.analysis.edges {
             let declares = matches!(edge.kind, EdgeKind::Declare | EdgeKind::DeclareVirtual)
                 || edge.kind.declares_class() && edge.kind != EdgeKind::Inherits;
@@ -94,11 +160,8 @@ impl<'a> Declarations<'a> {
                 continue;
             }
             of.entry(&edge.to).or_default().push(edge);
-            if let Vertex::Resource { type_name, .. } = &edge.to {
-                of_type.entry(type_name).or_default().push(edge);
-            }
         }
-        Declarations { of, of_type }
+        Declarations { of }
     }
 }
 
@@ -193,11 +256,11 @@ fn check_reference(
     );
 }
 
-fn check_collector(
-    workspace: &Workspace,
-    declarations: &Declarations,
+fn check_collector<'a>(
+    workspace: &Workspace<'a>,
+    collected: &mut Collected<'a>,
     task: &Task,
-    edge: &Edge,
+    edge: &'a Edge,
     out: &mut Findings,
 ) {
     let Vertex::Collector {
@@ -208,37 +271,37 @@ fn check_collector(
     else {
         return;
     };
-    let of_type = declarations.of_type.get(type_name.as_str());
-    if declared_by(task, of_type).is_some() {
-        return;
+    // The tasks holding a resource it collects that this task lacks, and
+    // where the first is declared. A task that applies the collector's
+    // code too collects its own resources there: only the tasks without it
+    // lose something.
+    let mut others: Vec<&str> = Vec::new();
+    let mut there = None;
+    let surely: Vec<&ResourceDeclaration> = collected.surely(edge).to_vec();
+    for resource in surely {
+        if task.units.contains(&resource.holder) {
+            continue;
+        }
+        let holding = collected.holding.get(&resource.holder).into_iter().flatten();
+        for other in holding.map(|&at| &workspace.tasks[at]) {
+            if other.id != task.id && !other.units.contains(&edge.unit) {
+                if !others.contains(&other.id.as_str()) {
+                    others.push(&other.id);
+                }
+                there.get_or_insert_with(|| resource.location.clone());
+            }
+        }
     }
-    let Some((others, there)) = declared_elsewhere(workspace, task, of_type) else {
+    let Some(there) = there else {
         return;
     };
-    // A task that applies the collector's code too collects its own
-    // resources there: only the tasks without it lose something.
-    let others: Vec<&str> = others
-        .into_iter()
-        .filter(|other| {
-            workspace
-                .tasks
-                .iter()
-                .find(|t| t.id == *other)
-                .is_none_or(|t| !t.units.contains(&edge.unit))
-        })
-        .collect();
-    if others.is_empty() {
-        return;
-    }
     // A collector in a chain (`Package <| |> -> Exec['x']`) orders or
     // refreshes what it collects: with nothing collected, that is gone too.
-    let chains: Vec<&Edge> = workspace
-        .analysis
-        .edges
-        .iter()
-        .filter(|other| other.kind.from_runs_first().is_some())
-        .filter(|other| other.from == edge.to || other.to == edge.to)
-        .collect();
+    let chains: &[&Edge] = collected
+        .chains
+        .get(&edge.to)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     // Only orderings, and tasks.yaml orders the tasks the same way: task
     // order carries them.
     let carried = !chains.is_empty()
@@ -277,7 +340,7 @@ fn check_collector(
         &edge.location,
         format!(
             "the collector `{}` crosses a task boundary: this code is applied by task `{}` \
-             ({}), but every `{type_name}` resource is declared by {} ({there}), so in `{}`'s \
+             ({}), but what it collects of `{type_name}` is declared by {} ({there}), so in `{}`'s \
              catalog it collects nothing{lost}; move the collector and the resources into one \
              task{or_order}",
             edge.to.label().replace("<|  |>", "<| |>"),
