@@ -171,3 +171,27 @@ impl Sides<'_> {
         self.matching_runs((start_a + length, high_a), (start_b + length, high_b), runs);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(json: serde_json::Value) -> Value {
+        Value::from_json(&json)
+    }
+
+    #[test]
+    fn a_remembered_diff_serves_only_the_very_same_lists() {
+        let new = list(serde_json::json!([3, 2]));
+        let (_, deleted) = diff(&list(serde_json::json!([1, 2])), &new);
+        assert_eq!(deleted.to_string(), "[1]");
+        // Equal for YAQL (1 == 1.0), yet what was deleted is a float here.
+        let (_, deleted) = diff(&list(serde_json::json!([1.0, 2])), &new);
+        assert_eq!(deleted.to_string(), "[1.0]");
+        let (added, deleted) = diff(&list(serde_json::json!([1, 2])), &new);
+        assert_eq!(
+            (added.to_string(), deleted.to_string()),
+            ("[3]".into(), "[1]".into())
+        );
+    }
+}
