@@ -47,11 +47,12 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn evaluate_on(node: &Node, expression: &str) -> Option<Result<yaql::Value, String>> {
+fn evaluate_on(node: &Node, expression: &Parsed) -> Option<Result<yaql::Value, String>> {
     let data = node.data.as_deref()?;
     Some(
-        yaql::parse(expression)
-            .map_err(|err| err.to_string())
+        expression
+            .as_ref()
+            .map_err(Clone::clone)
             .and_then(|parsed| {
                 parsed
                     .evaluate(
@@ -64,13 +65,73 @@ fn evaluate_on(node: &Node, expression: &str) -> Option<Result<yaql::Value, Stri
     )
 }
 
+/// A computed field's YAQL, parsed, or the syntax error.
+type Parsed = Result<yaql::Expression, String>;
+
+/// A task's computed fields, each parsed once per plan, not once per node.
+struct ComputedFields {
+    cross_depends: Option<Parsed>,
+    cross_depended_by: Option<Parsed>,
+    strategy_amount: Option<Parsed>,
+}
+
+impl ComputedFields {
+    fn parse(task: &Task) -> ComputedFields {
+        let parse = |text: &Option<String>| {
+            text.as_deref()
+                .map(|text| yaql::parse(text).map_err(|err| err.to_string()))
+        };
+        ComputedFields {
+            cross_depends: parse(&task.computed.cross_depends),
+            cross_depended_by: parse(&task.computed.cross_depended_by),
+            strategy_amount: parse(&task.computed.strategy_amount),
+        }
+    }
+}
+
+/// Where a cross-node link leads: the nodes (None: the node itself) and
+/// the tasks on them.
+struct LinkTargets {
+    nodes: Option<Vec<usize>>,
+    tasks: Vec<usize>,
+}
+
+impl LinkTargets {
+    fn of(dep: &CrossDep, catalog: &Catalog, nodes: &[Node]) -> LinkTargets {
+        let tasks = match dep.name.exact() {
+            Some(name) => catalog.index.get(name).copied().into_iter().collect(),
+            None => (0..catalog.tasks.len())
+                .filter(|&u| dep.name.matches(&catalog.tasks[u].id))
+                .collect(),
+        };
+        let nodes = match &dep.role {
+            RoleSelector::SameNode => None,
+            RoleSelector::AnyNode => Some((0..nodes.len()).collect()),
+            RoleSelector::Roles(matchers) => Some(
+                (0..nodes.len())
+                    .filter(|&m| {
+                        nodes[m]
+                            .roles
+                            .iter()
+                            .any(|role| matchers.iter().any(|matcher| matcher.matches(role)))
+                    })
+                    .collect(),
+            ),
+        };
+        LinkTargets { nodes, tasks }
+    }
+}
+
 /// The cross-node links a task computes (YAQL) on a node, each with true
 /// for `cross-depended-by`; None without deployment data.
-fn computed_cross_deps(task: &Task, node: &Node) -> Result<Option<Vec<(CrossDep, bool)>>, String> {
+fn computed_cross_deps(
+    computed: &ComputedFields,
+    node: &Node,
+) -> Result<Option<Vec<(CrossDep, bool)>>, String> {
     let mut links = Vec::new();
     for (expression, reversed, field) in [
-        (&task.computed.cross_depends, false, "cross-depends"),
-        (&task.computed.cross_depended_by, true, "cross-depended-by"),
+        (&computed.cross_depends, false, "cross-depends"),
+        (&computed.cross_depended_by, true, "cross-depended-by"),
     ] {
         let Some(expression) = expression else {
             continue;
@@ -123,12 +184,12 @@ fn computed_cross_deps(task: &Task, node: &Node) -> Result<Option<Vec<(CrossDep,
 
 /// A computed `strategy.amount`, on the first node that runs the task and has data.
 fn strategy_amount(
-    task: &Task,
+    computed: &ComputedFields,
     nodes: &[Node],
     instances: &[Instance],
     t: usize,
 ) -> Result<Option<u32>, String> {
-    let Some(expression) = &task.computed.strategy_amount else {
+    let Some(expression) = &computed.strategy_amount else {
         return Ok(None);
     };
     let value = instances
@@ -260,28 +321,19 @@ impl Plan {
             }
         }
 
-        // Cross-node links.
-        let role_nodes = |selector: &RoleSelector, own: usize| -> Vec<usize> {
-            match selector {
-                RoleSelector::SameNode => vec![own],
-                RoleSelector::AnyNode => (0..nodes.len()).collect(),
-                RoleSelector::Roles(matchers) => (0..nodes.len())
-                    .filter(|&m| {
-                        nodes[m]
-                            .roles
-                            .iter()
-                            .any(|role| matchers.iter().any(|matcher| matcher.matches(role)))
-                    })
-                    .collect(),
-            }
-        };
+        // Cross-node links. A task's written links lead to the same nodes
+        // and tasks from each of its nodes: found once per task.
+        let computed_fields: Vec<ComputedFields> =
+            catalog.tasks.iter().map(ComputedFields::parse).collect();
+        let mut written_targets: Vec<Option<Vec<LinkTargets>>> =
+            (0..task_count).map(|_| None).collect();
         let mut undecided_links: BTreeMap<usize, String> = BTreeMap::new();
         for id in 0..instances.len() {
             let Instance {
                 node: n, task: t, ..
             } = instances[id];
             let task = &catalog.tasks[t];
-            let computed = match computed_cross_deps(task, &nodes[n]) {
+            let computed = match computed_cross_deps(&computed_fields[t], &nodes[n]) {
                 Ok(Some(computed)) => computed,
                 Ok(None) => {
                     if task.computed.cross_depends.is_some()
@@ -305,22 +357,29 @@ impl Plan {
                     Vec::new()
                 }
             };
-            for (dep, reversed) in task
+            let written = written_targets[t].get_or_insert_with(|| {
+                task.cross_depends
+                    .iter()
+                    .chain(&task.cross_depended_by)
+                    .map(|dep| LinkTargets::of(dep, &catalog, &nodes))
+                    .collect()
+            });
+            let computed_targets: Vec<LinkTargets> = computed
+                .iter()
+                .map(|(dep, _)| LinkTargets::of(dep, &catalog, &nodes))
+                .collect();
+            let links = task
                 .cross_depends
                 .iter()
                 .map(|dep| (dep, false))
                 .chain(task.cross_depended_by.iter().map(|dep| (dep, true)))
                 .chain(computed.iter().map(|(dep, reversed)| (dep, *reversed)))
-            {
-                let matching: Vec<usize> = match dep.name.exact() {
-                    Some(name) => catalog.index.get(name).copied().into_iter().collect(),
-                    None => (0..task_count)
-                        .filter(|&u| dep.name.matches(&catalog.tasks[u].id))
-                        .collect(),
-                };
+                .zip(written.iter().chain(&computed_targets));
+            for ((dep, reversed), targets) in links {
+                let own = [n];
                 let mut linked = false;
-                for m in role_nodes(&dep.role, n) {
-                    for &u in &matching {
+                for &m in targets.nodes.as_deref().unwrap_or(&own) {
+                    for &u in &targets.tasks {
                         let Some(other) = at(m, u) else { continue };
                         if other as usize == id {
                             continue;
@@ -474,7 +533,7 @@ impl Plan {
         for (t, task) in catalog.tasks.iter().enumerate() {
             limits.push(match task.kind {
                 TaskKind::Group if task.version == Version::V1 => None,
-                _ => match strategy_amount(task, &nodes, &instances, t) {
+                _ => match strategy_amount(&computed_fields[t], &nodes, &instances, t) {
                     Ok(Some(amount)) => Some(amount),
                     Ok(None) => task.strategy.and_then(|strategy| strategy.limit()),
                     Err(message) => {

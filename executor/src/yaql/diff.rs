@@ -2,7 +2,8 @@
 //! the previous deployment, one level deep.
 
 use super::value::Value;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 
 /// (added, deleted), as Nailgun's `datadiff.diff(old, new)` computes them:
 /// mappings by key (a changed value is both deleted and added), lists and
@@ -30,7 +31,7 @@ pub fn diff(old: &Value, new: &Value) -> (Value, Value) {
             }
             (Value::map(added), Value::map(deleted))
         }
-        (Value::List(a), Value::List(b)) => sequence_diff(a, b),
+        (Value::List(a), Value::List(b)) => remembered(old, new, || sequence_diff(a, b)),
         (Value::Str(a), Value::Str(b)) => {
             let lines = |text: &str| -> Vec<Value> { text.lines().map(Value::string).collect() };
             sequence_diff(&lines(a), &lines(b))
@@ -38,6 +39,54 @@ pub fn diff(old: &Value, new: &Value) -> (Value, Value) {
         _ if old == new => (Value::Null, Value::Null),
         _ => (new.clone(), old.clone()),
     }
+}
+
+thread_local! {
+    /// The last list diffs, with the lists they were computed from. Each
+    /// node's data holds the cluster's node list, and Fuel's conditions take
+    /// `added($.network_metadata.nodes.values())` on every node: once the
+    /// data is shared, telling that the lists are the same ones is a pointer
+    /// comparison per item, where diffing them again hashes every item.
+    static RECENT_DIFFS: RefCell<VecDeque<Remembered>> = const { RefCell::new(VecDeque::new()) };
+}
+
+struct Remembered {
+    old: Value,
+    new: Value,
+    added_deleted: (Value, Value),
+}
+
+/// `compute()`'s diff of `old` and `new`, or the one remembered for the
+/// same two lists.
+fn remembered(
+    old: &Value,
+    new: &Value,
+    compute: impl FnOnce() -> (Value, Value),
+) -> (Value, Value) {
+    const MOST_REMEMBERED: usize = 8;
+    let known = RECENT_DIFFS.with(|recent| {
+        recent
+            .borrow()
+            .iter()
+            .find(|diff| diff.old.identical(old) && diff.new.identical(new))
+            .map(|diff| diff.added_deleted.clone())
+    });
+    if let Some(added_deleted) = known {
+        return added_deleted;
+    }
+    let added_deleted = compute();
+    RECENT_DIFFS.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        if recent.len() == MOST_REMEMBERED {
+            recent.pop_front();
+        }
+        recent.push_back(Remembered {
+            old: old.clone(),
+            new: new.clone(),
+            added_deleted: added_deleted.clone(),
+        });
+    });
+    added_deleted
 }
 
 /// Python's `difflib.SequenceMatcher` (without its junk heuristics, which
@@ -120,5 +169,29 @@ impl Sides<'_> {
         self.matching_runs((low_a, start_a), (low_b, start_b), runs);
         runs.push(best);
         self.matching_runs((start_a + length, high_a), (start_b + length, high_b), runs);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(json: serde_json::Value) -> Value {
+        Value::from_json(&json)
+    }
+
+    #[test]
+    fn a_remembered_diff_serves_only_the_very_same_lists() {
+        let new = list(serde_json::json!([3, 2]));
+        let (_, deleted) = diff(&list(serde_json::json!([1, 2])), &new);
+        assert_eq!(deleted.to_string(), "[1]");
+        // Equal for YAQL (1 == 1.0), yet what was deleted is a float here.
+        let (_, deleted) = diff(&list(serde_json::json!([1.0, 2])), &new);
+        assert_eq!(deleted.to_string(), "[1.0]");
+        let (added, deleted) = diff(&list(serde_json::json!([1, 2])), &new);
+        assert_eq!(
+            (added.to_string(), deleted.to_string()),
+            ("[3]".into(), "[1]".into())
+        );
     }
 }

@@ -518,9 +518,7 @@ fn function(name: &str, args: &[Value]) -> Result<Value> {
         ("get", [map @ Value::Map(_), key, default]) => {
             Ok(map.get(key).cloned().unwrap_or_else(|| default.clone()))
         }
-        ("values", [Value::Map(entries)]) => Ok(Value::list(
-            entries.iter().map(|(_, value)| value.clone()).collect(),
-        )),
+        ("values", [map @ Value::Map(_)]) => Ok(map.values().unwrap_or_default()),
         ("keys", [Value::Map(entries)]) => Ok(Value::list(
             entries.iter().map(|(key, _)| key.clone()).collect(),
         )),

@@ -3,9 +3,12 @@
 //! they were written in and compare without it, empty things are false.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::thread::LocalKey;
 
 #[derive(Clone, Debug, Default)]
 pub enum Value {
@@ -236,40 +239,75 @@ impl Value {
 
 type Entries = Vec<(Value, Value)>;
 
+/// What is remembered about mappings, by their address. Data is shared and
+/// never changes, and Fuel's conditions read the same parts of it (the node
+/// list) again on every node. The weak reference keeps the address from
+/// being given to another mapping while it is here.
+type ByMapping<T> = RefCell<HashMap<usize, (Weak<Entries>, T)>>;
+
 thread_local! {
-    /// The hashes of the mappings hashed so far, by address. Data is shared
-    /// and never changes, and Nailgun's list diffs hash the same node entries
-    /// again on every node: this remembers them. The weak reference keeps
-    /// the address from being given to another mapping while it is here.
-    static MAP_HASHES: std::cell::RefCell<std::collections::HashMap<usize, (std::sync::Weak<Entries>, u64)>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// The hashes of the mappings hashed so far: Nailgun's list diffs hash
+    /// the same node entries.
+    static MAP_HASHES: ByMapping<u64> = RefCell::new(HashMap::new());
+    /// The lists of values of large mappings: `values()` of the node list
+    /// then gives the same list on every node, which a remembered diff of it
+    /// recognizes at once.
+    static MAP_VALUES: ByMapping<Value> = RefCell::new(HashMap::new());
+}
+
+/// `compute()` for the mapping `entries`, or what it gave last time.
+fn remembered<T: Clone>(
+    memory: &'static LocalKey<ByMapping<T>>,
+    entries: &Arc<Entries>,
+    compute: impl FnOnce() -> T,
+) -> T {
+    const MOST_REMEMBERED: usize = 100_000;
+    let address = Arc::as_ptr(entries) as usize;
+    let known = memory.with(|known| {
+        known
+            .borrow()
+            .get(&address)
+            .filter(|(weak, _)| weak.strong_count() > 0)
+            .map(|(_, value)| value.clone())
+    });
+    if let Some(value) = known {
+        return value;
+    }
+    let value = compute();
+    memory.with(|known| {
+        let mut known = known.borrow_mut();
+        if known.len() >= MOST_REMEMBERED {
+            known.clear();
+        }
+        known.insert(address, (Arc::downgrade(entries), value.clone()));
+    });
+    value
 }
 
 /// A mapping's hash, whatever the order of its keys.
 fn map_hash(entries: &Arc<Entries>) -> u64 {
-    const MOST_REMEMBERED: usize = 100_000;
-    let address = Arc::as_ptr(entries) as usize;
-    let known = MAP_HASHES.with(|hashes| {
-        hashes
-            .borrow()
-            .get(&address)
-            .filter(|(weak, _)| weak.strong_count() > 0)
-            .map(|(_, hash)| *hash)
-    });
-    if let Some(hash) = known {
-        return hash;
+    remembered(&MAP_HASHES, entries, || {
+        entries.iter().fold(0u64, |sum, (key, value)| {
+            sum.wrapping_add(key.equality_hash().rotate_left(17) ^ value.equality_hash())
+        })
+    })
+}
+
+impl Value {
+    /// The values of a mapping, in order, as a list; None for anything else.
+    pub fn values(&self) -> Option<Value> {
+        // Below this size, making the list costs less than looking it up.
+        const SMALLEST_REMEMBERED: usize = 32;
+        let Value::Map(entries) = self else {
+            return None;
+        };
+        let list = || Value::list(entries.iter().map(|(_, value)| value.clone()).collect());
+        Some(if entries.len() < SMALLEST_REMEMBERED {
+            list()
+        } else {
+            remembered(&MAP_VALUES, entries, list)
+        })
     }
-    let hash = entries.iter().fold(0u64, |sum, (key, value)| {
-        sum.wrapping_add(key.equality_hash().rotate_left(17) ^ value.equality_hash())
-    });
-    MAP_HASHES.with(|hashes| {
-        let mut hashes = hashes.borrow_mut();
-        if hashes.len() >= MOST_REMEMBERED {
-            hashes.clear();
-        }
-        hashes.insert(address, (Arc::downgrade(entries), hash));
-    });
-    hash
 }
 
 /// As Python prints it (what `str()` and YAQL's errors show).
@@ -403,26 +441,42 @@ fn shallow_hash(value: &Value) -> u64 {
 /// The same collection exactly (types included, `1` is not `1.0`), children
 /// compared by address.
 fn same_shape(a: &Value, b: &Value) -> bool {
-    let same = |x: &Value, y: &Value| match (x, y) {
-        (Value::List(p), Value::List(q)) => Arc::ptr_eq(p, q),
-        (Value::Map(p), Value::Map(q)) => Arc::ptr_eq(p, q),
+    matches!(a, Value::List(_) | Value::Map(_)) && exactly_equal(a, b, 1)
+}
+
+/// Equal with the same types (`1` is not `1.0`) and keys in the same
+/// order, looking `levels` deep into collections; below that, collections
+/// are equal when they are the same one (shared).
+fn exactly_equal(a: &Value, b: &Value, levels: u32) -> bool {
+    let inner = |x: &Value, y: &Value| exactly_equal(x, y, levels.saturating_sub(1));
+    match (a, b) {
+        (Value::List(p), Value::List(q)) => {
+            Arc::ptr_eq(p, q)
+                || (levels > 0
+                    && p.len() == q.len()
+                    && p.iter().zip(q.iter()).all(|(x, y)| inner(x, y)))
+        }
+        (Value::Map(p), Value::Map(q)) => {
+            Arc::ptr_eq(p, q)
+                || (levels > 0
+                    && p.len() == q.len()
+                    && p.iter()
+                        .zip(q.iter())
+                        .all(|((k, x), (l, y))| inner(k, l) && inner(x, y)))
+        }
         (Value::Float(p), Value::Float(q)) => p.to_bits() == q.to_bits(),
         (Value::Int(p), Value::Int(q)) => p == q,
         (Value::Bool(p), Value::Bool(q)) => p == q,
         (Value::Str(p), Value::Str(q)) => p == q,
         (Value::Null, Value::Null) | (Value::Undefined, Value::Undefined) => true,
         _ => false,
-    };
-    match (a, b) {
-        (Value::List(p), Value::List(q)) => {
-            p.len() == q.len() && p.iter().zip(q.iter()).all(|(x, y)| same(x, y))
-        }
-        (Value::Map(p), Value::Map(q)) => {
-            p.len() == q.len()
-                && p.iter()
-                    .zip(q.iter())
-                    .all(|((k, x), (l, y))| same(k, l) && same(x, y))
-        }
-        _ => false,
+    }
+}
+
+impl Value {
+    /// The same value exactly, types and key order included: what a cached
+    /// result may be reused for. Shared parts compare by address.
+    pub fn identical(&self, other: &Value) -> bool {
+        exactly_equal(self, other, u32::MAX)
     }
 }
