@@ -137,7 +137,11 @@ pub fn run(args: DepsArgs) -> ExitCode {
         DepsFormat::Json => {
             granule_analyzer::json::to_json(&analysis, &graph, args.selection.entry.as_deref())
         }
-        DepsFormat::Dot => granule_analyzer::dot::to_dot(&graph, &analysis),
+        DepsFormat::Dot => granule_analyzer::dot::to_dot(
+            &graph,
+            &analysis,
+            granule_analyzer::dot::EdgeLabels::Auto,
+        ),
     };
     let _ = std::io::stdout().lock().write_all(output.as_bytes());
     report_findings(&analysis, &graph);
@@ -150,8 +154,8 @@ pub fn run(args: DepsArgs) -> ExitCode {
 
 fn text(graph: &Graph) -> String {
     let mut out = String::new();
-    for edge in &graph.edges {
-        let edge = &edge.edge;
+    for graph_edge in &graph.edges {
+        let edge = &graph_edge.edge;
         out.push_str(&format!(
             "{}  {} --{}--> {}",
             edge.location,
@@ -161,6 +165,9 @@ fn text(graph: &Graph) -> String {
         ));
         if !edge.resolved {
             out.push_str("  (defined nowhere)");
+        }
+        if let Some(writer) = graph.written_elsewhere(graph_edge) {
+            out.push_str(&format!("  (written in {writer})"));
         }
         if let Some(condition) = &edge.condition {
             out.push_str(&format!("  if {condition}"));

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 /// The key WebDriver uses for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// The Chromium flags of the acceptance test.
-const CHROMIUM_FLAGS: [&str; 6] = [
+/// The Chromium flags of the acceptance tests, but the window's
+/// size.
+const CHROMIUM_FLAGS: [&str; 5] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
     "--disable-background-networking",
-    "--window-size=1400,900",
 ];
 
 /// A running chromedriver, stopped when dropped.
@@ -54,11 +54,14 @@ impl Driver {
         }
     }
 
-    /// A new headless Chromium session that keeps the browser's console.
-    pub fn session(&self, chromium: &str) -> Session<'_> {
+    /// A new headless Chromium session, its window `width` x `height`
+    /// pixels, that keeps the browser's console.
+    pub fn session(&self, chromium: &str, (width, height): (u32, u32)) -> Session<'_> {
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        args.push(format!("--window-size={width},{height}"));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": CHROMIUM_FLAGS},
+            "goog:chromeOptions": {"binary": chromium, "args": args},
             "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let created = self
