@@ -12,6 +12,9 @@
   const READABLE = 1.4;
   // The largest zoom the page opens at: a small graph is not blown up.
   const LARGEST_OPENING = 2;
+  // The largest font of a folded module's name: larger fills the screen
+  // at a readable zoom.
+  const LARGEST_FOLD_LABEL = 48;
   const data = JSON.parse(document.getElementById("graph-data").textContent);
   const viewport = document.getElementById("viewport");
   const svg = viewport.querySelector("svg");
@@ -212,7 +215,7 @@
     }
     const label = document.createElementNS(SVG_NS, "text");
     const words = name + " (" + module.members.size + ")";
-    const size = Math.max(10, Math.min(box.height * 0.6, box.width / (words.length * 0.62)));
+    const size = Math.max(10, Math.min(LARGEST_FOLD_LABEL, box.height * 0.6, box.width / (words.length * 0.62)));
     label.setAttribute("x", box.x + box.width / 2);
     label.setAttribute("y", box.y + box.height / 2);
     label.setAttribute("font-size", size);

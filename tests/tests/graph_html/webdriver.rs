@@ -54,7 +54,7 @@ impl Driver {
         }
     }
 
-    /// A new headless Chromium session, its window `width` x `height`
+    /// A new headless Chromium session showing pages in `width` x `height`
     /// pixels, that keeps the browser's console.
     pub fn session(&self, chromium: &str, (width, height): (u32, u32)) -> Session<'_> {
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
@@ -71,7 +71,20 @@ impl Driver {
             .as_str()
             .expect("a session id")
             .to_string();
-        Session { driver: self, id }
+        let session = Session { driver: self, id };
+        // --window-size counts the browser's own bars: grow the window by
+        // them so that the page gets the size asked for.
+        let bars = session.run(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+            json!([]),
+        );
+        let bar = |at: usize| u32::try_from(bars[at].as_u64().unwrap_or(0)).unwrap_or(0);
+        session.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width + bar(0), "height": height + bar(1)})),
+        );
+        session
     }
 
     /// One WebDriver command: its `value`, or the error WebDriver reports.
