@@ -13,7 +13,8 @@ use std::process::ExitCode;
 /// the condition it stands under and where it is written. Statically, for
 /// every branch at once.
 ///
-/// Levels: `module` (which module uses which), `class` (what each class,
+/// Levels: `module` (which module uses which; an edge written in a third
+/// module's code says `(written in m)`), `class` (what each class,
 /// define, node or top scope declares, orders and reads of the others),
 /// `resource` (every edge as written: resources, collectors, variables,
 /// Hiera keys), `order` (only what runs before what, among the units).
@@ -93,7 +94,7 @@ impl From<LevelArg> for Level {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum DepsFormat {
-    /// One line per edge: location, from, kind, to, condition.
+    /// One line per edge: location, from, kind, to, writer, condition.
     Text,
     /// Edges, cycles and findings as one JSON document.
     Json,
