@@ -104,6 +104,7 @@
   }
 
   viewport.addEventListener("wheel", function (event) {
+    if (event.target.closest("#legend")) return;
     event.preventDefault();
     const at = toSvg(event.clientX, event.clientY);
     const factor = Math.exp(event.deltaY * 0.0015);

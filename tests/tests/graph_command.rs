@@ -357,6 +357,39 @@ fn the_class_graph_of_oci_controller_is_drawn_whole() {
         "{said}"
     );
 
+    // On a terminal (util-linux's `script` gives one), a spinner says
+    // Graphviz is at work, and is gone when it is done.
+    if require_reference(
+        "graph_progress_terminal",
+        tool_available("script", "bsdutils"),
+    )
+    .is_some()
+    {
+        let command = format!(
+            "{} graph --modulepath /usr/share/puppet/modules --entry oci::controller \
+             --format svg -o {}",
+            granule_tests::executor::granule().display(),
+            dir.join("progress.svg").display()
+        );
+        let typescript = dir.join("typescript");
+        let output = Command::new("script")
+            .args(["-q", "-e", "-c", &command])
+            .arg(&typescript)
+            .current_dir(repo_root())
+            .env("TERM", "xterm")
+            .output()
+            .expect("script runs");
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+        let shown = text(&std::fs::read(&typescript).expect("the terminal's output"));
+        assert!(
+            shown.contains(&format!(
+                "Graphviz is drawing {nodes} vertices and {edges} edges ("
+            )),
+            "no progress on the terminal: {}",
+            &shown[..shown.len().min(2000)]
+        );
+    }
+
     // The module graph is small enough to read: no warning.
     let output = granule(&[
         "graph",

@@ -144,14 +144,17 @@ pub fn run(args: GraphArgs) -> ExitCode {
     );
     let output = match args.format {
         GraphFormat::Dot => Ok(dot.into_bytes()),
-        GraphFormat::Svg => render::image(&dot, Image::Svg, &what).map(|drawing| {
-            report_warnings(&drawing.warnings);
-            drawing.bytes
-        }),
-        GraphFormat::Png => render::image(&dot, Image::Png, &what).map(|drawing| {
-            report_shrinking(&drawing);
-            drawing.bytes
-        }),
+        GraphFormat::Svg | GraphFormat::Png => {
+            let image = if args.format == GraphFormat::Svg {
+                Image::Svg
+            } else {
+                Image::Png
+            };
+            render::image(&dot, image, &what).map(|drawing| {
+                report_drawing(&drawing);
+                drawing.bytes
+            })
+        }
         GraphFormat::Html => render::svg(&dot, &what).map(|(svg, warnings)| {
             report_warnings(&warnings);
             let page = crate::graph_page::Page {
@@ -206,20 +209,22 @@ fn report_warnings(warnings: &[String]) {
     }
 }
 
-/// A PNG Graphviz had to shrink is said so, with by how much: its text is
-/// then smaller than the picture's font sizes promise.
-fn report_shrinking(drawing: &render::Drawing) {
-    let Some(factor) = render::shrink_factor(&drawing.warnings) else {
-        report_warnings(&drawing.warnings);
-        return;
-    };
+/// Graphviz's warnings about a picture, passed on; a PNG it had to shrink
+/// is said so plainly, with by how much: its text is then smaller than the
+/// picture's font sizes promise.
+fn report_drawing(drawing: &render::Drawing) {
+    let factor = render::shrink_factor(&drawing.warnings);
+    // Graphviz's own line on the shrinking is replaced by ours.
     let others: Vec<String> = drawing
         .warnings
         .iter()
-        .filter(|line| !line.contains("Scaling by"))
+        .filter(|line| factor.is_none() || !line.contains("Scaling by"))
         .cloned()
         .collect();
     report_warnings(&others);
+    let Some(factor) = factor else {
+        return;
+    };
     let size = render::png_size(&drawing.bytes)
         .map(|(width, height)| format!(" to {width} x {height} pixels"))
         .unwrap_or_default();
