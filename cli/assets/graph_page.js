@@ -226,6 +226,17 @@
     g.append(title, rect, label);
     return g;
   }
+  // Folds one module and shows its box whole, zoomed out as far as needed,
+  // so that its name is in view.
+  function foldAndShow(name) {
+    fold(name, true);
+    const module = modules.get(name);
+    if (!module) return;
+    const box = boxOf(module.cover);
+    const size = screen();
+    const zoom = Math.min(scale(), 0.9 * size.w / box.w, 0.9 * size.h / box.h);
+    look(box.x + box.w / 2, box.y + box.h / 2, zoom);
+  }
   document.getElementById("fold-all").addEventListener("click", function () {
     for (const name of modules.keys()) fold(name, true);
   });
@@ -290,7 +301,7 @@
     }
     const cluster = event.target.closest("g.cluster");
     if (cluster && event.target.tagName === "text") {
-      fold(cluster.dataset.module, true);
+      foldAndShow(cluster.dataset.module);
       return;
     }
     const g = event.target.closest("g.node");
@@ -299,7 +310,7 @@
   panel.addEventListener("click", function (event) {
     const button = event.target.closest("button[data-fold]");
     if (button) {
-      fold(button.dataset.fold, true);
+      foldAndShow(button.dataset.fold);
       return;
     }
     const link = event.target.closest("a[data-vertex]");

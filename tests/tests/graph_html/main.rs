@@ -463,16 +463,25 @@ fn oci_controller_class_graph_opens_readable_searches_folds_and_filters() {
             .all(|display| display == "none"),
         "keystone's vertices hidden: {folded}"
     );
+    // The box is shown whole, its name in view and readable.
     let cover = browser.run(
         "const cover = document.querySelector('g.fold-cover[data-module=\"keystone\"]');
+         const view = document.getElementById('viewport').getBoundingClientRect();
          const box = cover.getBoundingClientRect();
-         return [cover.textContent, box.width, box.height];",
+         const name = cover.querySelector('text');
+         const named = name.getBoundingClientRect();
+         return [name.textContent, box.width, box.height,
+                 box.left >= view.left && box.right <= view.right
+                   && box.top >= view.top && box.bottom <= view.bottom,
+                 named.height];",
         json!([]),
     );
     assert!(
-        cover[0].as_str().unwrap().contains("keystone (")
+        cover[0].as_str().unwrap().starts_with("keystone (")
             && cover[1].as_f64().unwrap() > 50.0
-            && cover[2].as_f64().unwrap() > 20.0,
+            && cover[2].as_f64().unwrap() > 20.0
+            && cover[3] == true
+            && cover[4].as_f64().unwrap() >= 10.0,
         "{cover}"
     );
     screenshot(&browser, "oci-controller-class-folded.png");
