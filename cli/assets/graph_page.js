@@ -24,6 +24,7 @@
   const status = document.getElementById("search-status");
   const legend = document.getElementById("legend");
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const XLINK_NS = "http://www.w3.org/1999/xlink";
 
   const nodeOf = new Map();
   for (const g of svg.querySelectorAll("g.node")) {
@@ -33,13 +34,18 @@
       nodeOf.set(Number(match[1]), g);
     }
   }
+  // Each edge's tooltip says what the panel does, its path relative to
+  // the module path (Graphviz's has the path as given).
   const edgeOf = new Map();
   for (const g of svg.querySelectorAll("g.edge")) {
     const match = /^e(\d+)$/.exec(g.id);
-    if (match) {
-      g.dataset.edge = match[1];
-      edgeOf.set(Number(match[1]), g);
-    }
+    if (!match) continue;
+    g.dataset.edge = match[1];
+    edgeOf.set(Number(match[1]), g);
+    const edge = data.edges[Number(match[1])];
+    const tooltip = edge.kind + (edge.written_in ? " (written in " + edge.written_in + ")" : "") +
+      " at " + edge.location + (edge.condition ? " if " + edge.condition : "");
+    for (const link of g.querySelectorAll("a")) link.setAttributeNS(XLINK_NS, "title", tooltip);
   }
 
   function titleOf(g) {

@@ -61,10 +61,11 @@ impl Page<'_> {
             .vertices
             .iter()
             .map(|vertex| {
-                serde_json::json!({
-                    "label": vertex.label(),
-                    "module": self.analysis.module_of(vertex),
-                })
+                let module = match vertex {
+                    Vertex::Module { name } => Some(name.clone()),
+                    _ => self.analysis.module_of(vertex),
+                };
+                serde_json::json!({ "label": vertex.label(), "module": module })
             })
             .collect();
         let edges: Vec<serde_json::Value> = graph

@@ -404,6 +404,22 @@ fn oci_controller_module_graph_opens_readable_and_search_zooms() {
                 .starts_with("oci/manifests/controller.pp:"),
         "{to_keystone}"
     );
+    // So does the edge's tooltip in the picture.
+    let tooltips = browser.run(
+        "const data = JSON.parse(document.getElementById('graph-data').textContent);
+         const label = index => data.vertices[index].label;
+         return data.edges
+           .map((edge, index) => [edge, index])
+           .filter(([edge]) => label(edge.from) === 'module galera' && label(edge.to) === 'module keystone')
+           .map(([, index]) => document.getElementById('e' + index).querySelector('a')
+              .getAttributeNS('http://www.w3.org/1999/xlink', 'title'));",
+        json!([]),
+    );
+    let tooltip = tooltips[0].as_str().unwrap_or_default();
+    assert!(
+        tooltip.starts_with("uses (written in oci) at oci/manifests/controller.pp:"),
+        "{tooltips}"
+    );
     assert_no_console_error(&browser);
 }
 
