@@ -67,17 +67,38 @@ pub struct GraphEdge {
     pub through_resource: bool,
     /// Whether the edge lies on a cycle of ordering edges.
     pub in_cycle: bool,
+    /// At the module level, the module whose code writes the edge (`site`
+    /// for code outside any module): `Class['galera'] -> Class['keystone']`
+    /// written in oci's `controller.pp` is galera's edge to keystone,
+    /// written by oci. `None` at the other levels, where the edge's `unit`
+    /// says it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
     /// Every place the edges drawn as this one are written, in order, each
     /// with its own condition: a class declared in an `if` and again in its
     /// `else` is one edge at the class level, written twice.
     pub sites: Vec<Site>,
 }
 
-/// One place an edge is written.
+impl Graph {
+    /// At the module level, the module that writes `edge` when it is not
+    /// the edge's source: the module whose code says galera uses keystone.
+    pub fn written_elsewhere<'g>(&self, edge: &'g GraphEdge) -> Option<&'g str> {
+        let writer = edge.writer.as_deref()?;
+        match &self.vertices[edge.from] {
+            Vertex::Module { name } if name == writer => None,
+            _ => Some(writer),
+        }
+    }
+}
+
+/// One place an edge is written, with the kind written there (at the
+/// module level, a `uses` edge stands for edges of many kinds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Site {
     pub location: Location,
     pub condition: Option<String>,
+    pub kind: EdgeKind,
 }
 
 impl Site {
@@ -85,6 +106,7 @@ impl Site {
         Site {
             location: edge.location.clone(),
             condition: edge.condition.clone(),
+            kind: edge.kind,
         }
     }
 }
@@ -194,9 +216,10 @@ impl Analysis {
         let declared_by = self.declarers();
         let mut vertices: Vec<Vertex> = Vec::new();
         let mut index: HashMap<Vertex, usize> = HashMap::new();
-        // Each (from, to, kind) once: the first edge, under the conditions
-        // of all the edges that map to it.
-        let mut seen: HashMap<(Vertex, Vertex, EdgeKind), usize> = HashMap::new();
+        // Each (from, to, kind, writer) once: the first edge, under the
+        // conditions of all the edges that map to it.
+        type Key = (Vertex, Vertex, EdgeKind, Option<String>);
+        let mut seen: HashMap<Key, usize> = HashMap::new();
         let mut edges: Vec<GraphEdge> = Vec::new();
         for edge in selected {
             let Some((from, to, kind)) = self.at_level(level, edge, &declared_by) else {
@@ -205,7 +228,9 @@ impl Analysis {
             if from == to {
                 continue;
             }
-            if let Some(&first) = seen.get(&(from.clone(), to.clone(), kind)) {
+            let writer = (level == Level::Module).then(|| self.module_or_site(&edge.unit));
+            let key = (from.clone(), to.clone(), kind, writer.clone());
+            if let Some(&first) = seen.get(&key) {
                 let merged = &mut edges[first];
                 merged.edge.condition =
                     either(merged.edge.condition.take(), edge.condition.as_deref());
@@ -215,7 +240,7 @@ impl Analysis {
                 }
                 continue;
             }
-            seen.insert((from.clone(), to.clone(), kind), edges.len());
+            seen.insert(key, edges.len());
             let mut intern = |vertex: Vertex| {
                 *index.entry(vertex.clone()).or_insert_with(|| {
                     vertices.push(vertex);
@@ -243,6 +268,7 @@ impl Analysis {
                 cross_module,
                 through_resource,
                 in_cycle: false,
+                writer,
                 sites: vec![Site::of(edge)],
             });
         }
@@ -290,9 +316,8 @@ impl Analysis {
                 {
                     return None;
                 }
-                let module = |vertex: &Vertex| {
-                    let name = self.module_of(vertex).unwrap_or_else(|| "site".to_string());
-                    Vertex::Module { name }
+                let module = |vertex: &Vertex| Vertex::Module {
+                    name: self.module_or_site(vertex),
                 };
                 Some((module(&from), module(&to), EdgeKind::Uses))
             }
@@ -337,6 +362,12 @@ impl Analysis {
         }
     }
 
+    /// The module of a unit at the module level: `site` for code outside
+    /// any module.
+    fn module_or_site(&self, unit: &Vertex) -> String {
+        self.module_of(unit).unwrap_or_else(|| "site".to_string())
+    }
+
     /// Which units declare each resource, first declaration first.
     fn declarers(&self) -> HashMap<&Vertex, Vec<&Vertex>> {
         let mut declared_by: HashMap<&Vertex, Vec<&Vertex>> = HashMap::new();
@@ -356,9 +387,61 @@ impl Analysis {
 /// either holds always.
 fn either(first: Option<String>, second: Option<&str>) -> Option<String> {
     match (first, second) {
-        (Some(first), Some(second)) if first == second => Some(first),
-        (Some(first), Some(second)) => Some(format!("({first}) or ({second})")),
+        (Some(first), Some(second)) => Some(any_of(&[&first, second])),
         _ => None,
+    }
+}
+
+/// The condition that holds when any of `conditions` does, as terms joined
+/// with ` or `, each a set of guards joined with ` and `; a term that
+/// holds all the guards of another adds nothing to it and goes (absorption:
+/// `(A and B and C) or (A and B)` is `A and B`), as do repeated terms and
+/// guards.
+pub(crate) fn any_of(conditions: &[&str]) -> String {
+    let mut terms: Vec<Vec<&str>> = Vec::new();
+    for condition in conditions {
+        for disjunct in disjuncts(condition) {
+            let mut term: Vec<&str> = Vec::new();
+            for guard in conjuncts(disjunct) {
+                if !term.contains(&guard) {
+                    term.push(guard);
+                }
+            }
+            terms.push(term);
+        }
+    }
+    let implies = |term: &[&str], other: &[&str]| other.iter().all(|guard| term.contains(guard));
+    let kept: Vec<&Vec<&str>> = terms
+        .iter()
+        .enumerate()
+        .filter(|&(at, term)| {
+            !terms.iter().enumerate().any(|(other_at, other)| {
+                other_at != at
+                    && implies(term, other)
+                    // Of two equal terms, the first stays.
+                    && (other.len() < term.len() || other_at < at)
+            })
+        })
+        .map(|(_, term)| term)
+        .collect();
+    let guard_text = |guard: &&str| {
+        if disjuncts(guard).len() > 1 {
+            format!("({guard})")
+        } else {
+            guard.to_string()
+        }
+    };
+    let term_text = |term: &Vec<&str>| term.iter().map(guard_text).collect::<Vec<_>>();
+    match kept.as_slice() {
+        [only] => term_text(only).join(" and "),
+        _ => kept
+            .iter()
+            .map(|term| match term_text(term).as_slice() {
+                [guard] => guard.clone(),
+                guards => format!("({})", guards.join(" and ")),
+            })
+            .collect::<Vec<_>>()
+            .join(" or "),
     }
 }
 
@@ -531,11 +614,40 @@ fn unquoted(value: &str) -> &str {
 }
 
 /// The guards a condition joins with ` and ` (not those inside parentheses,
-/// brackets or quotes, where ` and ` belongs to one guard's test).
+/// brackets or quotes, where ` and ` belongs to one guard's test), those of
+/// a guard in parentheses included.
 fn conjuncts(condition: &str) -> Vec<&str> {
+    split_outside(condition, " and ")
+        .into_iter()
+        .flat_map(|part| match unwrapped(part) {
+            Some(inner) => conjuncts(inner),
+            None => vec![part],
+        })
+        .collect()
+}
+
+/// The alternatives a condition joins with ` or ` (as [`conjuncts`]); one
+/// in parentheses is split when it is all of the condition.
+fn disjuncts(condition: &str) -> Vec<&str> {
+    let condition = condition.trim();
+    match unwrapped(condition) {
+        Some(inner) => disjuncts(inner),
+        None => split_outside(condition, " or ")
+            .into_iter()
+            .flat_map(|part| match unwrapped(part) {
+                Some(inner) if split_outside(inner, " or ").len() > 1 => disjuncts(inner),
+                _ => vec![part],
+            })
+            .collect(),
+    }
+}
+
+/// The parts of `text` between the `joiner`s outside parentheses, brackets
+/// and quotes, trimmed.
+fn split_outside<'t>(text: &'t str, joiner: &str) -> Vec<&'t str> {
     let mut parts = Vec::new();
     let (mut depth, mut quote, mut start) = (0i32, None, 0);
-    let bytes = condition.as_bytes();
+    let bytes = text.as_bytes();
     for (at, &byte) in bytes.iter().enumerate() {
         match (quote, byte) {
             (Some(open), _) if byte == open && bytes.get(at.wrapping_sub(1)) != Some(&b'\\') => {
@@ -545,22 +657,15 @@ fn conjuncts(condition: &str) -> Vec<&str> {
             (None, b'\'' | b'"') => quote = Some(byte),
             (None, b'(' | b'[' | b'{') => depth += 1,
             (None, b')' | b']' | b'}') => depth -= 1,
-            (None, b' ') if depth == 0 && condition[at..].starts_with(" and ") => {
-                parts.push(&condition[start..at]);
-                start = at + " and ".len();
+            (None, b' ') if depth == 0 && text[at..].starts_with(joiner) && at >= start => {
+                parts.push(&text[start..at]);
+                start = at + joiner.len();
             }
             _ => {}
         }
     }
-    parts.push(&condition[start..]);
-    parts
-        .into_iter()
-        .map(str::trim)
-        .flat_map(|part| match unwrapped(part) {
-            Some(inner) => conjuncts(inner),
-            None => vec![part],
-        })
-        .collect()
+    parts.push(&text[start..]);
+    parts.into_iter().map(str::trim).collect()
 }
 
 /// The inside of `(x)` when the parentheses hold all of it.
@@ -654,7 +759,42 @@ fn cycle_through(
 
 #[cfg(test)]
 mod tests {
-    use super::exclusive;
+    use super::{any_of, exclusive};
+
+    #[test]
+    fn a_term_holding_all_the_guards_of_another_is_absorbed() {
+        assert_eq!(any_of(&["A and B and C", "A and B"]), "A and B");
+        assert_eq!(any_of(&["(A and B and C) or (A and B)"]), "A and B");
+        assert_eq!(any_of(&["A and B", "B and A and C"]), "A and B");
+        assert_eq!(any_of(&["$x", "$x"]), "$x");
+        assert_eq!(any_of(&["$x and $x"]), "$x");
+        // Nothing to absorb: both terms stay, in the order written.
+        assert_eq!(any_of(&["$a and $b", "$c"]), "($a and $b) or $c");
+        assert_eq!(
+            any_of(&["($a and $b) or $c", "$a and $b and $d", "$c and $e"]),
+            "($a and $b) or $c"
+        );
+        // An alternative inside a guard stays one guard, in parentheses.
+        assert_eq!(
+            any_of(&["($a or $b) and $c", "($a or $b) and $c and $d"]),
+            "($a or $b) and $c"
+        );
+        // ` or ` and ` and ` inside quotes or brackets join no guards.
+        assert_eq!(
+            any_of(&[
+                "$t in ['a or b', 'c and d']",
+                "$t in ['a or b', 'c and d'] and $e"
+            ]),
+            "$t in ['a or b', 'c and d']"
+        );
+    }
+
+    #[test]
+    fn exclusivity_still_sees_the_guards_of_an_absorbed_condition() {
+        let merged = any_of(&["$a and $b and $c", "$a and $b"]);
+        assert!(exclusive(&[&merged, "!($a)"]));
+        assert!(!exclusive(&[&merged, "$d"]));
+    }
 
     #[test]
     fn a_guard_and_its_negation_are_exclusive_whatever_the_test_holds() {

@@ -18,6 +18,7 @@ pub fn to_json(analysis: &Analysis, graph: &Graph, entry: Option<&str>) -> Strin
                 "location": edge.edge.location,
                 "condition": edge.edge.condition,
                 "unit": edge.edge.unit,
+                "writer": edge.writer,
                 "resolved": edge.edge.resolved,
                 "cross_module": edge.cross_module,
                 "through_resource": edge.through_resource,

@@ -66,7 +66,11 @@ fn order_level_edges() {
 fn class_level_dot() {
     let (analysis, entry) = fixture();
     let graph = analysis.graph(Level::Class, Some(&entry));
-    insta::assert_snapshot!(relative(&granule_analyzer::dot::to_dot(&graph, &analysis)));
+    insta::assert_snapshot!(relative(&granule_analyzer::dot::to_dot(
+        &graph,
+        &analysis,
+        granule_analyzer::dot::EdgeLabels::Auto
+    )));
 }
 
 #[test]

@@ -58,8 +58,9 @@ fn parse_dot(dot: &str) -> Dot {
     let mut labels = BTreeMap::new();
     let mut edges = Vec::new();
     for line in dot.lines().map(str::trim) {
-        if let Some((name, rest)) = line.split_once(" [label=\"") {
+        if let Some((name, rest)) = line.split_once(" [id=\"") {
             if !name.contains(' ') {
+                let (_, rest) = rest.split_once("label=\"").expect("a vertex label");
                 let label = rest.split('"').next().unwrap_or_default();
                 labels.insert(name.to_string(), label.to_string());
             }
@@ -68,10 +69,11 @@ fn parse_dot(dot: &str) -> Dot {
     for line in dot.lines().map(str::trim) {
         if let Some((from, rest)) = line.split_once(" -> ") {
             let (to, rest) = rest.split_once(' ').expect("attributes after an edge");
+            // The tooltip says the kind whether or not the label does.
             let kind = rest
-                .split_once("label=\"")
-                .and_then(|(_, kind)| kind.split('"').next())
-                .expect("an edge label");
+                .split_once("tooltip=\"")
+                .and_then(|(_, tooltip)| tooltip.split(' ').next())
+                .expect("an edge tooltip");
             edges.push((labels[from].clone(), kind.to_string(), labels[to].clone()));
         }
     }
@@ -254,14 +256,10 @@ fn html_is_one_page_with_the_picture_and_the_edges() {
         .find(|vertex| vertex["label"] == "class keystone")
         .expect("class keystone");
     assert_eq!(keystone["module"], "keystone");
-    assert!(data["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(
-            |edge| edge["location"] == "fixtures/monolith/modules/keystone/manifests/init.pp:7"
-                && edge["kind"] == "include"
-        ));
+    assert!(data["edges"].as_array().unwrap().iter().any(
+        // Relative to the module path.
+        |edge| edge["location"] == "keystone/manifests/init.pp:7" && edge["kind"] == "include"
+    ));
 }
 
 #[test]
@@ -319,6 +317,281 @@ fn the_class_graph_of_oci_controller_is_drawn_whole() {
     let nodes = svg.matches("class=\"node\"").count();
     let edges = svg.matches("class=\"edge\"").count();
     assert!(nodes > 300 && edges > 1000, "{nodes} nodes, {edges} edges");
+    // Drawn, but said to be unreadable, with what to draw instead.
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: {edges} edges among {nodes} vertices: a picture of more than 500 edges \
+             cannot be read"
+        )) && stderr.contains("--focus NAME --depth N")
+            && stderr.contains("--level module"),
+        "{stderr}"
+    );
+
+    // The PNG Graphviz must shrink: the warning gives the size written.
+    let png = dir.join("oci-controller.png");
+    let output = granule(&[
+        "graph",
+        "--modulepath",
+        "/usr/share/puppet/modules",
+        "--entry",
+        "oci::controller",
+        "--format",
+        "png",
+        "-o",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let bytes = std::fs::read(&png).expect("the PNG was written");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert!(width.max(height) <= 32767, "{width}x{height}");
+    let stderr = text(&output.stderr);
+    let said = stderr
+        .lines()
+        .find(|line| line.contains("was shrunk by a factor of"))
+        .unwrap_or_else(|| panic!("no word of the shrinking: {stderr}"));
+    assert!(
+        said.contains(&format!("to {width} x {height} pixels"))
+            && said.contains("--format svg or html keep it full size"),
+        "{said}"
+    );
+
+    // On a terminal (util-linux's `script` gives one), a spinner says
+    // Graphviz is at work, and is gone when it is done.
+    if require_reference(
+        "graph_progress_terminal",
+        tool_available("script", "bsdutils"),
+    )
+    .is_some()
+    {
+        let command = format!(
+            "{} graph --modulepath /usr/share/puppet/modules --entry oci::controller \
+             --format svg -o {}",
+            granule_tests::executor::granule().display(),
+            dir.join("progress.svg").display()
+        );
+        let typescript = dir.join("typescript");
+        let output = Command::new("script")
+            .args(["-q", "-e", "-c", &command])
+            .arg(&typescript)
+            .current_dir(repo_root())
+            .env("TERM", "xterm")
+            .output()
+            .expect("script runs");
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+        let shown = text(&std::fs::read(&typescript).expect("the terminal's output"));
+        assert!(
+            shown.contains(&format!(
+                "Graphviz is drawing {nodes} vertices and {edges} edges ("
+            )),
+            "no progress on the terminal: {}",
+            &shown[..shown.len().min(2000)]
+        );
+    }
+
+    // The module graph is small enough to read: no warning.
+    let output = granule(&[
+        "graph",
+        "--modulepath",
+        "/usr/share/puppet/modules",
+        "--entry",
+        "oci::controller",
+        "--level",
+        "module",
+        "--format",
+        "svg",
+    ]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(!text(&output.stderr).contains("cannot be read"));
+}
+
+/// The DOT lines of edges, as (from label, to label, line).
+fn edge_lines(dot: &Dot) -> Vec<(String, String, String)> {
+    dot.text
+        .lines()
+        .filter_map(|line| {
+            let (from, rest) = line.trim().split_once(" -> ")?;
+            let to = rest.split(' ').next()?;
+            Some((
+                dot.labels[from].clone(),
+                dot.labels[to].clone(),
+                line.to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn edge_labels_are_off_when_every_edge_says_the_same() {
+    // At the module level every edge is `uses`: no label says it.
+    let output = graph(&["--level", "module"]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let dot = parse_dot(&text(&output.stdout));
+    let lines = edge_lines(&dot);
+    assert!(lines.len() > 5, "{}", dot.text);
+    assert!(dot.edges.iter().all(|(_, kind, _)| kind == "uses"));
+    for (_, _, line) in &lines {
+        assert!(
+            !line.contains("label=\"uses"),
+            "a label saying what all say: {line}"
+        );
+    }
+    // Asked for, they are there.
+    let output = graph(&["--level", "module", "--edge-labels", "on"]);
+    let dot = parse_dot(&text(&output.stdout));
+    for (_, _, line) in edge_lines(&dot) {
+        assert!(line.contains("label=\"uses"), "{line}");
+    }
+    // At the class level the kinds differ: each edge says its own.
+    let output = graph(&[]);
+    let dot = parse_dot(&text(&output.stdout));
+    let kinds: BTreeSet<&str> = dot.edges.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert!(kinds.len() > 2, "{kinds:?}");
+    for ((_, kind, _), (_, _, line)) in dot.edges.iter().zip(edge_lines(&dot)) {
+        assert!(line.contains(&format!("label=\"{kind}\"")), "{line}");
+    }
+    let output = graph(&["--edge-labels", "off"]);
+    let dot = parse_dot(&text(&output.stdout));
+    for (_, _, line) in edge_lines(&dot) {
+        assert!(!line.contains("label="), "{line}");
+    }
+}
+
+#[test]
+fn a_module_level_edge_names_the_module_whose_code_writes_it() {
+    // deployer's code orders galera before keystone, twice: under
+    // `$with_db and $first` and under `$with_db`.
+    let selection = [
+        "--modulepath",
+        "fixtures/graph_writer/modules",
+        "--entry",
+        "deployer",
+        "--level",
+        "module",
+    ];
+    let mut args = vec!["deps", "--format", "json"];
+    args.extend_from_slice(&selection);
+    let output = granule(&args);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("deps JSON");
+    let module = |name: &str| serde_json::json!({"kind": "module", "name": name});
+    let edges = document["edges"].as_array().expect("edges");
+    let ordered = edges
+        .iter()
+        .find(|edge| edge["from"] == module("galera") && edge["to"] == module("keystone"))
+        .expect("galera uses keystone");
+    assert_eq!(ordered["writer"], "deployer");
+    assert_eq!(
+        ordered["location"]["file"],
+        "fixtures/graph_writer/modules/deployer/manifests/init.pp"
+    );
+    let sites: Vec<(u64, &str, &str)> = ordered["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|site| {
+            (
+                site["location"]["line"].as_u64().unwrap(),
+                site["condition"].as_str().unwrap(),
+                site["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sites,
+        [
+            (11, "$with_db and $first", "before"),
+            (13, "$with_db", "before")
+        ]
+    );
+    // `($with_db and $first) or $with_db` is `$with_db`.
+    assert_eq!(ordered["condition"], "$with_db");
+    for declared in ["galera", "keystone"] {
+        let edge = edges
+            .iter()
+            .find(|edge| edge["from"] == module("deployer") && edge["to"] == module(declared))
+            .expect("deployer includes it");
+        assert_eq!(edge["writer"], "deployer");
+    }
+
+    let mut args = vec!["deps"];
+    args.extend_from_slice(&selection);
+    let listed = text(&granule(&args).stdout);
+    assert!(
+        listed.contains(
+            "module galera --uses--> module keystone  (written in deployer)  if $with_db"
+        ),
+        "{listed}"
+    );
+    assert_eq!(listed.matches("written in").count(), 1, "{listed}");
+
+    let mut args = vec!["graph"];
+    args.extend_from_slice(&selection);
+    let dot = parse_dot(&text(&granule(&args).stdout));
+    let lines = edge_lines(&dot);
+    let (_, _, line) = lines
+        .iter()
+        .find(|(from, to, _)| from == "module galera" && to == "module keystone")
+        .expect("the edge drawn");
+    assert!(
+        line.contains("label=\"in deployer\"") && line.contains("color=\"darkorange2\""),
+        "{line}"
+    );
+    assert!(
+        dot.text
+            .contains("orange edge \\\"in m\\\": written in module m's code"),
+        "the legend says what orange means: {}",
+        dot.text
+    );
+}
+
+#[test]
+fn galera_uses_keystone_is_written_by_oci_on_the_corpus() {
+    const CORPUS: &str = "/usr/share/puppet/modules.available";
+    let present = if std::path::Path::new(CORPUS).join("oci").is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{CORPUS}/oci is missing (Debian package puppet-module-oci)"
+        ))
+    };
+    if require_reference("graph_writer_oci", present).is_none() {
+        return;
+    }
+    let output = granule(&[
+        "deps",
+        "--format",
+        "json",
+        "--modulepath",
+        CORPUS,
+        "--entry",
+        "oci::controller",
+        "--level",
+        "module",
+    ]);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("deps JSON");
+    let module = |name: &str| serde_json::json!({"kind": "module", "name": name});
+    let edges: Vec<&serde_json::Value> = document["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|edge| edge["from"] == module("galera") && edge["to"] == module("keystone"))
+        .collect();
+    assert!(!edges.is_empty(), "no edge from galera to keystone");
+    for edge in edges {
+        // Written in oci's controller.pp: the edge says so, and every
+        // place it is written is in oci's code.
+        assert_eq!(edge["writer"], "oci", "{edge}");
+        for site in edge["sites"].as_array().unwrap() {
+            let file = site["location"]["file"].as_str().unwrap();
+            assert!(
+                file.starts_with(&format!("{CORPUS}/oci/manifests/")),
+                "{file} is not oci's"
+            );
+        }
+    }
 }
 
 #[test]

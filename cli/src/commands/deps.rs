@@ -13,7 +13,8 @@ use std::process::ExitCode;
 /// the condition it stands under and where it is written. Statically, for
 /// every branch at once.
 ///
-/// Levels: `module` (which module uses which), `class` (what each class,
+/// Levels: `module` (which module uses which; an edge written in a third
+/// module's code says `(written in m)`), `class` (what each class,
 /// define, node or top scope declares, orders and reads of the others),
 /// `resource` (every edge as written: resources, collectors, variables,
 /// Hiera keys), `order` (only what runs before what, among the units).
@@ -93,7 +94,7 @@ impl From<LevelArg> for Level {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum DepsFormat {
-    /// One line per edge: location, from, kind, to, condition.
+    /// One line per edge: location, from, kind, to, writer, condition.
     Text,
     /// Edges, cycles and findings as one JSON document.
     Json,
@@ -137,7 +138,11 @@ pub fn run(args: DepsArgs) -> ExitCode {
         DepsFormat::Json => {
             granule_analyzer::json::to_json(&analysis, &graph, args.selection.entry.as_deref())
         }
-        DepsFormat::Dot => granule_analyzer::dot::to_dot(&graph, &analysis),
+        DepsFormat::Dot => granule_analyzer::dot::to_dot(
+            &graph,
+            &analysis,
+            granule_analyzer::dot::EdgeLabels::Auto,
+        ),
     };
     let _ = std::io::stdout().lock().write_all(output.as_bytes());
     report_findings(&analysis, &graph);
@@ -150,8 +155,8 @@ pub fn run(args: DepsArgs) -> ExitCode {
 
 fn text(graph: &Graph) -> String {
     let mut out = String::new();
-    for edge in &graph.edges {
-        let edge = &edge.edge;
+    for graph_edge in &graph.edges {
+        let edge = &graph_edge.edge;
         out.push_str(&format!(
             "{}  {} --{}--> {}",
             edge.location,
@@ -161,6 +166,9 @@ fn text(graph: &Graph) -> String {
         ));
         if !edge.resolved {
             out.push_str("  (defined nowhere)");
+        }
+        if let Some(writer) = graph.written_elsewhere(graph_edge) {
+            out.push_str(&format!("  (written in {writer})"));
         }
         if let Some(condition) = &edge.condition {
             out.push_str(&format!("  if {condition}"));

@@ -142,9 +142,9 @@ pub fn run(args: TasksArgs) -> ExitCode {
             };
             let output = match format {
                 GraphFormat::Dot => dot,
-                GraphFormat::Svg | GraphFormat::Html => match crate::render::svg(&dot) {
-                    Ok(svg) if format == GraphFormat::Svg => svg,
-                    Ok(svg) => format!(
+                GraphFormat::Svg | GraphFormat::Html => match crate::render::svg(&dot, "the task graph") {
+                    Ok((svg, _)) if format == GraphFormat::Svg => svg,
+                    Ok((svg, _)) => format!(
                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>granule task graph</title>\
                          <style>body{{margin:0;font-family:sans-serif}} svg{{max-width:100%;height:auto}}</style>\
                          </head><body>\n{}\n</body></html>\n",

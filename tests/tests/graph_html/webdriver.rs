@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 /// The key WebDriver uses for an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// The Chromium flags of the acceptance test.
-const CHROMIUM_FLAGS: [&str; 6] = [
+/// The Chromium flags of the acceptance tests, but the window's
+/// size.
+const CHROMIUM_FLAGS: [&str; 5] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
     "--disable-background-networking",
-    "--window-size=1400,900",
 ];
 
 /// A running chromedriver, stopped when dropped.
@@ -54,11 +54,14 @@ impl Driver {
         }
     }
 
-    /// A new headless Chromium session that keeps the browser's console.
-    pub fn session(&self, chromium: &str) -> Session<'_> {
+    /// A new headless Chromium session showing pages in `width` x `height`
+    /// pixels, that keeps the browser's console.
+    pub fn session(&self, chromium: &str, (width, height): (u32, u32)) -> Session<'_> {
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|flag| flag.to_string()).collect();
+        args.push(format!("--window-size={width},{height}"));
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": CHROMIUM_FLAGS},
+            "goog:chromeOptions": {"binary": chromium, "args": args},
             "goog:loggingPrefs": {"browser": "ALL"},
         }}});
         let created = self
@@ -68,7 +71,20 @@ impl Driver {
             .as_str()
             .expect("a session id")
             .to_string();
-        Session { driver: self, id }
+        let session = Session { driver: self, id };
+        // --window-size counts the browser's own bars: grow the window by
+        // them so that the page gets the size asked for.
+        let bars = session.run(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+            json!([]),
+        );
+        let bar = |at: usize| u32::try_from(bars[at].as_u64().unwrap_or(0)).unwrap_or(0);
+        session.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width + bar(0), "height": height + bar(1)})),
+        );
+        session
     }
 
     /// One WebDriver command: its `value`, or the error WebDriver reports.
