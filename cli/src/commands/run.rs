@@ -2,6 +2,7 @@
 
 use super::executor_support::{load_plan, print_diagnostics, PlanSource};
 use clap::{Args, ValueEnum};
+use granule_executor::ansible::{self, AnsibleConfig};
 use granule_executor::execute::{self, Event, ExecError, RunConfig, Summary};
 use granule_executor::journal::{Record, RunOutcome};
 use granule_executor::plan::{Disposition, Plan};
@@ -92,9 +93,30 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
+    /// Who runs the tasks: granule itself, or Ansible (`ansible-playbook`
+    /// on an export of the same plan, see `granule export ansible`; the
+    /// journal, --resume, selection and progress work the same).
+    /// --resume keeps the engine of the run it continues.
+    #[arg(long, value_enum)]
+    engine: Option<Engine>,
+
+    /// The `ansible-playbook` program for --engine ansible.
+    #[arg(long, value_name = "PATH", default_value = "ansible-playbook")]
+    ansible_playbook: PathBuf,
+
     /// Print every state change, not only failures and the summary.
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Engine {
+    /// granule's own runner: local commands and the system ssh client.
+    #[default]
+    Builtin,
+    /// ansible-playbook (ansible-core 2.14 or later).
+    Ansible,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -123,6 +145,8 @@ struct SavedRun {
     noop: bool,
     #[serde(default)]
     puppet_args: Vec<String>,
+    #[serde(default)]
+    engine: Engine,
 }
 
 const SAVED_RUN: &str = "run.json";
@@ -141,7 +165,7 @@ fn absolute_data(spec: &str) -> String {
 }
 
 impl SavedRun {
-    fn of(source: &PlanSource, noop: bool, puppet_args: &[String]) -> SavedRun {
+    fn of(source: &PlanSource, noop: bool, puppet_args: &[String], engine: Engine) -> SavedRun {
         let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
         SavedRun {
             tasks: source.tasks.iter().map(absolute).collect(),
@@ -162,6 +186,7 @@ impl SavedRun {
             nodes: source.nodes.clone(),
             noop,
             puppet_args: puppet_args.to_vec(),
+            engine,
         }
     }
 
@@ -201,6 +226,7 @@ impl SavedRun {
         if args.puppet_args.is_empty() {
             args.puppet_args = self.puppet_args;
         }
+        args.engine = args.engine.or(Some(self.engine));
     }
 }
 
@@ -243,7 +269,8 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         return print_plan(&plan, args.format);
     }
 
-    let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args);
+    let engine = args.engine.unwrap_or_default();
+    let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args, engine);
     let written = std::fs::create_dir_all(&args.state_dir).and_then(|()| {
         std::fs::write(
             args.state_dir.join(SAVED_RUN),
@@ -274,7 +301,18 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     let live =
         args.format == Format::Text && !args.verbose && !ProgressDrawTarget::stderr().is_hidden();
     let mut display = Display::new(&plan, args.format, args.verbose, live);
-    let summary = match execute::execute(&plan, &config, &mut display) {
+    let executed = match engine {
+        Engine::Builtin => execute::execute(&plan, &config, &mut display),
+        Engine::Ansible => ansible::execute(
+            &plan,
+            &config,
+            &AnsibleConfig {
+                program: args.ansible_playbook.clone(),
+            },
+            &mut display,
+        ),
+    };
+    let summary = match executed {
         Ok(summary) => summary,
         Err(ExecError::Usage(message)) => {
             eprintln!("error: {message}");
