@@ -583,3 +583,110 @@ fn a_split_monolith_runs_through_ansible_with_puppet_as_through_granule() {
         "the engines left different files in the node's root"
     );
 }
+
+/// `granule export ansible` alone: `ansible-playbook` run by hand in the
+/// export leaves the files granule's runner leaves, and the inventory has a
+/// group per role.
+#[test]
+fn an_export_runs_with_ansible_playbook_alone() {
+    let test = "ansible_export_alone";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let tasks = fixture("v2-cluster").join("tasks.yaml");
+    let inventory = fixture("v2-cluster").join("nodes.yaml");
+    let root = scratch(test);
+    let (builtin, exported) = (root.join("builtin"), root.join("exported"));
+    for dir in [&builtin, &exported] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    run_in(&builtin, &run_args(&tasks, &inventory, "builtin", &ansible));
+
+    let args: Vec<String> = [
+        "export",
+        "ansible",
+        "--tasks",
+        tasks.to_str().unwrap(),
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "-o",
+        "out",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (code, stderr) = run_in(&exported, &args);
+    assert_eq!(code, 0, "{stderr}");
+    let written: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(exported.join("out/inventory.yaml")).unwrap(),
+    )
+    .unwrap();
+    let groups = &written["all"]["children"];
+    for (group, host) in [
+        ("role_primary_controller", "ctl-1"),
+        ("role_compute", "cmp-2"),
+    ] {
+        assert!(
+            groups[group]["hosts"].get(host).is_some(),
+            "{host} is not in group {group}: {groups}"
+        );
+    }
+    let playbook = Command::new(&ansible)
+        .arg("playbook.yaml")
+        .current_dir(exported.join("out"))
+        .env("ANSIBLE_PYTHON_INTERPRETER", NODE_PYTHON)
+        .output()
+        .expect("ansible-playbook runs");
+    // The fixture's failing tasks are rescued: the playbook itself succeeds.
+    assert_eq!(
+        exit_code(&playbook),
+        0,
+        "{}{}",
+        text(&playbook.stdout),
+        text(&playbook.stderr)
+    );
+    assert_eq!(
+        outcome_tree(&builtin.join("work")),
+        outcome_tree(&exported.join("work")),
+        "ansible-playbook on the export left other files than granule's runner"
+    );
+}
+
+/// A part of the graph (`--start`, `--end` with `--node`) runs the same
+/// tasks through both engines, and the rest is journaled as skipped.
+#[test]
+fn selections_run_the_same_tasks_with_both_engines() {
+    let test = "ansible_selections";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let tasks = fixture("resume").join("tasks.yaml");
+    let inventory = fixture("resume").join("nodes.yaml");
+    let root = scratch(test);
+    for (number, selection) in [
+        vec!["--start", "step6"],
+        vec!["--end", "step2", "--node", "worker-1"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut outcomes = Vec::new();
+        for engine in ["builtin", "ansible"] {
+            let dir = root.join(format!("{number}-{engine}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut args = run_args(&tasks, &inventory, engine, &ansible);
+            args.extend(selection.iter().map(|arg| arg.to_string()));
+            let (code, stderr) = run_in(&dir, &args);
+            assert_eq!(code, 0, "{engine} {selection:?}:\n{stderr}");
+            outcomes.push((
+                final_states(&dir.join("state")),
+                count_starts(&events(&dir)),
+            ));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "{selection:?}");
+        let ran = &outcomes[1].1;
+        assert!(
+            !ran.is_empty() && ran.len() < 24,
+            "{selection:?} ran {ran:?}"
+        );
+    }
+}
