@@ -236,8 +236,16 @@ fn main() {
                     Path::new(env!("CARGO_MANIFEST_DIR"))
                         .join("../target/ansible-venv/bin/ansible-playbook")
                 });
-            ansible::execute(&small, &config, &AnsibleConfig { program }, &mut Quiet)
-                .expect("the run through ansible-playbook")
+            ansible::execute(
+                &small,
+                &config,
+                &AnsibleConfig {
+                    program,
+                    check: false,
+                },
+                &mut Quiet,
+            )
+            .expect("the run through ansible-playbook")
         } else {
             execute(&small, &config, &mut Quiet).expect("the run")
         };

@@ -237,14 +237,31 @@ fn action_steps(task: &Task, options: &ExportOptions) -> Vec<(Map<String, Value>
             modulepath,
             cwd,
         } => {
-            let command = puppet_command(manifest, modulepath.as_deref(), &options.runner);
-            let mut apply = shell_step(task, "action", &command, cwd.as_deref());
-            apply.insert(
-                "failed_when".into(),
-                "granule_result.rc not in [0, 2]".into(),
-            );
-            apply.insert("changed_when".into(), "granule_result.rc == 2".into());
-            vec![(apply, true)]
+            // In Ansible's check mode the shell module runs nothing: there
+            // puppet runs anyway, with --noop, and reports what it would change.
+            let noop = RunnerOptions {
+                noop: true,
+                ..options.runner.clone()
+            };
+            [(false, &options.runner), (true, &noop)]
+                .into_iter()
+                .map(|(checking, runner)| {
+                    let command = puppet_command(manifest, modulepath.as_deref(), runner);
+                    let mut apply = shell_step(task, "action", &command, cwd.as_deref());
+                    apply.insert(
+                        "failed_when".into(),
+                        "granule_result.rc not in [0, 2]".into(),
+                    );
+                    apply.insert("changed_when".into(), "granule_result.rc == 2".into());
+                    if checking {
+                        apply.insert("check_mode".into(), false.into());
+                        apply.insert("when".into(), "ansible_check_mode".into());
+                    } else {
+                        apply.insert("when".into(), "not ansible_check_mode".into());
+                    }
+                    (apply, true)
+                })
+                .collect()
         }
         Action::UploadFile {
             path,
@@ -677,6 +694,9 @@ pub fn export(plan: &Plan, options: &ExportOptions, dir: &Path) -> std::io::Resu
 pub struct AnsibleConfig {
     /// The `ansible-playbook` program.
     pub program: PathBuf,
+    /// Ansible's check mode (`--check`): file steps report what they would
+    /// change, puppet runs with `--noop`, shell steps and tests do not run.
+    pub check: bool,
 }
 
 /// Runs the plan through `ansible-playbook`, with granule's journal, resume
@@ -779,6 +799,9 @@ pub fn execute(
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             Ok(())
         });
+    }
+    if ansible.check {
+        command.arg("--check");
     }
     let mut child = command.spawn().map_err(|err| {
         ExecError::Usage(format!(

@@ -690,3 +690,44 @@ fn selections_run_the_same_tasks_with_both_engines() {
         );
     }
 }
+
+/// `--dry-run --engine ansible`: the plan, then Ansible's check mode, where
+/// puppet runs with --noop: it reports the files it would write and writes
+/// none; the run's own journal is not touched.
+#[test]
+fn dry_run_uses_ansible_check_mode_and_changes_nothing() {
+    let test = "ansible_check_mode";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    if require_reference(
+        test,
+        granule_tests::executor::tool_available("puppet", "puppet"),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let dir = scratch(test);
+    instantiate_fixture("puppet", &dir);
+    let mut args = run_args(
+        Path::new("tasks.yaml"),
+        Path::new("nodes.yaml"),
+        "ansible",
+        &ansible,
+    );
+    args.push("--dry-run".into());
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!dir.join("out").exists(), "check mode wrote files");
+    assert!(
+        !dir.join("state/journal.jsonl").exists(),
+        "check mode wrote the run's journal"
+    );
+    let log = std::fs::read_to_string(dir.join("state/check/logs/web-1/motd.log")).unwrap();
+    assert!(log.contains("--noop") && log.contains("(noop)"), "{log}");
+    assert!(
+        !log.contains("test_post"),
+        "a post-test ran in check mode:\n{log}"
+    );
+}

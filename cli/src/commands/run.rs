@@ -64,7 +64,10 @@ pub struct RunArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 16)]
     jobs: usize,
 
-    /// Print the plan (waves, nodes, critical path) and run nothing.
+    /// Print the plan (waves, nodes, critical path) and run nothing. With
+    /// --engine ansible, then run the playbook in Ansible's check mode
+    /// (puppet with --noop, file steps report changes, shell steps do not
+    /// run), journaled in STATE_DIR/check.
     #[arg(long)]
     dry_run: bool,
 
@@ -265,11 +268,15 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     for warning in &plan.warnings {
         eprintln!("{}", warning.to_string().replacen("error:", "warning:", 1));
     }
+    let engine = args.engine.unwrap_or_default();
     if args.dry_run {
-        return print_plan(&plan, args.format);
+        let printed = print_plan(&plan, args.format);
+        if engine == Engine::Builtin {
+            return printed;
+        }
+        return check_with_ansible(&plan, &args);
     }
 
-    let engine = args.engine.unwrap_or_default();
     let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args, engine);
     let written = std::fs::create_dir_all(&args.state_dir).and_then(|()| {
         std::fs::write(
@@ -308,6 +315,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             &config,
             &AnsibleConfig {
                 program: args.ansible_playbook.clone(),
+                check: false,
             },
             &mut display,
         ),
@@ -331,6 +339,51 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         RunOutcome::Stopped => 3,
         RunOutcome::Interrupted => 130,
     })
+}
+
+/// `--dry-run --engine ansible`: after the plan, the playbook in Ansible's
+/// check mode, journaled in STATE_DIR/check (replaced each time), never in
+/// the run's own journal.
+fn check_with_ansible(plan: &Plan, args: &RunArgs) -> ExitCode {
+    let state_dir = args.state_dir.join("check");
+    let config = RunConfig {
+        state_dir: state_dir.clone(),
+        max_parallel: args.jobs.max(1),
+        fail_fast: false,
+        stop_after: None,
+        resume: false,
+        restart: true,
+        runner: RunnerOptions {
+            noop: args.noop,
+            allow_local_reboot: args.allow_local_reboot,
+            puppet_args: args.puppet_args.clone(),
+        },
+        handle_signals: true,
+    };
+    let mut display = Display::new(plan, args.format, args.verbose, false);
+    let checked = ansible::execute(
+        plan,
+        &config,
+        &AnsibleConfig {
+            program: args.ansible_playbook.clone(),
+            check: true,
+        },
+        &mut display,
+    );
+    match checked {
+        Ok(summary) => {
+            report(plan, &summary, &state_dir, args.format);
+            ExitCode::from(match summary.outcome {
+                RunOutcome::Succeeded => 0,
+                RunOutcome::Interrupted => 130,
+                _ => 1,
+            })
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Renders the run as it goes: a live view on a terminal, plain lines
