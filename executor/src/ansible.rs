@@ -961,7 +961,13 @@ pub fn execute(
         };
     }
 
-    let failed_to_start = status.code().is_some_and(|code| ![0, 2, 4].contains(&code));
+    // ansible-playbook's exit status: 0 done, 2 a host failed, 4 a host
+    // unreachable, 99 interrupted; anything else means it could not run
+    // the playbook.
+    const INTERRUPTED: i32 = 99;
+    interrupted |= status.code() == Some(INTERRUPTED);
+    let failed_to_start =
+        !interrupted && status.code().is_some_and(|code| ![0, 2, 4].contains(&code));
     let outcome =
         if interrupted || (status.code().is_none() && !results.iter().all(|r| r.state.is_done())) {
             RunOutcome::Interrupted

@@ -731,3 +731,72 @@ fn dry_run_uses_ansible_check_mode_and_changes_nothing() {
         "a post-test ran in check mode:\n{log}"
     );
 }
+
+/// SIGINT stops the run through Ansible (exit status 130, outcome
+/// `interrupted`), and `--resume` finishes it without running again what had
+/// finished.
+#[test]
+fn sigint_stops_the_ansible_run_and_resume_finishes_it() {
+    let test = "ansible_sigint_resume";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let dir = scratch(test);
+    let tasks = fixture("resume").join("tasks.yaml");
+    let inventory = fixture("resume").join("nodes.yaml");
+    let mut child = granule_command(&dir, &run_args(&tasks, &inventory, "ansible", &ansible))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("granule runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while succeeded_in_journal(&dir).len() < 6 {
+        assert!(Instant::now() < deadline, "the run does not progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the interrupt"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the child we started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "an interrupted run exits 130");
+    let records = journal(&dir.join("state"));
+    assert_eq!(
+        records.last().map(|record| record["outcome"].clone()),
+        Some(serde_json::json!("interrupted"))
+    );
+    let finished = succeeded_in_journal(&dir);
+    let starts_before = count_starts(&events(&dir));
+    let resume: Vec<String> = [
+        "run",
+        "--resume",
+        "--state-dir",
+        "state",
+        "--ansible-playbook",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([ansible.display().to_string()])
+    .collect();
+    let (code, stderr) = run_in(&dir, &resume);
+    assert_eq!(code, 0, "{stderr}");
+    let starts_after = count_starts(&events(&dir));
+    for (node, task) in finished
+        .iter()
+        .filter(|(_, task)| task.starts_with("step") || task == "side")
+    {
+        let key = format!("{node} {task}");
+        assert_eq!(
+            starts_after.get(&key),
+            starts_before.get(&key),
+            "{task} ran again on {node}"
+        );
+    }
+    assert!(final_states(&dir.join("state"))
+        .values()
+        .all(|state| state == "succeeded"));
+}
