@@ -861,49 +861,19 @@ pub fn execute(
     // Reopen: the callback appended to the same file.
     let mut journal = JournalWriter::open(&journal_path).map_err(io_error(&journal_path))?;
 
-    // What Ansible reported in this run, per instance.
-    let contents = journal::read(&journal_path).map_err(io_error(&journal_path))?;
-    let mut reported: HashMap<(String, String), InstanceResult> = HashMap::new();
-    for record in contents.records {
-        if let Record::State {
-            run: of,
-            node,
-            task,
-            state,
-            attempt,
-            duration,
-            message,
-            ..
-        } = record
-        {
-            if of == run {
-                let result = InstanceResult {
-                    state,
-                    attempt: attempt.unwrap_or(1),
-                    duration,
-                    message,
-                };
-                reported.insert((node, task), result);
-            }
-        }
-    }
+    let mut reported = reported_results(&journal_path, run)?;
 
     // The plan replayed with Ansible's outcomes: what it skipped, passed or
     // could not start because a need failed is journaled here.
     let mut scheduler = Scheduler::new(plan, usize::MAX, &done);
     let mut results: Vec<InstanceResult> = (0..plan.instances.len())
-        .map(|id| InstanceResult {
-            state: if done[id] {
-                State::Succeeded
-            } else {
-                State::Waiting
-            },
+        .map(|_| InstanceResult {
+            state: State::Waiting,
             attempt: 0,
             duration: None,
             message: None,
         })
         .collect();
-    let mut not_run = Vec::new();
     while let Some(id) = scheduler.start_next() {
         let key = (plan.node_name(id).to_string(), plan.task_id(id).to_string());
         match &plan.instances[id as usize].disposition {
@@ -918,7 +888,8 @@ pub fn execute(
                     results[id as usize] = result;
                     scheduler.finish(id, state);
                 }
-                _ => not_run.push(id),
+                // Never finished: Ansible did not get to it (interrupted).
+                _ => {}
             },
         }
     }
@@ -953,11 +924,10 @@ pub fn execute(
         )?;
     }
     for (id, result) in results.iter_mut().enumerate() {
-        let state = scheduler.state(id as u32);
-        result.state = if state == State::Running && not_run.contains(&(id as u32)) {
-            State::Pending
-        } else {
-            state
+        result.state = match scheduler.state(id as u32) {
+            // Started in the replay only: it did not run.
+            State::Running => State::Pending,
+            state => state,
         };
     }
 
@@ -1004,4 +974,38 @@ pub fn execute(
         journal: journal_path,
         elapsed: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What the callback journaled in run `run`: the last state of each
+/// (node, task).
+fn reported_results(
+    journal_path: &Path,
+    run: u32,
+) -> Result<HashMap<(String, String), InstanceResult>, ExecError> {
+    let contents = journal::read(journal_path).map_err(io_error(journal_path))?;
+    let mut reported = HashMap::new();
+    for record in contents.records {
+        if let Record::State {
+            run: of,
+            node,
+            task,
+            state,
+            attempt,
+            duration,
+            message,
+            ..
+        } = record
+        {
+            if of == run {
+                let result = InstanceResult {
+                    state,
+                    attempt: attempt.unwrap_or(1),
+                    duration,
+                    message,
+                };
+                reported.insert((node, task), result);
+            }
+        }
+    }
+    Ok(reported)
 }
