@@ -803,12 +803,25 @@ pub fn execute(
     if ansible.check {
         command.arg("--check");
     }
-    let mut child = command.spawn().map_err(|err| {
-        ExecError::Usage(format!(
-            "cannot run `{}`: {err}; install ansible-core (`pip install ansible-core`) or pass --ansible-playbook PATH",
-            ansible.program.display()
-        ))
-    })?;
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(err) => {
+            // Nothing ran: the run is over, not cut off.
+            write(
+                &mut journal,
+                observer,
+                Record::RunFinished {
+                    ts: time::now(),
+                    run,
+                    outcome: RunOutcome::Failed,
+                },
+            )?;
+            return Err(ExecError::Usage(format!(
+                "cannot run `{}`: {err}; install ansible-core (`pip install ansible-core`) or pass --ansible-playbook PATH",
+                ansible.program.display()
+            )));
+        }
+    };
 
     let group = child.id() as i32;
     let mut interrupted = false;
