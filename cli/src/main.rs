@@ -37,6 +37,7 @@ enum Command {
     Graph(commands::graph::GraphArgs),
     Lint(commands::lint::LintArgs),
     Run(Box<commands::run::RunArgs>),
+    Export(commands::export::ExportArgs),
     Status(commands::status::StatusArgs),
     Tasks(commands::tasks::TasksArgs),
     Completions(CompletionsArgs),
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph::run(args),
         Command::Lint(args) => commands::lint::run(args),
         Command::Run(args) => commands::run::run(*args),
+        Command::Export(args) => commands::export::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Tasks(args) => commands::tasks::run(args),
         Command::Completions(args) => {

@@ -10,9 +10,16 @@
 //!   included: wall time and tasks per second; with --real-ms, every task
 //!   sleeps that long and the wall time is compared with the ideal.
 //!
+//! With --ansible 1 (`scripts/bench-ansible`), the same for Ansible as the
+//! engine: the time to export the plan as a playbook (best of 5), the
+//! makespan of that playbook's plays (simulated, as above) against the
+//! ideal and against the scheduler, and the real run through
+//! `ansible-playbook` (ANSIBLE_PLAYBOOK, default target/ansible-venv's).
+//!
 //! Options: --tasks N --nodes N --jobs N --seed N --real-nodes N (0: skip)
-//! --real-ms N.
+//! --real-ms N --ansible 0|1.
 
+use granule_executor::ansible::{self, AnsibleConfig, ExportOptions};
 use granule_executor::descriptor::parse_file;
 use granule_executor::execute::{execute, Event, RunConfig};
 use granule_executor::inventory::{Inventory, Node, Transport};
@@ -121,6 +128,7 @@ fn main() {
     let real_nodes = option(&args, "--real-nodes", 10);
     // Milliseconds each task of the real run sleeps (0: `true`).
     let real_ms = option(&args, "--real-ms", 0);
+    let through_ansible = option(&args, "--ansible", 0) == 1;
     let yaml = generate(tasks, seed, "true");
 
     let mut best = f64::MAX;
@@ -159,6 +167,47 @@ fn main() {
         );
     }
 
+    if through_ansible {
+        let out = std::env::temp_dir().join(format!("granule-bench-export-{}", std::process::id()));
+        let options = ExportOptions {
+            runner: Default::default(),
+            forks: jobs,
+            workdir: std::env::temp_dir(),
+        };
+        let mut best = f64::MAX;
+        let mut exported = None;
+        for _ in 0..5 {
+            let _ = std::fs::remove_dir_all(&out);
+            let started = Instant::now();
+            exported = Some(ansible::export(&plan, &options, &out).expect("the export"));
+            best = best.min(started.elapsed().as_secs_f64());
+        }
+        let exported = exported.expect("exported");
+        let size: u64 = walkdir_size(&out);
+        let _ = std::fs::remove_dir_all(&out);
+        println!(
+            "ansible export: {best:.3} s, best of 5; {} plays, {} task files, {} hosts, {:.1} MB",
+            exported.plays,
+            exported.task_files,
+            exported.hosts,
+            size as f64 / 1e6
+        );
+        for (name, duration) in [
+            ("unit lengths", &(|_: u32| 1.0) as &dyn Fn(u32) -> f64),
+            ("random lengths 0.5-1.5", &|id: u32| lengths[id as usize]),
+        ] {
+            let playbook = ansible::playbook_makespan(&plan, jobs, duration);
+            let simulation = simulate(&plan, jobs, duration);
+            println!(
+                "ansible plays, forks {jobs}, {name}: makespan {playbook:.1}, ideal {:.1}, ratio {:.3} ({:+.1}%); granule's scheduler {:.1}",
+                simulation.lower_bound,
+                playbook / simulation.lower_bound,
+                (playbook / simulation.lower_bound - 1.0) * 100.0,
+                simulation.makespan
+            );
+        }
+    }
+
     if real_nodes > 0 {
         let seconds = real_ms as f64 / 1000.0;
         let cmd = if real_ms == 0 {
@@ -180,11 +229,31 @@ fn main() {
             handle_signals: false,
         };
         let started = Instant::now();
-        let summary = execute(&small, &config, &mut Quiet).expect("the run");
+        let summary = if through_ansible {
+            let program = std::env::var_os("ANSIBLE_PLAYBOOK")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../target/ansible-venv/bin/ansible-playbook")
+                });
+            ansible::execute(
+                &small,
+                &config,
+                &AnsibleConfig {
+                    program,
+                    check: false,
+                },
+                &mut Quiet,
+            )
+            .expect("the run through ansible-playbook")
+        } else {
+            execute(&small, &config, &mut Quiet).expect("the run")
+        };
         let wall = started.elapsed().as_secs_f64();
         let _ = std::fs::remove_dir_all(&state);
         println!(
-            "real run, {real_nodes} local nodes, -j {jobs}, each task `{cmd}`: {} tasks {} in {wall:.2} s, {:.0} tasks/s",
+            "real run{}, {real_nodes} local nodes, -j {jobs}, each task `{cmd}`: {} tasks {} in {wall:.2} s, {:.0} tasks/s",
+            if through_ansible { " through ansible-playbook" } else { "" },
             small.instances.len(),
             summary.outcome.name(),
             small.instances.len() as f64 / wall
@@ -198,4 +267,15 @@ fn main() {
             );
         }
     }
+}
+
+/// The bytes of every file under `dir`.
+fn walkdir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.metadata().ok())
+        .filter(|metadata| metadata.is_file())
+        .map(|metadata| metadata.len())
+        .sum()
 }

@@ -88,7 +88,7 @@ pub enum ExecError {
     },
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
     move |source| ExecError::Io {
         path: path.to_path_buf(),
         source,
@@ -144,12 +144,12 @@ impl Progress for ChannelProgress {
 }
 
 /// Holds the state directory for one run: an exclusive lock.
-struct StateDirLock {
+pub(crate) struct StateDirLock {
     _file: File,
 }
 
 impl StateDirLock {
-    fn acquire(state_dir: &Path) -> Result<StateDirLock, ExecError> {
+    pub(crate) fn acquire(state_dir: &Path) -> Result<StateDirLock, ExecError> {
         use std::os::fd::AsRawFd;
         let path = state_dir.join("lock");
         let file = File::create(&path).map_err(io_error(&path))?;
@@ -167,7 +167,7 @@ impl StateDirLock {
 
 /// Prepares the state directory: which instances earlier runs finished, and
 /// the number of this run.
-fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecError> {
+pub(crate) fn open_state(plan: &Plan, config: &RunConfig) -> Result<(Vec<bool>, u32), ExecError> {
     let dir = &config.state_dir;
     let journal_path = dir.join(JOURNAL_FILE);
     let fresh = || (vec![false; plan.instances.len()], 1);

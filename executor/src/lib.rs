@@ -6,6 +6,7 @@
 //! [`Catalog::build`] validates it; [`Plan::build`] lays it out on the
 //! nodes of an [`Inventory`]; [`execute`] runs the plan.
 
+pub mod ansible;
 pub mod catalog;
 pub mod condition;
 pub mod descriptor;

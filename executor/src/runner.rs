@@ -254,31 +254,6 @@ impl TaskRun<'_> {
         true
     }
 
-    /// What an upload writes: given, or computed from the node's data.
-    fn upload_data(&self, data: &UploadData) -> Result<String, String> {
-        let expression = match data {
-            UploadData::Text(text) => return Ok(text.clone()),
-            UploadData::Yaql(expression) => expression,
-        };
-        let Some(node_data) = &self.node.data else {
-            return Err(format!(
-                "`parameters.data` is computed by the YAQL expression `{expression}` from the node's deployment data: pass that data with --data"
-            ));
-        };
-        let value = yaql::parse(expression)
-            .map_err(|err| format!("`parameters.data`: YAQL syntax error: {err}"))?
-            .evaluate(
-                node_data,
-                self.node.previous_data.as_deref(),
-                &condition::node_variables(node_data),
-            )
-            .map_err(|err| format!("`parameters.data` (`{expression}`): {err}"))?;
-        Ok(match value {
-            yaql::Value::Str(text) => text.to_string(),
-            other => yaql::to_yaml(&other),
-        })
-    }
-
     fn hook(&self, hook: &TestHook, attempt: u32) -> CommandResult {
         self.exec(Script {
             text: hook.cmd.clone(),
@@ -308,21 +283,7 @@ impl TaskRun<'_> {
                 modulepath,
                 cwd,
             } => {
-                let mut text = String::from("puppet apply --detailed-exitcodes");
-                if self.options.noop {
-                    text.push_str(" --noop");
-                }
-                for arg in &self.options.puppet_args {
-                    text.push(' ');
-                    text.push_str(&quote(arg));
-                }
-                if let Some(modulepath) = modulepath {
-                    let entries: Vec<String> =
-                        modulepath.split(':').map(absolute_in_shell).collect();
-                    text.push_str(&format!(" --modulepath {}", entries.join(":")));
-                }
-                text.push(' ');
-                text.push_str(&absolute_in_shell(manifest));
+                let text = puppet_command(manifest, modulepath.as_deref(), self.options);
                 // --detailed-exitcodes: 2 means "changes applied", a success.
                 self.exec(Script {
                     accept: &[0, 2],
@@ -335,7 +296,7 @@ impl TaskRun<'_> {
                 data,
                 permissions,
             } => {
-                let data = match self.upload_data(data) {
+                let data = match upload_text(self.node, data) {
                     Ok(data) => data,
                     Err(message) => return CommandResult::refused(&message),
                 };
@@ -498,6 +459,51 @@ impl TaskRun<'_> {
         self.log.note(&format!("$ {}", script.text));
         run_command(&mut command, script, self.log, self.interrupt)
     }
+}
+
+/// What an upload writes on `node`: given, or computed from its deployment data.
+pub fn upload_text(node: &Node, data: &UploadData) -> Result<String, String> {
+    let expression = match data {
+        UploadData::Text(text) => return Ok(text.clone()),
+        UploadData::Yaql(expression) => expression,
+    };
+    let Some(node_data) = &node.data else {
+        return Err(format!(
+            "`parameters.data` is computed by the YAQL expression `{expression}` from the node's deployment data: pass that data with --data"
+        ));
+    };
+    let value = yaql::parse(expression)
+        .map_err(|err| format!("`parameters.data`: YAQL syntax error: {err}"))?
+        .evaluate(
+            node_data,
+            node.previous_data.as_deref(),
+            &condition::node_variables(node_data),
+        )
+        .map_err(|err| format!("`parameters.data` (`{expression}`): {err}"))?;
+    Ok(match value {
+        yaql::Value::Str(text) => text.to_string(),
+        other => yaql::to_yaml(&other),
+    })
+}
+
+/// The command line of a puppet task; exit codes 0 and 2 (changes applied,
+/// from --detailed-exitcodes) mean success.
+pub fn puppet_command(manifest: &str, modulepath: Option<&str>, options: &RunnerOptions) -> String {
+    let mut text = String::from("puppet apply --detailed-exitcodes");
+    if options.noop {
+        text.push_str(" --noop");
+    }
+    for arg in &options.puppet_args {
+        text.push(' ');
+        text.push_str(&quote(arg));
+    }
+    if let Some(modulepath) = modulepath {
+        let entries: Vec<String> = modulepath.split(':').map(absolute_in_shell).collect();
+        text.push_str(&format!(" --modulepath {}", entries.join(":")));
+    }
+    text.push(' ');
+    text.push_str(&absolute_in_shell(manifest));
+    text
 }
 
 /// Runs `$1` on the remote node in a session of its own (`setsid`, when the

@@ -252,3 +252,37 @@ pub fn max_concurrency<'a>(spans: impl Iterator<Item = &'a Interval>) -> usize {
     }
     most as usize
 }
+
+/// The `ansible-playbook` that scripts/test installs (ansible-core from
+/// PyPI, in target/ansible-venv), once it runs.
+pub fn ansible_playbook() -> Result<PathBuf, String> {
+    let program = target_dir().join("ansible-venv/bin/ansible-playbook");
+    match Command::new(&program).arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(program),
+        _ => Err(format!(
+            "{} does not run: scripts/test installs ansible-core from PyPI there",
+            program.display()
+        )),
+    }
+}
+
+/// Every file under `root` (relative path, mode, content), for comparing
+/// what two runs left on disk.
+pub fn file_tree(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    use std::os::unix::fs::PermissionsExt;
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let mode = entry
+                .metadata()
+                .map_or(0, |m| m.permissions().mode() & 0o777);
+            let content = std::fs::read(entry.path()).unwrap_or_default();
+            (
+                entry.path().strip_prefix(root).unwrap().to_path_buf(),
+                (mode, content),
+            )
+        })
+        .collect()
+}

@@ -33,6 +33,7 @@ pub mod oracle;
 pub mod parity;
 pub mod rng;
 pub mod sarif_schema;
+pub mod sshd;
 pub mod validation_oracle;
 
 use std::path::PathBuf;

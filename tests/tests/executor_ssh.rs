@@ -6,95 +6,9 @@
 use granule_tests::executor::{
     exit_code, granule_in, instantiate_fixture, intervals, journal, scratch, text,
 };
-use std::net::{TcpListener, TcpStream};
+use granule_tests::sshd::{free_port, keygen, ssh_available, ssh_inventory, start_sshd, user_name};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const SSHD: &str = "/usr/sbin/sshd";
-
-/// A running `sshd`, stopped when dropped.
-struct Sshd {
-    child: Child,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn keygen(path: &Path) {
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(path)
-        .status()
-        .expect("ssh-keygen runs");
-    assert!(status.success(), "ssh-keygen failed");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// Starts sshd listening on `ports`, accepting `user_key` from
-/// `dir/authorized_keys`; returns it once every port accepts connections.
-fn start_sshd(dir: &Path, ports: &[u16], user_key: &Path) -> Sshd {
-    let host_key = dir.join("host_key");
-    keygen(&host_key);
-    std::fs::copy(user_key.with_extension("pub"), dir.join("authorized_keys")).unwrap();
-    // Privilege separation needs this directory (Debian creates it at boot).
-    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-    let mut config = String::new();
-    for port in ports {
-        config.push_str(&format!("Port {port}\n"));
-    }
-    config.push_str(&format!(
-        "ListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
-         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-         PermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n",
-        host_key.display(),
-        dir.join("sshd.pid").display(),
-        dir.join("authorized_keys").display(),
-    ));
-    let config_path = dir.join("sshd_config");
-    std::fs::write(&config_path, config).unwrap();
-    let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
-    let child = Command::new(SSHD)
-        .args(["-D", "-e", "-f"])
-        .arg(&config_path)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("sshd starts");
-    let mut sshd = Sshd { child };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    for port in ports {
-        while TcpStream::connect(("127.0.0.1", *port)).is_err() {
-            if let Ok(Some(status)) = sshd.child.try_wait() {
-                panic!(
-                    "sshd exited ({status}):\n{}",
-                    std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "sshd does not listen on {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    // Host keys the client checks against, as a real deployment would.
-    let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
-    let known: String = ports
-        .iter()
-        .map(|port| format!("[127.0.0.1]:{port} {public}"))
-        .collect();
-    std::fs::write(dir.join("known_hosts"), known).unwrap();
-    sshd
-}
 
 /// Whether the timed-out task's `sleep 47` still runs on the "remote" host.
 fn remote_sleep_running() -> bool {
@@ -108,44 +22,14 @@ fn remote_sleep_running() -> bool {
         })
 }
 
-fn user_name() -> String {
-    let output = Command::new("id").arg("-un").output().expect("id runs");
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 fn inventory(dir: &Path, ports: &[u16], key: &Path) -> PathBuf {
-    let mut text = String::from("nodes:\n");
-    for (name, port) in ["alpha-1", "beta-1"].iter().zip(ports) {
-        let role = name.split('-').next().unwrap();
-        text.push_str(&format!(
-            "  - name: {name}\n    roles: [{role}]\n    transport: ssh\n    host: 127.0.0.1\n    port: {port}\n\
-             \x20   user: {}\n    key: {}\n    ssh_options:\n\
-             \x20     - UserKnownHostsFile={}\n      - StrictHostKeyChecking=yes\n      - LogLevel=ERROR\n",
-            user_name(),
-            key.display(),
-            dir.join("known_hosts").display(),
-        ));
-    }
-    let path = dir.join("nodes.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
+    ssh_inventory(dir, &[("alpha-1", "alpha"), ("beta-1", "beta")], ports, key)
 }
 
 #[test]
 fn tasks_run_on_two_ssh_nodes() {
     let test = "tasks_run_on_two_ssh_nodes";
-    if !Path::new(SSHD).exists() {
-        granule_tests::reference_missing(
-            test,
-            "/usr/sbin/sshd is missing: install the Debian package openssh-server",
-        );
-        return;
-    }
-    if Command::new("ssh").arg("-V").output().is_err() {
-        granule_tests::reference_missing(
-            test,
-            "the ssh client is missing: install the Debian package openssh-client",
-        );
+    if granule_tests::require_reference(test, ssh_available()).is_none() {
         return;
     }
     let dir = scratch(test);

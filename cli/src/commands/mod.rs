@@ -2,6 +2,7 @@
 
 pub mod deps;
 pub mod executor_support;
+pub mod export;
 pub mod graph;
 pub mod lint;
 pub mod parse;

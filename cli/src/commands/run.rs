@@ -2,6 +2,7 @@
 
 use super::executor_support::{load_plan, print_diagnostics, PlanSource};
 use clap::{Args, ValueEnum};
+use granule_executor::ansible::{self, AnsibleConfig};
 use granule_executor::execute::{self, Event, ExecError, RunConfig, Summary};
 use granule_executor::journal::{Record, RunOutcome};
 use granule_executor::plan::{Disposition, Plan};
@@ -63,7 +64,10 @@ pub struct RunArgs {
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 16)]
     jobs: usize,
 
-    /// Print the plan (waves, nodes, critical path) and run nothing.
+    /// Print the plan (waves, nodes, critical path) and run nothing. With
+    /// --engine ansible, then run the playbook in Ansible's check mode
+    /// (puppet with --noop, file steps report changes, shell steps do not
+    /// run), journaled in STATE_DIR/check.
     #[arg(long)]
     dry_run: bool,
 
@@ -92,9 +96,30 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 
+    /// Who runs the tasks: granule itself, or Ansible (`ansible-playbook`
+    /// on an export of the same plan, see `granule export ansible`; the
+    /// journal, --resume, selection and progress work the same).
+    /// --resume keeps the engine of the run it continues.
+    #[arg(long, value_enum)]
+    engine: Option<Engine>,
+
+    /// The `ansible-playbook` program for --engine ansible.
+    #[arg(long, value_name = "PATH", default_value = "ansible-playbook")]
+    ansible_playbook: PathBuf,
+
     /// Print every state change, not only failures and the summary.
     #[arg(short, long)]
     verbose: bool,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Engine {
+    /// granule's own runner: local commands and the system ssh client.
+    #[default]
+    Builtin,
+    /// ansible-playbook (ansible-core 2.14 or later).
+    Ansible,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -123,6 +148,8 @@ struct SavedRun {
     noop: bool,
     #[serde(default)]
     puppet_args: Vec<String>,
+    #[serde(default)]
+    engine: Engine,
 }
 
 const SAVED_RUN: &str = "run.json";
@@ -141,7 +168,7 @@ fn absolute_data(spec: &str) -> String {
 }
 
 impl SavedRun {
-    fn of(source: &PlanSource, noop: bool, puppet_args: &[String]) -> SavedRun {
+    fn of(source: &PlanSource, noop: bool, puppet_args: &[String], engine: Engine) -> SavedRun {
         let absolute = |path: &PathBuf| std::path::absolute(path).unwrap_or_else(|_| path.clone());
         SavedRun {
             tasks: source.tasks.iter().map(absolute).collect(),
@@ -162,6 +189,7 @@ impl SavedRun {
             nodes: source.nodes.clone(),
             noop,
             puppet_args: puppet_args.to_vec(),
+            engine,
         }
     }
 
@@ -201,6 +229,7 @@ impl SavedRun {
         if args.puppet_args.is_empty() {
             args.puppet_args = self.puppet_args;
         }
+        args.engine = args.engine.or(Some(self.engine));
     }
 }
 
@@ -239,11 +268,16 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     for warning in &plan.warnings {
         eprintln!("{}", warning.to_string().replacen("error:", "warning:", 1));
     }
+    let engine = args.engine.unwrap_or_default();
     if args.dry_run {
-        return print_plan(&plan, args.format);
+        let printed = print_plan(&plan, args.format);
+        if engine == Engine::Builtin {
+            return printed;
+        }
+        return check_with_ansible(&plan, &args);
     }
 
-    let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args);
+    let saved = SavedRun::of(&args.source, args.noop, &args.puppet_args, engine);
     let written = std::fs::create_dir_all(&args.state_dir).and_then(|()| {
         std::fs::write(
             args.state_dir.join(SAVED_RUN),
@@ -274,7 +308,19 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     let live =
         args.format == Format::Text && !args.verbose && !ProgressDrawTarget::stderr().is_hidden();
     let mut display = Display::new(&plan, args.format, args.verbose, live);
-    let summary = match execute::execute(&plan, &config, &mut display) {
+    let executed = match engine {
+        Engine::Builtin => execute::execute(&plan, &config, &mut display),
+        Engine::Ansible => ansible::execute(
+            &plan,
+            &config,
+            &AnsibleConfig {
+                program: args.ansible_playbook.clone(),
+                check: false,
+            },
+            &mut display,
+        ),
+    };
+    let summary = match executed {
         Ok(summary) => summary,
         Err(ExecError::Usage(message)) => {
             eprintln!("error: {message}");
@@ -293,6 +339,51 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         RunOutcome::Stopped => 3,
         RunOutcome::Interrupted => 130,
     })
+}
+
+/// `--dry-run --engine ansible`: after the plan, the playbook in Ansible's
+/// check mode, journaled in STATE_DIR/check (replaced each time), never in
+/// the run's own journal.
+fn check_with_ansible(plan: &Plan, args: &RunArgs) -> ExitCode {
+    let state_dir = args.state_dir.join("check");
+    let config = RunConfig {
+        state_dir: state_dir.clone(),
+        max_parallel: args.jobs.max(1),
+        fail_fast: false,
+        stop_after: None,
+        resume: false,
+        restart: true,
+        runner: RunnerOptions {
+            noop: args.noop,
+            allow_local_reboot: args.allow_local_reboot,
+            puppet_args: args.puppet_args.clone(),
+        },
+        handle_signals: true,
+    };
+    let mut display = Display::new(plan, args.format, args.verbose, false);
+    let checked = ansible::execute(
+        plan,
+        &config,
+        &AnsibleConfig {
+            program: args.ansible_playbook.clone(),
+            check: true,
+        },
+        &mut display,
+    );
+    match checked {
+        Ok(summary) => {
+            report(plan, &summary, &state_dir, args.format);
+            ExitCode::from(match summary.outcome {
+                RunOutcome::Succeeded => 0,
+                RunOutcome::Interrupted => 130,
+                _ => 1,
+            })
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Renders the run as it goes: a live view on a terminal, plain lines
