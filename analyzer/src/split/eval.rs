@@ -366,11 +366,17 @@ pub fn resolve_variable<'n>(
     name: &'n str,
     scope: usize,
 ) -> Option<(usize, &'n str)> {
+    let top = name.starts_with("::");
     let name = name.trim_start_matches("::");
     if let Some((class, variable)) = name.rsplit_once("::") {
         return monolith
             .scope_of_class(class)
             .map(|scope| (scope, variable));
+    }
+    // `$::x` is the top scope's, never a local of the scope reading it:
+    // the monolith's only when its entry is a manifest's top scope.
+    if top {
+        return monolith.scopes[0].class.is_none().then_some((0, name));
     }
     let sets = |scope: usize| {
         monolith.scopes[scope].params.iter().any(|(p, _)| p == name)
