@@ -206,7 +206,8 @@ impl Walk<'_> {
             ExprKind::Collect { query, ops, .. } => {
                 if let Some(collector) = self.collector(expr) {
                     self.push_from_unit(collector.clone(), EdgeKind::Collect, expr.span);
-                    self.declare_collector(collector, query, !ops.is_empty(), expr.span);
+                    self.metaparameters(&collector, ops);
+                    self.declare_collector(collector, query, sets_attributes(ops), expr.span);
                 }
                 self.children(expr);
             }
@@ -217,7 +218,13 @@ impl Walk<'_> {
                 for side in [left, right] {
                     if let ExprKind::Collect { query, ops, .. } = &side.kind {
                         if let Some(collector) = self.collector(side) {
-                            self.declare_collector(collector, query, !ops.is_empty(), side.span);
+                            self.metaparameters(&collector, ops);
+                            self.declare_collector(
+                                collector,
+                                query,
+                                sets_attributes(ops),
+                                side.span,
+                            );
                         }
                     }
                 }
@@ -518,6 +525,16 @@ impl Walk<'_> {
             scope: self.unit.label(),
         })
     }
+}
+
+/// Whether a collector's override block sets attributes other than the
+/// relationship metaparameters (`before +> X` only orders what it collects:
+/// an edge, not a change to the resources).
+fn sets_attributes(ops: &[AttributeOp]) -> bool {
+    ops.iter().any(|op| {
+        !matches!(op, AttributeOp::Set { name, .. }
+            if matches!(name.as_str(), "before" | "require" | "notify" | "subscribe"))
+    })
 }
 
 /// A resource title: its text, and whether it names the same resource
