@@ -302,7 +302,8 @@ pub fn collector_uses<'a>(
         let Some(holder) = semantic.holder(&collector.holder) else {
             continue;
         };
-        if !reached.contains(&holder) {
+        // Reached through a unit's closure, or copied with an opened scope.
+        if !reached.contains(&holder) && monolith.unit_at(&collector.location).is_none() {
             continue;
         }
         let mut matched = Vec::new();

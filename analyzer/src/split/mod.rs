@@ -414,7 +414,19 @@ pub fn split<'a>(
                 let Some(why) = &collector.must_meet else {
                     continue;
                 };
-                let Some(here) = holding.get(&collector.holder) else {
+                // A collector of an opened scope is where its statement's
+                // unit is.
+                let copied_here: Vec<usize> = monolith
+                    .unit_at(&collector.collector.location)
+                    .filter(|&unit| monolith.units[unit].roles.contains(role))
+                    .and_then(|unit| on_role.iter().find(|(_, m)| m.contains(&unit)))
+                    .map(|(&first, _)| first)
+                    .into_iter()
+                    .collect();
+                let Some(here) = holding
+                    .get(&collector.holder)
+                    .or((!copied_here.is_empty()).then_some(&copied_here))
+                else {
                     continue;
                 };
                 // Resources copied statements declare: their units.
@@ -622,6 +634,71 @@ pub fn split<'a>(
             carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
         });
     }
+    // Every task applying a collector's code is ordered against every task
+    // holding, without that code, what the collector surely collects: in
+    // such a task's catalog the relationship orders nothing, so task order
+    // must carry it (unless that would close a cycle).
+    let mut applying: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
+    for (at, task) in tasks.iter().enumerate() {
+        for unit in task.applied() {
+            applying[unit].insert(at);
+        }
+    }
+    let tasks_of = |units: &mut dyn Iterator<Item = usize>| -> BTreeSet<usize> {
+        units.flat_map(|u| applying[u].iter().copied()).collect()
+    };
+    let mut carried: BTreeMap<(usize, usize), &crate::model::Edge> = BTreeMap::new();
+    for collector in &uses {
+        let mut code_units: Vec<usize> = catalogs
+            .units_with
+            .get(&collector.holder)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        code_units.extend(monolith.unit_at(&collector.collector.location));
+        let code = tasks_of(&mut code_units.into_iter());
+        let mut collected_units = collector
+            .surely
+            .iter()
+            .flat_map(|h| catalogs.units_with.get(h).into_iter().flatten().copied())
+            .chain(
+                collector
+                    .units
+                    .iter()
+                    .filter(|(_, sure)| *sure)
+                    .map(|&(u, _)| u),
+            );
+        let collected: BTreeSet<usize> = tasks_of(&mut collected_units)
+            .into_iter()
+            .filter(|t| !code.contains(t))
+            .collect();
+        for &(collected_first, edge) in &collector.orders {
+            for &x in &code {
+                for &y in &collected {
+                    let pair = if collected_first { (y, x) } else { (x, y) };
+                    carried.entry(pair).or_insert(edge);
+                }
+            }
+        }
+    }
+    for ((a, b), edge) in carried {
+        if order.contains(&(a, b)) {
+            continue;
+        }
+        if reaches(&order, b, a) {
+            soft_dropped += 1;
+            continue;
+        }
+        order.insert((a, b));
+        cuts.push(Cut {
+            from: edge.from.label(),
+            to: edge.to.label(),
+            kind: edge.kind,
+            location: edge.location.clone(),
+            carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
+        });
+    }
     against_stages.sort();
     against_stages.dedup();
     monolith.hazards.extend(against_stages);
@@ -639,7 +716,7 @@ pub fn split<'a>(
     }
     if soft_dropped > 0 {
         monolith.hazards.push(format!(
-            "{soft_dropped} orderings through collectors that only may match were not kept: each would have closed a cycle of tasks"
+            "{soft_dropped} orderings through collectors were not kept in task order (they only may match, or they join a task applying the collector to one holding what it collects): each would have closed a cycle of tasks"
         ));
     }
     let task_groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
@@ -847,18 +924,23 @@ fn place_relationships(
                 any = true;
                 match end {
                     // A collector orders only what the task declares of
-                    // its type: elsewhere, task order carries it.
-                    Vertex::Collector { type_name, .. } => {
-                        semantic.resources_of_type(type_name).any(|resource| {
-                            semantic
-                                .holder(&resource.holder)
-                                .is_some_and(|h| holders.contains(h))
-                        }) || applied.iter().any(|&u| {
-                            catalogs.units[u].own.iter().any(|own| {
-                                matches!(own, Vertex::Resource { type_name: t, .. } if t == type_name)
+                    // what it may collect: elsewhere, task order carries it.
+                    Vertex::Collector { type_name, .. } => semantic
+                        .analysis
+                        .collectors
+                        .iter()
+                        .filter(|collector| collector.collector == *end)
+                        .any(|collector| {
+                            semantic.resources_of_type(type_name).any(|resource| {
+                                semantic.collects(collector, resource).may()
+                                    && (semantic
+                                        .holder(&resource.holder)
+                                        .is_some_and(|h| holders.contains(h))
+                                        || applied.iter().any(|&u| {
+                                            catalogs.units[u].own.contains(&resource.resource)
+                                        }))
                             })
-                        })
-                    }
+                        }),
                     _ => catalogs.holds(semantic, holders, applied, end),
                 }
             });
