@@ -29,8 +29,9 @@ fn oci_available() -> Result<(), String> {
 /// `granule split --verify` of oci::controller into `out`; what it printed.
 /// Every manifest must read as Puppet 7 reads it and no task may read data
 /// it does not set; what `--verify` may still report is
-/// `granule/cross-task-reference` (collectors lint judges by type: see
-/// docs/split.md, "Where it stands").
+/// `granule/cross-task-reference` (orderings through type- and tag-wide
+/// collectors that task order cannot carry: see docs/split.md, "Where it
+/// stands").
 fn split(out: &Path) -> String {
     let output = Command::new(granule())
         .args(["split", "--modulepath", MODULEPATH, "--entry", ENTRY, "-o"])
