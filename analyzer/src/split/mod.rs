@@ -1139,9 +1139,13 @@ fn unit_orders<'a>(
     let resolve_end = |end: &Vertex| -> Vec<(usize, bool)> {
         match end {
             Vertex::Class { name } => {
+                // An opened class stands for what it contains: the
+                // statements of its own body, not the classes it includes
+                // or declares (Puppet's containment: only `contain` does).
                 if let Some(scope) = monolith.scope_of_class(name) {
                     return (0..monolith.units.len())
-                        .filter(|&u| monolith.within(monolith.units[u].scope, scope))
+                        .filter(|&u| monolith.units[u].scope == scope)
+                        .filter(|&u| monolith.units[u].contained())
                         .map(|u| (u, true))
                         .collect();
                 }

@@ -106,6 +106,19 @@ impl Unit<'_> {
         self.statement.span
     }
 
+    /// Whether a relationship to the class whose body holds it reaches it:
+    /// every statement but a class declared otherwise than by `contain`.
+    pub fn contained(&self) -> bool {
+        match (&self.kind, &self.statement.kind) {
+            (UnitKind::Class(_), ExprKind::Call(call)) => matches!(
+                &call.functor.kind,
+                ExprKind::QualifiedName(name) if normalize(name) == "contain"
+            ),
+            (UnitKind::Class(_), _) => false,
+            _ => true,
+        }
+    }
+
     /// How the report and the plan file name the unit.
     pub fn label(&self) -> String {
         match &self.kind {
