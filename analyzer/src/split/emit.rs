@@ -9,7 +9,7 @@ use crate::analysis::Analysis;
 use crate::index::SourceFile;
 use crate::model::{AttributeValue, Vertex};
 use granule_parser::{Expr, ExprKind, Span};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -1073,17 +1073,37 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     if proposal.cuts.is_empty() {
         out.push_str("None.\n");
     }
+    // One line per edge (a collector's edge is carried by many pairs of
+    // tasks), its pairs grouped by the task that runs first.
+    let mut edges: Vec<(String, BTreeMap<&str, Vec<&str>>)> = Vec::new();
+    let mut line_of: HashMap<String, usize> = HashMap::new();
     for cut in &proposal.cuts {
-        let _ = writeln!(
-            out,
-            "- {} --{}--> {} ({}): `{}` before `{}`",
+        let edge = format!(
+            "{} --{}--> {} ({})",
             cut.from,
             cut.kind.name(),
             cut.to,
-            at(&cut.location),
-            cut.carried_by[0],
-            cut.carried_by[1]
+            at(&cut.location)
         );
+        let index = *line_of.entry(edge.clone()).or_insert_with(|| {
+            edges.push((edge, BTreeMap::new()));
+            edges.len() - 1
+        });
+        edges[index]
+            .1
+            .entry(cut.carried_by[0].as_str())
+            .or_default()
+            .push(cut.carried_by[1].as_str());
+    }
+    for (edge, pairs) in edges {
+        let carried: Vec<String> = pairs
+            .iter()
+            .map(|(first, then)| {
+                let then: Vec<String> = then.iter().map(|t| format!("`{t}`")).collect();
+                format!("`{first}` before {}", then.join(", "))
+            })
+            .collect();
+        let _ = writeln!(out, "- {edge}: {}", carried.join("; "));
     }
     out.push_str("\n## Hazards\n\n");
     if proposal.hazards.is_empty() {
