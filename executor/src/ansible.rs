@@ -36,6 +36,9 @@ pub const PLAYBOOK_FILE: &str = "playbook.yaml";
 pub const INVENTORY_FILE: &str = "inventory.yaml";
 const GRAPH_FILE: &str = "granule_graph.json";
 
+/// How long ansible-playbook may take to stop after the first SIGINT.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// What the export needs besides the plan.
 #[derive(Clone, Debug)]
 pub struct ExportOptions {
@@ -846,6 +849,18 @@ pub fn execute(
                             libc::SIGKILL
                         },
                     );
+                }
+                if count == 1 {
+                    // ansible-playbook sometimes hangs after SIGINT, its
+                    // workers gone: past a grace period the group is
+                    // killed, so a Ctrl-C always ends the run.
+                    std::thread::spawn(move || {
+                        std::thread::sleep(INTERRUPT_GRACE);
+                        // SAFETY: as above; ESRCH when the group is gone.
+                        unsafe {
+                            libc::kill(-group, libc::SIGKILL);
+                        }
+                    });
                 }
             }
             count
