@@ -127,6 +127,18 @@ pub struct Cut {
     pub carried_by: [String; 2],
 }
 
+impl Cut {
+    fn new(edge: &crate::model::Edge, [first, then]: [&String; 2]) -> Cut {
+        Cut {
+            from: edge.from.label(),
+            to: edge.to.label(),
+            kind: edge.kind,
+            location: edge.location.clone(),
+            carried_by: [first.clone(), then.clone()],
+        }
+    }
+}
+
 /// A class the split opened, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Opened {
@@ -626,13 +638,7 @@ pub fn split<'a>(
             continue;
         }
         order.insert((a, b));
-        cuts.push(Cut {
-            from: edge.from.label(),
-            to: edge.to.label(),
-            kind: edge.kind,
-            location: edge.location.clone(),
-            carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
-        });
+        cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
     }
     // Every task applying a collector's code is ordered against every task
     // holding, without that code, what the collector surely collects: in
@@ -691,13 +697,7 @@ pub fn split<'a>(
             continue;
         }
         order.insert((a, b));
-        cuts.push(Cut {
-            from: edge.from.label(),
-            to: edge.to.label(),
-            kind: edge.kind,
-            location: edge.location.clone(),
-            carried_by: [tasks[a].id.clone(), tasks[b].id.clone()],
-        });
+        cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
     }
     against_stages.sort();
     against_stages.dedup();
