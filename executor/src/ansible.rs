@@ -14,7 +14,8 @@
 
 use crate::descriptor::{Action, Task, TestHook};
 use crate::execute::{
-    self, io_error, Event, ExecError, InstanceResult, Observer, RunConfig, StateDirLock, Summary,
+    self, io_error, safe_file_name, Event, ExecError, InstanceResult, Observer, RunConfig,
+    StateDirLock, Summary,
 };
 use crate::inventory::{Node, Transport};
 use crate::journal::{self, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
@@ -143,18 +144,6 @@ fn group_name(prefix: &str, name: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     format!("{prefix}_{safe}")
-}
-
-fn file_name(task: &str) -> String {
-    task.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// One step of a task file, marked for the `granule` callback.
@@ -609,7 +598,7 @@ fn playbook(plan: &Plan) -> (Value, usize) {
                 }
                 block.insert(
                     "block".into(),
-                    json!([{"ansible.builtin.import_tasks": format!("tasks/{}.yaml", file_name(&task.id))}]),
+                    json!([{"ansible.builtin.import_tasks": format!("tasks/{}.yaml", safe_file_name(&task.id))}]),
                 );
                 // A failure ends the task, not the host: what does not need
                 // the task still runs there.
@@ -671,7 +660,7 @@ pub fn export(plan: &Plan, options: &ExportOptions, dir: &Path) -> std::io::Resu
         let task = &plan.catalog.tasks[t];
         write_json(
             &dir.join("tasks")
-                .join(format!("{}.yaml", file_name(&task.id))),
+                .join(format!("{}.yaml", safe_file_name(&task.id))),
             &task_file(task, options),
         )?;
     }

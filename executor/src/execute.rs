@@ -95,19 +95,23 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ExecError 
     }
 }
 
+/// `name` as a file name: characters other than letters, digits and
+/// `-_.` become `_`.
+pub(crate) fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// A task's log file, beside the journal.
 pub fn log_path(state_dir: &Path, node: &str, task: &str) -> PathBuf {
-    let safe = |name: &str| -> String {
-        name.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
+    let safe = safe_file_name;
     state_dir
         .join("logs")
         .join(safe(node))
