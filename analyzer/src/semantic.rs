@@ -156,6 +156,8 @@ pub struct Semantic<'a> {
     class_words: HashSet<&'a str>,
     /// The values of class variables, as far as known: `(class, name)`.
     values: Mutex<HashMap<ClassVariable, Option<Vec<Alternative>>>>,
+    /// The ends that send a refresh on (`a ~> b`, `notify`, `subscribe`).
+    relaying: HashSet<&'a Vertex>,
 }
 
 impl<'a> Semantic<'a> {
@@ -173,6 +175,7 @@ impl<'a> Semantic<'a> {
             edges_by_file: HashMap::new(),
             class_words: HashSet::new(),
             values: Mutex::new(HashMap::new()),
+            relaying: HashSet::new(),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -239,8 +242,47 @@ impl<'a> Semantic<'a> {
                 (location.line, location.column)
             });
         }
+        model.relaying = analysis
+            .edges
+            .iter()
+            .filter(|edge| edge.kind.refreshes())
+            .map(|edge| match edge.kind.from_runs_first() {
+                Some(false) => &edge.to,
+                _ => &edge.from,
+            })
+            .collect();
         model.closures = (0..model.holders.len()).map(|_| OnceLock::new()).collect();
         model
+    }
+
+    /// Whether a class only writes relationships: no parameters, no class
+    /// or define it declares, anchors its only resources (a module's `deps`
+    /// class). Including it in one more catalog changes nothing there but
+    /// the order of what its collectors find.
+    pub fn orders_only(&self, class: &str) -> bool {
+        let Some(id) = self.holder(&Vertex::class(class)) else {
+            return false;
+        };
+        let Some((_, definition)) = find_class(self.analysis, class) else {
+            return false;
+        };
+        definition.params.is_empty()
+            && self.declares(id).is_empty()
+            && self.edges_of(id).all(|(_, edge)| match edge.kind {
+                crate::model::EdgeKind::Declare => {
+                    matches!(&edge.to, Vertex::Resource { type_name, .. } if type_name == "anchor")
+                }
+                crate::model::EdgeKind::DeclareVirtual => false,
+                kind => !kind.declares_class(),
+            })
+    }
+
+    /// Whether a refresh sent to `end` does anything. An anchor does
+    /// nothing when refreshed but relay the event to what it notifies: to
+    /// one that notifies nothing, a refresh is an ordering only.
+    pub fn refresh_matters(&self, end: &Vertex) -> bool {
+        !matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor")
+            || self.relaying.contains(end)
     }
 
     fn intern(&mut self, vertex: Vertex) -> HolderId {

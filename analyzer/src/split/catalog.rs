@@ -282,22 +282,6 @@ pub fn collector_uses<'a>(
 ) -> Vec<CollectorUse<'a>> {
     let mut uses = Vec::new();
     let reached: HashSet<HolderId> = catalogs.units_with.keys().copied().collect();
-    // An anchor does nothing when refreshed but relay the event to what it
-    // notifies: one that notifies nothing makes a lost refresh harmless.
-    let relaying: HashSet<&Vertex> = semantic
-        .analysis
-        .edges
-        .iter()
-        .filter(|edge| edge.kind.refreshes())
-        .map(|edge| match edge.kind.from_runs_first() {
-            Some(false) => &edge.to,
-            _ => &edge.from,
-        })
-        .collect();
-    let relays_nothing = |end: &Vertex| {
-        matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor")
-            && !relaying.contains(end)
-    };
     for collector in &semantic.analysis.collectors {
         let Some(holder) = semantic.holder(&collector.holder) else {
             continue;
@@ -351,7 +335,7 @@ pub fn collector_uses<'a>(
                 continue;
             };
             let notified = if from_first { &edge.to } else { &edge.from };
-            if edge.kind.refreshes() && !relays_nothing(notified) {
+            if edge.kind.refreshes() && semantic.refresh_matters(notified) {
                 refresh = Some(edge);
             }
             orders.push((collected_first == from_first, edge));

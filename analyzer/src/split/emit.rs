@@ -287,6 +287,13 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
         }
         out.push('\n');
     }
+    if !task.orderers.is_empty() {
+        out.push_str("# Their collectors order what this task declares.\n");
+        for class in &task.orderers {
+            let _ = writeln!(out, "include {class}");
+        }
+        out.push('\n');
+    }
     for shared in copied_shared(proposal, analysis, task) {
         let file = &files[shared.file];
         comment(&mut out, &format!("Copied: {}.", shared.what));

@@ -86,6 +86,10 @@ pub struct Task {
     /// what they declare.
     #[serde(skip)]
     pub borrowed: BTreeSet<usize>,
+    /// Classes that only write relationships (a module's `deps`) it
+    /// includes, because their collectors order what it declares: the
+    /// relationship then holds in its own catalog.
+    pub orderers: BTreeSet<String>,
     /// Where its units are written.
     pub source: Vec<String>,
 }
@@ -479,7 +483,24 @@ pub fn split<'a>(
                     let Some(there) = holding.get(declarer) else {
                         continue;
                     };
-                    if here.iter().any(|g| there.contains(g)) {
+                    // The group of the unit that holds the resource most
+                    // directly (the smallest closure holding it), not one
+                    // that borrows or reaches it: it applies the resource
+                    // first, so it must hold the collector too.
+                    let group_of_unit = |unit: usize| {
+                        on_role
+                            .iter()
+                            .find(|(_, members)| members.contains(&unit))
+                            .map(|(&first, _)| first)
+                    };
+                    let home = catalogs.units_with[declarer]
+                        .iter()
+                        .copied()
+                        .filter(|&u| monolith.units[u].roles.contains(role))
+                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u))
+                        .and_then(group_of_unit)
+                        .unwrap_or(there[0]);
+                    if here.contains(&home) {
                         continue;
                     }
                     if !collector.surely.contains(declarer) {
@@ -491,23 +512,13 @@ pub fn split<'a>(
                             .insert(semantic.vertex(*declarer).label());
                         continue;
                     }
-                    // Join the collector to the group of the unit that
-                    // holds the resource most directly (the smallest
-                    // closure holding it), not to one that reaches it.
-                    let group_of_unit = |unit: usize| {
-                        on_role
-                            .iter()
-                            .find(|(_, members)| members.contains(&unit))
-                            .map(|(&first, _)| first)
-                    };
-                    let most_direct = catalogs.units_with[declarer]
+                    // Join it to a group that holds both already, if any.
+                    let a = here
                         .iter()
                         .copied()
-                        .filter(|&u| monolith.units[u].roles.contains(role))
-                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u))
-                        .and_then(group_of_unit);
-                    let a = here[0];
-                    let b = most_direct.unwrap_or(there[0]);
+                        .find(|g| there.contains(g))
+                        .unwrap_or(here[0]);
+                    let b = home;
                     if sets.union(a, b) {
                         changed = true;
                         merges.push(Merge {
@@ -640,10 +651,12 @@ pub fn split<'a>(
         order.insert((a, b));
         cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
     }
-    // Every task applying a collector's code is ordered against every task
-    // holding, without that code, what the collector surely collects: in
-    // such a task's catalog the relationship orders nothing, so task order
-    // must carry it (unless that would close a cycle).
+    // Task order carries what a collector orders in catalogs that hold
+    // its code but not what it collects. A resource takes effect where it
+    // is first applied (later tasks apply it again, unchanged): one the
+    // collector orders first must run before every task applying the
+    // collector's code; one it orders last after one of them (unless that
+    // would close a cycle).
     let mut applying: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     for (at, task) in tasks.iter().enumerate() {
         for unit in task.applied() {
@@ -653,7 +666,8 @@ pub fn split<'a>(
     let tasks_of = |units: &mut dyn Iterator<Item = usize>| -> BTreeSet<usize> {
         units.flat_map(|u| applying[u].iter().copied()).collect()
     };
-    let mut carried: BTreeMap<(usize, usize), &crate::model::Edge> = BTreeMap::new();
+    // (task that must run later, the tasks one of which must run before it)
+    let mut carried: BTreeMap<(usize, BTreeSet<usize>), &crate::model::Edge> = BTreeMap::new();
     for collector in &uses {
         let mut code_units: Vec<usize> = catalogs
             .units_with
@@ -663,7 +677,7 @@ pub fn split<'a>(
             .copied()
             .collect();
         code_units.extend(monolith.unit_at(&collector.collector.location));
-        let code = tasks_of(&mut code_units.into_iter());
+        let mut code = tasks_of(&mut code_units.into_iter());
         let mut collected_units = collector
             .surely
             .iter()
@@ -675,29 +689,40 @@ pub fn split<'a>(
                     .filter(|(_, sure)| *sure)
                     .map(|&(u, _)| u),
             );
-        let collected: BTreeSet<usize> = tasks_of(&mut collected_units)
+        let mut collected: BTreeSet<usize> = tasks_of(&mut collected_units)
             .into_iter()
             .filter(|t| !code.contains(t))
             .collect();
+        if let Vertex::Class { name } = semantic.vertex(collector.holder) {
+            if collector.must_meet.is_none() && semantic.orders_only(name) {
+                for &at in &collected {
+                    tasks[at].orderers.insert(name.clone());
+                }
+                code.append(&mut collected);
+            }
+        }
         for &(collected_first, edge) in &collector.orders {
-            for &x in &code {
-                for &y in &collected {
-                    let pair = if collected_first { (y, x) } else { (x, y) };
-                    carried.entry(pair).or_insert(edge);
+            for &y in &collected {
+                if collected_first {
+                    for &x in &code {
+                        carried.entry((x, BTreeSet::from([y]))).or_insert(edge);
+                    }
+                } else {
+                    carried.entry((y, code.clone())).or_insert(edge);
                 }
             }
         }
     }
-    for ((a, b), edge) in carried {
-        if order.contains(&(a, b)) {
+    for ((then, firsts), edge) in carried {
+        if firsts.iter().any(|&first| reaches(&order, first, then)) {
             continue;
         }
-        if reaches(&order, b, a) {
+        let Some(&first) = firsts.iter().find(|&&first| !reaches(&order, then, first)) else {
             soft_dropped += 1;
             continue;
-        }
-        order.insert((a, b));
-        cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
+        };
+        order.insert((first, then));
+        cuts.push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
     }
     against_stages.sort();
     against_stages.dedup();
@@ -833,6 +858,7 @@ impl Task {
             relationships: Vec::new(),
             detached: BTreeSet::new(),
             borrowed: BTreeSet::new(),
+            orderers: BTreeSet::new(),
             source: Vec::new(),
         }
     }

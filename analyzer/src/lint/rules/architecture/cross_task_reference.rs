@@ -23,7 +23,9 @@
 //! declared through `create_resources` and the like, which the analysis
 //! does not see, and a collector that only orders what other tasks declare
 //! when tasks.yaml orders those tasks the same way (task order carries the
-//! relationship). Nothing is reported without `--tasks`.
+//! relationship: a resource takes effect where it is first applied, so a
+//! collected resource ordered first must run before every task applying
+//! the collector's code, one ordered last after one of them). Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
 //! ```puppet
@@ -303,27 +305,47 @@ fn check_collector<'a>(
         .map(Vec::as_slice)
         .unwrap_or_default();
     // Only orderings, and tasks.yaml orders the tasks the same way: task
-    // order carries them.
+    // order carries them. What a resource does takes effect when it is
+    // first applied (later tasks apply it again, unchanged): a collected
+    // resource that runs first must run before every task applying the
+    // collector's code; one that runs last after any of them.
+    let code_tasks: Vec<&Task> = collected
+        .holding
+        .get(&edge.unit)
+        .into_iter()
+        .flatten()
+        .map(|&at| &workspace.tasks[at])
+        .collect();
     let carried = !chains.is_empty()
         && chains.iter().all(|chain| {
             let Some(from_first) = chain.kind.from_runs_first() else {
                 return false;
             };
             let collected_first = (chain.from == edge.to) == from_first;
-            !chain.kind.refreshes()
+            let notified = if from_first { &chain.to } else { &chain.from };
+            !(chain.kind.refreshes() && collected.semantic.refresh_matters(notified))
                 && others.iter().all(|other| {
-                    let other_task = workspace.tasks.iter().find(|t| t.id == *other);
                     if collected_first {
                         task.after.contains(*other)
                     } else {
-                        other_task.is_some_and(|t| t.after.contains(&task.id))
+                        let other_task = workspace.tasks.iter().find(|t| t.id == *other);
+                        other_task.is_some_and(|t| {
+                            code_tasks.iter().any(|code| t.after.contains(&code.id))
+                        })
                     }
                 })
         });
     if carried {
         return;
     }
-    let (lost, or_order) = if chains.iter().any(|chain| chain.kind.refreshes()) {
+    let refreshes = chains.iter().any(|chain| {
+        let notified = match chain.kind.from_runs_first() {
+            Some(false) => &chain.from,
+            _ => &chain.to,
+        };
+        chain.kind.refreshes() && collected.semantic.refresh_matters(notified)
+    });
+    let (lost, or_order) = if refreshes {
         (
             ", and the refresh written with it is lost",
             ", or order the tasks in tasks.yaml (`requires`) and refresh in the later task",
