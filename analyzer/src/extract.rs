@@ -207,7 +207,7 @@ impl Walk<'_> {
                 if let Some(collector) = self.collector(expr) {
                     self.push_from_unit(collector.clone(), EdgeKind::Collect, expr.span);
                     self.metaparameters(&collector, ops);
-                    self.declare_collector(collector, query, sets_attributes(ops), expr.span);
+                    self.declare_collector(collector, query, ops, expr.span);
                 }
                 self.children(expr);
             }
@@ -219,12 +219,7 @@ impl Walk<'_> {
                     if let ExprKind::Collect { query, ops, .. } = &side.kind {
                         if let Some(collector) = self.collector(side) {
                             self.metaparameters(&collector, ops);
-                            self.declare_collector(
-                                collector,
-                                query,
-                                sets_attributes(ops),
-                                side.span,
-                            );
+                            self.declare_collector(collector, query, ops, side.span);
                         }
                     }
                 }
@@ -488,7 +483,7 @@ impl Walk<'_> {
         &mut self,
         collector: Vertex,
         query: &granule_parser::Query,
-        overrides: bool,
+        ops: &[AttributeOp],
         span: Span,
     ) {
         let Vertex::Collector { type_name, .. } = &collector else {
@@ -499,7 +494,11 @@ impl Walk<'_> {
             type_name: type_name.clone(),
             collector: collector.clone(),
             query: query.expr.as_ref().map_or(Query::All, typed_query),
-            overrides,
+            overrides: sets_attributes(ops, &["before", "require", "notify", "subscribe"]),
+            overrides_state: sets_attributes(
+                ops,
+                &["before", "require", "notify", "subscribe", "tag"],
+            ),
             location: self.file.location(span),
         });
     }
@@ -530,11 +529,10 @@ impl Walk<'_> {
 /// Whether a collector's override block sets attributes other than the
 /// relationship metaparameters (`before +> X` only orders what it collects:
 /// an edge, not a change to the resources).
-fn sets_attributes(ops: &[AttributeOp]) -> bool {
-    ops.iter().any(|op| {
-        !matches!(op, AttributeOp::Set { name, .. }
-            if matches!(name.as_str(), "before" | "require" | "notify" | "subscribe"))
-    })
+/// Whether `ops` set an attribute other than those `ignored`.
+fn sets_attributes(ops: &[AttributeOp], ignored: &[&str]) -> bool {
+    ops.iter()
+        .any(|op| !matches!(op, AttributeOp::Set { name, .. } if ignored.contains(&name.as_str())))
 }
 
 /// A resource title: its text, and whether it names the same resource

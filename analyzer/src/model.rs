@@ -419,6 +419,9 @@ pub struct CollectorDeclaration {
     pub query: Query,
     /// Whether it sets attributes (`<| |> { attr => v }`).
     pub overrides: bool,
+    /// Whether it sets one that is state on the node (anything but
+    /// `tag`): applied again without the override, the resource loses it.
+    pub overrides_state: bool,
     pub location: Location,
 }
 

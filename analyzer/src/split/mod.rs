@@ -370,7 +370,7 @@ pub fn split<'a>(
                 .collect()
         })
         .collect();
-    let orders = unit_orders(semantic, &monolith, &catalogs, &uses);
+    let mut orders = unit_orders(semantic, &monolith, &catalogs, &uses);
     // Units each unit's task borrows (meaningful for the union of a group).
     let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     let mut borrowing: Vec<Borrow> = Vec::new();
@@ -412,121 +412,135 @@ pub fn split<'a>(
         }
         let groups = groups_of(&mut sets, count);
         let with_borrowed = with_borrowed_groups(&groups, &borrowed, &mut sets);
-        // A collector meets what it collects on a role both run on.
+        // A collector meets what it collects on a role both run on: the
+        // task applying a resource first must apply the collector's code.
+        let group_of: Vec<usize> = {
+            let mut group_of = vec![0; count];
+            for (&first, members) in &groups {
+                for &member in members {
+                    group_of[member] = first;
+                }
+            }
+            group_of
+        };
         for role in &roles {
-            let on_role: BTreeMap<usize, Vec<usize>> = with_borrowed
-                .iter()
-                .map(|(&first, members)| {
-                    let kept = members
-                        .iter()
-                        .copied()
-                        .filter(|&u| monolith.units[u].roles.contains(role))
-                        .collect();
-                    (first, kept)
-                })
-                .collect();
-            let holding = catalog::groups_holding(&catalogs, &on_role);
+            let on_role = |groups: &BTreeMap<usize, Vec<usize>>| -> BTreeMap<usize, Vec<usize>> {
+                groups
+                    .iter()
+                    .map(|(&first, members)| {
+                        let kept = members
+                            .iter()
+                            .copied()
+                            .filter(|&u| monolith.units[u].roles.contains(role))
+                            .collect();
+                        (first, kept)
+                    })
+                    .collect()
+            };
+            let holding = catalog::groups_holding(&catalogs, &on_role(&with_borrowed));
+            let holding_own = catalog::groups_holding(&catalogs, &on_role(&groups));
             for collector in &uses {
                 let Some(why) = &collector.must_meet else {
                     continue;
                 };
-                // A collector of an opened scope is where its statement's
+                // Where the collector's code is applied, and the group that
+                // applies it most directly (its own units, the smallest);
+                // a collector of an opened scope is where its statement's
                 // unit is.
-                let copied_here: Vec<usize> = monolith
+                let copied_at = monolith
                     .unit_at(&collector.collector.location)
                     .filter(|&unit| monolith.units[unit].roles.contains(role))
-                    .and_then(|unit| on_role.iter().find(|(_, m)| m.contains(&unit)))
-                    .map(|(&first, _)| first)
-                    .into_iter()
-                    .collect();
-                let Some(here) = holding
+                    .map(|unit| group_of[unit]);
+                let here: Vec<usize> = holding
                     .get(&collector.holder)
-                    .or((!copied_here.is_empty()).then_some(&copied_here))
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(copied_at)
+                    .collect();
+                let Some(collector_group) = holding_own
+                    .get(&collector.holder)
+                    .and_then(|own| own.iter().copied().min_by_key(|g| groups[g].len()))
+                    .or(copied_at)
                 else {
                     continue;
                 };
-                // Resources copied statements declare: their units.
-                for &(unit, surely) in &collector.units {
-                    if !monolith.units[unit].roles.contains(role) {
-                        continue;
-                    }
-                    let Some((&group, _)) = on_role.iter().find(|(_, m)| m.contains(&unit)) else {
-                        continue;
-                    };
-                    if here.contains(&group) {
-                        continue;
-                    }
-                    if !surely {
-                        uncertain
-                            .entry(uncertain_key(collector, why))
-                            .or_default()
-                            .insert(monolith.units[unit].label());
-                        continue;
-                    }
-                    if sets.union(here[0], group) {
-                        changed = true;
-                        merges.push(Merge {
-                            units: [
-                                monolith.units[here[0]].label(),
-                                monolith.units[unit].label(),
-                            ],
-                            reason: format!(
-                                "{why}; it collects from {} on role {role}",
-                                monolith.units[unit].label()
-                            ),
-                            location: collector.collector.location.clone(),
-                            hub: collector.collector.holder.label(),
-                        });
-                    }
-                }
+                // Each resource it collects, by the unit applying it most
+                // directly: a copied statement's own unit, else the unit
+                // with the smallest closure holding its declarer.
+                let mut targets: Vec<(usize, bool, String)> = collector
+                    .units
+                    .iter()
+                    .filter(|(unit, _)| monolith.units[*unit].roles.contains(role))
+                    .map(|&(unit, surely)| (unit, surely, monolith.units[unit].label()))
+                    .collect();
                 for declarer in &collector.matched {
-                    let Some(there) = holding.get(declarer) else {
-                        continue;
-                    };
-                    // The group of the unit that holds the resource most
-                    // directly (the smallest closure holding it), not one
-                    // that borrows or reaches it: it applies the resource
-                    // first, so it must hold the collector too.
-                    let group_of_unit = |unit: usize| {
-                        on_role
-                            .iter()
-                            .find(|(_, members)| members.contains(&unit))
-                            .map(|(&first, _)| first)
-                    };
-                    let home = catalogs.units_with[declarer]
+                    let home_unit = catalogs.units_with[declarer]
                         .iter()
                         .copied()
                         .filter(|&u| monolith.units[u].roles.contains(role))
-                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u))
-                        .and_then(group_of_unit)
-                        .unwrap_or(there[0]);
+                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u));
+                    if let Some(unit) = home_unit {
+                        let surely = collector.surely.contains(declarer);
+                        targets.push((unit, surely, semantic.vertex(*declarer).label()));
+                    }
+                }
+                for (unit, surely, what) in targets {
+                    let home = group_of[unit];
                     if here.contains(&home) {
                         continue;
                     }
-                    if !collector.surely.contains(declarer) {
+                    if !surely {
                         // Only a compiler could tell whether it collects
                         // that resource: reported, not merged.
                         uncertain
                             .entry(uncertain_key(collector, why))
                             .or_default()
-                            .insert(semantic.vertex(*declarer).label());
+                            .insert(what);
                         continue;
                     }
-                    // Join it to a group that holds both already, if any.
-                    let a = here
-                        .iter()
-                        .copied()
-                        .find(|g| there.contains(g))
-                        .unwrap_or(here[0]);
-                    let b = home;
-                    if sets.union(a, b) {
+                    let a = collector_group;
+                    // Rather than one task, the collector's task applies
+                    // the resource's unit first, before its own task: the
+                    // resource changes there, with the collector, and is
+                    // applied again later, unchanged. It runs after what
+                    // that unit runs after; a cycle merges them after all.
+                    // Not with an override: applied again without it, the
+                    // resource would lose what the override set.
+                    let lendable = !collector.collector.overrides_state;
+                    if let Some(edge) = collect_edge(semantic, collector).filter(|_| lendable) {
+                        if borrowed[a].insert(unit) {
+                            changed = true;
+                            borrowing.push(Borrow {
+                                unit,
+                                by: a,
+                                units: [monolith.units[unit].label(), monolith.units[a].label()],
+                                reason: format!(
+                                    "{why}; it collects from {what} on role {role}, so this task applies it first"
+                                ),
+                                location: collector.collector.location.clone(),
+                                hub: collector.collector.holder.label(),
+                            });
+                            let inherited: Vec<Order> = orders
+                                .iter()
+                                .filter(|o| o.then == unit && o.first != a)
+                                .map(|o| Order { then: a, ..*o })
+                                .collect();
+                            orders.extend(inherited);
+                            orders.push(Order {
+                                first: a,
+                                then: unit,
+                                edge,
+                                certain: true,
+                            });
+                        }
+                        continue;
+                    }
+                    if sets.union(a, home) {
                         changed = true;
                         merges.push(Merge {
-                            units: [monolith.units[a].label(), monolith.units[b].label()],
-                            reason: format!(
-                                "{why}; it collects from {} on role {role}",
-                                semantic.vertex(*declarer).label()
-                            ),
+                            units: [monolith.units[a].label(), monolith.units[unit].label()],
+                            reason: format!("{why}; it collects from {what} on role {role}"),
                             location: collector.collector.location.clone(),
                             hub: collector.collector.holder.label(),
                         });
@@ -901,6 +915,17 @@ fn with_borrowed_groups(
         .collect()
 }
 
+/// The edge declaring a collector.
+fn collect_edge<'a>(
+    semantic: &Semantic<'a>,
+    collector: &CollectorUse<'a>,
+) -> Option<&'a crate::model::Edge> {
+    semantic
+        .edges_of(collector.holder)
+        .map(|(_, edge)| edge)
+        .find(|edge| edge.kind == EdgeKind::Collect && edge.to == collector.collector.collector)
+}
+
 /// The first unit of the group holding `unit`.
 fn sets_first(groups: &BTreeMap<usize, Vec<usize>>, unit: usize) -> usize {
     groups
@@ -1204,12 +1229,19 @@ fn unit_orders<'a>(
                 {
                     for resource in semantic.resources_of_type(&collector.type_name) {
                         let matches = semantic.collects(collector, resource);
-                        if matches.may() {
-                            if let Some(unit) =
-                                semantic.holder(&resource.holder).and_then(first_holding)
-                            {
-                                found.push((unit, matches == crate::semantic::Match::Yes));
+                        if !matches.may() {
+                            continue;
+                        }
+                        // Declared by a copied statement: its unit.
+                        let unit = semantic.holder(&resource.holder).and_then(|holder| {
+                            if catalogs.walked.contains(&holder) {
+                                monolith.unit_at(&resource.location)
+                            } else {
+                                first_holding(holder)
                             }
+                        });
+                        if let Some(unit) = unit {
+                            found.push((unit, matches == crate::semantic::Match::Yes));
                         }
                     }
                 }

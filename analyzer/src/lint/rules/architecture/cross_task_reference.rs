@@ -57,7 +57,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
                 continue;
             }
             if edge.kind == EdgeKind::Collect {
-                check_collector(workspace, &mut collected, task, edge, out);
+                check_collector(workspace, &declarations, &mut collected, task, edge, out);
                 continue;
             }
             for end in referenced_ends(edge) {
@@ -260,6 +260,7 @@ fn check_reference(
 
 fn check_collector<'a>(
     workspace: &Workspace<'a>,
+    declarations: &Declarations,
     collected: &mut Collected<'a>,
     task: &Task,
     edge: &'a Edge,
@@ -276,17 +277,51 @@ fn check_collector<'a>(
     // The tasks holding a resource it collects that this task lacks, and
     // where the first is declared. A task that applies the collector's
     // code too collects its own resources there: only the tasks without it
-    // lose something.
+    // lose something, and not even those when they run after a task that
+    // applies both (the resource changes where it is first applied; later
+    // tasks apply it again, unchanged).
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
     let surely: Vec<&ResourceDeclaration> = collected.surely(edge).to_vec();
+    // What an override sets is lost again where the resource is applied
+    // without it, whatever ran before.
+    let overrides = collected
+        .semantic
+        .analysis
+        .collectors
+        .iter()
+        .any(|c| c.holder == edge.unit && c.collector == edge.to && c.overrides_state);
     for resource in surely {
         if task.units.contains(&resource.holder) {
             continue;
         }
-        let holding = collected.holding.get(&resource.holder).into_iter().flatten();
-        for other in holding.map(|&at| &workspace.tasks[at]) {
-            if other.id != task.id && !other.units.contains(&edge.unit) {
+        let holding: Vec<&Task> = collected
+            .holding
+            .get(&resource.holder)
+            .into_iter()
+            .flatten()
+            .map(|&at| &workspace.tasks[at])
+            .collect();
+        // Tasks applying the collector's code and the resource (declared
+        // by the same code, or the same resource copied into it).
+        let with_code: Vec<&str> = workspace
+            .tasks
+            .iter()
+            .filter(|both| both.units.contains(&edge.unit))
+            .filter(|both| {
+                both.units.contains(&resource.holder)
+                    || in_catalog(both, &resource.resource, declarations)
+            })
+            .map(|both| both.id.as_str())
+            .collect();
+        let applied_first_with_code = |other: &Task| {
+            !overrides && with_code.iter().any(|&both| other.after.contains(both))
+        };
+        for &other in &holding {
+            if other.id != task.id
+                && !other.units.contains(&edge.unit)
+                && !applied_first_with_code(other)
+            {
                 if !others.contains(&other.id.as_str()) {
                     others.push(&other.id);
                 }
