@@ -1075,6 +1075,17 @@ fn first_grouping(
     let class_units: Vec<usize> = (0..units.len())
         .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
         .collect();
+    // The holders declaring a service of each literal title: what makes a
+    // component.
+    let mut declaring_title: HashMap<&str, Vec<HolderId>> = HashMap::new();
+    for resource in semantic.resources_of_type("service") {
+        if let (Some(title), Some(holder)) = (&resource.title, semantic.holder(&resource.holder)) {
+            declaring_title
+                .entry(title.as_str())
+                .or_default()
+                .push(holder);
+        }
+    }
     for (index, unit) in units.iter().enumerate() {
         if let Some(pin) = plan.pin.get(&unit.label()) {
             join_key(sets, format!("pin {pin}"), index);
@@ -1099,11 +1110,45 @@ fn first_grouping(
                     sets.union(container, index);
                 }
             }
-            UnitKind::Instance { type_name, .. } => join_key(
-                sets,
-                format!("instances {} {type_name} {roles:?}", unit.scope),
-                index,
-            ),
+            UnitKind::Instance { type_name, title } => {
+                // An instance named after a service a class declares (a
+                // tweak of service `x`, titled `x`) goes with that class:
+                // the smallest, nearest one whose closure declares it.
+                // Others go with the instances of their type.
+                let titles: Vec<&str> = title
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .map(|t| t.trim().trim_matches(|c| c == '\'' || c == '"'))
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                let named: HashSet<HolderId> = titles
+                    .iter()
+                    .flat_map(|t| declaring_title.get(t).into_iter().flatten().copied())
+                    .collect();
+                let component = class_units
+                    .iter()
+                    .copied()
+                    .filter(|&other| {
+                        units[other].scope == unit.scope
+                            && unit.roles.is_subset(&units[other].roles)
+                            && named
+                                .iter()
+                                .any(|&h| catalogs.units[other].holders.contains(h))
+                    })
+                    .min_by_key(|&other| {
+                        (catalogs.units[other].holders.len(), other.abs_diff(index))
+                    });
+                match component {
+                    Some(other) => {
+                        sets.union(other, index);
+                    }
+                    None => join_key(
+                        sets,
+                        format!("instances {} {type_name} {roles:?}", unit.scope),
+                        index,
+                    ),
+                }
+            }
             UnitKind::Resource { .. } | UnitKind::Statement => {
                 let declared: Vec<&str> = semantic
                     .edges_between(
