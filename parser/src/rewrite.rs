@@ -71,8 +71,8 @@ pub fn to_puppet7(source: &str) -> Rewritten {
     }
     let mut plan = Plan::default();
     plan.rename_variables(&parsed.program, source);
-    plan.fold_indexed_assignments(Node::Expr(&parsed.program.body), source);
     let findings = legacy::legacy_mode_findings(parsed.legacy, &parsed.program, source);
+    let mut indexed = Vec::new();
     for finding in &findings {
         let text = &source[finding.span.start as usize..finding.span.end as usize];
         // Puppet 7 issues of constructs Puppet 3 refused too are not ours.
@@ -93,19 +93,22 @@ pub fn to_puppet7(source: &str) -> Rewritten {
             // Renamed or refused above; camelCase starting lower case is
             // valid Puppet 7, an empty `if` too.
             legacy::VARIABLE_WITH_DASH | legacy::CAMEL_CASE_VARIABLE | legacy::EMPTY_IF => {}
-            legacy::INDEXED_ASSIGNMENT => {
-                if !plan.folded.contains(&finding.span.start) {
-                    plan.refuse(
-                        legacy::INDEXED_ASSIGNMENT,
-                        finding.span,
-                        "Puppet 7 values cannot be changed: add the key where the hash is \
-                         built (`$h = { ... } + { 'k' => v }`) in the source, or give the \
-                         changed hash a new name"
-                            .to_string(),
-                    );
-                }
-            }
+            legacy::INDEXED_ASSIGNMENT => indexed.push(finding.span),
             _ => plan.refuse(code, finding.span, finding.message.clone()),
+        }
+    }
+    // Last: a folded key and value carry the rewrites inside them.
+    plan.fold_indexed_assignments(Node::Expr(&parsed.program.body), source);
+    for span in indexed {
+        if !plan.folded.contains(&span.start) {
+            plan.refuse(
+                legacy::INDEXED_ASSIGNMENT,
+                span,
+                "Puppet 7 values cannot be changed: add the key where the hash is built \
+                 (`$h = { ... } + { 'k' => v }`) in the source, or give the changed hash a \
+                 new name"
+                    .to_string(),
+            );
         }
     }
     plan.finish(source)
@@ -261,14 +264,15 @@ impl Plan {
         let mut open: HashMap<&str, (usize, HashSet<String>)> = HashMap::new();
         for statement in statements {
             if let Some((name, key, value)) = indexed_assignment(statement) {
-                let plain = !mentions(value, |v| {
-                    top_scope(v) == top_scope(name) || puppet7_variable_name(v).is_some()
-                }) && !mentions(key, |_| true);
+                let plain = !mentions(value, |v| top_scope(v) == top_scope(name));
                 match (open.get_mut(name), literal_key(key)) {
                     (Some((end, keys)), Some(key_value)) if plain && !keys.contains(&key_value) => {
                         keys.insert(key_value);
-                        let addition =
-                            format!(" + {{ {} => {} }}", text(source, key), text(source, value));
+                        let addition = format!(
+                            " + {{ {} => {} }}",
+                            self.rewritten(source, key.span),
+                            self.rewritten(source, value.span)
+                        );
                         let at = Span::new(*end, *end);
                         self.change(legacy::INDEXED_ASSIGNMENT, at, &addition);
                         self.drop_statement(statement, source, name);
@@ -304,6 +308,25 @@ impl Plan {
             String::new()
         };
         self.change(legacy::INDEXED_ASSIGNMENT, statement.span, &replacement);
+    }
+
+    /// The text of `span` with the changes planned inside it.
+    fn rewritten(&self, source: &str, span: Span) -> String {
+        let inside = self
+            .changes
+            .iter()
+            .filter(|change| change.span.start >= span.start && change.span.end <= span.end);
+        let mut inside: Vec<&Change> = inside.collect();
+        inside.sort_by_key(|change| change.span.start);
+        let mut text = String::new();
+        let mut at = span.start as usize;
+        for change in inside {
+            text.push_str(&source[at..change.span.start as usize]);
+            text.push_str(&change.replacement);
+            at = change.span.end as usize;
+        }
+        text.push_str(&source[at..span.end as usize]);
+        text
     }
 
     /// The edits applied, overlapping ones after the first dropped (a
@@ -432,10 +455,6 @@ fn mentions(expr: &Expr, matching: impl Fn(&str) -> bool) -> bool {
     let mut found = false;
     walk(Node::Expr(expr), &matching, &mut found);
     found
-}
-
-fn text<'s>(source: &'s str, expr: &Expr) -> &'s str {
-    &source[expr.span.start as usize..expr.span.end as usize]
 }
 
 #[cfg(test)]

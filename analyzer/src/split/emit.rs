@@ -48,6 +48,12 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
             HIERA => hiera_manifest(proposal),
             _ => task_manifest(proposal, analysis, task),
         };
+        // The whole manifest, so that a variable renamed for Puppet 7 is
+        // renamed in the data lines around the copied code too.
+        let manifest = match proposal.target {
+            Target::Puppet7 => granule_parser::rewrite::to_puppet7(&manifest).text,
+            Target::Puppet3 => manifest,
+        };
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
         let keys: Vec<String> = task_reads(proposal, analysis, task)
             .iter()
@@ -289,7 +295,8 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     }
     for shared in copied_shared(proposal, analysis, task) {
         let file = &files[shared.file];
-        comment(&mut out, &format!("Copied: {}.", shared.what));
+        let from = file.location(shared.statement.span);
+        comment(&mut out, &format!("Copied from {from}: {}.", shared.what));
         let guards: Vec<String> = shared
             .guards
             .iter()

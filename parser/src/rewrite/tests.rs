@@ -99,6 +99,19 @@ fn an_indexed_assignment_after_its_hash_is_folded_into_it() {
 }
 
 #[test]
+fn a_folded_value_carries_its_own_rewrites() {
+    let out = rewritten(
+        "$d = 'x'\n$t = { 'a' => 1 }\n$t['b'] = private\n$t['c'] = \"${Dir}/x\"\nnotice($t)\n",
+    );
+    assert!(
+        out.text
+            .contains("$t = { 'a' => 1 } + { 'b' => 'private' } + { 'c' => \"${dir}/x\" }\n"),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
 fn an_indexed_assignment_that_cannot_be_folded_is_refused() {
     for source in [
         // read before it changes
