@@ -83,9 +83,11 @@ pub fn to_puppet7(source: &str) -> Rewritten {
             legacy::REFERENCE_WITH_SPACE => {
                 // The span is `Type  [`: the blanks between name and bracket go.
                 let name = text.trim_end_matches('[').trim_end();
-                let start = finding.span.start as usize + name.len();
-                let end = finding.span.end as usize - 1;
-                plan.change(legacy::REFERENCE_WITH_SPACE, Span::new(start, end), "");
+                if text.ends_with('[') && name.len() + 1 < text.len() {
+                    let start = finding.span.start as usize + name.len();
+                    let end = finding.span.end as usize - 1;
+                    plan.change(legacy::REFERENCE_WITH_SPACE, Span::new(start, end), "");
+                }
             }
             code @ (legacy::KEYWORD_AS_NAME | legacy::RESERVED_WORD_AS_NAME) => {
                 plan.change(code, finding.span, &format!("'{text}'"));
@@ -321,6 +323,9 @@ impl Plan {
         let mut text = String::new();
         let mut at = span.start as usize;
         for change in inside {
+            if (change.span.start as usize) < at {
+                continue;
+            }
             text.push_str(&source[at..change.span.start as usize]);
             text.push_str(&change.replacement);
             at = change.span.end as usize;
