@@ -13,6 +13,8 @@
 //! * [`legacy`] names the Puppet 3 constructs in a file (read with their
 //!   Puppet 3 meaning when [`ParseOptions::legacy`] is set) and what Puppet 7
 //!   does with each.
+//! * [`rewrite`] rewrites Puppet 3 code for Puppet 7 where the meaning is
+//!   kept, and says what to do with the rest.
 //! * [`source::decode`] reads a file's bytes as text, or says at which line
 //!   and column they stop being UTF-8.
 //! * [`diagnostics`] renders errors as `PATH:LINE:COL: error: ...` with the
@@ -24,6 +26,7 @@ pub mod legacy;
 pub mod lexer;
 mod parser;
 pub mod pn;
+pub mod rewrite;
 pub mod source;
 pub mod span;
 pub mod validate;

@@ -48,6 +48,12 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
             HIERA => hiera_manifest(proposal),
             _ => task_manifest(proposal, analysis, task),
         };
+        // The whole manifest, so that a variable renamed for Puppet 7 is
+        // renamed in the data lines around the copied code too.
+        let manifest = match proposal.target {
+            Target::Puppet7 => granule_parser::rewrite::to_puppet7(&manifest).text,
+            Target::Puppet3 => manifest,
+        };
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
         let keys: Vec<String> = task_reads(proposal, analysis, task)
             .iter()
@@ -296,7 +302,8 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     }
     for shared in copied_shared(proposal, analysis, task) {
         let file = &files[shared.file];
-        comment(&mut out, &format!("Copied: {}.", shared.what));
+        let from = file.location(shared.statement.span);
+        comment(&mut out, &format!("Copied from {from}: {}.", shared.what));
         let guards: Vec<String> = shared
             .guards
             .iter()
@@ -1122,22 +1129,68 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     out
 }
 
-/// The task graph in DOT.
+/// Fill colours of the roles in the task graph, in the order of the
+/// roles' names (light enough for black text; repeated past the twelfth).
+const ROLE_COLOURS: [&str; 12] = [
+    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
+    "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f",
+];
+
+/// The task graph in DOT: each task labelled with its roles and size (units
+/// and the classes they declare), its box taller the more units it holds
+/// and filled with its roles' colours (striped when it has several), and a
+/// legend of the colours.
 pub fn task_dot(proposal: &Proposal) -> String {
-    let mut out = String::from("digraph tasks {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
+    let roles: BTreeSet<&String> = proposal.tasks.iter().flat_map(|t| &t.groups).collect();
+    let colour: HashMap<&String, &str> = roles
+        .iter()
+        .enumerate()
+        .map(|(i, role)| (*role, ROLE_COLOURS[i % ROLE_COLOURS.len()]))
+        .collect();
+    let mut out = String::from(
+        "digraph tasks {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
     for task in &proposal.tasks {
-        let _ = writeln!(
+        let units = task.units.len();
+        let fills: Vec<&str> = task.groups.iter().map(|role| colour[role]).collect();
+        let style = match fills.len() {
+            0 => "solid",
+            1 => "filled",
+            _ => "striped",
+        };
+        // Every label has three lines, so the height shows the size alone:
+        // the area grows with the number of units, the height with its root.
+        let height = 1.0 + 0.2 * (units as f64).sqrt();
+        let _ =
+            writeln!(
             out,
-            "  \"{}\" [label=\"{}\\n{}\"];",
-            task.id,
-            task.id,
-            join(&task.groups)
+            "  \"{id}\" [label=\"{id}\\n{roles}\\n{units} {unit_word}, {classes} {class_word}\", \
+             style=\"{style}\", fillcolor=\"{fill}\", height={height:.2}];",
+            id = task.id,
+            roles = join(&task.groups),
+            unit_word = if units == 1 { "unit" } else { "units" },
+            classes = task.classes.len(),
+            class_word = if task.classes.len() == 1 { "class" } else { "classes" },
+            fill = fills.join(":"),
         );
     }
     for task in &proposal.tasks {
         for required in &task.requires {
             let _ = writeln!(out, "  \"{required}\" -> \"{}\";", task.id);
         }
+    }
+    if !roles.is_empty() {
+        out.push_str(
+            "  subgraph cluster_legend {\n    label=\"Roles\";\n    fontname=\"Helvetica\";\n",
+        );
+        for role in &roles {
+            let _ = writeln!(
+                out,
+                "    \"legend: {role}\" [label=\"{role}\", style=\"filled\", fillcolor=\"{}\"];",
+                colour[role]
+            );
+        }
+        out.push_str("  }\n");
     }
     out.push_str("}\n");
     out

@@ -4,9 +4,16 @@
 //! and validator for `puppet7`). What crosses tasks is checked by reading
 //! the written `tasks.yaml` and analysing the manifests again (the CLI runs
 //! `granule lint --tasks`'s checks on them), never from the partition.
+//!
+//! For `puppet7`, the legacy constructs the split could not rewrite (see
+//! [`granule_parser::rewrite`]) are listed, each with the statement it was
+//! copied from and what to do; Puppet 7's own findings on their lines are
+//! not repeated.
 
 use super::{Proposal, Target};
+use granule_parser::rewrite::to_puppet7;
 use granule_parser::{parse_with_options, validate, LineIndex, ParseOptions, Severity};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// What fails, one line each; empty when every manifest reads.
@@ -26,8 +33,27 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
             ..ParseOptions::default()
         };
         let parsed = parse_with_options(&source, options);
+        let lines = LineIndex::new(&source);
+        let mut listed_lines = HashSet::new();
+        if proposal.target == Target::Puppet7 {
+            for refusal in to_puppet7(&source).refused {
+                let (line, column) = lines.line_col(&source, refusal.span.start as usize);
+                listed_lines.insert(line);
+                failures.push(format!(
+                    "{}:{line}:{column}: {} (copied from {}): no Puppet 7 rewrite keeps its \
+                     meaning: {}",
+                    path.display(),
+                    refusal.code,
+                    copied_from(&source, line),
+                    refusal.advice
+                ));
+            }
+        }
         for error in &parsed.errors {
             let (line, column) = error.line_col(&source);
+            if listed_lines.contains(&line) {
+                continue;
+            }
             failures.push(format!(
                 "{}:{line}:{column}: {}",
                 path.display(),
@@ -36,9 +62,8 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
         }
         if parsed.errors.is_empty() && proposal.target == Target::Puppet7 {
             for issue in validate(&parsed.program, &source) {
-                if issue.severity == Severity::Error {
-                    let (line, column) =
-                        LineIndex::new(&source).line_col(&source, issue.span.start as usize);
+                let (line, column) = lines.line_col(&source, issue.span.start as usize);
+                if issue.severity == Severity::Error && !listed_lines.contains(&line) {
                     failures.push(format!(
                         "{}:{line}:{column}: Puppet 7 refuses it: {} {}",
                         path.display(),
@@ -50,4 +75,23 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
         }
     }
     failures
+}
+
+/// Where the statement on `line` of a manifest came from: the `# From` or
+/// `# Copied from` comment above it (the globals task copies the
+/// monolith's data without one).
+fn copied_from(manifest: &str, line: usize) -> String {
+    manifest
+        .lines()
+        .take(line)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find_map(|text| {
+            let from = text
+                .strip_prefix("# From ")
+                .or_else(|| text.strip_prefix("# Copied from "))?;
+            Some(from.split(": ").next().unwrap_or(from).to_string())
+        })
+        .unwrap_or_else(|| "the monolith's data".to_string())
 }
