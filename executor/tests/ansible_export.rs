@@ -67,6 +67,7 @@ fn the_export_places_each_task_in_its_play_for_its_host() {
         runner: Default::default(),
         forks: 8,
         workdir: std::env::temp_dir(),
+        cut_off: Default::default(),
     };
     let exported = ansible::export(&plan, &options, &dir).expect("the export");
     let plays = ansible::plays(&plan);
@@ -74,8 +75,13 @@ fn the_export_places_each_task_in_its_play_for_its_host() {
     let playbook = read(&dir.join(ansible::PLAYBOOK_FILE));
     let written = playbook.as_array().expect("a list of plays");
     assert_eq!(written.len(), plays.len());
-    for (play, ids) in written.iter().zip(&plays) {
+    for (play, planned) in written.iter().zip(&plays) {
         assert_eq!(play["strategy"], "free");
+        assert_eq!(
+            play.get("serial").and_then(Value::as_u64),
+            planned.serial.map(u64::from)
+        );
+        let ids = &planned.instances;
         let hosts: Vec<&str> = play["hosts"].as_str().unwrap().split(',').collect();
         let blocks: Vec<&str> = play["tasks"]
             .as_array()

@@ -103,6 +103,8 @@ fn export_ansible(args: AnsibleArgs) -> ExitCode {
         },
         forks: args.jobs.max(1),
         workdir,
+        // No run was cut off: an export is not a resume.
+        cut_off: Default::default(),
     };
     match ansible::export(&plan, &options, &args.output) {
         Ok(exported) => {

@@ -22,6 +22,11 @@ DOCUMENTATION = """
 """
 
 
+# The exit statuses of coreutils `timeout`, which ends a command at its
+# time limit on the node: 124 after SIGTERM, 137 when SIGKILL was needed.
+TIMED_OUT = (124, 137)
+
+
 def _timestamp():
     now = time.time()
     micros = int((now % 1) * 1_000_000)
@@ -112,8 +117,11 @@ class CallbackModule(CallbackBase):
             self._record(host, name, "succeeded", duration=duration)
             return
         message = str(outcome.get("msg") or "failed")
-        if "expected time frame" in message or "timed out after" in message.lower():
-            message = "timed out after %ss" % _part(result, "task").timeout
+        limit = (_part(result, "task").vars or {}).get("granule_timeout")
+        if limit and outcome.get("rc") in TIMED_OUT:
+            message = "timed out after %ss" % limit
+        elif "expected time frame" in message or "timed out after" in message.lower():
+            message = "timed out after %ss" % (limit or _part(result, "task").timeout)
         elif outcome.get("rc") is not None:
             message = "failed (exit %s)" % outcome["rc"]
         if step in ("test_pre", "test_post"):
