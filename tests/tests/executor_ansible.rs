@@ -826,9 +826,11 @@ fn journaled_starts(dir: &Path) -> BTreeMap<(String, String), usize> {
 
 /// A group's `fault_tolerance` and `--fail-fast` stop the Ansible run as
 /// they stop granule's runner: `check` fails on w1 (while the file `broken`
-/// exists); past the budget, or under --fail-fast, `late` (the next play)
-/// starts on no node; within it, `late` runs on the two others. With
-/// `broken` gone, `--resume` finishes the run.
+/// exists, or because w1 is an ssh node nothing answers for); past the
+/// budget, or under --fail-fast, `late` (the next play) starts on no node;
+/// within it, `late` runs on the two others. The same export run by hand
+/// with `ansible-playbook` stops too. With `broken` gone, `--resume`
+/// finishes the run.
 #[test]
 fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
     let test = "ansible_fault_tolerance";
@@ -836,16 +838,21 @@ fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
         return;
     };
     let root = scratch(test);
-    for (budget, fail_fast, stop) in [
+    let over_budget = "more nodes of group `workers` failed than its fault_tolerance (0) allows";
+    // (budget, --fail-fast, w1 unreachable, the stop's reason)
+    for (budget, fail_fast, unreachable, stop) in [
+        ("0", false, false, Some(over_budget)),
+        ("'34%'", false, false, None),
         (
-            "0",
+            "1",
+            true,
             false,
-            Some("more nodes of group `workers` failed than its fault_tolerance (0) allows"),
+            Some("a task failed and --fail-fast is set"),
         ),
-        ("'34%'", false, None),
-        ("1", true, Some("a task failed and --fail-fast is set")),
+        ("0", false, true, Some(over_budget)),
     ] {
-        let dir = root.join(format!("{}-{fail_fast}", budget.trim_matches('\'')));
+        let case = format!("{budget} fail-fast {fail_fast} unreachable {unreachable}");
+        let dir = root.join(case.replace(['\'', '%', ' '], "_"));
         std::fs::create_dir_all(&dir).unwrap();
         let yaml = format!(
             "\
@@ -864,13 +871,21 @@ fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
   version: 2.0.0
   role: [worker]
   requires: [check]
-  parameters: {{cmd: 'true'}}
+  parameters: {{cmd: 'touch late.$GRANULE_NODE'}}
 "
         );
         std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+        let first = if unreachable {
+            format!(
+                "{{name: w1, roles: [worker], transport: ssh, host: 127.0.0.1, port: {}}}",
+                free_port()
+            )
+        } else {
+            "{name: w1, roles: [worker]}".to_string()
+        };
         std::fs::write(
             dir.join("nodes.yaml"),
-            "nodes:\n  - {name: w1, roles: [worker]}\n  - {name: w2, roles: [worker]}\n  - {name: w3, roles: [worker]}\n",
+            format!("nodes:\n  - {first}\n  - {{name: w2, roles: [worker]}}\n  - {{name: w3, roles: [worker]}}\n"),
         )
         .unwrap();
         std::fs::write(dir.join("broken"), "").unwrap();
@@ -886,27 +901,67 @@ fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
         }
         let output = granule_command(&dir, &args).output().expect("granule runs");
         let stdout = text(&output.stdout);
-        assert_eq!(exit_code(&output), 1, "{budget}: {}", text(&output.stderr));
+        assert_eq!(exit_code(&output), 1, "{case}: {}", text(&output.stderr));
         let late_started = journaled_starts(&dir)
             .iter()
             .filter(|((_, task), _)| task == "late")
             .count();
+        let late_ran = |dir: &Path| {
+            ["w1", "w2", "w3"]
+                .iter()
+                .filter(|node| dir.join(format!("late.{node}")).exists())
+                .count()
+        };
         match stop {
             Some(reason) => {
-                assert!(stdout.contains(reason), "{budget}: {stdout}");
-                assert_eq!(late_started, 0, "{budget}: `late` started after the stop");
+                assert!(stdout.contains(reason), "{case}: {stdout}");
+                assert_eq!(late_started, 0, "{case}: `late` started after the stop");
+                assert_eq!(late_ran(&dir), 0, "{case}");
             }
             None => {
-                assert!(!stdout.contains("stopping"), "{budget}: {stdout}");
-                assert_eq!(late_started, 2, "{budget}: {stdout}");
+                assert!(!stdout.contains("stopping"), "{case}: {stdout}");
+                assert_eq!(late_started, 2, "{case}: {stdout}");
+                assert_eq!(late_ran(&dir), 2, "{case}");
             }
+        }
+        if unreachable {
+            continue;
+        }
+        if stop == Some(over_budget) {
+            let export: Vec<String> = [
+                "export",
+                "ansible",
+                "--tasks",
+                "tasks.yaml",
+                "--inventory",
+                "nodes.yaml",
+                "-o",
+                "by-hand",
+            ]
+            .map(String::from)
+            .to_vec();
+            let (code, stderr) = run_in(&dir, &export);
+            assert_eq!(code, 0, "{stderr}");
+            let playbook = Command::new(&ansible)
+                .arg("playbook.yaml")
+                .current_dir(dir.join("by-hand"))
+                .env("ANSIBLE_PYTHON_INTERPRETER", NODE_PYTHON)
+                .output()
+                .expect("ansible-playbook runs");
+            assert_eq!(exit_code(&playbook), 0, "{}", text(&playbook.stderr));
+            assert_eq!(
+                late_ran(&dir),
+                0,
+                "{case}: by hand, `late` ran past the budget"
+            );
         }
         std::fs::remove_file(dir.join("broken")).unwrap();
         let (code, stderr) = run_in(&dir, &resume_args(&ansible));
-        assert_eq!(code, 0, "{budget}: the resume did not finish:\n{stderr}");
+        assert_eq!(code, 0, "{case}: the resume did not finish:\n{stderr}");
         assert!(final_states(&dir.join("state"))
             .values()
             .all(|state| state == "succeeded"));
+        assert_eq!(late_ran(&dir), 3, "{case}");
     }
 }
 

@@ -6,6 +6,7 @@
 # reports it, then printed on stdout for granule's progress view. Each step's
 # output goes to the task's log under GRANULE_STATE_DIR/logs, as with
 # granule's own runner.
+import importlib.util
 import json
 import os
 import sys
@@ -41,6 +42,23 @@ def _part(result, name):
     # ansible-core 2.19 names them without the underscore; older ones with it.
     value = getattr(result, name, None)
     return value if value is not None else getattr(result, "_" + name)
+
+
+_filter = None
+
+
+def _readiness():
+    """granule's filter plugin, beside this one: it keeps the run's failures."""
+    global _filter
+    if _filter is None:
+        path = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            "filter_plugins", "granule.py",
+        )
+        spec = importlib.util.spec_from_file_location("granule_readiness", path)
+        _filter = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_filter)
+    return _filter
 
 
 class CallbackModule(CallbackBase):
@@ -141,6 +159,11 @@ class CallbackModule(CallbackBase):
         outcome.setdefault("msg", "unreachable")
         outcome["msg"] = "unreachable: %s" % outcome["msg"]
         self._finished(result, failed=True)
+        # Ansible takes the host out of the play, past the block's rescue:
+        # the failure is recorded here for the stop conditions instead.
+        name, _ = self._step(_part(result, "task"))
+        if name is not None:
+            _readiness().granule_failed(name, _part(result, "host").get_name())
 
     def v2_runner_retry(self, result):
         name, step = self._step(_part(result, "task"))
