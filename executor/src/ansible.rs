@@ -7,10 +7,12 @@
 //! chain before it, so every dependency (same-node, cross-node, stage, group)
 //! points from an earlier play to a later one. Plays run one after another;
 //! inside a play `strategy: free` lets each host go through its tasks at its
-//! own pace, and a task's `strategy` becomes `throttle`. Whether a task may
-//! run on a host is decided inside Ansible by the `granule_ready` filter over
-//! the plan's graph (`granule_graph.json`): a task whose need failed, on any
-//! host, does not run, as with granule's own runner.
+//! own pace; a task whose `strategy` limits its nodes goes to a play of its
+//! own, with the limit as `serial`. Whether a task may start on a host is
+//! decided inside Ansible by the `granule_ready` filter over the plan's graph
+//! (`granule_graph.json`): a task whose need failed, on any host, does not
+//! run, as with granule's own runner, and no task starts once the run stops
+//! (fault_tolerance, --fail-fast, --stop-after).
 
 use crate::descriptor::{Action, Task, TestHook};
 use crate::execute::{
