@@ -58,6 +58,28 @@ fn every_dependency_goes_from_an_earlier_play_to_a_later_one() {
     }
 }
 
+/// A task whose strategy limits its nodes is alone with its limit: its
+/// play's `serial` is that limit, so the limit holds for the whole task.
+#[test]
+fn limited_tasks_are_in_serial_plays_of_their_limit() {
+    // Version 1 groups order their nodes by edges, not by limits.
+    let plan = plan("v2-cluster");
+    let mut limited = 0;
+    for play in ansible::plays(&plan) {
+        for &id in &play.instances {
+            let task = plan.instances[id as usize].task;
+            assert_eq!(
+                play.serial,
+                plan.limits[task].map(|limit| limit.max(1)),
+                "{}",
+                plan.task_id(id)
+            );
+            limited += usize::from(play.serial.is_some());
+        }
+    }
+    assert!(limited > 0, "the fixture has no limited task");
+}
+
 #[test]
 fn the_export_places_each_task_in_its_play_for_its_host() {
     let plan = plan("v2-cluster");
