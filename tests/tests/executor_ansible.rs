@@ -1001,6 +1001,60 @@ fn stop_after_halts_the_ansible_run_and_resume_goes_on() {
     assert!(starts.values().all(|&count| count == 1), "{starts:?}");
 }
 
+/// `--stop-after` counts a node where a need of the task failed as done
+/// with it, as granule's runner does: `prepare` fails on w1, so `target`
+/// never runs there; once it has run on w2 and w3 the run stops, and
+/// neither `after` nor the later tasks of an unrelated chain start.
+#[test]
+fn stop_after_counts_a_node_where_a_need_failed_as_ended() {
+    let test = "ansible_stop_after_failed_need";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let dir = scratch(test);
+    let shell = |id: &str, requires: &str, cmd: &str| {
+        format!(
+            "- id: {id}\n  type: shell\n  version: 2.0.0\n  role: [worker]\n  requires: [{requires}]\n  parameters: {{cmd: '{cmd}'}}\n"
+        )
+    };
+    let yaml = [
+        shell("prepare", "", "test \"$GRANULE_NODE\" != w1"),
+        shell("target", "prepare", "true"),
+        shell("after", "target", "true"),
+        shell("other1", "", "true"),
+        shell("other2", "other1", "true"),
+        shell("other3", "other2", "true"),
+        shell("other4", "other3", "true"),
+    ]
+    .concat();
+    std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+    std::fs::write(
+        dir.join("nodes.yaml"),
+        "nodes:\n  - {name: w1, roles: [worker]}\n  - {name: w2, roles: [worker]}\n  - {name: w3, roles: [worker]}\n",
+    )
+    .unwrap();
+    let mut args = run_args(
+        Path::new("tasks.yaml"),
+        Path::new("nodes.yaml"),
+        "ansible",
+        &ansible,
+    );
+    args.extend(["--stop-after".to_string(), "target".to_string()]);
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 1, "a task failed:\n{stderr}");
+    assert!(stderr.contains("--stop-after reached"), "{stderr}");
+    let started = journaled_starts(&dir);
+    let ran = |task: &str| started.keys().filter(|(_, t)| t == task).count();
+    assert_eq!(ran("target"), 2, "{started:?}");
+    for task in ["after", "other3", "other4"] {
+        assert_eq!(
+            ran(task),
+            0,
+            "{task} started after --stop-after: {started:?}"
+        );
+    }
+}
+
 /// granule is killed with SIGKILL while `slow`'s command runs on two ssh
 /// nodes; the command goes on and appends its line. `--resume`, started
 /// while it may still run, waits for it, finds its done-marker and does not

@@ -138,11 +138,27 @@ def _stopping(done_before):
     if stop_after:
         ended = failed | _marked("finished")
         if all(
-            at in ended or instances[at][1] in done_before.get(instances[at][0], ())
+            at in ended
+            or instances[at][1] in done_before.get(instances[at][0], ())
+            or _after_failure(at, failed, instances)
             for at in stop_after
         ):
             _stop("stopped", "--stop-after reached")
             return True
+    return False
+
+
+def _after_failure(at, failed, instances):
+    """Whether a failure before the instance keeps it from ever starting
+    (granule's runner ends it `dependency-failed`)."""
+    stack, seen = list(instances[at][3]), set()
+    while failed and stack:
+        need = stack.pop()
+        if need in failed:
+            return True
+        if need not in seen:
+            seen.add(need)
+            stack.extend(instances[need][3])
     return False
 
 
