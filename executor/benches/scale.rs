@@ -173,6 +173,7 @@ fn main() {
             runner: Default::default(),
             forks: jobs,
             workdir: std::env::temp_dir(),
+            cut_off: Default::default(),
         };
         let mut best = f64::MAX;
         let mut exported = None;

@@ -7,10 +7,12 @@
 //! chain before it, so every dependency (same-node, cross-node, stage, group)
 //! points from an earlier play to a later one. Plays run one after another;
 //! inside a play `strategy: free` lets each host go through its tasks at its
-//! own pace, and a task's `strategy` becomes `throttle`. Whether a task may
-//! run on a host is decided inside Ansible by the `granule_ready` filter over
-//! the plan's graph (`granule_graph.json`): a task whose need failed, on any
-//! host, does not run, as with granule's own runner.
+//! own pace; a task whose `strategy` limits its nodes goes to a play of its
+//! own, with the limit as `serial`. Whether a task may start on a host is
+//! decided inside Ansible by the `granule_ready` filter over the plan's graph
+//! (`granule_graph.json`): a task whose need failed, on any host, does not
+//! run, as with granule's own runner, and no task starts once the run stops
+//! (fault_tolerance, --fail-fast, --stop-after).
 
 use crate::descriptor::{Action, Task, TestHook};
 use crate::execute::{
@@ -20,16 +22,16 @@ use crate::execute::{
 use crate::inventory::{Node, Transport};
 use crate::journal::{self, JournalWriter, Record, RunOutcome, JOURNAL_FILE};
 use crate::plan::{topological_order, Disposition, Plan};
-use crate::runner::{puppet_command, upload_text, RunnerOptions};
-use crate::scheduler::{Scheduler, State};
+use crate::runner::{puppet_command, quote, upload_text, RunnerOptions};
+use crate::scheduler::{self, Scheduler, State};
 use crate::time;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const FILTER_PLUGIN: &str = include_str!("ansible/filter.py");
 const CALLBACK_PLUGIN: &str = include_str!("ansible/callback.py");
@@ -38,7 +40,7 @@ pub const INVENTORY_FILE: &str = "inventory.yaml";
 const GRAPH_FILE: &str = "granule_graph.json";
 
 /// How long ansible-playbook may take to stop after the first SIGINT.
-const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+const INTERRUPT_GRACE: Duration = Duration::from_secs(15);
 
 /// What the export needs besides the plan.
 #[derive(Clone, Debug)]
@@ -50,6 +52,10 @@ pub struct ExportOptions {
     /// (sync and copy sources) start: granule's own runner uses its
     /// working directory.
     pub workdir: PathBuf,
+    /// The tasks a run that was cut off had started on some node (`granule
+    /// run --resume`): their files begin with the `check` step for their
+    /// done-marker.
+    pub cut_off: BTreeSet<String>,
 }
 
 /// What an export wrote.
@@ -76,50 +82,84 @@ pub fn play_levels(plan: &Plan) -> Vec<u32> {
     level
 }
 
-/// The running instances of each play, in play order.
-pub fn plays(plan: &Plan) -> Vec<Vec<u32>> {
+/// One play of the export: its running instances and, for tasks whose
+/// strategy limits how many nodes run them at once, that limit as the
+/// play's `serial` (Ansible's `throttle` would limit each step of a task,
+/// not the task).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Play {
+    pub instances: Vec<u32>,
+    pub serial: Option<u32>,
+}
+
+/// The plays in the order they run: per depth, the unlimited tasks, then
+/// one play per limit of the limited ones.
+pub fn plays(plan: &Plan) -> Vec<Play> {
     let level = play_levels(plan);
-    let mut plays: Vec<Vec<u32>> = Vec::new();
+    let mut plays: BTreeMap<(u32, Option<u32>), Vec<u32>> = BTreeMap::new();
     for (id, instance) in plan.instances.iter().enumerate() {
         if instance.disposition != Disposition::Run {
             continue;
         }
-        let at = level[id] as usize;
-        if plays.len() <= at {
-            plays.resize(at + 1, Vec::new());
-        }
-        plays[at].push(id as u32);
+        let serial = plan.limits[instance.task].map(|limit| limit.max(1));
+        plays
+            .entry((level[id], serial))
+            .or_default()
+            .push(id as u32);
     }
-    plays.retain(|play| !play.is_empty());
     plays
+        .into_iter()
+        .map(|((_, serial), instances)| Play { instances, serial })
+        .collect()
+}
+
+/// The hosts of a play, in the order Ansible takes them (its batches under
+/// `serial`).
+fn play_hosts(plan: &Plan, play: &Play) -> Vec<usize> {
+    let mut hosts: Vec<usize> = play
+        .instances
+        .iter()
+        .map(|&id| plan.instances[id as usize].node)
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    hosts
 }
 
 /// The makespan of the exported playbook when every task takes
 /// `duration(instance)`: plays one after another; in a play each host runs
-/// its tasks one by one, at most `forks` hosts at a time, longest host first
-/// (a model of `strategy: free`: it ignores Ansible's own overhead).
+/// its tasks one by one, at most `forks` hosts at a time, longest host first,
+/// batch after batch under `serial` (a model of `strategy: free`: it ignores
+/// Ansible's own overhead).
 pub fn playbook_makespan(plan: &Plan, forks: usize, duration: impl Fn(u32) -> f64) -> f64 {
     let forks = forks.max(1);
     plays(plan)
         .iter()
         .map(|play| {
             let mut per_host: HashMap<usize, f64> = HashMap::new();
-            for &id in play {
+            for &id in &play.instances {
                 *per_host
                     .entry(plan.instances[id as usize].node)
                     .or_default() += duration(id);
             }
-            let mut work: Vec<f64> = per_host.into_values().collect();
-            work.sort_by(|a, b| b.total_cmp(a));
-            let mut slots = vec![0.0f64; forks.min(work.len()).max(1)];
-            for host in work {
-                let earliest = slots
-                    .iter_mut()
-                    .min_by(|a, b| a.total_cmp(b))
-                    .expect("at least one slot");
-                *earliest += host;
-            }
-            slots.into_iter().fold(0.0, f64::max)
+            let hosts = play_hosts(plan, play);
+            let batch = play.serial.map_or(hosts.len(), |serial| serial as usize);
+            hosts
+                .chunks(batch.max(1))
+                .map(|batch| {
+                    let mut work: Vec<f64> = batch.iter().map(|host| per_host[host]).collect();
+                    work.sort_by(|a, b| b.total_cmp(a));
+                    let mut slots = vec![0.0f64; forks.min(work.len()).max(1)];
+                    for host in work {
+                        let earliest = slots
+                            .iter_mut()
+                            .min_by(|a, b| a.total_cmp(b))
+                            .expect("at least one slot");
+                        *earliest += host;
+                    }
+                    slots.into_iter().fold(0.0, f64::max)
+                })
+                .sum::<f64>()
         })
         .sum()
 }
@@ -189,12 +229,102 @@ fn shell_step(task: &Task, which: &str, cmd: &str, cwd: Option<&str>) -> Map<Str
     )
 }
 
-fn hook_step(task: &Task, which: &str, hook: &TestHook) -> Value {
-    let mut step = shell_step(task, which, &hook.cmd, hook.cwd.as_deref());
-    if let Some(limit) = hook.timeout.or(task.attempts.timeout) {
-        step.insert("timeout".into(), limit.as_secs().max(1).into());
+/// How long a command may go on after its time limit's SIGTERM before it
+/// gets SIGKILL.
+const KILL_AFTER_SECONDS: u64 = 5;
+
+/// A time limit as `timeout` and granule's messages write it.
+fn seconds(limit: Duration) -> String {
+    limit.as_secs_f64().to_string()
+}
+
+/// A command as it runs on the node within a time limit: coreutils
+/// `timeout` ends it, with its whole process group, on the node (Ansible's
+/// own limit only ends its side of the connection).
+fn within(cmd: &str, limit: Option<Duration>) -> String {
+    match limit {
+        Some(limit) => format!(
+            "timeout -k {KILL_AFTER_SECONDS} {} sh -c {}",
+            seconds(limit),
+            quote(cmd)
+        ),
+        None => cmd.to_string(),
     }
-    Value::Object(step)
+}
+
+/// A command step's limits: `timeout` on the node, and Ansible's own as a
+/// backstop, once the node's has had time to end the command.
+fn limit_step(step: &mut Map<String, Value>, limit: Option<Duration>) {
+    let Some(limit) = limit else { return };
+    let backstop = limit.as_secs_f64().ceil() as u64 + KILL_AFTER_SECONDS + 5;
+    step.insert("timeout".into(), backstop.into());
+    if let Some(Value::Object(vars)) = step.get_mut("vars") {
+        vars.insert("granule_timeout".into(), seconds(limit).into());
+    }
+}
+
+fn hook_step(task: &Task, which: &str, hook: &TestHook) -> Map<String, Value> {
+    let limit = hook.timeout.or(task.attempts.timeout);
+    let mut step = shell_step(task, which, &within(&hook.cmd, limit), hook.cwd.as_deref());
+    limit_step(&mut step, limit);
+    step
+}
+
+/// A task's command (shell, puppet) as it runs on the node. Under `granule
+/// run` ($GRANULE_MARKER set) it notes its shell's process while it runs and,
+/// when it succeeds (an exit status in `accepted`), leaves a done-marker: a
+/// resumed run waits for a command of the run that was cut off, and does not
+/// run it again once it has succeeded (the `check` step).
+fn command_step(task: &Task, cmd: &str, cwd: Option<&str>, accepted: &[i32]) -> Map<String, Value> {
+    let limit = task.attempts.timeout;
+    let command = match limit {
+        Some(_) => within(cmd, limit),
+        None => format!("sh -c {}", quote(cmd)),
+    };
+    let accepted: Vec<String> = accepted.iter().map(ToString::to_string).collect();
+    let script = format!(
+        "granule_marker=${{GRANULE_MARKER:+$HOME/$GRANULE_MARKER}}\n\
+         if [ -n \"$granule_marker\" ]; then mkdir -p \"${{granule_marker%/*}}\" && echo $$ > \"$granule_marker.running\"; fi\n\
+         {command}\n\
+         granule_status=$?\n\
+         if [ -n \"$granule_marker\" ]; then\n\
+         \x20 case $granule_status in {}) : > \"$granule_marker\";; esac\n\
+         \x20 rm -f \"$granule_marker.running\"\n\
+         fi\n\
+         exit $granule_status",
+        accepted.join("|")
+    );
+    let mut step = shell_step(task, "action", &script, cwd);
+    limit_step(&mut step, limit);
+    step
+}
+
+/// The first step of a task that a run cut off on this host (granule killed
+/// while it ran): waits for its command if it still runs, then says whether
+/// it left its done-marker.
+const CUT_OFF_CHECK: &str = "\
+granule_marker=\"$HOME/$GRANULE_MARKER\"
+if [ -r \"$granule_marker.running\" ]; then
+  granule_pid=$(cat \"$granule_marker.running\")
+  while [ -n \"$granule_pid\" ] && tr '\\0' '\\n' < \"/proc/$granule_pid/environ\" 2>/dev/null | grep -qxF \"GRANULE_MARKER=$GRANULE_MARKER\"; do
+    sleep 0.2
+  done
+fi
+if [ -e \"$granule_marker\" ]; then echo 'its command succeeded in the run that was cut off: not run again'; fi";
+
+/// The condition of the steps a cut-off task's done-marker spares.
+const NOT_FINISHED_EARLIER: &str = "granule_earlier.stdout | default('') == ''";
+
+fn add_condition(step: &mut Map<String, Value>, condition: &str) {
+    let combined = match step.remove("when") {
+        Some(Value::Array(mut all)) => {
+            all.push(condition.into());
+            Value::Array(all)
+        }
+        Some(earlier) => json!([earlier, condition]),
+        None => condition.into(),
+    };
+    step.insert("when".into(), combined);
 }
 
 /// A local path as granule's runner reads it: relative to its directory.
@@ -223,7 +353,7 @@ fn action_steps(task: &Task, options: &ExportOptions) -> Vec<(Map<String, Value>
     let workdir = &options.workdir;
     match &task.action {
         Action::Nothing => Vec::new(),
-        Action::Shell { cmd, cwd } => vec![(shell_step(task, "action", cmd, cwd.as_deref()), true)],
+        Action::Shell { cmd, cwd } => vec![(command_step(task, cmd, cwd.as_deref(), &[0]), true)],
         Action::Puppet {
             manifest,
             modulepath,
@@ -239,7 +369,8 @@ fn action_steps(task: &Task, options: &ExportOptions) -> Vec<(Map<String, Value>
                 .into_iter()
                 .map(|(checking, runner)| {
                     let command = puppet_command(manifest, modulepath.as_deref(), runner);
-                    let mut apply = shell_step(task, "action", &command, cwd.as_deref());
+                    // --detailed-exitcodes: 2 means "changes applied", a success.
+                    let mut apply = command_step(task, &command, cwd.as_deref(), &[0, 2]);
                     apply.insert(
                         "failed_when".into(),
                         "granule_result.rc not in [0, 2]".into(),
@@ -410,12 +541,35 @@ fn task_file(task: &Task, options: &ExportOptions) -> Value {
         "ansible.builtin.set_fact",
         json!({"granule_current": "{{ granule_task }}"}),
     ))];
+    let checked = options.cut_off.contains(&task.id);
+    if checked {
+        let mut check = step(
+            task,
+            "check",
+            "ansible.builtin.shell",
+            json!({"cmd": CUT_OFF_CHECK}),
+        );
+        check.insert(
+            "when".into(),
+            "granule_task in (granule_cut_off | default({})).get(inventory_hostname, [])".into(),
+        );
+        check.insert("register".into(), "granule_earlier".into());
+        check.insert("changed_when".into(), false.into());
+        steps.push(Value::Object(check));
+    }
     if let Some(hook) = &task.test_pre {
-        steps.push(hook_step(task, "test_pre", hook));
+        let mut pre = hook_step(task, "test_pre", hook);
+        if checked {
+            add_condition(&mut pre, NOT_FINISHED_EARLIER);
+        }
+        steps.push(Value::Object(pre));
     }
     for (mut action, retried) in action_steps(task, options) {
+        // Command steps have their own limits (on the node, and a backstop).
         if let Some(limit) = task.attempts.timeout {
-            action.insert("timeout".into(), limit.as_secs().max(1).into());
+            action
+                .entry("timeout")
+                .or_insert_with(|| limit.as_secs().max(1).into());
         }
         action.insert("register".into(), "granule_result".into());
         if retried && task.attempts.retries > 0 {
@@ -423,16 +577,24 @@ fn task_file(task: &Task, options: &ExportOptions) -> Value {
             action.insert("delay".into(), task.attempts.interval.as_secs().into());
             action.insert("until".into(), "granule_result is succeeded".into());
         }
+        if checked {
+            add_condition(&mut action, NOT_FINISHED_EARLIER);
+        }
         steps.push(Value::Object(action));
     }
     if let Some(hook) = &task.test_post {
-        steps.push(hook_step(task, "test_post", hook));
+        steps.push(Value::Object(hook_step(task, "test_post", hook)));
     }
     steps.push(Value::Object(step(
         task,
         "done",
         "ansible.builtin.set_fact",
-        json!({"granule_done": "{{ (granule_done | default([])) + [granule_task] }}"}),
+        // No task in progress any more: the same task's block in a later
+        // play (another host's depth) must not take it as started.
+        json!({
+            "granule_done": "{{ granule_done | default([]) | granule_finished(granule_task, inventory_hostname) }}",
+            "granule_current": "",
+        }),
     )));
     Value::Array(steps)
 }
@@ -549,7 +711,21 @@ fn graph(plan: &Plan) -> Value {
         .iter()
         .map(|task| task.id.as_str())
         .collect();
-    json!({"nodes": nodes, "tasks": tasks, "instances": instances})
+    // Per group with a fault_tolerance: its id, the budget as written, how
+    // many of its nodes may fail, and those nodes.
+    let tolerances: Vec<Value> = plan
+        .tolerances
+        .iter()
+        .map(|tolerance| {
+            let group = &plan.catalog.tasks[tolerance.group];
+            let budget = group
+                .fault_tolerance
+                .map(|budget| budget.to_string())
+                .unwrap_or_default();
+            json!([group.id, budget, tolerance.allowed, tolerance.nodes])
+        })
+        .collect();
+    json!({"nodes": nodes, "tasks": tasks, "instances": instances, "tolerances": tolerances})
 }
 
 fn playbook(plan: &Plan) -> (Value, usize) {
@@ -558,66 +734,79 @@ fn playbook(plan: &Plan) -> (Value, usize) {
     let mut book = Vec::with_capacity(count);
     for (number, play) in all_plays.iter().enumerate() {
         let mut tasks: Vec<usize> = play
+            .instances
             .iter()
             .map(|&id| plan.instances[id as usize].task)
             .collect();
         tasks.sort_unstable();
         tasks.dedup();
-        let mut hosts: Vec<usize> = play
-            .iter()
-            .map(|&id| plan.instances[id as usize].node)
+        let host_list: Vec<&str> = play_hosts(plan, play)
+            .into_iter()
+            .map(|n| plan.nodes[n].name.as_str())
             .collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        let host_list: Vec<&str> = hosts.iter().map(|&n| plan.nodes[n].name.as_str()).collect();
         let blocks: Vec<Value> = tasks
             .iter()
-            .map(|&t| {
-                let task = &plan.catalog.tasks[t];
-                let mut block = Map::new();
-                block.insert("name".into(), literal(&task.id));
-                block.insert(
-                    "vars".into(),
-                    json!({"granule_task": literal(&task.id)}),
-                );
-                block.insert(
-                    "environment".into(),
-                    json!({
-                        "GRANULE_NODE": "{{ inventory_hostname }}",
-                        "GRANULE_TASK": "{{ granule_task }}",
-                        "GRANULE_ROLES": "{{ granule_roles }}",
-                        "GRANULE_ATTEMPT": "1",
-                    }),
-                );
-                block.insert(
-                    "when".into(),
-                    "granule_task | granule_ready(inventory_hostname, hostvars, granule_done_before | default({}))".into(),
-                );
-                if let Some(limit) = plan.limits[t] {
-                    block.insert("throttle".into(), limit.max(1).into());
-                }
-                block.insert(
-                    "block".into(),
-                    json!([{"ansible.builtin.import_tasks": format!("tasks/{}.yaml", safe_file_name(&task.id))}]),
-                );
-                // A failure ends the task, not the host: what does not need
-                // the task still runs there.
-                block.insert(
-                    "rescue".into(),
-                    json!([{"name": format!("{} | failed", task.id), "ansible.builtin.debug": {"msg": "failed; the tasks that need it do not run", "verbosity": 1}}]),
-                );
-                Value::Object(block)
-            })
+            .map(|&t| task_block(&plan.catalog.tasks[t]))
             .collect();
-        book.push(json!({
+        let mut written = json!({
             "name": format!("granule play {} of {count}", number + 1),
             "hosts": host_list.join(","),
             "gather_facts": false,
             "strategy": "free",
             "tasks": blocks,
-        }));
+        });
+        if let Some(serial) = play.serial {
+            written["serial"] = serial.into();
+        }
+        book.push(written);
     }
     (Value::Array(book), count)
+}
+
+/// A task in its play: a block that starts when `granule_ready` says so and
+/// imports the task's file.
+fn task_block(task: &Task) -> Value {
+    let safe_id = safe_file_name(&task.id);
+    let mut block = Map::new();
+    block.insert("name".into(), literal(&task.id));
+    block.insert("vars".into(), json!({"granule_task": literal(&task.id)}));
+    block.insert(
+        "environment".into(),
+        json!({
+            "GRANULE_NODE": "{{ inventory_hostname }}",
+            "GRANULE_TASK": "{{ granule_task }}",
+            "GRANULE_ROLES": "{{ granule_roles }}",
+            "GRANULE_ATTEMPT": "1",
+            // Where the task's command leaves its done-marker on the node,
+            // relative to the login directory (only under `granule run`).
+            "GRANULE_MARKER": format!(
+                "{{{{ (granule_marker_dir ~ '/' ~ (inventory_hostname | regex_replace('[^A-Za-z0-9_.-]', '_')) ~ '/{safe_id}') if granule_marker_dir is defined else '' }}}}"
+            ),
+        }),
+    );
+    // Every step of the block asks; a started task answers yes to the rest.
+    block.insert(
+        "when".into(),
+        "granule_task | granule_ready(inventory_hostname, hostvars, granule_done_before | default({}), granule_current | default(''))".into(),
+    );
+    block.insert(
+        "block".into(),
+        json!([{"ansible.builtin.import_tasks": format!("tasks/{safe_id}.yaml")}]),
+    );
+    // A failure ends the task, not the host: what does not need the task
+    // still runs there. It is recorded for the stop conditions
+    // (fault_tolerance, --fail-fast).
+    block.insert(
+        "rescue".into(),
+        json!([{
+            "name": format!("{} | failed", task.id),
+            "ansible.builtin.set_fact": {
+                "granule_failure_noted": "{{ granule_task | granule_failed(inventory_hostname) }}",
+                "granule_current": "",
+            },
+        }]),
+    );
+    Value::Object(block)
 }
 
 fn config_text(forks: usize) -> String {
@@ -702,16 +891,7 @@ pub fn execute(
     ansible: &AnsibleConfig,
     observer: &mut dyn Observer,
 ) -> Result<Summary, ExecError> {
-    if config.stop_after.is_some() {
-        return Err(ExecError::Usage(
-            "--stop-after is not available with --engine ansible: a playbook cannot be stopped at a task on every host; use --end TASK to run up to it".into(),
-        ));
-    }
-    if config.fail_fast {
-        return Err(ExecError::Usage(
-            "--fail-fast is not available with --engine ansible: Ansible keeps running the hosts a failure does not concern".into(),
-        ));
-    }
+    let stop_after = execute::stop_after_task(plan, config)?;
     let dir = &config.state_dir;
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let _lock = StateDirLock::acquire(dir)?;
@@ -742,13 +922,6 @@ pub fn execute(
 
     let project = dir.join("ansible");
     let workdir = std::env::current_dir().map_err(io_error(dir))?;
-    let options = ExportOptions {
-        runner: config.runner.clone(),
-        forks: config.max_parallel,
-        workdir,
-    };
-    let project = std::path::absolute(&project).unwrap_or(project);
-    export(plan, &options, &project).map_err(io_error(&project))?;
     let mut done_before: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, _) in done.iter().enumerate().filter(|(_, &done)| done) {
         done_before
@@ -756,9 +929,27 @@ pub fn execute(
             .or_default()
             .push(plan.task_id(id as u32));
     }
+    let mut resume = json!({"granule_done_before": done_before});
+    let mut cut_off_tasks = BTreeSet::new();
+    if !ansible.check {
+        let contents = journal::read(&journal_path).map_err(io_error(&journal_path))?;
+        let cut = cut_off(plan, &contents, &done);
+        cut_off_tasks.extend(cut.values().flatten().map(|task| task.to_string()));
+        resume["granule_marker_dir"] = marker_dir(&contents).into();
+        resume["granule_cut_off"] = json!(cut);
+    }
+    let options = ExportOptions {
+        runner: config.runner.clone(),
+        forks: config.max_parallel,
+        workdir,
+        cut_off: cut_off_tasks,
+    };
+    let project = std::path::absolute(&project).unwrap_or(project);
+    export(plan, &options, &project).map_err(io_error(&project))?;
+    let control = project.join("control");
+    write_control(plan, config, stop_after, &done, &control).map_err(io_error(&control))?;
     let resume_file = project.join("resume.json");
-    write_json(&resume_file, &json!({"granule_done_before": done_before}))
-        .map_err(io_error(&resume_file))?;
+    write_json(&resume_file, &resume).map_err(io_error(&resume_file))?;
 
     let absolute_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
     let log_path = absolute_dir.join("logs").join("ansible-playbook.log");
@@ -780,6 +971,7 @@ pub fn execute(
         .env("GRANULE_JOURNAL", absolute_dir.join(JOURNAL_FILE))
         .env("GRANULE_STATE_DIR", &absolute_dir)
         .env("GRANULE_RUN", run.to_string())
+        .env("GRANULE_CONTROL", &control)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log.try_clone().map_err(io_error(&log_path))?)
@@ -877,6 +1069,10 @@ pub fn execute(
     }
     // Reopen: the callback appended to the same file.
     let mut journal = JournalWriter::open(&journal_path).map_err(io_error(&journal_path))?;
+    let stopped = read_stop(&control);
+    if let Some((_, reason)) = &stopped {
+        observer.event(plan, Event::Stopping { reason });
+    }
 
     let mut reported = reported_results(&journal_path, run)?;
 
@@ -963,7 +1159,7 @@ pub fn execute(
         } else if results.iter().all(|result| result.state.is_done()) {
             RunOutcome::Succeeded
         } else {
-            RunOutcome::Failed
+            stopped.map_or(RunOutcome::Failed, |(outcome, _)| outcome)
         };
     write(
         &mut journal,
@@ -991,6 +1187,92 @@ pub fn execute(
         journal: journal_path,
         elapsed: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The run's control directory (see filter.py), made afresh: `run.json`
+/// with --fail-fast, the instances --stop-after holds back, and those it
+/// waits for.
+fn write_control(
+    plan: &Plan,
+    config: &RunConfig,
+    stop_after: Option<usize>,
+    done: &[bool],
+    control: &Path,
+) -> std::io::Result<()> {
+    if control.exists() {
+        std::fs::remove_dir_all(control)?;
+    }
+    std::fs::create_dir_all(control)?;
+    let (held, awaited) = match stop_after {
+        Some(task) => {
+            let roots = execute::instances_of(plan, task);
+            let held: Vec<u32> = scheduler::after_instances(plan, &roots)
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, after)| after)
+                .map(|(id, _)| id as u32)
+                .collect();
+            let awaited: Vec<u32> = roots
+                .into_iter()
+                .filter(|&id| {
+                    plan.instances[id as usize].disposition == Disposition::Run
+                        && !done[id as usize]
+                })
+                .collect();
+            (held, awaited)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    write_json(
+        &control.join("run.json"),
+        &json!({"fail_fast": config.fail_fast, "held": held, "stop_after": awaited}),
+    )
+}
+
+/// Why the filter stopped the run, if it did: the outcome and the reason.
+fn read_stop(control: &Path) -> Option<(RunOutcome, String)> {
+    let text = std::fs::read_to_string(control.join("stop")).ok()?;
+    let stop: Value = serde_json::from_str(&text).ok()?;
+    let outcome = match stop["outcome"].as_str()? {
+        "stopped" => RunOutcome::Stopped,
+        _ => RunOutcome::Failed,
+    };
+    Some((outcome, stop["reason"].as_str()?.to_string()))
+}
+
+/// Where the commands of this state directory's runs leave their
+/// done-markers on the nodes, relative to the login directory: one
+/// directory per series of runs (a first run and its resumes), named after
+/// the first run's start.
+fn marker_dir(contents: &journal::JournalContents) -> String {
+    let first = contents.records.iter().find_map(|record| match record {
+        Record::RunStarted { ts, .. } => Some(ts.as_str()),
+        _ => None,
+    });
+    format!(
+        ".granule/runs/{}",
+        safe_file_name(first.unwrap_or("unknown"))
+    )
+}
+
+/// Per node, the tasks an earlier run started and never journaled as
+/// ended: their command may have ended on the node after granule was killed.
+fn cut_off<'a>(
+    plan: &'a Plan,
+    contents: &journal::JournalContents,
+    done: &[bool],
+) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let last = contents.last_states();
+    let mut cut: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in 0..plan.instances.len() as u32 {
+        let (node, task) = (plan.node_name(id), plan.task_id(id));
+        if !done[id as usize]
+            && last.get(&(node.to_string(), task.to_string())) == Some(&State::Running)
+        {
+            cut.entry(node).or_default().push(task);
+        }
+    }
+    cut
 }
 
 /// What the callback journaled in run `run`: the last state of each

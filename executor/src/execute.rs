@@ -257,24 +257,34 @@ fn discard_state(state_dir: &Path) -> Result<(), ExecError> {
     Ok(())
 }
 
+/// The task of `--stop-after`, checked against the plan.
+pub(crate) fn stop_after_task(plan: &Plan, config: &RunConfig) -> Result<Option<usize>, ExecError> {
+    let Some(id) = &config.stop_after else {
+        return Ok(None);
+    };
+    match plan.catalog.index.get(id) {
+        Some(&task) if plan.instances.iter().any(|instance| instance.task == task) => {
+            Ok(Some(task))
+        }
+        _ => Err(ExecError::Usage(format!(
+            "--stop-after {id}: no node runs this task in this plan"
+        ))),
+    }
+}
+
+/// The instances of a task, on every node.
+pub(crate) fn instances_of(plan: &Plan, task: usize) -> Vec<u32> {
+    (0..plan.instances.len() as u32)
+        .filter(|&id| plan.instances[id as usize].task == task)
+        .collect()
+}
+
 pub fn execute(
     plan: &Plan,
     config: &RunConfig,
     observer: &mut dyn Observer,
 ) -> Result<Summary, ExecError> {
-    let stop_after = match &config.stop_after {
-        None => None,
-        Some(id) => match plan.catalog.index.get(id) {
-            Some(&task) if plan.instances.iter().any(|instance| instance.task == task) => {
-                Some(task)
-            }
-            _ => {
-                return Err(ExecError::Usage(format!(
-                    "--stop-after {id}: no node runs this task in this plan"
-                )))
-            }
-        },
-    };
+    let stop_after = stop_after_task(plan, config)?;
     let dir = &config.state_dir;
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let _lock = StateDirLock::acquire(dir)?;
@@ -324,10 +334,7 @@ pub fn execute(
     let interrupt = Interrupt::default();
     let mut scheduler = Scheduler::new(plan, config.max_parallel, &done);
     if let Some(task) = stop_after {
-        let roots: Vec<u32> = (0..plan.instances.len() as u32)
-            .filter(|&id| plan.instances[id as usize].task == task)
-            .collect();
-        scheduler.hold_after(&roots);
+        scheduler.hold_after(&instances_of(plan, task));
     }
     let mut stopping: Option<RunOutcome> = None;
     // Nodes where a task failed, for the groups' fault tolerance.

@@ -156,14 +156,8 @@ impl<'p> Scheduler<'p> {
 
     /// Keeps everything that comes after these instances from starting.
     pub fn hold_after(&mut self, roots: &[u32]) {
-        let mut stack: Vec<u32> = roots
-            .iter()
-            .flat_map(|&root| self.plan.successors[root as usize].iter().copied())
-            .collect();
-        while let Some(at) = stack.pop() {
-            if !std::mem::replace(&mut self.held[at as usize], true) {
-                stack.extend(&self.plan.successors[at as usize]);
-            }
+        for (held, after) in self.held.iter_mut().zip(after_instances(self.plan, roots)) {
+            *held |= after;
         }
     }
 
@@ -304,4 +298,20 @@ pub fn simulate(plan: &Plan, max_parallel: usize, duration: impl Fn(u32) -> f64)
             .max(total / max_parallel.max(1) as f64),
         spans,
     }
+}
+
+/// Per instance: whether it comes after one of `roots` (through any chain
+/// of dependencies).
+pub fn after_instances(plan: &Plan, roots: &[u32]) -> Vec<bool> {
+    let mut after = vec![false; plan.instances.len()];
+    let mut stack: Vec<u32> = roots
+        .iter()
+        .flat_map(|&root| plan.successors[root as usize].iter().copied())
+        .collect();
+    while let Some(at) = stack.pop() {
+        if !std::mem::replace(&mut after[at as usize], true) {
+            stack.extend(&plan.successors[at as usize]);
+        }
+    }
+    after
 }

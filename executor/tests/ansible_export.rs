@@ -58,6 +58,28 @@ fn every_dependency_goes_from_an_earlier_play_to_a_later_one() {
     }
 }
 
+/// A task whose strategy limits its nodes is alone with its limit: its
+/// play's `serial` is that limit, so the limit holds for the whole task.
+#[test]
+fn limited_tasks_are_in_serial_plays_of_their_limit() {
+    // Version 1 groups order their nodes by edges, not by limits.
+    let plan = plan("v2-cluster");
+    let mut limited = 0;
+    for play in ansible::plays(&plan) {
+        for &id in &play.instances {
+            let task = plan.instances[id as usize].task;
+            assert_eq!(
+                play.serial,
+                plan.limits[task].map(|limit| limit.max(1)),
+                "{}",
+                plan.task_id(id)
+            );
+            limited += usize::from(play.serial.is_some());
+        }
+    }
+    assert!(limited > 0, "the fixture has no limited task");
+}
+
 #[test]
 fn the_export_places_each_task_in_its_play_for_its_host() {
     let plan = plan("v2-cluster");
@@ -67,6 +89,7 @@ fn the_export_places_each_task_in_its_play_for_its_host() {
         runner: Default::default(),
         forks: 8,
         workdir: std::env::temp_dir(),
+        cut_off: Default::default(),
     };
     let exported = ansible::export(&plan, &options, &dir).expect("the export");
     let plays = ansible::plays(&plan);
@@ -74,8 +97,13 @@ fn the_export_places_each_task_in_its_play_for_its_host() {
     let playbook = read(&dir.join(ansible::PLAYBOOK_FILE));
     let written = playbook.as_array().expect("a list of plays");
     assert_eq!(written.len(), plays.len());
-    for (play, ids) in written.iter().zip(&plays) {
+    for (play, planned) in written.iter().zip(&plays) {
         assert_eq!(play["strategy"], "free");
+        assert_eq!(
+            play.get("serial").and_then(Value::as_u64),
+            planned.serial.map(u64::from)
+        );
+        let ids = &planned.instances;
         let hosts: Vec<&str> = play["hosts"].as_str().unwrap().split(',').collect();
         let blocks: Vec<&str> = play["tasks"]
             .as_array()

@@ -9,7 +9,9 @@ use granule_tests::executor::{
     intervals, journal, scratch, text, PlanView,
 };
 use granule_tests::require_reference;
-use granule_tests::sshd::{free_port, keygen, ssh_available, ssh_inventory, start_sshd, user_name};
+use granule_tests::sshd::{
+    free_port, keygen, ssh_available, ssh_inventory, start_sshd, user_name, Sshd,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -243,6 +245,23 @@ fn puppet_tasks_with_a_failure_give_the_same_final_state_with_both_engines() {
     );
 }
 
+/// Two nodes behind two real sshd ports, `alpha-1` (role alpha) and
+/// `beta-1` (role beta), in `dir/nodes.yaml`; they live as long as the
+/// returned server.
+fn two_ssh_nodes(dir: &Path) -> Sshd {
+    let user_key = dir.join("user_key");
+    keygen(&user_key);
+    let ports = [free_port(), free_port()];
+    let sshd = start_sshd(dir, &ports, &user_key);
+    ssh_inventory(
+        dir,
+        &[("alpha-1", "alpha"), ("beta-1", "beta")],
+        &ports,
+        &user_key,
+    );
+    sshd
+}
+
 /// Every task type, cross-node links, a post-test and a time limit, on two
 /// nodes behind two real sshd ports, with each engine in its own copy of
 /// the fixture.
@@ -261,16 +280,7 @@ fn ssh_nodes_give_the_same_final_state_with_both_engines() {
         let dir = root.join(engine);
         std::fs::create_dir_all(&dir).unwrap();
         instantiate_fixture("ssh", &dir);
-        let user_key = dir.join("user_key");
-        keygen(&user_key);
-        let ports = [free_port(), free_port()];
-        let _sshd = start_sshd(&dir, &ports, &user_key);
-        ssh_inventory(
-            &dir,
-            &[("alpha-1", "alpha"), ("beta-1", "beta")],
-            &ports,
-            &user_key,
-        );
+        let _sshd = two_ssh_nodes(&dir);
         let (code, stderr) = run_in(
             &dir,
             &run_args(
@@ -383,14 +393,7 @@ fn sigkill_at_several_points_then_resume_never_reruns_a_finished_task() {
         finished_before_kills = succeeded_in_journal(&dir);
         // Ansible dies with granule; a command it had started may still end.
         std::thread::sleep(Duration::from_secs(2));
-        args = vec![
-            "run".into(),
-            "--resume".into(),
-            "--state-dir".into(),
-            "state".into(),
-            "--ansible-playbook".into(),
-            ansible.display().to_string(),
-        ];
+        args = resume_args(&ansible);
     }
     let starts_before: BTreeMap<String, usize> = count_starts(&events(&dir));
     let (code, stderr) = run_in(&dir, &args);
@@ -771,17 +774,7 @@ fn sigint_stops_the_ansible_run_and_resume_finishes_it() {
     );
     let finished = succeeded_in_journal(&dir);
     let starts_before = count_starts(&events(&dir));
-    let resume: Vec<String> = [
-        "run",
-        "--resume",
-        "--state-dir",
-        "state",
-        "--ansible-playbook",
-    ]
-    .map(String::from)
-    .into_iter()
-    .chain([ansible.display().to_string()])
-    .collect();
+    let resume = resume_args(&ansible);
     let (code, stderr) = run_in(&dir, &resume);
     assert_eq!(code, 0, "{stderr}");
     let starts_after = count_starts(&events(&dir));
@@ -799,4 +792,449 @@ fn sigint_stops_the_ansible_run_and_resume_finishes_it() {
     assert!(final_states(&dir.join("state"))
         .values()
         .all(|state| state == "succeeded"));
+}
+
+/// `granule run --resume` on the state directory `state`.
+fn resume_args(ansible: &Path) -> Vec<String> {
+    [
+        "run",
+        "--resume",
+        "--state-dir",
+        "state",
+        "--ansible-playbook",
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain([ansible.display().to_string()])
+    .collect()
+}
+
+/// How many times each (node, task) was journaled as started.
+fn journaled_starts(dir: &Path) -> BTreeMap<(String, String), usize> {
+    let mut starts = BTreeMap::new();
+    for record in journal(&dir.join("state")) {
+        if record["state"] == "running" && record["attempt"] == 1 {
+            let key = (
+                record["node"].as_str().unwrap().to_string(),
+                record["task"].as_str().unwrap().to_string(),
+            );
+            *starts.entry(key).or_insert(0) += 1;
+        }
+    }
+    starts
+}
+
+/// A group's `fault_tolerance` and `--fail-fast` stop the Ansible run as
+/// they stop granule's runner: `check` fails on w1 (while the file `broken`
+/// exists, or because w1 is an ssh node nothing answers for); past the
+/// budget, or under --fail-fast, `late` (the next play) starts on no node;
+/// within it, `late` runs on the two others. The same export run by hand
+/// with `ansible-playbook` stops too. With `broken` gone, `--resume`
+/// finishes the run.
+#[test]
+fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
+    let test = "ansible_fault_tolerance";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let root = scratch(test);
+    let over_budget = "more nodes of group `workers` failed than its fault_tolerance (0) allows";
+    // (budget, --fail-fast, w1 unreachable, the stop's reason)
+    for (budget, fail_fast, unreachable, stop) in [
+        ("0", false, false, Some(over_budget)),
+        ("'34%'", false, false, None),
+        (
+            "1",
+            true,
+            false,
+            Some("a task failed and --fail-fast is set"),
+        ),
+        ("0", false, true, Some(over_budget)),
+    ] {
+        let case = format!("{budget} fail-fast {fail_fast} unreachable {unreachable}");
+        let dir = root.join(case.replace(['\'', '%', ' '], "_"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let yaml = format!(
+            "\
+- id: workers
+  type: group
+  version: 2.0.0
+  role: [worker]
+  fault_tolerance: {budget}
+- id: check
+  type: shell
+  version: 2.0.0
+  role: [worker]
+  parameters: {{cmd: 'test \"$GRANULE_NODE\" != w1 || test ! -e broken'}}
+- id: late
+  type: shell
+  version: 2.0.0
+  role: [worker]
+  requires: [check]
+  parameters: {{cmd: 'touch late.$GRANULE_NODE'}}
+"
+        );
+        std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+        let first = if unreachable {
+            format!(
+                "{{name: w1, roles: [worker], transport: ssh, host: 127.0.0.1, port: {}}}",
+                free_port()
+            )
+        } else {
+            "{name: w1, roles: [worker]}".to_string()
+        };
+        std::fs::write(
+            dir.join("nodes.yaml"),
+            format!("nodes:\n  - {first}\n  - {{name: w2, roles: [worker]}}\n  - {{name: w3, roles: [worker]}}\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("broken"), "").unwrap();
+        let mut args = run_args(
+            Path::new("tasks.yaml"),
+            Path::new("nodes.yaml"),
+            "ansible",
+            &ansible,
+        );
+        args.extend(["--format".to_string(), "json".to_string()]);
+        if fail_fast {
+            args.push("--fail-fast".into());
+        }
+        let output = granule_command(&dir, &args).output().expect("granule runs");
+        let stdout = text(&output.stdout);
+        assert_eq!(exit_code(&output), 1, "{case}: {}", text(&output.stderr));
+        let late_started = journaled_starts(&dir)
+            .iter()
+            .filter(|((_, task), _)| task == "late")
+            .count();
+        let late_ran = |dir: &Path| {
+            ["w1", "w2", "w3"]
+                .iter()
+                .filter(|node| dir.join(format!("late.{node}")).exists())
+                .count()
+        };
+        match stop {
+            Some(reason) => {
+                assert!(stdout.contains(reason), "{case}: {stdout}");
+                assert_eq!(late_started, 0, "{case}: `late` started after the stop");
+                assert_eq!(late_ran(&dir), 0, "{case}");
+            }
+            None => {
+                assert!(!stdout.contains("stopping"), "{case}: {stdout}");
+                assert_eq!(late_started, 2, "{case}: {stdout}");
+                assert_eq!(late_ran(&dir), 2, "{case}");
+            }
+        }
+        if unreachable {
+            continue;
+        }
+        if stop == Some(over_budget) {
+            let export: Vec<String> = [
+                "export",
+                "ansible",
+                "--tasks",
+                "tasks.yaml",
+                "--inventory",
+                "nodes.yaml",
+                "-o",
+                "by-hand",
+            ]
+            .map(String::from)
+            .to_vec();
+            let (code, stderr) = run_in(&dir, &export);
+            assert_eq!(code, 0, "{stderr}");
+            let playbook = Command::new(&ansible)
+                .arg("playbook.yaml")
+                .current_dir(dir.join("by-hand"))
+                .env("ANSIBLE_PYTHON_INTERPRETER", NODE_PYTHON)
+                .output()
+                .expect("ansible-playbook runs");
+            assert_eq!(exit_code(&playbook), 0, "{}", text(&playbook.stderr));
+            assert_eq!(
+                late_ran(&dir),
+                0,
+                "{case}: by hand, `late` ran past the budget"
+            );
+        }
+        std::fs::remove_file(dir.join("broken")).unwrap();
+        let (code, stderr) = run_in(&dir, &resume_args(&ansible));
+        assert_eq!(code, 0, "{case}: the resume did not finish:\n{stderr}");
+        assert!(final_states(&dir.join("state"))
+            .values()
+            .all(|state| state == "succeeded"));
+        assert_eq!(late_ran(&dir), 3, "{case}");
+    }
+}
+
+/// `--stop-after step3` through Ansible: exit status 3, step3 done on every
+/// node and step4 started on none; `--resume` finishes the rest, each task
+/// having run once on each node.
+#[test]
+fn stop_after_halts_the_ansible_run_and_resume_goes_on() {
+    let test = "ansible_stop_after";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let dir = scratch(test);
+    let tasks = fixture("resume").join("tasks.yaml");
+    let inventory = fixture("resume").join("nodes.yaml");
+    let mut args = run_args(&tasks, &inventory, "ansible", &ansible);
+    args.extend(["--stop-after".to_string(), "step3".to_string()]);
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--stop-after reached"), "{stderr}");
+    let states = final_states(&dir.join("state"));
+    for node in ["db-1", "worker-1", "worker-2"] {
+        assert_eq!(
+            states.get(&(node.to_string(), "step3".to_string())),
+            Some(&"succeeded".to_string())
+        );
+    }
+    let starts = count_starts(&events(&dir));
+    assert!(
+        starts.keys().all(|key| !key.ends_with(" step4")),
+        "step4 started after --stop-after step3: {starts:?}"
+    );
+    let (code, stderr) = run_in(&dir, &resume_args(&ansible));
+    assert_eq!(code, 0, "{stderr}");
+    let starts = count_starts(&events(&dir));
+    assert_eq!(starts.len(), 3 * 8 + 2, "{starts:?}");
+    assert!(starts.values().all(|&count| count == 1), "{starts:?}");
+}
+
+/// `--stop-after` counts a node where a need of the task failed as done
+/// with it, as granule's runner does: `prepare` fails on w1, so `target`
+/// never runs there; once it has run on w2 and w3 the run stops, and
+/// neither `after` nor the later tasks of an unrelated chain start.
+#[test]
+fn stop_after_counts_a_node_where_a_need_failed_as_ended() {
+    let test = "ansible_stop_after_failed_need";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let dir = scratch(test);
+    let shell = |id: &str, requires: &str, cmd: &str| {
+        format!(
+            "- id: {id}\n  type: shell\n  version: 2.0.0\n  role: [worker]\n  requires: [{requires}]\n  parameters: {{cmd: '{cmd}'}}\n"
+        )
+    };
+    let yaml = [
+        shell("prepare", "", "test \"$GRANULE_NODE\" != w1"),
+        shell("target", "prepare", "true"),
+        shell("after", "target", "true"),
+        shell("other1", "", "true"),
+        shell("other2", "other1", "true"),
+        shell("other3", "other2", "true"),
+        shell("other4", "other3", "true"),
+    ]
+    .concat();
+    std::fs::write(dir.join("tasks.yaml"), yaml).unwrap();
+    std::fs::write(
+        dir.join("nodes.yaml"),
+        "nodes:\n  - {name: w1, roles: [worker]}\n  - {name: w2, roles: [worker]}\n  - {name: w3, roles: [worker]}\n",
+    )
+    .unwrap();
+    let mut args = run_args(
+        Path::new("tasks.yaml"),
+        Path::new("nodes.yaml"),
+        "ansible",
+        &ansible,
+    );
+    args.extend(["--stop-after".to_string(), "target".to_string()]);
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 1, "a task failed:\n{stderr}");
+    assert!(stderr.contains("--stop-after reached"), "{stderr}");
+    let started = journaled_starts(&dir);
+    let ran = |task: &str| started.keys().filter(|(_, t)| t == task).count();
+    assert_eq!(ran("target"), 2, "{started:?}");
+    for task in ["after", "other3", "other4"] {
+        assert_eq!(
+            ran(task),
+            0,
+            "{task} started after --stop-after: {started:?}"
+        );
+    }
+}
+
+/// granule is killed with SIGKILL while `slow`'s command runs on two ssh
+/// nodes; the command goes on and appends its line. `--resume`, started
+/// while it may still run, waits for it, finds its done-marker and does not
+/// run it again: each node's line is there once, and the task after it ran.
+#[test]
+fn a_command_that_ends_after_sigkill_is_not_run_again_on_resume() {
+    let test = "ansible_cut_off_command";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    if require_reference(test, ssh_available()).is_none() {
+        return;
+    }
+    let dir = scratch(test);
+    let _sshd = two_ssh_nodes(&dir);
+    let out = dir.join("remote");
+    std::fs::create_dir_all(&out).unwrap();
+    let out = out.display();
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        format!(
+            "\
+- id: slow
+  type: shell
+  version: 2.0.0
+  roles: '*'
+  parameters:
+    cmd: 'touch {out}/started.$GRANULE_NODE && sleep 3 && echo $GRANULE_NODE >> {out}/appended.log'
+- id: next
+  type: shell
+  version: 2.0.0
+  roles: '*'
+  requires: [slow]
+  parameters:
+    cmd: 'echo $GRANULE_NODE >> {out}/next.log'
+"
+        ),
+    )
+    .unwrap();
+    let args = run_args(
+        Path::new("tasks.yaml"),
+        Path::new("nodes.yaml"),
+        "ansible",
+        &ansible,
+    );
+    let mut child = granule_command(&dir, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("granule runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let started = |node: &str| dir.join(format!("remote/started.{node}")).exists();
+    while !(started("alpha-1") && started("beta-1")) {
+        assert!(
+            Instant::now() < deadline,
+            "slow never started on both nodes"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    assert!(
+        !dir.join("remote/appended.log").exists(),
+        "slow ended before the kill: the test proves nothing"
+    );
+    let (code, stderr) = run_in(&dir, &resume_args(&ansible));
+    assert_eq!(code, 0, "{stderr}");
+    let lines = |name: &str| {
+        let mut lines: Vec<String> = std::fs::read_to_string(dir.join("remote").join(name))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        lines("appended.log"),
+        ["alpha-1", "beta-1"],
+        "slow ran again"
+    );
+    assert_eq!(lines("next.log"), ["alpha-1", "beta-1"]);
+    let log = std::fs::read_to_string(dir.join("state/logs/alpha-1/slow.log")).unwrap();
+    assert!(log.contains("not run again"), "{log}");
+}
+
+/// A `one_by_one` task holds for the whole task through Ansible: on two
+/// ssh nodes, one node's pre-test, command and post-test all end before the
+/// other's pre-test starts (the nodes' clocks, written by the steps). A time
+/// limit ends the command on the node, not only in Ansible: no `sleep 53`
+/// is left running.
+#[test]
+fn one_by_one_holds_for_the_whole_task_and_a_time_limit_ends_the_remote_command() {
+    let test = "ansible_throttle_timeout";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    if require_reference(test, ssh_available()).is_none() {
+        return;
+    }
+    let dir = scratch(test);
+    let _sshd = two_ssh_nodes(&dir);
+    let log = dir.join("remote/steps.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let note = |what: &str| {
+        format!(
+            "echo \"{what} $GRANULE_NODE $(date +%s.%N)\" >> {} && sleep 0.5",
+            log.display()
+        )
+    };
+    std::fs::write(
+        dir.join("tasks.yaml"),
+        format!(
+            "\
+- id: serial
+  type: shell
+  version: 2.0.0
+  roles: '*'
+  strategy: {{type: one_by_one}}
+  test_pre: {{cmd: '{}'}}
+  parameters: {{cmd: '{}'}}
+  test_post: {{cmd: '{}'}}
+- id: bounded
+  type: shell
+  version: 2.0.0
+  roles: [alpha]
+  parameters:
+    # A duration no other test uses: the test looks for this process.
+    cmd: sleep 53
+    timeout: 1
+",
+            note("pre"),
+            note("action"),
+            note("post")
+        ),
+    )
+    .unwrap();
+    let args = run_args(
+        Path::new("tasks.yaml"),
+        Path::new("nodes.yaml"),
+        "ansible",
+        &ansible,
+    );
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 1, "bounded times out:\n{stderr}");
+    // Per node: when its first step began and its last step ended.
+    let mut span: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for line in std::fs::read_to_string(&log).unwrap().lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (node, at): (&str, f64) = (words[1], words[2].parse().unwrap());
+        let entry = span.entry(node.to_string()).or_insert((at, at));
+        entry.0 = entry.0.min(at);
+        entry.1 = entry.1.max(at + 0.5);
+    }
+    let (alpha, beta) = (span["alpha-1"], span["beta-1"]);
+    assert!(
+        alpha.1 <= beta.0 || beta.1 <= alpha.0,
+        "the nodes went through `serial` at the same time: {span:?}"
+    );
+
+    let spans = intervals(&journal(&dir.join("state")));
+    let bounded = &spans[&("alpha-1".to_string(), "bounded".to_string())];
+    assert_eq!(
+        bounded.message.as_deref(),
+        Some("timed out after 1s"),
+        "{bounded:?}"
+    );
+    assert!(
+        bounded.duration.unwrap_or(99.0) < 30.0,
+        "the limit did not end the task: {bounded:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let left = Command::new("pgrep")
+        .args(["-f", "sleep 53"])
+        .output()
+        .expect("pgrep runs");
+    assert!(
+        text(&left.stdout).trim().is_empty(),
+        "the command went on after its time limit: {}",
+        text(&left.stdout)
+    );
 }

@@ -27,9 +27,11 @@ enum Engine {
 /// The inventory has a group per role (`role_NAME`). Tasks are placed in
 /// plays by dependency depth, so every requires, required_for, cross-node
 /// link and stage points from an earlier play to a later one; in a play
-/// (`strategy: free`) each host goes through its tasks at its own pace, and
-/// a task's `strategy` becomes `throttle`. A failed task does not stop its
-/// host: only what needs it is left out, as with granule's runner.
+/// (`strategy: free`) each host goes through its tasks at its own pace; a
+/// task whose `strategy` limits its nodes gets a play of its own with that
+/// limit as `serial`. A failed task does not stop its host: only what needs
+/// it is left out, as with granule's runner, until a group's
+/// `fault_tolerance` is exceeded: then no task starts any more.
 /// Local nodes run their commands in the directory of the export command.
 ///
 /// Run it with `ansible-playbook` from the output directory (its ansible.cfg
@@ -103,6 +105,8 @@ fn export_ansible(args: AnsibleArgs) -> ExitCode {
         },
         forks: args.jobs.max(1),
         workdir,
+        // No run was cut off: an export is not a resume.
+        cut_off: Default::default(),
     };
     match ansible::export(&plan, &options, &args.output) {
         Ok(exported) => {

@@ -98,7 +98,8 @@ pub struct RunArgs {
 
     /// Who runs the tasks: granule itself, or Ansible (`ansible-playbook`
     /// on an export of the same plan, see `granule export ansible`; the
-    /// journal, --resume, selection and progress work the same).
+    /// journal, --resume, --fail-fast, --stop-after, selection and progress
+    /// work the same).
     /// --resume keeps the engine of the run it continues.
     #[arg(long, value_enum)]
     engine: Option<Engine>,

@@ -6,6 +6,7 @@
 # reports it, then printed on stdout for granule's progress view. Each step's
 # output goes to the task's log under GRANULE_STATE_DIR/logs, as with
 # granule's own runner.
+import importlib.util
 import json
 import os
 import sys
@@ -22,6 +23,11 @@ DOCUMENTATION = """
 """
 
 
+# The exit statuses of coreutils `timeout`, which ends a command at its
+# time limit on the node: 124 after SIGTERM, 137 when SIGKILL was needed.
+TIMED_OUT = (124, 137)
+
+
 def _timestamp():
     now = time.time()
     micros = int((now % 1) * 1_000_000)
@@ -36,6 +42,23 @@ def _part(result, name):
     # ansible-core 2.19 names them without the underscore; older ones with it.
     value = getattr(result, name, None)
     return value if value is not None else getattr(result, "_" + name)
+
+
+_filter = None
+
+
+def _readiness():
+    """granule's filter plugin, beside this one: it keeps the run's failures."""
+    global _filter
+    if _filter is None:
+        path = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            "filter_plugins", "granule.py",
+        )
+        spec = importlib.util.spec_from_file_location("granule_readiness", path)
+        _filter = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_filter)
+    return _filter
 
 
 class CallbackModule(CallbackBase):
@@ -112,8 +135,11 @@ class CallbackModule(CallbackBase):
             self._record(host, name, "succeeded", duration=duration)
             return
         message = str(outcome.get("msg") or "failed")
-        if "expected time frame" in message or "timed out after" in message.lower():
-            message = "timed out after %ss" % _part(result, "task").timeout
+        limit = (_part(result, "task").vars or {}).get("granule_timeout")
+        if limit and outcome.get("rc") in TIMED_OUT:
+            message = "timed out after %ss" % limit
+        elif "expected time frame" in message or "timed out after" in message.lower():
+            message = "timed out after %ss" % (limit or _part(result, "task").timeout)
         elif outcome.get("rc") is not None:
             message = "failed (exit %s)" % outcome["rc"]
         if step in ("test_pre", "test_post"):
@@ -133,6 +159,11 @@ class CallbackModule(CallbackBase):
         outcome.setdefault("msg", "unreachable")
         outcome["msg"] = "unreachable: %s" % outcome["msg"]
         self._finished(result, failed=True)
+        # Ansible takes the host out of the play, past the block's rescue:
+        # the failure is recorded here for the stop conditions instead.
+        name, _ = self._step(_part(result, "task"))
+        if name is not None:
+            _readiness().granule_failed(name, _part(result, "host").get_name())
 
     def v2_runner_retry(self, result):
         name, step = self._step(_part(result, "task"))
