@@ -126,6 +126,9 @@ def compile(request, number)
   # comes from it.
   node.fact_merge(Puppet::Node::Facts.new(name, { 'clientcert' => name }.merge(facts)))
   overrides = { current_environment: environment, environments: Puppet::Environments::Static.new(environment) }
+  # The autoloader finds a module's types and providers (cs_property/crm)
+  # through the environment this setting names, not the current one.
+  Puppet[:environment] = environment.name.to_s
   Puppet.override(overrides, 'granule catalog oracle') do
     catalog = Puppet::Parser::Compiler.compile(node)
     { 'resources' => resources_of(catalog), 'edges' => edges_of(catalog) }
