@@ -36,6 +36,7 @@ fn compile(test: &str, node: Option<&str>) -> Option<Catalog> {
         facts: &facts(),
         hiera_data: &hiera_data(),
         node,
+        node_classes: &[],
     };
     Some(
         request
@@ -184,6 +185,7 @@ fn a_batch_compiles_each_request_with_its_own_inputs() {
         facts,
         hiera_data,
         node,
+        node_classes: &[],
     };
     let answers = compile_catalogs(&[
         request(&first_facts, &first_data, None),
