@@ -226,11 +226,12 @@ fn a_classifiers_classes_are_declared() {
     std::fs::create_dir_all(&dir).expect("scratch directory");
     let manifest = dir.join("empty.pp");
     std::fs::write(&manifest, "notify { 'only the manifest': }\n").expect("manifest written");
+    let (facts, data) = (json!({}), hiera_data());
     let request = |node_classes| CatalogRequest {
         manifest: &manifest,
         modulepath: &modulepath,
-        facts: &json!({}),
-        hiera_data: &hiera_data(),
+        facts: &facts,
+        hiera_data: &data,
         node: None,
         node_classes,
     };
@@ -239,7 +240,9 @@ fn a_classifiers_classes_are_declared() {
     let bare = answers[1].as_ref().expect("the bare node compiles");
     assert!(classified.contains("Notify", "only the manifest"));
     assert_eq!(
-        classified.parameters("Class", "App").map(|p| p["greeting"].clone()),
+        classified
+            .parameters("Class", "App")
+            .map(|p| p["greeting"].clone()),
         Some(json!("hello"))
     );
     assert!(classified.contains("File", "/srv/app.conf"));

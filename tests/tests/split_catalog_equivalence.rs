@@ -37,7 +37,8 @@
 //!   outlive the Puppet run that sends it, so task order cannot carry one:
 //!   whichever task changes A must refresh B in the same run. An `anchor`
 //!   has no state and only passes on the events it receives: when A is one,
-//!   this holds for the tasks where something notifies A.
+//!   this holds for the tasks where a resource other than an anchor
+//!   notifies A, directly or through other anchors.
 //!
 //! A failure names the role, the task(s), the resource or relationship and
 //! why, for every problem found, not only the first.
@@ -332,6 +333,34 @@ fn task_list<'t>(names: impl IntoIterator<Item = &'t str>) -> String {
     shown
 }
 
+fn is_anchor(reference: &str) -> bool {
+    reference.starts_with("Anchor[")
+}
+
+/// The anchors of a catalog that can send a refresh: an anchor has no state
+/// of its own and only passes on the events it receives, so those a
+/// resource other than an anchor notifies, directly or through anchors.
+fn live_anchors(catalog: &Catalog) -> BTreeSet<&str> {
+    let notifies = || {
+        catalog
+            .edges
+            .iter()
+            .filter(|(_, _, kind)| *kind == EdgeKind::Notify)
+    };
+    let mut live: BTreeSet<&str> = BTreeSet::new();
+    let mut reached: Vec<&str> = notifies()
+        .filter(|(from, to, _)| !is_anchor(from) && is_anchor(to))
+        .map(|(_, to, _)| to.as_str())
+        .collect();
+    while let Some(anchor) = reached.pop() {
+        if live.insert(anchor) {
+            let next = notifies().filter(|(from, to, _)| from == anchor && is_anchor(to));
+            reached.extend(next.map(|(_, to, _)| to.as_str()));
+        }
+    }
+    live
+}
+
 /// (c): every relationship of the monolith, by the definition at the top;
 /// one problem per relationship and failure, naming the tasks at fault.
 fn check_relationships(
@@ -347,6 +376,11 @@ fn check_relationships(
         }
     }
     let names = |indices: &[usize]| task_list(indices.iter().map(|i| role.tasks[*i].0));
+    let live_anchors: Vec<BTreeSet<&str>> = role
+        .tasks
+        .iter()
+        .map(|(_, catalog)| live_anchors(catalog))
+        .collect();
     for (from, to, kind) in &role.monolith.edges {
         let arrow = match kind {
             EdgeKind::Before => "->",
@@ -396,16 +430,8 @@ fn check_relationships(
                 ),
             );
         }
-        // An anchor has no state of its own: it only passes on the events
-        // it receives, so only a task where something notifies it can send.
-        let may_send_events = |task: usize| {
-            !from.starts_with("Anchor[")
-                || role.tasks[task]
-                    .1
-                    .edges
-                    .iter()
-                    .any(|(_, target, kind)| target == from && *kind == EdgeKind::Notify)
-        };
+        let may_send_events =
+            |task: usize| !is_anchor(from) || live_anchors[task].contains(from.as_str());
         if *kind == EdgeKind::Notify {
             let silent: Vec<usize> = from_holders
                 .iter()
