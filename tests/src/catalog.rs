@@ -73,8 +73,10 @@ pub fn puppet_available() -> Result<String, String> {
 
 /// What to compile: a manifest (the node's `site.pp`), a module path, the
 /// node's facts (a JSON object, taken as they are), Hiera data (a JSON object
-/// of keys, served by a Hiera 5 `hiera.yaml` written for the run), and the
-/// node's name (else the `fqdn` fact, else `granule.test`).
+/// of keys, served by a Hiera 5 `hiera.yaml` written for the run), the
+/// node's name (else the `fqdn` fact, else `granule.test`), and the classes
+/// an external node classifier gives the node (declared besides what the
+/// manifest declares, as a classifier's are).
 #[derive(Debug, Clone)]
 pub struct CatalogRequest<'a> {
     pub manifest: &'a Path,
@@ -82,6 +84,7 @@ pub struct CatalogRequest<'a> {
     pub facts: &'a Value,
     pub hiera_data: &'a Value,
     pub node: Option<&'a str>,
+    pub node_classes: &'a [&'a str],
 }
 
 /// Compiles `manifest`'s catalog with Puppet: see [`CatalogRequest`].
@@ -97,6 +100,7 @@ pub fn compile_catalog(
         facts,
         hiera_data,
         node: None,
+        node_classes: &[],
     }
     .compile()
 }
@@ -159,6 +163,7 @@ impl CatalogRequest<'_> {
             "facts": self.facts,
             "hiera_config": hiera_config,
             "node": self.node,
+            "classes": self.node_classes,
         });
         Ok(request.to_string())
     }

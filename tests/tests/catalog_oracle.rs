@@ -36,6 +36,7 @@ fn compile(test: &str, node: Option<&str>) -> Option<Catalog> {
         facts: &facts(),
         hiera_data: &hiera_data(),
         node,
+        node_classes: &[],
     };
     Some(
         request
@@ -184,6 +185,7 @@ fn a_batch_compiles_each_request_with_its_own_inputs() {
         facts,
         hiera_data,
         node,
+        node_classes: &[],
     };
     let answers = compile_catalogs(&[
         request(&first_facts, &first_data, None),
@@ -209,4 +211,40 @@ fn a_batch_compiles_each_request_with_its_own_inputs() {
         (json!("two"), json!("second"))
     );
     assert!(first.contains("Node", "default") && second.contains("Node", "web1.test"));
+}
+
+/// The classes a node classifier gives are declared besides the manifest's,
+/// with their parameters from Hiera: a manifest declaring nothing gets them.
+#[test]
+fn a_classifiers_classes_are_declared() {
+    const TEST: &str = "catalog_oracle (node classes)";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let (_, modulepath) = fixture();
+    let dir = target_dir().join("catalog-oracle-node-classes");
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let manifest = dir.join("empty.pp");
+    std::fs::write(&manifest, "notify { 'only the manifest': }\n").expect("manifest written");
+    let (facts, data) = (json!({}), hiera_data());
+    let request = |node_classes| CatalogRequest {
+        manifest: &manifest,
+        modulepath: &modulepath,
+        facts: &facts,
+        hiera_data: &data,
+        node: None,
+        node_classes,
+    };
+    let answers = compile_catalogs(&[request(&["app"]), request(&[])]);
+    let classified = answers[0].as_ref().expect("the classified node compiles");
+    let bare = answers[1].as_ref().expect("the bare node compiles");
+    assert!(classified.contains("Notify", "only the manifest"));
+    assert_eq!(
+        classified
+            .parameters("Class", "App")
+            .map(|p| p["greeting"].clone()),
+        Some(json!("hello"))
+    );
+    assert!(classified.contains("File", "/srv/app.conf"));
+    assert!(!bare.contains("Class", "App") && !bare.contains("File", "/srv/app.conf"));
 }

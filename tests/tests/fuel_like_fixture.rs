@@ -62,6 +62,7 @@ fn compile_with_settings(test: &str, settings_yaml: &str) -> Result<Catalog, Str
         facts: &facts,
         hiera_data: &json!({}),
         node: Some("node-1.test"),
+        node_classes: &[],
     };
     request
         .compile()

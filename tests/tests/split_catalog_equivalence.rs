@@ -1,0 +1,690 @@
+//! `granule split` checked against Puppet's own compiler
+//! (tests/src/catalog.rs: Puppet's Ruby API, the facts the test gives, no
+//! facter, nothing applied), on fixtures/split/fuel_like and on
+//! oci::controller. Per role:
+//!
+//! 1. Puppet compiles the monolith's catalog (the entry, with the
+//!    deployment's own Hiera data).
+//! 2. It compiles the `globals` task with the same facts and data; the data
+//!    that task writes (the `content` of its `.../granule/globals.json` file)
+//!    is the Hiera data of every later task, on top of the deployment's own,
+//!    as the `hiera` task (compiled too; its `hiera.yaml` must point at that
+//!    file as JSON) makes it for the nodes.
+//! 3. It compiles each task of the role (`groups` in tasks.yaml), with that
+//!    data.
+//!
+//! Then it checks:
+//!
+//! * (a) every task's catalog compiles;
+//! * (b) the union of the tasks' resources (type, title, parameters) equals
+//!   the monolith's, apart from the `globals` and `hiera` tasks, whose
+//!   resources are granule's own: no resource missing, none added, no
+//!   parameter different, and no two tasks that give one resource different
+//!   parameters;
+//! * (c) every relationship `A -> B` of the monolith's catalog is kept.
+//!
+//! Kept means, with "T1 runs before T2" meaning that T1 precedes T2 in the
+//! order the written tasks.yaml gives (the transitive closure of `requires`
+//! and `required_for`, through the tasks of every role, as a Fuel-style
+//! executor keeps the tasks of other roles in its graph):
+//!
+//! * both ends are in some task's catalog of the role;
+//! * order: for every task T whose catalog holds B, either T's catalog holds
+//!   a relationship `A -> B` of its own (of either kind), or a task whose
+//!   catalog holds A runs before T. So B is never applied before A has been.
+//! * refresh (`notify`, `subscribe`, `~>`): besides the order, every task
+//!   whose catalog holds A holds `A ~> B` itself. A refresh event does not
+//!   outlive the Puppet run that sends it, so task order cannot carry one:
+//!   whichever task changes A must refresh B in the same run. An `anchor`
+//!   has no state and only passes on the events it receives: when A is one,
+//!   this holds for the tasks where a resource other than an anchor
+//!   notifies A, directly or through other anchors.
+//!
+//! A failure names the role, the task(s), the resource or relationship and
+//! why, for every problem found, not only the first.
+
+use granule_tests::catalog::{puppet_available, Catalog, CatalogRequest, EdgeKind, ResourceKey};
+use granule_tests::executor::{exit_code, granule, scratch, text};
+use granule_tests::{repo_root, require_reference, target_dir};
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
+const DEBIAN_MODULES: &str = "/usr/share/puppet/modules";
+
+/// The tasks granule adds to every split: they hold granule's own resources.
+const GLOBALS: &str = "globals";
+const HIERA: &str = "hiera";
+
+/// How many problems of one kind a failure message lists in full.
+const SHOWN_PER_KIND: usize = 60;
+
+/// A monolith to split and what compiling it needs.
+struct Monolith {
+    name: &'static str,
+    /// `--modulepath` of the split and of every compilation.
+    modulepath: Vec<PathBuf>,
+    /// The manifest Puppet compiles as the monolith.
+    site: PathBuf,
+    /// The arguments of `granule split` besides `--modulepath` and `-o`.
+    split_args: Vec<String>,
+    /// Each role the test checks and the facts of its node.
+    roles: Vec<(String, Value)>,
+    /// The deployment's own Hiera data (the monolith's lookups).
+    data: Value,
+    node: &'static str,
+    /// The classes the node's classifier declares besides the manifest.
+    node_classes: &'static [&'static str],
+}
+
+/// One task of tasks.yaml, as this test reads it (not through granule).
+#[derive(Debug, Deserialize)]
+struct Descriptor {
+    id: String,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    requires: Vec<String>,
+    #[serde(default)]
+    required_for: Vec<String>,
+    parameters: Parameters,
+}
+
+#[derive(Debug, Deserialize)]
+struct Parameters {
+    puppet_manifest: PathBuf,
+}
+
+/// What a check found, by kind, each line naming role, task and resource.
+#[derive(Default)]
+struct Problems(BTreeMap<&'static str, Vec<String>>);
+
+impl Problems {
+    fn add(&mut self, kind: &'static str, problem: String) {
+        self.0.entry(kind).or_default().push(problem);
+    }
+
+    fn assert_none(&self, what: &str) {
+        if self.0.is_empty() {
+            return;
+        }
+        let mut message = format!("{what}: the split's catalogs differ from the monolith's\n");
+        for (kind, problems) in &self.0 {
+            message.push_str(&format!("\n{} × {kind}:\n", problems.len()));
+            for problem in problems.iter().take(SHOWN_PER_KIND) {
+                message.push_str(&format!("  - {problem}\n"));
+            }
+            if problems.len() > SHOWN_PER_KIND {
+                message.push_str(&format!(
+                    "  ... and {} more\n",
+                    problems.len() - SHOWN_PER_KIND
+                ));
+            }
+        }
+        panic!("{message}");
+    }
+}
+
+fn stdlib_available() -> Result<(), String> {
+    if Path::new(STDLIB).join("metadata.json").exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{STDLIB} is missing: install the Debian package puppet-module-puppetlabs-stdlib"
+        ))
+    }
+}
+
+fn read_yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs `granule split` into `out` and reads the tasks.yaml it wrote.
+fn split(monolith: &Monolith, out: &Path) -> Vec<Descriptor> {
+    let modulepath = std::env::join_paths(&monolith.modulepath).expect("a module path");
+    let output = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(&modulepath)
+        .args(&monolith.split_args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("granule runs");
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{}: granule split {:?} failed:\n{}{}",
+        monolith.name,
+        monolith.split_args,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let tasks_yaml = out.join("tasks.yaml");
+    let yaml = std::fs::read_to_string(&tasks_yaml)
+        .unwrap_or_else(|e| panic!("{}: {e}", tasks_yaml.display()));
+    let mut tasks: Vec<Descriptor> = serde_saphyr::from_str(&yaml)
+        .unwrap_or_else(|e| panic!("{}: not a list of tasks: {e}", tasks_yaml.display()));
+    for task in &mut tasks {
+        if task.parameters.puppet_manifest.is_relative() {
+            task.parameters.puppet_manifest = out.join(&task.parameters.puppet_manifest);
+        }
+    }
+    tasks
+}
+
+/// For each task, the tasks that run before it: the transitive closure of
+/// `requires` and `required_for`. Panics on an unknown task or a cycle.
+fn runs_before(tasks: &[Descriptor]) -> BTreeMap<&str, BTreeSet<&str>> {
+    let known: BTreeSet<&str> = tasks.iter().map(|task| task.id.as_str()).collect();
+    let mut direct: BTreeMap<&str, BTreeSet<&str>> =
+        known.iter().map(|id| (*id, BTreeSet::new())).collect();
+    for task in tasks {
+        for first in &task.requires {
+            assert!(
+                known.contains(first.as_str()),
+                "task {} requires unknown task {first}",
+                task.id
+            );
+            direct.get_mut(task.id.as_str()).unwrap().insert(first);
+        }
+        for then in &task.required_for {
+            let later = direct
+                .get_mut(then.as_str())
+                .unwrap_or_else(|| panic!("task {} is required for unknown task {then}", task.id));
+            later.insert(&task.id);
+        }
+    }
+    let mut closure: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for id in &known {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&str> = direct[id].iter().copied().collect();
+        while let Some(first) = stack.pop() {
+            assert_ne!(
+                first, *id,
+                "task {id} runs before itself: the tasks form a cycle"
+            );
+            if seen.insert(first) {
+                stack.extend(direct[first].iter().copied());
+            }
+        }
+        closure.insert(id, seen);
+    }
+    closure
+}
+
+/// The value of the `content` parameter of the catalog's file whose path
+/// ends with `suffix`.
+fn file_content<'a>(catalog: &'a Catalog, suffix: &str) -> Option<&'a str> {
+    let title = catalog
+        .titles("File")
+        .into_iter()
+        .find(|t| t.ends_with(suffix))?;
+    catalog.parameters("File", title)?.get("content")?.as_str()
+}
+
+fn reference((kind, title): &ResourceKey) -> String {
+    format!("{kind}[{title}]")
+}
+
+/// The parameters on which two resources differ, as `name: A ≠ B`.
+fn differences(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> String {
+    let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let shown = |value: Option<&Value>| value.map_or("(unset)".to_string(), Value::to_string);
+    names
+        .into_iter()
+        .filter(|name| a.get(*name) != b.get(*name))
+        .map(|name| format!("{name}: {} ≠ {}", shown(a.get(name)), shown(b.get(name))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compiles many requests in a few Puppet processes side by side (one
+/// Puppet process per batch): answers in order.
+fn compile_all(requests: &[CatalogRequest]) -> Vec<Result<Catalog, String>> {
+    let processes = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let batch = requests.len().div_ceil(processes).max(1);
+    let answers: Vec<Vec<Result<Catalog, String>>> = requests
+        .par_chunks(batch)
+        .map(granule_tests::catalog::compile_catalogs)
+        .collect();
+    answers.into_iter().flatten().collect()
+}
+
+/// The compiled catalogs of one role.
+struct RoleCatalogs<'t> {
+    role: &'t str,
+    monolith: Catalog,
+    /// Each task of the role but `globals` and `hiera`, with its catalog.
+    tasks: Vec<(&'t str, Catalog)>,
+}
+
+/// (b): the union of the tasks' resources against the monolith's.
+fn check_resources(role: &RoleCatalogs, problems: &mut Problems) {
+    let role_name = role.role;
+    // Each resource of a task: the first task declaring it, its parameters.
+    let mut union: BTreeMap<&ResourceKey, (&str, &BTreeMap<String, Value>)> = BTreeMap::new();
+    for (task, catalog) in &role.tasks {
+        for (key, parameters) in &catalog.resources {
+            match union.get(key) {
+                None => {
+                    union.insert(key, (task, parameters));
+                }
+                Some((other, theirs)) if *theirs != parameters => problems.add(
+                    "resources two tasks declare differently",
+                    format!(
+                        "role {role_name}: {} differs between tasks {other} and {task}: {}",
+                        reference(key),
+                        differences(theirs, parameters)
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    for (key, expected) in &role.monolith.resources {
+        match union.get(key) {
+            None => problems.add(
+                "resources of the monolith in no task",
+                format!(
+                    "role {role_name}: {} is in the monolith's catalog but in no task's",
+                    reference(key)
+                ),
+            ),
+            Some((task, found)) if found != &expected => problems.add(
+                "resources with other parameters than in the monolith",
+                format!(
+                    "role {role_name}: {} of task {task} differs from the monolith's (monolith ≠ task): {}",
+                    reference(key),
+                    differences(expected, found)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    for (key, (task, _)) in &union {
+        if !role.monolith.resources.contains_key(*key) {
+            problems.add(
+                "resources no monolith declares",
+                format!(
+                    "role {role_name}: task {task} declares {}, which the monolith's catalog does not hold",
+                    reference(key)
+                ),
+            );
+        }
+    }
+}
+
+/// At most this many task names in one problem line.
+const SHOWN_TASKS: usize = 6;
+
+/// Task names for a problem line, the first few of them.
+fn task_list<'t>(names: impl IntoIterator<Item = &'t str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut shown = names[..names.len().min(SHOWN_TASKS)].join(", ");
+    if names.len() > SHOWN_TASKS {
+        shown.push_str(&format!(" and {} more", names.len() - SHOWN_TASKS));
+    }
+    shown
+}
+
+fn is_anchor(reference: &str) -> bool {
+    reference.starts_with("Anchor[")
+}
+
+/// The anchors of a catalog that can send a refresh: an anchor has no state
+/// of its own and only passes on the events it receives, so those a
+/// resource other than an anchor notifies, directly or through anchors.
+fn live_anchors(catalog: &Catalog) -> BTreeSet<&str> {
+    let notifies = || {
+        catalog
+            .edges
+            .iter()
+            .filter(|(_, _, kind)| *kind == EdgeKind::Notify)
+    };
+    let mut live: BTreeSet<&str> = BTreeSet::new();
+    let mut reached: Vec<&str> = notifies()
+        .filter(|(from, to, _)| !is_anchor(from) && is_anchor(to))
+        .map(|(_, to, _)| to.as_str())
+        .collect();
+    while let Some(anchor) = reached.pop() {
+        if live.insert(anchor) {
+            let next = notifies().filter(|(from, to, _)| from == anchor && is_anchor(to));
+            reached.extend(next.map(|(_, to, _)| to.as_str()));
+        }
+    }
+    live
+}
+
+/// (c): every relationship of the monolith, by the definition at the top;
+/// one problem per relationship and failure, naming the tasks at fault.
+fn check_relationships(
+    role: &RoleCatalogs,
+    before: &BTreeMap<&str, BTreeSet<&str>>,
+    problems: &mut Problems,
+) {
+    let role_name = role.role;
+    let mut holders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, (_, catalog)) in role.tasks.iter().enumerate() {
+        for key in catalog.resources.keys() {
+            holders.entry(reference(key)).or_default().push(index);
+        }
+    }
+    let names = |indices: &[usize]| task_list(indices.iter().map(|i| role.tasks[*i].0));
+    let live_anchors: Vec<BTreeSet<&str>> = role
+        .tasks
+        .iter()
+        .map(|(_, catalog)| live_anchors(catalog))
+        .collect();
+    for (from, to, kind) in &role.monolith.edges {
+        let arrow = match kind {
+            EdgeKind::Before => "->",
+            EdgeKind::Notify => "~>",
+        };
+        let edge = format!("{from} {arrow} {to}");
+        let (Some(from_holders), Some(to_holders)) = (holders.get(from), holders.get(to)) else {
+            let lost: Vec<&str> = [from, to]
+                .into_iter()
+                .filter(|end| !holders.contains_key(*end))
+                .map(String::as_str)
+                .collect();
+            problems.add(
+                "relationships with an end in no task",
+                format!(
+                    "role {role_name}: {edge}: {} in no task's catalog",
+                    lost.join(" and ")
+                ),
+            );
+            continue;
+        };
+        let holds = |index: usize, kinds: &[EdgeKind]| {
+            let edges = &role.tasks[index].1.edges;
+            kinds
+                .iter()
+                .any(|kind| edges.contains(&(from.clone(), to.clone(), *kind)))
+        };
+        let unordered: Vec<usize> = to_holders
+            .iter()
+            .copied()
+            .filter(|&task| {
+                let id = role.tasks[task].0;
+                !holds(task, &[EdgeKind::Before, EdgeKind::Notify])
+                    && !from_holders
+                        .iter()
+                        .any(|&first| before[id].contains(role.tasks[first].0))
+            })
+            .collect();
+        if !unordered.is_empty() {
+            problems.add(
+                "relationships neither in a task nor carried by task order",
+                format!(
+                    "role {role_name}: {edge}: task(s) {} apply {to} without the relationship, \
+                     and no task holding {from} ({}) runs before them",
+                    names(&unordered),
+                    names(from_holders)
+                ),
+            );
+        }
+        let may_send_events =
+            |task: usize| !is_anchor(from) || live_anchors[task].contains(from.as_str());
+        if *kind == EdgeKind::Notify {
+            let silent: Vec<usize> = from_holders
+                .iter()
+                .copied()
+                .filter(|&task| !holds(task, &[EdgeKind::Notify]) && may_send_events(task))
+                .collect();
+            if !silent.is_empty() {
+                problems.add(
+                    "refreshes lost",
+                    format!(
+                        "role {role_name}: {edge}: task(s) {} apply {from} without refreshing {to} \
+                         in the same run (tasks holding {to}: {})",
+                        names(&silent),
+                        names(to_holders)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The whole check of one monolith: split, compile, compare.
+fn check_equivalence(test: &str, monolith: &Monolith) {
+    let out = scratch(test).join("split");
+    let tasks = split(monolith, &out);
+    let before = runs_before(&tasks);
+    let task = |id: &str| {
+        tasks
+            .iter()
+            .find(|task| task.id == id)
+            .unwrap_or_else(|| panic!("{}: tasks.yaml has no `{id}` task", monolith.name))
+    };
+    let (globals, hiera) = (task(GLOBALS), task(HIERA));
+    let mut problems = Problems::default();
+
+    // The monolith, globals and hiera of every role, in one batch.
+    let first: Vec<CatalogRequest> = monolith
+        .roles
+        .iter()
+        .flat_map(|(_, facts)| {
+            [
+                &monolith.site,
+                &globals.parameters.puppet_manifest,
+                &hiera.parameters.puppet_manifest,
+            ]
+            .map(|manifest| CatalogRequest {
+                manifest,
+                modulepath: &monolith.modulepath,
+                facts,
+                hiera_data: &monolith.data,
+                node: Some(monolith.node),
+                node_classes: monolith.node_classes,
+            })
+        })
+        .collect();
+    let mut answers = compile_all(&first).into_iter();
+    let mut prepared: Vec<(&str, &Value, Catalog, Value)> = Vec::new();
+    for (role, facts) in &monolith.roles {
+        let (site, globals_catalog, hiera_catalog) = (
+            answers.next().expect("an answer per request"),
+            answers.next().expect("an answer per request"),
+            answers.next().expect("an answer per request"),
+        );
+        let site = site.unwrap_or_else(|error| {
+            panic!(
+                "{}: role {role}: the monolith itself does not compile:\n{error}",
+                monolith.name
+            )
+        });
+        match hiera_catalog {
+            Err(error) => problems.add(
+                "tasks that do not compile",
+                format!("role {role}: task {HIERA}: {error}"),
+            ),
+            Ok(catalog) => match file_content(&catalog, "/hiera.yaml") {
+                Some(config)
+                    if config.contains("path: granule/globals.json")
+                        && config.contains("data_hash: json_data") => {}
+                other => problems.add(
+                    "tasks that do not make the globals data a Hiera source",
+                    format!(
+                        "role {role}: task {HIERA} writes no hiera.yaml reading granule/globals.json \
+                         as JSON (this test passes that file's data to every task): {other:?}"
+                    ),
+                ),
+            },
+        }
+        let globals_data = match globals_catalog {
+            Err(error) => {
+                problems.add(
+                    "tasks that do not compile",
+                    format!("role {role}: task {GLOBALS}: {error}"),
+                );
+                continue;
+            }
+            Ok(catalog) => match file_content(&catalog, "/granule/globals.json")
+                .map(serde_json::from_str::<Map<String, Value>>)
+            {
+                Some(Ok(data)) => data,
+                other => {
+                    problems.add(
+                        "tasks that do not compile",
+                        format!(
+                            "role {role}: task {GLOBALS} writes no JSON object to granule/globals.json: {other:?}"
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        // The deployment's data stays in its own Hiera layer; the hiera
+        // task adds the globals on top.
+        let mut data = monolith.data.as_object().cloned().unwrap_or_default();
+        data.extend(globals_data);
+        prepared.push((role, facts, site, Value::Object(data)));
+    }
+
+    // Every task of every role, in a few Puppet processes.
+    let mut owners: Vec<(usize, &str)> = Vec::new();
+    let mut requests: Vec<CatalogRequest> = Vec::new();
+    for (index, (role, facts, _, data)) in prepared.iter().enumerate() {
+        let of_role = tasks.iter().filter(|task| {
+            task.id != GLOBALS && task.id != HIERA && task.groups.iter().any(|g| g == role)
+        });
+        for task in of_role {
+            owners.push((index, &task.id));
+            requests.push(CatalogRequest {
+                manifest: &task.parameters.puppet_manifest,
+                modulepath: &monolith.modulepath,
+                facts,
+                hiera_data: data,
+                node: Some(monolith.node),
+                node_classes: monolith.node_classes,
+            });
+        }
+    }
+    let answers = compile_all(&requests);
+    let mut roles: Vec<RoleCatalogs> = prepared
+        .iter()
+        .map(|(role, _, site, _)| RoleCatalogs {
+            role,
+            monolith: site.clone(),
+            tasks: Vec::new(),
+        })
+        .collect();
+    for ((index, id), answer) in owners.into_iter().zip(answers) {
+        match answer {
+            Ok(catalog) => roles[index].tasks.push((id, catalog)),
+            Err(error) => problems.add(
+                "tasks that do not compile",
+                format!("role {}: task {id}: {error}", roles[index].role),
+            ),
+        }
+    }
+    for role in &roles {
+        assert!(
+            !role.tasks.is_empty(),
+            "{}: role {} runs no task",
+            monolith.name,
+            role.role
+        );
+        check_resources(role, &mut problems);
+        check_relationships(role, &before, &mut problems);
+    }
+    problems.assert_none(&format!("{} split into {}", monolith.name, out.display()));
+}
+
+/// A directory holding only stdlib: the whole of /usr/share/puppet/modules
+/// would make Puppet load every module's plugins.
+fn stdlib_only() -> PathBuf {
+    let vendor = target_dir().join("catalog-equivalence-vendor");
+    std::fs::create_dir_all(&vendor).expect("vendor directory");
+    let link = vendor.join("stdlib");
+    if !link.exists() {
+        let _ = std::os::unix::fs::symlink(STDLIB, &link);
+    }
+    vendor
+}
+
+#[test]
+fn fuel_like_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_fuel_like";
+    if require_reference(TEST, puppet_available()).is_none()
+        || require_reference(TEST, stdlib_available()).is_none()
+    {
+        return;
+    }
+    let fixture = repo_root().join("fixtures/split/fuel_like");
+    let roles = ["primary-controller", "controller", "compute", "cinder"];
+    let monolith = Monolith {
+        name: "fuel_like",
+        modulepath: vec![fixture.join("modules"), stdlib_only()],
+        site: fixture.join("manifests/site.pp"),
+        split_args: vec![
+            "--entry".into(),
+            fixture.join("manifests/site.pp").display().to_string(),
+            "--role-var".into(),
+            "$::settings['role']".into(),
+            "--roles".into(),
+            roles.join(","),
+            "--assume".into(),
+            "$::settings['deployment_mode']=ha_compact".into(),
+        ],
+        roles: roles
+            .iter()
+            .map(|role| {
+                let settings = fixture.join("settings").join(format!("{role}.yaml"));
+                let yaml = std::fs::read_to_string(&settings)
+                    .unwrap_or_else(|e| panic!("{}: {e}", settings.display()));
+                let facts = json!({ "granule_root": "/granule-root", "settings_yaml": yaml });
+                (role.to_string(), facts)
+            })
+            .collect(),
+        data: json!({}),
+        node: "node-1.test",
+        node_classes: &[],
+    };
+    check_equivalence(TEST, &monolith);
+}
+
+/// oci::controller, the 7,000-line role class of the Debian-packaged
+/// OpenStack modules, for the node of fixtures/split/oci_controller: its
+/// facts, its Hiera data, and oci::generic, which OCI's classifier declares
+/// on every node besides the role class (oci::controller orders its SSL keys
+/// after the key oci::generic writes).
+#[test]
+fn oci_controller_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_oci_controller";
+    let role_class = Path::new(DEBIAN_MODULES).join("oci/manifests/controller.pp");
+    let oci = if role_class.exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing: install the Debian package puppet-module-oci",
+            role_class.display()
+        ))
+    };
+    if require_reference(TEST, puppet_available()).is_none()
+        || require_reference(TEST, oci).is_none()
+    {
+        return;
+    }
+    let fixture = repo_root().join("fixtures/split/oci_controller");
+    let monolith = Monolith {
+        name: "oci::controller",
+        modulepath: vec![PathBuf::from(DEBIAN_MODULES)],
+        site: fixture.join("site.pp"),
+        split_args: vec!["--entry".into(), "oci::controller".into()],
+        // Without roles, a split's tasks are all of the group `all`.
+        roles: vec![("all".to_string(), read_yaml(&fixture.join("facts.yaml")))],
+        data: read_yaml(&fixture.join("data.yaml")),
+        node: "ctl-1.example.com",
+        node_classes: &["oci::generic"],
+    };
+    check_equivalence(TEST, &monolith);
+}
