@@ -23,6 +23,8 @@ pub struct Analysis {
     pub collectors: Vec<CollectorDeclaration>,
     /// `tag()` calls: the holder tagged and the tag.
     pub tags: Vec<(Vertex, String)>,
+    /// Classes and defines calling `assert_private()`.
+    pub private: HashSet<Vertex>,
     /// Arguments given to classes by resource-like declarations.
     pub class_arguments: Vec<(String, Vec<(String, crate::model::AttributeValue)>)>,
     pub findings: Vec<Finding>,
@@ -41,11 +43,13 @@ impl Analysis {
             codebase.files.par_iter().map(extract::facts).collect();
         let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut private = HashSet::new();
         for file in facts {
             edges.extend(file.edges);
             resources.extend(file.resources);
             collectors.extend(file.collectors);
             tags.extend(file.tags);
+            private.extend(file.private);
             class_arguments.extend(file.class_arguments);
         }
         let custom_types = codebase
@@ -68,6 +72,7 @@ impl Analysis {
             resources,
             collectors,
             tags,
+            private,
             class_arguments,
             custom_types,
             top_scope,

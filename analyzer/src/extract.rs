@@ -23,6 +23,9 @@ pub struct FileFacts {
     pub collectors: Vec<CollectorDeclaration>,
     /// `tag('a', 'b')` calls: the holder they tag, and each tag.
     pub tags: Vec<(Vertex, String)>,
+    /// Holders calling `assert_private()`: only code of their own module
+    /// may declare them.
+    pub private: Vec<Vertex>,
     /// `class { 'x': a => v }`: the class and the arguments it is given.
     pub class_arguments: Vec<(String, Vec<(String, AttributeValue)>)>,
 }
@@ -260,6 +263,8 @@ impl Walk<'_> {
                     .tags
                     .push((self.unit.clone(), tag.to_ascii_lowercase()));
             }
+        } else if name == "assert_private" {
+            self.facts.private.push(self.unit.clone());
         } else if name == "realize" {
             for arg in args {
                 for target in self.references(arg) {

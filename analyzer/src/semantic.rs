@@ -257,8 +257,9 @@ impl<'a> Semantic<'a> {
 
     /// Whether a class only writes relationships: no parameters, no class
     /// or define it declares, anchors its only resources (a module's `deps`
-    /// class). Including it in one more catalog changes nothing there but
-    /// the order of what its collectors find.
+    /// class), and other modules may declare it (no `assert_private()`).
+    /// Including it in one more catalog changes nothing there but the
+    /// order of what its collectors find.
     pub fn orders_only(&self, class: &str) -> bool {
         let Some(id) = self.holder(&Vertex::class(class)) else {
             return false;
@@ -267,6 +268,7 @@ impl<'a> Semantic<'a> {
             return false;
         };
         definition.params.is_empty()
+            && !self.analysis.private.contains(&Vertex::class(class))
             && self.declares(id).is_empty()
             && self.edges_of(id).all(|(_, edge)| match edge.kind {
                 crate::model::EdgeKind::Declare => {

@@ -51,11 +51,21 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     }
     let declarations = Declarations::of(workspace);
     let mut collected = Collected::new(workspace);
+    let mut edges_of: HashMap<&Vertex, Vec<usize>> = HashMap::new();
+    for (index, edge) in workspace.analysis.edges.iter().enumerate() {
+        edges_of.entry(&edge.unit).or_default().push(index);
+    }
     for task in &workspace.tasks {
-        for edge in &workspace.analysis.edges {
-            if !task.units.contains(&edge.unit) {
-                continue;
-            }
+        // In source order, as the edges are.
+        let mut indexes: Vec<usize> = task
+            .units
+            .iter()
+            .filter_map(|unit| edges_of.get(unit))
+            .flatten()
+            .copied()
+            .collect();
+        indexes.sort_unstable();
+        for edge in indexes.into_iter().map(|i| &workspace.analysis.edges[i]) {
             if edge.kind == EdgeKind::Collect {
                 check_collector(workspace, &declarations, &mut collected, task, edge, out);
                 continue;
@@ -100,6 +110,9 @@ struct Collected<'a> {
     chains: HashMap<&'a Vertex, Vec<&'a Edge>>,
     /// The tasks (indexes) whose catalog holds each class, define or scope.
     holding: HashMap<&'a Vertex, Vec<usize>>,
+    /// The tasks applying both a collector's code and a resource it
+    /// collects: `(code, resource's holder, resource)`.
+    with_code: HashMap<(&'a Vertex, &'a Vertex, &'a Vertex), Vec<String>>,
 }
 
 impl<'a> Collected<'a> {
@@ -126,6 +139,7 @@ impl<'a> Collected<'a> {
             of: HashMap::new(),
             chains,
             holding,
+            with_code: HashMap::new(),
         }
     }
 
@@ -304,18 +318,23 @@ fn check_collector<'a>(
             .collect();
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
-        let with_code: Vec<&str> = workspace
-            .tasks
-            .iter()
-            .filter(|both| both.units.contains(&edge.unit))
-            .filter(|both| {
-                both.units.contains(&resource.holder)
-                    || in_catalog(both, &resource.resource, declarations)
-            })
-            .map(|both| both.id.as_str())
-            .collect();
+        let with_code = collected
+            .with_code
+            .entry((&edge.unit, &resource.holder, &resource.resource))
+            .or_insert_with(|| {
+                workspace
+                    .tasks
+                    .iter()
+                    .filter(|both| both.units.contains(&edge.unit))
+                    .filter(|both| {
+                        both.units.contains(&resource.holder)
+                            || in_catalog(both, &resource.resource, declarations)
+                    })
+                    .map(|both| both.id.clone())
+                    .collect()
+            });
         let applied_first_with_code = |other: &Task| {
-            !overrides && with_code.iter().any(|&both| other.after.contains(both))
+            !overrides && with_code.iter().any(|both| other.after.contains(both))
         };
         for &other in &holding {
             if other.id != task.id
