@@ -145,6 +145,9 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
             relationship.scope,
             &mut read,
         );
+        for guard in &relationship.guards {
+            read_guard(monolith, guard, &mut read);
+        }
     }
     read.sort();
     read
@@ -216,43 +219,54 @@ fn copied_shared<'p, 'a>(
         .filter(|shared| match &shared.kind {
             SharedKind::Stage => true,
             SharedKind::Definition(name) => used.contains(name),
-            SharedKind::ScopeWide => {
-                applied
+            SharedKind::ScopeWide => match collector_at(proposal, analysis, shared) {
+                // A collector goes wherever what it collects is declared.
+                Some(collector) => collects_here(proposal, collector, &used, &applied),
+                None => applied
                     .iter()
-                    .any(|&u| monolith.within(monolith.units[u].scope, shared.scope))
-                    && collects_here(analysis, shared.statement, &used, &applied, monolith)
-            }
+                    .any(|&u| monolith.within(monolith.units[u].scope, shared.scope)),
+            },
         })
         .collect()
 }
 
-/// Whether a shared statement acts in a task: a collector only where the
-/// task declares resources of its type (elsewhere it collects nothing, and
-/// what it did in the monolith happens in the task declaring them).
-fn collects_here(
+/// The collector a shared statement is, if it is one.
+fn collector_at<'a>(
+    proposal: &Proposal<'a>,
     analysis: &Analysis,
-    statement: &Expr,
+    shared: &units::Shared,
+) -> Option<&'a crate::model::CollectorDeclaration> {
+    if !matches!(shared.statement.kind, ExprKind::Collect { .. }) {
+        return None;
+    }
+    let location = analysis.codebase.files[shared.file].location(shared.statement.span);
+    proposal
+        .semantic
+        .analysis
+        .collectors
+        .iter()
+        .find(|collector| collector.location == location)
+}
+
+/// Whether a collector acts in a task: only where the task declares a
+/// resource it may collect (elsewhere it collects nothing, and what it did
+/// in the monolith happens in the task declaring them).
+fn collects_here(
+    proposal: &Proposal,
+    collector: &crate::model::CollectorDeclaration,
     used: &BTreeSet<&String>,
     applied: &[usize],
-    monolith: &units::Monolith,
 ) -> bool {
-    let ExprKind::Collect { type_expr, .. } = &statement.kind else {
-        return true;
-    };
-    let ExprKind::QualifiedReference(name) = &type_expr.kind else {
-        return true;
-    };
-    let type_name = crate::index::normalize(name);
-    let declared_by_units = applied.iter().any(|&u| match &monolith.units[u].kind {
-        UnitKind::Resource { type_name: t, .. } | UnitKind::Instance { type_name: t, .. } => {
-            *t == type_name
-        }
-        _ => false,
-    });
-    declared_by_units
-        || analysis.resources.iter().any(|resource| {
-            resource.type_name == type_name
-                && matches!(&resource.holder, Vertex::Class { name } | Vertex::Type { name } if used.contains(name))
+    let semantic = proposal.semantic;
+    let monolith = &proposal.monolith;
+    semantic
+        .resources_of_type(&collector.type_name)
+        .filter(|resource| semantic.collects(collector, resource).may())
+        .any(|resource| match &resource.holder {
+            Vertex::Class { name } | Vertex::Type { name } => used.contains(name),
+            _ => monolith
+                .unit_at(&resource.location)
+                .is_some_and(|unit| applied.contains(&unit)),
         })
 }
 

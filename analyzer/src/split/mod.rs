@@ -152,6 +152,8 @@ pub struct Opened {
 }
 
 pub struct Proposal<'a> {
+    /// The model the proposal was made from.
+    pub semantic: &'a Semantic<'a>,
     pub monolith: Monolith<'a>,
     pub tasks: Vec<Task>,
     pub merges: Vec<Merge>,
@@ -827,6 +829,7 @@ pub fn split<'a>(
         })
         .collect();
     Ok(Proposal {
+        semantic,
         unit_reads,
         monolith,
         tasks: all,
