@@ -116,6 +116,25 @@ struct Collected<'a> {
 }
 
 impl<'a> Collected<'a> {
+    /// The tasks whose catalog holds a class, define or scope.
+    fn tasks_holding<'w>(&self, workspace: &'w Workspace, holder: &Vertex) -> Vec<&'w Task> {
+        self.holding
+            .get(holder)
+            .into_iter()
+            .flatten()
+            .map(|&at| &workspace.tasks[at])
+            .collect()
+    }
+
+    /// Whether `chain` sends a refresh that does something.
+    fn refresh_matters(&self, chain: &Edge) -> bool {
+        let notified = match chain.kind.from_runs_first() {
+            Some(false) => &chain.from,
+            _ => &chain.to,
+        };
+        chain.kind.refreshes() && self.semantic.refresh_matters(notified)
+    }
+
     fn new(workspace: &'a Workspace<'a>) -> Collected<'a> {
         let mut holding: HashMap<&Vertex, Vec<usize>> = HashMap::new();
         for (at, task) in workspace.tasks.iter().enumerate() {
@@ -309,13 +328,7 @@ fn check_collector<'a>(
         if task.units.contains(&resource.holder) {
             continue;
         }
-        let holding: Vec<&Task> = collected
-            .holding
-            .get(&resource.holder)
-            .into_iter()
-            .flatten()
-            .map(|&at| &workspace.tasks[at])
-            .collect();
+        let holding = collected.tasks_holding(workspace, &resource.holder);
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
         let with_code = collected
@@ -363,21 +376,14 @@ fn check_collector<'a>(
     // first applied (later tasks apply it again, unchanged): a collected
     // resource that runs first must run before every task applying the
     // collector's code; one that runs last after any of them.
-    let code_tasks: Vec<&Task> = collected
-        .holding
-        .get(&edge.unit)
-        .into_iter()
-        .flatten()
-        .map(|&at| &workspace.tasks[at])
-        .collect();
+    let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     let carried = !chains.is_empty()
         && chains.iter().all(|chain| {
             let Some(from_first) = chain.kind.from_runs_first() else {
                 return false;
             };
             let collected_first = (chain.from == edge.to) == from_first;
-            let notified = if from_first { &chain.to } else { &chain.from };
-            !(chain.kind.refreshes() && collected.semantic.refresh_matters(notified))
+            !collected.refresh_matters(chain)
                 && others.iter().all(|other| {
                     if collected_first {
                         task.after.contains(*other)
@@ -392,13 +398,7 @@ fn check_collector<'a>(
     if carried {
         return;
     }
-    let refreshes = chains.iter().any(|chain| {
-        let notified = match chain.kind.from_runs_first() {
-            Some(false) => &chain.from,
-            _ => &chain.to,
-        };
-        chain.kind.refreshes() && collected.semantic.refresh_matters(notified)
-    });
+    let refreshes = chains.iter().any(|&chain| collected.refresh_matters(chain));
     let (lost, or_order) = if refreshes {
         (
             ", and the refresh written with it is lost",
