@@ -728,6 +728,37 @@ pub fn split<'a>(
                 }
             }
         }
+        // What a refresh, a tag or a realisation changes takes effect where
+        // the resource is first applied: a task applying it without the
+        // collector's code runs after one applying both. (An override
+        // setting state is lost wherever the resource is applied without
+        // it: those were merged.)
+        let Some(edge) = collect_edge(semantic, collector)
+            .filter(|_| collector.must_meet.is_some() && !collector.collector.overrides_state)
+        else {
+            continue;
+        };
+        let resources = collector
+            .surely
+            .iter()
+            .map(|h| catalogs.units_with.get(h).cloned().unwrap_or_default())
+            .chain(
+                collector
+                    .units
+                    .iter()
+                    .filter(|(_, sure)| *sure)
+                    .map(|&(u, _)| vec![u]),
+            );
+        for units in resources {
+            let holding = tasks_of(&mut units.into_iter());
+            let both: BTreeSet<usize> = holding.intersection(&code).copied().collect();
+            if both.is_empty() {
+                continue;
+            }
+            for &without in holding.difference(&both) {
+                carried.entry((without, both.clone())).or_insert(edge);
+            }
+        }
     }
     for ((then, firsts), edge) in carried {
         if firsts.iter().any(|&first| reaches(&order, first, then)) {
