@@ -293,6 +293,20 @@ fn the_puppet_3_split_passes_verify() {
         copied.contains("$app-port") && copied.contains("File [\""),
         "the Puppet 3 split keeps the Puppet 3 code"
     );
+    // Puppet 3 resolves an import from the importing file's directory: the
+    // copy, in the task's directory, must name the file where it is.
+    let imported: Vec<&str> = copied
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("import "))
+        .collect();
+    assert!(!imported.is_empty(), "the import is copied:\n{copied}");
+    for path in imported {
+        let path = path.trim().trim_matches('\'');
+        assert!(
+            Path::new(path).is_absolute() && Path::new(path).is_file(),
+            "the copied import names {path}, which is not the imported file"
+        );
+    }
 }
 
 #[test]

@@ -89,6 +89,24 @@ pub fn render(
         };
         replacements.push((start + found, start + found + name.len(), wanted));
     });
+    // Puppet 3 resolves `import 'nodes/*.pp'` from the importing file's
+    // directory: from the task's, it would find nothing.
+    visit_imports(expr, &mut |path| {
+        let ExprKind::String(relative) = &path.kind else {
+            return;
+        };
+        if relative.starts_with('/') {
+            return;
+        }
+        let Some(directory) = std::path::Path::new(&*file.path).parent() else {
+            return;
+        };
+        let absolute = directory.join(relative).display().to_string();
+        let quoted = format!("'{}'", absolute.replace('\\', "\\\\").replace('\'', "\\'"));
+        let start = path.span.start as usize - base;
+        let end = (path.span.end as usize - base).min(text.len());
+        replacements.push((start, end, quoted));
+    });
     replacements.sort();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
@@ -171,6 +189,24 @@ fn lambda_parameters(expr: &Expr) -> HashSet<String> {
     }
     walk(Node::Expr(expr), &mut bound);
     bound
+}
+
+/// The arguments of the `import` statements in `expr`.
+fn visit_imports<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    fn walk<'e>(node: Node<'e>, f: &mut dyn FnMut(&'e Expr)) {
+        if let Node::Expr(Expr {
+            kind: ExprKind::Call(call),
+            ..
+        }) = node
+        {
+            if matches!(&call.functor.kind, ExprKind::QualifiedName(name) if name == "import") {
+                call.args.iter().for_each(&mut *f);
+                return;
+            }
+        }
+        for_each_child(node, &mut |child| walk(child, f));
+    }
+    walk(Node::Expr(expr), f);
 }
 
 fn visit_variables<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e str)) {
