@@ -477,6 +477,7 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
         }
         for assignment in monolith.assignments.iter().filter(|a| a.scope == index) {
             let file = &files[assignment.file];
+            let _ = writeln!(out, "# From {}", file.location(assignment.statement.span));
             push_leading_comments(&mut out, file, assignment.statement.span);
             let guards: Vec<String> = assignment
                 .guards

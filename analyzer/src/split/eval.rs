@@ -328,12 +328,17 @@ impl<'m, 'a> Evaluator<'m, 'a> {
             // value in Hiera before the default applies.
             return Value::Unknown;
         }
-        for assignment in self
-            .monolith
-            .assignments
-            .iter()
-            .filter(|a| a.scope == scope && a.name == name)
-        {
+        let assignments = || {
+            self.monolith
+                .assignments
+                .iter()
+                .filter(|a| a.scope == scope && a.name == name)
+        };
+        // A hash changed in place is only known when the code runs.
+        if assignments().any(|a| a.indexed) {
+            return Value::Unknown;
+        }
+        for assignment in assignments() {
             let mut all = Some(true);
             for guard in &assignment.guards {
                 match self.holds(guard, role) {

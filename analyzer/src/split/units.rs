@@ -145,6 +145,8 @@ pub struct Assignment<'a> {
     pub statement: &'a Expr,
     pub value: &'a Expr,
     pub guards: Vec<Guard<'a>>,
+    /// `$name[key] = value`: it changes the hash rather than setting it.
+    pub indexed: bool,
 }
 
 /// What a shared statement is.
@@ -379,8 +381,24 @@ impl<'a, 'o> Collector<'a, 'o> {
                     statement,
                     value: right,
                     guards: self.guards.clone(),
+                    indexed: false,
                 }),
-                _ => self.unit(statement, UnitKind::Statement, None),
+                // Puppet 3's `$h['k'] = v` changes the hash in place: where
+                // the scope sets `$h`, it changes data, so the `globals`
+                // task runs it after the assignment, and every task reads
+                // the hash as changed.
+                _ => match indexed_variable(left).filter(|name| self.sets(name)) {
+                    Some(name) => self.monolith.assignments.push(Assignment {
+                        scope: self.scope,
+                        name: name.to_string(),
+                        file: self.file,
+                        statement,
+                        value: right,
+                        guards: self.guards.clone(),
+                        indexed: true,
+                    }),
+                    None => self.unit(statement, UnitKind::Statement, None),
+                },
             },
             ExprKind::Binary { op, .. } if is_relationship(*op) => {
                 if only_stages(statement) {
@@ -584,6 +602,20 @@ impl<'a, 'o> Collector<'a, 'o> {
             inherits_stage,
             roles: BTreeSet::new(),
         }
+    }
+
+    /// Whether the scope being walked sets `name`: a parameter, or an
+    /// assignment before this statement.
+    fn sets(&self, name: &str) -> bool {
+        self.monolith.scopes[self.scope]
+            .params
+            .iter()
+            .any(|(param, _)| param == name)
+            || self
+                .monolith
+                .assignments
+                .iter()
+                .any(|a| a.scope == self.scope && a.name == name)
     }
 
     fn unit(&mut self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) {
@@ -815,5 +847,16 @@ fn class_names(arg: &Expr) -> Vec<String> {
             .map(|name| normalize(&name))
             .into_iter()
             .collect(),
+    }
+}
+
+/// The variable `$name[key]` indexes, for an assignment's left side.
+fn indexed_variable(left: &Expr) -> Option<&str> {
+    let ExprKind::Access { left: target, .. } = &left.kind else {
+        return None;
+    };
+    match &target.kind {
+        ExprKind::Variable(name) => Some(name.trim_start_matches("::")),
+        _ => None,
     }
 }

@@ -78,8 +78,8 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
 }
 
 /// Where the statement on `line` of a manifest came from: the `# From` or
-/// `# Copied from` comment above it (the globals task copies the
-/// monolith's data without one).
+/// `# Copied from` comment above it (the data the globals task writes
+/// from the entry's parameters has none).
 fn copied_from(manifest: &str, line: usize) -> String {
     manifest
         .lines()
