@@ -158,6 +158,8 @@ pub struct Semantic<'a> {
     values: Mutex<HashMap<ClassVariable, Option<Vec<Alternative>>>>,
     /// The ends that send a refresh on (`a ~> b`, `notify`, `subscribe`).
     relaying: HashSet<&'a Vertex>,
+    /// `declarers` of resources written with a computed title, once asked.
+    computed_declarers: Mutex<HashMap<Vertex, Vec<HolderId>>>,
 }
 
 impl<'a> Semantic<'a> {
@@ -176,6 +178,7 @@ impl<'a> Semantic<'a> {
             class_words: HashSet::new(),
             values: Mutex::new(HashMap::new()),
             relaying: HashSet::new(),
+            computed_declarers: Mutex::new(HashMap::new()),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -388,10 +391,57 @@ impl<'a> Semantic<'a> {
     }
 
     /// The holders declaring a resource with a literal title (a class
-    /// reference is its own holder).
+    /// reference is its own holder): where it is written with that title,
+    /// else where an `alias` names it so, or its title is a variable or a
+    /// string that surely holds it (`package { $package_name: }` with a
+    /// known default).
     pub fn declarers(&self, resource: &Vertex) -> Vec<HolderId> {
         match resource {
             Vertex::Class { name } => self.holder(&Vertex::class(name)).into_iter().collect(),
+            Vertex::Resource {
+                type_name,
+                title,
+                scope: None,
+            } => {
+                if let Some(found) = self.declarers.get(resource) {
+                    return found.clone();
+                }
+                if let Some(found) = self
+                    .computed_declarers
+                    .lock()
+                    .expect("not poisoned")
+                    .get(resource)
+                {
+                    return found.clone();
+                }
+                // `alias => 'x'` names a resource as `Type['x']` too.
+                let aliased = |declared: &ResourceDeclaration| {
+                    declared.attributes.iter().any(|(name, value)| {
+                        name == "alias"
+                            && match value {
+                                AttributeValue::Text(alias) => alias == title,
+                                AttributeValue::List(aliases) => aliases.contains(title),
+                                _ => false,
+                            }
+                    })
+                };
+                let mut found: Vec<HolderId> = self
+                    .resources_of_type(type_name)
+                    .filter(|declared| {
+                        aliased(declared)
+                            || declared.title.is_none()
+                                && self.title_is(declared, title) == Match::Yes
+                    })
+                    .filter_map(|declared| self.holder(&declared.holder))
+                    .collect();
+                found.sort_unstable();
+                found.dedup();
+                self.computed_declarers
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(resource.clone(), found.clone());
+                found
+            }
             _ => self.declarers.get(resource).cloned().unwrap_or_default(),
         }
     }

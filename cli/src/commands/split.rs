@@ -81,8 +81,11 @@ pub struct SplitArgs {
     #[arg(long, value_delimiter = ',', value_name = "TASK,...")]
     only: Vec<String>,
 
-    /// The Puppet the manifests are for: lookup() (puppet7) or hiera()
-    /// (puppet3) for data.
+    /// The Puppet the manifests are for. puppet7: data through lookup(),
+    /// and Puppet 3 constructs in copied code rewritten where a Puppet 7
+    /// equivalent keeps their meaning (`--verify` lists the others, with
+    /// file:line and what to do). puppet3: data through hiera(), code
+    /// copied as it is, checked as Puppet 3 reads it.
     #[arg(long, value_enum, default_value_t = TargetArg::Puppet7)]
     target: TargetArg,
 
