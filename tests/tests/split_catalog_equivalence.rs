@@ -714,6 +714,31 @@ fn computed_titles_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(TEST, &monolith);
 }
 
+/// fixtures/split/class_parameters: a class declared with a parameter and
+/// included again by another class.
+#[test]
+fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_class_parameters";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let fixture = repo_root().join("fixtures/split/class_parameters");
+    let monolith = Monolith {
+        name: "class_parameters",
+        modulepath: vec![fixture.join("modules")],
+        site: fixture.join("manifests/site.pp"),
+        split_args: vec![
+            "--entry".into(),
+            fixture.join("manifests/site.pp").display().to_string(),
+        ],
+        roles: vec![("all".to_string(), json!({}))],
+        data: json!({}),
+        node: "node-1.test",
+        node_classes: &[],
+    };
+    check_equivalence(TEST, &monolith);
+}
+
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]

@@ -48,6 +48,11 @@ pub struct Catalogs<'a> {
     requirements: HashMap<HolderId, Vec<(&'a Edge, &'a Vertex)>>,
     /// For each holder, the units whose closure holds it.
     pub units_with: HashMap<HolderId, Vec<usize>>,
+    /// The classes the monolith declares with parameters
+    /// (`class { 'x': p => v }`), with the units declaring them: a catalog
+    /// that includes such a class elsewhere needs that declaration, or
+    /// Puppet evaluates the class with its defaults.
+    parameterised: HashMap<HolderId, Vec<usize>>,
 }
 
 /// A forced merge and its cause.
@@ -141,11 +146,29 @@ impl<'a> Catalogs<'a> {
             }
             requirements.insert(holder, list);
         }
+        let mut parameterised: HashMap<HolderId, Vec<usize>> = HashMap::new();
+        for (index, unit) in monolith.units.iter().enumerate() {
+            let UnitKind::Class(name) = &unit.kind else {
+                continue;
+            };
+            let with_parameters = matches!(
+                &unit.statement.kind,
+                granule_parser::ExprKind::Resource { bodies, .. }
+                    if bodies.iter().any(|body| !body.ops.is_empty())
+            );
+            if let Some(id) = semantic
+                .holder(&Vertex::class(name))
+                .filter(|_| with_parameters)
+            {
+                parameterised.entry(id).or_default().push(index);
+            }
+        }
         Catalogs {
             units,
             walked,
             requirements,
             units_with,
+            parameterised,
         }
     }
 
@@ -200,6 +223,7 @@ impl<'a> Catalogs<'a> {
     pub fn broken_references(
         &self,
         semantic: &Semantic,
+        monolith: &Monolith,
         group: &[usize],
         role_units: &[usize],
     ) -> Vec<Violation> {
@@ -241,6 +265,31 @@ impl<'a> Catalogs<'a> {
             for &(edge, end) in &self.units[unit].references {
                 check(edge, end, "copied code".to_string(), &mut broken);
             }
+        }
+        for holder in holders.iter() {
+            let Some(declaring) = self.parameterised.get(&holder) else {
+                continue;
+            };
+            if declaring.iter().any(|unit| group.contains(unit)) {
+                continue;
+            }
+            let Some(&other) = declaring
+                .iter()
+                .filter(|unit| role_units.contains(unit))
+                .min_by_key(|&&unit| (self.units[unit].holders.len(), unit))
+            else {
+                continue;
+            };
+            let class = semantic.vertex(holder).label();
+            broken.push(Violation {
+                units: [group[0], other],
+                reason: format!(
+                    "it includes {class}, which the monolith declares with parameters: \
+                     without that declaration Puppet evaluates it with its defaults"
+                ),
+                location: monolith.units[other].location.clone(),
+                hub: class,
+            });
         }
         broken
     }

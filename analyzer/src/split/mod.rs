@@ -393,7 +393,9 @@ pub fn split<'a>(
                     continue;
                 }
                 let applied: Vec<usize> = applied.into_iter().collect();
-                for violation in catalogs.broken_references(semantic, &applied, candidates) {
+                for violation in
+                    catalogs.broken_references(semantic, &monolith, &applied, candidates)
+                {
                     let lender = violation.units[1];
                     if borrowed[members[0]].insert(lender) {
                         changed = true;
