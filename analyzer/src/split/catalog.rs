@@ -63,6 +63,9 @@ pub struct Violation {
     pub location: Location,
     /// The class or define whose code the edge is written in.
     pub hub: String,
+    /// The other unit is needed alone, not with what its task joins to it
+    /// (a class's parameters, rather than a resource its task overrides).
+    pub alone: bool,
 }
 
 impl<'a> Catalogs<'a> {
@@ -254,6 +257,7 @@ impl<'a> Catalogs<'a> {
                     ),
                     location: edge.location.clone(),
                     hub,
+                    alone: false,
                 });
             };
         for holder in holders.iter() {
@@ -270,26 +274,23 @@ impl<'a> Catalogs<'a> {
             let Some(declaring) = self.parameterised.get(&holder) else {
                 continue;
             };
-            if declaring.iter().any(|unit| group.contains(unit)) {
-                continue;
-            }
-            let Some(&other) = declaring
-                .iter()
-                .filter(|unit| role_units.contains(unit))
-                .min_by_key(|&&unit| (self.units[unit].holders.len(), unit))
-            else {
-                continue;
-            };
+            // Each declaration, whichever of their guards holds.
             let class = semantic.vertex(holder).label();
-            broken.push(Violation {
-                units: [group[0], other],
-                reason: format!(
-                    "it includes {class}, which the monolith declares with parameters: \
-                     without that declaration Puppet evaluates it with its defaults"
-                ),
-                location: monolith.units[other].location.clone(),
-                hub: class,
-            });
+            let missing = declaring
+                .iter()
+                .filter(|unit| role_units.contains(unit) && !group.contains(unit));
+            for &other in missing {
+                broken.push(Violation {
+                    units: [group[0], other],
+                    reason: format!(
+                        "it includes {class}, which the monolith declares with parameters: \
+                         without that declaration Puppet evaluates it with its defaults"
+                    ),
+                    location: monolith.units[other].location.clone(),
+                    hub: class.clone(),
+                    alone: true,
+                });
+            }
         }
         broken
     }

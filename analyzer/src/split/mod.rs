@@ -375,13 +375,14 @@ pub fn split<'a>(
     let mut orders = unit_orders(semantic, &monolith, &catalogs, &uses);
     // Units each unit's task borrows (meaningful for the union of a group).
     let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
+    let mut borrowed_alone: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     let mut borrowing: Vec<Borrow> = Vec::new();
     // Per collector (where, what, why): what it may collect in other tasks.
     let mut uncertain: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
-        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &mut sets);
+        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &borrowed_alone, &mut sets);
         for (role, candidates) in roles.iter().zip(&role_units) {
             for (first, members) in &groups {
                 let applied: BTreeSet<usize> = with_borrowed[first]
@@ -397,7 +398,12 @@ pub fn split<'a>(
                     catalogs.broken_references(semantic, &monolith, &applied, candidates)
                 {
                     let lender = violation.units[1];
-                    if borrowed[members[0]].insert(lender) {
+                    let into = if violation.alone {
+                        &mut borrowed_alone
+                    } else {
+                        &mut borrowed
+                    };
+                    if into[members[0]].insert(lender) {
                         changed = true;
                         borrowing.push(Borrow {
                             unit: lender,
@@ -415,7 +421,7 @@ pub fn split<'a>(
             }
         }
         let groups = groups_of(&mut sets, count);
-        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &mut sets);
+        let with_borrowed = with_borrowed_groups(&groups, &borrowed, &borrowed_alone, &mut sets);
         // A collector meets what it collects on a role both run on: the
         // task applying a resource first must apply the collector's code.
         let group_of: Vec<usize> = {
@@ -604,7 +610,7 @@ pub fn split<'a>(
     }
     tasks.sort_by_key(|task| task.units[0]);
     let final_groups = groups_of(&mut sets, count);
-    let with_borrowed = with_borrowed_groups(&final_groups, &borrowed, &mut sets);
+    let with_borrowed = with_borrowed_groups(&final_groups, &borrowed, &borrowed_alone, &mut sets);
     for task in &mut tasks {
         let home: BTreeSet<usize> = task.units.iter().copied().collect();
         task.borrowed = task
@@ -926,10 +932,12 @@ fn uncertain_key(collector: &CollectorUse, why: &str) -> (String, String, String
 
 /// What each group applies: its units and, for each unit it borrows, that
 /// unit's whole group (a unit is applied with what its task joins to it,
-/// such as the overrides of its resources).
+/// such as the overrides of its resources), or the unit alone where that
+/// is all it needs (`Violation::alone`).
 fn with_borrowed_groups(
     groups: &BTreeMap<usize, Vec<usize>>,
     borrowed: &[BTreeSet<usize>],
+    borrowed_alone: &[BTreeSet<usize>],
     sets: &mut UnionFind,
 ) -> BTreeMap<usize, Vec<usize>> {
     let first_of: HashMap<usize, usize> = groups
@@ -945,6 +953,7 @@ fn with_borrowed_groups(
                     let group = first_of[&sets.find(lent)];
                     all.extend(groups[&group].iter().copied());
                 }
+                all.extend(borrowed_alone[member].iter().copied());
             }
             (first, all.into_iter().collect())
         })
