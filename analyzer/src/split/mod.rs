@@ -702,18 +702,20 @@ pub fn split<'a>(
             .collect();
         code_units.extend(monolith.unit_at(&collector.collector.location));
         let mut code = tasks_of(&mut code_units.into_iter());
-        let mut collected_units = collector
+        // The units applying each resource it surely collects.
+        let resources: Vec<Vec<usize>> = collector
             .surely
             .iter()
-            .flat_map(|h| catalogs.units_with.get(h).into_iter().flatten().copied())
+            .map(|h| catalogs.units_with.get(h).cloned().unwrap_or_default())
             .chain(
                 collector
                     .units
                     .iter()
                     .filter(|(_, sure)| *sure)
-                    .map(|&(u, _)| u),
-            );
-        let mut collected: BTreeSet<usize> = tasks_of(&mut collected_units)
+                    .map(|&(u, _)| vec![u]),
+            )
+            .collect();
+        let mut collected: BTreeSet<usize> = tasks_of(&mut resources.iter().flatten().copied())
             .into_iter()
             .filter(|t| !code.contains(t))
             .collect();
@@ -746,19 +748,8 @@ pub fn split<'a>(
         else {
             continue;
         };
-        let resources = collector
-            .surely
-            .iter()
-            .map(|h| catalogs.units_with.get(h).cloned().unwrap_or_default())
-            .chain(
-                collector
-                    .units
-                    .iter()
-                    .filter(|(_, sure)| *sure)
-                    .map(|&(u, _)| vec![u]),
-            );
-        for units in resources {
-            let holding = tasks_of(&mut units.into_iter());
+        for units in &resources {
+            let holding = tasks_of(&mut units.iter().copied());
             let both: BTreeSet<usize> = holding.intersection(&code).copied().collect();
             if both.is_empty() {
                 continue;
