@@ -387,7 +387,9 @@ impl<'a, 'o> Collector<'a, 'o> {
                 // the scope sets `$h`, it changes data, so the `globals`
                 // task runs it after the assignment, and every task reads
                 // the hash as changed.
-                _ => match indexed_variable(left).filter(|name| self.sets(name)) {
+                _ => match indexed_variable(left)
+                    .filter(|name| super::render::is_data(&self.monolith, self.scope, name))
+                {
                     Some(name) => self.monolith.assignments.push(Assignment {
                         scope: self.scope,
                         name: name.to_string(),
@@ -602,20 +604,6 @@ impl<'a, 'o> Collector<'a, 'o> {
             inherits_stage,
             roles: BTreeSet::new(),
         }
-    }
-
-    /// Whether the scope being walked sets `name`: a parameter, or an
-    /// assignment before this statement.
-    fn sets(&self, name: &str) -> bool {
-        self.monolith.scopes[self.scope]
-            .params
-            .iter()
-            .any(|(param, _)| param == name)
-            || self
-                .monolith
-                .assignments
-                .iter()
-                .any(|a| a.scope == self.scope && a.name == name)
     }
 
     fn unit(&mut self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) {
