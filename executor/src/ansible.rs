@@ -1069,12 +1069,27 @@ pub fn execute(
     }
     // Reopen: the callback appended to the same file.
     let mut journal = JournalWriter::open(&journal_path).map_err(io_error(&journal_path))?;
-    let stopped = read_stop(&control);
+    let mut reported = reported_results(&journal_path, run)?;
+    let stopped = read_stop(&control).or_else(|| {
+        // The filter sees a stop condition when a task asks to start: when
+        // the last instance of the --stop-after task ends after every other
+        // task has asked (the rest wait behind it), none asks again.
+        let task = stop_after?;
+        execute::instances_of(plan, task)
+            .into_iter()
+            .all(|id| {
+                let key = (plan.node_name(id).to_string(), plan.task_id(id).to_string());
+                plan.instances[id as usize].disposition != Disposition::Run
+                    || done[id as usize]
+                    || reported
+                        .get(&key)
+                        .is_some_and(|result| result.state.is_done())
+            })
+            .then(|| (RunOutcome::Stopped, "--stop-after reached".to_string()))
+    });
     if let Some((_, reason)) = &stopped {
         observer.event(plan, Event::Stopping { reason });
     }
-
-    let mut reported = reported_results(&journal_path, run)?;
 
     // The plan replayed with Ansible's outcomes: what it skipped, passed or
     // could not start because a need failed is journaled here.

@@ -1001,6 +1001,46 @@ fn stop_after_halts_the_ansible_run_and_resume_goes_on() {
     assert!(starts.values().all(|&count| count == 1), "{starts:?}");
 }
 
+/// `--stop-after` when nothing but the held tasks is left once the task
+/// ends everywhere: no task asks to start after it, and the run still ends
+/// stopped (exit 3), not failed.
+#[test]
+fn stop_after_the_last_task_before_held_ones_stops_the_run() {
+    let test = "ansible_stop_after_nothing_left";
+    let Some(ansible) = require_reference(test, ansible_playbook()) else {
+        return;
+    };
+    let dir = scratch(test);
+    let tasks = dir.join("tasks.yaml");
+    std::fs::write(
+        &tasks,
+        "- id: first\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  parameters:\n    cmd: 'true'\n\n\
+         - id: second\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  requires: [first]\n  parameters:\n    cmd: 'true'\n",
+    )
+    .expect("tasks.yaml written");
+    let inventory = fixture("resume").join("nodes.yaml");
+    let mut args = run_args(&tasks, &inventory, "ansible", &ansible);
+    args.extend(["--stop-after".to_string(), "first".to_string()]);
+    let (code, stderr) = run_in(&dir, &args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--stop-after reached"), "{stderr}");
+    let states = final_states(&dir.join("state"));
+    for node in ["db-1", "worker-1", "worker-2"] {
+        assert_eq!(
+            states.get(&(node.to_string(), "first".to_string())),
+            Some(&"succeeded".to_string()),
+            "{stderr}"
+        );
+        assert_ne!(
+            states.get(&(node.to_string(), "second".to_string())),
+            Some(&"succeeded".to_string()),
+            "second ran after --stop-after first: {stderr}"
+        );
+    }
+    let (code, stderr) = run_in(&dir, &resume_args(&ansible));
+    assert_eq!(code, 0, "{stderr}");
+}
+
 /// `--stop-after` counts a node where a need of the task failed as done
 /// with it, as granule's runner does: `prepare` fails on w1, so `target`
 /// never runs there; once it has run on w2 and w3 the run stops, and
