@@ -689,6 +689,28 @@ fn fuel_like_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(TEST, &monolith);
 }
 
+/// A fixture of `fixtures/split` with `manifests/site.pp` and `modules/`,
+/// split without roles and compiled for one node with no facts or data;
+/// with stdlib on the module path where it uses `anchor`.
+fn small_fixture(name: &'static str, with_stdlib: bool) -> Monolith {
+    let fixture = repo_root().join("fixtures/split").join(name);
+    let site = fixture.join("manifests/site.pp");
+    let mut modulepath = vec![fixture.join("modules")];
+    if with_stdlib {
+        modulepath.push(stdlib_only());
+    }
+    Monolith {
+        name,
+        modulepath,
+        split_args: vec!["--entry".into(), site.display().to_string()],
+        site,
+        roles: vec![("all".to_string(), json!({}))],
+        data: json!({}),
+        node: "node-1.test",
+        node_classes: &[],
+    }
+}
+
 /// fixtures/split/computed_titles: statements referring to a package by its
 /// alias and by a title computed from a parameter's default.
 #[test]
@@ -697,21 +719,7 @@ fn computed_titles_tasks_compile_to_the_monoliths_catalog() {
     if require_reference(TEST, puppet_available()).is_none() {
         return;
     }
-    let fixture = repo_root().join("fixtures/split/computed_titles");
-    let monolith = Monolith {
-        name: "computed_titles",
-        modulepath: vec![fixture.join("modules")],
-        site: fixture.join("manifests/site.pp"),
-        split_args: vec![
-            "--entry".into(),
-            fixture.join("manifests/site.pp").display().to_string(),
-        ],
-        roles: vec![("all".to_string(), json!({}))],
-        data: json!({}),
-        node: "node-1.test",
-        node_classes: &[],
-    };
-    check_equivalence(TEST, &monolith);
+    check_equivalence(TEST, &small_fixture("computed_titles", false));
 }
 
 /// fixtures/split/class_parameters: a class declared with a parameter and
@@ -722,21 +730,7 @@ fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
     if require_reference(TEST, puppet_available()).is_none() {
         return;
     }
-    let fixture = repo_root().join("fixtures/split/class_parameters");
-    let monolith = Monolith {
-        name: "class_parameters",
-        modulepath: vec![fixture.join("modules")],
-        site: fixture.join("manifests/site.pp"),
-        split_args: vec![
-            "--entry".into(),
-            fixture.join("manifests/site.pp").display().to_string(),
-        ],
-        roles: vec![("all".to_string(), json!({}))],
-        data: json!({}),
-        node: "node-1.test",
-        node_classes: &[],
-    };
-    check_equivalence(TEST, &monolith);
+    check_equivalence(TEST, &small_fixture("class_parameters", false));
 }
 
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
@@ -750,21 +744,7 @@ fn deps_followers_tasks_compile_to_the_monoliths_catalog() {
     {
         return;
     }
-    let fixture = repo_root().join("fixtures/split/deps_followers");
-    let monolith = Monolith {
-        name: "deps_followers",
-        modulepath: vec![fixture.join("modules"), stdlib_only()],
-        site: fixture.join("manifests/site.pp"),
-        split_args: vec![
-            "--entry".into(),
-            fixture.join("manifests/site.pp").display().to_string(),
-        ],
-        roles: vec![("all".to_string(), json!({}))],
-        data: json!({}),
-        node: "node-1.test",
-        node_classes: &[],
-    };
-    check_equivalence(TEST, &monolith);
+    check_equivalence(TEST, &small_fixture("deps_followers", true));
 }
 
 /// oci::controller, the 7,000-line role class of the Debian-packaged
