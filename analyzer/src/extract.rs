@@ -10,7 +10,7 @@ use crate::model::{
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
-    AttributeOp, BinaryOp, CallKind, Expr, ExprKind, ResourceBody, ResourceForm, Span,
+    AttributeOp, BinaryOp, CallKind, Expr, ExprKind, ResourceBody, ResourceForm, Span, UnaryOp,
 };
 
 /// What one file's code declares and relates, beside its edges: what
@@ -30,6 +30,41 @@ pub struct FileFacts {
     pub class_arguments: Vec<(String, Vec<(String, AttributeValue)>)>,
 }
 
+/// Whether `test` having the truth `holds` implies that some `defined(...)`
+/// call in it is false: the code it guards declares what nothing else has
+/// declared (`if !defined(Service['x'])`, `unless defined('horizon')`).
+fn requires_undefined(test: &Expr, holds: bool) -> bool {
+    match &test.kind {
+        ExprKind::Paren(inner) => requires_undefined(inner, holds),
+        ExprKind::Unary {
+            op: UnaryOp::Not,
+            expr,
+        } => requires_undefined(expr, !holds),
+        // `a and b` holds: either part's requirement; fails: both parts'.
+        ExprKind::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            left,
+            right,
+        } => {
+            let either = (*op == BinaryOp::And) == holds;
+            let (left, right) = (
+                requires_undefined(left, holds),
+                requires_undefined(right, holds),
+            );
+            if either {
+                left || right
+            } else {
+                left && right
+            }
+        }
+        ExprKind::Call(call) if call.kind == CallKind::Named => {
+            !holds
+                && matches!(&call.functor.kind, ExprKind::QualifiedName(name) if name == "defined")
+        }
+        _ => false,
+    }
+}
+
 /// The edges, resource declarations, collectors and tags of `file`.
 pub fn facts(file: &SourceFile) -> FileFacts {
     let mut walk = Walk {
@@ -38,6 +73,7 @@ pub fn facts(file: &SourceFile) -> FileFacts {
             file: file.path.clone(),
         },
         guards: Vec::new(),
+        fallbacks: 0,
         facts: FileFacts::default(),
     };
     walk.expr(&file.program.body);
@@ -48,6 +84,9 @@ struct Walk<'f> {
     file: &'f SourceFile,
     unit: Vertex,
     guards: Vec<String>,
+    /// How many enclosing branches run only where something is not yet
+    /// `defined(...)`.
+    fallbacks: usize,
     facts: FileFacts,
 }
 
@@ -78,6 +117,14 @@ impl Walk<'_> {
         self.guards.push(guard);
         self.expr(expr);
         self.guards.pop();
+    }
+
+    /// Walks a branch that runs only where `test` has the truth `holds`.
+    fn branch(&mut self, guard: String, test: &Expr, holds: bool, expr: &Expr) {
+        let fallback = requires_undefined(test, holds);
+        self.fallbacks += usize::from(fallback);
+        self.guarded(guard, expr);
+        self.fallbacks -= usize::from(fallback);
     }
 
     /// Walks a definition's body as the code of `unit`, outside the guards
@@ -135,17 +182,18 @@ impl Walk<'_> {
             }
             ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
                 let test = self.text(&conditional.test);
-                let (then_guard, else_guard) = if matches!(expr.kind, ExprKind::If(_)) {
+                let is_if = matches!(expr.kind, ExprKind::If(_));
+                let (then_guard, else_guard) = if is_if {
                     (test.clone(), format!("!({test})"))
                 } else {
                     (format!("!({test})"), test)
                 };
                 self.expr(&conditional.test);
                 if let Some(then_branch) = &conditional.then_branch {
-                    self.guarded(then_guard, then_branch);
+                    self.branch(then_guard, &conditional.test, is_if, then_branch);
                 }
                 if let Some(else_branch) = &conditional.else_branch {
-                    self.guarded(else_guard, else_branch);
+                    self.branch(else_guard, &conditional.test, !is_if, else_branch);
                 }
             }
             ExprKind::Case { test, options } => {
@@ -346,6 +394,7 @@ impl Walk<'_> {
                         title: title_literal.clone(),
                         title_shape: title_shape.clone(),
                         is_virtual: form != ResourceForm::Regular,
+                        fallback: self.fallbacks > 0,
                         attributes,
                         location: self.file.location(body.title.span),
                     });

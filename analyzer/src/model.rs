@@ -344,6 +344,10 @@ pub struct ResourceDeclaration {
     pub title_shape: TitleShape,
     /// `@t` or `@@t`: in the catalog only once realised or collected.
     pub is_virtual: bool,
+    /// Written under a guard that requires something not to be `defined`
+    /// yet: a fallback that only takes effect where no other code declares
+    /// the resource.
+    pub fallback: bool,
     /// Attributes with literal names, their values as far as they are known
     /// (a `default:` body's included).
     pub attributes: Vec<(String, AttributeValue)>,

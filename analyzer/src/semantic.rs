@@ -70,6 +70,13 @@ impl HolderSet {
             .all(|(at, &word)| word & !other.words.get(at).copied().unwrap_or(0) == 0)
     }
 
+    /// Leaves out every holder of `other`.
+    pub fn remove_all(&mut self, other: &HolderSet) {
+        for (mine, theirs) in self.words.iter_mut().zip(&other.words) {
+            *mine &= !theirs;
+        }
+    }
+
     pub fn remove(&mut self, id: HolderId) {
         let (word, bit) = (id as usize / 64, id % 64);
         if let Some(word) = self.words.get_mut(word) {
@@ -390,6 +397,33 @@ impl<'a> Semantic<'a> {
         self.closures[id as usize].get().expect("just set")
     }
 
+    /// What declaring `roots` puts in a catalog when the declarations of
+    /// the edges `off` do not happen (they stand under guards that fail).
+    pub fn closure_without(&self, roots: &[HolderId], off: &HashSet<u32>) -> HolderSet {
+        let mut set = HolderSet::default();
+        let mut stack = Vec::new();
+        for &root in roots {
+            if !set.contains(root) {
+                set.insert(root);
+                stack.push(root);
+            }
+        }
+        while let Some(at) = stack.pop() {
+            for (index, edge) in self.edges_of(at) {
+                if off.contains(&index) {
+                    continue;
+                }
+                if let Some(next) = self.declared_holder(edge) {
+                    if !set.contains(next) {
+                        set.insert(next);
+                        stack.push(next);
+                    }
+                }
+            }
+        }
+        set
+    }
+
     /// The holders declaring a resource with a literal title (a class
     /// reference is its own holder): where it is written with that title,
     /// else where an `alias` names it so, or its title is a variable or a
@@ -476,6 +510,20 @@ impl<'a> Semantic<'a> {
             .into_iter()
             .flatten()
             .map(move |&r| &analysis.resources[r as usize])
+    }
+
+    /// The declarations of the same resource that take effect instead of
+    /// `resource` where they are in the catalog: when it is a fallback
+    /// (declared only if not yet `defined`), the others that are not. A
+    /// catalog holding both compiles only when the fallback stands back.
+    pub fn superseding(
+        &self,
+        resource: &'a ResourceDeclaration,
+    ) -> impl Iterator<Item = &'a ResourceDeclaration> + '_ {
+        self.resources_of_type(&resource.type_name)
+            .filter(move |other| {
+                resource.fallback && !other.fallback && other.resource == resource.resource
+            })
     }
 
     /// Whether a collector collects a resource declaration.

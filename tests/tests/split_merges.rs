@@ -1,4 +1,4 @@
-//! `granule split` on fixtures/split/forced_merges: a refresh between two
+//! `granule split` on fixtures/split/forced_merges (and role_guards, below): a refresh between two
 //! classes, a cycle between two classes and one resource declared, realised
 //! and overridden by three classes. Each task's catalog must hold what its
 //! code refers to: a task applies (borrows) the class it refers to, and an
@@ -12,15 +12,18 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-fn split_report() -> Value {
-    let fixture = repo_root().join("fixtures/split/forced_merges");
-    let out = scratch("split_forced_merges").join("split");
+/// `granule split --verify` of a fixture of fixtures/split (its
+/// `manifests/site.pp`, with `options`): report.json.
+fn split_report(name: &str, options: &[&str]) -> Value {
+    let fixture = repo_root().join("fixtures/split").join(name);
+    let out = scratch(&format!("split_{name}")).join("split");
     let output = Command::new(granule())
         .arg("split")
         .arg("--modulepath")
         .arg(fixture.join("modules"))
         .arg("--entry")
         .arg(fixture.join("manifests/site.pp"))
+        .args(options)
         .arg("-o")
         .arg(&out)
         .arg("--verify")
@@ -110,7 +113,7 @@ fn borrows(report: &Value) -> Vec<((String, String), String)> {
 
 #[test]
 fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says_why() {
-    let report = split_report();
+    let report = split_report("forced_merges", &[]);
     let owner = task_of_class(&report);
     let merges = merges(&report);
     let borrows = borrows(&report);
@@ -173,4 +176,30 @@ fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says
         "clock is tied to something: {described:#?}"
     );
     assert_eq!(merges.len(), 1, "only the forced merge: {described:#?}");
+}
+
+/// fixtures/split/role_guards: class storage, declared for every role,
+/// includes its Nova client on compute nodes only; Nova orders every file
+/// tagged nova-config between its package and nova.conf. On compute nodes
+/// storage and the hypervisor are one cycle, so one task; on controllers
+/// storage configures nothing of Nova, and the API keeps its own task
+/// (it only runs after storage).
+#[test]
+fn module_code_guarded_by_the_role_orders_only_on_that_role() {
+    let report = split_report(
+        "role_guards",
+        &["--role-var", "$::role", "--roles", "compute,controller"],
+    );
+    let owner = task_of_class(&report);
+    let described: Vec<String> = merges(&report)
+        .iter()
+        .map(|merge| format!("{:?}: {}", merge.units, merge.reason))
+        .collect();
+    assert_eq!(owner["storage"], owner["nova::compute"], "{described:#?}");
+    assert_ne!(owner["storage"], owner["nova::api"], "{described:#?}");
+    assert_eq!(
+        described.len(),
+        1,
+        "only the cycle on compute nodes: {described:#?}"
+    );
 }

@@ -21,6 +21,9 @@ pub struct TaskManifest {
     /// The tasks it runs after (`requires`, `cross-depends`, and the
     /// `required_for` of others, resolved to ids).
     pub after: Vec<String>,
+    /// The roles it runs on, when tasks.yaml names them all (`None`: any
+    /// role, or patterns).
+    pub roles: Option<Vec<String>>,
 }
 
 /// One task as the checks see it: the units its manifest reaches.
@@ -33,6 +36,19 @@ pub struct Task {
     pub units: HashSet<Vertex>,
     /// The tasks that run before it, directly or through others.
     pub after: HashSet<String>,
+    /// The roles it runs on (`None`: any).
+    pub roles: Option<HashSet<String>>,
+}
+
+impl Task {
+    /// Whether both tasks may run on one node: only then do their
+    /// catalogs meet on it.
+    pub fn shares_node_with(&self, other: &Task) -> bool {
+        match (&self.roles, &other.roles) {
+            (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
+            _ => true,
+        }
+    }
 }
 
 /// What the architecture checks look at.
@@ -109,6 +125,10 @@ impl<'a> Workspace<'a> {
                 manifest: (*path).clone(),
                 units,
                 after: runs_after(tasks, &task.id),
+                roles: task
+                    .roles
+                    .as_ref()
+                    .map(|roles| roles.iter().cloned().collect()),
             })
             .collect();
         let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();

@@ -21,13 +21,16 @@
 //! only where no task holds both ends.
 
 use super::units::{Monolith, UnitKind};
-use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, Vertex};
+use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{HolderId, HolderSet, Semantic};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What one unit puts in a catalog.
 pub struct UnitCatalog<'a> {
     pub holders: HolderSet,
+    /// The classes and defines it declares itself, whose closures make
+    /// `holders`.
+    roots: Vec<HolderId>,
     /// Resources (literal titles) its own statement declares.
     pub own: HashSet<&'a Vertex>,
     /// References its own statement makes that a task must hold (the
@@ -45,7 +48,12 @@ pub struct Catalogs<'a> {
     /// Holders whose code the split copies (the entry, opened classes):
     /// never in a task's catalog themselves.
     pub walked: HashSet<HolderId>,
-    requirements: HashMap<HolderId, Vec<(&'a Edge, &'a Vertex)>>,
+    /// Per role (by index), the edges of module code under guards that
+    /// fail there (see `gates`), and what each unit's catalog then lacks
+    /// of its holders: `(unit, role)`, only where it lacks something.
+    off: Vec<HashSet<u32>>,
+    gaps: HashMap<(usize, usize), HolderSet>,
+    requirements: HashMap<HolderId, Vec<(u32, &'a Edge, &'a Vertex)>>,
     /// For each holder, the units whose closure holds it.
     pub units_with: HashMap<HolderId, Vec<usize>>,
     /// The classes the monolith declares with parameters
@@ -69,6 +77,26 @@ pub struct Violation {
 }
 
 impl<'a> Catalogs<'a> {
+    /// Whether a fallback declaration stands back in the monolith: another
+    /// declaration of the resource is reached, which Puppet would refuse
+    /// as a duplicate if the fallback took effect too.
+    pub fn superseded(
+        &self,
+        semantic: &Semantic<'a>,
+        monolith: &Monolith<'a>,
+        resource: &'a ResourceDeclaration,
+    ) -> bool {
+        semantic.superseding(resource).any(|other| {
+            semantic.holder(&other.holder).is_some_and(|holder| {
+                if self.walked.contains(&holder) {
+                    monolith.unit_at(&other.location).is_some()
+                } else {
+                    self.units_with.contains_key(&holder)
+                }
+            })
+        })
+    }
+
     pub fn new(
         semantic: &Semantic<'a>,
         monolith: &Monolith<'a>,
@@ -83,6 +111,7 @@ impl<'a> Catalogs<'a> {
                 let start = (unit.location.line, unit.location.column);
                 let mut catalog = UnitCatalog {
                     holders: HolderSet::default(),
+                    roots: Vec::new(),
                     own: HashSet::new(),
                     references: Vec::new(),
                     orderings: Vec::new(),
@@ -90,11 +119,13 @@ impl<'a> Catalogs<'a> {
                 if let UnitKind::Class(name) = &unit.kind {
                     if let Some(id) = semantic.holder(&Vertex::class(name)) {
                         catalog.holders.union_with(semantic.closure(id));
+                        catalog.roots.push(id);
                     }
                 }
                 for (_, edge) in semantic.edges_between(&file.path, start, unit.end) {
                     if let Some(id) = semantic.declared_holder(edge) {
                         catalog.holders.union_with(semantic.closure(id));
+                        catalog.roots.push(id);
                     }
                     match edge.kind {
                         EdgeKind::Declare | EdgeKind::DeclareVirtual => {
@@ -133,7 +164,7 @@ impl<'a> Catalogs<'a> {
         for &holder in units_with.keys() {
             let vertex = semantic.vertex(holder);
             let mut list = Vec::new();
-            for (_, edge) in semantic.edges_of(holder) {
+            for (index, edge) in semantic.edges_of(holder) {
                 let ends: &[&Vertex] = match edge.kind {
                     kind if kind.from_runs_first().is_some() && kind != EdgeKind::RequireClass => {
                         &[&edge.from, &edge.to]
@@ -143,7 +174,7 @@ impl<'a> Catalogs<'a> {
                 };
                 for &end in ends {
                     if required(end) && end != vertex {
-                        list.push((edge, end));
+                        list.push((index, edge, end));
                     }
                 }
             }
@@ -169,17 +200,77 @@ impl<'a> Catalogs<'a> {
         Catalogs {
             units,
             walked,
+            off: Vec::new(),
+            gaps: HashMap::new(),
             requirements,
             units_with,
             parameterised,
         }
     }
 
+    /// Leaves out of each role's catalogs what module code declares under
+    /// guards that fail on that role (`off`, per role index).
+    pub fn decide_guards(&mut self, semantic: &Semantic<'a>, off: Vec<HashSet<u32>>) {
+        for (role, off_here) in off.iter().enumerate() {
+            if off_here.is_empty() {
+                continue;
+            }
+            for (index, unit) in self.units.iter().enumerate() {
+                let mut kept = semantic.closure_without(&unit.roots, off_here);
+                for id in &self.walked {
+                    kept.remove(*id);
+                }
+                let mut lacking = unit.holders.clone();
+                lacking.remove_all(&kept);
+                if !lacking.is_empty() {
+                    self.gaps.insert((index, role), lacking);
+                }
+            }
+        }
+        self.off = off;
+    }
+
+    /// The holders a unit puts in a catalog on a role.
+    pub fn holders_on(&self, unit: usize, role: usize) -> HolderSet {
+        let mut holders = self.units[unit].holders.clone();
+        if let Some(lacking) = self.gaps.get(&(unit, role)) {
+            holders.remove_all(lacking);
+        }
+        holders
+    }
+
+    /// Whether a unit's catalog holds a holder on a role.
+    pub fn holds_on(&self, unit: usize, holder: HolderId, role: usize) -> bool {
+        self.units[unit].holders.contains(holder)
+            && !self
+                .gaps
+                .get(&(unit, role))
+                .is_some_and(|lacking| lacking.contains(holder))
+    }
+
+    /// Whether a unit's catalog holds an end (a class, or a resource with
+    /// a literal title) on a role.
+    pub fn holds_end_on(
+        &self,
+        semantic: &Semantic,
+        unit: usize,
+        end: &Vertex,
+        role: usize,
+    ) -> bool {
+        self.holds_where(semantic, |id| self.holds_on(unit, id, role), &[unit], end)
+    }
+
+    /// Whether the edge stands under a guard of module code that fails on
+    /// a role.
+    pub fn off_on(&self, edge: u32, role: usize) -> bool {
+        self.off.get(role).is_some_and(|off| off.contains(&edge))
+    }
+
     /// The holders of a set of units running on one role.
-    fn holders_of(&self, units: &[usize]) -> HolderSet {
+    fn holders_of(&self, units: &[usize], role: usize) -> HolderSet {
         let mut set = HolderSet::default();
         for &unit in units {
-            set.union_with(&self.units[unit].holders);
+            set.union_with(&self.holders_on(unit, role));
         }
         set
     }
@@ -193,15 +284,23 @@ impl<'a> Catalogs<'a> {
         units: &[usize],
         end: &Vertex,
     ) -> bool {
+        self.holds_where(semantic, |id| holders.contains(id), units, end)
+    }
+
+    /// `holds`, for the catalog holding the holders `contains` accepts.
+    fn holds_where(
+        &self,
+        semantic: &Semantic,
+        contains: impl Fn(HolderId) -> bool,
+        units: &[usize],
+        end: &Vertex,
+    ) -> bool {
         match end {
             Vertex::Class { name } => semantic
                 .holder(&Vertex::class(name))
-                .is_some_and(|id| holders.contains(id) || self.walked.contains(&id)),
+                .is_some_and(|id| contains(id) || self.walked.contains(&id)),
             _ => {
-                semantic
-                    .declarers(end)
-                    .iter()
-                    .any(|&id| holders.contains(id))
+                semantic.declarers(end).iter().any(|&id| contains(id))
                     || units.iter().any(|&unit| self.units[unit].own.contains(end))
             }
         }
@@ -213,11 +312,12 @@ impl<'a> Catalogs<'a> {
         semantic: &Semantic,
         end: &Vertex,
         candidates: &[usize],
+        role: usize,
     ) -> Vec<usize> {
         candidates
             .iter()
             .copied()
-            .filter(|&unit| self.holds(semantic, &self.units[unit].holders, &[unit], end))
+            .filter(|&unit| self.holds(semantic, &self.holders_on(unit, role), &[unit], end))
             .collect()
     }
 
@@ -229,8 +329,9 @@ impl<'a> Catalogs<'a> {
         monolith: &Monolith,
         group: &[usize],
         role_units: &[usize],
+        role: usize,
     ) -> Vec<Violation> {
-        let holders = self.holders_of(group);
+        let holders = self.holders_of(group, role);
         let mut broken = Vec::new();
         let mut seen: HashSet<&Vertex> = HashSet::new();
         let mut check =
@@ -241,7 +342,7 @@ impl<'a> Catalogs<'a> {
                 seen.insert(end);
                 // The smallest unit that puts the end in a catalog.
                 let Some(other) = self
-                    .declaring_units(semantic, end, role_units)
+                    .declaring_units(semantic, end, role_units, role)
                     .into_iter()
                     .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
                 else {
@@ -261,8 +362,10 @@ impl<'a> Catalogs<'a> {
                 });
             };
         for holder in holders.iter() {
-            for &(edge, end) in self.requirements.get(&holder).into_iter().flatten() {
-                check(edge, end, edge.unit.label(), &mut broken);
+            for &(index, edge, end) in self.requirements.get(&holder).into_iter().flatten() {
+                if !self.off_on(index, role) {
+                    check(edge, end, edge.unit.label(), &mut broken);
+                }
             }
         }
         for &unit in group {
@@ -322,6 +425,10 @@ pub struct CollectorUse<'a> {
     pub must_meet: Option<String>,
     /// Ordering edges it carries: `(collected first, edge)`.
     pub orders: Vec<(bool, &'a Edge)>,
+    /// What it collects only receives refreshes from the collector's code
+    /// (no override, nothing virtual, collected last in every chain): the
+    /// refresh is sent where that code first changes.
+    pub refreshed_only: bool,
 }
 
 /// The collectors of the holders units reach, with what they match.
@@ -349,7 +456,7 @@ pub fn collector_uses<'a>(
                 continue;
             };
             let matches = semantic.collects(collector, resource);
-            if !matches.may() {
+            if !matches.may() || catalogs.superseded(semantic, monolith, resource) {
                 continue;
             }
             if catalogs.walked.contains(&declarer) {
@@ -390,6 +497,10 @@ pub fn collector_uses<'a>(
             }
             orders.push((collected_first == from_first, edge));
         }
+        let refreshed_only = refresh.is_some()
+            && !collector.overrides
+            && !realises
+            && orders.iter().all(|(collected_first, _)| !collected_first);
         let must_meet = if let Some(edge) = refresh {
             Some(format!(
                 "a refresh ({}) of what {} collects: Puppet sends it only inside one catalog",
@@ -419,6 +530,7 @@ pub fn collector_uses<'a>(
                 units,
                 must_meet,
                 orders,
+                refreshed_only,
             });
         }
     }

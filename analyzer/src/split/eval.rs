@@ -362,6 +362,10 @@ impl<'m, 'a> Evaluator<'m, 'a> {
     }
 }
 
+/// The scope of code the split does not copy (a module's class or define):
+/// only the top scope's and opened classes' variables are known there.
+pub const OUTSIDE: usize = usize::MAX;
+
 /// The scope and name a variable reference written in `scope` reads:
 /// `$::x` the top scope's, `$a::b::x` the opened class `a::b`'s, `$x` its
 /// own scope's when that scope sets it, else the top scope's. `None` for a
@@ -382,6 +386,9 @@ pub fn resolve_variable<'n>(
     // the monolith's only when its entry is a manifest's top scope.
     if top {
         return monolith.scopes[0].class.is_none().then_some((0, name));
+    }
+    if scope == OUTSIDE {
+        return None;
     }
     let sets = |scope: usize| {
         monolith.scopes[scope].params.iter().any(|(p, _)| p == name)

@@ -16,6 +16,7 @@
 pub mod catalog;
 pub mod emit;
 pub mod eval;
+mod gates;
 pub mod open;
 pub mod plan;
 pub mod render;
@@ -356,7 +357,17 @@ pub fn split<'a>(
         )
         .filter_map(|vertex| semantic.holder(&vertex))
         .collect();
-    let catalogs = Catalogs::new(semantic, &monolith, walked);
+    let mut catalogs = Catalogs::new(semantic, &monolith, walked);
+    let role_args: Vec<Option<&str>> = roles.iter().map(|r| role_of(role_var, r)).collect();
+    catalogs.decide_guards(
+        semantic,
+        gates::edges_off(
+            semantic,
+            &Evaluator::new(files, &monolith, role_var, &assumptions),
+            &role_args,
+            &catalogs.walked,
+        ),
+    );
     let uses = catalog::collector_uses(semantic, &monolith, &catalogs);
 
     // 3. Partition: a first grouping, then what the constraints force.
@@ -372,7 +383,7 @@ pub fn split<'a>(
                 .collect()
         })
         .collect();
-    let mut orders = unit_orders(semantic, &monolith, &catalogs, &uses);
+    let mut orders = unit_orders(semantic, &monolith, &catalogs, &uses, &roles);
     // Units each unit's task borrows (meaningful for the union of a group).
     let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     let mut borrowed_alone: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
@@ -383,7 +394,7 @@ pub fn split<'a>(
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
         let with_borrowed = with_borrowed_groups(&groups, &borrowed, &borrowed_alone, &mut sets);
-        for (role, candidates) in roles.iter().zip(&role_units) {
+        for (role_index, (role, candidates)) in roles.iter().zip(&role_units).enumerate() {
             for (first, members) in &groups {
                 let applied: BTreeSet<usize> = with_borrowed[first]
                     .iter()
@@ -394,8 +405,8 @@ pub fn split<'a>(
                     continue;
                 }
                 let applied: Vec<usize> = applied.into_iter().collect();
-                for violation in
-                    catalogs.broken_references(semantic, &monolith, &applied, candidates)
+                for violation in catalogs
+                    .broken_references(semantic, &monolith, &applied, candidates, role_index)
                 {
                     let lender = violation.units[1];
                     let into = if violation.alone {
@@ -754,7 +765,15 @@ pub fn split<'a>(
             if both.is_empty() {
                 continue;
             }
-            for &without in holding.difference(&both) {
+            // A refresh is sent where its sender first changes: tasks
+            // applying the collector's code without the resource run
+            // after one applying both.
+            let without = if collector.refreshed_only {
+                code.difference(&both)
+            } else {
+                holding.difference(&both)
+            };
+            for &without in without {
                 carried.entry((without, both.clone())).or_insert(edge);
             }
         }
@@ -1256,19 +1275,57 @@ fn unit_orders<'a>(
     monolith: &Monolith<'a>,
     catalogs: &Catalogs<'a>,
     uses: &[CollectorUse<'a>],
+    roles: &[String],
 ) -> Vec<Order<'a>> {
     let files = &semantic.analysis.codebase.files;
     let mut orders = Vec::new();
-    // The unit standing for an end: the declarations of a class, else the
-    // first unit (in source order) whose catalog holds it; a class opened
-    // stands for all the units it was opened into.
-    let first_holding = |holder: HolderId| -> Option<usize> {
-        catalogs
+    // The roles (bits, by index) each unit runs on: an end stands for a
+    // unit on some of them only, and a relationship holds inside one
+    // node's catalog, so it orders units only on roles both ends share.
+    let unit_roles: Vec<u64> = monolith
+        .units
+        .iter()
+        .map(|unit| {
+            roles
+                .iter()
+                .enumerate()
+                .filter(|(_, role)| unit.roles.contains(*role))
+                .fold(0, |bits, (at, _)| bits | 1 << at)
+        })
+        .collect();
+    // Per role, the first unit (in source order) whose catalog holds
+    // `holds` on it.
+    let first_holding = |holds: &dyn Fn(usize, usize) -> bool,
+                         units: &mut dyn Iterator<Item = usize>| {
+        let mut left: u64 = unit_roles.iter().fold(0, |all, bits| all | bits);
+        let mut found: Vec<(usize, u64)> = Vec::new();
+        for unit in units {
+            if left == 0 {
+                break;
+            }
+            let bits = (0..roles.len())
+                .filter(|&role| left & unit_roles[unit] & 1 << role != 0 && holds(unit, role))
+                .fold(0, |bits, role| bits | 1 << role);
+            if bits != 0 {
+                found.push((unit, bits));
+                left &= !bits;
+            }
+        }
+        found
+    };
+    let holding = |holder: HolderId| -> Vec<(usize, u64)> {
+        let mut units = catalogs
             .units_with
             .get(&holder)
-            .and_then(|units| units.iter().min().copied())
+            .cloned()
+            .unwrap_or_default();
+        units.sort_unstable();
+        first_holding(
+            &|unit, role| catalogs.holds_on(unit, holder, role),
+            &mut units.into_iter(),
+        )
     };
-    let resolve_end = |end: &Vertex| -> Vec<(usize, bool)> {
+    let resolve_end = |end: &Vertex| -> Vec<(usize, bool, u64)> {
         match end {
             Vertex::Class { name } => {
                 // An opened class stands for what it contains: the
@@ -1278,30 +1335,33 @@ fn unit_orders<'a>(
                     return (0..monolith.units.len())
                         .filter(|&u| monolith.units[u].scope == scope)
                         .filter(|&u| monolith.units[u].contained())
-                        .map(|u| (u, true))
+                        .map(|u| (u, true, unit_roles[u]))
                         .collect();
                 }
-                let direct: Vec<(usize, bool)> = (0..monolith.units.len())
+                let direct: Vec<(usize, bool, u64)> = (0..monolith.units.len())
                     .filter(|&u| monolith.units[u].kind == UnitKind::Class(name.clone()))
-                    .map(|u| (u, true))
+                    .map(|u| (u, true, unit_roles[u]))
                     .collect();
                 if !direct.is_empty() {
                     return direct;
                 }
                 semantic
                     .holder(end)
-                    .and_then(first_holding)
-                    .map(|u| (u, true))
+                    .map(holding)
+                    .unwrap_or_default()
                     .into_iter()
+                    .map(|(u, bits)| (u, true, bits))
                     .collect()
             }
-            Vertex::Resource { scope: None, .. } => (0..monolith.units.len())
-                .find(|&u| catalogs.holds(semantic, &catalogs.units[u].holders, &[u], end))
-                .map(|u| (u, true))
-                .into_iter()
-                .collect(),
+            Vertex::Resource { scope: None, .. } => first_holding(
+                &|unit, role| catalogs.holds_end_on(semantic, unit, end, role),
+                &mut (0..monolith.units.len()),
+            )
+            .into_iter()
+            .map(|(u, bits)| (u, true, bits))
+            .collect(),
             Vertex::Collector { .. } => {
-                let mut found: Vec<(usize, bool)> = Vec::new();
+                let mut found: Vec<(usize, bool, u64)> = Vec::new();
                 for collector in semantic
                     .analysis
                     .collectors
@@ -1310,32 +1370,40 @@ fn unit_orders<'a>(
                 {
                     for resource in semantic.resources_of_type(&collector.type_name) {
                         let matches = semantic.collects(collector, resource);
-                        if !matches.may() {
+                        if !matches.may() || catalogs.superseded(semantic, monolith, resource) {
                             continue;
                         }
+                        let sure = matches == crate::semantic::Match::Yes;
+                        let Some(holder) = semantic.holder(&resource.holder) else {
+                            continue;
+                        };
                         // Declared by a copied statement: its unit.
-                        let unit = semantic.holder(&resource.holder).and_then(|holder| {
-                            if catalogs.walked.contains(&holder) {
-                                monolith.unit_at(&resource.location)
-                            } else {
-                                first_holding(holder)
+                        if catalogs.walked.contains(&holder) {
+                            if let Some(unit) = monolith.unit_at(&resource.location) {
+                                found.push((unit, sure, unit_roles[unit]));
                             }
-                        });
-                        if let Some(unit) = unit {
-                            found.push((unit, matches == crate::semantic::Match::Yes));
+                        } else {
+                            found.extend(
+                                holding(holder).into_iter().map(|(u, bits)| (u, sure, bits)),
+                            );
                         }
                     }
                 }
                 found.sort();
-                found.dedup_by_key(|(unit, _)| *unit);
+                found.dedup_by(|later, kept| {
+                    later.0 == kept.0 && {
+                        kept.2 |= later.2;
+                        true
+                    }
+                });
                 found
             }
             _ => Vec::new(),
         }
     };
     // Many edges share an end: each is resolved once.
-    let mut resolved: HashMap<&Vertex, Vec<(usize, bool)>> = HashMap::new();
-    let mut end_units = |end: &'a Vertex| -> Vec<(usize, bool)> {
+    let mut resolved: HashMap<&Vertex, Vec<(usize, bool, u64)>> = HashMap::new();
+    let mut end_units = |end: &'a Vertex| -> Vec<(usize, bool, u64)> {
         resolved
             .entry(end)
             .or_insert_with(|| resolve_end(end))
@@ -1364,9 +1432,9 @@ fn unit_orders<'a>(
             (&edge.to, &edge.from)
         };
         let (before, after) = (end_units(a), end_units(b));
-        for &(first, sure_first) in &before {
-            for &(then, sure_then) in &after {
-                if first != then {
+        for &(first, sure_first, roles_first) in &before {
+            for &(then, sure_then, roles_then) in &after {
+                if first != then && roles_first & roles_then != 0 {
                     orders.push(Order {
                         first,
                         then,
@@ -1387,7 +1455,7 @@ fn unit_orders<'a>(
             .flatten()
             .copied()
             .collect();
-        let collected: Vec<(usize, bool)> = collector
+        let collected: Vec<(usize, bool, u64)> = collector
             .matched
             .iter()
             .filter(|h| {
@@ -1396,7 +1464,10 @@ fn unit_orders<'a>(
                     .get(h)
                     .is_some_and(|units| units.iter().any(|u| with_collector.contains(u)))
             })
-            .filter_map(|&h| first_holding(h).map(|u| (u, collector.surely.contains(&h))))
+            .flat_map(|&h| {
+                let sure = collector.surely.contains(&h);
+                holding(h).into_iter().map(move |(u, bits)| (u, sure, bits))
+            })
             .collect();
         for &(collected_first, edge) in &collector.orders {
             let other = if edge.from == collector.collector.collector {
@@ -1404,9 +1475,9 @@ fn unit_orders<'a>(
             } else {
                 &edge.from
             };
-            for &(y, sure_other) in &end_units(other) {
-                for &(x, sure) in &collected {
-                    if x != y {
+            for &(y, sure_other, roles_other) in &end_units(other) {
+                for &(x, sure, roles_collected) in &collected {
+                    if x != y && roles_other & roles_collected != 0 {
                         let (first, then) = if collected_first { (x, y) } else { (y, x) };
                         orders.push(Order {
                             first,
@@ -1419,13 +1490,6 @@ fn unit_orders<'a>(
             }
         }
     }
-    // A relationship holds inside one node's catalog: between units that
-    // share no role it orders nothing.
-    orders.retain(|order| {
-        !monolith.units[order.first]
-            .roles
-            .is_disjoint(&monolith.units[order.then].roles)
-    });
     orders
 }
 

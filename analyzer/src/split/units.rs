@@ -65,6 +65,61 @@ pub enum GuardKind<'a> {
     },
 }
 
+/// The branches of an `if`, `unless` or `case` statement, each with the
+/// condition it runs under.
+pub fn branches(statement: &Expr) -> Vec<(GuardKind<'_>, &Expr)> {
+    match &statement.kind {
+        ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+            let positive = matches!(statement.kind, ExprKind::If(_));
+            let test = &conditional.test;
+            let mut found = Vec::new();
+            if let Some(then_branch) = &conditional.then_branch {
+                found.push((
+                    GuardKind::If {
+                        test,
+                        holds: positive,
+                    },
+                    then_branch,
+                ));
+            }
+            if let Some(else_branch) = &conditional.else_branch {
+                found.push((
+                    GuardKind::If {
+                        test,
+                        holds: !positive,
+                    },
+                    else_branch,
+                ));
+            }
+            found
+        }
+        ExprKind::Case { test, options } => {
+            let others: Vec<&Expr> = options
+                .iter()
+                .flat_map(|option| &option.values)
+                .filter(|value| !matches!(value.kind, ExprKind::Default))
+                .collect();
+            options
+                .iter()
+                .filter_map(|option| {
+                    let default = option
+                        .values
+                        .iter()
+                        .any(|value| matches!(value.kind, ExprKind::Default));
+                    let kind = GuardKind::Case {
+                        test,
+                        values: option.values.iter().collect(),
+                        others: others.clone(),
+                        default,
+                    };
+                    option.body.as_ref().map(|body| (kind, body))
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// One statement of the entry point (or of an opened class) that becomes
 /// part of a task.
 #[derive(Debug, Clone)]
@@ -328,44 +383,10 @@ impl<'a, 'o> Collector<'a, 'o> {
                     self.statements(body);
                 }
             }
-            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
-                let positive = matches!(statement.kind, ExprKind::If(_));
-                let test = &conditional.test;
-                if let Some(then_branch) = &conditional.then_branch {
-                    let guard = self.guard(GuardKind::If {
-                        test,
-                        holds: positive,
-                    });
-                    self.guarded(guard, then_branch);
-                }
-                if let Some(else_branch) = &conditional.else_branch {
-                    let guard = self.guard(GuardKind::If {
-                        test,
-                        holds: !positive,
-                    });
-                    self.guarded(guard, else_branch);
-                }
-            }
-            ExprKind::Case { test, options } => {
-                let others: Vec<&'a Expr> = options
-                    .iter()
-                    .flat_map(|option| &option.values)
-                    .filter(|value| !matches!(value.kind, ExprKind::Default))
-                    .collect();
-                for option in options {
-                    let default = option
-                        .values
-                        .iter()
-                        .any(|value| matches!(value.kind, ExprKind::Default));
-                    let guard = self.guard(GuardKind::Case {
-                        test,
-                        values: option.values.iter().collect(),
-                        others: others.clone(),
-                        default,
-                    });
-                    if let Some(body) = &option.body {
-                        self.guarded(guard, body);
-                    }
+            ExprKind::If(_) | ExprKind::Unless(_) | ExprKind::Case { .. } => {
+                for (kind, body) in branches(statement) {
+                    let guard = self.guard(kind);
+                    self.guarded(guard, body);
                 }
             }
             ExprKind::Block(_) => self.statements(statement),

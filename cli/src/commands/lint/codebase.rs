@@ -201,10 +201,17 @@ fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
                 .filter(|other| other.required_for.contains(&task.id))
                 .map(|other| other.id.clone()),
         );
+        let roles: Option<Vec<String>> = task
+            .roles
+            .iter()
+            .map(|role| role.exact().map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .filter(|roles| !roles.is_empty());
         tasks.push(TaskManifest {
             id: task.id.clone(),
             manifest: path,
             after,
+            roles,
         });
     }
     Ok(tasks)

@@ -14,7 +14,9 @@
 //! own). Its query (`title`, `tag`, attributes, `and`, `or`) is matched
 //! against each declared resource by the semantic model `granule split`
 //! uses; a resource it only may collect (a title computed at run time) is
-//! not reported: the split lists those as hazards.
+//! not reported: the split lists those as hazards. Nor is a fallback
+//! declaration (under `if !defined(...)`) of a resource some task declares
+//! unconditionally: where both meet, Puppet keeps the other.
 //! Relationships between classes count as well: `Class['x']` is only in the
 //! catalogs of the tasks that declare class x. Not reported: ends declared
 //! nowhere or by no task (granule/undeclared-resource and
@@ -25,7 +27,13 @@
 //! when tasks.yaml orders those tasks the same way (task order carries the
 //! relationship: a resource takes effect where it is first applied, so a
 //! collected resource ordered first must run before every task applying
-//! the collector's code, one ordered last after one of them). Nothing is reported without `--tasks`.
+//! the collector's code, one ordered last after one of them). A collector
+//! whose resources only receive a refresh (`Package['x'] ~> Service <| |>`)
+//! loses it only in a task applying the code without them that may run
+//! before every task applying both: the refresh is sent where the code
+//! first changes. Only tasks
+//! that may run on one node meet: tasks whose roles tasks.yaml names and
+//! which share none never do. Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
 //! ```puppet
@@ -168,6 +176,7 @@ impl<'a> Collected<'a> {
     /// as hazards.
     fn surely(&mut self, edge: &'a Edge) -> &[&'a ResourceDeclaration] {
         let semantic = &self.semantic;
+        let holding = &self.holding;
         self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
             let Some(collector) = semantic
                 .analysis
@@ -180,6 +189,11 @@ impl<'a> Collected<'a> {
             semantic
                 .resources_of_type(&collector.type_name)
                 .filter(|resource| semantic.collects(collector, resource) == Match::Yes)
+                .filter(|resource| {
+                    !semantic
+                        .superseding(resource)
+                        .any(|other| holding.contains_key(&other.holder))
+                })
                 .collect()
         })
     }
@@ -316,15 +330,58 @@ fn check_collector<'a>(
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
     let surely: Vec<&ResourceDeclaration> = collected.surely(edge).to_vec();
-    // What an override sets is lost again where the resource is applied
-    // without it, whatever ran before.
-    let overrides = collected
+    let declaration = collected
         .semantic
         .analysis
         .collectors
         .iter()
-        .any(|c| c.holder == edge.unit && c.collector == edge.to && c.overrides_state);
+        .find(|c| c.holder == edge.unit && c.collector == edge.to);
+    // What an override sets is lost again where the resource is applied
+    // without it, whatever ran before.
+    let overrides = declaration.is_some_and(|c| c.overrides_state);
+    // A collector in a chain (`Package <| |> -> Exec['x']`) orders or
+    // refreshes what it collects: with nothing collected, that is gone too.
+    let chains: Vec<&Edge> = collected
+        .chains
+        .get(&edge.to)
+        .cloned()
+        .unwrap_or_default();
+    let collected_first =
+        |chain: &Edge| chain.kind.from_runs_first().map(|from_first| (chain.from == edge.to) == from_first);
+    // Only refreshed (`File['x'] ~> Service <| |>`): the refresh is sent
+    // where the code sending it first changes, so a task applying that
+    // code without the resource must run after one applying both; where
+    // the resource is applied without the code, nothing is lost (the task
+    // applying both refreshes it).
+    let refreshed_only = !overrides
+        && declaration.is_some_and(|c| !c.overrides)
+        && chains.iter().any(|chain| collected.refresh_matters(chain))
+        && chains.iter().all(|chain| collected_first(chain) == Some(false));
     for resource in surely {
+        if refreshed_only && !resource.is_virtual {
+            if task.units.contains(&resource.holder)
+                || in_catalog(task, &resource.resource, declarations)
+            {
+                continue;
+            }
+            let refreshed_first = workspace.tasks.iter().any(|both| {
+                task.after.contains(&both.id)
+                    && both.shares_node_with(task)
+                    && both.units.contains(&edge.unit)
+                    && (both.units.contains(&resource.holder)
+                        || in_catalog(both, &resource.resource, declarations))
+            });
+            if !refreshed_first {
+                let holding = collected.tasks_holding(workspace, &resource.holder);
+                for other in holding.iter().filter(|other| other.shares_node_with(task)) {
+                    if !others.contains(&other.id.as_str()) {
+                        others.push(&other.id);
+                    }
+                    there.get_or_insert_with(|| resource.location.clone());
+                }
+            }
+            continue;
+        }
         if task.units.contains(&resource.holder) {
             continue;
         }
@@ -347,10 +404,18 @@ fn check_collector<'a>(
                     .collect()
             });
         let applied_first_with_code = |other: &Task| {
-            !overrides && with_code.iter().any(|both| other.after.contains(both))
+            !overrides
+                && with_code.iter().any(|both| {
+                    other.after.contains(both)
+                        && workspace
+                            .tasks
+                            .iter()
+                            .any(|t| t.id == *both && t.shares_node_with(other))
+                })
         };
         for &other in &holding {
             if other.id != task.id
+                && task.shares_node_with(other)
                 && !other.units.contains(&edge.unit)
                 && !applied_first_with_code(other)
             {
@@ -364,13 +429,6 @@ fn check_collector<'a>(
     let Some(there) = there else {
         return;
     };
-    // A collector in a chain (`Package <| |> -> Exec['x']`) orders or
-    // refreshes what it collects: with nothing collected, that is gone too.
-    let chains: &[&Edge] = collected
-        .chains
-        .get(&edge.to)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
     // Only orderings, and tasks.yaml orders the tasks the same way: task
     // order carries them. What a resource does takes effect when it is
     // first applied (later tasks apply it again, unchanged): a collected
@@ -379,10 +437,9 @@ fn check_collector<'a>(
     let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     let carried = !chains.is_empty()
         && chains.iter().all(|chain| {
-            let Some(from_first) = chain.kind.from_runs_first() else {
+            let Some(collected_first) = collected_first(chain) else {
                 return false;
             };
-            let collected_first = (chain.from == edge.to) == from_first;
             !collected.refresh_matters(chain)
                 && others.iter().all(|other| {
                     if collected_first {
@@ -390,7 +447,9 @@ fn check_collector<'a>(
                     } else {
                         let other_task = workspace.tasks.iter().find(|t| t.id == *other);
                         other_task.is_some_and(|t| {
-                            code_tasks.iter().any(|code| t.after.contains(&code.id))
+                            code_tasks
+                                .iter()
+                                .any(|code| t.after.contains(&code.id) && code.shares_node_with(t))
                         })
                     }
                 })
@@ -399,7 +458,12 @@ fn check_collector<'a>(
         return;
     }
     let refreshes = chains.iter().any(|&chain| collected.refresh_matters(chain));
-    let (lost, or_order) = if refreshes {
+    let (lost, or_order) = if refreshed_only {
+        (
+            ", and the refresh written with it is lost if this task changes the code's resources first",
+            ", or make this task run after one applying both (`requires` in tasks.yaml)",
+        )
+    } else if refreshes {
         (
             ", and the refresh written with it is lost",
             ", or order the tasks in tasks.yaml (`requires`) and refresh in the later task",

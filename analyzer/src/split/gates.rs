@@ -1,0 +1,120 @@
+//! Guards of module code, decided per role.
+//!
+//! The classes and defines the split does not open are applied whole, yet
+//! their own code often declares other classes on some roles only
+//! (`case $::fuel_settings['role'] { 'compute': { include ceph::nova_compute } }`).
+//! Where the role, or an `--assume`d expression, decides such a guard, what
+//! the branch that cannot run declares is not in that role's catalogs: its
+//! resources are not ordered, referenced or collected there.
+
+use super::eval::{Evaluator, OUTSIDE};
+use super::units::{branches, Guard};
+use crate::index::normalize;
+use crate::model::Vertex;
+use crate::semantic::{HolderId, Semantic};
+use granule_parser::{Expr, ExprKind, Span};
+use std::collections::HashSet;
+
+/// For each role (`None`: any), the edges of module code that stand under
+/// a branch that cannot run on it. `walked` are the holders whose code the
+/// split copies: their guards are the units' own.
+pub fn edges_off(
+    semantic: &Semantic,
+    evaluator: &Evaluator,
+    roles: &[Option<&str>],
+    walked: &HashSet<HolderId>,
+) -> Vec<HashSet<u32>> {
+    let mut walk = Walk {
+        semantic,
+        evaluator,
+        roles,
+        walked,
+        file: 0,
+        off: vec![HashSet::new(); roles.len()],
+    };
+    for (file, source) in semantic.analysis.codebase.files.iter().enumerate() {
+        walk.file = file;
+        walk.definitions(&source.program.body);
+    }
+    walk.off
+}
+
+struct Walk<'w, 'a> {
+    semantic: &'w Semantic<'a>,
+    evaluator: &'w Evaluator<'w, 'a>,
+    roles: &'w [Option<&'w str>],
+    walked: &'w HashSet<HolderId>,
+    file: usize,
+    off: Vec<HashSet<u32>>,
+}
+
+impl Walk<'_, '_> {
+    /// Finds class and define definitions (nested ones too).
+    fn definitions(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Block(statements) => {
+                for statement in statements {
+                    self.definitions(statement);
+                }
+            }
+            ExprKind::Class(definition) | ExprKind::Define(definition) => {
+                let name = normalize(&definition.name);
+                let holder = if matches!(expr.kind, ExprKind::Class(_)) {
+                    Vertex::class(&name)
+                } else {
+                    Vertex::Type { name }
+                };
+                if let Some(body) = &definition.body {
+                    let copied = self
+                        .semantic
+                        .holder(&holder)
+                        .is_some_and(|id| self.walked.contains(&id));
+                    if !copied {
+                        self.branches(body, &holder);
+                    }
+                    self.definitions(body);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks the edges of `holder` under each branch that cannot run on a
+    /// role, through nested statements.
+    fn branches(&mut self, expr: &Expr, holder: &Vertex) {
+        let statements = match &expr.kind {
+            ExprKind::Block(statements) => statements.as_slice(),
+            _ => std::slice::from_ref(expr),
+        };
+        for statement in statements {
+            for (kind, body) in branches(statement) {
+                let guard = Guard {
+                    file: self.file,
+                    scope: OUTSIDE,
+                    kind,
+                };
+                for (role, off) in self.roles.iter().zip(&mut self.off) {
+                    if self.evaluator.holds(&guard, *role) == Some(false) {
+                        let source = &self.semantic.analysis.codebase.files[self.file];
+                        let start = source.location(body.span);
+                        let end = source.location(Span {
+                            start: body.span.end.saturating_sub(1).max(body.span.start),
+                            end: body.span.end,
+                        });
+                        off.extend(
+                            self.semantic
+                                .edges_between(
+                                    &source.path,
+                                    (start.line, start.column),
+                                    (end.line, end.column),
+                                )
+                                .filter(|(_, edge)| edge.unit == *holder)
+                                .map(|(index, _)| index),
+                        );
+                    }
+                }
+                self.branches(body, holder);
+            }
+        }
+    }
+}
