@@ -688,10 +688,10 @@ pub fn split<'a>(
     }
     // Task order carries what a collector orders in catalogs that hold
     // its code but not what it collects. A resource takes effect where it
-    // is first applied (later tasks apply it again, unchanged): one the
-    // collector orders first must run before every task applying the
-    // collector's code; one it orders last after one of them (unless that
-    // would close a cycle).
+    // is first applied (later tasks apply it again, unchanged): each task
+    // applying the collector's code runs after one applying a resource the
+    // collector orders first; each task applying one it orders last runs
+    // after one applying the code (unless that would close a cycle).
     let mut applying: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     for (at, task) in tasks.iter().enumerate() {
         for unit in task.applied() {
@@ -739,12 +739,37 @@ pub fn split<'a>(
             }
         }
         for &(collected_first, edge) in &collector.orders {
-            for &y in &collected {
-                if collected_first {
-                    for &x in &code {
-                        carried.entry((x, BTreeSet::from([y]))).or_insert(edge);
+            if collected.is_empty() {
+                break;
+            }
+            if collected_first {
+                // Each task applying the code runs after one applying the
+                // resource: it has taken effect there. A copied statement
+                // is a declaration of its own in each task copying it
+                // (its title may be computed there): after each of them.
+                for (at, units) in resources.iter().enumerate() {
+                    let applying_it = tasks_of(&mut units.iter().copied());
+                    // Where every task applying it applies the code too,
+                    // it is ordered in their catalogs.
+                    if applying_it.is_subset(&code) {
+                        continue;
                     }
-                } else {
+                    let each: Vec<BTreeSet<usize>> = if at < collector.surely.len() {
+                        vec![applying_it.clone()]
+                    } else {
+                        applying_it
+                            .difference(&code)
+                            .map(|&y| BTreeSet::from([y]))
+                            .collect()
+                    };
+                    for firsts in each {
+                        for &x in code.difference(&applying_it) {
+                            carried.entry((x, firsts.clone())).or_insert(edge);
+                        }
+                    }
+                }
+            } else {
+                for &y in &collected {
                     carried.entry((y, code.clone())).or_insert(edge);
                 }
             }

@@ -26,8 +26,9 @@
 //! does not see, and a collector that only orders what other tasks declare
 //! when tasks.yaml orders those tasks the same way (task order carries the
 //! relationship: a resource takes effect where it is first applied, so a
-//! collected resource ordered first must run before every task applying
-//! the collector's code, one ordered last after one of them). A collector
+//! task applying the collector's code must run after a task applying each
+//! resource it orders first, and a task applying one it orders last after
+//! a task applying the code). A collector
 //! whose resources only receive a refresh (`Package['x'] ~> Service <| |>`)
 //! loses it only in a task applying the code without them that may run
 //! before every task applying both: the refresh is sent where the code
@@ -357,6 +358,19 @@ fn check_collector<'a>(
         && declaration.is_some_and(|c| !c.overrides)
         && chains.iter().any(|chain| collected.refresh_matters(chain))
         && chains.iter().all(|chain| collected_first(chain) == Some(false));
+    // Per resource (its copies in several tasks are one resource): whether
+    // this task holds it, and whether it runs after a task applying it
+    // (where it has taken effect).
+    let mut here: HashMap<&Vertex, bool> = HashMap::new();
+    let mut applied_before: HashMap<&Vertex, bool> = HashMap::new();
+    for resource in &surely {
+        *here.entry(&resource.resource).or_default() |= task.units.contains(&resource.holder);
+        *applied_before.entry(&resource.resource).or_default() |= collected
+            .tasks_holding(workspace, &resource.holder)
+            .iter()
+            .any(|other| task.after.contains(&other.id) && other.shares_node_with(task));
+    }
+    let mut after_each_resource = true;
     for resource in surely {
         if refreshed_only && !resource.is_virtual {
             if task.units.contains(&resource.holder)
@@ -382,7 +396,7 @@ fn check_collector<'a>(
             }
             continue;
         }
-        if task.units.contains(&resource.holder) {
+        if here[&resource.resource] {
             continue;
         }
         let holding = collected.tasks_holding(workspace, &resource.holder);
@@ -413,17 +427,22 @@ fn check_collector<'a>(
                             .any(|t| t.id == *both && t.shares_node_with(other))
                 })
         };
+        let mut lost_here = false;
         for &other in &holding {
             if other.id != task.id
                 && task.shares_node_with(other)
                 && !other.units.contains(&edge.unit)
                 && !applied_first_with_code(other)
             {
+                lost_here = true;
                 if !others.contains(&other.id.as_str()) {
                     others.push(&other.id);
                 }
                 there.get_or_insert_with(|| resource.location.clone());
             }
+        }
+        if lost_here {
+            after_each_resource &= applied_before[&resource.resource];
         }
     }
     let Some(there) = there else {
@@ -431,9 +450,9 @@ fn check_collector<'a>(
     };
     // Only orderings, and tasks.yaml orders the tasks the same way: task
     // order carries them. What a resource does takes effect when it is
-    // first applied (later tasks apply it again, unchanged): a collected
-    // resource that runs first must run before every task applying the
-    // collector's code; one that runs last after any of them.
+    // first applied (later tasks apply it again, unchanged): this task
+    // runs after one applying each resource the collector orders first;
+    // each task applying one it orders last after one applying the code.
     let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     let carried = !chains.is_empty()
         && chains.iter().all(|chain| {
@@ -441,18 +460,15 @@ fn check_collector<'a>(
                 return false;
             };
             !collected.refresh_matters(chain)
-                && others.iter().all(|other| {
-                    if collected_first {
-                        task.after.contains(*other)
-                    } else {
+                && (collected_first && after_each_resource
+                    || !collected_first && others.iter().all(|other| {
                         let other_task = workspace.tasks.iter().find(|t| t.id == *other);
                         other_task.is_some_and(|t| {
                             code_tasks
                                 .iter()
                                 .any(|code| t.after.contains(&code.id) && code.shares_node_with(t))
                         })
-                    }
-                })
+                    }))
         });
     if carried {
         return;
