@@ -16,19 +16,20 @@ use granule_parser::{Expr, ExprKind, Span};
 use std::collections::HashSet;
 
 /// For each role (`None`: any), the edges of module code that stand under
-/// a branch that cannot run on it. `walked` are the holders whose code the
-/// split copies: their guards are the units' own.
+/// a branch that cannot run on it, in the holders `applied` accepts (those
+/// a catalog holds; not those whose code the split copies: their guards
+/// are the units' own).
 pub fn edges_off(
     semantic: &Semantic,
     evaluator: &Evaluator,
     roles: &[Option<&str>],
-    walked: &HashSet<HolderId>,
+    applied: &dyn Fn(HolderId) -> bool,
 ) -> Vec<HashSet<u32>> {
     let mut walk = Walk {
         semantic,
         evaluator,
         roles,
-        walked,
+        applied,
         file: 0,
         off: vec![HashSet::new(); roles.len()],
     };
@@ -43,7 +44,7 @@ struct Walk<'w, 'a> {
     semantic: &'w Semantic<'a>,
     evaluator: &'w Evaluator<'w, 'a>,
     roles: &'w [Option<&'w str>],
-    walked: &'w HashSet<HolderId>,
+    applied: &'w dyn Fn(HolderId) -> bool,
     file: usize,
     off: Vec<HashSet<u32>>,
 }
@@ -65,11 +66,7 @@ impl Walk<'_, '_> {
                     Vertex::Type { name }
                 };
                 if let Some(body) = &definition.body {
-                    let copied = self
-                        .semantic
-                        .holder(&holder)
-                        .is_some_and(|id| self.walked.contains(&id));
-                    if !copied {
+                    if self.semantic.holder(&holder).is_some_and(self.applied) {
                         self.branches(body, &holder);
                     }
                     self.definitions(body);

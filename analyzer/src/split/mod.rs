@@ -358,16 +358,20 @@ pub fn split<'a>(
         .filter_map(|vertex| semantic.holder(&vertex))
         .collect();
     let mut catalogs = Catalogs::new(semantic, &monolith, walked);
-    let role_args: Vec<Option<&str>> = roles.iter().map(|r| role_of(role_var, r)).collect();
-    catalogs.decide_guards(
-        semantic,
-        gates::edges_off(
+    // Module code's guards can only be decided by a role or an assumption.
+    if role_var.is_some() || !assumptions.is_empty() {
+        let role_args: Vec<Option<&str>> = roles.iter().map(|r| role_of(role_var, r)).collect();
+        catalogs.decide_guards(
             semantic,
-            &Evaluator::new(files, &monolith, role_var, &assumptions),
-            &role_args,
-            &catalogs.walked,
-        ),
-    );
+            gates::edges_off(
+                semantic,
+                &Evaluator::new(files, &monolith, role_var, &assumptions),
+                &role_args,
+                // (Holders whose code is copied are in no unit's catalog.)
+                &|holder| catalogs.units_with.contains_key(&holder),
+            ),
+        );
+    }
     let uses = catalog::collector_uses(semantic, &monolith, &catalogs);
 
     // 3. Partition: a first grouping, then what the constraints force.

@@ -362,16 +362,12 @@ fn check_collector<'a>(
     // this task holds it, and whether it runs after a task applying it
     // (where it has taken effect).
     let mut here: HashMap<&Vertex, bool> = HashMap::new();
-    let mut applied_before: HashMap<&Vertex, bool> = HashMap::new();
     for resource in &surely {
         *here.entry(&resource.resource).or_default() |= task.units.contains(&resource.holder);
-        *applied_before.entry(&resource.resource).or_default() |= collected
-            .tasks_holding(workspace, &resource.holder)
-            .iter()
-            .any(|other| task.after.contains(&other.id) && other.shares_node_with(task));
     }
-    let mut after_each_resource = true;
-    for resource in surely {
+    // The resources lost here: other tasks apply them without the code.
+    let mut lost: Vec<&Vertex> = Vec::new();
+    for &resource in &surely {
         if refreshed_only && !resource.is_virtual {
             if task.units.contains(&resource.holder)
                 || in_catalog(task, &resource.resource, declarations)
@@ -441,10 +437,17 @@ fn check_collector<'a>(
                 there.get_or_insert_with(|| resource.location.clone());
             }
         }
-        if lost_here {
-            after_each_resource &= applied_before[&resource.resource];
+        if lost_here && !lost.contains(&&resource.resource) {
+            lost.push(&resource.resource);
         }
     }
+    let after_each_resource = lost.iter().all(|&lost| {
+        surely
+            .iter()
+            .filter(|other| other.resource == *lost)
+            .flat_map(|other| collected.tasks_holding(workspace, &other.holder))
+            .any(|other| task.after.contains(&other.id) && other.shares_node_with(task))
+    });
     let Some(there) = there else {
         return;
     };
