@@ -366,7 +366,7 @@ fn check_collector<'a>(
         *here.entry(&resource.resource).or_default() |= task.units.contains(&resource.holder);
     }
     // The resources lost here: other tasks apply them without the code.
-    let mut lost: Vec<&Vertex> = Vec::new();
+    let mut lost_resources: Vec<&Vertex> = Vec::new();
     for &resource in &surely {
         if refreshed_only && !resource.is_virtual {
             if task.units.contains(&resource.holder)
@@ -437,11 +437,11 @@ fn check_collector<'a>(
                 there.get_or_insert_with(|| resource.location.clone());
             }
         }
-        if lost_here && !lost.contains(&&resource.resource) {
-            lost.push(&resource.resource);
+        if lost_here && !lost_resources.contains(&&resource.resource) {
+            lost_resources.push(&resource.resource);
         }
     }
-    let after_each_resource = lost.iter().all(|&lost| {
+    let after_each_resource = lost_resources.iter().all(|&lost| {
         surely
             .iter()
             .filter(|other| other.resource == *lost)
