@@ -520,10 +520,14 @@ impl<'a> Semantic<'a> {
         &self,
         resource: &'a ResourceDeclaration,
     ) -> impl Iterator<Item = &'a ResourceDeclaration> + '_ {
-        self.resources_of_type(&resource.type_name)
-            .filter(move |other| {
-                resource.fallback && !other.fallback && other.resource == resource.resource
-            })
+        let type_name = if resource.fallback {
+            resource.type_name.as_str()
+        } else {
+            // Not a fallback: nothing stands in for it.
+            ""
+        };
+        self.resources_of_type(type_name)
+            .filter(move |other| !other.fallback && other.resource == resource.resource)
     }
 
     /// Whether a collector collects a resource declaration.
