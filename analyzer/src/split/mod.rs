@@ -1311,6 +1311,8 @@ fn unit_orders<'a>(
     // The roles (bits, by index) each unit runs on: an end stands for a
     // unit on some of them only, and a relationship holds inside one
     // node's catalog, so it orders units only on roles both ends share.
+    // Roles past the 64th share the last bit (they are told apart less).
+    let bit = |role: usize| -> u64 { 1 << role.min(63) };
     let unit_roles: Vec<u64> = monolith
         .units
         .iter()
@@ -1319,7 +1321,7 @@ fn unit_orders<'a>(
                 .iter()
                 .enumerate()
                 .filter(|(_, role)| unit.roles.contains(*role))
-                .fold(0, |bits, (at, _)| bits | 1 << at)
+                .fold(0, |bits, (at, _)| bits | bit(at))
         })
         .collect();
     // Per role, the first unit (in source order) whose catalog holds
@@ -1333,8 +1335,8 @@ fn unit_orders<'a>(
                 break;
             }
             let bits = (0..roles.len())
-                .filter(|&role| left & unit_roles[unit] & 1 << role != 0 && holds(unit, role))
-                .fold(0, |bits, role| bits | 1 << role);
+                .filter(|&role| left & unit_roles[unit] & bit(role) != 0 && holds(unit, role))
+                .fold(0, |bits, role| bits | bit(role));
             if bits != 0 {
                 found.push((unit, bits));
                 left &= !bits;
