@@ -16,7 +16,9 @@ use std::process::Command;
 /// `manifests/site.pp`, with `options`): report.json.
 fn split_report(name: &str, options: &[&str]) -> Value {
     let fixture = repo_root().join("fixtures/split").join(name);
-    let out = scratch(&format!("split_{name}")).join("split");
+    // Each test writes its own split.
+    let test = std::thread::current().name().unwrap_or(name).to_string();
+    let out = scratch(&format!("split_{name}_{test}")).join("split");
     let output = Command::new(granule())
         .arg("split")
         .arg("--modulepath")
@@ -202,4 +204,20 @@ fn module_code_guarded_by_the_role_orders_only_on_that_role() {
         1,
         "only the cycle on compute nodes: {described:#?}"
     );
+}
+
+/// Roles are told apart in a word of bits: a deployment naming more roles
+/// than fit in it still splits (and verifies).
+#[test]
+fn a_split_with_more_roles_than_bits_in_a_word_succeeds() {
+    let roles: Vec<String> = (0..70)
+        .map(|i| format!("role{i}"))
+        .chain(["compute".to_string(), "controller".to_string()])
+        .collect();
+    let report = split_report(
+        "role_guards",
+        &["--role-var", "$::role", "--roles", &roles.join(",")],
+    );
+    let owner = task_of_class(&report);
+    assert_eq!(owner["storage"], owner["nova::compute"]);
 }

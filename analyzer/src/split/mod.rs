@@ -1311,8 +1311,10 @@ fn unit_orders<'a>(
     // The roles (bits, by index) each unit runs on: an end stands for a
     // unit on some of them only, and a relationship holds inside one
     // node's catalog, so it orders units only on roles both ends share.
-    // Roles past the 64th share the last bit (they are told apart less).
+    // Roles past the 63rd share the last bit: told apart no more, each
+    // unit holding an end on one of them stands for it.
     let bit = |role: usize| -> u64 { 1 << role.min(63) };
+    let shared: u64 = if roles.len() > 64 { bit(63) } else { 0 };
     let unit_roles: Vec<u64> = monolith
         .units
         .iter()
@@ -1339,7 +1341,7 @@ fn unit_orders<'a>(
                 .fold(0, |bits, role| bits | bit(role));
             if bits != 0 {
                 found.push((unit, bits));
-                left &= !bits;
+                left &= !(bits & !shared);
             }
         }
         found
