@@ -965,6 +965,32 @@ fn fault_tolerance_and_fail_fast_stop_the_ansible_run() {
     }
 }
 
+/// Runs `tasks` through Ansible on the resume fixture's nodes with
+/// `--stop-after task`: the run must end stopped (exit 3, saying so) with
+/// `task` done on every node. The final states and what granule said.
+fn stopped_after_everywhere(
+    dir: &Path,
+    tasks: &Path,
+    ansible: &Path,
+    task: &str,
+) -> (BTreeMap<(String, String), String>, String) {
+    let inventory = fixture("resume").join("nodes.yaml");
+    let mut args = run_args(tasks, &inventory, "ansible", ansible);
+    args.extend(["--stop-after".to_string(), task.to_string()]);
+    let (code, stderr) = run_in(dir, &args);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--stop-after reached"), "{stderr}");
+    let states = final_states(&dir.join("state"));
+    for node in ["db-1", "worker-1", "worker-2"] {
+        assert_eq!(
+            states.get(&(node.to_string(), task.to_string())),
+            Some(&"succeeded".to_string()),
+            "{stderr}"
+        );
+    }
+    (states, stderr)
+}
+
 /// `--stop-after step3` through Ansible: exit status 3, step3 done on every
 /// node and step4 started on none; `--resume` finishes the rest, each task
 /// having run once on each node.
@@ -976,19 +1002,7 @@ fn stop_after_halts_the_ansible_run_and_resume_goes_on() {
     };
     let dir = scratch(test);
     let tasks = fixture("resume").join("tasks.yaml");
-    let inventory = fixture("resume").join("nodes.yaml");
-    let mut args = run_args(&tasks, &inventory, "ansible", &ansible);
-    args.extend(["--stop-after".to_string(), "step3".to_string()]);
-    let (code, stderr) = run_in(&dir, &args);
-    assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("--stop-after reached"), "{stderr}");
-    let states = final_states(&dir.join("state"));
-    for node in ["db-1", "worker-1", "worker-2"] {
-        assert_eq!(
-            states.get(&(node.to_string(), "step3".to_string())),
-            Some(&"succeeded".to_string())
-        );
-    }
+    stopped_after_everywhere(&dir, &tasks, &ansible, "step3");
     let starts = count_starts(&events(&dir));
     assert!(
         starts.keys().all(|key| !key.ends_with(" step4")),
@@ -1018,19 +1032,8 @@ fn stop_after_the_last_task_before_held_ones_stops_the_run() {
          - id: second\n  type: shell\n  version: 2.0.0\n  roles: '*'\n  requires: [first]\n  parameters:\n    cmd: 'true'\n",
     )
     .expect("tasks.yaml written");
-    let inventory = fixture("resume").join("nodes.yaml");
-    let mut args = run_args(&tasks, &inventory, "ansible", &ansible);
-    args.extend(["--stop-after".to_string(), "first".to_string()]);
-    let (code, stderr) = run_in(&dir, &args);
-    assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("--stop-after reached"), "{stderr}");
-    let states = final_states(&dir.join("state"));
+    let (states, stderr) = stopped_after_everywhere(&dir, &tasks, &ansible, "first");
     for node in ["db-1", "worker-1", "worker-2"] {
-        assert_eq!(
-            states.get(&(node.to_string(), "first".to_string())),
-            Some(&"succeeded".to_string()),
-            "{stderr}"
-        );
         assert_ne!(
             states.get(&(node.to_string(), "second".to_string())),
             Some(&"succeeded".to_string()),
