@@ -369,26 +369,11 @@ fn check_collector<'a>(
     let mut lost_resources: Vec<&Vertex> = Vec::new();
     for &resource in &surely {
         if refreshed_only && !resource.is_virtual {
-            if task.units.contains(&resource.holder)
-                || in_catalog(task, &resource.resource, declarations)
-            {
-                continue;
-            }
-            let refreshed_first = workspace.tasks.iter().any(|both| {
-                task.after.contains(&both.id)
-                    && both.shares_node_with(task)
-                    && both.units.contains(&edge.unit)
-                    && (both.units.contains(&resource.holder)
-                        || in_catalog(both, &resource.resource, declarations))
-            });
-            if !refreshed_first {
-                let holding = collected.tasks_holding(workspace, &resource.holder);
-                for other in holding.iter().filter(|other| other.shares_node_with(task)) {
-                    if !others.contains(&other.id.as_str()) {
-                        others.push(&other.id);
-                    }
-                    there.get_or_insert_with(|| resource.location.clone());
+            for other in refresh_lost(workspace, declarations, collected, task, edge, resource) {
+                if !others.contains(&other.id.as_str()) {
+                    others.push(&other.id);
                 }
+                there.get_or_insert_with(|| resource.location.clone());
             }
             continue;
         }
@@ -509,6 +494,37 @@ fn check_collector<'a>(
             task.id,
         ),
     );
+}
+
+/// For a collector whose resources only receive its code's refresh: the
+/// tasks holding `resource` (on a node with `task`) when `task` applies
+/// the code without it and runs after no task applying both, so that the
+/// refresh is lost if `task` changes the code's resources first.
+fn refresh_lost<'w>(
+    workspace: &'w Workspace,
+    declarations: &Declarations,
+    collected: &Collected,
+    task: &Task,
+    edge: &Edge,
+    resource: &ResourceDeclaration,
+) -> Vec<&'w Task> {
+    let holds = |t: &Task| {
+        t.units.contains(&resource.holder) || in_catalog(t, &resource.resource, declarations)
+    };
+    let refreshed_first = workspace.tasks.iter().any(|both| {
+        task.after.contains(&both.id)
+            && both.shares_node_with(task)
+            && both.units.contains(&edge.unit)
+            && holds(both)
+    });
+    if holds(task) || refreshed_first {
+        return Vec::new();
+    }
+    collected
+        .tasks_holding(workspace, &resource.holder)
+        .into_iter()
+        .filter(|other| other.shares_node_with(task))
+        .collect()
 }
 
 /// The metaparameter an edge of that kind is written with.
