@@ -977,7 +977,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
         .take(5)
         .map(|t| {
             format!(
-                "`{}` ({} units, {:.0}%)",
+                "`{}` ({} units, {:.1}%)",
                 t.id,
                 t.units.len(),
                 100.0 * t.units.len() as f64 / units.len().max(1) as f64
