@@ -25,6 +25,17 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
+    /// The line and column of the first and of the last character of
+    /// `span` (what `Semantic::edges_between` takes).
+    pub fn bounds(&self, span: Span) -> ((u32, u32), (u32, u32)) {
+        let first = self.location(span);
+        let last = self.location(Span {
+            start: span.end.saturating_sub(1).max(span.start),
+            end: span.end,
+        });
+        ((first.line, first.column), (last.line, last.column))
+    }
+
     pub fn location(&self, span: Span) -> Location {
         let (line, column) = self.lines.line_col(&self.source, span.start as usize);
         Location {

@@ -12,7 +12,7 @@ use super::units::{branches, Guard};
 use crate::index::normalize;
 use crate::model::Vertex;
 use crate::semantic::{HolderId, Semantic};
-use granule_parser::{Expr, ExprKind, Span};
+use granule_parser::{Expr, ExprKind};
 use std::collections::HashSet;
 
 /// For each role (`None`: any), the edges of module code that stand under
@@ -90,21 +90,13 @@ impl Walk<'_, '_> {
                     scope: OUTSIDE,
                     kind,
                 };
+                let source = &self.semantic.analysis.codebase.files[self.file];
+                let (start, end) = source.bounds(body.span);
                 for (role, off) in self.roles.iter().zip(&mut self.off) {
                     if self.evaluator.holds(&guard, *role) == Some(false) {
-                        let source = &self.semantic.analysis.codebase.files[self.file];
-                        let start = source.location(body.span);
-                        let end = source.location(Span {
-                            start: body.span.end.saturating_sub(1).max(body.span.start),
-                            end: body.span.end,
-                        });
                         off.extend(
                             self.semantic
-                                .edges_between(
-                                    &source.path,
-                                    (start.line, start.column),
-                                    (end.line, end.column),
-                                )
+                                .edges_between(&source.path, start, end)
                                 .filter(|(_, edge)| edge.unit == *holder)
                                 .map(|(index, _)| index),
                         );

@@ -357,16 +357,8 @@ impl<'a, 'o> Collector<'a, 'o> {
     fn guarded(&mut self, guard: Guard<'a>, body: &'a Expr) {
         if !self.may_hold(&guard) {
             let source = self.source();
-            let start = source.location(body.span);
-            let end = source.location(Span {
-                start: body.span.end.saturating_sub(1).max(body.span.start),
-                end: body.span.end,
-            });
-            self.opener.prune(
-                source.path.clone(),
-                (start.line, start.column),
-                (end.line, end.column),
-            );
+            let (start, end) = source.bounds(body.span);
+            self.opener.prune(source.path.clone(), start, end);
             return;
         }
         self.guards.push(guard);
@@ -603,21 +595,14 @@ impl<'a, 'o> Collector<'a, 'o> {
     fn make_unit(&self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) -> Unit<'a> {
         let file = self.source();
         let location = file.location(statement.span);
-        let end = file.location(Span {
-            start: statement
-                .span
-                .end
-                .saturating_sub(1)
-                .max(statement.span.start),
-            end: statement.span.end,
-        });
+        let (_, end) = file.bounds(statement.span);
         let scope_stage = self.monolith.scopes[self.scope].stage.clone();
         let inherits_stage = stage.is_none() && scope_stage.is_some();
         Unit {
             file: self.file,
             statement,
             location,
-            end: (end.line, end.column),
+            end,
             kind,
             guards: self.guards.clone(),
             scope: self.scope,
