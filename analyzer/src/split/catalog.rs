@@ -212,10 +212,18 @@ impl<'a> Catalogs<'a> {
     /// guards that fail on that role (`off`, per role index).
     pub fn decide_guards(&mut self, semantic: &Semantic<'a>, off: Vec<HashSet<u32>>) {
         for (role, off_here) in off.iter().enumerate() {
-            if off_here.is_empty() {
-                continue;
+            // Only a unit holding code with a failing guard can lack anything.
+            let mut guarded = HolderSet::default();
+            for &edge in off_here {
+                if let Some(holder) = semantic.holder(&semantic.analysis.edges[edge as usize].unit)
+                {
+                    guarded.insert(holder);
+                }
             }
             for (index, unit) in self.units.iter().enumerate() {
+                if !unit.holders.intersects(&guarded) {
+                    continue;
+                }
                 let mut kept = semantic.closure_without(&unit.roots, off_here);
                 for id in &self.walked {
                     kept.remove(*id);
