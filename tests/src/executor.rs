@@ -113,6 +113,39 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// What `granule lint --tasks OUT/tasks.yaml OUT` finds that refuses a
+/// split (`granule/cross-task-reference`, `granule/task-undefined-variable`),
+/// with `options` given to lint too (the split's `--role-var`, `--assume`).
+pub fn split_refusals(modulepath: &Path, out: &Path, options: &[&str]) -> Vec<Value> {
+    let lint = Command::new(granule())
+        .args(["lint", "--format", "json", "--modulepath"])
+        .arg(modulepath)
+        .args(options)
+        .arg("--tasks")
+        .arg(out.join("tasks.yaml"))
+        .arg(out)
+        .output()
+        .expect("granule runs");
+    let linted: Value = serde_json::from_slice(&lint.stdout).unwrap_or_else(|e| {
+        panic!(
+            "granule lint's JSON: {e}\n{}{}",
+            text(&lint.stdout),
+            text(&lint.stderr)
+        )
+    });
+    linted
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|file| file.as_array().into_iter().flatten())
+        .filter(|problem| {
+            problem["check"] == "granule/task-undefined-variable"
+                || problem["check"] == "granule/cross-task-reference"
+        })
+        .cloned()
+        .collect()
+}
+
 /// The plan printed by `granule run --dry-run --format json`.
 pub struct PlanView {
     pub instances: Vec<(String, String, String)>,

@@ -50,6 +50,15 @@ pub fn fixture_cases(rule: &str) -> Vec<PathBuf> {
     subdirectories(&repo_root().join("fixtures/lint-architecture").join(rule))
 }
 
+/// The options a case gives `granule lint` besides `--tasks` (its
+/// `lint-options` file: one argument per line), e.g. `--role-var` and
+/// `$::role` for tasks whose manifests branch on a node's role.
+pub fn lint_options(case: &Path) -> Vec<String> {
+    std::fs::read_to_string(case.join("lint-options"))
+        .map(|text| text.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// The directories in `dir`, sorted.
 pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -63,15 +72,19 @@ pub fn subdirectories(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// What `puppet apply --noop` of `manifest` says (stdout and stderr), with
-/// the module path given, Puppet's directories under `puppet_dir` and the
-/// more `options`.
+/// the module path given, Puppet's directories under `puppet_dir`, the
+/// more `options`, and `facts` set (as Facter reads `FACTER_name`).
 pub fn puppet_apply(
     manifest: &Path,
     modulepath: &str,
     puppet_dir: &Path,
     options: &[String],
+    facts: &[(&str, &str)],
 ) -> String {
     let mut command = Command::new("puppet");
+    for (fact, value) in facts {
+        command.env(format!("FACTER_{fact}"), value);
+    }
     command
         .args(["apply", "--noop", "--color=false"])
         .arg(format!("--modulepath={modulepath}"))

@@ -2,11 +2,11 @@
 //! command users run: `fixtures/lint-architecture/<rule>/<case>/` is a
 //! small environment (`modules/`, manifests, maybe a `tasks.yaml`), linted
 //! with `granule lint --format json <case>` (and `--tasks` when the case has
-//! a tasks.yaml). A case named `positive*` must trip the rule, one named
+//! a tasks.yaml, and the options of its `lint-options` file). A case named `positive*` must trip the rule, one named
 //! `negative*` must not; what the rule reports is snapshotted per case.
 
 use granule_tests::executor::granule_in;
-use granule_tests::lint_fixtures::subdirectories;
+use granule_tests::lint_fixtures::{lint_options, subdirectories};
 use granule_tests::repo_root;
 use serde_json::Value;
 use std::fmt::Write;
@@ -14,11 +14,13 @@ use std::path::Path;
 
 /// The rule's problems in one case, one line each, paths relative to it.
 fn report(rule: &str, case: &Path) -> String {
+    let options = lint_options(case);
     let mut args = vec!["lint", "--format", "json"];
     let tasks = case.join("tasks.yaml");
     if tasks.is_file() {
         args.extend(["--tasks", "tasks.yaml"]);
     }
+    args.extend(options.iter().map(String::as_str));
     args.push(".");
     let output = granule_in(case, &args);
     let status = output.status.code();

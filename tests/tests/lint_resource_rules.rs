@@ -74,6 +74,7 @@ fn puppet_apply(case: &Path, node: &str, puppet_dir: &Path, stdlib: &Path) -> St
         &modulepath,
         puppet_dir,
         &[format!("--certname={node}")],
+        &[],
     )
 }
 

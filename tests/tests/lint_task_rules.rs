@@ -12,7 +12,7 @@
 
 use granule_tests::executor::{granule_in, scratch, text, tool_available};
 use granule_tests::lint_fixtures::{
-    canonical, catalog_errors, fixture_cases, lint_problems, Found,
+    canonical, catalog_errors, fixture_cases, lint_options, lint_problems, Found,
 };
 use granule_tests::{repo_root, require_reference};
 use std::collections::BTreeSet;
@@ -25,12 +25,24 @@ const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
 /// `check`.
 fn lint(dir: &Path, tasks: &Path, path: &str, check: &str) -> Vec<Found> {
     let tasks = tasks.to_str().expect("a UTF-8 path");
-    lint_problems(dir, &["--tasks", tasks, path], check)
+    let options = lint_options(dir);
+    let mut args = vec!["--tasks", tasks];
+    args.extend(options.iter().map(String::as_str));
+    args.push(path);
+    lint_problems(dir, &args, check)
 }
 
-/// The cases of a rule's fixtures, each with its task manifests (absolute)
-/// and their ids, as its tasks.yaml lists them.
-fn cases(rule: &str) -> Vec<(PathBuf, Vec<(String, PathBuf)>)> {
+/// A task of a fixture's tasks.yaml: its id, manifest (absolute) and the
+/// roles it runs on.
+struct FixtureTask {
+    id: String,
+    manifest: PathBuf,
+    roles: Vec<String>,
+}
+
+/// The cases of a rule's fixtures, each with its tasks, as its tasks.yaml
+/// lists them.
+fn cases(rule: &str) -> Vec<(PathBuf, Vec<FixtureTask>)> {
     fixture_cases(rule)
         .into_iter()
         .filter(|case| case.join("tasks.yaml").is_file())
@@ -41,17 +53,33 @@ fn cases(rule: &str) -> Vec<(PathBuf, Vec<(String, PathBuf)>)> {
         .collect()
 }
 
-/// The `id` and `puppet_manifest` of each task of the case's tasks.yaml
-/// (the fixtures write one `id:` line before each manifest).
-fn task_manifests(case: &Path) -> Vec<(String, PathBuf)> {
+/// The `id`, `groups` and `puppet_manifest` of each task of the case's
+/// tasks.yaml (the fixtures write `id:`, then `groups: [a, b]` if any,
+/// then the manifest).
+fn task_manifests(case: &Path) -> Vec<FixtureTask> {
     let yaml = std::fs::read_to_string(case.join("tasks.yaml")).expect("tasks.yaml");
     let mut id = String::new();
+    let mut roles = Vec::new();
     let mut tasks = Vec::new();
     for line in yaml.lines().map(str::trim) {
         if let Some(value) = line.strip_prefix("- id:") {
             id = value.trim().to_string();
+            roles.clear();
+        } else if let Some(groups) = line.strip_prefix("groups:") {
+            roles = groups
+                .trim()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(',')
+                .map(|role| role.trim().to_string())
+                .filter(|role| !role.is_empty())
+                .collect();
         } else if let Some(manifest) = line.strip_prefix("puppet_manifest:") {
-            tasks.push((id.clone(), case.join(manifest.trim())));
+            tasks.push(FixtureTask {
+                id: id.clone(),
+                manifest: case.join(manifest.trim()),
+                roles: roles.clone(),
+            });
         }
     }
     assert!(!tasks.is_empty(), "{}: no tasks", case.display());
@@ -60,7 +88,7 @@ fn task_manifests(case: &Path) -> Vec<(String, PathBuf)> {
 
 /// What `puppet apply --noop` says compiling and applying one task manifest
 /// on its own, as the runner applies it: stdout and stderr.
-fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path) -> String {
+fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path, facts: &[(&str, &str)]) -> String {
     let hiera = case.join("hiera.yaml");
     let options: Vec<String> = if hiera.is_file() {
         vec![format!("--hiera_config={}", hiera.display())]
@@ -68,7 +96,7 @@ fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path) -> String {
         Vec::new()
     };
     let modulepath = case.join("modules").display().to_string();
-    granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options)
+    granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options, facts)
 }
 
 /// Where Puppet warns "Unknown variable: 'x'. (file: F, line: L, column: C)".
@@ -103,12 +131,12 @@ fn undefined_variables_are_those_puppet_finds_unknown() {
                 .map(|found| (canonical(&found.file), found.line, found.column))
                 .collect();
         let mut unknown = BTreeSet::new();
-        for (_, manifest) in &tasks {
-            let log = puppet_apply(&case, manifest, &puppet_dir);
+        for task in &tasks {
+            let log = puppet_apply(&case, &task.manifest, &puppet_dir, &[]);
             assert!(
                 log.contains("Compiled catalog") || !catalog_errors(&log).is_empty(),
                 "puppet apply {} did nothing recognisable:\n{log}",
-                manifest.display()
+                task.manifest.display()
             );
             unknown.extend(
                 unknown_variables(&log)
@@ -140,9 +168,23 @@ fn cross_task_references_fail_as_puppet_fails() {
     let puppet_dir = scratch(test);
     for (case, tasks) in cases("cross-task-reference") {
         let found = lint(&case, Path::new("tasks.yaml"), ".", CROSS_TASK_REFERENCE);
-        for (id, manifest) in &tasks {
-            let log = puppet_apply(&case, manifest, &puppet_dir);
-            let errors = catalog_errors(&log);
+        // A case that tells lint the role (`--role-var $::role`) is compiled
+        // once per role of each task, the role given as a fact.
+        let per_role = lint_options(&case).iter().any(|o| o == "--role-var");
+        for task in &tasks {
+            let id = &task.id;
+            let roles: Vec<Option<&str>> = if per_role {
+                task.roles.iter().map(|role| Some(role.as_str())).collect()
+            } else {
+                vec![None]
+            };
+            let logs: Vec<String> = roles
+                .iter()
+                .map(|role| {
+                    let facts: Vec<(&str, &str)> = role.map(|r| ("role", r)).into_iter().collect();
+                    puppet_apply(&case, &task.manifest, &puppet_dir, &facts)
+                })
+                .collect();
             // What granule says Puppet fails this task's catalog with.
             let quoted: Vec<&str> = found
                 .iter()
@@ -150,17 +192,22 @@ fn cross_task_references_fail_as_puppet_fails() {
                 .filter_map(|f| f.message.split("(\"").nth(1)?.split("\")").next())
                 .collect();
             if quoted.is_empty() {
-                assert!(
-                    errors.is_empty() && log.contains("Compiled catalog"),
-                    "{}: granule finds nothing failing task {id}, Puppet fails it:\n{log}",
-                    case.display()
-                );
+                for log in &logs {
+                    assert!(
+                        catalog_errors(log).is_empty() && log.contains("Compiled catalog"),
+                        "{}: granule finds nothing failing task {id}, Puppet fails it:\n{log}",
+                        case.display()
+                    );
+                }
                 continue;
             }
-            // Puppet stops at the first failure: it must be one granule quotes.
+            // Puppet stops at the first failure: on some role, it must be
+            // one granule quotes.
+            let errors: Vec<Vec<String>> = logs.iter().map(|log| catalog_errors(log)).collect();
             assert!(
                 errors
                     .iter()
+                    .flatten()
                     .any(|error| quoted.iter().any(|q| error.starts_with(q))),
                 "{}: task {id}: Puppet's errors {errors:?} are none of granule's {quoted:?}",
                 case.display()

@@ -26,7 +26,24 @@ pub struct TaskManifest {
     pub roles: Option<Vec<String>>,
 }
 
-/// One task as the checks see it: the units its manifest reaches.
+/// How guards are decided, as `granule split` decided them: the
+/// expression holding a node's role (`--role-var`) and the values assumed
+/// for others (`--assume EXPR=VALUE`). With neither, every branch may run.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    pub role_var: Option<String>,
+    pub assumptions: Vec<(String, String)>,
+}
+
+impl Guards {
+    fn decide_any(&self) -> bool {
+        self.role_var.is_some() || !self.assumptions.is_empty()
+    }
+}
+
+/// One task as the checks see it: the units its manifest reaches. Where
+/// guards are decided, a task that runs on several roles is seen once per
+/// role (with one role and what its manifest declares there).
 pub struct Task {
     pub id: String,
     /// The manifest's path as the codebase knows the file.
@@ -34,6 +51,9 @@ pub struct Task {
     /// The top scope and nodes of the manifest, and every class and define
     /// they declare, directly or through others.
     pub units: HashSet<Vertex>,
+    /// Edges (indexes into the analysis' edges) of those units written
+    /// under a branch that cannot run on the task's role.
+    pub off: Arc<HashSet<u32>>,
     /// The tasks that run before it, directly or through others.
     pub after: HashSet<String>,
     /// The roles it runs on (`None`: any).
@@ -48,6 +68,11 @@ impl Task {
             (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
             _ => true,
         }
+    }
+
+    /// Whether the edge at `index` is code its catalog applies.
+    pub fn applies(&self, index: u32, edge: &Edge) -> bool {
+        self.units.contains(&edge.unit) && !self.off.contains(&index)
     }
 }
 
@@ -71,6 +96,7 @@ impl<'a> Workspace<'a> {
         analysis: &'a Analysis,
         tasks: &[TaskManifest],
         linted: &[PathBuf],
+        guards: &Guards,
     ) -> Workspace<'a> {
         let identities: HashMap<Arc<str>, FileId> = analysis
             .codebase
@@ -117,20 +143,25 @@ impl<'a> Workspace<'a> {
                 starts
             })
             .collect();
-        let tasks = found
-            .iter()
-            .zip(analysis.reachable_from_each(starts))
-            .map(|((task, path), units)| Task {
-                id: task.id.clone(),
-                manifest: (*path).clone(),
-                units,
-                after: runs_after(tasks, &task.id),
-                roles: task
-                    .roles
-                    .as_ref()
-                    .map(|roles| roles.iter().cloned().collect()),
-            })
-            .collect();
+        let tasks = if guards.decide_any() {
+            tasks_per_role(analysis, tasks, &found, guards)
+        } else {
+            found
+                .iter()
+                .zip(analysis.reachable_from_each(starts))
+                .map(|((task, path), units)| Task {
+                    id: task.id.clone(),
+                    manifest: (*path).clone(),
+                    units,
+                    off: Arc::default(),
+                    after: runs_after(tasks, &task.id),
+                    roles: task
+                        .roles
+                        .as_ref()
+                        .map(|roles| roles.iter().cloned().collect()),
+                })
+                .collect()
+        };
         let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
         for edge in &analysis.edges {
             if edge.unit != edge.to && analysis.declares_unit(edge) {
@@ -299,12 +330,20 @@ pub fn run(
             let mut findings = Findings::new(check.name, check.kind);
             run(workspace, &mut findings);
             let mut found = findings.into_vec();
+            // A task seen once per role may find one problem on several.
             found.sort_by(|a, b| {
-                (&a.file, a.problem.line, a.problem.column).cmp(&(
-                    &b.file,
-                    b.problem.line,
-                    b.problem.column,
-                ))
+                (
+                    &a.file,
+                    a.problem.line,
+                    a.problem.column,
+                    &a.problem.message,
+                )
+                    .cmp(&(
+                        &b.file,
+                        b.problem.line,
+                        b.problem.column,
+                        &b.problem.message,
+                    ))
             });
             found.dedup();
             Some(found)
@@ -324,6 +363,127 @@ pub fn run(
         }
     }
     by_file
+}
+
+/// The tasks as each role sees them: per role a task runs on, what its
+/// manifest declares there, the guards of its own code and of the module
+/// code it reaches decided for that role (as `granule split` decides
+/// them). A task whose roles tasks.yaml does not name, or all tasks when
+/// only assumptions are given, are seen once, with the assumptions.
+fn tasks_per_role(
+    analysis: &Analysis,
+    manifests: &[TaskManifest],
+    found: &[(&TaskManifest, &Arc<str>)],
+    guards: &Guards,
+) -> Vec<Task> {
+    use crate::semantic::Semantic;
+    use crate::split::eval::{Evaluator, Value};
+    use crate::split::gates;
+    use crate::split::units::{Monolith, Scope};
+    let semantic = Semantic::new(analysis);
+    let files = &analysis.codebase.files;
+    let file_index: HashMap<&Arc<str>, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(at, file)| (&file.path, at))
+        .collect();
+    let manifest_files: Vec<usize> = found
+        .iter()
+        .filter_map(|(_, path)| file_index.get(path).copied())
+        .collect();
+    // A task manifest is a top scope of its own: what it reads is Hiera's
+    // or the node's, unknown here but for the role and the assumptions.
+    let monolith = Monolith {
+        scopes: vec![Scope {
+            class: None,
+            parent: None,
+            file: manifest_files.first().copied().unwrap_or(0),
+            params: Vec::new(),
+            args: Vec::new(),
+            guards: Vec::new(),
+            stage: None,
+            declared_at: None,
+            reason: String::new(),
+        }],
+        ..Monolith::default()
+    };
+    let assumptions: Vec<(String, Value)> = guards
+        .assumptions
+        .iter()
+        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
+        .collect();
+    let evaluator = Evaluator::new(files, &monolith, guards.role_var.as_deref(), &assumptions);
+    let mut roles: Vec<&str> = found
+        .iter()
+        .filter_map(|(task, _)| task.roles.as_ref())
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    // The first "role" stands for any role: the assumptions alone decide.
+    let mut role_args: Vec<Option<&str>> = vec![None];
+    if guards.role_var.is_some() {
+        role_args.extend(roles.iter().map(|&role| Some(role)));
+    }
+    let module_off = gates::edges_off(&semantic, &evaluator, &role_args, &|_| true);
+    let top_off = gates::top_scope_edges_off(&semantic, &evaluator, &role_args, &manifest_files);
+    let off: Vec<Arc<HashSet<u32>>> = module_off
+        .into_iter()
+        .zip(top_off)
+        .map(|(mut module, top)| {
+            module.extend(top);
+            Arc::new(module)
+        })
+        .collect();
+    let mut views = Vec::new();
+    for (task, path) in found {
+        let after = runs_after(manifests, &task.id);
+        let Some(root) = semantic.holder(&Vertex::TopScope {
+            file: (*path).clone(),
+        }) else {
+            continue;
+        };
+        let mut roots = vec![root];
+        roots.extend(
+            analysis
+                .edges
+                .iter()
+                .filter(|edge| {
+                    matches!(edge.unit, Vertex::Node { .. }) && edge.location.file == **path
+                })
+                .filter_map(|edge| semantic.holder(&edge.unit)),
+        );
+        roots.sort_unstable();
+        roots.dedup();
+        let per_role: Vec<(usize, Option<HashSet<String>>)> = match (&guards.role_var, &task.roles)
+        {
+            (Some(_), Some(task_roles)) => task_roles
+                .iter()
+                .filter_map(|role| {
+                    let at = 1 + roles.iter().position(|r| r == role)?;
+                    Some((at, Some(HashSet::from([role.clone()]))))
+                })
+                .collect(),
+            (_, task_roles) => vec![(0, task_roles.as_ref().map(|r| r.iter().cloned().collect()))],
+        };
+        for (at, roles) in per_role {
+            let units = semantic
+                .closure_without(&roots, &off[at])
+                .iter()
+                .map(|holder| semantic.vertex(holder).clone())
+                .collect();
+            views.push(Task {
+                id: task.id.clone(),
+                manifest: (*path).clone(),
+                units,
+                off: off[at].clone(),
+                after: after.clone(),
+                roles,
+            });
+        }
+    }
+    views
 }
 
 /// The ids of the tasks `id` runs after, transitively.

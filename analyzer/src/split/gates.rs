@@ -6,6 +6,10 @@
 //! Where the role, or an `--assume`d expression, decides such a guard, what
 //! the branch that cannot run declares is not in that role's catalogs: its
 //! resources are not ordered, referenced or collected there.
+//!
+//! `granule lint --tasks` (and so `split --verify`) decides the same guards
+//! for each role a task runs on, and those of the task manifests' own top
+//! scopes: a task's catalog on a role is what its manifest declares there.
 
 use super::eval::{Evaluator, OUTSIDE};
 use super::units::{branches, Guard};
@@ -36,6 +40,33 @@ pub fn edges_off(
     for (file, source) in semantic.analysis.codebase.files.iter().enumerate() {
         walk.file = file;
         walk.definitions(&source.program.body);
+    }
+    walk.off
+}
+
+/// The same for the top-scope code of the manifests `files` (by index):
+/// for each role, the edges written under a branch that cannot run there.
+pub fn top_scope_edges_off(
+    semantic: &Semantic,
+    evaluator: &Evaluator,
+    roles: &[Option<&str>],
+    files: &[usize],
+) -> Vec<HashSet<u32>> {
+    let mut walk = Walk {
+        semantic,
+        evaluator,
+        roles,
+        applied: &|_| true,
+        file: 0,
+        off: vec![HashSet::new(); roles.len()],
+    };
+    for &file in files {
+        walk.file = file;
+        let source = &semantic.analysis.codebase.files[file];
+        let holder = Vertex::TopScope {
+            file: source.path.clone(),
+        };
+        walk.branches(&source.program.body, &holder);
     }
     walk.off
 }

@@ -16,7 +16,7 @@
 pub mod catalog;
 pub mod emit;
 pub mod eval;
-mod gates;
+pub mod gates;
 pub mod open;
 pub mod plan;
 pub mod render;

@@ -4,7 +4,7 @@ pub(crate) mod codebase;
 mod report;
 
 use clap::{Args, ValueEnum};
-use granule_analyzer::lint::architecture::FileId;
+use granule_analyzer::lint::architecture::{FileId, Guards};
 use granule_analyzer::lint::baseline::{self, Baseline, Matcher};
 use granule_analyzer::lint::config::{CheckSelection, FailOn, LintTable};
 use granule_analyzer::lint::rules::{self, Check};
@@ -55,6 +55,7 @@ use std::process::ExitCode;
 ///   granule lint --format sarif . > lint.sarif  # GitHub code scanning
 ///   granule lint --modulepath site:modules manifests/  # a control repository
 ///   granule lint --tasks out/tasks.yaml out/    # the tasks of a split
+///   granule lint --tasks out/tasks.yaml --role-var '$::role' out/  # ...per role
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub struct LintArgs {
@@ -118,6 +119,19 @@ pub struct LintArgs {
     /// reads but never sets) and report in the code the tasks reach.
     #[arg(long, value_name = "FILE")]
     tasks: Option<PathBuf>,
+
+    /// With --tasks: the expression holding a node's role, as given to
+    /// `granule split --role-var` (`$::fuel_settings['role']`). Each task
+    /// is then checked once per role tasks.yaml names for it, with the
+    /// branches of its manifest and of the module code it reaches that
+    /// cannot run on that role left out, as the split left them out.
+    #[arg(long, value_name = "EXPR", requires = "tasks")]
+    role_var: Option<String>,
+
+    /// With --tasks: decide guards on EXPR as `granule split --assume`
+    /// did (repeatable), e.g. `--assume "$::settings['mode']=ha"`.
+    #[arg(long, value_name = "EXPR=VALUE", requires = "tasks")]
+    assume: Vec<String>,
 
     /// Files or directories to lint.
     #[arg(value_name = "PATH", required_unless_present_any = ["explain", "list"])]
@@ -192,12 +206,24 @@ pub fn run(args: LintArgs) -> ExitCode {
         }
         return ExitCode::from(2);
     }
+    let assumptions = match super::split::parse_assumptions(&args.assume) {
+        Ok(assumptions) => assumptions,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let guards = Guards {
+        role_var: args.role_var.clone(),
+        assumptions,
+    };
     let mut failed = false;
     let scope = codebase::Scope {
         paths: &args.paths,
         files: &files,
         modulepath: &args.modulepath,
         tasks: args.tasks.as_deref(),
+        guards: &guards,
     };
     let (results, codebase_problems) = rayon::join(
         || lint_files(&files, &enabled, args.fix),

@@ -2,6 +2,7 @@
 
 use super::lint::codebase::{self, Scope};
 use clap::{Args, ValueEnum};
+use granule_analyzer::lint::architecture::Guards;
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
@@ -142,15 +143,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             Entry::Class(_) => None,
         })
         .collect();
-    let assumptions = args
-        .assume
-        .iter()
-        .map(|text| {
-            text.rsplit_once('=')
-                .map(|(expr, value)| (expr.trim().to_string(), value.trim().to_string()))
-                .ok_or_else(|| format!("--assume {text}: expected EXPR=VALUE"))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let assumptions = parse_assumptions(&args.assume)?;
     let analysis = Analysis::load(&args.modulepath, &manifests)?;
     let semantic = Semantic::new(&analysis);
     let plan = match &args.plan {
@@ -207,7 +200,11 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut failures = granule_analyzer::split::verify::verify(&proposal, &args.out);
-    failures.extend(cross_task_problems(&args.out, &args.modulepath)?);
+    let guards = Guards {
+        role_var: args.role_var.clone(),
+        assumptions: options.assumptions.clone(),
+    };
+    failures.extend(cross_task_problems(&args.out, &args.modulepath, &guards)?);
     if failures.is_empty() {
         eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh or reads data it does not set");
         Ok(ExitCode::SUCCESS)
@@ -220,10 +217,26 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     }
 }
 
+/// `--assume EXPR=VALUE` arguments, split at the last `=`.
+pub fn parse_assumptions(arguments: &[String]) -> Result<Vec<(String, String)>, String> {
+    arguments
+        .iter()
+        .map(|text| {
+            text.rsplit_once('=')
+                .map(|(expr, value)| (expr.trim().to_string(), value.trim().to_string()))
+                .ok_or_else(|| format!("--assume {text}: expected EXPR=VALUE"))
+        })
+        .collect()
+}
+
 /// What `granule lint --tasks OUT/tasks.yaml` finds about what crosses
 /// tasks: the written descriptors and manifests read back and analysed
 /// again, independently of the proposal that wrote them.
-fn cross_task_problems(out: &Path, modulepath: &[PathBuf]) -> Result<Vec<String>, String> {
+fn cross_task_problems(
+    out: &Path,
+    modulepath: &[PathBuf],
+    guards: &Guards,
+) -> Result<Vec<String>, String> {
     let checks: Vec<&'static Check> = [
         "granule/cross-task-reference",
         "granule/task-undefined-variable",
@@ -244,6 +257,7 @@ fn cross_task_problems(out: &Path, modulepath: &[PathBuf]) -> Result<Vec<String>
         files: &manifests,
         modulepath,
         tasks: Some(&tasks),
+        guards,
     };
     let found = codebase::problems(&scope, &checks)?;
     let mut lines: Vec<String> = found

@@ -2,7 +2,7 @@
 //! analyze (the module path given or found around the linted files, the
 //! linted manifests, the task manifests of `--tasks`) and their problems.
 
-use granule_analyzer::lint::architecture::{self, FileId, TaskManifest, Workspace};
+use granule_analyzer::lint::architecture::{self, FileId, Guards, TaskManifest, Workspace};
 use granule_analyzer::lint::rules::Check;
 use granule_analyzer::lint::Problem;
 use granule_analyzer::Analysis;
@@ -16,6 +16,8 @@ pub struct Scope<'a> {
     pub files: &'a [PathBuf],
     pub modulepath: &'a [PathBuf],
     pub tasks: Option<&'a Path>,
+    /// How the tasks' guards are decided (the split's role and assumptions).
+    pub guards: &'a Guards,
 }
 
 /// The architecture checks' problems, by file.
@@ -63,7 +65,7 @@ pub fn problems(
         }
     }
     let analysis = Analysis::load(&modulepath, &manifests)?;
-    let workspace = Workspace::new(&analysis, &tasks, scope.files);
+    let workspace = Workspace::new(&analysis, &tasks, scope.files, scope.guards);
     Ok(architecture::run(&workspace, checks))
 }
 

@@ -74,6 +74,9 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
             .copied()
             .collect();
         indexes.sort_unstable();
+        // What stands under a branch that cannot run on the task's role
+        // is not in its catalog there.
+        indexes.retain(|&i| !task.off.contains(&(i as u32)));
         for edge in indexes.into_iter().map(|i| &workspace.analysis.edges[i]) {
             if edge.kind == EdgeKind::Collect {
                 check_collector(workspace, &declarations, &mut collected, task, edge, out);
@@ -106,8 +109,8 @@ fn referenced_ends(edge: &Edge) -> Vec<&Vertex> {
 /// Where each resource and class is declared.
 struct Declarations<'a> {
     /// Declaring edges of each resource (regular, virtual or exported) and
-    /// class.
-    of: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    /// class, with their indexes.
+    of: HashMap<&'a Vertex, Vec<(u32, &'a Edge)>>,
 }
 
 /// What each collector surely collects, by the semantic model's reading of
@@ -132,6 +135,19 @@ impl<'a> Collected<'a> {
             .into_iter()
             .flatten()
             .map(|&at| &workspace.tasks[at])
+            .collect()
+    }
+
+    /// The tasks whose catalog holds a resource declaration.
+    fn tasks_applying<'w>(
+        &self,
+        workspace: &'w Workspace,
+        declarations: &Declarations,
+        resource: &ResourceDeclaration,
+    ) -> Vec<&'w Task> {
+        self.tasks_holding(workspace, &resource.holder)
+            .into_iter()
+            .filter(|task| applies(task, resource, declarations))
             .collect()
     }
 
@@ -202,17 +218,33 @@ impl<'a> Collected<'a> {
 
 impl<'a> Declarations<'a> {
     fn of(workspace: &Workspace<'a>) -> Declarations<'a> {
-        let mut of: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
-        for edge in &workspace.analysis.edges {
+        let mut of: HashMap<&Vertex, Vec<(u32, &Edge)>> = HashMap::new();
+        for (index, edge) in workspace.analysis.edges.iter().enumerate() {
             let declares = matches!(edge.kind, EdgeKind::Declare | EdgeKind::DeclareVirtual)
                 || edge.kind.declares_class() && edge.kind != EdgeKind::Inherits;
             if !declares {
                 continue;
             }
-            of.entry(&edge.to).or_default().push(edge);
+            of.entry(&edge.to).or_default().push((index as u32, edge));
         }
         Declarations { of }
     }
+}
+
+/// Whether `task`'s catalog holds a resource declaration: its holder, and
+/// the declaration not under a branch that cannot run on the task's role.
+fn applies(task: &Task, resource: &ResourceDeclaration, declarations: &Declarations) -> bool {
+    if !task.units.contains(&resource.holder) {
+        return false;
+    }
+    let mut written = declarations
+        .of
+        .get(&resource.resource)
+        .into_iter()
+        .flatten()
+        .filter(|(_, declaration)| declaration.unit == resource.holder)
+        .peekable();
+    written.peek().is_none() || written.any(|&(index, _)| !task.off.contains(&index))
 }
 
 /// Whether `task`'s catalog holds `end`.
@@ -224,11 +256,11 @@ fn in_catalog(task: &Task, end: &Vertex, declarations: &Declarations) -> bool {
 }
 
 /// The first of `declarations` some code of `task` holds.
-fn declared_by<'a>(task: &Task, declarations: Option<&Vec<&'a Edge>>) -> Option<&'a Edge> {
+fn declared_by<'a>(task: &Task, declarations: Option<&Vec<(u32, &'a Edge)>>) -> Option<&'a Edge> {
     declarations?
         .iter()
-        .copied()
-        .find(|declaration| task.units.contains(&declaration.unit))
+        .find(|(index, declaration)| task.applies(*index, declaration))
+        .map(|&(_, declaration)| declaration)
 }
 
 /// The other tasks declaring what `declarations` declare, and where the
@@ -236,13 +268,21 @@ fn declared_by<'a>(task: &Task, declarations: Option<&Vec<&'a Edge>>) -> Option<
 fn declared_elsewhere<'w>(
     workspace: &'w Workspace,
     task: &Task,
-    declarations: Option<&Vec<&Edge>>,
+    declarations: Option<&Vec<(u32, &Edge)>>,
 ) -> Option<(Vec<&'w str>, Location)> {
     let mut tasks = Vec::new();
     let mut first = None;
-    for other in workspace.tasks.iter().filter(|other| other.id != task.id) {
+    // Only tasks on a node with it: where none declares it there, the
+    // monolith's catalog lacks it on that node too.
+    let others = workspace
+        .tasks
+        .iter()
+        .filter(|other| other.id != task.id && other.shares_node_with(task));
+    for other in others {
         if let Some(declaration) = declared_by(other, declarations) {
-            tasks.push(other.id.as_str());
+            if !tasks.contains(&other.id.as_str()) {
+                tasks.push(other.id.as_str());
+            }
             first.get_or_insert_with(|| declaration.location.clone());
         }
     }
@@ -363,7 +403,7 @@ fn check_collector<'a>(
     // (where it has taken effect).
     let mut here: HashMap<&Vertex, bool> = HashMap::new();
     for resource in &surely {
-        *here.entry(&resource.resource).or_default() |= task.units.contains(&resource.holder);
+        *here.entry(&resource.resource).or_default() |= applies(task, resource, declarations);
     }
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
@@ -380,7 +420,7 @@ fn check_collector<'a>(
         if here[&resource.resource] {
             continue;
         }
-        let holding = collected.tasks_holding(workspace, &resource.holder);
+        let holding = collected.tasks_applying(workspace, declarations, resource);
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
         let with_code = collected
@@ -392,7 +432,7 @@ fn check_collector<'a>(
                     .iter()
                     .filter(|both| both.units.contains(&edge.unit))
                     .filter(|both| {
-                        both.units.contains(&resource.holder)
+                        applies(both, resource, declarations)
                             || in_catalog(both, &resource.resource, declarations)
                     })
                     .map(|both| both.id.clone())
@@ -430,7 +470,7 @@ fn check_collector<'a>(
         surely
             .iter()
             .filter(|other| other.resource == *lost)
-            .flat_map(|other| collected.tasks_holding(workspace, &other.holder))
+            .flat_map(|other| collected.tasks_applying(workspace, declarations, other))
             .any(|other| task.after.contains(&other.id) && other.shares_node_with(task))
     });
     let Some(there) = there else {
@@ -450,12 +490,17 @@ fn check_collector<'a>(
             !collected.refresh_matters(chain)
                 && (collected_first && after_each_resource
                     || !collected_first && others.iter().all(|other| {
-                        let other_task = workspace.tasks.iter().find(|t| t.id == *other);
-                        other_task.is_some_and(|t| {
-                            code_tasks
-                                .iter()
-                                .any(|code| t.after.contains(&code.id) && code.shares_node_with(t))
-                        })
+                        // Where it meets this task (a task is seen once per
+                        // role where roles are decided).
+                        workspace
+                            .tasks
+                            .iter()
+                            .filter(|t| t.id == *other && t.shares_node_with(task))
+                            .all(|t| {
+                                code_tasks.iter().any(|code| {
+                                    t.after.contains(&code.id) && code.shares_node_with(t)
+                                })
+                            })
                     }))
         });
     if carried {
@@ -509,7 +554,7 @@ fn refresh_lost<'w>(
     resource: &ResourceDeclaration,
 ) -> Vec<&'w Task> {
     let holds = |t: &Task| {
-        t.units.contains(&resource.holder) || in_catalog(t, &resource.resource, declarations)
+        applies(t, resource, declarations) || in_catalog(t, &resource.resource, declarations)
     };
     let refreshed_first = workspace.tasks.iter().any(|both| {
         task.after.contains(&both.id)
@@ -521,7 +566,7 @@ fn refresh_lost<'w>(
         return Vec::new();
     }
     collected
-        .tasks_holding(workspace, &resource.holder)
+        .tasks_applying(workspace, declarations, resource)
         .into_iter()
         .filter(|other| other.shares_node_with(task))
         .collect()
