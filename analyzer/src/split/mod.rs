@@ -647,7 +647,7 @@ pub fn split<'a>(
             }
         }
     }
-    place_relationships(semantic, &monolith, &catalogs, &mut tasks);
+    place_relationships(semantic, &monolith, &catalogs, &roles, &mut tasks);
     // Run stages order whole tasks first; an ordering between units that
     // contradicts them cannot hold in the monolith either (Puppet would
     // refuse the cycle), so it is not kept.
@@ -658,37 +658,19 @@ pub fn split<'a>(
     let mut cuts = Vec::new();
     let mut soft_dropped = 0usize;
     let mut against_stages = Vec::new();
-    let mut sorted_orders = orders.clone();
-    sorted_orders.sort_by_key(|o| !o.certain);
-    for Order {
-        first,
-        then,
-        edge,
-        certain,
-    } in &sorted_orders
-    {
-        let (a, b) = (task_of[*first], task_of[*then]);
-        if a == b || order.contains(&(a, b)) {
-            continue;
-        }
-        if reaches(&order, b, a) {
-            if *certain {
-                against_stages.push(format!(
-                    "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
-                    edge.from.label(),
-                    edge.kind.name(),
-                    edge.to.label(),
-                    edge.location,
-                    tasks[a].id,
-                    tasks[b].id
-                ));
-            } else {
-                soft_dropped += 1;
-            }
-            continue;
-        }
-        order.insert((a, b));
-        cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
+    // Orderings surely in the monolith first, then what collectors carry,
+    // then orderings through matches only run time decides: each is kept
+    // unless an earlier one contradicts it.
+    for certain in orders.iter().filter(|o| o.certain) {
+        keep_order(
+            certain,
+            &task_of,
+            &tasks,
+            &mut order,
+            &mut cuts,
+            &mut against_stages,
+            &mut soft_dropped,
+        );
     }
     // Task order carries what a collector orders in catalogs that hold
     // its code but not what it collects. A resource takes effect where it
@@ -817,6 +799,17 @@ pub fn split<'a>(
         };
         order.insert((first, then));
         cuts.push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
+    }
+    for uncertain in orders.iter().filter(|o| !o.certain) {
+        keep_order(
+            uncertain,
+            &task_of,
+            &tasks,
+            &mut order,
+            &mut cuts,
+            &mut against_stages,
+            &mut soft_dropped,
+        );
     }
     against_stages.sort();
     against_stages.dedup();
@@ -1025,82 +1018,127 @@ fn place_relationships(
     semantic: &Semantic,
     monolith: &Monolith,
     catalogs: &Catalogs,
+    roles: &[String],
     tasks: &mut [Task],
 ) {
     let files = &semantic.analysis.codebase.files;
-    // What each task applies and holds, once.
-    let catalogs_of: Vec<(Vec<usize>, crate::semantic::HolderSet)> = tasks
+    // What each task applies, and holds on each role, once.
+    let groups: Vec<BTreeSet<String>> = tasks.iter().map(|task| task.groups.clone()).collect();
+    let catalogs_of: Vec<(Vec<usize>, Vec<crate::semantic::HolderSet>)> = tasks
         .iter()
         .map(|task| {
             let applied = task.applied();
-            let mut holders = crate::semantic::HolderSet::default();
-            for &u in &applied {
-                holders.union_with(&catalogs.units[u].holders);
-            }
-            (applied, holders)
+            let on_role = (0..roles.len())
+                .map(|role| {
+                    let mut holders = crate::semantic::HolderSet::default();
+                    for &u in &applied {
+                        if monolith.units[u].roles.contains(&roles[role]) {
+                            holders.union_with(&catalogs.holders_on(u, role));
+                        }
+                    }
+                    holders
+                })
+                .collect();
+            (applied, on_role)
         })
         .collect();
-    let ends_held = |at: usize, file: usize, start: (u32, u32), end: (u32, u32)| {
-        let (applied, holders) = &catalogs_of[at];
+    // Whether a task's catalog holds every end of the relationships written
+    // from `start` to `end` on each role both the task and the code run on
+    // (and whether there is any end).
+    let ends_held = |at: usize,
+                     code_roles: &BTreeSet<String>,
+                     file: usize,
+                     start: (u32, u32),
+                     end: (u32, u32)| {
+        let (applied, on_role) = &catalogs_of[at];
+        let running: Vec<usize> = (0..roles.len())
+            .filter(|&r| code_roles.contains(&roles[r]) && groups[at].contains(&roles[r]))
+            .collect();
         let mut any = false;
-        let all = semantic
-            .edges_between(&files[file].path, start, end)
-            .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
-            .flat_map(|(_, edge)| [&edge.from, &edge.to])
-            .filter(|end| {
-                matches!(
-                    end,
-                    Vertex::Class { .. }
-                        | Vertex::Resource { scope: None, .. }
-                        | Vertex::Collector { .. }
-                )
-            })
-            .all(|end| {
-                any = true;
-                match end {
-                    // A collector orders only what the task declares of
-                    // what it may collect: elsewhere, task order carries it.
-                    Vertex::Collector { type_name, .. } => semantic
-                        .analysis
-                        .collectors
-                        .iter()
-                        .filter(|collector| collector.collector == *end)
-                        .any(|collector| {
-                            semantic.resources_of_type(type_name).any(|resource| {
-                                semantic.collects(collector, resource).may()
-                                    && (semantic
-                                        .holder(&resource.holder)
-                                        .is_some_and(|h| holders.contains(h))
-                                        || applied.iter().any(|&u| {
-                                            catalogs.units[u].own.contains(&resource.resource)
-                                        }))
-                            })
-                        }),
-                    _ => catalogs.holds(semantic, holders, applied, end),
-                }
-            });
+        let all = !running.is_empty()
+            && semantic
+                .edges_between(&files[file].path, start, end)
+                .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
+                .flat_map(|(_, edge)| [&edge.from, &edge.to])
+                .filter(|end| {
+                    matches!(
+                        end,
+                        Vertex::Class { .. }
+                            | Vertex::Resource { scope: None, .. }
+                            | Vertex::Collector { .. }
+                    )
+                })
+                .all(|end| {
+                    any = true;
+                    running.iter().all(|&role| {
+                        let holders = &on_role[role];
+                        let applied_here: Vec<usize> = applied
+                            .iter()
+                            .copied()
+                            .filter(|&u| monolith.units[u].roles.contains(&roles[role]))
+                            .collect();
+                        match end {
+                            // A collector orders only what the task declares
+                            // of what it may collect: elsewhere, task order
+                            // carries it.
+                            Vertex::Collector { type_name, .. } => semantic
+                                .analysis
+                                .collectors
+                                .iter()
+                                .filter(|collector| collector.collector == *end)
+                                .any(|collector| {
+                                    semantic.resources_of_type(type_name).any(|resource| {
+                                        semantic.collects(collector, resource).may()
+                                            && (semantic
+                                                .holder(&resource.holder)
+                                                .is_some_and(|h| holders.contains(h))
+                                                || applied_here.iter().any(|&u| {
+                                                    catalogs.units[u]
+                                                        .own
+                                                        .contains(&resource.resource)
+                                                }))
+                                    })
+                                }),
+                            _ => catalogs.holds(semantic, holders, &applied_here, end),
+                        }
+                    })
+                });
         (all, any)
     };
+    let mut placed = Vec::new();
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
-        if let Some(at) = (0..tasks.len())
-            .find(|&at| ends_held(at, relationship.file, start, relationship.end) == (true, true))
-        {
-            tasks[at].relationships.push(index);
+        if let Some(at) = (0..tasks.len()).find(|&at| {
+            ends_held(
+                at,
+                &relationship.roles,
+                relationship.file,
+                start,
+                relationship.end,
+            ) == (true, true)
+        }) {
+            placed.push((at, index));
         }
     }
-    for (at, task) in tasks.iter_mut().enumerate() {
-        let detached: Vec<usize> = task
-            .units
-            .iter()
-            .copied()
-            .filter(|&u| !catalogs.units[u].orderings.is_empty())
-            .filter(|&u| {
-                let unit = &monolith.units[u];
-                let start = (unit.location.line, unit.location.column);
-                !ends_held(at, unit.file, start, unit.end).0
-            })
-            .collect();
+    let detached: Vec<Vec<usize>> = (0..tasks.len())
+        .map(|at| {
+            tasks[at]
+                .units
+                .iter()
+                .copied()
+                .filter(|&u| !catalogs.units[u].orderings.is_empty())
+                .filter(|&u| {
+                    let unit = &monolith.units[u];
+                    let start = (unit.location.line, unit.location.column);
+                    !ends_held(at, &unit.roles, unit.file, start, unit.end).0
+                })
+                .collect()
+        })
+        .collect();
+    for (at, index) in placed {
+        tasks[at].relationships.push(index);
+    }
+    for (task, detached) in tasks.iter_mut().zip(detached) {
         task.detached.extend(detached);
     }
 }
@@ -1527,6 +1565,44 @@ fn unit_orders<'a>(
 }
 
 /// Whether `order` leads from task `from` to task `to`.
+/// Adds an ordering between the tasks of its units to `order`, unless
+/// they are one task or it would close a cycle: then a certain ordering is
+/// reported (it contradicts the run stages or orderings kept before it),
+/// an uncertain one counted.
+fn keep_order(
+    kept: &Order,
+    task_of: &[usize],
+    tasks: &[Task],
+    order: &mut BTreeSet<(usize, usize)>,
+    cuts: &mut Vec<Cut>,
+    against_stages: &mut Vec<String>,
+    soft_dropped: &mut usize,
+) {
+    let edge = kept.edge;
+    let (a, b) = (task_of[kept.first], task_of[kept.then]);
+    if a == b || order.contains(&(a, b)) {
+        return;
+    }
+    if reaches(order, b, a) {
+        if kept.certain {
+            against_stages.push(format!(
+                "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
+                edge.from.label(),
+                edge.kind.name(),
+                edge.to.label(),
+                edge.location,
+                tasks[a].id,
+                tasks[b].id
+            ));
+        } else {
+            *soft_dropped += 1;
+        }
+        return;
+    }
+    order.insert((a, b));
+    cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
+}
+
 fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
     let mut stack = vec![from];
     let mut seen = HashSet::new();
