@@ -265,7 +265,8 @@ impl<'a> Catalogs<'a> {
         end: &Vertex,
         role: usize,
     ) -> bool {
-        self.holds_where(semantic, |id| self.holds_on(unit, id, role), &[unit], end)
+        let declarers = semantic.declarers(end);
+        self.holds_where(&declarers, |id| self.holds_on(unit, id, role), &[unit], end)
     }
 
     /// Whether the edge stands under a guard of module code that fails on
@@ -292,23 +293,25 @@ impl<'a> Catalogs<'a> {
         units: &[usize],
         end: &Vertex,
     ) -> bool {
-        self.holds_where(semantic, |id| holders.contains(id), units, end)
+        let declarers = semantic.declarers(end);
+        self.holds_where(&declarers, |id| holders.contains(id), units, end)
     }
 
-    /// `holds`, for the catalog holding the holders `contains` accepts.
+    /// `holds`, for the catalog holding the holders `contains` accepts,
+    /// given the end's declarers (`Semantic::declarers`).
     fn holds_where(
         &self,
-        semantic: &Semantic,
+        declarers: &[HolderId],
         contains: impl Fn(HolderId) -> bool,
         units: &[usize],
         end: &Vertex,
     ) -> bool {
         match end {
-            Vertex::Class { name } => semantic
-                .holder(&Vertex::class(name))
-                .is_some_and(|id| contains(id) || self.walked.contains(&id)),
+            Vertex::Class { .. } => declarers
+                .iter()
+                .any(|&id| contains(id) || self.walked.contains(&id)),
             _ => {
-                semantic.declarers(end).iter().any(|&id| contains(id))
+                declarers.iter().any(|&id| contains(id))
                     || units.iter().any(|&unit| self.units[unit].own.contains(end))
             }
         }
@@ -322,10 +325,13 @@ impl<'a> Catalogs<'a> {
         candidates: &[usize],
         role: usize,
     ) -> Vec<usize> {
+        let declarers = semantic.declarers(end);
         candidates
             .iter()
             .copied()
-            .filter(|&unit| self.holds(semantic, &self.holders_on(unit, role), &[unit], end))
+            .filter(|&unit| {
+                self.holds_where(&declarers, |id| self.holds_on(unit, id, role), &[unit], end)
+            })
             .collect()
     }
 

@@ -237,6 +237,9 @@ fn applies(task: &Task, resource: &ResourceDeclaration, declarations: &Declarati
     if !task.units.contains(&resource.holder) {
         return false;
     }
+    if task.off.is_empty() {
+        return true;
+    }
     let mut written = declarations
         .of
         .get(&resource.resource)
