@@ -19,6 +19,7 @@ pub mod builtins;
 pub mod dot;
 pub mod extract;
 pub mod graph;
+pub mod hashing;
 pub mod index;
 pub mod json;
 pub mod lint;

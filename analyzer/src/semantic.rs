@@ -11,12 +11,12 @@
 
 use crate::analysis::Analysis;
 use crate::extract::literal_string;
+use crate::hashing::{FastMap, FastSet};
 use crate::model::{
     AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Piece, Query, ResourceDeclaration,
     TitleShape, Vertex,
 };
 use granule_parser::{BinaryOp, Definition, Expr, ExprKind};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
 /// A class's variable: `(class, name)`.
@@ -145,28 +145,28 @@ impl Match {
 pub struct Semantic<'a> {
     pub analysis: &'a Analysis,
     holders: Vec<Vertex>,
-    ids: HashMap<Vertex, HolderId>,
+    ids: FastMap<Vertex, HolderId>,
     /// Indexes into `analysis.edges`, per holder.
     edges_of: Vec<Vec<u32>>,
     /// The holders each holder declares (classes, define instances).
     declares: Vec<Vec<HolderId>>,
     closures: Vec<OnceLock<HolderSet>>,
     /// Holders declaring each resource with a literal title.
-    declarers: HashMap<&'a Vertex, Vec<HolderId>>,
+    declarers: FastMap<&'a Vertex, Vec<HolderId>>,
     /// Indexes into `analysis.resources`, by type name.
-    resources_by_type: HashMap<&'a str, Vec<u32>>,
+    resources_by_type: FastMap<&'a str, Vec<u32>>,
     /// Tags of `tag()` calls, per holder.
-    tag_calls: HashMap<HolderId, Vec<&'a str>>,
+    tag_calls: FastMap<HolderId, Vec<&'a str>>,
     /// Indexes into `analysis.edges` per file, in source order.
-    edges_by_file: HashMap<&'a str, Vec<u32>>,
+    edges_by_file: FastMap<&'a str, Vec<u32>>,
     /// Every class name and every segment of one.
-    class_words: HashSet<&'a str>,
+    class_words: FastSet<&'a str>,
     /// The values of class variables, as far as known: `(class, name)`.
-    values: Mutex<HashMap<ClassVariable, Option<Vec<Alternative>>>>,
+    values: Mutex<FastMap<ClassVariable, Option<Vec<Alternative>>>>,
     /// The ends that send a refresh on (`a ~> b`, `notify`, `subscribe`).
-    relaying: HashSet<&'a Vertex>,
+    relaying: FastSet<&'a Vertex>,
     /// `declarers` of resources written with a computed title, once asked.
-    computed_declarers: Mutex<HashMap<Vertex, Vec<HolderId>>>,
+    computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
 }
 
 impl<'a> Semantic<'a> {
@@ -174,18 +174,18 @@ impl<'a> Semantic<'a> {
         let mut model = Semantic {
             analysis,
             holders: Vec::new(),
-            ids: HashMap::new(),
+            ids: FastMap::default(),
             edges_of: Vec::new(),
             declares: Vec::new(),
             closures: Vec::new(),
-            declarers: HashMap::new(),
-            resources_by_type: HashMap::new(),
-            tag_calls: HashMap::new(),
-            edges_by_file: HashMap::new(),
-            class_words: HashSet::new(),
-            values: Mutex::new(HashMap::new()),
-            relaying: HashSet::new(),
-            computed_declarers: Mutex::new(HashMap::new()),
+            declarers: FastMap::default(),
+            resources_by_type: FastMap::default(),
+            tag_calls: FastMap::default(),
+            edges_by_file: FastMap::default(),
+            class_words: FastSet::default(),
+            values: Mutex::new(FastMap::default()),
+            relaying: FastSet::default(),
+            computed_declarers: Mutex::new(FastMap::default()),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -399,7 +399,7 @@ impl<'a> Semantic<'a> {
 
     /// What declaring `roots` puts in a catalog when the declarations of
     /// the edges `off` do not happen (they stand under guards that fail).
-    pub fn closure_without(&self, roots: &[HolderId], off: &HashSet<u32>) -> HolderSet {
+    pub fn closure_without(&self, roots: &[HolderId], off: &FastSet<u32>) -> HolderSet {
         let mut set = HolderSet::default();
         let mut stack = Vec::new();
         for &root in roots {

@@ -5,10 +5,10 @@
 
 use super::{Kind, Problem};
 use crate::analysis::Analysis;
+use crate::hashing::{FastMap, FastSet};
 use crate::index::SourceFile;
 use crate::model::{Edge, Location, Vertex};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,14 +50,14 @@ pub struct Task {
     pub manifest: Arc<str>,
     /// The top scope and nodes of the manifest, and every class and define
     /// they declare, directly or through others.
-    pub units: HashSet<Vertex>,
+    pub units: FastSet<Vertex>,
     /// Edges (indexes into the analysis' edges) of those units written
     /// under a branch that cannot run on the task's role.
-    pub off: Arc<HashSet<u32>>,
+    pub off: Arc<FastSet<u32>>,
     /// The tasks that run before it, directly or through others.
-    pub after: HashSet<String>,
+    pub after: FastSet<String>,
     /// The roles it runs on (`None`: any).
-    pub roles: Option<HashSet<String>>,
+    pub roles: Option<FastSet<String>>,
 }
 
 impl Task {
@@ -82,11 +82,11 @@ pub struct Workspace<'a> {
     /// The tasks of `--tasks`; empty without it.
     pub tasks: Vec<Task>,
     /// Each codebase file's identity on disk.
-    identities: HashMap<Arc<str>, FileId>,
+    identities: FastMap<Arc<str>, FileId>,
     /// The files linted (the command's PATHs).
-    linted: HashSet<FileId>,
+    linted: FastSet<FileId>,
     /// For each unit, the edges declaring it.
-    declaring: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    declaring: FastMap<&'a Vertex, Vec<&'a Edge>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -98,14 +98,14 @@ impl<'a> Workspace<'a> {
         linted: &[PathBuf],
         guards: &Guards,
     ) -> Workspace<'a> {
-        let identities: HashMap<Arc<str>, FileId> = analysis
+        let identities: FastMap<Arc<str>, FileId> = analysis
             .codebase
             .files
             .par_iter()
             .filter_map(|file| Some((file.path.clone(), FileId::of(Path::new(&*file.path))?)))
             .collect();
         let linted = linted.iter().filter_map(|path| FileId::of(path)).collect();
-        let mut nodes_of_file: HashMap<&Arc<str>, Vec<&Vertex>> = HashMap::new();
+        let mut nodes_of_file: FastMap<&Arc<str>, Vec<&Vertex>> = FastMap::default();
         for edge in &analysis.edges {
             if matches!(edge.unit, Vertex::Node { .. }) {
                 let nodes = nodes_of_file.entry(&edge.location.file).or_default();
@@ -152,7 +152,7 @@ impl<'a> Workspace<'a> {
                 .map(|((task, path), units)| Task {
                     id: task.id.clone(),
                     manifest: (*path).clone(),
-                    units,
+                    units: units.into_iter().collect(),
                     off: Arc::default(),
                     after: runs_after(tasks, &task.id),
                     roles: task
@@ -162,7 +162,7 @@ impl<'a> Workspace<'a> {
                 })
                 .collect()
         };
-        let mut declaring: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        let mut declaring: FastMap<&Vertex, Vec<&Edge>> = FastMap::default();
         for edge in &analysis.edges {
             if edge.unit != edge.to && analysis.declares_unit(edge) {
                 declaring.entry(&edge.to).or_default().push(edge);
@@ -190,17 +190,17 @@ impl<'a> Workspace<'a> {
 
     /// For each unit, the edges declaring it (`include`, `class { }`, an
     /// instance of a define), written in other units.
-    pub fn declaring_edges(&self) -> &HashMap<&'a Vertex, Vec<&'a Edge>> {
+    pub fn declaring_edges(&self) -> &FastMap<&'a Vertex, Vec<&'a Edge>> {
         &self.declaring
     }
 
     /// The entries whose catalog holds `unit`: the units nothing declares
     /// (top scopes, nodes, classes no code includes) from which a chain of
     /// declarations leads to it; the unit itself when nothing declares it.
-    pub fn entries_reaching(&self, unit: &Vertex) -> HashSet<Vertex> {
+    pub fn entries_reaching(&self, unit: &Vertex) -> FastSet<Vertex> {
         let declaring = &self.declaring;
-        let mut entries = HashSet::new();
-        let mut seen: HashSet<&Vertex> = HashSet::new();
+        let mut entries = FastSet::default();
+        let mut seen: FastSet<&Vertex> = FastSet::default();
         let mut queue = vec![unit];
         while let Some(at) = queue.pop() {
             if !seen.insert(at) {
@@ -219,7 +219,7 @@ impl<'a> Workspace<'a> {
     /// An entry whose catalog holds all of `units` (the first by name), if
     /// one does.
     pub fn common_entry<'u>(&self, units: impl IntoIterator<Item = &'u Vertex>) -> Option<Vertex> {
-        let mut common: Option<HashSet<Vertex>> = None;
+        let mut common: Option<FastSet<Vertex>> = None;
         for unit in units {
             let reaching = self.entries_reaching(unit);
             common = Some(match common {
@@ -249,12 +249,12 @@ impl<'a> Workspace<'a> {
 
     /// The files holding code some task reaches: with `--tasks`, problems
     /// there are reported even when the file is not linted itself.
-    pub fn task_files(&self) -> HashSet<Arc<str>> {
+    pub fn task_files(&self) -> FastSet<Arc<str>> {
         if self.tasks.is_empty() {
-            return HashSet::new();
+            return FastSet::default();
         }
-        let reached: HashSet<&Vertex> = self.tasks.iter().flat_map(|t| &t.units).collect();
-        let mut files: HashSet<Arc<str>> = self.tasks.iter().map(|t| t.manifest.clone()).collect();
+        let reached: FastSet<&Vertex> = self.tasks.iter().flat_map(|t| &t.units).collect();
+        let mut files: FastSet<Arc<str>> = self.tasks.iter().map(|t| t.manifest.clone()).collect();
         files.extend(
             self.analysis
                 .edges
@@ -318,7 +318,7 @@ impl Findings {
 pub fn run(
     workspace: &Workspace,
     checks: &[&'static super::rules::Check],
-) -> HashMap<FileId, (PathBuf, Vec<Problem>)> {
+) -> std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> {
     let task_files = workspace.task_files();
     // The checks are independent: each runs on its own thread.
     let found: Vec<Vec<Located>> = checks
@@ -349,7 +349,8 @@ pub fn run(
             Some(found)
         })
         .collect();
-    let mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)> = HashMap::new();
+    let mut by_file: std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> =
+        std::collections::HashMap::new();
     for located in found.into_iter().flatten() {
         let Some(id) = workspace.file_id(&located.file) else {
             continue;
@@ -382,7 +383,7 @@ fn tasks_per_role(
     use crate::split::units::{Monolith, Scope};
     let semantic = Semantic::new(analysis);
     let files = &analysis.codebase.files;
-    let file_index: HashMap<&Arc<str>, usize> = files
+    let file_index: FastMap<&Arc<str>, usize> = files
         .iter()
         .enumerate()
         .map(|(at, file)| (&file.path, at))
@@ -428,7 +429,7 @@ fn tasks_per_role(
     }
     let module_off = gates::edges_off(&semantic, &evaluator, &role_args, &|_| true);
     let top_off = gates::top_scope_edges_off(&semantic, &evaluator, &role_args, &manifest_files);
-    let off: Vec<Arc<HashSet<u32>>> = module_off
+    let off: Vec<Arc<FastSet<u32>>> = module_off
         .into_iter()
         .zip(top_off)
         .map(|(mut module, top)| {
@@ -456,13 +457,13 @@ fn tasks_per_role(
         );
         roots.sort_unstable();
         roots.dedup();
-        let per_role: Vec<(usize, Option<HashSet<String>>)> = match (&guards.role_var, &task.roles)
+        let per_role: Vec<(usize, Option<FastSet<String>>)> = match (&guards.role_var, &task.roles)
         {
             (Some(_), Some(task_roles)) => task_roles
                 .iter()
                 .filter_map(|role| {
                     let at = 1 + roles.iter().position(|r| r == role)?;
-                    Some((at, Some(HashSet::from([role.clone()]))))
+                    Some((at, Some([role.clone()].into_iter().collect())))
                 })
                 .collect(),
             (_, task_roles) => vec![(0, task_roles.as_ref().map(|r| r.iter().cloned().collect()))],
@@ -487,8 +488,8 @@ fn tasks_per_role(
 }
 
 /// The ids of the tasks `id` runs after, transitively.
-fn runs_after(tasks: &[TaskManifest], id: &str) -> HashSet<String> {
-    let mut found = HashSet::new();
+fn runs_after(tasks: &[TaskManifest], id: &str) -> FastSet<String> {
+    let mut found = FastSet::default();
     let mut stack = vec![id.to_string()];
     while let Some(at) = stack.pop() {
         let Some(task) = tasks.iter().find(|task| task.id == at) else {

@@ -21,9 +21,10 @@
 //! only where no task holds both ends.
 
 use super::units::{Monolith, UnitKind};
+use crate::hashing::{FastMap, FastSet};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{HolderId, HolderSet, Semantic};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// What one unit puts in a catalog.
 pub struct UnitCatalog<'a> {
@@ -32,7 +33,7 @@ pub struct UnitCatalog<'a> {
     /// `holders`.
     roots: Vec<HolderId>,
     /// Resources (literal titles) its own statement declares.
-    pub own: HashSet<&'a Vertex>,
+    pub own: FastSet<&'a Vertex>,
     /// References its own statement makes that a task must hold (the
     /// metaparameters and overrides of copied code): `(edge, end)`.
     pub references: Vec<(&'a Edge, &'a Vertex)>,
@@ -47,20 +48,20 @@ pub struct Catalogs<'a> {
     pub units: Vec<UnitCatalog<'a>>,
     /// Holders whose code the split copies (the entry, opened classes):
     /// never in a task's catalog themselves.
-    pub walked: HashSet<HolderId>,
+    pub walked: FastSet<HolderId>,
     /// Per role (by index), the edges of module code under guards that
     /// fail there (see `gates`), and what each unit's catalog then lacks
     /// of its holders: `(unit, role)`, only where it lacks something.
-    off: Vec<HashSet<u32>>,
-    gaps: HashMap<(usize, usize), HolderSet>,
-    requirements: HashMap<HolderId, Vec<(u32, &'a Edge, &'a Vertex)>>,
+    off: Vec<FastSet<u32>>,
+    gaps: FastMap<(usize, usize), HolderSet>,
+    requirements: FastMap<HolderId, Vec<(u32, &'a Edge, &'a Vertex)>>,
     /// For each holder, the units whose closure holds it.
-    pub units_with: HashMap<HolderId, Vec<usize>>,
+    pub units_with: FastMap<HolderId, Vec<usize>>,
     /// The classes the monolith declares with parameters
     /// (`class { 'x': p => v }`), with the units declaring them: a catalog
     /// that includes such a class elsewhere needs that declaration, or
     /// Puppet evaluates the class with its defaults.
-    parameterised: HashMap<HolderId, Vec<usize>>,
+    parameterised: FastMap<HolderId, Vec<usize>>,
 }
 
 /// A forced merge and its cause.
@@ -100,7 +101,7 @@ impl<'a> Catalogs<'a> {
     pub fn new(
         semantic: &Semantic<'a>,
         monolith: &Monolith<'a>,
-        walked: HashSet<HolderId>,
+        walked: FastSet<HolderId>,
     ) -> Catalogs<'a> {
         let files = &semantic.analysis.codebase.files;
         let units = monolith
@@ -112,7 +113,7 @@ impl<'a> Catalogs<'a> {
                 let mut catalog = UnitCatalog {
                     holders: HolderSet::default(),
                     roots: Vec::new(),
-                    own: HashSet::new(),
+                    own: FastSet::default(),
                     references: Vec::new(),
                     orderings: Vec::new(),
                 };
@@ -154,13 +155,13 @@ impl<'a> Catalogs<'a> {
                 catalog
             })
             .collect::<Vec<_>>();
-        let mut units_with: HashMap<HolderId, Vec<usize>> = HashMap::new();
+        let mut units_with: FastMap<HolderId, Vec<usize>> = FastMap::default();
         for (index, unit) in units.iter().enumerate() {
             for holder in unit.holders.iter() {
                 units_with.entry(holder).or_default().push(index);
             }
         }
-        let mut requirements = HashMap::new();
+        let mut requirements = FastMap::default();
         for &holder in units_with.keys() {
             let vertex = semantic.vertex(holder);
             let mut list = Vec::new();
@@ -180,7 +181,7 @@ impl<'a> Catalogs<'a> {
             }
             requirements.insert(holder, list);
         }
-        let mut parameterised: HashMap<HolderId, Vec<usize>> = HashMap::new();
+        let mut parameterised: FastMap<HolderId, Vec<usize>> = FastMap::default();
         for (index, unit) in monolith.units.iter().enumerate() {
             let UnitKind::Class(name) = &unit.kind else {
                 continue;
@@ -201,7 +202,7 @@ impl<'a> Catalogs<'a> {
             units,
             walked,
             off: Vec::new(),
-            gaps: HashMap::new(),
+            gaps: FastMap::default(),
             requirements,
             units_with,
             parameterised,
@@ -210,7 +211,7 @@ impl<'a> Catalogs<'a> {
 
     /// Leaves out of each role's catalogs what module code declares under
     /// guards that fail on that role (`off`, per role index).
-    pub fn decide_guards(&mut self, semantic: &Semantic<'a>, off: Vec<HashSet<u32>>) {
+    pub fn decide_guards(&mut self, semantic: &Semantic<'a>, off: Vec<FastSet<u32>>) {
         for (role, off_here) in off.iter().enumerate() {
             // Only a unit holding code with a failing guard can lack anything.
             let mut guarded = HolderSet::default();
@@ -347,7 +348,7 @@ impl<'a> Catalogs<'a> {
     ) -> Vec<Violation> {
         let holders = self.holders_of(group, role);
         let mut broken = Vec::new();
-        let mut seen: HashSet<&Vertex> = HashSet::new();
+        let mut seen: FastSet<&Vertex> = FastSet::default();
         let mut check =
             |edge: &'a Edge, end: &'a Vertex, hub: String, broken: &mut Vec<Violation>| {
                 if seen.contains(end) || self.holds(semantic, &holders, group, end) {
@@ -452,7 +453,7 @@ pub fn collector_uses<'a>(
     catalogs: &Catalogs<'a>,
 ) -> Vec<CollectorUse<'a>> {
     let mut uses = Vec::new();
-    let reached: HashSet<HolderId> = catalogs.units_with.keys().copied().collect();
+    let reached: FastSet<HolderId> = catalogs.units_with.keys().copied().collect();
     for collector in &semantic.analysis.collectors {
         let Some(holder) = semantic.holder(&collector.holder) else {
             continue;
@@ -555,8 +556,8 @@ pub fn collector_uses<'a>(
 pub fn groups_holding(
     catalogs: &Catalogs,
     groups: &BTreeMap<usize, Vec<usize>>,
-) -> HashMap<HolderId, Vec<usize>> {
-    let mut by_holder: HashMap<HolderId, Vec<usize>> = HashMap::new();
+) -> FastMap<HolderId, Vec<usize>> {
+    let mut by_holder: FastMap<HolderId, Vec<usize>> = FastMap::default();
     for (&first, members) in groups {
         let mut set = HolderSet::default();
         for &unit in members {

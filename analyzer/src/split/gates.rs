@@ -13,11 +13,11 @@
 
 use super::eval::{Evaluator, OUTSIDE};
 use super::units::{branches, Guard};
+use crate::hashing::FastSet;
 use crate::index::normalize;
 use crate::model::Vertex;
 use crate::semantic::{HolderId, Semantic};
 use granule_parser::{Expr, ExprKind};
-use std::collections::HashSet;
 
 /// For each role (`None`: any), the edges of module code that stand under
 /// a branch that cannot run on it, in the holders `applied` accepts (those
@@ -28,14 +28,14 @@ pub fn edges_off(
     evaluator: &Evaluator,
     roles: &[Option<&str>],
     applied: &dyn Fn(HolderId) -> bool,
-) -> Vec<HashSet<u32>> {
+) -> Vec<FastSet<u32>> {
     let mut walk = Walk {
         semantic,
         evaluator,
         roles,
         applied,
         file: 0,
-        off: vec![HashSet::new(); roles.len()],
+        off: vec![FastSet::default(); roles.len()],
     };
     for (file, source) in semantic.analysis.codebase.files.iter().enumerate() {
         walk.file = file;
@@ -51,14 +51,14 @@ pub fn top_scope_edges_off(
     evaluator: &Evaluator,
     roles: &[Option<&str>],
     files: &[usize],
-) -> Vec<HashSet<u32>> {
+) -> Vec<FastSet<u32>> {
     let mut walk = Walk {
         semantic,
         evaluator,
         roles,
         applied: &|_| true,
         file: 0,
-        off: vec![HashSet::new(); roles.len()],
+        off: vec![FastSet::default(); roles.len()],
     };
     for &file in files {
         walk.file = file;
@@ -77,7 +77,7 @@ struct Walk<'w, 'a> {
     roles: &'w [Option<&'w str>],
     applied: &'w dyn Fn(HolderId) -> bool,
     file: usize,
-    off: Vec<HashSet<u32>>,
+    off: Vec<FastSet<u32>>,
 }
 
 impl Walk<'_, '_> {

@@ -346,7 +346,7 @@ pub fn split<'a>(
     let truths = kept_truths;
 
     // 2. What each unit puts in a catalog.
-    let walked: HashSet<HolderId> = entry_vertices
+    let walked: crate::hashing::FastSet<HolderId> = entry_vertices
         .iter()
         .cloned()
         .chain(

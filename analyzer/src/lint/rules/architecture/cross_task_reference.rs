@@ -52,7 +52,7 @@
 use crate::lint::architecture::{Findings, Task, Workspace};
 use crate::model::{capitalize, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{Match, Semantic};
-use std::collections::HashMap;
+use crate::hashing::FastMap;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
     if workspace.tasks.is_empty() {
@@ -60,7 +60,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     }
     let declarations = Declarations::of(workspace);
     let mut collected = Collected::new(workspace);
-    let mut edges_of: HashMap<&Vertex, Vec<usize>> = HashMap::new();
+    let mut edges_of: FastMap<&Vertex, Vec<usize>> = FastMap::default();
     for (index, edge) in workspace.analysis.edges.iter().enumerate() {
         edges_of.entry(&edge.unit).or_default().push(index);
     }
@@ -110,21 +110,21 @@ fn referenced_ends(edge: &Edge) -> Vec<&Vertex> {
 struct Declarations<'a> {
     /// Declaring edges of each resource (regular, virtual or exported) and
     /// class, with their indexes.
-    of: HashMap<&'a Vertex, Vec<(u32, &'a Edge)>>,
+    of: FastMap<&'a Vertex, Vec<(u32, &'a Edge)>>,
 }
 
 /// What each collector surely collects, by the semantic model's reading of
 /// its query: computed once per collector, whatever the number of tasks.
 struct Collected<'a> {
     semantic: Semantic<'a>,
-    of: HashMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
+    of: FastMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
     /// The ordering edges each collector stands at an end of.
-    chains: HashMap<&'a Vertex, Vec<&'a Edge>>,
+    chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The tasks (indexes) whose catalog holds each class, define or scope.
-    holding: HashMap<&'a Vertex, Vec<usize>>,
+    holding: FastMap<&'a Vertex, Vec<usize>>,
     /// The tasks applying both a collector's code and a resource it
     /// collects: `(code, resource's holder, resource)`.
-    with_code: HashMap<(&'a Vertex, &'a Vertex, &'a Vertex), Vec<String>>,
+    with_code: FastMap<(&'a Vertex, &'a Vertex, &'a Vertex), Vec<String>>,
 }
 
 impl<'a> Collected<'a> {
@@ -161,13 +161,13 @@ impl<'a> Collected<'a> {
     }
 
     fn new(workspace: &'a Workspace<'a>) -> Collected<'a> {
-        let mut holding: HashMap<&Vertex, Vec<usize>> = HashMap::new();
+        let mut holding: FastMap<&Vertex, Vec<usize>> = FastMap::default();
         for (at, task) in workspace.tasks.iter().enumerate() {
             for unit in &task.units {
                 holding.entry(unit).or_default().push(at);
             }
         }
-        let mut chains: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
+        let mut chains: FastMap<&Vertex, Vec<&Edge>> = FastMap::default();
         for edge in &workspace.analysis.edges {
             if edge.kind.from_runs_first().is_none() {
                 continue;
@@ -180,10 +180,10 @@ impl<'a> Collected<'a> {
         }
         Collected {
             semantic: Semantic::new(workspace.analysis),
-            of: HashMap::new(),
+            of: FastMap::default(),
             chains,
             holding,
-            with_code: HashMap::new(),
+            with_code: FastMap::default(),
         }
     }
 
@@ -218,7 +218,7 @@ impl<'a> Collected<'a> {
 
 impl<'a> Declarations<'a> {
     fn of(workspace: &Workspace<'a>) -> Declarations<'a> {
-        let mut of: HashMap<&Vertex, Vec<(u32, &Edge)>> = HashMap::new();
+        let mut of: FastMap<&Vertex, Vec<(u32, &Edge)>> = FastMap::default();
         for (index, edge) in workspace.analysis.edges.iter().enumerate() {
             let declares = matches!(edge.kind, EdgeKind::Declare | EdgeKind::DeclareVirtual)
                 || edge.kind.declares_class() && edge.kind != EdgeKind::Inherits;
@@ -404,7 +404,7 @@ fn check_collector<'a>(
     // Per resource (its copies in several tasks are one resource): whether
     // this task holds it, and whether it runs after a task applying it
     // (where it has taken effect).
-    let mut here: HashMap<&Vertex, bool> = HashMap::new();
+    let mut here: FastMap<&Vertex, bool> = FastMap::default();
     for resource in &surely {
         *here.entry(&resource.resource).or_default() |= applies(task, resource, declarations);
     }

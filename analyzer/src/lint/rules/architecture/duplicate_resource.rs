@@ -38,6 +38,7 @@ use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{AttributeOp, Expr, ExprKind};
 use std::cell::RefCell;
+use crate::hashing::FastMap;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
@@ -193,7 +194,7 @@ struct Catalogs<'a> {
     /// What `class { 'x': }` declarations pass to parameters.
     passed: HashMap<Location, Vec<(String, String)>>,
     /// For each unit, the edges declaring it.
-    declaring: &'a HashMap<&'a Vertex, Vec<&'a Edge>>,
+    declaring: &'a FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The guards of the edges looked at so far (by address).
     guards: RefCell<HashMap<*const Edge, Rc<str>>>,
     /// The ways to the declarations of a unit under a guard looked at so
