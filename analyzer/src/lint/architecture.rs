@@ -8,6 +8,7 @@ use crate::analysis::Analysis;
 use crate::hashing::{FastMap, FastSet};
 use crate::index::SourceFile;
 use crate::model::{Edge, Location, Vertex};
+use crate::semantic::Semantic;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,6 +88,9 @@ pub struct Workspace<'a> {
     linted: FastSet<FileId>,
     /// For each unit, the edges declaring it.
     declaring: FastMap<&'a Vertex, Vec<&'a Edge>>,
+    /// The semantic model of the analysis, built once where there are
+    /// tasks (the checks on tasks read it).
+    semantic: Option<Semantic<'a>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -143,8 +147,9 @@ impl<'a> Workspace<'a> {
                 starts
             })
             .collect();
-        let tasks = if guards.decide_any() {
-            tasks_per_role(analysis, tasks, &found, guards)
+        let semantic = (!found.is_empty()).then(|| Semantic::new(analysis));
+        let tasks = if let (Some(semantic), true) = (&semantic, guards.decide_any()) {
+            tasks_per_role(analysis, semantic, tasks, &found, guards)
         } else {
             found
                 .iter()
@@ -174,7 +179,14 @@ impl<'a> Workspace<'a> {
             identities,
             linted,
             declaring,
+            semantic,
         }
+    }
+
+    /// The semantic model of the analysis (classes, resources, collectors
+    /// and what declaring each puts in a catalog); `None` without tasks.
+    pub fn semantic(&self) -> Option<&Semantic<'a>> {
+        self.semantic.as_ref()
     }
 
     /// The identity on disk of a codebase file.
@@ -373,15 +385,14 @@ pub fn run(
 /// only assumptions are given, are seen once, with the assumptions.
 fn tasks_per_role(
     analysis: &Analysis,
+    semantic: &Semantic,
     manifests: &[TaskManifest],
     found: &[(&TaskManifest, &Arc<str>)],
     guards: &Guards,
 ) -> Vec<Task> {
-    use crate::semantic::Semantic;
     use crate::split::eval::{Evaluator, Value};
     use crate::split::gates;
     use crate::split::units::{Monolith, Scope};
-    let semantic = Semantic::new(analysis);
     let files = &analysis.codebase.files;
     let file_index: FastMap<&Arc<str>, usize> = files
         .iter()
@@ -427,8 +438,8 @@ fn tasks_per_role(
     if guards.role_var.is_some() {
         role_args.extend(roles.iter().map(|&role| Some(role)));
     }
-    let module_off = gates::edges_off(&semantic, &evaluator, &role_args, &|_| true);
-    let top_off = gates::top_scope_edges_off(&semantic, &evaluator, &role_args, &manifest_files);
+    let module_off = gates::edges_off(semantic, &evaluator, &role_args, &|_| true);
+    let top_off = gates::top_scope_edges_off(semantic, &evaluator, &role_args, &manifest_files);
     let off: Vec<Arc<FastSet<u32>>> = module_off
         .into_iter()
         .zip(top_off)

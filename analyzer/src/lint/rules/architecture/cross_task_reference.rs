@@ -55,11 +55,11 @@ use crate::semantic::{Match, Semantic};
 use crate::hashing::FastMap;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
-    if workspace.tasks.is_empty() {
+    let Some(semantic) = workspace.semantic().filter(|_| !workspace.tasks.is_empty()) else {
         return;
-    }
+    };
     let declarations = Declarations::of(workspace);
-    let mut collected = Collected::new(workspace);
+    let mut collected = Collected::new(workspace, semantic);
     let mut edges_of: FastMap<&Vertex, Vec<usize>> = FastMap::default();
     for (index, edge) in workspace.analysis.edges.iter().enumerate() {
         edges_of.entry(&edge.unit).or_default().push(index);
@@ -116,7 +116,7 @@ struct Declarations<'a> {
 /// What each collector surely collects, by the semantic model's reading of
 /// its query: computed once per collector, whatever the number of tasks.
 struct Collected<'a> {
-    semantic: Semantic<'a>,
+    semantic: &'a Semantic<'a>,
     of: FastMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
     /// The ordering edges each collector stands at an end of.
     chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
@@ -160,7 +160,7 @@ impl<'a> Collected<'a> {
         chain.kind.refreshes() && self.semantic.refresh_matters(notified)
     }
 
-    fn new(workspace: &'a Workspace<'a>) -> Collected<'a> {
+    fn new(workspace: &'a Workspace<'a>, semantic: &'a Semantic<'a>) -> Collected<'a> {
         let mut holding: FastMap<&Vertex, Vec<usize>> = FastMap::default();
         for (at, task) in workspace.tasks.iter().enumerate() {
             for unit in &task.units {
@@ -179,7 +179,7 @@ impl<'a> Collected<'a> {
             }
         }
         Collected {
-            semantic: Semantic::new(workspace.analysis),
+            semantic,
             of: FastMap::default(),
             chains,
             holding,
@@ -192,7 +192,7 @@ impl<'a> Collected<'a> {
     /// computed from variables) is left out: `granule split` lists those
     /// as hazards.
     fn surely(&mut self, edge: &'a Edge) -> &[&'a ResourceDeclaration] {
-        let semantic = &self.semantic;
+        let semantic = self.semantic;
         let holding = &self.holding;
         self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
             let Some(collector) = semantic
