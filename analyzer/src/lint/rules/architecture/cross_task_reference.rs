@@ -34,7 +34,13 @@
 //! before every task applying both: the refresh is sent where the code
 //! first changes. Only tasks
 //! that may run on one node meet: tasks whose roles tasks.yaml names and
-//! which share none never do. Nothing is reported without `--tasks`.
+//! which share none never do. With `--role-var EXPR` (and `--assume
+//! EXPR=VALUE`), as given to `granule split`, each task is checked once
+//! per role tasks.yaml names for it: what its manifest and the module code
+//! it reaches declare under a branch that cannot run on that role is not in
+//! its catalog there, and a reference is reported only where another task
+//! on a node of that role declares the other end. Without them, every
+//! branch counts on every role. Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
 //! ```puppet
