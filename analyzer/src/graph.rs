@@ -145,39 +145,26 @@ impl Analysis {
     /// The units `starts` declare, directly or through others, themselves
     /// included.
     pub fn reachable_from(&self, starts: impl IntoIterator<Item = Vertex>) -> HashSet<Vertex> {
-        self.reachable_from_each(vec![starts.into_iter().collect()])
-            .pop()
-            .unwrap_or_default()
-    }
-
-    /// [`Analysis::reachable_from`] for several sets of starts, indexing
-    /// the edges once.
-    pub fn reachable_from_each(&self, starts: Vec<Vec<Vertex>>) -> Vec<HashSet<Vertex>> {
         let mut by_unit: HashMap<&Vertex, Vec<&Edge>> = HashMap::new();
         for edge in &self.edges {
             if self.declares_unit(edge) {
                 by_unit.entry(&edge.unit).or_default().push(edge);
             }
         }
-        starts
-            .into_iter()
-            .map(|starts| {
-                let mut units = HashSet::new();
-                let mut queue: VecDeque<Vertex> = starts.into_iter().collect();
-                while let Some(unit) = queue.pop_front() {
-                    if units.contains(&unit) {
-                        continue;
-                    }
-                    for edge in by_unit.get(&unit).into_iter().flatten() {
-                        if !units.contains(&edge.to) {
-                            queue.push_back(edge.to.clone());
-                        }
-                    }
-                    units.insert(unit);
+        let mut units = HashSet::new();
+        let mut queue: VecDeque<Vertex> = starts.into_iter().collect();
+        while let Some(unit) = queue.pop_front() {
+            if units.contains(&unit) {
+                continue;
+            }
+            for edge in by_unit.get(&unit).into_iter().flatten() {
+                if !units.contains(&edge.to) {
+                    queue.push_back(edge.to.clone());
                 }
-                units
-            })
-            .collect()
+            }
+            units.insert(unit);
+        }
+        units
     }
 
     /// Whether `edge` puts the unit it points to in the catalog: it declares

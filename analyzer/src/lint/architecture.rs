@@ -8,8 +8,9 @@ use crate::analysis::Analysis;
 use crate::hashing::{FastMap, FastSet};
 use crate::index::SourceFile;
 use crate::model::{Edge, Location, Vertex};
-use crate::semantic::Semantic;
+use crate::semantic::{HolderId, Semantic};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -131,7 +132,7 @@ impl<'a> Workspace<'a> {
                 Some((task, &file.path))
             })
             .collect();
-        let starts = found
+        let starts: Vec<Vec<Vertex>> = found
             .iter()
             .map(|(_, path)| {
                 let mut starts = vec![Vertex::TopScope {
@@ -148,24 +149,9 @@ impl<'a> Workspace<'a> {
             })
             .collect();
         let semantic = (!found.is_empty()).then(|| Semantic::new(analysis));
-        let tasks = if let (Some(semantic), true) = (&semantic, guards.decide_any()) {
-            tasks_per_role(analysis, semantic, tasks, &found, guards)
-        } else {
-            found
-                .iter()
-                .zip(analysis.reachable_from_each(starts))
-                .map(|((task, path), units)| Task {
-                    id: task.id.clone(),
-                    manifest: (*path).clone(),
-                    units: units.into_iter().collect(),
-                    off: Arc::default(),
-                    after: runs_after(tasks, &task.id),
-                    roles: task
-                        .roles
-                        .as_ref()
-                        .map(|roles| roles.iter().cloned().collect()),
-                })
-                .collect()
+        let tasks = match &semantic {
+            Some(semantic) => task_views(analysis, semantic, tasks, &found, &starts, guards),
+            None => Vec::new(),
         };
         let mut declaring: FastMap<&Vertex, Vec<&Edge>> = FastMap::default();
         for edge in &analysis.edges {
@@ -330,7 +316,7 @@ impl Findings {
 pub fn run(
     workspace: &Workspace,
     checks: &[&'static super::rules::Check],
-) -> std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> {
+) -> HashMap<FileId, (PathBuf, Vec<Problem>)> {
     let task_files = workspace.task_files();
     // The checks are independent: each runs on its own thread.
     let found: Vec<Vec<Located>> = checks
@@ -361,8 +347,7 @@ pub fn run(
             Some(found)
         })
         .collect();
-    let mut by_file: std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> =
-        std::collections::HashMap::new();
+    let mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)> = HashMap::new();
     for located in found.into_iter().flatten() {
         let Some(id) = workspace.file_id(&located.file) else {
             continue;
@@ -378,16 +363,18 @@ pub fn run(
     by_file
 }
 
-/// The tasks as each role sees them: per role a task runs on, what its
-/// manifest declares there, the guards of its own code and of the module
-/// code it reaches decided for that role (as `granule split` decides
-/// them). A task whose roles tasks.yaml does not name, or all tasks when
-/// only assumptions are given, are seen once, with the assumptions.
-fn tasks_per_role(
+/// The tasks as the checks see them: what each manifest (its top scope and
+/// nodes, `starts`) puts in its catalog. Where guards are decided, a task
+/// is seen once per role it runs on, with the guards of its own code and of
+/// the module code it reaches decided for that role (as `granule split`
+/// decides them); a task whose roles tasks.yaml does not name, or every
+/// task when only assumptions are given, once, with the assumptions.
+fn task_views(
     analysis: &Analysis,
     semantic: &Semantic,
     manifests: &[TaskManifest],
     found: &[(&TaskManifest, &Arc<str>)],
+    starts: &[Vec<Vertex>],
     guards: &Guards,
 ) -> Vec<Task> {
     use crate::split::eval::{Evaluator, Value};
@@ -438,36 +425,27 @@ fn tasks_per_role(
     if guards.role_var.is_some() {
         role_args.extend(roles.iter().map(|&role| Some(role)));
     }
-    let module_off = gates::edges_off(semantic, &evaluator, &role_args, &|_| true);
-    let top_off = gates::top_scope_edges_off(semantic, &evaluator, &role_args, &manifest_files);
-    let off: Vec<Arc<FastSet<u32>>> = module_off
-        .into_iter()
-        .zip(top_off)
-        .map(|(mut module, top)| {
-            module.extend(top);
-            Arc::new(module)
-        })
-        .collect();
+    let off: Vec<Arc<FastSet<u32>>> = if guards.decide_any() {
+        let module_off = gates::edges_off(semantic, &evaluator, &role_args, &|_| true);
+        let top_off = gates::top_scope_edges_off(semantic, &evaluator, &role_args, &manifest_files);
+        module_off
+            .into_iter()
+            .zip(top_off)
+            .map(|(mut module, top)| {
+                module.extend(top);
+                Arc::new(module)
+            })
+            .collect()
+    } else {
+        vec![Arc::default()]
+    };
     let mut views = Vec::new();
-    for (task, path) in found {
+    for ((task, path), starts) in found.iter().zip(starts) {
         let after = runs_after(manifests, &task.id);
-        let Some(root) = semantic.holder(&Vertex::TopScope {
-            file: (*path).clone(),
-        }) else {
-            continue;
-        };
-        let mut roots = vec![root];
-        roots.extend(
-            analysis
-                .edges
-                .iter()
-                .filter(|edge| {
-                    matches!(edge.unit, Vertex::Node { .. }) && edge.location.file == **path
-                })
-                .filter_map(|edge| semantic.holder(&edge.unit)),
-        );
-        roots.sort_unstable();
-        roots.dedup();
+        let roots: Vec<HolderId> = starts
+            .iter()
+            .filter_map(|start| semantic.holder(start))
+            .collect();
         let per_role: Vec<(usize, Option<FastSet<String>>)> = match (&guards.role_var, &task.roles)
         {
             (Some(_), Some(task_roles)) => task_roles

@@ -258,10 +258,10 @@ fn applies(task: &Task, resource: &ResourceDeclaration, declarations: &Declarati
 
 /// Whether `task`'s catalog holds `end`.
 fn in_catalog(task: &Task, end: &Vertex, declarations: &Declarations) -> bool {
-    match end {
-        Vertex::Class { .. } => task.units.contains(end),
-        _ => declared_by(task, declarations.of.get(end)).is_some(),
-    }
+    // A class the task declares is in its catalog, defined or not (a class
+    // defined nowhere is granule/unresolved-class's).
+    matches!(end, Vertex::Class { .. }) && task.units.contains(end)
+        || declared_by(task, declarations.of.get(end)).is_some()
 }
 
 /// The first of `declarations` some code of `task` holds.
