@@ -291,45 +291,51 @@ pub fn split<'a>(
     fn role_of<'r>(role_var: Option<&str>, role: &'r str) -> Option<&'r str> {
         (role_var.is_some() && role != "all").then_some(role)
     }
-    let truths: Vec<Vec<Vec<Option<bool>>>> = monolith
-        .units
-        .iter()
-        .map(|unit| {
-            unit.guards
-                .iter()
-                .map(|guard| {
-                    roles
-                        .iter()
-                        .map(|role| evaluator.holds(guard, role_of(role_var, role)))
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
+    // Per guard of a unit, whether it holds on each role (`None`: unknown).
+    let truth_of = |unit: &units::Unit| -> Vec<Vec<Option<bool>>> {
+        unit.guards
+            .iter()
+            .map(|guard| {
+                roles
+                    .iter()
+                    .map(|role| evaluator.holds(guard, role_of(role_var, role)))
+                    .collect()
+            })
+            .collect()
+    };
     let root_of = |mut scope: usize| {
         while let Some(parent) = monolith.scopes[scope].parent {
             scope = parent;
         }
         scope
     };
+    // The roles a unit runs on: no guard fails there, and a role class
+    // opened as the entry of one role is that role's.
+    let roles_of = |unit: &units::Unit, truth: &[Vec<Option<bool>>]| -> BTreeSet<String> {
+        let root = root_of(unit.scope);
+        roles
+            .iter()
+            .enumerate()
+            .filter(|(r, role)| {
+                truth.iter().all(|per_role| per_role[*r] != Some(false))
+                    && root_roles
+                        .iter()
+                        .all(|(scope, fixed)| *scope != root || fixed == *role)
+            })
+            .map(|(_, role)| role.clone())
+            .collect()
+    };
+    let truths: Vec<Vec<Vec<Option<bool>>>> = monolith.units.iter().map(truth_of).collect();
     let unit_roles: Vec<BTreeSet<String>> = monolith
         .units
         .iter()
         .zip(&truths)
-        .map(|(unit, truth)| {
-            let root = root_of(unit.scope);
-            roles
-                .iter()
-                .enumerate()
-                .filter(|(r, role)| {
-                    truth.iter().all(|per_role| per_role[*r] != Some(false))
-                        && root_roles
-                            .iter()
-                            .all(|(scope, fixed)| *scope != root || fixed == *role)
-                })
-                .map(|(_, role)| role.clone())
-                .collect()
-        })
+        .map(|(unit, truth)| roles_of(unit, truth))
+        .collect();
+    let relationship_roles: Vec<BTreeSet<String>> = monolith
+        .relationships
+        .iter()
+        .map(|relationship| roles_of(relationship, &truth_of(relationship)))
         .collect();
     let mut pruned = Vec::new();
     let mut kept_truths = Vec::new();
@@ -344,6 +350,9 @@ pub fn split<'a>(
         }
     }
     let truths = kept_truths;
+    for (relationship, roles) in monolith.relationships.iter_mut().zip(relationship_roles) {
+        relationship.roles = roles;
+    }
 
     // 2. What each unit puts in a catalog.
     let walked: crate::hashing::FastSet<HolderId> = entry_vertices
@@ -1022,24 +1031,26 @@ fn place_relationships(
     tasks: &mut [Task],
 ) {
     let files = &semantic.analysis.codebase.files;
-    // What each task applies, and holds on each role, once.
+    // What each task applies and holds on each role, once.
     let groups: Vec<BTreeSet<String>> = tasks.iter().map(|task| task.groups.clone()).collect();
-    let catalogs_of: Vec<(Vec<usize>, Vec<crate::semantic::HolderSet>)> = tasks
+    let catalogs_of: Vec<Vec<(Vec<usize>, crate::semantic::HolderSet)>> = tasks
         .iter()
         .map(|task| {
             let applied = task.applied();
-            let on_role = (0..roles.len())
+            (0..roles.len())
                 .map(|role| {
+                    let here: Vec<usize> = applied
+                        .iter()
+                        .copied()
+                        .filter(|&u| monolith.units[u].roles.contains(&roles[role]))
+                        .collect();
                     let mut holders = crate::semantic::HolderSet::default();
-                    for &u in &applied {
-                        if monolith.units[u].roles.contains(&roles[role]) {
-                            holders.union_with(&catalogs.holders_on(u, role));
-                        }
+                    for &u in &here {
+                        holders.union_with(&catalogs.holders_on(u, role));
                     }
-                    holders
+                    (here, holders)
                 })
-                .collect();
-            (applied, on_role)
+                .collect()
         })
         .collect();
     // Whether a task's catalog holds every end of the relationships written
@@ -1050,7 +1061,6 @@ fn place_relationships(
                      file: usize,
                      start: (u32, u32),
                      end: (u32, u32)| {
-        let (applied, on_role) = &catalogs_of[at];
         let running: Vec<usize> = (0..roles.len())
             .filter(|&r| code_roles.contains(&roles[r]) && groups[at].contains(&roles[r]))
             .collect();
@@ -1071,12 +1081,7 @@ fn place_relationships(
                 .all(|end| {
                     any = true;
                     running.iter().all(|&role| {
-                        let holders = &on_role[role];
-                        let applied_here: Vec<usize> = applied
-                            .iter()
-                            .copied()
-                            .filter(|&u| monolith.units[u].roles.contains(&roles[role]))
-                            .collect();
+                        let (applied_here, holders) = &catalogs_of[at][role];
                         match end {
                             // A collector orders only what the task declares
                             // of what it may collect: elsewhere, task order
@@ -1099,7 +1104,7 @@ fn place_relationships(
                                                 }))
                                     })
                                 }),
-                            _ => catalogs.holds(semantic, holders, &applied_here, end),
+                            _ => catalogs.holds(semantic, holders, applied_here, end),
                         }
                     })
                 });

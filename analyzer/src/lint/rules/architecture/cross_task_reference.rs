@@ -153,7 +153,7 @@ impl<'a> Collected<'a> {
     ) -> Vec<&'w Task> {
         self.tasks_holding(workspace, &resource.holder)
             .into_iter()
-            .filter(|task| applies(task, resource, declarations))
+            .filter(|task| applies_declaration(task, resource, declarations))
             .collect()
     }
 
@@ -239,7 +239,7 @@ impl<'a> Declarations<'a> {
 
 /// Whether `task`'s catalog holds a resource declaration: its holder, and
 /// the declaration not under a branch that cannot run on the task's role.
-fn applies(task: &Task, resource: &ResourceDeclaration, declarations: &Declarations) -> bool {
+fn applies_declaration(task: &Task, resource: &ResourceDeclaration, declarations: &Declarations) -> bool {
     if !task.units.contains(&resource.holder) {
         return false;
     }
@@ -412,7 +412,7 @@ fn check_collector<'a>(
     // (where it has taken effect).
     let mut here: FastMap<&Vertex, bool> = FastMap::default();
     for resource in &surely {
-        *here.entry(&resource.resource).or_default() |= applies(task, resource, declarations);
+        *here.entry(&resource.resource).or_default() |= applies_declaration(task, resource, declarations);
     }
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
@@ -441,7 +441,7 @@ fn check_collector<'a>(
                     .iter()
                     .filter(|both| both.units.contains(&edge.unit))
                     .filter(|both| {
-                        applies(both, resource, declarations)
+                        applies_declaration(both, resource, declarations)
                             || in_catalog(both, &resource.resource, declarations)
                     })
                     .map(|both| both.id.clone())
@@ -563,7 +563,7 @@ fn refresh_lost<'w>(
     resource: &ResourceDeclaration,
 ) -> Vec<&'w Task> {
     let holds = |t: &Task| {
-        applies(t, resource, declarations) || in_catalog(t, &resource.resource, declarations)
+        applies_declaration(t, resource, declarations) || in_catalog(t, &resource.resource, declarations)
     };
     let refreshed_first = workspace.tasks.iter().any(|both| {
         task.after.contains(&both.id)
