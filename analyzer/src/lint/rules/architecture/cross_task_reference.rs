@@ -28,7 +28,8 @@
 //! relationship: a resource takes effect where it is first applied, so a
 //! task applying the collector's code must run after a task applying each
 //! resource it orders first, and a task applying one it orders last after
-//! a task applying the code). A collector
+//! a task applying the code, or the class or resource the code orders
+//! before it). A collector
 //! whose resources only receive a refresh (`Package['x'] ~> Service <| |>`)
 //! loses it only in a task applying the code without them that may run
 //! before every task applying both: the refresh is sent where the code
@@ -496,21 +497,41 @@ fn check_collector<'a>(
             let Some(collected_first) = collected_first(chain) else {
                 return false;
             };
-            !collected.refresh_matters(chain)
-                && (collected_first && after_each_resource
-                    || !collected_first && others.iter().all(|other| {
-                        // Where it meets this task (a task is seen once per
-                        // role where roles are decided).
-                        workspace
-                            .tasks
+            if collected.refresh_matters(chain) {
+                return false;
+            }
+            if collected_first {
+                return after_each_resource;
+            }
+            // What the chain orders first takes effect in a task applying
+            // the code, or any task applying that end itself (a class or
+            // resource other code declares, as in a copied
+            // `Class['x'] -> Service <| |>`).
+            let first_end = if chain.from == edge.to { &chain.to } else { &chain.from };
+            let declared_end = matches!(first_end, Vertex::Class { .. } | Vertex::Resource { .. });
+            let firsts: Vec<&Task> = code_tasks
+                .iter()
+                .copied()
+                .chain(
+                    workspace
+                        .tasks
+                        .iter()
+                        .filter(|t| declared_end && in_catalog(t, first_end, declarations)),
+                )
+                .collect();
+            others.iter().all(|other| {
+                // Where it meets this task (a task is seen once per role
+                // where roles are decided).
+                workspace
+                    .tasks
+                    .iter()
+                    .filter(|t| t.id == *other && t.shares_node_with(task))
+                    .all(|t| {
+                        firsts
                             .iter()
-                            .filter(|t| t.id == *other && t.shares_node_with(task))
-                            .all(|t| {
-                                code_tasks.iter().any(|code| {
-                                    t.after.contains(&code.id) && code.shares_node_with(t)
-                                })
-                            })
-                    }))
+                            .any(|first| t.after.contains(&first.id) && first.shares_node_with(t))
+                    })
+            })
         });
     if carried {
         return;
