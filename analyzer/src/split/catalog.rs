@@ -300,7 +300,7 @@ impl<'a> Catalogs<'a> {
 
     /// `holds`, for the catalog holding the holders `contains` accepts,
     /// given the end's declarers (`Semantic::declarers`).
-    fn holds_where(
+    pub fn holds_where(
         &self,
         declarers: &[HolderId],
         contains: impl Fn(HolderId) -> bool,

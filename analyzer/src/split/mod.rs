@@ -1053,75 +1053,74 @@ fn place_relationships(
                 .collect()
         })
         .collect();
-    // Whether a task's catalog holds every end of the relationships written
-    // from `start` to `end` on each role both the task and the code run on
-    // (and whether there is any end).
-    let ends_held = |at: usize,
-                     code_roles: &BTreeSet<String>,
-                     file: usize,
-                     start: (u32, u32),
-                     end: (u32, u32)| {
+    // The ends of the relationships written from `start` to `end`, each
+    // with what puts it in a catalog, resolved once for every task.
+    let ends_of = |file: usize, start: (u32, u32), end: (u32, u32)| -> Vec<HeldBy> {
+        semantic
+            .edges_between(&files[file].path, start, end)
+            .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
+            .flat_map(|(_, edge)| [&edge.from, &edge.to])
+            .filter_map(|end| match end {
+                Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
+                    Some(HeldBy::Declared(end, semantic.declarers(end)))
+                }
+                // A collector orders only what the task declares of what it
+                // may collect: elsewhere, task order carries it.
+                Vertex::Collector { type_name, .. } => Some(HeldBy::Collected(
+                    semantic
+                        .analysis
+                        .collectors
+                        .iter()
+                        .filter(|collector| collector.collector == *end)
+                        .flat_map(|collector| {
+                            semantic
+                                .resources_of_type(type_name)
+                                .filter(move |resource| {
+                                    semantic.collects(collector, resource).may()
+                                })
+                        })
+                        .map(|resource| (semantic.holder(&resource.holder), &resource.resource))
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    // Whether a task's catalog holds every one of `ends` (there is one at
+    // least) on each role both the task and the code run on.
+    let ends_held = |at: usize, code_roles: &BTreeSet<String>, ends: &[HeldBy]| {
         let running: Vec<usize> = (0..roles.len())
             .filter(|&r| code_roles.contains(&roles[r]) && groups[at].contains(&roles[r]))
             .collect();
-        let mut any = false;
-        let all = !running.is_empty()
-            && semantic
-                .edges_between(&files[file].path, start, end)
-                .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
-                .flat_map(|(_, edge)| [&edge.from, &edge.to])
-                .filter(|end| {
-                    matches!(
-                        end,
-                        Vertex::Class { .. }
-                            | Vertex::Resource { scope: None, .. }
-                            | Vertex::Collector { .. }
-                    )
-                })
-                .all(|end| {
-                    any = true;
-                    running.iter().all(|&role| {
-                        let (applied_here, holders) = &catalogs_of[at][role];
-                        match end {
-                            // A collector orders only what the task declares
-                            // of what it may collect: elsewhere, task order
-                            // carries it.
-                            Vertex::Collector { type_name, .. } => semantic
-                                .analysis
-                                .collectors
-                                .iter()
-                                .filter(|collector| collector.collector == *end)
-                                .any(|collector| {
-                                    semantic.resources_of_type(type_name).any(|resource| {
-                                        semantic.collects(collector, resource).may()
-                                            && (semantic
-                                                .holder(&resource.holder)
-                                                .is_some_and(|h| holders.contains(h))
-                                                || applied_here.iter().any(|&u| {
-                                                    catalogs.units[u]
-                                                        .own
-                                                        .contains(&resource.resource)
-                                                }))
-                                    })
-                                }),
-                            _ => catalogs.holds(semantic, holders, applied_here, end),
+        !running.is_empty()
+            && !ends.is_empty()
+            && ends.iter().all(|end| {
+                running.iter().all(|&role| {
+                    let (applied_here, holders) = &catalogs_of[at][role];
+                    match end {
+                        HeldBy::Declared(end, declarers) => catalogs.holds_where(
+                            declarers,
+                            |id| holders.contains(id),
+                            applied_here,
+                            end,
+                        ),
+                        HeldBy::Collected(resources) => {
+                            resources.iter().any(|(holder, resource)| {
+                                holder.is_some_and(|h| holders.contains(h))
+                                    || applied_here
+                                        .iter()
+                                        .any(|&u| catalogs.units[u].own.contains(resource))
+                            })
                         }
-                    })
-                });
-        (all, any)
+                    }
+                })
+            })
     };
     let mut placed = Vec::new();
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
-        if let Some(at) = (0..tasks.len()).find(|&at| {
-            ends_held(
-                at,
-                &relationship.roles,
-                relationship.file,
-                start,
-                relationship.end,
-            ) == (true, true)
-        }) {
+        let ends = ends_of(relationship.file, start, relationship.end);
+        if let Some(at) = (0..tasks.len()).find(|&at| ends_held(at, &relationship.roles, &ends)) {
             placed.push((at, index));
         }
     }
@@ -1135,7 +1134,9 @@ fn place_relationships(
                 .filter(|&u| {
                     let unit = &monolith.units[u];
                     let start = (unit.location.line, unit.location.column);
-                    !ends_held(at, &unit.roles, unit.file, start, unit.end).0
+                    let ends = ends_of(unit.file, start, unit.end);
+                    // Without ends (only computed ones), nothing to detach.
+                    !ends.is_empty() && !ends_held(at, &unit.roles, &ends)
                 })
                 .collect()
         })
@@ -1146,6 +1147,15 @@ fn place_relationships(
     for (task, detached) in tasks.iter_mut().zip(detached) {
         task.detached.extend(detached);
     }
+}
+
+/// An end of a copied relationship and what puts it in a catalog: a class
+/// or resource, with its declarers; or a collector, with the resources it
+/// may collect (their holders, and the resources themselves for copied
+/// statements declaring them).
+enum HeldBy<'v> {
+    Declared(&'v Vertex, Vec<HolderId>),
+    Collected(Vec<(Option<HolderId>, &'v Vertex)>),
 }
 
 /// Drops the units the plan excludes.

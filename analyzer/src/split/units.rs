@@ -654,14 +654,26 @@ pub fn is_role_expr(source: &SourceFile, expr: &Expr, role_var: &str) -> bool {
 /// Whether two Puppet expressions are the same text, but for `$::` and
 /// blanks.
 pub fn same_expression(a: &str, b: &str) -> bool {
-    let strip = |text: &str| {
-        text.replace("$::", "$")
-            .replace('"', "'")
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-    };
-    strip(a) == strip(b)
+    // Compared as they are read (every guard of every unit is evaluated per
+    // role): no copy of either.
+    fn normalized(text: &str) -> impl Iterator<Item = char> + '_ {
+        let mut skip = 0;
+        text.char_indices().filter_map(move |(at, c)| {
+            if skip > 0 {
+                skip -= 1;
+                return None;
+            }
+            if c == '$' && text[at + 1..].starts_with("::") {
+                skip = 2;
+            }
+            match c {
+                '"' => Some('\''),
+                c if c.is_whitespace() => None,
+                c => Some(c),
+            }
+        })
+    }
+    normalized(a).eq(normalized(b))
 }
 
 /// The literal values compared with the role expression in `expr` (not in
@@ -852,5 +864,23 @@ fn indexed_variable(left: &Expr) -> Option<&str> {
     match &target.kind {
         ExprKind::Variable(name) => Some(name.trim_start_matches("::")),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_expression;
+
+    #[test]
+    fn expressions_compare_without_top_scope_colons_blanks_or_quote_style() {
+        assert!(same_expression(
+            "$::fuel_settings['role']",
+            "$fuel_settings[ 'role' ]"
+        ));
+        assert!(same_expression("$::role", "$role"));
+        assert!(same_expression("$x[\"a\"]", "$x['a']"));
+        assert!(!same_expression("$:x", "$x"));
+        assert!(!same_expression("$x", "$y"));
+        assert!(!same_expression("$x", "$xy"));
     }
 }
