@@ -660,26 +660,20 @@ pub fn split<'a>(
     // Run stages order whole tasks first; an ordering between units that
     // contradicts them cannot hold in the monolith either (Puppet would
     // refuse the cycle), so it is not kept.
-    let mut order: BTreeSet<(usize, usize)> = stage_order(analysis, &monolith, &tasks)
-        .into_iter()
-        .filter(|(a, b)| a != b)
-        .collect();
-    let mut cuts = Vec::new();
-    let mut soft_dropped = 0usize;
-    let mut against_stages = Vec::new();
+    let mut task_order = TaskOrder {
+        order: stage_order(analysis, &monolith, &tasks)
+            .into_iter()
+            .filter(|(a, b)| a != b)
+            .collect(),
+        cuts: Vec::new(),
+        against_stages: Vec::new(),
+        soft_dropped: 0,
+    };
     // Orderings surely in the monolith first, then what collectors carry,
     // then orderings through matches only run time decides: each is kept
     // unless an earlier one contradicts it.
     for certain in orders.iter().filter(|o| o.certain) {
-        keep_order(
-            certain,
-            &task_of,
-            &tasks,
-            &mut order,
-            &mut cuts,
-            &mut against_stages,
-            &mut soft_dropped,
-        );
+        task_order.keep(certain, &task_of, &tasks);
     }
     // Task order carries what a collector orders in catalogs that hold
     // its code but not what it collects. A resource takes effect where it
@@ -799,27 +793,17 @@ pub fn split<'a>(
         }
     }
     for ((then, firsts), edge) in carried {
-        if firsts.iter().any(|&first| reaches(&order, first, then)) {
-            continue;
-        }
-        let Some(&first) = firsts.iter().find(|&&first| !reaches(&order, then, first)) else {
-            soft_dropped += 1;
-            continue;
-        };
-        order.insert((first, then));
-        cuts.push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
+        task_order.keep_one_of(&firsts, then, edge, &tasks);
     }
     for uncertain in orders.iter().filter(|o| !o.certain) {
-        keep_order(
-            uncertain,
-            &task_of,
-            &tasks,
-            &mut order,
-            &mut cuts,
-            &mut against_stages,
-            &mut soft_dropped,
-        );
+        task_order.keep(uncertain, &task_of, &tasks);
     }
+    let TaskOrder {
+        order,
+        cuts,
+        mut against_stages,
+        soft_dropped,
+    } = task_order;
     against_stages.sort();
     against_stages.dedup();
     monolith.hazards.extend(against_stages);
@@ -1580,42 +1564,73 @@ fn unit_orders<'a>(
 }
 
 /// Whether `order` leads from task `from` to task `to`.
-/// Adds an ordering between the tasks of its units to `order`, unless
-/// they are one task or it would close a cycle: then a certain ordering is
-/// reported (it contradicts the run stages or orderings kept before it),
-/// an uncertain one counted.
-fn keep_order(
-    kept: &Order,
-    task_of: &[usize],
-    tasks: &[Task],
-    order: &mut BTreeSet<(usize, usize)>,
-    cuts: &mut Vec<Cut>,
-    against_stages: &mut Vec<String>,
-    soft_dropped: &mut usize,
-) {
-    let edge = kept.edge;
-    let (a, b) = (task_of[kept.first], task_of[kept.then]);
-    if a == b || order.contains(&(a, b)) {
-        return;
-    }
-    if reaches(order, b, a) {
-        if kept.certain {
-            against_stages.push(format!(
-                "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
-                edge.from.label(),
-                edge.kind.name(),
-                edge.to.label(),
-                edge.location,
-                tasks[a].id,
-                tasks[b].id
-            ));
-        } else {
-            *soft_dropped += 1;
+/// The order between tasks as it is built: run stages first, then each
+/// ordering kept unless one kept before contradicts it.
+struct TaskOrder {
+    order: BTreeSet<(usize, usize)>,
+    cuts: Vec<Cut>,
+    /// Certain orderings not kept: they contradict the run stages or
+    /// orderings kept before them.
+    against_stages: Vec<String>,
+    /// Uncertain or carried orderings not kept (each would close a cycle).
+    soft_dropped: usize,
+}
+
+impl TaskOrder {
+    /// Orders the tasks of an ordering's units, unless they are one task
+    /// or it would close a cycle.
+    fn keep(&mut self, kept: &Order, task_of: &[usize], tasks: &[Task]) {
+        let edge = kept.edge;
+        let (a, b) = (task_of[kept.first], task_of[kept.then]);
+        if a == b || self.order.contains(&(a, b)) {
+            return;
         }
-        return;
+        if reaches(&self.order, b, a) {
+            if kept.certain {
+                self.against_stages.push(format!(
+                    "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
+                    edge.from.label(),
+                    edge.kind.name(),
+                    edge.to.label(),
+                    edge.location,
+                    tasks[a].id,
+                    tasks[b].id
+                ));
+            } else {
+                self.soft_dropped += 1;
+            }
+            return;
+        }
+        self.order.insert((a, b));
+        self.cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
     }
-    order.insert((a, b));
-    cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
+
+    /// Orders `then` after one of `firsts` (the first that closes no
+    /// cycle), unless one of them runs before it already.
+    fn keep_one_of(
+        &mut self,
+        firsts: &BTreeSet<usize>,
+        then: usize,
+        edge: &crate::model::Edge,
+        tasks: &[Task],
+    ) {
+        if firsts
+            .iter()
+            .any(|&first| reaches(&self.order, first, then))
+        {
+            return;
+        }
+        let Some(&first) = firsts
+            .iter()
+            .find(|&&first| !reaches(&self.order, then, first))
+        else {
+            self.soft_dropped += 1;
+            return;
+        };
+        self.order.insert((first, then));
+        self.cuts
+            .push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
+    }
 }
 
 fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
