@@ -174,6 +174,11 @@ fn cross_task_references_fail_as_puppet_fails() {
         for task in &tasks {
             let id = &task.id;
             let roles: Vec<Option<&str>> = if per_role {
+                assert!(
+                    !task.roles.is_empty(),
+                    "{}: task {id} names no groups: it would be compiled on no role",
+                    case.display()
+                );
                 task.roles.iter().map(|role| Some(role.as_str())).collect()
             } else {
                 vec![None]

@@ -377,41 +377,6 @@ fn task_views(
     starts: &[Vec<Vertex>],
     guards: &Guards,
 ) -> Vec<Task> {
-    use crate::split::eval::{Evaluator, Value};
-    use crate::split::gates;
-    use crate::split::units::{Monolith, Scope};
-    let files = &analysis.codebase.files;
-    let file_index: FastMap<&Arc<str>, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(at, file)| (&file.path, at))
-        .collect();
-    let manifest_files: Vec<usize> = found
-        .iter()
-        .filter_map(|(_, path)| file_index.get(path).copied())
-        .collect();
-    // A task manifest is a top scope of its own: what it reads is Hiera's
-    // or the node's, unknown here but for the role and the assumptions.
-    let monolith = Monolith {
-        scopes: vec![Scope {
-            class: None,
-            parent: None,
-            file: manifest_files.first().copied().unwrap_or(0),
-            params: Vec::new(),
-            args: Vec::new(),
-            guards: Vec::new(),
-            stage: None,
-            declared_at: None,
-            reason: String::new(),
-        }],
-        ..Monolith::default()
-    };
-    let assumptions: Vec<(String, Value)> = guards
-        .assumptions
-        .iter()
-        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
-        .collect();
-    let evaluator = Evaluator::new(files, &monolith, guards.role_var.as_deref(), &assumptions);
     let mut roles: Vec<&str> = found
         .iter()
         .filter_map(|(task, _)| task.roles.as_ref())
@@ -426,16 +391,7 @@ fn task_views(
         role_args.extend(roles.iter().map(|&role| Some(role)));
     }
     let off: Vec<Arc<FastSet<u32>>> = if guards.decide_any() {
-        let module_off = gates::edges_off(semantic, &evaluator, &role_args, &|_| true);
-        let top_off = gates::top_scope_edges_off(semantic, &evaluator, &role_args, &manifest_files);
-        module_off
-            .into_iter()
-            .zip(top_off)
-            .map(|(mut module, top)| {
-                module.extend(top);
-                Arc::new(module)
-            })
-            .collect()
+        edges_off(analysis, semantic, found, guards, &role_args)
     } else {
         vec![Arc::default()]
     };
@@ -474,6 +430,62 @@ fn task_views(
         }
     }
     views
+}
+
+/// Per role of `role_args`, the edges of the task manifests' top scopes
+/// and of module code written under a branch that cannot run there.
+fn edges_off(
+    analysis: &Analysis,
+    semantic: &Semantic,
+    found: &[(&TaskManifest, &Arc<str>)],
+    guards: &Guards,
+    role_args: &[Option<&str>],
+) -> Vec<Arc<FastSet<u32>>> {
+    use crate::split::eval::{Evaluator, Value};
+    use crate::split::gates;
+    use crate::split::units::{Monolith, Scope};
+    let files = &analysis.codebase.files;
+    let file_index: FastMap<&Arc<str>, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(at, file)| (&file.path, at))
+        .collect();
+    let manifest_files: Vec<usize> = found
+        .iter()
+        .filter_map(|(_, path)| file_index.get(path).copied())
+        .collect();
+    // A task manifest is a top scope of its own: what it reads is Hiera's
+    // or the node's, unknown here but for the role and the assumptions.
+    let monolith = Monolith {
+        scopes: vec![Scope {
+            class: None,
+            parent: None,
+            file: manifest_files.first().copied().unwrap_or(0),
+            params: Vec::new(),
+            args: Vec::new(),
+            guards: Vec::new(),
+            stage: None,
+            declared_at: None,
+            reason: String::new(),
+        }],
+        ..Monolith::default()
+    };
+    let assumptions: Vec<(String, Value)> = guards
+        .assumptions
+        .iter()
+        .map(|(expr, value)| (expr.clone(), Value::parse(value)))
+        .collect();
+    let evaluator = Evaluator::new(files, &monolith, guards.role_var.as_deref(), &assumptions);
+    let module_off = gates::edges_off(semantic, &evaluator, role_args, &|_| true);
+    let top_off = gates::top_scope_edges_off(semantic, &evaluator, role_args, &manifest_files);
+    module_off
+        .into_iter()
+        .zip(top_off)
+        .map(|(mut module, top)| {
+            module.extend(top);
+            Arc::new(module)
+        })
+        .collect()
 }
 
 /// The ids of the tasks `id` runs after, transitively.

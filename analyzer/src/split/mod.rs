@@ -1563,7 +1563,6 @@ fn unit_orders<'a>(
     orders
 }
 
-/// Whether `order` leads from task `from` to task `to`.
 /// The order between tasks as it is built: run stages first, then each
 /// ordering kept unless one kept before contradicts it.
 struct TaskOrder {
@@ -1633,6 +1632,7 @@ impl TaskOrder {
     }
 }
 
+/// Whether `order` leads from task `from` to task `to`.
 fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
     let mut stack = vec![from];
     let mut seen = HashSet::new();
