@@ -733,6 +733,21 @@ fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(TEST, &small_fixture("class_parameters", false));
 }
 
+/// fixtures/split/relationship_placement: a relationship statement whose
+/// collector orders the resources of two tasks after a class named by a
+/// variable; it goes to the task task order lets carry it to the other,
+/// and `--verify` (lint's re-reading of the written tasks) agrees.
+#[test]
+fn relationship_placement_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_relationship_placement";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("relationship_placement", false);
+    monolith.split_args.push("--verify".into());
+    check_equivalence(TEST, &monolith);
+}
+
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]

@@ -656,7 +656,7 @@ pub fn split<'a>(
             }
         }
     }
-    place_relationships(semantic, &monolith, &catalogs, &roles, &mut tasks);
+    let placements = place_relationships(semantic, &monolith, &catalogs, &roles, &mut tasks);
     // Run stages order whole tasks first; an ordering between units that
     // contradicts them cannot hold in the monolith either (Puppet would
     // refuse the cycle), so it is not kept.
@@ -674,6 +674,34 @@ pub fn split<'a>(
     // unless an earlier one contradicts it.
     for certain in orders.iter().filter(|o| o.certain) {
         task_order.keep(certain, &task_of, &tasks);
+    }
+    // A copied relationship goes to the first task holding its ends where
+    // task order can carry what its collectors order elsewhere.
+    let mut placed_carried = Vec::new();
+    for placement in &placements {
+        let fits = |at: usize| {
+            placement
+                .carried(at, &roles, &tasks)
+                .iter()
+                .all(|(then, firsts)| {
+                    firsts
+                        .iter()
+                        .any(|&first| !reaches(&task_order.order, *then, first))
+                })
+        };
+        let at = placement
+            .candidates
+            .iter()
+            .copied()
+            .find(|&at| fits(at))
+            .unwrap_or(placement.candidates[0]);
+        tasks[at].relationships.push(placement.relationship);
+        placed_carried.extend(
+            placement
+                .carried(at, &roles, &tasks)
+                .into_iter()
+                .map(|required| (required, placement.edge)),
+        );
     }
     // Task order carries what a collector orders in catalogs that hold
     // its code but not what it collects. A resource takes effect where it
@@ -791,6 +819,9 @@ pub fn split<'a>(
                 carried.entry((without, both.clone())).or_insert(edge);
             }
         }
+    }
+    for (required, edge) in placed_carried {
+        carried.entry(required).or_insert(edge);
     }
     for ((then, firsts), edge) in carried {
         task_order.keep_one_of(&firsts, then, edge, &tasks);
@@ -1005,15 +1036,16 @@ fn sets_first(groups: &BTreeMap<usize, Vec<usize>>, unit: usize) -> usize {
         .expect("every unit is in a group")
 }
 
-/// Puts each relationship statement in the task holding all its ends, and
-/// marks the chains of units that name what their task does not hold.
-fn place_relationships(
-    semantic: &Semantic,
+/// Finds the tasks holding all the ends of each relationship statement
+/// (where it may go, see `Placement`), and marks the chains of units that
+/// name what their task does not hold.
+fn place_relationships<'a>(
+    semantic: &Semantic<'a>,
     monolith: &Monolith,
     catalogs: &Catalogs,
     roles: &[String],
     tasks: &mut [Task],
-) {
+) -> Vec<Placement<'a>> {
     let files = &semantic.analysis.codebase.files;
     // What each task applies and holds on each role, once.
     let groups: Vec<BTreeSet<String>> = tasks.iter().map(|task| task.groups.clone()).collect();
@@ -1042,16 +1074,16 @@ fn place_relationships(
     let ends_of = |file: usize, start: (u32, u32), end: (u32, u32)| -> Vec<HeldBy> {
         semantic
             .edges_between(&files[file].path, start, end)
-            .filter(|(_, edge)| edge.kind.from_runs_first().is_some())
-            .flat_map(|(_, edge)| [&edge.from, &edge.to])
-            .filter_map(|end| match end {
+            .filter_map(|(_, edge)| Some((edge, edge.kind.from_runs_first()?)))
+            .flat_map(|(edge, from_first)| [(&edge.from, from_first), (&edge.to, !from_first)])
+            .filter_map(|(end, runs_first)| match end {
                 Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
                     Some(HeldBy::Declared(end, semantic.declarers(end)))
                 }
                 // A collector orders only what the task declares of what it
                 // may collect: elsewhere, task order carries it.
-                Vertex::Collector { type_name, .. } => Some(HeldBy::Collected(
-                    semantic
+                Vertex::Collector { type_name, .. } => Some(HeldBy::Collected {
+                    resources: semantic
                         .analysis
                         .collectors
                         .iter()
@@ -1059,16 +1091,30 @@ fn place_relationships(
                         .flat_map(|collector| {
                             semantic
                                 .resources_of_type(type_name)
-                                .filter(move |resource| {
-                                    semantic.collects(collector, resource).may()
+                                .filter_map(move |resource| {
+                                    let matches = semantic.collects(collector, resource);
+                                    matches.may().then_some((
+                                        semantic.holder(&resource.holder),
+                                        &resource.resource,
+                                        matches == crate::semantic::Match::Yes,
+                                    ))
                                 })
                         })
-                        .map(|resource| (semantic.holder(&resource.holder), &resource.resource))
                         .collect(),
-                )),
+                    collected_first: runs_first,
+                }),
                 _ => None,
             })
             .collect()
+    };
+    // Whether a task's catalog on a role holds a resource a collector may
+    // collect.
+    let applies = |at: usize, role: usize, holder: Option<HolderId>, resource: &Vertex| {
+        let (applied_here, holders) = &catalogs_of[at][role];
+        holder.is_some_and(|h| holders.contains(h))
+            || applied_here
+                .iter()
+                .any(|&u| catalogs.units[u].own.contains(resource))
     };
     // Whether a task's catalog holds every one of `ends` (there is one at
     // least) on each role both the task and the code run on.
@@ -1088,25 +1134,60 @@ fn place_relationships(
                             applied_here,
                             end,
                         ),
-                        HeldBy::Collected(resources) => {
-                            resources.iter().any(|(holder, resource)| {
-                                holder.is_some_and(|h| holders.contains(h))
-                                    || applied_here
-                                        .iter()
-                                        .any(|&u| catalogs.units[u].own.contains(resource))
-                            })
-                        }
+                        HeldBy::Collected { resources, .. } => resources
+                            .iter()
+                            .any(|&(holder, resource, _)| applies(at, role, holder, resource)),
                     }
                 })
             })
     };
-    let mut placed = Vec::new();
+    let mut placements = Vec::new();
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
         let ends = ends_of(relationship.file, start, relationship.end);
-        if let Some(at) = (0..tasks.len()).find(|&at| ends_held(at, &relationship.roles, &ends)) {
-            placed.push((at, index));
-        }
+        let candidates: Vec<usize> = (0..tasks.len())
+            .filter(|&at| ends_held(at, &relationship.roles, &ends))
+            .collect();
+        let edge = semantic
+            .edges_between(&files[relationship.file].path, start, relationship.end)
+            .map(|(_, edge)| edge)
+            .find(|edge| edge.kind.from_runs_first().is_some());
+        let (Some(edge), false) = (edge, candidates.is_empty()) else {
+            continue;
+        };
+        // Per resource a collector surely collects, the tasks applying it
+        // on a role the relationship runs on.
+        let running: Vec<usize> = (0..roles.len())
+            .filter(|&role| relationship.roles.contains(&roles[role]))
+            .collect();
+        let collected = ends
+            .iter()
+            .filter_map(|end| match end {
+                HeldBy::Collected {
+                    resources,
+                    collected_first,
+                } => Some(CollectorEnd {
+                    collected_first: *collected_first,
+                    applying: resources
+                        .iter()
+                        .filter(|(_, _, surely)| *surely)
+                        .map(|&(holder, resource, _)| {
+                            (0..tasks.len())
+                                .flat_map(|at| running.iter().map(move |&role| (at, role)))
+                                .filter(|&(at, role)| applies(at, role, holder, resource))
+                                .collect()
+                        })
+                        .collect(),
+                }),
+                HeldBy::Declared(..) => None,
+            })
+            .collect();
+        placements.push(Placement {
+            relationship: index,
+            candidates,
+            collected,
+            edge,
+        });
     }
     let detached: Vec<Vec<usize>> = (0..tasks.len())
         .map(|at| {
@@ -1125,21 +1206,81 @@ fn place_relationships(
                 .collect()
         })
         .collect();
-    for (at, index) in placed {
-        tasks[at].relationships.push(index);
-    }
     for (task, detached) in tasks.iter_mut().zip(detached) {
         task.detached.extend(detached);
+    }
+    placements
+}
+
+/// Where a copied relationship may go: the tasks whose catalogs hold all
+/// its ends, and what its collectors order in other tasks.
+struct Placement<'a> {
+    relationship: usize,
+    /// In task order.
+    candidates: Vec<usize>,
+    collected: Vec<CollectorEnd>,
+    edge: &'a crate::model::Edge,
+}
+
+/// A collector at an end of a copied relationship.
+struct CollectorEnd {
+    /// Whether what it collects runs first.
+    collected_first: bool,
+    /// Per resource it surely collects, the tasks applying it and on which
+    /// role (by index).
+    applying: Vec<BTreeSet<(usize, usize)>>,
+}
+
+impl Placement<'_> {
+    /// What task order must carry with the relationship in task `at`,
+    /// as `(task, tasks one of which runs before it)`: a resource it
+    /// collects that the task does not apply takes effect where it is
+    /// first applied, so the task runs after one applying each resource
+    /// collected first, and each task applying one collected last runs
+    /// after the task.
+    fn carried(
+        &self,
+        at: usize,
+        roles: &[String],
+        tasks: &[Task],
+    ) -> Vec<(usize, BTreeSet<usize>)> {
+        let mut carried = Vec::new();
+        for end in &self.collected {
+            for applying in &end.applying {
+                let elsewhere: BTreeSet<usize> = applying
+                    .iter()
+                    .filter(|(_, role)| tasks[at].groups.contains(&roles[*role]))
+                    .map(|&(task, _)| task)
+                    .collect();
+                if elsewhere.is_empty() || elsewhere.contains(&at) {
+                    continue;
+                }
+                if end.collected_first {
+                    carried.push((at, elsewhere));
+                } else {
+                    carried.extend(
+                        elsewhere
+                            .into_iter()
+                            .map(|then| (then, BTreeSet::from([at]))),
+                    );
+                }
+            }
+        }
+        carried
     }
 }
 
 /// An end of a copied relationship and what puts it in a catalog: a class
 /// or resource, with its declarers; or a collector, with the resources it
-/// may collect (their holders, and the resources themselves for copied
-/// statements declaring them).
+/// may collect (their holders, the resources themselves for copied
+/// statements declaring them, and whether it surely collects them), and
+/// whether they run first.
 enum HeldBy<'v> {
     Declared(&'v Vertex, Vec<HolderId>),
-    Collected(Vec<(Option<HolderId>, &'v Vertex)>),
+    Collected {
+        resources: Vec<(Option<HolderId>, &'v Vertex, bool)>,
+        collected_first: bool,
+    },
 }
 
 /// Drops the units the plan excludes.
