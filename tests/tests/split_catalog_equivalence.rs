@@ -733,6 +733,17 @@ fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(TEST, &small_fixture("class_parameters", false));
 }
 
+/// fixtures/split/included_parts: classes another one includes, applied
+/// alone before it, and one whose file the other's exec subscribes to.
+#[test]
+fn included_parts_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_included_parts";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    check_equivalence(TEST, &small_fixture("included_parts", false));
+}
+
 /// fixtures/split/relationship_placement: a relationship statement whose
 /// collector orders the resources of two tasks after a class named by a
 /// variable; it goes to the task task order lets carry it to the other,

@@ -1,10 +1,11 @@
-//! `granule split` on fixtures/split/forced_merges (and role_guards, below): a refresh between two
-//! classes, a cycle between two classes and one resource declared, realised
-//! and overridden by three classes. Each task's catalog must hold what its
-//! code refers to: a task applies (borrows) the class it refers to, and an
-//! override by a collector joins the two classes in one task. report.json
-//! names every borrowing and merge with its reason; the class nothing ties
-//! to the others keeps a task of its own.
+//! `granule split` on fixtures/split/forced_merges (role_guards and
+//! included_parts below): a refresh between two classes, a cycle between
+//! two classes and one resource declared, realised and overridden by three
+//! classes. Each task's catalog must hold what its code refers to: a task
+//! applies (borrows) the class it refers to, and an override by a
+//! collector joins the two classes in one task. report.json names every
+//! borrowing and merge with its reason; the class nothing ties to the
+//! others keeps a task of its own.
 
 use granule_tests::executor::{exit_code, granule, scratch, text};
 use granule_tests::repo_root;
@@ -220,4 +221,28 @@ fn a_split_with_more_roles_than_bits_in_a_word_succeeds() {
     );
     let owner = task_of_class(&report);
     assert_eq!(owner["storage"], owner["nova::compute"]);
+}
+
+/// fixtures/split/included_parts: a class another one includes is a task
+/// of its own, so task order can put a third class between them; unless
+/// the other's code refreshes something on a change of it (a refresh is
+/// sent only in the run that makes the change), then they share a task.
+#[test]
+fn a_class_another_includes_is_a_task_of_its_own_unless_the_other_refreshes_on_its_changes() {
+    let report = split_report("included_parts", &[]);
+    let owner = task_of_class(&report);
+    let described: Vec<String> = merges(&report)
+        .iter()
+        .map(|merge| format!("{:?}: {}", merge.units, merge.reason))
+        .collect();
+    assert!(
+        described.is_empty(),
+        "nothing forces a merge: {described:#?}"
+    );
+    let apart: BTreeSet<&str> = ["app::db", "other", "app"]
+        .iter()
+        .map(|class| owner[*class].as_str())
+        .collect();
+    assert_eq!(apart.len(), 3, "three tasks: {owner:#?}");
+    assert_eq!(owner["watched::config"], owner["watched"], "{owner:#?}");
 }

@@ -25,7 +25,7 @@ pub mod verify;
 
 use crate::graph::Entry;
 use crate::model::{EdgeKind, Location, Vertex};
-use crate::semantic::{HolderId, Semantic};
+use crate::semantic::{HolderId, HolderSet, Semantic};
 use catalog::{Catalogs, CollectorUse};
 use eval::{Evaluator, Value};
 use open::Opener;
@@ -1049,7 +1049,7 @@ fn place_relationships<'a>(
     let files = &semantic.analysis.codebase.files;
     // What each task applies and holds on each role, once.
     let groups: Vec<BTreeSet<String>> = tasks.iter().map(|task| task.groups.clone()).collect();
-    let catalogs_of: Vec<Vec<(Vec<usize>, crate::semantic::HolderSet)>> = tasks
+    let catalogs_of: Vec<Vec<(Vec<usize>, HolderSet)>> = tasks
         .iter()
         .map(|task| {
             let applied = task.applied();
@@ -1060,7 +1060,7 @@ fn place_relationships<'a>(
                         .copied()
                         .filter(|&u| monolith.units[u].roles.contains(&roles[role]))
                         .collect();
-                    let mut holders = crate::semantic::HolderSet::default();
+                    let mut holders = HolderSet::default();
                     for &u in &here {
                         holders.union_with(&catalogs.holders_on(u, role));
                     }
@@ -1305,8 +1305,14 @@ fn exclude(monolith: &mut Monolith, plan: &Plan) {
 /// a plain resource or statement joins the class declaration of its scope
 /// whose closure declares most resources of its type (the component that
 /// manages that kind of thing), else its scope's own task; a class
-/// declaration whose closure another one's holds joins it; pinned units
-/// share their pin.
+/// declaration with the same closure as an earlier one (the same class on
+/// another branch) joins it; pinned units share their pin. A class that
+/// another one includes stays a task of its own: applied alone, before
+/// the other applies it again, it can be ordered apart from it (a
+/// service's database settings before another service's database sync,
+/// which that service's own services follow); unless the other's code
+/// refreshes something on a change of it (a refresh is sent only in the
+/// run that makes the change), then it joins the other.
 fn first_grouping(
     sets: &mut UnionFind,
     semantic: &Semantic,
@@ -1337,6 +1343,7 @@ fn first_grouping(
     let class_units: Vec<usize> = (0..units.len())
         .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
         .collect();
+    let mut refreshes = Refreshes::new(semantic);
     // The holders declaring a service of each literal title: what makes a
     // component.
     let mut declaring_title: HashMap<&str, Vec<HolderId>> = HashMap::new();
@@ -1361,11 +1368,16 @@ fn first_grouping(
                     .iter()
                     .copied()
                     .filter(|&other| {
+                        let theirs = &catalogs.units[other].holders;
                         other != index
                             && units[other].scope == unit.scope
                             && unit.roles.is_subset(&units[other].roles)
-                            && mine.is_subset(&catalogs.units[other].holders)
-                            && (mine.len() < catalogs.units[other].holders.len() || other < index)
+                            && mine.is_subset(theirs)
+                            && if theirs.is_subset(mine) {
+                                other < index
+                            } else {
+                                refreshes.on_change(mine, theirs)
+                            }
                     })
                     .min_by_key(|&other| other.abs_diff(index));
                 if let Some(container) = container {
@@ -2069,6 +2081,100 @@ fn merge_cycles(
                 });
             }
         }
+    }
+}
+
+/// Which refreshes a class's code sends on a change of a part of its
+/// catalog.
+struct Refreshes<'s, 'a> {
+    semantic: &'s Semantic<'a>,
+    /// The refreshes each holder's code writes, from the end sending it.
+    of: HashMap<HolderId, Vec<(&'a Vertex, &'a Vertex)>>,
+    /// The holders of what each collector may collect.
+    collected: HashMap<&'a Vertex, Vec<HolderId>>,
+}
+
+impl<'s, 'a> Refreshes<'s, 'a> {
+    fn new(semantic: &'s Semantic<'a>) -> Self {
+        Refreshes {
+            semantic,
+            of: HashMap::new(),
+            collected: HashMap::new(),
+        }
+    }
+
+    /// Whether `whole`'s code refreshes something only `whole` holds on a
+    /// change of what `part` holds: a resource of `part`, or an anchor of
+    /// `part` that such a resource refreshes (an anchor relays events).
+    fn on_change(&mut self, part: &HolderSet, whole: &HolderSet) -> bool {
+        let semantic = self.semantic;
+        let mut written: Vec<(&'a Vertex, &'a Vertex)> = Vec::new();
+        for holder in whole.iter() {
+            written.extend(
+                self.of
+                    .entry(holder)
+                    .or_insert_with(|| {
+                        semantic
+                            .edges_of(holder)
+                            .filter(|(_, edge)| edge.kind.refreshes())
+                            .map(|(_, edge)| match edge.kind.from_runs_first() {
+                                Some(false) => (&edge.to, &edge.from),
+                                _ => (&edge.from, &edge.to),
+                            })
+                            .collect()
+                    })
+                    .iter()
+                    .copied(),
+            );
+        }
+        let mut held_by = |end: &'a Vertex, holders: &HolderSet| -> bool {
+            match end {
+                Vertex::Collector { .. } => self
+                    .collected
+                    .entry(end)
+                    .or_insert_with(|| {
+                        semantic
+                            .analysis
+                            .collectors
+                            .iter()
+                            .filter(|collector| collector.collector == *end)
+                            .flat_map(|collector| {
+                                semantic
+                                    .resources_of_type(&collector.type_name)
+                                    .filter(|resource| semantic.collects(collector, resource).may())
+                            })
+                            .filter_map(|resource| semantic.holder(&resource.holder))
+                            .collect()
+                    })
+                    .iter()
+                    .any(|&h| holders.contains(h)),
+                _ => semantic
+                    .declarers(end)
+                    .into_iter()
+                    .any(|h| holders.contains(h)),
+            }
+        };
+        let mut rest = whole.clone();
+        rest.remove_all(part);
+        let is_anchor = |end: &Vertex| matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor");
+        // The ends of `part` a change there refreshes: its resources, and
+        // the anchors they refresh, directly or through other anchors.
+        let mut live: HashSet<&Vertex> = HashSet::new();
+        loop {
+            let mut grown = false;
+            for &(from, to) in &written {
+                let sends = held_by(from, part) && (!is_anchor(from) || live.contains(from));
+                if sends && is_anchor(to) && held_by(to, part) && live.insert(to) {
+                    grown = true;
+                }
+            }
+            if !grown {
+                break;
+            }
+        }
+        written.iter().any(|&(from, to)| {
+            held_by(from, part) && (!is_anchor(from) || live.contains(from)) && held_by(to, &rest)
+        })
     }
 }
 
