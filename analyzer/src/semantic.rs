@@ -293,8 +293,7 @@ impl<'a> Semantic<'a> {
     /// nothing when refreshed but relay the event to what it notifies: to
     /// one that notifies nothing, a refresh is an ordering only.
     pub fn refresh_matters(&self, end: &Vertex) -> bool {
-        !matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor")
-            || self.relaying.contains(end)
+        !is_anchor(end) || self.relaying.contains(end)
     }
 
     fn intern(&mut self, vertex: Vertex) -> HolderId {
@@ -1124,6 +1123,12 @@ fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
 }
 
 /// The file index and definition of a class.
+/// An `anchor` with a literal title: it changes nothing itself, it orders
+/// and relays the refresh events it receives.
+pub fn is_anchor(end: &Vertex) -> bool {
+    matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor")
+}
+
 pub fn find_class<'a>(analysis: &'a Analysis, name: &str) -> Option<(usize, &'a Definition)> {
     find_definition(analysis, name, DefinitionKind::Class)
 }

@@ -24,8 +24,9 @@ pub mod units;
 pub mod verify;
 
 use crate::graph::Entry;
+use crate::hashing::{FastMap, FastSet};
 use crate::model::{EdgeKind, Location, Vertex};
-use crate::semantic::{HolderId, HolderSet, Semantic};
+use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
 use catalog::{Catalogs, CollectorUse};
 use eval::{Evaluator, Value};
 use open::Opener;
@@ -1343,7 +1344,7 @@ fn first_grouping(
     let class_units: Vec<usize> = (0..units.len())
         .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
         .collect();
-    let mut refreshes = Refreshes::new(semantic);
+    let refreshes = Refreshes::new(semantic);
     // The holders declaring a service of each literal title: what makes a
     // component.
     let mut declaring_title: HashMap<&str, Vec<HolderId>> = HashMap::new();
@@ -1364,6 +1365,7 @@ fn first_grouping(
         match &unit.kind {
             UnitKind::Class(_) => {
                 let mine = &catalogs.units[index].holders;
+                let mut set_off = None;
                 let container = class_units
                     .iter()
                     .copied()
@@ -1376,7 +1378,9 @@ fn first_grouping(
                             && if theirs.is_subset(mine) {
                                 other < index
                             } else {
-                                refreshes.on_change(mine, theirs)
+                                let set_off =
+                                    set_off.get_or_insert_with(|| refreshes.set_off_by(mine));
+                                refreshes.lost_apart(set_off, mine, theirs)
                             }
                     })
                     .min_by_key(|&other| other.abs_diff(index));
@@ -2084,87 +2088,69 @@ fn merge_cycles(
     }
 }
 
-/// Which refreshes a class's code sends on a change of a part of its
-/// catalog.
-struct Refreshes<'s, 'a> {
-    semantic: &'s Semantic<'a>,
-    /// The refreshes each holder's code writes, from the end sending it.
-    of: HashMap<HolderId, Vec<(&'a Vertex, &'a Vertex)>>,
-    /// The holders of what each collector may collect.
-    collected: HashMap<&'a Vertex, Vec<HolderId>>,
+/// The refreshes the code sends, to tell which a change of a part of a
+/// class's catalog sets off.
+struct Refreshes<'a> {
+    /// Every refresh written: the holder of its code, the end sending it,
+    /// the end refreshed.
+    written: Vec<(HolderId, &'a Vertex, &'a Vertex)>,
+    /// The holders declaring each end (for a collector, those of what it
+    /// may collect).
+    holders_of: FastMap<&'a Vertex, Vec<HolderId>>,
 }
 
-impl<'s, 'a> Refreshes<'s, 'a> {
-    fn new(semantic: &'s Semantic<'a>) -> Self {
+impl<'a> Refreshes<'a> {
+    fn new(semantic: &Semantic<'a>) -> Self {
+        let mut written = Vec::new();
+        let mut holders_of = FastMap::default();
+        for edge in semantic
+            .analysis
+            .edges
+            .iter()
+            .filter(|e| e.kind.refreshes())
+        {
+            let Some(code) = semantic.holder(&edge.unit) else {
+                continue;
+            };
+            let (from, to) = match edge.kind.from_runs_first() {
+                Some(false) => (&edge.to, &edge.from),
+                _ => (&edge.from, &edge.to),
+            };
+            for end in [from, to] {
+                holders_of
+                    .entry(end)
+                    .or_insert_with(|| declaring(semantic, end));
+            }
+            written.push((code, from, to));
+        }
         Refreshes {
-            semantic,
-            of: HashMap::new(),
-            collected: HashMap::new(),
+            written,
+            holders_of,
         }
     }
 
-    /// Whether `whole`'s code refreshes something only `whole` holds on a
-    /// change of what `part` holds: a resource of `part`, or an anchor of
-    /// `part` that such a resource refreshes (an anchor relays events).
-    fn on_change(&mut self, part: &HolderSet, whole: &HolderSet) -> bool {
-        let semantic = self.semantic;
-        let mut written: Vec<(&'a Vertex, &'a Vertex)> = Vec::new();
-        for holder in whole.iter() {
-            written.extend(
-                self.of
-                    .entry(holder)
-                    .or_insert_with(|| {
-                        semantic
-                            .edges_of(holder)
-                            .filter(|(_, edge)| edge.kind.refreshes())
-                            .map(|(_, edge)| match edge.kind.from_runs_first() {
-                                Some(false) => (&edge.to, &edge.from),
-                                _ => (&edge.from, &edge.to),
-                            })
-                            .collect()
-                    })
-                    .iter()
-                    .copied(),
-            );
-        }
-        let mut held_by = |end: &'a Vertex, holders: &HolderSet| -> bool {
-            match end {
-                Vertex::Collector { .. } => self
-                    .collected
-                    .entry(end)
-                    .or_insert_with(|| {
-                        semantic
-                            .analysis
-                            .collectors
-                            .iter()
-                            .filter(|collector| collector.collector == *end)
-                            .flat_map(|collector| {
-                                semantic
-                                    .resources_of_type(&collector.type_name)
-                                    .filter(|resource| semantic.collects(collector, resource).may())
-                            })
-                            .filter_map(|resource| semantic.holder(&resource.holder))
-                            .collect()
-                    })
-                    .iter()
-                    .any(|&h| holders.contains(h)),
-                _ => semantic
-                    .declarers(end)
-                    .into_iter()
-                    .any(|h| holders.contains(h)),
-            }
+    fn held_by(&self, end: &Vertex, holders: &HolderSet) -> bool {
+        self.holders_of[end].iter().any(|&h| holders.contains(h))
+    }
+
+    /// The refreshes a change of what `part` holds sets off, as the holder
+    /// of their code and the end refreshed: those sent by a resource of
+    /// `part`, or by an anchor of `part` such a resource refreshes (an
+    /// anchor relays events), wherever their code is.
+    fn set_off_by(&self, part: &HolderSet) -> Vec<(HolderId, &'a Vertex)> {
+        let mut live: FastSet<&Vertex> = FastSet::default();
+        let sends = |from: &Vertex, live: &FastSet<&Vertex>| {
+            self.held_by(from, part) && (!is_anchor(from) || live.contains(from))
         };
-        let mut rest = whole.clone();
-        rest.remove_all(part);
-        let is_anchor = |end: &Vertex| matches!(end, Vertex::Resource { type_name, scope: None, .. } if type_name == "anchor");
-        // The ends of `part` a change there refreshes: its resources, and
-        // the anchors they refresh, directly or through other anchors.
-        let mut live: HashSet<&Vertex> = HashSet::new();
         loop {
             let mut grown = false;
-            for &(from, to) in &written {
-                let sends = held_by(from, part) && (!is_anchor(from) || live.contains(from));
-                if sends && is_anchor(to) && held_by(to, part) && live.insert(to) {
+            for &(_, from, to) in &self.written {
+                if is_anchor(to)
+                    && !live.contains(to)
+                    && sends(from, &live)
+                    && self.held_by(to, part)
+                {
+                    live.insert(to);
                     grown = true;
                 }
             }
@@ -2172,9 +2158,47 @@ impl<'s, 'a> Refreshes<'s, 'a> {
                 break;
             }
         }
-        written.iter().any(|&(from, to)| {
-            held_by(from, part) && (!is_anchor(from) || live.contains(from)) && held_by(to, &rest)
+        self.written
+            .iter()
+            .filter(|&&(_, from, _)| sends(from, &live))
+            .map(|&(code, _, to)| (code, to))
+            .collect()
+    }
+
+    /// Whether `whole`'s code refreshes something only `whole` holds, of
+    /// what a change of `part` sets off (`set_off`).
+    fn lost_apart(
+        &self,
+        set_off: &[(HolderId, &Vertex)],
+        part: &HolderSet,
+        whole: &HolderSet,
+    ) -> bool {
+        set_off.iter().any(|&(code, to)| {
+            whole.contains(code)
+                && self.holders_of[to]
+                    .iter()
+                    .any(|&h| whole.contains(h) && !part.contains(h))
         })
+    }
+}
+
+/// The holders declaring an end; for a collector, those of what it may
+/// collect.
+fn declaring(semantic: &Semantic, end: &Vertex) -> Vec<HolderId> {
+    match end {
+        Vertex::Collector { .. } => semantic
+            .analysis
+            .collectors
+            .iter()
+            .filter(|collector| collector.collector == *end)
+            .flat_map(|collector| {
+                semantic
+                    .resources_of_type(&collector.type_name)
+                    .filter(|resource| semantic.collects(collector, resource).may())
+            })
+            .filter_map(|resource| semantic.holder(&resource.holder))
+            .collect(),
+        _ => semantic.declarers(end),
     }
 }
 
