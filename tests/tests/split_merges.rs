@@ -1,5 +1,5 @@
-//! `granule split` on fixtures/split/forced_merges (role_guards and
-//! included_parts below): a refresh between two classes, a cycle between
+//! `granule split` on fixtures/split/forced_merges (role_guards,
+//! included_parts and refresh_senders below): a refresh between two classes, a cycle between
 //! two classes and one resource declared, realised and overridden by three
 //! classes. Each task's catalog must hold what its code refers to: a task
 //! applies (borrows) the class it refers to, and an override by a
@@ -245,4 +245,33 @@ fn a_class_another_includes_is_a_task_of_its_own_unless_the_other_refreshes_on_i
         .collect();
     assert_eq!(apart.len(), 3, "three tasks: {owner:#?}");
     assert_eq!(owner["watched::config"], owner["watched"], "{owner:#?}");
+}
+
+/// fixtures/split/refresh_senders: a task applying a refresh's sender
+/// without the code sending it runs after the task applying both (a
+/// refresh is sent only in the run that makes the change).
+#[test]
+fn a_task_applying_a_refresh_sender_without_its_code_runs_after_the_code() {
+    let report = split_report("refresh_senders", &[]);
+    let owner = task_of_class(&report);
+    let requires = |id: &str| -> Vec<String> {
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .find(|task| task["id"] == id)
+            .and_then(|task| task["requires"].as_array())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| id.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_ne!(owner["other"], owner["app"], "{owner:#?}");
+    assert!(
+        requires(&owner["other"]).contains(&owner["app"]),
+        "other runs after app: {:#?}",
+        report["tasks"]
+    );
 }

@@ -827,6 +827,24 @@ pub fn split<'a>(
     for ((then, firsts), edge) in carried {
         task_order.keep_one_of(&firsts, then, edge, &tasks);
     }
+    // Then the refreshes whose sender a task applies without their code;
+    // those task order cannot carry are hazards.
+    for refresh in refreshes_sent(semantic, &monolith, &catalogs) {
+        for (then, firsts) in refresh.carried(&tasks, &applying) {
+            if !task_order.keep_one_of(&firsts, then, refresh.edge, &tasks) {
+                let names: Vec<&str> = firsts.iter().map(|&t| tasks[t].id.as_str()).collect();
+                monolith.hazards.push(format!(
+                    "the refresh of {} on a change of {} ({}) is sent by the code of task(s) `{}`, but task `{}` applies {} without that code and cannot run after them (it would close a cycle of tasks): where it changes it first, the refresh is lost",
+                    refresh.refreshed.label(),
+                    refresh.sender.label(),
+                    refresh.edge.location,
+                    names.join("`, `"),
+                    tasks[then].id,
+                    refresh.sender.label(),
+                ));
+            }
+        }
+    }
     for uncertain in orders.iter().filter(|o| !o.certain) {
         task_order.keep(uncertain, &task_of, &tasks);
     }
@@ -1211,6 +1229,127 @@ fn place_relationships<'a>(
         task.detached.extend(detached);
     }
     placements
+}
+
+/// A refresh some unit's code sends on a change of what other units
+/// apply without that code.
+struct SentRefresh<'a> {
+    sender: &'a Vertex,
+    refreshed: &'a Vertex,
+    /// The units holding the code.
+    code: Vec<usize>,
+    /// The units applying the sender without the code.
+    senders: Vec<usize>,
+    edge: &'a crate::model::Edge,
+}
+
+/// The refreshes whose sender some unit applies without the code sending
+/// them (an anchor sends nothing of its own: what it relays is sent where
+/// the change is made).
+fn refreshes_sent<'a>(
+    semantic: &Semantic<'a>,
+    monolith: &Monolith,
+    catalogs: &Catalogs,
+) -> Vec<SentRefresh<'a>> {
+    // The units applying a class or resource, or code written in a holder
+    // (a copied statement's own unit where the split copies the holder).
+    let units_of = |holder: HolderId, location: Option<&Location>, end: Option<&Vertex>| {
+        if catalogs.walked.contains(&holder) {
+            match (location, end) {
+                (Some(location), _) => monolith.unit_at(location).into_iter().collect(),
+                (None, Some(end)) => (0..monolith.units.len())
+                    .filter(|&u| catalogs.units[u].own.contains(end))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            catalogs
+                .units_with
+                .get(&holder)
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let mut code_of: BTreeMap<(&Vertex, &Vertex), (BTreeSet<usize>, &crate::model::Edge)> =
+        BTreeMap::new();
+    for edge in semantic
+        .analysis
+        .edges
+        .iter()
+        .filter(|e| e.kind.refreshes())
+    {
+        let (sender, refreshed) = match edge.kind.from_runs_first() {
+            Some(false) => (&edge.to, &edge.from),
+            _ => (&edge.from, &edge.to),
+        };
+        if !matches!(
+            sender,
+            Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
+        ) || is_anchor(sender)
+            || !semantic.refresh_matters(refreshed)
+        {
+            continue;
+        }
+        let Some(holder) = semantic.holder(&edge.unit) else {
+            continue;
+        };
+        let code: Vec<usize> = units_of(holder, Some(&edge.location), None);
+        if !code.is_empty() {
+            let entry = code_of
+                .entry((sender, refreshed))
+                .or_insert((BTreeSet::new(), edge));
+            entry.0.extend(code);
+        }
+    }
+    code_of
+        .into_iter()
+        .filter_map(|((sender, refreshed), (code, edge))| {
+            let senders: BTreeSet<usize> = semantic
+                .declarers(sender)
+                .into_iter()
+                .flat_map(|declarer| units_of(declarer, None, Some(sender)))
+                .filter(|unit| !code.contains(unit))
+                .collect();
+            (!senders.is_empty()).then(|| SentRefresh {
+                sender,
+                refreshed,
+                code: code.into_iter().collect(),
+                senders: senders.into_iter().collect(),
+                edge,
+            })
+        })
+        .collect()
+}
+
+impl SentRefresh<'_> {
+    /// What task order must carry: `(task, tasks one of which runs before
+    /// it)`, each task applying the sender without the code after one
+    /// applying both on a role they share (`applying`: the tasks applying
+    /// each unit, borrowed ones included).
+    fn carried(
+        &self,
+        tasks: &[Task],
+        applying: &[BTreeSet<usize>],
+    ) -> Vec<(usize, BTreeSet<usize>)> {
+        let tasks_of = |units: &[usize]| -> BTreeSet<usize> {
+            units
+                .iter()
+                .flat_map(|&u| applying[u].iter().copied())
+                .collect()
+        };
+        let code = tasks_of(&self.code);
+        tasks_of(&self.senders)
+            .difference(&code)
+            .filter_map(|&then| {
+                let firsts: BTreeSet<usize> = code
+                    .iter()
+                    .copied()
+                    .filter(|&first| !tasks[first].groups.is_disjoint(&tasks[then].groups))
+                    .collect();
+                (!firsts.is_empty()).then_some((then, firsts))
+            })
+            .collect()
+    }
 }
 
 /// Where a copied relationship may go: the tasks whose catalogs hold all
@@ -1762,30 +1901,32 @@ impl TaskOrder {
     }
 
     /// Orders `then` after one of `firsts` (the first that closes no
-    /// cycle), unless one of them runs before it already.
+    /// cycle), unless one of them runs before it already; false when each
+    /// would close a cycle.
     fn keep_one_of(
         &mut self,
         firsts: &BTreeSet<usize>,
         then: usize,
         edge: &crate::model::Edge,
         tasks: &[Task],
-    ) {
+    ) -> bool {
         if firsts
             .iter()
             .any(|&first| reaches(&self.order, first, then))
         {
-            return;
+            return true;
         }
         let Some(&first) = firsts
             .iter()
             .find(|&&first| !reaches(&self.order, then, first))
         else {
             self.soft_dropped += 1;
-            return;
+            return false;
         };
         self.order.insert((first, then));
         self.cuts
             .push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
+        true
     }
 }
 
