@@ -24,7 +24,7 @@ pub mod units;
 pub mod verify;
 
 use crate::graph::Entry;
-use crate::hashing::{FastMap, FastSet};
+use crate::hashing::FastMap;
 use crate::model::{EdgeKind, Location, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
 use catalog::{Catalogs, CollectorUse};
@@ -1483,7 +1483,7 @@ fn first_grouping(
     let class_units: Vec<usize> = (0..units.len())
         .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
         .collect();
-    let refreshes = Refreshes::new(semantic);
+    let refreshes = Refreshes::new(semantic, catalogs);
     // The holders declaring a service of each literal title: what makes a
     // component.
     let mut declaring_title: HashMap<&str, Vec<HolderId>> = HashMap::new();
@@ -2231,67 +2231,104 @@ fn merge_cycles(
 
 /// The refreshes the code sends, to tell which a change of a part of a
 /// class's catalog sets off.
-struct Refreshes<'a> {
-    /// Every refresh written: the holder of its code, the end sending it,
-    /// the end refreshed.
-    written: Vec<(HolderId, &'a Vertex, &'a Vertex)>,
-    /// The holders declaring each end (for a collector, those of what it
-    /// may collect).
-    holders_of: FastMap<&'a Vertex, Vec<HolderId>>,
+struct Refreshes {
+    /// Every refresh written in code some unit's catalog holds: the holder
+    /// of its code, the end sending it, the end refreshed (indexes into
+    /// `ends`).
+    written: Vec<(HolderId, usize, usize)>,
+    /// Each end: the holders in some catalog declaring it (for a
+    /// collector, those of what it may collect), and whether it is an
+    /// anchor.
+    ends: Vec<(Vec<HolderId>, bool)>,
 }
 
-impl<'a> Refreshes<'a> {
-    fn new(semantic: &Semantic<'a>) -> Self {
+impl Refreshes {
+    fn new(semantic: &Semantic, catalogs: &Catalogs) -> Self {
         let mut written = Vec::new();
-        let mut holders_of = FastMap::default();
+        let mut ends = Vec::new();
+        let mut index: FastMap<&Vertex, usize> = FastMap::default();
+        let mut collectors: FastMap<&Vertex, Vec<&crate::model::CollectorDeclaration>> =
+            FastMap::default();
+        for collector in &semantic.analysis.collectors {
+            collectors
+                .entry(&collector.collector)
+                .or_default()
+                .push(collector);
+        }
+        // The holders in some catalog declaring an end; for a collector,
+        // those of what it may collect.
+        let declaring = |end: &Vertex| -> Vec<HolderId> {
+            let in_catalog = |holder: &HolderId| catalogs.units_with.contains_key(holder);
+            match end {
+                Vertex::Collector { .. } => collectors
+                    .get(end)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|collector| {
+                        semantic
+                            .resources_of_type(&collector.type_name)
+                            .filter(|resource| {
+                                semantic
+                                    .holder(&resource.holder)
+                                    .is_some_and(|h| in_catalog(&h))
+                            })
+                            .filter(|resource| semantic.collects(collector, resource).may())
+                    })
+                    .filter_map(|resource| semantic.holder(&resource.holder))
+                    .collect(),
+                _ => semantic
+                    .declarers(end)
+                    .into_iter()
+                    .filter(in_catalog)
+                    .collect(),
+            }
+        };
         for edge in semantic
             .analysis
             .edges
             .iter()
             .filter(|e| e.kind.refreshes())
         {
-            let Some(code) = semantic.holder(&edge.unit) else {
+            let Some(code) = semantic
+                .holder(&edge.unit)
+                .filter(|code| catalogs.units_with.contains_key(code))
+            else {
                 continue;
             };
             let (from, to) = match edge.kind.from_runs_first() {
                 Some(false) => (&edge.to, &edge.from),
                 _ => (&edge.from, &edge.to),
             };
-            for end in [from, to] {
-                holders_of
-                    .entry(end)
-                    .or_insert_with(|| declaring(semantic, end));
-            }
+            let [from, to] = [from, to].map(|end| {
+                *index.entry(end).or_insert_with(|| {
+                    ends.push((declaring(end), is_anchor(end)));
+                    ends.len() - 1
+                })
+            });
             written.push((code, from, to));
         }
-        Refreshes {
-            written,
-            holders_of,
-        }
+        Refreshes { written, ends }
     }
 
-    fn held_by(&self, end: &Vertex, holders: &HolderSet) -> bool {
-        self.holders_of[end].iter().any(|&h| holders.contains(h))
+    fn held_by(&self, end: usize, holders: &HolderSet) -> bool {
+        self.ends[end].0.iter().any(|&h| holders.contains(h))
     }
 
     /// The refreshes a change of what `part` holds sets off, as the holder
     /// of their code and the end refreshed: those sent by a resource of
     /// `part`, or by an anchor of `part` such a resource refreshes (an
     /// anchor relays events), wherever their code is.
-    fn set_off_by(&self, part: &HolderSet) -> Vec<(HolderId, &'a Vertex)> {
-        let mut live: FastSet<&Vertex> = FastSet::default();
-        let sends = |from: &Vertex, live: &FastSet<&Vertex>| {
-            self.held_by(from, part) && (!is_anchor(from) || live.contains(from))
-        };
+    fn set_off_by(&self, part: &HolderSet) -> Vec<(HolderId, usize)> {
+        let held: Vec<bool> = (0..self.ends.len())
+            .map(|end| self.held_by(end, part))
+            .collect();
+        let mut live = vec![false; self.ends.len()];
+        let sends = |from: usize, live: &[bool]| held[from] && (!self.ends[from].1 || live[from]);
         loop {
             let mut grown = false;
             for &(_, from, to) in &self.written {
-                if is_anchor(to)
-                    && !live.contains(to)
-                    && sends(from, &live)
-                    && self.held_by(to, part)
-                {
-                    live.insert(to);
+                if self.ends[to].1 && !live[to] && held[to] && sends(from, &live) {
+                    live[to] = true;
                     grown = true;
                 }
             }
@@ -2310,36 +2347,17 @@ impl<'a> Refreshes<'a> {
     /// what a change of `part` sets off (`set_off`).
     fn lost_apart(
         &self,
-        set_off: &[(HolderId, &Vertex)],
+        set_off: &[(HolderId, usize)],
         part: &HolderSet,
         whole: &HolderSet,
     ) -> bool {
         set_off.iter().any(|&(code, to)| {
             whole.contains(code)
-                && self.holders_of[to]
+                && self.ends[to]
+                    .0
                     .iter()
                     .any(|&h| whole.contains(h) && !part.contains(h))
         })
-    }
-}
-
-/// The holders declaring an end; for a collector, those of what it may
-/// collect.
-fn declaring(semantic: &Semantic, end: &Vertex) -> Vec<HolderId> {
-    match end {
-        Vertex::Collector { .. } => semantic
-            .analysis
-            .collectors
-            .iter()
-            .filter(|collector| collector.collector == *end)
-            .flat_map(|collector| {
-                semantic
-                    .resources_of_type(&collector.type_name)
-                    .filter(|resource| semantic.collects(collector, resource).may())
-            })
-            .filter_map(|resource| semantic.holder(&resource.holder))
-            .collect(),
-        _ => semantic.declarers(end),
     }
 }
 
