@@ -1111,9 +1111,14 @@ fn place_relationships<'a>(
                             semantic
                                 .resources_of_type(type_name)
                                 .filter_map(move |resource| {
+                                    // Only what some catalog holds.
+                                    let holder = semantic.holder(&resource.holder).filter(|h| {
+                                        catalogs.units_with.contains_key(h)
+                                            || catalogs.walked.contains(h)
+                                    })?;
                                     let matches = semantic.collects(collector, resource);
                                     matches.may().then_some((
-                                        semantic.holder(&resource.holder),
+                                        holder,
                                         &resource.resource,
                                         matches == crate::semantic::Match::Yes,
                                     ))
@@ -1128,9 +1133,9 @@ fn place_relationships<'a>(
     };
     // Whether a task's catalog on a role holds a resource a collector may
     // collect.
-    let applies = |at: usize, role: usize, holder: Option<HolderId>, resource: &Vertex| {
+    let applies = |at: usize, role: usize, holder: HolderId, resource: &Vertex| {
         let (applied_here, holders) = &catalogs_of[at][role];
-        holder.is_some_and(|h| holders.contains(h))
+        holders.contains(holder)
             || applied_here
                 .iter()
                 .any(|&u| catalogs.units[u].own.contains(resource))
@@ -1411,14 +1416,14 @@ impl Placement<'_> {
 }
 
 /// An end of a copied relationship and what puts it in a catalog: a class
-/// or resource, with its declarers; or a collector, with the resources it
-/// may collect (their holders, the resources themselves for copied
-/// statements declaring them, and whether it surely collects them), and
-/// whether they run first.
+/// or resource, with its declarers; or a collector, with the resources
+/// some catalog holds that it may collect (their holders, the resources
+/// themselves for copied statements declaring them, and whether it surely
+/// collects them), and whether they run first.
 enum HeldBy<'v> {
     Declared(&'v Vertex, Vec<HolderId>),
     Collected {
-        resources: Vec<(Option<HolderId>, &'v Vertex, bool)>,
+        resources: Vec<(HolderId, &'v Vertex, bool)>,
         collected_first: bool,
     },
 }
