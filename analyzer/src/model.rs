@@ -315,6 +315,17 @@ pub struct Edge {
     pub resolved: bool,
 }
 
+impl Edge {
+    /// Its ends in the order Puppet applies them, for an ordering or a
+    /// refresh (the end sending the refresh first); as written otherwise.
+    pub fn in_run_order(&self) -> (&Vertex, &Vertex) {
+        match self.kind.from_runs_first() {
+            Some(false) => (&self.to, &self.from),
+            _ => (&self.from, &self.to),
+        }
+    }
+}
+
 /// A value of a resource attribute, as far as it is known without
 /// evaluating the code: a literal string (or number, or bare word), a list
 /// of them, or something only a compiler knows.

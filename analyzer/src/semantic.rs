@@ -256,10 +256,7 @@ impl<'a> Semantic<'a> {
             .edges
             .iter()
             .filter(|edge| edge.kind.refreshes())
-            .map(|edge| match edge.kind.from_runs_first() {
-                Some(false) => &edge.to,
-                _ => &edge.from,
-            })
+            .map(|edge| edge.in_run_order().0)
             .collect();
         model.closures = (0..model.holders.len()).map(|_| OnceLock::new()).collect();
         model

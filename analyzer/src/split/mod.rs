@@ -676,34 +676,7 @@ pub fn split<'a>(
     for certain in orders.iter().filter(|o| o.certain) {
         task_order.keep(certain, &task_of, &tasks);
     }
-    // A copied relationship goes to the first task holding its ends where
-    // task order can carry what its collectors order elsewhere.
-    let mut placed_carried = Vec::new();
-    for placement in &placements {
-        let fits = |at: usize| {
-            placement
-                .carried(at, &roles, &tasks)
-                .iter()
-                .all(|(then, firsts)| {
-                    firsts
-                        .iter()
-                        .any(|&first| !reaches(&task_order.order, *then, first))
-                })
-        };
-        let at = placement
-            .candidates
-            .iter()
-            .copied()
-            .find(|&at| fits(at))
-            .unwrap_or(placement.candidates[0]);
-        tasks[at].relationships.push(placement.relationship);
-        placed_carried.extend(
-            placement
-                .carried(at, &roles, &tasks)
-                .into_iter()
-                .map(|required| (required, placement.edge)),
-        );
-    }
+    let placed_carried = place(&placements, &task_order, &roles, &mut tasks);
     // Task order carries what a collector orders in catalogs that hold
     // its code but not what it collects. A resource takes effect where it
     // is first applied (later tasks apply it again, unchanged): each task
@@ -827,24 +800,15 @@ pub fn split<'a>(
     for ((then, firsts), edge) in carried {
         task_order.keep_one_of(&firsts, then, edge, &tasks);
     }
-    // Then the refreshes whose sender a task applies without their code;
-    // those task order cannot carry are hazards.
-    for refresh in refreshes_sent(semantic, &monolith, &catalogs) {
-        for (then, firsts) in refresh.carried(&tasks, &applying) {
-            if !task_order.keep_one_of(&firsts, then, refresh.edge, &tasks) {
-                let names: Vec<&str> = firsts.iter().map(|&t| tasks[t].id.as_str()).collect();
-                monolith.hazards.push(format!(
-                    "the refresh of {} on a change of {} ({}) is sent by the code of task(s) `{}`, but task `{}` applies {} without that code and cannot run after them (it would close a cycle of tasks): where it changes it first, the refresh is lost",
-                    refresh.refreshed.label(),
-                    refresh.sender.label(),
-                    refresh.edge.location,
-                    names.join("`, `"),
-                    tasks[then].id,
-                    refresh.sender.label(),
-                ));
-            }
-        }
-    }
+    // Then the refreshes whose sender a task applies without their code.
+    let sent = refreshes_sent(semantic, &monolith, &catalogs);
+    carry_refreshes(
+        &sent,
+        &mut task_order,
+        &tasks,
+        &applying,
+        &mut monolith.hazards,
+    );
     for uncertain in orders.iter().filter(|o| !o.certain) {
         task_order.keep(uncertain, &task_of, &tasks);
     }
@@ -1256,23 +1220,31 @@ fn refreshes_sent<'a>(
     monolith: &Monolith,
     catalogs: &Catalogs,
 ) -> Vec<SentRefresh<'a>> {
-    // The units applying a class or resource, or code written in a holder
-    // (a copied statement's own unit where the split copies the holder).
-    let units_of = |holder: HolderId, location: Option<&Location>, end: Option<&Vertex>| {
+    let with_holder = |holder: HolderId| -> Vec<usize> {
+        catalogs
+            .units_with
+            .get(&holder)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // The units holding code written in a holder: those whose catalog
+    // holds it, or the copied statement's own unit where the split copies
+    // the holder.
+    let code_units = |holder: HolderId, location: &Location| -> Vec<usize> {
         if catalogs.walked.contains(&holder) {
-            match (location, end) {
-                (Some(location), _) => monolith.unit_at(location).into_iter().collect(),
-                (None, Some(end)) => (0..monolith.units.len())
-                    .filter(|&u| catalogs.units[u].own.contains(end))
-                    .collect(),
-                _ => Vec::new(),
-            }
+            monolith.unit_at(location).into_iter().collect()
         } else {
-            catalogs
-                .units_with
-                .get(&holder)
-                .cloned()
-                .unwrap_or_default()
+            with_holder(holder)
+        }
+    };
+    // The units applying `end`, which a holder declares.
+    let declaring_units = |holder: HolderId, end: &Vertex| -> Vec<usize> {
+        if catalogs.walked.contains(&holder) {
+            (0..monolith.units.len())
+                .filter(|&u| catalogs.units[u].own.contains(end))
+                .collect()
+        } else {
+            with_holder(holder)
         }
     };
     let mut code_of: BTreeMap<(&Vertex, &Vertex), (BTreeSet<usize>, &crate::model::Edge)> =
@@ -1283,10 +1255,7 @@ fn refreshes_sent<'a>(
         .iter()
         .filter(|e| e.kind.refreshes())
     {
-        let (sender, refreshed) = match edge.kind.from_runs_first() {
-            Some(false) => (&edge.to, &edge.from),
-            _ => (&edge.from, &edge.to),
-        };
+        let (sender, refreshed) = edge.in_run_order();
         if !matches!(
             sender,
             Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
@@ -1298,7 +1267,7 @@ fn refreshes_sent<'a>(
         let Some(holder) = semantic.holder(&edge.unit) else {
             continue;
         };
-        let code: Vec<usize> = units_of(holder, Some(&edge.location), None);
+        let code = code_units(holder, &edge.location);
         if !code.is_empty() {
             let entry = code_of
                 .entry((sender, refreshed))
@@ -1312,7 +1281,7 @@ fn refreshes_sent<'a>(
             let senders: BTreeSet<usize> = semantic
                 .declarers(sender)
                 .into_iter()
-                .flat_map(|declarer| units_of(declarer, None, Some(sender)))
+                .flat_map(|declarer| declaring_units(declarer, sender))
                 .filter(|unit| !code.contains(unit))
                 .collect();
             (!senders.is_empty()).then(|| SentRefresh {
@@ -1355,6 +1324,73 @@ impl SentRefresh<'_> {
             })
             .collect()
     }
+}
+
+/// Orders each task applying a refresh's sender without its code after
+/// a task applying both (`applying`: the tasks applying each unit); what
+/// task order cannot carry is a hazard.
+fn carry_refreshes(
+    sent: &[SentRefresh],
+    task_order: &mut TaskOrder,
+    tasks: &[Task],
+    applying: &[BTreeSet<usize>],
+    hazards: &mut Vec<String>,
+) {
+    for refresh in sent {
+        for (then, firsts) in refresh.carried(tasks, applying) {
+            if !task_order.keep_one_of(&firsts, then, refresh.edge, tasks) {
+                let names: Vec<&str> = firsts.iter().map(|&t| tasks[t].id.as_str()).collect();
+                hazards.push(format!(
+                    "the refresh of {} on a change of {} ({}) is sent by the code of task(s) `{}`, but task `{}` applies {} without that code and cannot run after them (it would close a cycle of tasks): where it changes it first, the refresh is lost",
+                    refresh.refreshed.label(),
+                    refresh.sender.label(),
+                    refresh.edge.location,
+                    names.join("`, `"),
+                    tasks[then].id,
+                    refresh.sender.label(),
+                ));
+            }
+        }
+    }
+}
+
+/// Puts each copied relationship in the first task holding its ends where
+/// task order (as kept so far) can carry what its collectors order in other
+/// tasks, else in the first holding its ends; returns what task order must
+/// then carry, as `(task, tasks one of which runs before it)`.
+fn place<'a>(
+    placements: &[Placement<'a>],
+    task_order: &TaskOrder,
+    roles: &[String],
+    tasks: &mut [Task],
+) -> Vec<((usize, BTreeSet<usize>), &'a crate::model::Edge)> {
+    let mut carried = Vec::new();
+    for placement in placements {
+        let fits = |at: usize| {
+            placement
+                .carried(at, roles, tasks)
+                .iter()
+                .all(|(then, firsts)| {
+                    firsts
+                        .iter()
+                        .any(|&first| !reaches(&task_order.order, *then, first))
+                })
+        };
+        let at = placement
+            .candidates
+            .iter()
+            .copied()
+            .find(|&at| fits(at))
+            .unwrap_or(placement.candidates[0]);
+        tasks[at].relationships.push(placement.relationship);
+        carried.extend(
+            placement
+                .carried(at, roles, tasks)
+                .into_iter()
+                .map(|required| (required, placement.edge)),
+        );
+    }
+    carried
 }
 
 /// Where a copied relationship may go: the tasks whose catalogs hold all
@@ -2300,10 +2336,7 @@ impl Refreshes {
             else {
                 continue;
             };
-            let (from, to) = match edge.kind.from_runs_first() {
-                Some(false) => (&edge.to, &edge.from),
-                _ => (&edge.from, &edge.to),
-            };
+            let (from, to) = edge.in_run_order();
             let [from, to] = [from, to].map(|end| {
                 *index.entry(end).or_insert_with(|| {
                     ends.push((declaring(end), is_anchor(end)));

@@ -160,11 +160,7 @@ impl<'a> Collected<'a> {
 
     /// Whether `chain` sends a refresh that does something.
     fn refresh_matters(&self, chain: &Edge) -> bool {
-        let notified = match chain.kind.from_runs_first() {
-            Some(false) => &chain.from,
-            _ => &chain.to,
-        };
-        chain.kind.refreshes() && self.semantic.refresh_matters(notified)
+        chain.kind.refreshes() && self.semantic.refresh_matters(chain.in_run_order().1)
     }
 
     fn new(workspace: &'a Workspace<'a>, semantic: &'a Semantic<'a>) -> Collected<'a> {
