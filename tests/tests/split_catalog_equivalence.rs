@@ -711,52 +711,63 @@ fn small_fixture(name: &'static str, with_stdlib: bool) -> Monolith {
     }
 }
 
+/// The whole check of a fixture of `fixtures/split` (`small_fixture`,
+/// without stdlib), the split given `split_options` besides its entry.
+fn check_small_fixture(test: &str, name: &'static str, split_options: &[&str]) {
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture(name, false);
+    monolith
+        .split_args
+        .extend(split_options.iter().map(|option| option.to_string()));
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/computed_titles: statements referring to a package by its
 /// alias and by a title computed from a parameter's default.
 #[test]
 fn computed_titles_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_computed_titles";
-    if require_reference(TEST, puppet_available()).is_none() {
-        return;
-    }
-    check_equivalence(TEST, &small_fixture("computed_titles", false));
+    check_small_fixture(
+        "split_catalog_equivalence_computed_titles",
+        "computed_titles",
+        &[],
+    );
 }
 
 /// fixtures/split/class_parameters: a class declared with a parameter and
 /// included again by another class.
 #[test]
 fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_class_parameters";
-    if require_reference(TEST, puppet_available()).is_none() {
-        return;
-    }
-    check_equivalence(TEST, &small_fixture("class_parameters", false));
+    check_small_fixture(
+        "split_catalog_equivalence_class_parameters",
+        "class_parameters",
+        &[],
+    );
 }
 
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]
 fn included_parts_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_included_parts";
-    if require_reference(TEST, puppet_available()).is_none() {
-        return;
-    }
-    check_equivalence(TEST, &small_fixture("included_parts", false));
+    check_small_fixture(
+        "split_catalog_equivalence_included_parts",
+        "included_parts",
+        &[],
+    );
 }
 
 /// fixtures/split/relationship_placement: a relationship statement whose
 /// collector orders the resources of two tasks after a class named by a
-/// variable; it goes to the task task order lets carry it to the other,
-/// and `--verify` (lint's re-reading of the written tasks) agrees.
+/// variable; it goes to the task from which task order can carry it to the
+/// other, and `--verify` (lint's re-reading of the written tasks) agrees.
 #[test]
 fn relationship_placement_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_relationship_placement";
-    if require_reference(TEST, puppet_available()).is_none() {
-        return;
-    }
-    let mut monolith = small_fixture("relationship_placement", false);
-    monolith.split_args.push("--verify".into());
-    check_equivalence(TEST, &monolith);
+    check_small_fixture(
+        "split_catalog_equivalence_relationship_placement",
+        "relationship_placement",
+        &["--verify"],
+    );
 }
 
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
