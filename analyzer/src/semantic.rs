@@ -167,6 +167,9 @@ pub struct Semantic<'a> {
     relaying: FastSet<&'a Vertex>,
     /// `declarers` of resources written with a computed title, once asked.
     computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
+    /// The class setting a qualified variable (`apache::confdir`), once
+    /// asked.
+    variable_classes: Mutex<FastMap<String, Option<HolderId>>>,
 }
 
 impl<'a> Semantic<'a> {
@@ -186,6 +189,7 @@ impl<'a> Semantic<'a> {
             values: Mutex::new(FastMap::default()),
             relaying: FastSet::default(),
             computed_declarers: Mutex::new(FastMap::default()),
+            variable_classes: Mutex::new(FastMap::default()),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -284,6 +288,100 @@ impl<'a> Semantic<'a> {
                 crate::model::EdgeKind::DeclareVirtual => false,
                 kind => !kind.declares_class(),
             })
+    }
+
+    /// The resources a reference with a computed title (`Anchor[$names]`)
+    /// written in `holder`'s code may name, when its title is a variable
+    /// whose every value is known.
+    pub fn named_by(&self, reference: &Vertex, holder: &Vertex) -> Option<Vec<Vertex>> {
+        let Vertex::Resource {
+            type_name,
+            title,
+            scope: Some(_),
+        } = reference
+        else {
+            return None;
+        };
+        let variable = title.strip_prefix('$')?;
+        if !variable
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        {
+            return None;
+        }
+        let values = self.variable_values(variable, holder)?;
+        values
+            .iter()
+            .map(|value| match value {
+                Alternative::Exact(title) => Some(Vertex::Resource {
+                    type_name: type_name.clone(),
+                    title: title.clone(),
+                    scope: None,
+                }),
+                Alternative::Like(_) => None,
+            })
+            .collect()
+    }
+
+    /// The class whose variable a qualified name (`$apache::confdir`,
+    /// `$::apache::confdir`) reads, when such a class is defined: Puppet
+    /// finds the value only where that class is evaluated.
+    pub fn variable_class<'n>(&self, name: &'n str) -> Option<&'n str> {
+        let name = name.trim_start_matches("::");
+        self.variable_holder(name)?;
+        name.rsplit_once("::").map(|(class, _)| class)
+    }
+
+    /// The holder of `variable_class`'s class.
+    fn variable_holder(&self, name: &str) -> Option<HolderId> {
+        let name = name.trim_start_matches("::");
+        if let Some(&known) = self
+            .variable_classes
+            .lock()
+            .expect("not poisoned")
+            .get(name)
+        {
+            return known;
+        }
+        let (class, variable) = name.rsplit_once("::")?;
+        let found = if self.class_sets(class, variable, 0) {
+            self.holder(&Vertex::class(class))
+        } else {
+            None
+        };
+        self.variable_classes
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_string(), found);
+        found
+    }
+
+    /// Whether a class sets a variable: a parameter, an assignment in its
+    /// body, or its parent's (a name nothing sets is undef everywhere).
+    fn class_sets(&self, class: &str, variable: &str, depth: u32) -> bool {
+        const MAX_DEPTH: u32 = 8;
+        let Some((_, definition)) = find_class(self.analysis, class) else {
+            return false;
+        };
+        let mut assigned = Vec::new();
+        if let Some(body) = &definition.body {
+            assignments_of(body, variable, &mut assigned);
+        }
+        definition.params.iter().any(|p| p.name == variable)
+            || !assigned.is_empty()
+            || (depth < MAX_DEPTH
+                && definition.parent.as_deref().is_some_and(|parent| {
+                    self.class_sets(&crate::index::normalize(parent), variable, depth + 1)
+                }))
+    }
+
+    /// A class declaring `end` that only orders or holds data
+    /// (`orders_only`: a module's `deps` with its anchors, a `params`):
+    /// including it adds nothing else to a catalog.
+    pub fn declared_by_orderer(&self, end: &Vertex) -> Option<HolderId> {
+        self.declarers(end)
+            .into_iter()
+            .find(|&id| matches!(self.vertex(id), Vertex::Class { name } if self.orders_only(name)))
     }
 
     /// Whether a refresh sent to `end` does anything. An anchor does
@@ -428,6 +526,8 @@ impl<'a> Semantic<'a> {
     pub fn declarers(&self, resource: &Vertex) -> Vec<HolderId> {
         match resource {
             Vertex::Class { name } => self.holder(&Vertex::class(name)).into_iter().collect(),
+            // A class's variable is set where the class is evaluated.
+            Vertex::Variable { name } => self.variable_holder(name).into_iter().collect(),
             Vertex::Resource {
                 type_name,
                 title,
@@ -617,7 +717,7 @@ impl<'a> Semantic<'a> {
     }
 
     fn values_at_depth(&self, name: &str, holder: &Vertex, depth: u32) -> Option<Vec<Alternative>> {
-        const MAX_DEPTH: u32 = 8;
+        const MAX_DEPTH: u32 = 32;
         if depth > MAX_DEPTH {
             return None;
         }
@@ -827,6 +927,19 @@ impl<'a> Semantic<'a> {
                 }
                 Some(values)
             }
+            // stdlib's `concat` and `flatten` join arrays: each element
+            // of each argument is one of the values.
+            ExprKind::Call(call)
+                if call.lambda.is_none()
+                    && matches!(&call.functor.kind, ExprKind::QualifiedName(name)
+                        if name == "concat" || name == "flatten") =>
+            {
+                let mut values = Vec::new();
+                for arg in &call.args {
+                    values.extend(self.expr_values(arg, scope, depth)?);
+                }
+                Some(values)
+            }
             ExprKind::Concat(parts) => {
                 Some(concatenations(parts.iter().map(|part| match &part.kind {
                     ExprKind::String(text) => vec![Alternative::Exact(text.clone())],
@@ -852,22 +965,28 @@ impl<'a> Semantic<'a> {
             }
             _ => None,
         };
-        match (named, &resource.title_shape) {
+        let title_values = match (named, &resource.title_shape) {
             (Some(title), _) if !pattern_may_match(pieces, &title.to_ascii_lowercase()) => {
-                Match::No
+                return Match::No;
             }
             (None, TitleShape::Pattern(theirs)) if named_title(attribute, resource) => {
-                let meet = self
-                    .pieces_values(theirs, &resource.holder)
-                    .iter()
-                    .any(|v| patterns_may_meet(pieces, &v.pieces()));
-                if meet {
-                    Match::Maybe
-                } else {
-                    Match::No
+                self.pieces_values(theirs, &resource.holder)
+            }
+            (None, TitleShape::Variable(variable)) if named_title(attribute, resource) => {
+                match self.variable_values(variable, &resource.holder) {
+                    Some(values) if !values.is_empty() => values,
+                    _ => return Match::Maybe,
                 }
             }
-            _ => Match::Maybe,
+            _ => return Match::Maybe,
+        };
+        if title_values
+            .iter()
+            .any(|v| patterns_may_meet(pieces, &v.pieces()))
+        {
+            Match::Maybe
+        } else {
+            Match::No
         }
     }
 

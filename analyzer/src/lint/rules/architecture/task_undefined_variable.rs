@@ -1,7 +1,8 @@
 //! **granule/task-undefined-variable** (error): a task manifest (`--tasks`)
 //! reads a variable it does not define or look up, which the monolith or
-//! another task sets at its top scope: in the task's own catalog the
-//! variable is undef.
+//! another task sets at its top scope, or the code it applies reads a
+//! variable of a class only other tasks declare: in the task's own catalog
+//! the variable is undef.
 //!
 //! Reported: in a task manifest's top scope and node bodies, a read of `$x`
 //! or `$::x` that no assignment of the manifest (`$x = ...`, including
@@ -9,7 +10,9 @@
 //! the codebase (the monolith's `site.pp`, another task's manifest) assigns
 //! `$x` at its top scope, or when the manifest assigns it only after the
 //! read; and in the classes and defines a task applies, a read of `$::x`
-//! that such a manifest sets but the task's manifest does not. Puppet's
+//! that such a manifest sets but the task's manifest does not; and there, a
+//! read of another class's variable (`$apache::confdir`) that class sets,
+//! when the task does not declare the class but another task does. Puppet's
 //! built-in variables (`$facts`, `$trusted`, `$server_facts`,
 //! `$environment`, `$title`, `$module_name`...) and Facter's core facts
 //! never are (the list is in `puppet_variables.rs`); nor are variables no
@@ -42,6 +45,7 @@ use super::architecture::puppet_variables::is_builtin_or_core_fact;
 use crate::analysis::top_scope_assignments;
 use crate::index::SourceFile;
 use crate::lint::architecture::{Findings, Task, Workspace};
+use crate::hashing::FastMap;
 use crate::model::{EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
@@ -54,6 +58,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
         report_manifest_reads(&setters, task, file, manifest, out);
     }
     report_class_reads(workspace, &setters, out);
+    report_qualified_reads(workspace, out);
 }
 
 /// Where the variables a task may miss are set: the monolith's top scope
@@ -198,6 +203,65 @@ fn report_class_reads(workspace: &Workspace, setters: &Setters, out: &mut Findin
                 edge.unit.label(),
                 ids.join(", "),
                 manifests.join(", ")
+            ),
+        );
+    }
+}
+
+/// (c): `$other::x` read by the classes and defines a task applies, when
+/// class `other` sets `$x` and other tasks on a node with it declare that
+/// class but this task does not.
+fn report_qualified_reads(workspace: &Workspace, out: &mut Findings) {
+    let Some(semantic) = workspace.semantic() else {
+        return;
+    };
+    // The tasks applying each unit that reads such a variable, once.
+    let mut applying: FastMap<&Vertex, Vec<&Task>> = FastMap::default();
+    for (index, edge) in workspace.analysis.edges.iter().enumerate() {
+        let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) else {
+            continue;
+        };
+        let Some(class) = semantic.variable_class(name) else {
+            continue;
+        };
+        let class_vertex = Vertex::class(class);
+        if edge.unit == class_vertex {
+            continue;
+        }
+        let tasks = applying
+            .entry(&edge.unit)
+            .or_insert_with(|| workspace.tasks_of(&edge.unit));
+        let lacking: Vec<&Task> = tasks
+            .iter()
+            .copied()
+            .filter(|task| !task.off.contains(&(index as u32)))
+            .filter(|task| !task.units.contains(&class_vertex))
+            .collect();
+        let mut declaring: Vec<&str> = workspace
+            .tasks
+            .iter()
+            .filter(|other| other.units.contains(&class_vertex))
+            .filter(|other| lacking.iter().any(|task| task.shares_node_with(other)))
+            .map(|other| other.id.as_str())
+            .collect();
+        declaring.dedup();
+        if declaring.is_empty() {
+            continue;
+        }
+        let mut ids: Vec<String> = lacking.iter().map(|t| format!("`{}`", t.id)).collect();
+        ids.dedup();
+        let declared_by: Vec<String> = declaring.iter().map(|id| format!("`{id}`")).collect();
+        out.add(
+            &edge.location,
+            format!(
+                "{} reads `${}`, which class `{class}` sets, but task {} does not declare \
+                 `{class}` (task {} does): there the variable is undef and Puppet warns \
+                 \"Unknown variable\"; declare the class in the task before what reads it, or \
+                 pass the value as a parameter",
+                edge.unit.label(),
+                name.trim_start_matches("::"),
+                ids.join(", "),
+                declared_by.join(", "),
             ),
         );
     }
