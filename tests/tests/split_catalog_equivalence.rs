@@ -746,6 +746,30 @@ fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/class_variables: a define reading another class's
+/// variable by its qualified name; the task applying it applies that class.
+#[test]
+fn class_variables_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_class_variables",
+        "class_variables",
+        &["--verify"],
+    );
+}
+
+/// fixtures/split/module_anchors: copied code ordered against other
+/// modules' anchors, one reference's title a list stdlib's `concat` builds.
+#[test]
+fn module_anchors_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_module_anchors";
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("module_anchors", true);
+    monolith.split_args.push("--verify".into());
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]

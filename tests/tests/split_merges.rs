@@ -275,3 +275,28 @@ fn a_task_applying_a_refresh_sender_without_its_code_runs_after_the_code() {
         report["tasks"]
     );
 }
+
+/// fixtures/split/collector_titles: a collector of files under the
+/// directories a define's variable can name does not collect a file whose
+/// title is a class parameter with another default, so nothing orders that
+/// class's task after the define's.
+#[test]
+fn a_collector_does_not_order_what_its_title_pattern_cannot_match() {
+    let report = split_report("collector_titles", &[]);
+    let owner = task_of_class(&report);
+    let tools = report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|task| task["id"] == owner["tools"].as_str())
+        .expect("the task of tools");
+    let requires: Vec<&str> = tools["requires"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        !requires.contains(&owner["net"].as_str()),
+        "tools runs after net: {:#?}",
+        report["tasks"]
+    );
+}

@@ -36,10 +36,15 @@ pub struct UnitCatalog<'a> {
     pub own: FastSet<&'a Vertex>,
     /// References its own statement makes that a task must hold (the
     /// metaparameters and overrides of copied code): `(edge, end)`.
-    pub references: Vec<(&'a Edge, &'a Vertex)>,
+    pub references: Vec<(&'a Edge, Vertex)>,
     /// Relationship operands its statement names that may cross tasks
     /// (they are dropped from the copy and carried by task order).
     pub orderings: Vec<&'a Edge>,
+    /// What its ordering metaparameters (`before`, `require`) name where
+    /// only classes that only order declare it (a module's anchors): a
+    /// phase of the units applying that module. Where its task does not
+    /// hold them, they are dropped from the copy and carried by task order.
+    pub phases: Vec<(&'a Edge, Vertex)>,
 }
 
 /// The holders and edges written in each unit, and what each holder's code
@@ -75,6 +80,9 @@ pub struct Violation {
     /// The other unit is needed alone, not with what its task joins to it
     /// (a class's parameters, rather than a resource its task overrides).
     pub alone: bool,
+    /// Rather than the other unit, a class that only orders or holds data
+    /// (`Semantic::orders_only`) declaring the end: the group includes it.
+    pub include: Option<HolderId>,
 }
 
 impl<'a> Catalogs<'a> {
@@ -116,6 +124,7 @@ impl<'a> Catalogs<'a> {
                     own: FastSet::default(),
                     references: Vec::new(),
                     orderings: Vec::new(),
+                    phases: Vec::new(),
                 };
                 if let UnitKind::Class(name) = &unit.kind {
                     if let Some(id) = semantic.holder(&Vertex::class(name)) {
@@ -144,11 +153,33 @@ impl<'a> Catalogs<'a> {
                         | EdgeKind::Realize
                             if required(&edge.to) =>
                         {
-                            catalog.references.push((edge, &edge.to));
+                            catalog.references.push((edge, edge.to.clone()));
+                        }
+                        // A computed title whose values are known names
+                        // each of them.
+                        EdgeKind::BeforeParam
+                        | EdgeKind::RequireParam
+                        | EdgeKind::NotifyParam
+                        | EdgeKind::SubscribeParam => {
+                            for end in semantic
+                                .named_by(&edge.to, &edge.unit)
+                                .into_iter()
+                                .flatten()
+                            {
+                                catalog.references.push((edge, end));
+                            }
+                        }
+                        EdgeKind::ReadsVariable => {
+                            if let Vertex::Variable { name } = &edge.to {
+                                if semantic.variable_class(name).is_some() {
+                                    catalog.references.push((edge, edge.to.clone()));
+                                }
+                            }
                         }
                         _ => {}
                     }
                 }
+                split_phases(semantic, &mut catalog);
                 for id in &walked {
                     catalog.holders.remove(*id);
                 }
@@ -171,6 +202,19 @@ impl<'a> Catalogs<'a> {
                         &[&edge.from, &edge.to]
                     }
                     EdgeKind::Override | EdgeKind::Realize => &[&edge.to],
+                    EdgeKind::ReadsVariable => {
+                        // Another class's variable: set only where that
+                        // class is evaluated.
+                        if let Vertex::Variable { name } = &edge.to {
+                            if semantic
+                                .variable_class(name)
+                                .is_some_and(|class| *vertex != Vertex::class(class))
+                            {
+                                list.push((index, edge, &edge.to));
+                            }
+                        }
+                        &[]
+                    }
                     _ => &[],
                 };
                 for &end in ends {
@@ -308,7 +352,7 @@ impl<'a> Catalogs<'a> {
         end: &Vertex,
     ) -> bool {
         match end {
-            Vertex::Class { .. } => declarers
+            Vertex::Class { .. } | Vertex::Variable { .. } => declarers
                 .iter()
                 .any(|&id| contains(id) || self.walked.contains(&id)),
             _ => {
@@ -338,23 +382,48 @@ impl<'a> Catalogs<'a> {
 
     /// The reference constraints a group breaks on one role: for each
     /// reference its catalog cannot hold, a unit that holds the other end.
-    pub fn broken_references(
-        &self,
+    pub fn broken_references<'s>(
+        &'s self,
         semantic: &Semantic,
         monolith: &Monolith,
         group: &[usize],
         role_units: &[usize],
         role: usize,
+        included: &HolderSet,
     ) -> Vec<Violation> {
-        let holders = self.holders_of(group, role);
+        let mut holders = self.holders_of(group, role);
+        holders.union_with(included);
         let mut broken = Vec::new();
-        let mut seen: FastSet<&Vertex> = FastSet::default();
+        let mut seen: FastSet<&'s Vertex> = FastSet::default();
         let mut check =
-            |edge: &'a Edge, end: &'a Vertex, hub: String, broken: &mut Vec<Violation>| {
+            |edge: &'a Edge, end: &'s Vertex, hub: String, broken: &mut Vec<Violation>| {
                 if seen.contains(end) || self.holds(semantic, &holders, group, end) {
                     return;
                 }
                 seen.insert(end);
+                // Including a class that only orders or holds data adds
+                // nothing else to the catalog: cheaper than a unit, and
+                // under no guard of the monolith's.
+                let free = semantic
+                    .declared_by_orderer(end)
+                    .filter(|_| !edge.kind.refreshes());
+                if let Some(class) = free {
+                    broken.push(Violation {
+                        units: [group[0], group[0]],
+                        reason: format!(
+                            "{} refers to {} ({}): the task includes {}",
+                            hub,
+                            end.label(),
+                            edge.kind.name(),
+                            semantic.vertex(class).label()
+                        ),
+                        location: edge.location.clone(),
+                        hub,
+                        alone: false,
+                        include: Some(class),
+                    });
+                    return;
+                }
                 // The smallest unit that puts the end in a catalog.
                 let Some(other) = self
                     .declaring_units(semantic, end, role_units, role)
@@ -374,6 +443,7 @@ impl<'a> Catalogs<'a> {
                     location: edge.location.clone(),
                     hub,
                     alone: false,
+                    include: None,
                 });
             };
         for holder in holders.iter() {
@@ -384,7 +454,7 @@ impl<'a> Catalogs<'a> {
             }
         }
         for &unit in group {
-            for &(edge, end) in &self.units[unit].references {
+            for (edge, end) in &self.units[unit].references {
                 check(edge, end, "copied code".to_string(), &mut broken);
             }
         }
@@ -407,11 +477,40 @@ impl<'a> Catalogs<'a> {
                     location: monolith.units[other].location.clone(),
                     hub: class.clone(),
                     alone: true,
+                    include: None,
                 });
             }
         }
         broken
     }
+}
+
+/// Moves the references of an ordering metaparameter to `phases` when
+/// every one names what only a class that only orders declares (one
+/// metaparameter is one place; its edges all go, or none).
+fn split_phases<'a>(semantic: &Semantic<'a>, catalog: &mut UnitCatalog<'a>) {
+    let is_ordering =
+        |edge: &Edge| matches!(edge.kind, EdgeKind::BeforeParam | EdgeKind::RequireParam);
+    let mut phase_only: FastMap<&Location, bool> = FastMap::default();
+    for (edge, end) in &catalog.references {
+        if is_ordering(edge) {
+            let phase = semantic.declared_by_orderer(end).is_some();
+            *phase_only.entry(&edge.location).or_insert(true) &= phase;
+        }
+    }
+    if !phase_only.values().any(|&phase| phase) {
+        return;
+    }
+    let phase_at: FastSet<Location> = phase_only
+        .into_iter()
+        .filter(|&(_, phase)| phase)
+        .map(|(location, _)| location.clone())
+        .collect();
+    let (phases, references) = std::mem::take(&mut catalog.references)
+        .into_iter()
+        .partition(|(edge, _)| is_ordering(edge) && phase_at.contains(&edge.location));
+    catalog.phases = phases;
+    catalog.references = references;
 }
 
 /// Whether a task must hold an end: a class, or a resource whose title is

@@ -308,7 +308,10 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
         out.push('\n');
     }
     if !task.orderers.is_empty() {
-        out.push_str("# Their collectors order what this task declares.\n");
+        out.push_str(
+            "# Classes that only order or hold data: their collectors order what this task\n\
+             # declares, or its code refers to what they declare.\n",
+        );
         for class in &task.orderers {
             let _ = writeln!(out, "include {class}");
         }
@@ -338,14 +341,16 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
         let mut text = String::new();
         let _ = writeln!(text, "# From {}", unit.location);
         push_leading_comments(&mut text, file, unit.span());
-        if task.detached.contains(&index) {
-            for part in declarations(unit.statement) {
-                let rendered = render::render(monolith, file, part, unit.scope, &name_of);
-                push_statement(&mut text, file, part.span, &rendered, &guards);
-            }
+        let parts = if task.detached.contains(&index) {
+            declarations(unit.statement)
         } else {
-            let rendered = render::render(monolith, file, unit.statement, unit.scope, &name_of);
-            push_statement(&mut text, file, unit.span(), &rendered, &guards);
+            vec![unit.statement]
+        };
+        for part in parts {
+            let dropped = render::stripped_attributes(file, part, &task.stripped);
+            let rendered =
+                render::render_without(monolith, file, part, unit.scope, &name_of, &dropped);
+            push_statement(&mut text, file, part.span, &rendered, &guards);
         }
         text.push('\n');
         match (&unit.stage, unit.inherits_stage) {

@@ -84,13 +84,19 @@ pub struct Task {
     /// declares: only their declarations are copied.
     #[serde(skip)]
     pub detached: BTreeSet<usize>,
+    /// Ordering metaparameters of its copied code naming a module's
+    /// anchor it does not hold, by where they are written: dropped from
+    /// the copy, task order carries them.
+    #[serde(skip)]
+    pub stripped: BTreeSet<Location>,
     /// Units of other tasks it applies too, because its code refers to
     /// what they declare.
     #[serde(skip)]
     pub borrowed: BTreeSet<usize>,
-    /// Classes that only write relationships (a module's `deps`) it
-    /// includes, because their collectors order what it declares: the
-    /// relationship then holds in its own catalog.
+    /// Classes that only write relationships (a module's `deps`) or hold
+    /// data it includes, because their collectors order what it declares
+    /// (the relationship then holds in its own catalog) or its code refers
+    /// to what they declare.
     pub orderers: BTreeSet<String>,
     /// Where its units are written.
     pub source: Vec<String>,
@@ -401,6 +407,8 @@ pub fn split<'a>(
     // Units each unit's task borrows (meaningful for the union of a group).
     let mut borrowed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
     let mut borrowed_alone: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); count];
+    // Classes that only order or hold data each unit's task includes.
+    let mut included: Vec<BTreeSet<HolderId>> = vec![BTreeSet::new(); count];
     let mut borrowing: Vec<Borrow> = Vec::new();
     // Per collector (where, what, why): what it may collect in other tasks.
     let mut uncertain: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
@@ -419,9 +427,17 @@ pub fn split<'a>(
                     continue;
                 }
                 let applied: Vec<usize> = applied.into_iter().collect();
-                for violation in catalogs
-                    .broken_references(semantic, &monolith, &applied, candidates, role_index)
-                {
+                let mut includes = HolderSet::default();
+                for &class in applied.iter().flat_map(|&u| &included[u]) {
+                    includes.union_with(semantic.closure(class));
+                }
+                for violation in catalogs.broken_references(
+                    semantic, &monolith, &applied, candidates, role_index, &includes,
+                ) {
+                    if let Some(class) = violation.include {
+                        changed |= included[members[0]].insert(class);
+                        continue;
+                    }
                     let lender = violation.units[1];
                     let into = if violation.alone {
                         &mut borrowed_alone
@@ -644,6 +660,16 @@ pub fn split<'a>(
             .flat_map(|&u| with_borrowed[&sets_first(&final_groups, u)].iter().copied())
             .filter(|u| !home.contains(u))
             .collect();
+        let applied = task.applied();
+        task.orderers.extend(
+            applied
+                .iter()
+                .flat_map(|&u| &included[u])
+                .filter_map(|&class| match semantic.vertex(class) {
+                    Vertex::Class { name } => Some(name.clone()),
+                    _ => None,
+                }),
+        );
     }
     let mut task_of = vec![0usize; count];
     for (index, task) in tasks.iter_mut().enumerate() {
@@ -794,8 +820,9 @@ pub fn split<'a>(
             }
         }
     }
-    for (required, edge) in placed_carried {
-        carried.entry(required).or_insert(edge);
+    // Placing a relationship counted on what it carries: those first.
+    for ((then, firsts), edge) in placed_carried {
+        task_order.keep_one_of(&firsts, then, edge, &tasks);
     }
     for ((then, firsts), edge) in carried {
         task_order.keep_one_of(&firsts, then, edge, &tasks);
@@ -835,7 +862,7 @@ pub fn split<'a>(
     }
     if soft_dropped > 0 {
         monolith.hazards.push(format!(
-            "{soft_dropped} orderings through collectors were not kept in task order (they only may match, or they join a task applying the collector to one holding what it collects): each would have closed a cycle of tasks"
+            "{soft_dropped} orderings were not kept in task order (through collectors that only may match or that join a task applying the collector to one holding what it collects, or from copied code to the units applying a module's anchors): each would have closed a cycle of tasks"
         ));
     }
     let task_groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
@@ -952,6 +979,7 @@ impl Task {
             classes: BTreeSet::new(),
             relationships: Vec::new(),
             detached: BTreeSet::new(),
+            stripped: BTreeSet::new(),
             borrowed: BTreeSet::new(),
             orderers: BTreeSet::new(),
             source: Vec::new(),
@@ -1132,7 +1160,21 @@ fn place_relationships<'a>(
     let mut placements = Vec::new();
     for (index, relationship) in monolith.relationships.iter().enumerate() {
         let start = (relationship.location.line, relationship.location.column);
-        let ends = ends_of(relationship.file, start, relationship.end);
+        let mut ends = ends_of(relationship.file, start, relationship.end);
+        // Its operands read other classes' variables: where those classes
+        // are evaluated.
+        ends.extend(
+            semantic
+                .edges_between(&files[relationship.file].path, start, relationship.end)
+                .filter_map(|(_, edge)| match (&edge.kind, &edge.to) {
+                    (EdgeKind::ReadsVariable, Vertex::Variable { name })
+                        if semantic.variable_class(name).is_some() =>
+                    {
+                        Some(HeldBy::Declared(&edge.to, semantic.declarers(&edge.to)))
+                    }
+                    _ => None,
+                }),
+        );
         let candidates: Vec<usize> = (0..tasks.len())
             .filter(|&at| ends_held(at, &relationship.roles, &ends))
             .collect();
@@ -1194,8 +1236,23 @@ fn place_relationships<'a>(
                 .collect()
         })
         .collect();
-    for (task, detached) in tasks.iter_mut().zip(detached) {
+    let stripped: Vec<BTreeSet<Location>> = (0..tasks.len())
+        .map(|at| {
+            let mut stripped = BTreeSet::new();
+            for u in tasks[at].applied() {
+                for (edge, end) in &catalogs.units[u].phases {
+                    let end = [HeldBy::Declared(end, semantic.declarers(end))];
+                    if !ends_held(at, &monolith.units[u].roles, &end) {
+                        stripped.insert(edge.location.clone());
+                    }
+                }
+            }
+            stripped
+        })
+        .collect();
+    for ((task, detached), stripped) in tasks.iter_mut().zip(detached).zip(stripped) {
         task.detached.extend(detached);
+        task.stripped = stripped;
     }
     placements
 }
@@ -1664,8 +1721,9 @@ struct Order<'a> {
     first: usize,
     then: usize,
     edge: &'a crate::model::Edge,
-    /// False when it goes through a collector that only may match: kept
-    /// in task order unless it closes a cycle, never a reason to merge.
+    /// False when it goes through a collector that only may match, or
+    /// stands for a module's anchor: kept in task order unless it closes a
+    /// cycle, never a reason to merge.
     certain: bool,
 }
 
@@ -1847,6 +1905,30 @@ fn unit_orders<'a>(
                         then,
                         edge,
                         certain: sure_first && sure_then,
+                    });
+                }
+            }
+        }
+    }
+    // An ordering metaparameter of copied code naming a module's anchor
+    // stands for the units applying that module's `deps`: task order keeps
+    // the copy on its side of them, where no cycle prevents it.
+    for (unit, catalog) in catalogs.units.iter().enumerate() {
+        for (edge, end) in &catalog.phases {
+            let Some(first) = edge.kind.from_runs_first() else {
+                continue;
+            };
+            if let Some(class) = semantic.declared_by_orderer(end) {
+                for &other in catalogs.units_with.get(&class).into_iter().flatten() {
+                    if other == unit || unit_roles[unit] & unit_roles[other] == 0 {
+                        continue;
+                    }
+                    let (a, b) = if first { (unit, other) } else { (other, unit) };
+                    orders.push(Order {
+                        first: a,
+                        then: b,
+                        edge,
+                        certain: false,
                     });
                 }
             }

@@ -7,7 +7,7 @@ use super::units::{Guard, GuardKind, Monolith};
 use super::Proposal;
 use crate::index::SourceFile;
 use granule_parser::visit::{for_each_child, Node};
-use granule_parser::{Expr, ExprKind};
+use granule_parser::{Expr, ExprKind, Span};
 use std::collections::{BTreeMap, HashSet};
 
 /// A variable of the monolith's data: the scope setting it and its name.
@@ -64,10 +64,41 @@ pub fn render(
     scope: usize,
     names: &dyn Fn(&DataVariable) -> String,
 ) -> String {
+    render_without(monolith, file, expr, scope, names, &[])
+}
+
+/// `render`, without the attributes whose spans `dropped` lists (with the
+/// comma that ends each).
+pub fn render_without(
+    monolith: &Monolith,
+    file: &SourceFile,
+    expr: &Expr,
+    scope: usize,
+    names: &dyn Fn(&DataVariable) -> String,
+    dropped: &[Span],
+) -> String {
     let bound = lambda_parameters(expr);
     let base = expr.span.start as usize;
     let text = file.text(expr.span);
     let mut replacements: Vec<(usize, usize, String)> = Vec::new();
+    for span in dropped {
+        let start = span.start as usize - base;
+        let end = (span.end as usize - base).min(text.len());
+        let rest = &text[end..];
+        let after_comma = rest
+            .trim_start()
+            .strip_prefix(',')
+            .map_or(end, |after| text.len() - after.len());
+        // An attribute on lines of its own goes with them.
+        let indent = text[..start].trim_end_matches([' ', '\t']);
+        let trailing = &text[after_comma..];
+        let (start, after_comma) = match trailing.trim_start_matches([' ', '\t']).strip_prefix('\n')
+        {
+            Some(after) if indent.ends_with('\n') => (indent.len(), text.len() - after.len()),
+            _ => (start, after_comma),
+        };
+        replacements.push((start, after_comma, String::new()));
+    }
     visit_variables(expr, &mut |variable, name| {
         if bound.contains(name) {
             return;
@@ -220,4 +251,40 @@ fn visit_variables<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e str)) {
         for_each_child(node, &mut |child| walk(child, f));
     }
     walk(Node::Expr(expr), f);
+}
+
+/// The spans of the attributes (`require => ...`, `before => ...`) of the
+/// resources in `expr` written where `stripped` lists.
+pub fn stripped_attributes(
+    file: &SourceFile,
+    expr: &Expr,
+    stripped: &std::collections::BTreeSet<crate::model::Location>,
+) -> Vec<Span> {
+    let mut spans = Vec::new();
+    if stripped.is_empty() {
+        return spans;
+    }
+    fn walk(
+        node: Node,
+        file: &SourceFile,
+        stripped: &std::collections::BTreeSet<crate::model::Location>,
+        spans: &mut Vec<Span>,
+    ) {
+        if let Node::Expr(Expr {
+            kind: ExprKind::Resource { bodies, .. },
+            ..
+        }) = node
+        {
+            for op in bodies.iter().flat_map(|body| &body.ops) {
+                if let granule_parser::AttributeOp::Set { span, .. } = op {
+                    if stripped.contains(&file.location(*span)) {
+                        spans.push(*span);
+                    }
+                }
+            }
+        }
+        for_each_child(node, &mut |child| walk(child, file, stripped, spans));
+    }
+    walk(Node::Expr(expr), file, stripped, &mut spans);
+    spans
 }
