@@ -438,6 +438,18 @@ fn regex_match(subject: &Value, pattern: &str) -> Option<bool> {
     let Value::Text(text) = subject else {
         return None;
     };
-    let regex = regex::Regex::new(pattern).ok()?;
+    // Guards test the same few patterns for every role and branch:
+    // compiled once each.
+    static COMPILED: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Option<regex::Regex>>>,
+    > = std::sync::OnceLock::new();
+    let mut compiled = COMPILED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("not poisoned");
+    let regex = compiled
+        .entry(pattern.to_string())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .as_ref()?;
     Some(regex.is_match(text))
 }

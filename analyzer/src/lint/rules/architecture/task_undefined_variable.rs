@@ -69,19 +69,37 @@ struct Setters<'a> {
     monolith: HashMap<String, Location>,
     /// Each task with a manifest, and what its manifest reads and sets.
     tasks: Vec<(&'a Task, &'a SourceFile, Manifest)>,
+    /// The first of `tasks` of each id.
+    by_id: HashMap<&'a str, usize>,
+    /// For each variable, the tasks whose manifest sets it at top scope
+    /// (indexes into `tasks`, one per id, in order).
+    top_setters: HashMap<String, Vec<usize>>,
 }
 
 impl<'a> Setters<'a> {
     fn of(workspace: &'a Workspace<'a>) -> Setters<'a> {
         let files = &workspace.analysis.codebase.files;
+        let file_of: HashMap<&Arc<str>, &SourceFile> =
+            files.iter().map(|file| (&file.path, file)).collect();
         let tasks: Vec<(&Task, &SourceFile, Manifest)> = workspace
             .tasks
             .iter()
             .filter_map(|task| {
-                let file = files.iter().find(|file| file.path == task.manifest)?;
+                let file = *file_of.get(&task.manifest)?;
                 Some((task, file, Manifest::read(file)))
             })
             .collect();
+        let mut by_id = HashMap::new();
+        let mut top_setters: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, (task, _, manifest)) in tasks.iter().enumerate() {
+            if by_id.contains_key(task.id.as_str()) {
+                continue;
+            }
+            by_id.insert(task.id.as_str(), index);
+            for name in manifest.top_scope.keys() {
+                top_setters.entry(name.clone()).or_default().push(index);
+            }
+        }
         let task_manifests: HashSet<&Arc<str>> =
             tasks.iter().map(|(t, _, _)| &t.manifest).collect();
         let mut monolith = HashMap::new();
@@ -92,7 +110,12 @@ impl<'a> Setters<'a> {
                     .or_insert_with(|| file.location(span));
             }
         }
-        Setters { monolith, tasks }
+        Setters {
+            monolith,
+            tasks,
+            by_id,
+            top_setters,
+        }
     }
 
     /// Who sets `name` at top scope for a catalog other than `task`'s: the
@@ -105,25 +128,24 @@ impl<'a> Setters<'a> {
                 place(there)
             ));
         }
-        self.tasks
+        self.top_setters
+            .get(name)?
             .iter()
-            .filter(|(other, _, _)| other.id != task.id)
-            .find_map(|(other, file, manifest)| {
-                let span = manifest.top_scope.get(name)?;
-                Some(format!(
+            .map(|&index| &self.tasks[index])
+            .find(|(other, _, _)| other.id != task.id)
+            .map(|(other, file, manifest)| {
+                format!(
                     "the manifest of task `{}` sets it at top scope ({}), in that task's \
                      catalog only",
                     other.id,
-                    place(&file.location(*span))
-                ))
+                    place(&file.location(manifest.top_scope[name]))
+                )
             })
     }
 
     fn manifest_of(&self, task: &Task) -> Option<&Manifest> {
-        self.tasks
-            .iter()
-            .find(|(other, _, _)| other.id == task.id)
-            .map(|(_, _, manifest)| manifest)
+        let &index = self.by_id.get(task.id.as_str())?;
+        Some(&self.tasks[index].2)
     }
 }
 
