@@ -10,8 +10,10 @@ use crate::model::{
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
-    AttributeOp, BinaryOp, CallKind, Expr, ExprKind, ResourceBody, ResourceForm, Span, UnaryOp,
+    AttributeOp, BinaryOp, CallKind, Definition, Expr, ExprKind, ResourceBody, ResourceForm, Span,
+    UnaryOp,
 };
+use std::collections::HashMap;
 
 /// What one file's code declares and relates, beside its edges: what
 /// collectors and tags need to know.
@@ -74,6 +76,7 @@ pub fn facts(file: &SourceFile) -> FileFacts {
         },
         guards: Vec::new(),
         fallbacks: 0,
+        reference_variables: HashMap::new(),
         facts: FileFacts::default(),
     };
     walk.expr(&file.program.body);
@@ -87,6 +90,9 @@ struct Walk<'f> {
     /// How many enclosing branches run only where something is not yet
     /// `defined(...)`.
     fallbacks: usize,
+    /// The references each local variable of the definition walked may
+    /// hold (`$anchor = Anchor["${name}::install::end"]`).
+    reference_variables: HashMap<String, Vec<Vertex>>,
     facts: FileFacts,
 }
 
@@ -137,6 +143,56 @@ impl Walk<'_> {
         self.unit = unit;
     }
 
+    /// Walks a class's or define's body, knowing the references its
+    /// variables may hold.
+    fn in_definition(&mut self, unit: Vertex, definition: &Definition, expr: &Expr) {
+        let mut held = HashMap::new();
+        if let Some(body) = &definition.body {
+            self.reference_assignments(body, &mut held);
+        }
+        let outer = std::mem::replace(&mut self.reference_variables, held);
+        self.in_unit(unit, |walk| walk.children(expr));
+        self.reference_variables = outer;
+    }
+
+    /// The variables a body assigns resource references to, in every
+    /// branch, with what they may name.
+    fn reference_assignments(&self, body: &Expr, held: &mut HashMap<String, Vec<Vertex>>) {
+        match &body.kind {
+            ExprKind::Block(statements) => {
+                for statement in statements {
+                    self.reference_assignments(statement, held);
+                }
+            }
+            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+                for branch in [&conditional.then_branch, &conditional.else_branch]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.reference_assignments(branch, held);
+                }
+            }
+            ExprKind::Case { options, .. } => {
+                for option in options.iter().filter_map(|o| o.body.as_ref()) {
+                    self.reference_assignments(option, held);
+                }
+            }
+            ExprKind::Binary {
+                op: BinaryOp::Assign,
+                left,
+                right,
+            } => {
+                if let ExprKind::Variable(name) = &left.kind {
+                    let references = self.references(right);
+                    if !references.is_empty() {
+                        held.entry(name.clone()).or_default().extend(references);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn children(&mut self, expr: &Expr) {
         for_each_child(Node::Expr(expr), &mut |child| self.node(child));
     }
@@ -158,13 +214,13 @@ impl Walk<'_> {
                         walk.push(class, parent, EdgeKind::Inherits, definition.name_span)
                     });
                 }
-                self.in_unit(Vertex::class(&name), |walk| walk.children(expr));
+                self.in_definition(Vertex::class(&name), definition, expr);
             }
             ExprKind::Define(definition) => {
                 let unit = Vertex::Type {
                     name: normalize(&definition.name),
                 };
-                self.in_unit(unit, |walk| walk.children(expr));
+                self.in_definition(unit, definition, expr);
             }
             ExprKind::Function(definition) => {
                 let unit = Vertex::Function {
@@ -439,7 +495,15 @@ impl Walk<'_> {
                 }
                 _ => continue,
             };
-            for target in self.references(value) {
+            let targets = match &value.kind {
+                ExprKind::Variable(name) => self
+                    .reference_variables
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => self.references(value),
+            };
+            for target in targets {
                 self.push(resource.clone(), target, kind, *span);
             }
         }

@@ -302,14 +302,12 @@ impl<'a> Semantic<'a> {
         else {
             return None;
         };
-        let variable = title.strip_prefix('$')?;
-        if !variable
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-        {
-            return None;
-        }
-        let values = self.variable_values(variable, holder)?;
+        let values = match title.strip_prefix('$') {
+            Some(variable) if variable.chars().all(is_name_char) => {
+                self.variable_values(variable, holder)?
+            }
+            _ => self.pieces_values(&interpolated_pieces(title)?, holder),
+        };
         values
             .iter()
             .map(|value| match value {
@@ -1153,6 +1151,53 @@ fn any_may_be(values: &[Alternative], value: &str) -> Match {
     } else {
         Match::No
     }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == ':'
+}
+
+/// The pieces of a double-quoted string as written (`"${name}::end"`):
+/// its text and the variables it interpolates; `None` for anything else
+/// (an expression interpolated, another kind of title).
+fn interpolated_pieces(written: &str) -> Option<Vec<Piece>> {
+    let inner = written.strip_prefix('"')?.strip_suffix('"')?;
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut rest = inner;
+    while let Some(at) = rest.find(['$', '\\']) {
+        text.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('\\') {
+            return None;
+        }
+        let (name, after) = match rest[1..].strip_prefix('{') {
+            Some(braced) => {
+                let end = braced.find('}')?;
+                (&braced[..end], &braced[end + 1..])
+            }
+            None => {
+                let end = rest[1..]
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(rest.len() - 1);
+                (&rest[1..1 + end], &rest[1 + end..])
+            }
+        };
+        let name = name.strip_prefix('$').unwrap_or(name);
+        if name.is_empty() || !name.chars().all(is_name_char) {
+            return None;
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(std::mem::take(&mut text)));
+        }
+        pieces.push(Piece::Variable(name.to_string()));
+        rest = after;
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    Some(pieces)
 }
 
 /// Whether every variable of an interpolated string is a global one

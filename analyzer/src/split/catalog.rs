@@ -24,6 +24,7 @@ use super::units::{Monolith, UnitKind};
 use crate::hashing::{FastMap, FastSet};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{HolderId, HolderSet, Semantic};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// What one unit puts in a catalog.
@@ -47,6 +48,10 @@ pub struct UnitCatalog<'a> {
     pub phases: Vec<(&'a Edge, Vertex)>,
 }
 
+/// What a holder's code needs in its catalog: the edge (with its index),
+/// the end it names and the end's declarers.
+type Requirement<'a> = (u32, &'a Edge, Cow<'a, Vertex>, Vec<HolderId>);
+
 /// The holders and edges written in each unit, and what each holder's code
 /// requires of a catalog.
 pub struct Catalogs<'a> {
@@ -59,7 +64,10 @@ pub struct Catalogs<'a> {
     /// of its holders: `(unit, role)`, only where it lacks something.
     off: Vec<FastSet<u32>>,
     gaps: FastMap<(usize, usize), HolderSet>,
-    requirements: FastMap<HolderId, Vec<(u32, &'a Edge, &'a Vertex)>>,
+    requirements: FastMap<HolderId, Vec<Requirement<'a>>>,
+    /// Per holder, its requirements that are a module's phase
+    /// (`phases_of`).
+    phases: FastMap<HolderId, Vec<(&'a Edge, HolderId)>>,
     /// For each holder, the units whose closure holds it.
     pub units_with: FastMap<HolderId, Vec<usize>>,
     /// The classes the monolith declares with parameters
@@ -193,6 +201,7 @@ impl<'a> Catalogs<'a> {
             }
         }
         let mut requirements = FastMap::default();
+        let mut phases = FastMap::default();
         for &holder in units_with.keys() {
             let vertex = semantic.vertex(holder);
             let mut list = Vec::new();
@@ -210,7 +219,12 @@ impl<'a> Catalogs<'a> {
                                 .variable_class(name)
                                 .is_some_and(|class| *vertex != Vertex::class(class))
                             {
-                                list.push((index, edge, &edge.to));
+                                list.push((
+                                    index,
+                                    edge,
+                                    Cow::Borrowed(&edge.to),
+                                    semantic.declarers(&edge.to),
+                                ));
                             }
                         }
                         &[]
@@ -219,9 +233,33 @@ impl<'a> Catalogs<'a> {
                 };
                 for &end in ends {
                     if required(end) && end != vertex {
-                        list.push((index, edge, end));
+                        list.push((index, edge, Cow::Borrowed(end), semantic.declarers(end)));
                     }
                 }
+                // A computed title whose values are known names each.
+                if matches!(
+                    edge.kind,
+                    EdgeKind::BeforeParam
+                        | EdgeKind::RequireParam
+                        | EdgeKind::NotifyParam
+                        | EdgeKind::SubscribeParam
+                ) && !required(&edge.to)
+                {
+                    for end in semantic.named_by(&edge.to, vertex).into_iter().flatten() {
+                        let declarers = semantic.declarers(&end);
+                        list.push((index, edge, Cow::Owned(end), declarers));
+                    }
+                }
+            }
+            let phase: Vec<(&'a Edge, HolderId)> = list
+                .iter()
+                .filter(|(_, edge, _, _)| {
+                    matches!(edge.kind, EdgeKind::BeforeParam | EdgeKind::RequireParam)
+                })
+                .filter_map(|(_, edge, end, _)| Some((*edge, semantic.declared_by_orderer(end)?)))
+                .collect();
+            if !phase.is_empty() {
+                phases.insert(holder, phase);
             }
             requirements.insert(holder, list);
         }
@@ -248,6 +286,7 @@ impl<'a> Catalogs<'a> {
             off: Vec::new(),
             gaps: FastMap::default(),
             requirements,
+            phases,
             units_with,
             parameterised,
         }
@@ -312,6 +351,19 @@ impl<'a> Catalogs<'a> {
     ) -> bool {
         let declarers = semantic.declarers(end);
         self.holds_where(&declarers, |id| self.holds_on(unit, id, role), &[unit], end)
+    }
+
+    /// The ordering metaparameters of module code naming what only a class
+    /// that only orders declares (a module's anchor), with that class: per
+    /// unit whose catalog holds the code.
+    pub fn module_phases(&self) -> impl Iterator<Item = (usize, &'a Edge, HolderId)> + '_ {
+        self.phases.iter().flat_map(move |(holder, phases)| {
+            self.units_with
+                .get(holder)
+                .into_iter()
+                .flatten()
+                .flat_map(move |&unit| phases.iter().map(move |&(edge, class)| (unit, edge, class)))
+        })
     }
 
     /// Whether the edge stands under a guard of module code that fails on
@@ -395,67 +447,88 @@ impl<'a> Catalogs<'a> {
         holders.union_with(included);
         let mut broken = Vec::new();
         let mut seen: FastSet<&'s Vertex> = FastSet::default();
-        let mut check =
-            |edge: &'a Edge, end: &'s Vertex, hub: String, broken: &mut Vec<Violation>| {
-                if seen.contains(end) || self.holds(semantic, &holders, group, end) {
-                    return;
+        // `declarers`: the end's (`Semantic::declarers`), when known; `copied`:
+        // written in a unit's own statement rather than in module code.
+        let mut check = |edge: &'a Edge,
+                         end: &'s Vertex,
+                         declarers: Option<&[HolderId]>,
+                         copied: bool,
+                         broken: &mut Vec<Violation>| {
+            if seen.contains(end) {
+                return;
+            }
+            let held = match declarers {
+                Some(declarers) => {
+                    self.holds_where(declarers, |id| holders.contains(id), group, end)
                 }
-                seen.insert(end);
-                // Including a class that only orders or holds data adds
-                // nothing else to the catalog: cheaper than a unit, and
-                // under no guard of the monolith's.
-                let free = semantic
-                    .declared_by_orderer(end)
-                    .filter(|_| !edge.kind.refreshes());
-                if let Some(class) = free {
-                    broken.push(Violation {
-                        units: [group[0], group[0]],
-                        reason: format!(
-                            "{} refers to {} ({}): the task includes {}",
-                            hub,
-                            end.label(),
-                            edge.kind.name(),
-                            semantic.vertex(class).label()
-                        ),
-                        location: edge.location.clone(),
-                        hub,
-                        alone: false,
-                        include: Some(class),
-                    });
-                    return;
-                }
-                // The smallest unit that puts the end in a catalog.
-                let Some(other) = self
-                    .declaring_units(semantic, end, role_units, role)
-                    .into_iter()
-                    .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
-                else {
-                    return;
-                };
+                None => self.holds(semantic, &holders, group, end),
+            };
+            if held {
+                return;
+            }
+            seen.insert(end);
+            let hub = if copied {
+                "copied code".to_string()
+            } else {
+                edge.unit.label()
+            };
+            // Including a class that only orders or holds data adds
+            // nothing else to the catalog: cheaper than a unit, and
+            // under no guard of the monolith's.
+            let free = semantic
+                .declared_by_orderer(end)
+                .filter(|_| !edge.kind.refreshes());
+            if let Some(class) = free {
                 broken.push(Violation {
-                    units: [group[0], other],
+                    units: [group[0], group[0]],
                     reason: format!(
-                        "{} refers to {} ({}): Puppet needs it in the same catalog",
+                        "{} refers to {} ({}): the task includes {}",
                         hub,
                         end.label(),
-                        edge.kind.name()
+                        edge.kind.name(),
+                        semantic.vertex(class).label()
                     ),
                     location: edge.location.clone(),
                     hub,
                     alone: false,
-                    include: None,
+                    include: Some(class),
                 });
+                return;
+            }
+            // The smallest unit that puts the end in a catalog.
+            let Some(other) = self
+                .declaring_units(semantic, end, role_units, role)
+                .into_iter()
+                .min_by_key(|&unit| (self.units[unit].holders.len(), unit))
+            else {
+                return;
             };
+            broken.push(Violation {
+                units: [group[0], other],
+                reason: format!(
+                    "{} refers to {} ({}): Puppet needs it in the same catalog",
+                    hub,
+                    end.label(),
+                    edge.kind.name()
+                ),
+                location: edge.location.clone(),
+                hub,
+                alone: false,
+                include: None,
+            });
+        };
         for holder in holders.iter() {
-            for &(index, edge, end) in self.requirements.get(&holder).into_iter().flatten() {
-                if !self.off_on(index, role) {
-                    check(edge, end, edge.unit.label(), &mut broken);
+            for (index, edge, end, declarers) in
+                self.requirements.get(&holder).into_iter().flatten()
+            {
+                if !self.off_on(*index, role) {
+                    check(edge, end, Some(declarers), false, &mut broken);
                 }
             }
         }
         for &unit in group {
             for (edge, end) in &self.units[unit].references {
-                check(edge, end, "copied code".to_string(), &mut broken);
+                check(edge, end, None, true, &mut broken);
             }
         }
         for holder in holders.iter() {

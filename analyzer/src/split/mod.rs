@@ -412,6 +412,9 @@ pub fn split<'a>(
     let mut borrowing: Vec<Borrow> = Vec::new();
     // Per collector (where, what, why): what it may collect in other tasks.
     let mut uncertain: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    // What each group's catalog was when last checked, per role: checked
+    // again only once it changes.
+    let mut checked: HashMap<(usize, usize), (Vec<usize>, Vec<HolderId>)> = HashMap::new();
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
@@ -427,12 +430,26 @@ pub fn split<'a>(
                     continue;
                 }
                 let applied: Vec<usize> = applied.into_iter().collect();
+                let classes: Vec<HolderId> = applied
+                    .iter()
+                    .flat_map(|&u| included[u].iter().copied())
+                    .collect::<BTreeSet<HolderId>>()
+                    .into_iter()
+                    .collect();
+                let now = (applied, classes);
+                if checked.get(&(role_index, *first)) == Some(&now) {
+                    continue;
+                }
+                let (applied, classes) = checked
+                    .entry((role_index, *first))
+                    .insert_entry(now)
+                    .into_mut();
                 let mut includes = HolderSet::default();
-                for &class in applied.iter().flat_map(|&u| &included[u]) {
+                for &class in classes.iter() {
                     includes.union_with(semantic.closure(class));
                 }
                 for violation in catalogs.broken_references(
-                    semantic, &monolith, &applied, candidates, role_index, &includes,
+                    semantic, &monolith, applied, candidates, role_index, &includes,
                 ) {
                     if let Some(class) = violation.include {
                         changed |= included[members[0]].insert(class);
@@ -695,6 +712,7 @@ pub fn split<'a>(
         cuts: Vec::new(),
         against_stages: Vec::new(),
         soft_dropped: 0,
+        closing: HashSet::new(),
     };
     // Orderings surely in the monolith first, then what collectors carry,
     // then orderings through matches only run time decides: each is kept
@@ -844,6 +862,7 @@ pub fn split<'a>(
         cuts,
         mut against_stages,
         soft_dropped,
+        ..
     } = task_order;
     against_stages.sort();
     against_stages.dedup();
@@ -1910,28 +1929,40 @@ fn unit_orders<'a>(
             }
         }
     }
-    // An ordering metaparameter of copied code naming a module's anchor
-    // stands for the units applying that module's `deps`: task order keeps
-    // the copy on its side of them, where no cycle prevents it.
-    for (unit, catalog) in catalogs.units.iter().enumerate() {
-        for (edge, end) in &catalog.phases {
-            let Some(first) = edge.kind.from_runs_first() else {
+    // An ordering metaparameter naming a module's anchor that a unit's own
+    // catalog lacks (in copied code, left out of the copy; in module code,
+    // held by including the module's `deps`) stands for the units applying
+    // that `deps`: task order keeps the unit on its side of them, where no
+    // cycle prevents it.
+    let copied = catalogs
+        .units
+        .iter()
+        .enumerate()
+        .flat_map(|(unit, catalog)| {
+            catalog.phases.iter().filter_map(move |(edge, end)| {
+                Some((unit, *edge, semantic.declared_by_orderer(end)?))
+            })
+        });
+    // One module's phases order a unit the same way, whichever anchor.
+    let mut phased: HashSet<(usize, HolderId, bool)> = HashSet::new();
+    for (unit, edge, class) in copied.chain(catalogs.module_phases()) {
+        let Some(first) = edge.kind.from_runs_first() else {
+            continue;
+        };
+        if catalogs.units[unit].holders.contains(class) || !phased.insert((unit, class, first)) {
+            continue;
+        }
+        for &other in catalogs.units_with.get(&class).into_iter().flatten() {
+            if other == unit || unit_roles[unit] & unit_roles[other] == 0 {
                 continue;
-            };
-            if let Some(class) = semantic.declared_by_orderer(end) {
-                for &other in catalogs.units_with.get(&class).into_iter().flatten() {
-                    if other == unit || unit_roles[unit] & unit_roles[other] == 0 {
-                        continue;
-                    }
-                    let (a, b) = if first { (unit, other) } else { (other, unit) };
-                    orders.push(Order {
-                        first: a,
-                        then: b,
-                        edge,
-                        certain: false,
-                    });
-                }
             }
+            let (a, b) = if first { (unit, other) } else { (other, unit) };
+            orders.push(Order {
+                first: a,
+                then: b,
+                edge,
+                certain: false,
+            });
         }
     }
     for collector in uses {
@@ -1992,6 +2023,9 @@ struct TaskOrder {
     against_stages: Vec<String>,
     /// Uncertain or carried orderings not kept (each would close a cycle).
     soft_dropped: usize,
+    /// Pairs of tasks found to close a cycle: they still do, as `order`
+    /// only grows.
+    closing: HashSet<(usize, usize)>,
 }
 
 impl TaskOrder {
@@ -2003,7 +2037,8 @@ impl TaskOrder {
         if a == b || self.order.contains(&(a, b)) {
             return;
         }
-        if reaches(&self.order, b, a) {
+        if self.closing.contains(&(a, b)) || reaches(&self.order, b, a) {
+            self.closing.insert((a, b));
             if kept.certain {
                 self.against_stages.push(format!(
                     "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
