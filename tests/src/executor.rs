@@ -319,3 +319,24 @@ pub fn file_tree(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
         })
         .collect()
 }
+
+/// The size of each task of a split, from its report.json (each task's
+/// `source` lists its units), without granule's own `globals` and `hiera`;
+/// and how many units the monolith has.
+pub fn task_sizes(report: &Value) -> (usize, Vec<(String, usize)>) {
+    let units = report["units"]
+        .as_array()
+        .expect("report.json lists units")
+        .len();
+    let sizes = report["tasks"]
+        .as_array()
+        .expect("report.json lists tasks")
+        .iter()
+        .map(|task| {
+            let id = task["id"].as_str().expect("a task id").to_string();
+            (id, task["source"].as_array().map_or(0, Vec::len))
+        })
+        .filter(|(id, _)| !["globals", "hiera"].contains(&id.as_str()))
+        .collect();
+    (units, sizes)
+}

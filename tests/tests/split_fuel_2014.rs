@@ -11,7 +11,7 @@
 //! 2015 split) are in docs/split.md.
 
 use granule_tests::corpus::shared_corpus;
-use granule_tests::executor::{exit_code, granule, scratch, split_refusals, text};
+use granule_tests::executor::{exit_code, granule, scratch, split_refusals, task_sizes, text};
 use granule_tests::lint_fixtures::canonical;
 use granule_tests::require_reference;
 use serde_json::Value;
@@ -219,17 +219,7 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
             .expect("report.json is JSON");
-    let units = report["units"].as_array().expect("units").len();
-    let sizes: Vec<(String, usize)> = report["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .map(|task| {
-            let id = task["id"].as_str().expect("an id").to_string();
-            (id, task["source"].as_array().map_or(0, Vec::len))
-        })
-        .filter(|(id, _)| !["globals", "hiera"].contains(&id.as_str()))
-        .collect();
+    let (units, sizes) = task_sizes(&report);
     assert!(sizes.len() >= 50, "{} tasks", sizes.len());
     for (id, size) in &sizes {
         assert!(

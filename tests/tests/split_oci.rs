@@ -1,10 +1,13 @@
 //! `granule split --verify` on a real monolith: the `oci::controller` role
 //! class of the Debian-packaged OpenStack modules. The static check passes,
-//! every generated manifest is valid for Puppet's own parser, every task
-//! sets or looks up the data it reads (`granule lint --tasks`), and the same
-//! input gives byte-identical output.
+//! no task holds more than 10% of the units, every generated manifest is
+//! valid for Puppet's own parser, every task sets or looks up the data it
+//! reads (`granule lint --tasks`), and the same input gives byte-identical
+//! output.
 
-use granule_tests::executor::{exit_code, granule, scratch, split_refusals, text, tool_available};
+use granule_tests::executor::{
+    exit_code, granule, scratch, split_refusals, task_sizes, text, tool_available,
+};
 use granule_tests::require_reference;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -90,6 +93,14 @@ fn oci_controller_splits_verifies_parses_and_is_deterministic() {
     let (tasks, cuts) = (count(&report, "tasks"), count(&report, "cuts"));
     eprintln!("{ENTRY}: {tasks} tasks, {cuts} cut edges\n{printed}");
     assert!(tasks > 2, "more than the globals and hiera tasks: {tasks}");
+    // Issue 11: no task holds more than 10% of the units.
+    let (units, sizes) = task_sizes(&report);
+    for (id, size) in &sizes {
+        assert!(
+            size * 10 <= units,
+            "task {id} holds {size} of the {units} units, more than 10%"
+        );
+    }
 
     let manifests: Vec<PathBuf> = files(&out)
         .into_keys()
