@@ -881,7 +881,7 @@ pub fn split<'a>(
     }
     if soft_dropped > 0 {
         monolith.hazards.push(format!(
-            "{soft_dropped} orderings were not kept in task order (through collectors that only may match or that join a task applying the collector to one holding what it collects, or from copied code to the units applying a module's anchors): each would have closed a cycle of tasks"
+            "{soft_dropped} orderings were not kept in task order (through collectors that only may match or that join a task applying the collector to one holding what it collects, or from code naming a module's anchor to the units applying it): each would have closed a cycle of tasks"
         ));
     }
     let task_groups: Vec<&BTreeSet<String>> = tasks.iter().map(|task| &task.groups).collect();
