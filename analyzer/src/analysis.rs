@@ -194,3 +194,30 @@ pub(crate) fn top_scope_assignments(body: &Expr) -> Vec<(&str, Span)> {
         })
         .collect()
 }
+
+/// Each statement of a body, through the branches of its blocks, `if`s,
+/// `unless`es and `case`s (not into the definitions or other expressions it
+/// holds): what the body does whichever branch runs.
+pub(crate) fn for_each_statement<'e>(body: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
+    match &body.kind {
+        ExprKind::Block(statements) => {
+            for statement in statements {
+                for_each_statement(statement, f);
+            }
+        }
+        ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
+            for branch in [&conditional.then_branch, &conditional.else_branch]
+                .into_iter()
+                .flatten()
+            {
+                for_each_statement(branch, f);
+            }
+        }
+        ExprKind::Case { options, .. } => {
+            for option in options.iter().filter_map(|o| o.body.as_ref()) {
+                for_each_statement(option, f);
+            }
+        }
+        _ => f(body),
+    }
+}

@@ -158,30 +158,13 @@ impl Walk<'_> {
     /// The variables a body assigns resource references to, in every
     /// branch, with what they may name.
     fn reference_assignments(&self, body: &Expr, held: &mut HashMap<String, Vec<Vertex>>) {
-        match &body.kind {
-            ExprKind::Block(statements) => {
-                for statement in statements {
-                    self.reference_assignments(statement, held);
-                }
-            }
-            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
-                for branch in [&conditional.then_branch, &conditional.else_branch]
-                    .into_iter()
-                    .flatten()
-                {
-                    self.reference_assignments(branch, held);
-                }
-            }
-            ExprKind::Case { options, .. } => {
-                for option in options.iter().filter_map(|o| o.body.as_ref()) {
-                    self.reference_assignments(option, held);
-                }
-            }
-            ExprKind::Binary {
+        crate::analysis::for_each_statement(body, &mut |statement| {
+            if let ExprKind::Binary {
                 op: BinaryOp::Assign,
                 left,
                 right,
-            } => {
+            } = &statement.kind
+            {
                 if let ExprKind::Variable(name) = &left.kind {
                     let references = self.references(right);
                     if !references.is_empty() {
@@ -189,8 +172,7 @@ impl Walk<'_> {
                     }
                 }
             }
-            _ => {}
-        }
+        });
     }
 
     fn children(&mut self, expr: &Expr) {

@@ -1255,35 +1255,20 @@ fn pattern_may_match(parts: &[Option<String>], value: &str) -> bool {
 /// The values assigned to `variable` in a body, through its conditionals
 /// (not in the definitions nested in it).
 fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
-    match &body.kind {
-        ExprKind::Block(statements) => {
-            for statement in statements {
-                assignments_of(statement, variable, out);
-            }
-        }
-        ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
-            for branch in [&conditional.then_branch, &conditional.else_branch]
-                .into_iter()
-                .flatten()
-            {
-                assignments_of(branch, variable, out);
-            }
-        }
-        ExprKind::Case { options, .. } => {
-            for option in options.iter().filter_map(|o| o.body.as_ref()) {
-                assignments_of(option, variable, out);
-            }
-        }
-        ExprKind::Binary {
+    crate::analysis::for_each_statement(body, &mut |statement| {
+        if let ExprKind::Binary {
             op: BinaryOp::Assign,
             left,
             right,
-        } if matches!(&left.kind, ExprKind::Variable(name) if name == variable) => out.push(right),
-        _ => {}
-    }
+        } = &statement.kind
+        {
+            if matches!(&left.kind, ExprKind::Variable(name) if name == variable) {
+                out.push(right);
+            }
+        }
+    });
 }
 
-/// The file index and definition of a class.
 /// An `anchor` with a literal title: it changes nothing itself, it orders
 /// and relays the refresh events it receives.
 pub fn is_anchor(end: &Vertex) -> bool {

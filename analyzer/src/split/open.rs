@@ -249,25 +249,13 @@ impl Shape {
     }
 
     fn count(&mut self, analysis: &Analysis, expr: &Expr) {
+        crate::analysis::for_each_statement(expr, &mut |statement| {
+            self.count_statement(analysis, statement)
+        });
+    }
+
+    fn count_statement(&mut self, analysis: &Analysis, expr: &Expr) {
         match &expr.kind {
-            ExprKind::Block(statements) => {
-                for statement in statements {
-                    self.count(analysis, statement);
-                }
-            }
-            ExprKind::If(conditional) | ExprKind::Unless(conditional) => {
-                for branch in [&conditional.then_branch, &conditional.else_branch]
-                    .into_iter()
-                    .flatten()
-                {
-                    self.count(analysis, branch);
-                }
-            }
-            ExprKind::Case { options, .. } => {
-                for body in options.iter().filter_map(|o| o.body.as_ref()) {
-                    self.count(analysis, body);
-                }
-            }
             ExprKind::Call(call) => {
                 if let ExprKind::QualifiedName(name) = &call.functor.kind {
                     if matches!(name.as_str(), "include" | "require" | "contain") {
