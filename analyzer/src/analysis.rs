@@ -221,3 +221,20 @@ pub(crate) fn for_each_statement<'e>(body: &'e Expr, f: &mut dyn FnMut(&'e Expr)
         _ => f(body),
     }
 }
+
+/// Each `$name = value` of a body, through its branches
+/// (`for_each_statement`).
+pub(crate) fn for_each_assignment<'e>(body: &'e Expr, f: &mut dyn FnMut(&'e str, &'e Expr)) {
+    for_each_statement(body, &mut |statement| {
+        if let ExprKind::Binary {
+            op: BinaryOp::Assign,
+            left,
+            right,
+        } = &statement.kind
+        {
+            if let ExprKind::Variable(name) = &left.kind {
+                f(name, right);
+            }
+        }
+    });
+}

@@ -158,19 +158,10 @@ impl Walk<'_> {
     /// The variables a body assigns resource references to, in every
     /// branch, with what they may name.
     fn reference_assignments(&self, body: &Expr, held: &mut HashMap<String, Vec<Vertex>>) {
-        crate::analysis::for_each_statement(body, &mut |statement| {
-            if let ExprKind::Binary {
-                op: BinaryOp::Assign,
-                left,
-                right,
-            } = &statement.kind
-            {
-                if let ExprKind::Variable(name) = &left.kind {
-                    let references = self.references(right);
-                    if !references.is_empty() {
-                        held.entry(name.clone()).or_default().extend(references);
-                    }
-                }
+        crate::analysis::for_each_assignment(body, &mut |name, value| {
+            let references = self.references(value);
+            if !references.is_empty() {
+                held.entry(name.to_string()).or_default().extend(references);
             }
         });
     }

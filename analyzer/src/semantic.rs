@@ -16,7 +16,7 @@ use crate::model::{
     AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Piece, Query, ResourceDeclaration,
     TitleShape, Vertex,
 };
-use granule_parser::{BinaryOp, Definition, Expr, ExprKind};
+use granule_parser::{Definition, Expr, ExprKind};
 use std::sync::{Mutex, OnceLock};
 
 /// A class's variable: `(class, name)`.
@@ -1255,16 +1255,9 @@ fn pattern_may_match(parts: &[Option<String>], value: &str) -> bool {
 /// The values assigned to `variable` in a body, through its conditionals
 /// (not in the definitions nested in it).
 fn assignments_of<'e>(body: &'e Expr, variable: &str, out: &mut Vec<&'e Expr>) {
-    crate::analysis::for_each_statement(body, &mut |statement| {
-        if let ExprKind::Binary {
-            op: BinaryOp::Assign,
-            left,
-            right,
-        } = &statement.kind
-        {
-            if matches!(&left.kind, ExprKind::Variable(name) if name == variable) {
-                out.push(right);
-            }
+    crate::analysis::for_each_assignment(body, &mut |name, value| {
+        if name == variable {
+            out.push(value);
         }
     });
 }
