@@ -66,7 +66,7 @@ pub struct Catalogs<'a> {
     gaps: FastMap<(usize, usize), HolderSet>,
     requirements: FastMap<HolderId, Vec<Requirement<'a>>>,
     /// Per holder, its requirements that are a module's phase
-    /// (`phases_of`).
+    /// (`module_phases`).
     phases: FastMap<HolderId, Vec<(&'a Edge, HolderId)>>,
     /// For each holder, the units whose closure holds it.
     pub units_with: FastMap<HolderId, Vec<usize>>,
