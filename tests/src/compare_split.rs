@@ -46,6 +46,9 @@ pub struct Orderings {
     pub kept: usize,
     pub reversed: usize,
     pub unordered: usize,
+    /// Pairs the reference orders both ways (it applies a class in several
+    /// tasks, before and after the other): not counted above.
+    pub both_ways: usize,
 }
 
 /// A reference ordering `before` → `after` that ours turns around.

@@ -30,13 +30,15 @@ const OURS: StatedSplit = StatedSplit {
 };
 
 /// fixtures/compare-split/reference: stages around `database` → `web` →
-/// `monitoring`, spread over three tasks.yaml. `legacy::thing` is the
+/// `monitoring`, spread over three tasks.yaml, and `db-client-again` after
+/// `web`, which applies `db::client` a second time. `legacy::thing` is the
 /// reference's only.
 const REFERENCE: StatedSplit = StatedSplit {
     tasks: &[
         ("database", &["db::server", "db::client"]),
         ("web", &["web::server", "cache", "queue::broker"]),
         ("monitoring", &["monitor::agent", "legacy::thing"]),
+        ("db-client-again", &["db::client"]),
     ],
     before: &[
         ("deploy_start", "deploy_end"),
@@ -44,6 +46,7 @@ const REFERENCE: StatedSplit = StatedSplit {
         ("database", "web"),
         ("web", "monitoring"),
         ("monitoring", "deploy_end"),
+        ("web", "db-client-again"),
     ],
 };
 
@@ -91,6 +94,14 @@ impl StatedSplit {
         pairs
     }
 
+    /// Some task declaring `first` comes before another declaring `second`.
+    fn orders_apart(&self, first: &str, second: &str) -> bool {
+        self.tasks_declaring(first).iter().any(|a| {
+            let later = self.tasks_declaring(second);
+            later.iter().any(|b| a != b && self.comes_after(a, b))
+        })
+    }
+
     /// Some task declaring `first` is, or comes before, one declaring `second`.
     fn orders(&self, first: &str, second: &str) -> bool {
         self.tasks_declaring(first).iter().any(|a| {
@@ -110,6 +121,8 @@ struct Expected {
     kept: usize,
     reversed: BTreeSet<(&'static str, &'static str)>,
     unordered: usize,
+    /// Pairs the reference orders both ways: not orderings.
+    both_ways: usize,
 }
 
 fn expected(ours: &StatedSplit, reference: &StatedSplit) -> Expected {
@@ -124,13 +137,14 @@ fn expected(ours: &StatedSplit, reference: &StatedSplit) -> Expected {
     let precision = both as f64 / our_pairs.len() as f64;
     let recall = both as f64 / reference_pairs.len() as f64;
     let (mut kept, mut unordered, mut reversed) = (0, 0, BTreeSet::new());
+    let mut both_ways = 0;
     for &first in &compared {
         for &second in &compared {
-            let human = reference.tasks_declaring(first).iter().any(|a| {
-                let later = reference.tasks_declaring(second);
-                later.iter().any(|b| a != b && reference.comes_after(a, b))
-            });
-            if first == second || !human {
+            if first == second || !reference.orders_apart(first, second) {
+                continue;
+            }
+            if reference.orders_apart(second, first) {
+                both_ways += usize::from(first < second);
                 continue;
             }
             if ours.orders(first, second) {
@@ -151,6 +165,7 @@ fn expected(ours: &StatedSplit, reference: &StatedSplit) -> Expected {
         kept,
         reversed,
         unordered,
+        both_ways,
     }
 }
 
@@ -169,6 +184,7 @@ fn figures_on_the_hand_made_pair_follow_from_what_the_tasks_state() {
     let expected = expected(&OURS, &REFERENCE);
     // The stated splits exercise every outcome, so that none is vacuous.
     assert!(expected.kept > 0 && !expected.reversed.is_empty() && expected.unordered > 0);
+    assert!(expected.both_ways > 0);
     assert!(expected.f1 > 0.0 && expected.f1 < 1.0);
 
     assert_eq!(result.tasks.ours, OURS.tasks.len());
@@ -197,6 +213,7 @@ fn figures_on_the_hand_made_pair_follow_from_what_the_tasks_state() {
     assert_eq!(result.orderings.kept, expected.kept);
     assert_eq!(result.orderings.unordered, expected.unordered);
     assert_eq!(result.orderings.reversed, expected.reversed.len());
+    assert_eq!(result.orderings.both_ways, expected.both_ways);
     let reversed: BTreeSet<(&str, &str)> = result
         .reversed
         .iter()
@@ -229,10 +246,11 @@ fn the_summary_prints_the_same_figures() {
             expected.precision, expected.recall, expected.f1
         ),
         format!(
-            "{} kept, {} reversed, {} unordered",
+            "{} kept, {} reversed, {} unordered; {} pairs it orders both ways",
             expected.kept,
             expected.reversed.len(),
-            expected.unordered
+            expected.unordered,
+            expected.both_ways
         ),
     ] {
         assert!(summary.contains(&line), "no `{line}` in:\n{summary}");
