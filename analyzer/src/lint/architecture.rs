@@ -58,18 +58,27 @@ pub struct Task {
     pub off: Arc<FastSet<u32>>,
     /// The tasks that run before it, directly or through others.
     pub after: FastSet<String>,
-    /// The roles it runs on (`None`: any).
-    pub roles: Option<FastSet<String>>,
+    /// The roles it runs on (`None`: any), as sorted indexes into the
+    /// roles tasks.yaml names: compared for every pair of tasks that meet.
+    pub roles: Option<Vec<u32>>,
 }
 
 impl Task {
     /// Whether both tasks may run on one node: only then do their
     /// catalogs meet on it.
     pub fn shares_node_with(&self, other: &Task) -> bool {
-        match (&self.roles, &other.roles) {
-            (Some(mine), Some(theirs)) => !mine.is_disjoint(theirs),
-            _ => true,
+        let (Some(mine), Some(theirs)) = (&self.roles, &other.roles) else {
+            return true;
+        };
+        let (mut a, mut b) = (mine.iter().peekable(), theirs.iter().peekable());
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            match x.cmp(y) {
+                std::cmp::Ordering::Less => _ = a.next(),
+                std::cmp::Ordering::Greater => _ = b.next(),
+                std::cmp::Ordering::Equal => return true,
+            }
         }
+        false
     }
 
     /// Whether the edge at `index` is code its catalog applies.
@@ -402,16 +411,24 @@ fn task_views(
             .iter()
             .filter_map(|start| semantic.holder(start))
             .collect();
-        let per_role: Vec<(usize, Option<FastSet<String>>)> = match (&guards.role_var, &task.roles)
-        {
+        let index_of = |role: &String| roles.binary_search(&role.as_str()).ok().map(|at| at as u32);
+        let per_role: Vec<(usize, Option<Vec<u32>>)> = match (&guards.role_var, &task.roles) {
             (Some(_), Some(task_roles)) => task_roles
                 .iter()
                 .filter_map(|role| {
-                    let at = 1 + roles.iter().position(|r| r == role)?;
-                    Some((at, Some([role.clone()].into_iter().collect())))
+                    let at = index_of(role)?;
+                    Some((1 + at as usize, Some(vec![at])))
                 })
                 .collect(),
-            (_, task_roles) => vec![(0, task_roles.as_ref().map(|r| r.iter().cloned().collect()))],
+            (_, task_roles) => {
+                let indexes = task_roles.as_ref().map(|task_roles| {
+                    let mut indexes: Vec<u32> = task_roles.iter().filter_map(index_of).collect();
+                    indexes.sort_unstable();
+                    indexes.dedup();
+                    indexes
+                });
+                vec![(0, indexes)]
+            }
         };
         for (at, roles) in per_role {
             let units = semantic

@@ -57,9 +57,14 @@
 //! (a `refreshonly` exec, a service subscribing to what that task changes).
 
 use crate::lint::architecture::{Findings, Task, Workspace};
-use crate::model::{capitalize, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
+use crate::model::{
+    capitalize, CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex,
+};
 use crate::semantic::{Match, Semantic};
 use crate::hashing::FastMap;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
     let Some(semantic) = workspace.semantic().filter(|_| !workspace.tasks.is_empty()) else {
@@ -67,30 +72,29 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     };
     let declarations = Declarations::of(workspace);
     let mut collected = Collected::new(workspace, semantic);
-    let mut edges_of: FastMap<&Vertex, Vec<usize>> = FastMap::default();
+    // Each task's edges, in source order (as the edges are): those of the
+    // code its catalog holds, but for what stands under a branch that
+    // cannot run on the task's role.
+    let mut edges_of: Vec<Vec<u32>> = vec![Vec::new(); workspace.tasks.len()];
     for (index, edge) in workspace.analysis.edges.iter().enumerate() {
-        edges_of.entry(&edge.unit).or_default().push(index);
+        if edge.kind != EdgeKind::Collect && referenced_ends(edge).is_empty() {
+            continue;
+        }
+        for &at in collected.holding.get(&edge.unit).into_iter().flatten() {
+            if !workspace.tasks[at].off.contains(&(index as u32)) {
+                edges_of[at].push(index as u32);
+            }
+        }
     }
-    for task in &workspace.tasks {
-        // In source order, as the edges are.
-        let mut indexes: Vec<usize> = task
-            .units
-            .iter()
-            .filter_map(|unit| edges_of.get(unit))
-            .flatten()
-            .copied()
-            .collect();
-        indexes.sort_unstable();
-        // What stands under a branch that cannot run on the task's role
-        // is not in its catalog there.
-        indexes.retain(|&i| !task.off.contains(&(i as u32)));
-        for edge in indexes.into_iter().map(|i| &workspace.analysis.edges[i]) {
+    for (at, indexes) in edges_of.into_iter().enumerate() {
+        let task = &workspace.tasks[at];
+        for edge in indexes.into_iter().map(|i| &workspace.analysis.edges[i as usize]) {
             if edge.kind == EdgeKind::Collect {
-                check_collector(workspace, &declarations, &mut collected, task, edge, out);
+                check_collector(workspace, &declarations, &mut collected, at, edge, out);
                 continue;
             }
             for end in referenced_ends(edge) {
-                check_reference(workspace, &declarations, task, edge, end, out);
+                check_reference(workspace, &declarations, &collected, task, edge, end, out);
             }
         }
     }
@@ -124,11 +128,17 @@ struct Declarations<'a> {
 /// its query: computed once per collector, whatever the number of tasks.
 struct Collected<'a> {
     semantic: &'a Semantic<'a>,
+    /// Each task id's views (indexes), one per role where roles are decided.
+    views_of: FastMap<&'a str, Vec<usize>>,
+    /// Each collector by (holder, collector): its declaration.
+    declarations: FastMap<(&'a Vertex, &'a Vertex), &'a CollectorDeclaration>,
     of: FastMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
     /// The ordering edges each collector stands at an end of.
     chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The tasks (indexes) whose catalog holds each class, define or scope.
     holding: FastMap<&'a Vertex, Vec<usize>>,
+    /// `applying`'s answers, by the declaration's address.
+    applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
     /// The tasks applying both a collector's code and a resource it
     /// collects: `(code, resource's holder, resource)`.
     with_code: FastMap<(&'a Vertex, &'a Vertex, &'a Vertex), Vec<String>>,
@@ -152,10 +162,34 @@ impl<'a> Collected<'a> {
         declarations: &Declarations,
         resource: &ResourceDeclaration,
     ) -> Vec<&'w Task> {
-        self.tasks_holding(workspace, &resource.holder)
-            .into_iter()
-            .filter(|task| applies_declaration(task, resource, declarations))
-            .collect()
+        let applying = self.applying(workspace, declarations, resource);
+        applying.iter().map(|&at| &workspace.tasks[at]).collect()
+    }
+
+    /// The tasks (indexes, ascending) whose catalog holds a resource
+    /// declaration: asked for every task applying a collector's code, so
+    /// computed once per declaration.
+    fn applying(
+        &self,
+        workspace: &Workspace,
+        declarations: &Declarations,
+        resource: &ResourceDeclaration,
+    ) -> Rc<[usize]> {
+        let key: *const ResourceDeclaration = resource;
+        let mut applying = self.applying.borrow_mut();
+        let found = applying.entry(key).or_insert_with(|| {
+            let holding = self.holding.get(&resource.holder).into_iter().flatten();
+            holding
+                .copied()
+                .filter(|&at| applies_declaration(&workspace.tasks[at], resource, declarations))
+                .collect()
+        });
+        found.clone()
+    }
+
+    /// The collector `edge` names, as its holder declares it.
+    fn declaration(&self, edge: &Edge) -> Option<&'a CollectorDeclaration> {
+        self.declarations.get(&(&edge.unit, &edge.to)).copied()
     }
 
     /// Whether `chain` sends a refresh that does something.
@@ -165,7 +199,9 @@ impl<'a> Collected<'a> {
 
     fn new(workspace: &'a Workspace<'a>, semantic: &'a Semantic<'a>) -> Collected<'a> {
         let mut holding: FastMap<&Vertex, Vec<usize>> = FastMap::default();
+        let mut views_of: FastMap<&str, Vec<usize>> = FastMap::default();
         for (at, task) in workspace.tasks.iter().enumerate() {
+            views_of.entry(&task.id).or_default().push(at);
             for unit in &task.units {
                 holding.entry(unit).or_default().push(at);
             }
@@ -181,11 +217,21 @@ impl<'a> Collected<'a> {
                 }
             }
         }
+        let mut declarations = FastMap::default();
+        for collector in &semantic.analysis.collectors {
+            // The first one, as a search in source order would find.
+            declarations
+                .entry((&collector.holder, &collector.collector))
+                .or_insert(collector);
+        }
         Collected {
             semantic,
+            views_of,
+            declarations,
             of: FastMap::default(),
             chains,
             holding,
+            applying: RefCell::default(),
             with_code: FastMap::default(),
         }
     }
@@ -197,13 +243,9 @@ impl<'a> Collected<'a> {
     fn surely(&mut self, edge: &'a Edge) -> &[&'a ResourceDeclaration] {
         let semantic = self.semantic;
         let holding = &self.holding;
+        let declarations = &self.declarations;
         self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
-            let Some(collector) = semantic
-                .analysis
-                .collectors
-                .iter()
-                .find(|c| c.holder == edge.unit && c.collector == edge.to)
-            else {
+            let Some(collector) = declarations.get(&(&edge.unit, &edge.to)) else {
                 return Vec::new();
             };
             semantic
@@ -232,6 +274,17 @@ impl<'a> Declarations<'a> {
         }
         Declarations { of }
     }
+}
+
+/// The views of the task `id` (one per role where roles are decided),
+/// from `Collected::views_of`.
+fn views<'s, 'w: 's>(
+    views_of: &'s FastMap<&str, Vec<usize>>,
+    workspace: &'w Workspace,
+    id: &str,
+) -> impl Iterator<Item = &'w Task> + 's {
+    let views = views_of.get(id).map(Vec::as_slice).unwrap_or_default();
+    views.iter().map(|&at| &workspace.tasks[at])
 }
 
 /// Whether `task`'s catalog holds a resource declaration: its holder, and
@@ -273,31 +326,37 @@ fn declared_by<'a>(task: &Task, declarations: Option<&Vec<(u32, &'a Edge)>>) -> 
 /// first of them does.
 fn declared_elsewhere<'w>(
     workspace: &'w Workspace,
+    collected: &Collected,
     task: &Task,
     declarations: Option<&Vec<(u32, &Edge)>>,
 ) -> Option<(Vec<&'w str>, Location)> {
-    let mut tasks = Vec::new();
-    let mut first = None;
-    // Only tasks on a node with it: where none declares it there, the
-    // monolith's catalog lacks it on that node too.
-    let others = workspace
-        .tasks
-        .iter()
-        .filter(|other| other.id != task.id && other.shares_node_with(task));
-    for other in others {
-        if let Some(declaration) = declared_by(other, declarations) {
-            if !tasks.contains(&other.id.as_str()) {
-                tasks.push(other.id.as_str());
+    // Each declaring task (by index, in tasks.yaml's order) with the first
+    // declaration it applies; only tasks on a node with `task`: where none
+    // declares it there, the monolith's catalog lacks it on that node too.
+    let mut declaring: BTreeMap<usize, &Location> = BTreeMap::new();
+    for &(index, declaration) in declarations? {
+        for &at in collected.holding.get(&declaration.unit).into_iter().flatten() {
+            let other = &workspace.tasks[at];
+            if other.id != task.id && other.shares_node_with(task) && !other.off.contains(&index) {
+                declaring.entry(at).or_insert(&declaration.location);
             }
-            first.get_or_insert_with(|| declaration.location.clone());
         }
     }
-    Some((tasks, first?))
+    let first = declaring.values().next()?.to_owned().clone();
+    let mut tasks: Vec<&str> = Vec::new();
+    for &at in declaring.keys() {
+        let id = workspace.tasks[at].id.as_str();
+        if !tasks.contains(&id) {
+            tasks.push(id);
+        }
+    }
+    Some((tasks, first))
 }
 
 fn check_reference(
     workspace: &Workspace,
     declarations: &Declarations,
+    collected: &Collected,
     task: &Task,
     edge: &Edge,
     end: &Vertex,
@@ -306,7 +365,8 @@ fn check_reference(
     if in_catalog(task, end, declarations) {
         return;
     }
-    let Some((others, there)) = declared_elsewhere(workspace, task, declarations.of.get(end))
+    let Some((others, there)) =
+        declared_elsewhere(workspace, collected, task, declarations.of.get(end))
     else {
         return;
     };
@@ -356,10 +416,11 @@ fn check_collector<'a>(
     workspace: &Workspace<'a>,
     declarations: &Declarations,
     collected: &mut Collected<'a>,
-    task: &Task,
+    at: usize,
     edge: &'a Edge,
     out: &mut Findings,
 ) {
+    let task = &workspace.tasks[at];
     let Vertex::Collector {
         type_name,
         exported: false,
@@ -377,12 +438,7 @@ fn check_collector<'a>(
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
     let surely: Vec<&ResourceDeclaration> = collected.surely(edge).to_vec();
-    let declaration = collected
-        .semantic
-        .analysis
-        .collectors
-        .iter()
-        .find(|c| c.holder == edge.unit && c.collector == edge.to);
+    let declaration = collected.declaration(edge);
     // What an override sets is lost again where the resource is applied
     // without it, whatever ran before.
     let overrides = declaration.is_some_and(|c| c.overrides_state);
@@ -409,8 +465,13 @@ fn check_collector<'a>(
     // (where it has taken effect).
     let mut here: FastMap<&Vertex, bool> = FastMap::default();
     for resource in &surely {
-        *here.entry(&resource.resource).or_default() |= applies_declaration(task, resource, declarations);
+        let applies = collected
+            .applying(workspace, declarations, resource)
+            .binary_search(&at)
+            .is_ok();
+        *here.entry(&resource.resource).or_default() |= applies;
     }
+    let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
     for &resource in &surely {
@@ -426,17 +487,15 @@ fn check_collector<'a>(
         if here[&resource.resource] {
             continue;
         }
-        let holding = collected.tasks_applying(workspace, declarations, resource);
+        let holding = collected.applying(workspace, declarations, resource);
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
         let with_code = collected
             .with_code
             .entry((&edge.unit, &resource.holder, &resource.resource))
             .or_insert_with(|| {
-                workspace
-                    .tasks
+                code_tasks
                     .iter()
-                    .filter(|both| both.units.contains(&edge.unit))
                     .filter(|both| {
                         applies_declaration(both, resource, declarations)
                             || in_catalog(both, &resource.resource, declarations)
@@ -448,17 +507,17 @@ fn check_collector<'a>(
             !overrides
                 && with_code.iter().any(|both| {
                     other.after.contains(both)
-                        && workspace
-                            .tasks
-                            .iter()
-                            .any(|t| t.id == *both && t.shares_node_with(other))
+                        && views(&collected.views_of, workspace, both)
+                            .any(|t| t.shares_node_with(other))
                 })
         };
+        let with_the_code = collected.holding.get(&edge.unit).map(Vec::as_slice).unwrap_or_default();
         let mut lost_here = false;
-        for &other in &holding {
+        for &other_at in holding.iter() {
+            let other = &workspace.tasks[other_at];
             if other.id != task.id
                 && task.shares_node_with(other)
-                && !other.units.contains(&edge.unit)
+                && with_the_code.binary_search(&other_at).is_err()
                 && !applied_first_with_code(other)
             {
                 lost_here = true;
@@ -487,7 +546,6 @@ fn check_collector<'a>(
     // first applied (later tasks apply it again, unchanged): this task
     // runs after one applying each resource the collector orders first;
     // each task applying one it orders last after one applying the code.
-    let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     let carried = !chains.is_empty()
         && chains.iter().all(|chain| {
             let Some(collected_first) = collected_first(chain) else {
@@ -518,10 +576,8 @@ fn check_collector<'a>(
             others.iter().all(|other| {
                 // Where it meets this task (a task is seen once per role
                 // where roles are decided).
-                workspace
-                    .tasks
-                    .iter()
-                    .filter(|t| t.id == *other && t.shares_node_with(task))
+                views(&collected.views_of, workspace, other)
+                    .filter(|t| t.shares_node_with(task))
                     .all(|t| {
                         firsts
                             .iter()
@@ -582,12 +638,10 @@ fn refresh_lost<'w>(
     let holds = |t: &Task| {
         applies_declaration(t, resource, declarations) || in_catalog(t, &resource.resource, declarations)
     };
-    let refreshed_first = workspace.tasks.iter().any(|both| {
-        task.after.contains(&both.id)
-            && both.shares_node_with(task)
-            && both.units.contains(&edge.unit)
-            && holds(both)
-    });
+    let refreshed_first = collected
+        .tasks_holding(workspace, &edge.unit)
+        .into_iter()
+        .any(|both| task.after.contains(&both.id) && both.shares_node_with(task) && holds(both));
     if holds(task) || refreshed_first {
         return Vec::new();
     }
