@@ -117,6 +117,15 @@ fn referenced_ends(edge: &Edge) -> Vec<&Vertex> {
         .collect()
 }
 
+/// The resource declarations a collector surely collects, and for each the
+/// position of the first declaring the same resource (its copies in several
+/// tasks are one resource).
+#[derive(Default)]
+struct Surely<'a> {
+    resources: Vec<&'a ResourceDeclaration>,
+    first: Vec<usize>,
+}
+
 /// Where each resource and class is declared.
 struct Declarations<'a> {
     /// Declaring edges of each resource (regular, virtual or exported) and
@@ -132,16 +141,16 @@ struct Collected<'a> {
     views_of: FastMap<&'a str, Vec<usize>>,
     /// Each collector by (holder, collector): its declaration.
     declarations: FastMap<(&'a Vertex, &'a Vertex), &'a CollectorDeclaration>,
-    of: FastMap<(&'a Vertex, &'a Vertex), Vec<&'a ResourceDeclaration>>,
+    of: FastMap<(&'a Vertex, &'a Vertex), Rc<Surely<'a>>>,
     /// The ordering edges each collector stands at an end of.
     chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The tasks (indexes) whose catalog holds each class, define or scope.
     holding: FastMap<&'a Vertex, Vec<usize>>,
     /// `applying`'s answers, by the declaration's address.
     applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
-    /// The tasks applying both a collector's code and a resource it
-    /// collects: `(code, resource's holder, resource)`.
-    with_code: FastMap<(&'a Vertex, &'a Vertex, &'a Vertex), Vec<String>>,
+    /// `applied_without_code`'s answers, by (holder, collector,
+    /// declaration's address).
+    without_code: FastMap<(&'a Vertex, &'a Vertex, *const ResourceDeclaration), Rc<[usize]>>,
 }
 
 impl<'a> Collected<'a> {
@@ -185,6 +194,54 @@ impl<'a> Collected<'a> {
                 .collect()
         });
         found.clone()
+    }
+
+    /// The tasks (indexes) applying `resource`, which the collector
+    /// `edge` collects, without the collector's code, and not after a task
+    /// applying both (on a node with them): in those, it is not collected.
+    /// The same for every task applying the code, so computed once.
+    fn applied_without_code(
+        &mut self,
+        workspace: &Workspace,
+        declarations: &Declarations,
+        edge: &'a Edge,
+        resource: &'a ResourceDeclaration,
+        overrides: bool,
+    ) -> Rc<[usize]> {
+        let key = (&edge.unit, &edge.to, resource as *const ResourceDeclaration);
+        if let Some(found) = self.without_code.get(&key) {
+            return found.clone();
+        }
+        let with_the_code = self.holding.get(&edge.unit).map(Vec::as_slice).unwrap_or_default();
+        // Tasks applying the collector's code and the resource (declared
+        // by the same code, or the same resource copied into it).
+        let with_code: Vec<&str> = with_the_code
+            .iter()
+            .map(|&at| &workspace.tasks[at])
+            .filter(|both| {
+                applies_declaration(both, resource, declarations)
+                    || in_catalog(both, &resource.resource, declarations)
+            })
+            .map(|both| both.id.as_str())
+            .collect();
+        let applied_first_with_code = |other: &Task| {
+            !overrides
+                && with_code.iter().any(|both| {
+                    other.after.contains(*both)
+                        && views(&self.views_of, workspace, both).any(|t| t.shares_node_with(other))
+                })
+        };
+        let lost: Rc<[usize]> = self
+            .applying(workspace, declarations, resource)
+            .iter()
+            .copied()
+            .filter(|&at| {
+                with_the_code.binary_search(&at).is_err()
+                    && !applied_first_with_code(&workspace.tasks[at])
+            })
+            .collect();
+        self.without_code.insert(key, lost.clone());
+        lost
     }
 
     /// The collector `edge` names, as its holder declares it.
@@ -232,7 +289,7 @@ impl<'a> Collected<'a> {
             chains,
             holding,
             applying: RefCell::default(),
-            with_code: FastMap::default(),
+            without_code: FastMap::default(),
         }
     }
 
@@ -240,15 +297,15 @@ impl<'a> Collected<'a> {
     /// collects. One whose query only run-time values decide (a title
     /// computed from variables) is left out: `granule split` lists those
     /// as hazards.
-    fn surely(&mut self, edge: &'a Edge) -> &[&'a ResourceDeclaration] {
+    fn surely(&mut self, edge: &'a Edge) -> Rc<Surely<'a>> {
         let semantic = self.semantic;
         let holding = &self.holding;
         let declarations = &self.declarations;
-        self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
+        let found = self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
             let Some(collector) = declarations.get(&(&edge.unit, &edge.to)) else {
-                return Vec::new();
+                return Rc::default();
             };
-            semantic
+            let resources: Vec<&ResourceDeclaration> = semantic
                 .resources_of_type(&collector.type_name)
                 .filter(|resource| semantic.collects(collector, resource) == Match::Yes)
                 .filter(|resource| {
@@ -256,8 +313,16 @@ impl<'a> Collected<'a> {
                         .superseding(resource)
                         .any(|other| holding.contains_key(&other.holder))
                 })
-                .collect()
-        })
+                .collect();
+            let mut first_of: FastMap<&Vertex, usize> = FastMap::default();
+            let first = resources
+                .iter()
+                .enumerate()
+                .map(|(at, resource)| *first_of.entry(&resource.resource).or_insert(at))
+                .collect();
+            Rc::new(Surely { resources, first })
+        });
+        found.clone()
     }
 }
 
@@ -437,7 +502,8 @@ fn check_collector<'a>(
     // tasks apply it again, unchanged).
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
-    let surely: Vec<&ResourceDeclaration> = collected.surely(edge).to_vec();
+    let found = collected.surely(edge);
+    let surely = &found.resources;
     let declaration = collected.declaration(edge);
     // What an override sets is lost again where the resource is applied
     // without it, whatever ran before.
@@ -463,18 +529,17 @@ fn check_collector<'a>(
     // Per resource (its copies in several tasks are one resource): whether
     // this task holds it, and whether it runs after a task applying it
     // (where it has taken effect).
-    let mut here: FastMap<&Vertex, bool> = FastMap::default();
-    for resource in &surely {
-        let applies = collected
+    let mut here = vec![false; surely.len()];
+    for (resource, &first) in surely.iter().zip(&found.first) {
+        here[first] |= collected
             .applying(workspace, declarations, resource)
             .binary_search(&at)
             .is_ok();
-        *here.entry(&resource.resource).or_default() |= applies;
     }
     let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
-    for &resource in &surely {
+    for (&resource, &first) in surely.iter().zip(&found.first) {
         if refreshed_only && !resource.is_virtual {
             for other in refresh_lost(workspace, declarations, collected, task, edge, resource) {
                 if !others.contains(&other.id.as_str()) {
@@ -484,42 +549,16 @@ fn check_collector<'a>(
             }
             continue;
         }
-        if here[&resource.resource] {
+        if here[first] {
             continue;
         }
-        let holding = collected.applying(workspace, declarations, resource);
-        // Tasks applying the collector's code and the resource (declared
-        // by the same code, or the same resource copied into it).
-        let with_code = collected
-            .with_code
-            .entry((&edge.unit, &resource.holder, &resource.resource))
-            .or_insert_with(|| {
-                code_tasks
-                    .iter()
-                    .filter(|both| {
-                        applies_declaration(both, resource, declarations)
-                            || in_catalog(both, &resource.resource, declarations)
-                    })
-                    .map(|both| both.id.clone())
-                    .collect()
-            });
-        let applied_first_with_code = |other: &Task| {
-            !overrides
-                && with_code.iter().any(|both| {
-                    other.after.contains(both)
-                        && views(&collected.views_of, workspace, both)
-                            .any(|t| t.shares_node_with(other))
-                })
-        };
-        let with_the_code = collected.holding.get(&edge.unit).map(Vec::as_slice).unwrap_or_default();
         let mut lost_here = false;
-        for &other_at in holding.iter() {
+        for &other_at in collected
+            .applied_without_code(workspace, declarations, edge, resource, overrides)
+            .iter()
+        {
             let other = &workspace.tasks[other_at];
-            if other.id != task.id
-                && task.shares_node_with(other)
-                && with_the_code.binary_search(&other_at).is_err()
-                && !applied_first_with_code(other)
-            {
+            if other.id != task.id && task.shares_node_with(other) {
                 lost_here = true;
                 if !others.contains(&other.id.as_str()) {
                     others.push(&other.id);
