@@ -16,6 +16,14 @@ use std::process::Command;
 /// `granule split --verify` of a fixture of fixtures/split (its
 /// `manifests/site.pp`, with `options`): report.json.
 fn split_report(name: &str, options: &[&str]) -> Value {
+    let out = split_out(name, options);
+    let report = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    serde_json::from_str(&report).expect("report.json is JSON")
+}
+
+/// `granule split --verify` of a fixture of fixtures/split: the output
+/// directory.
+fn split_out(name: &str, options: &[&str]) -> std::path::PathBuf {
     let fixture = repo_root().join("fixtures/split").join(name);
     // Each test writes its own split.
     let test = std::thread::current().name().unwrap_or(name).to_string();
@@ -39,8 +47,7 @@ fn split_report(name: &str, options: &[&str]) -> Value {
         text(&output.stdout),
         text(&output.stderr)
     );
-    let report = std::fs::read_to_string(out.join("report.json")).expect("report.json");
-    serde_json::from_str(&report).expect("report.json is JSON")
+    out
 }
 
 /// The task of every class, from the report's `tasks[].classes`.
@@ -116,7 +123,9 @@ fn borrows(report: &Value) -> Vec<((String, String), String)> {
 
 #[test]
 fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says_why() {
-    let report = split_report("forced_merges", &[]);
+    let out = split_out("forced_merges", &[]);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let owner = task_of_class(&report);
     let merges = merges(&report);
     let borrows = borrows(&report);
@@ -144,6 +153,33 @@ fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says
     assert!(
         refresh.contains("Exec["),
         "config's task applies service: {described:#?}"
+    );
+    // The report and the manifest say so under config's task.
+    let config_task = &owner["config"];
+    let report_md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let section = report_md
+        .split(&format!("### `{config_task}`\n"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n### ").next())
+        .unwrap_or_else(|| panic!("no section for {config_task}:\n{report_md}"));
+    let applies = section
+        .lines()
+        .find(|line| line.starts_with("- also applies class service "))
+        .unwrap_or_else(|| panic!("config's section names service:\n{section}"));
+    assert!(
+        applies.contains(&format!(" — {}", refresh.split(" (").next().unwrap())),
+        "{applies}"
+    );
+    let manifest =
+        std::fs::read_to_string(out.join(config_task).join(format!("{config_task}.pp"))).unwrap();
+    let mut lines = manifest
+        .lines()
+        .skip_while(|line| !line.starts_with("#   class service ("));
+    assert!(lines.next().is_some(), "{manifest}");
+    let why = lines.next().unwrap_or_default();
+    assert!(
+        why.starts_with("#     ") && why.contains("Exec["),
+        "{manifest}"
     );
     // Each of the cycle's classes refers to a resource of the other: each
     // task applies both, and neither waits for the other.

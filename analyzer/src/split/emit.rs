@@ -270,6 +270,40 @@ fn collects_here(
         })
 }
 
+/// Why `task` applies each unit it borrows (by unit): the reference that
+/// made it borrow the unit, with where it is written (`at`), or the
+/// borrowed unit whose task the unit is joined to.
+fn borrow_reasons(
+    proposal: &Proposal,
+    task: &Task,
+    at: impl Fn(&crate::model::Location) -> String,
+) -> BTreeMap<usize, String> {
+    let direct: Vec<&super::Borrow> = proposal
+        .borrows
+        .iter()
+        .filter(|borrow| task.units.contains(&borrow.by) && task.borrowed.contains(&borrow.unit))
+        .collect();
+    let mut reasons = BTreeMap::new();
+    for borrow in &direct {
+        reasons
+            .entry(borrow.unit)
+            .or_insert_with(|| format!("{} ({})", borrow.reason, at(&borrow.location)));
+    }
+    for &unit in &task.borrowed {
+        if reasons.contains_key(&unit) {
+            continue;
+        }
+        let Some(home) = proposal.tasks.iter().find(|t| t.units.contains(&unit)) else {
+            continue;
+        };
+        if let Some(borrow) = direct.iter().find(|b| home.units.contains(&b.unit)) {
+            let joined = proposal.monolith.units[borrow.unit].label();
+            reasons.insert(unit, format!("task `{}` joins it to {joined}", home.id));
+        }
+    }
+    reasons
+}
+
 /// A manifest that applies the task's units: the data it reads, the
 /// shared statements it needs, then each unit under the guards it keeps,
 /// and the relationships between what it holds.
@@ -285,9 +319,13 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
     }
     if !task.borrowed.is_empty() {
         out.push_str("# It also applies, because its code refers to what they declare:\n");
+        let reasons = borrow_reasons(proposal, task, |location| location.to_string());
         for &index in &task.borrowed {
             let unit = &monolith.units[index];
             let _ = writeln!(out, "#   {} ({})", unit.label(), unit.location);
+            if let Some(reason) = reasons.get(&index) {
+                let _ = writeln!(out, "#     {reason}");
+            }
         }
     }
     out.push('\n');
@@ -1067,6 +1105,20 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
                 format!(" — if {}", guards.join(" and "))
             };
             let _ = writeln!(out, "- {} ({}){guard}", unit.label(), at(&unit.location));
+        }
+        let reasons = borrow_reasons(proposal, task, at);
+        for &index in &task.borrowed {
+            let unit = &units[index];
+            let why = reasons
+                .get(&index)
+                .map(|reason| format!(" — {reason}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- also applies {} ({}){why}",
+                unit.label(),
+                at(&unit.location)
+            );
         }
         if task.units.is_empty() {
             let _ = writeln!(
