@@ -407,7 +407,7 @@ fn declared_elsewhere<'w>(
             }
         }
     }
-    let first = declaring.values().next()?.to_owned().clone();
+    let first = (*declaring.values().next()?).clone();
     let mut tasks: Vec<&str> = Vec::new();
     for &at in declaring.keys() {
         let id = workspace.tasks[at].id.as_str();
