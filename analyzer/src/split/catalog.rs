@@ -89,8 +89,18 @@ pub struct Violation {
     /// (a class's parameters, rather than a resource its task overrides).
     pub alone: bool,
     /// Rather than the other unit, a class that only orders or holds data
-    /// (`Semantic::orders_only`) declaring the end: the group includes it.
+    /// (`Semantic::orders_only`) declaring the end: the group includes it,
+    /// where the units of `by` (whose code refers to the end) are applied.
     pub include: Option<HolderId>,
+    pub by: Vec<usize>,
+}
+
+/// Whose code makes a reference: a holder's (module code), or a unit's
+/// own statement (copied code).
+#[derive(Clone, Copy)]
+enum Referrer {
+    Holder(HolderId),
+    Unit(usize),
 }
 
 impl<'a> Catalogs<'a> {
@@ -452,8 +462,9 @@ impl<'a> Catalogs<'a> {
         let mut check = |edge: &'a Edge,
                          end: &'s Vertex,
                          declarers: Option<&[HolderId]>,
-                         copied: bool,
+                         referrer: Referrer,
                          broken: &mut Vec<Violation>| {
+            let copied = matches!(referrer, Referrer::Unit(_));
             if seen.contains(end) {
                 return;
             }
@@ -466,7 +477,6 @@ impl<'a> Catalogs<'a> {
             if held {
                 return;
             }
-            seen.insert(end);
             let hub = if copied {
                 "copied code".to_string()
             } else {
@@ -479,6 +489,16 @@ impl<'a> Catalogs<'a> {
                 .declared_by_orderer(end)
                 .filter(|_| !edge.kind.refreshes());
             if let Some(class) = free {
+                // Each referrer's units include it under their own guards:
+                // every reference to the end is reported.
+                let by = match referrer {
+                    Referrer::Unit(unit) => vec![unit],
+                    Referrer::Holder(holder) => group
+                        .iter()
+                        .copied()
+                        .filter(|&unit| self.holds_on(unit, holder, role))
+                        .collect(),
+                };
                 broken.push(Violation {
                     units: [group[0], group[0]],
                     reason: format!(
@@ -492,9 +512,11 @@ impl<'a> Catalogs<'a> {
                     hub,
                     alone: false,
                     include: Some(class),
+                    by,
                 });
                 return;
             }
+            seen.insert(end);
             // The smallest unit that puts the end in a catalog.
             let Some(other) = self
                 .declaring_units(semantic, end, role_units, role)
@@ -515,6 +537,7 @@ impl<'a> Catalogs<'a> {
                 hub,
                 alone: false,
                 include: None,
+                by: Vec::new(),
             });
         };
         for holder in holders.iter() {
@@ -522,13 +545,14 @@ impl<'a> Catalogs<'a> {
                 self.requirements.get(&holder).into_iter().flatten()
             {
                 if !self.off_on(*index, role) {
-                    check(edge, end, Some(declarers), false, &mut broken);
+                    let referrer = Referrer::Holder(holder);
+                    check(edge, end, Some(declarers), referrer, &mut broken);
                 }
             }
         }
         for &unit in group {
             for (edge, end) in &self.units[unit].references {
-                check(edge, end, None, true, &mut broken);
+                check(edge, end, None, Referrer::Unit(unit), &mut broken);
             }
         }
         for holder in holders.iter() {
@@ -551,6 +575,7 @@ impl<'a> Catalogs<'a> {
                     hub: class.clone(),
                     alone: true,
                     include: None,
+                    by: Vec::new(),
                 });
             }
         }

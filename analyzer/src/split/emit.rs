@@ -131,6 +131,11 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
             read_guard(monolith, guard, &mut read);
         }
     }
+    for (class, units) in &task.orderers {
+        for guard in orderer_guards(proposal, analysis, task, class, units) {
+            read_guard(monolith, guard, &mut read);
+        }
+    }
     for shared in copied_shared(proposal, analysis, task) {
         render::data_read(monolith, shared.statement, shared.scope, &mut read);
         for guard in &shared.guards {
@@ -188,6 +193,87 @@ fn kept_guards<'p, 'a>(proposal: &'p Proposal<'a>, task: &Task, unit: usize) -> 
         .filter(|(_, per_role)| !roles.iter().all(|&r| per_role[r] == Some(true)))
         .map(|(guard, _)| guard)
         .collect()
+}
+
+/// The guards a class that only orders or holds data is included under in
+/// `task`: those every unit `needing` it stands under, and those every
+/// unit of the monolith applying the class stands under. Where they fail,
+/// none of the units needing it is applied, or the monolith's catalog
+/// lacks the class (and what its collectors order) too.
+fn orderer_guards<'p, 'a>(
+    proposal: &'p Proposal<'a>,
+    analysis: &Analysis,
+    task: &Task,
+    class: &str,
+    needing: &BTreeSet<usize>,
+) -> Vec<&'p Guard<'a>> {
+    let files = &analysis.codebase.files;
+    let common = |units: &mut dyn Iterator<Item = usize>| {
+        let mut kept: Option<Vec<&'p Guard<'a>>> = None;
+        for unit in units {
+            let guards = kept_guards(proposal, task, unit);
+            kept = Some(match kept {
+                None => guards,
+                Some(mut kept) => {
+                    kept.retain(|guard| guards.iter().any(|other| same_guard(files, guard, other)));
+                    kept
+                }
+            });
+        }
+        kept.unwrap_or_default()
+    };
+    let mut guards = common(&mut needing.iter().copied());
+    let applying = proposal.orderer_units.get(class).into_iter().flatten();
+    for guard in common(&mut applying.copied()) {
+        if !guards.iter().any(|kept| same_guard(files, kept, guard)) {
+            guards.push(guard);
+        }
+    }
+    guards
+}
+
+/// Whether two guards test the same condition the same way in one scope
+/// (one statement's branch, or another statement written alike: a scope's
+/// variables do not change).
+fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
+    let text = |guard: &Guard, expr: &Expr| {
+        let source = &files[guard.file].source;
+        &source[expr.span.start as usize..expr.span.end as usize]
+    };
+    let texts = |guard: &Guard, exprs: &[&Expr]| -> Vec<String> {
+        exprs.iter().map(|e| text(guard, e).to_string()).collect()
+    };
+    a.file == b.file
+        && a.scope == b.scope
+        && match (&a.kind, &b.kind) {
+            (
+                GuardKind::If { test, holds },
+                GuardKind::If {
+                    test: other,
+                    holds: same,
+                },
+            ) => holds == same && text(a, test) == text(b, other),
+            (
+                GuardKind::Case {
+                    test,
+                    values,
+                    others,
+                    default,
+                },
+                GuardKind::Case {
+                    test: other,
+                    values: other_values,
+                    others: other_others,
+                    default: other_default,
+                },
+            ) => {
+                default == other_default
+                    && text(a, test) == text(b, other)
+                    && texts(a, values) == texts(b, other_values)
+                    && texts(a, others) == texts(b, other_others)
+            }
+            _ => false,
+        }
 }
 
 /// The shared statements a task copies: run stages, the resource defaults
@@ -350,8 +436,12 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
             "# Classes that only order or hold data: their collectors order what this task\n\
              # declares, or its code refers to what they declare.\n",
         );
-        for class in &task.orderers {
-            let _ = writeln!(out, "include {class}");
+        for (class, units) in &task.orderers {
+            let guards: Vec<String> = orderer_guards(proposal, analysis, task, class, units)
+                .into_iter()
+                .map(|g| render::render_guard(monolith, files, g, &name_of))
+                .collect();
+            push_text(&mut out, &format!("include {class}"), &guards);
         }
         out.push('\n');
     }

@@ -96,10 +96,20 @@ pub struct Task {
     /// Classes that only write relationships (a module's `deps`) or hold
     /// data it includes, because their collectors order what it declares
     /// (the relationship then holds in its own catalog) or its code refers
-    /// to what they declare.
-    pub orderers: BTreeSet<String>,
+    /// to what they declare; each with the units needing it, under whose
+    /// guards it is included.
+    #[serde(serialize_with = "names_only")]
+    pub orderers: BTreeMap<String, BTreeSet<usize>>,
     /// Where its units are written.
     pub source: Vec<String>,
+}
+
+/// A map's keys, as a JSON list.
+fn names_only<S: serde::Serializer, V>(
+    map: &BTreeMap<String, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(map.keys())
 }
 
 /// Two units joined into one task, and why.
@@ -182,6 +192,9 @@ pub struct Proposal<'a> {
     pub entries: Vec<String>,
     /// The classes and defines each unit puts in a catalog.
     pub unit_holders: Vec<BTreeSet<String>>,
+    /// For each class a task includes as only ordering or holding data
+    /// (`Task::orderers`), the units whose catalog holds it.
+    pub orderer_units: BTreeMap<String, Vec<usize>>,
     /// The top-scope variables the code of each unit's catalog reads by
     /// qualified name (`$::x`): its task must set them.
     pub unit_reads: Vec<BTreeSet<String>>,
@@ -452,7 +465,9 @@ pub fn split<'a>(
                     semantic, &monolith, applied, candidates, role_index, &includes,
                 ) {
                     if let Some(class) = violation.include {
-                        changed |= included[members[0]].insert(class);
+                        for &unit in &violation.by {
+                            changed |= included[unit].insert(class);
+                        }
                         continue;
                     }
                     let lender = violation.units[1];
@@ -677,16 +692,13 @@ pub fn split<'a>(
             .flat_map(|&u| with_borrowed[&sets_first(&final_groups, u)].iter().copied())
             .filter(|u| !home.contains(u))
             .collect();
-        let applied = task.applied();
-        task.orderers.extend(
-            applied
-                .iter()
-                .flat_map(|&u| &included[u])
-                .filter_map(|&class| match semantic.vertex(class) {
-                    Vertex::Class { name } => Some(name.clone()),
-                    _ => None,
-                }),
-        );
+        for unit in task.applied() {
+            for &class in &included[unit] {
+                if let Vertex::Class { name } = semantic.vertex(class) {
+                    task.orderers.entry(name.clone()).or_default().insert(unit);
+                }
+            }
+        }
     }
     let mut task_of = vec![0usize; count];
     for (index, task) in tasks.iter_mut().enumerate() {
@@ -768,7 +780,13 @@ pub fn split<'a>(
         if let Vertex::Class { name } = semantic.vertex(collector.holder) {
             if collector.must_meet.is_none() && semantic.orders_only(name) {
                 for &at in &collected {
-                    tasks[at].orderers.insert(name.clone());
+                    // Where the units applying what it collects are.
+                    let units = resources
+                        .iter()
+                        .flatten()
+                        .filter(|&&u| applying[u].contains(&at));
+                    let orderer = tasks[at].orderers.entry(name.clone()).or_default();
+                    orderer.extend(units.copied());
                 }
                 code.append(&mut collected);
             }
@@ -921,6 +939,17 @@ pub fn split<'a>(
             })
         })
         .collect();
+    let orderer_units: BTreeMap<String, Vec<usize>> = all
+        .iter()
+        .flat_map(|task| task.orderers.keys())
+        .map(|class| {
+            let units = semantic
+                .holder(&Vertex::class(class))
+                .and_then(|holder| catalogs.units_with.get(&holder).cloned())
+                .unwrap_or_default();
+            (class.clone(), units)
+        })
+        .collect();
     let unit_holders = catalogs
         .units
         .iter()
@@ -976,6 +1005,7 @@ pub fn split<'a>(
             })
             .collect(),
         unit_holders,
+        orderer_units,
     })
 }
 
@@ -1000,7 +1030,7 @@ impl Task {
             detached: BTreeSet::new(),
             stripped: BTreeSet::new(),
             borrowed: BTreeSet::new(),
-            orderers: BTreeSet::new(),
+            orderers: BTreeMap::new(),
             source: Vec::new(),
         }
     }
