@@ -490,8 +490,10 @@ impl<'a> Catalogs<'a> {
                 .filter(|_| !edge.kind.refreshes());
             if let Some(class) = free {
                 // Each referrer's units include it under their own guards:
-                // every reference to the end is reported.
-                let by = match referrer {
+                // every reference to the end is reported. Code that only
+                // an included class brings needs it wherever the group is
+                // applied.
+                let by: Vec<usize> = match referrer {
                     Referrer::Unit(unit) => vec![unit],
                     Referrer::Holder(holder) => group
                         .iter()
@@ -499,6 +501,7 @@ impl<'a> Catalogs<'a> {
                         .filter(|&unit| self.holds_on(unit, holder, role))
                         .collect(),
                 };
+                let by = if by.is_empty() { group.to_vec() } else { by };
                 broken.push(Violation {
                     units: [group[0], group[0]],
                     reason: format!(
