@@ -43,10 +43,11 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         let task_dir = dir.join(&task.id);
         std::fs::create_dir_all(&task_dir)
             .map_err(|e| format!("{}: cannot create: {e}", task_dir.display()))?;
+        let reads = task_reads(proposal, analysis, task);
         let manifest = match task.id.as_str() {
             GLOBALS => globals_manifest(proposal, analysis),
             HIERA => hiera_manifest(proposal),
-            _ => task_manifest(proposal, analysis, task),
+            _ => task_manifest(proposal, analysis, task, &reads),
         };
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
@@ -55,7 +56,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
             Target::Puppet3 => manifest,
         };
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
-        let keys: Vec<String> = task_reads(proposal, analysis, task)
+        let keys: Vec<String> = reads
             .iter()
             .map(|variable| render::data_key(&proposal.monolith, variable))
             .collect();
@@ -236,12 +237,10 @@ fn orderer_guards<'p, 'a>(
 /// (one statement's branch, or another statement written alike: a scope's
 /// variables do not change).
 fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
-    let text = |guard: &Guard, expr: &Expr| {
-        let source = &files[guard.file].source;
-        &source[expr.span.start as usize..expr.span.end as usize]
-    };
-    let texts = |guard: &Guard, exprs: &[&Expr]| -> Vec<String> {
-        exprs.iter().map(|e| text(guard, e).to_string()).collect()
+    let file = &files[a.file];
+    let same = |x: &Expr, y: &Expr| file.text(x.span) == file.text(y.span);
+    let all_same = |xs: &[&Expr], ys: &[&Expr]| {
+        xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same(x, y))
     };
     a.file == b.file
         && a.scope == b.scope
@@ -250,9 +249,9 @@ fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
                 GuardKind::If { test, holds },
                 GuardKind::If {
                     test: other,
-                    holds: same,
+                    holds: same_holds,
                 },
-            ) => holds == same && text(a, test) == text(b, other),
+            ) => holds == same_holds && same(test, other),
             (
                 GuardKind::Case {
                     test,
@@ -268,9 +267,9 @@ fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
                 },
             ) => {
                 default == other_default
-                    && text(a, test) == text(b, other)
-                    && texts(a, values) == texts(b, other_values)
-                    && texts(a, others) == texts(b, other_others)
+                    && same(test, other)
+                    && all_same(values, other_values)
+                    && all_same(others, other_others)
             }
             _ => false,
         }
@@ -393,7 +392,12 @@ fn borrow_reasons(
 /// A manifest that applies the task's units: the data it reads, the
 /// shared statements it needs, then each unit under the guards it keeps,
 /// and the relationships between what it holds.
-fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> String {
+fn task_manifest(
+    proposal: &Proposal,
+    analysis: &Analysis,
+    task: &Task,
+    reads: &[DataVariable],
+) -> String {
     let monolith = &proposal.monolith;
     let files = &analysis.codebase.files;
     let mut out = String::new();
@@ -415,8 +419,7 @@ fn task_manifest(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Strin
         }
     }
     out.push('\n');
-    let reads = task_reads(proposal, analysis, task);
-    let names = render::task_names(proposal, &reads);
+    let names = render::task_names(proposal, reads);
     let name_of = |variable: &DataVariable| {
         names
             .get(variable)
