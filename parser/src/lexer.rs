@@ -476,12 +476,14 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, SyntaxError> {
         Err(Attempt::TooDeep) => lex(source, Limits::FULL, false),
         lexed => lexed,
     };
-    lexed
-        .map(|lexed| lexed.tokens)
-        .map_err(|attempt| match attempt {
-            Attempt::Failed(error) => error,
-            Attempt::TooDeep => unreachable!("full limits report their own error"),
-        })
+    let lexed = lexed.map_err(|attempt| match attempt {
+        Attempt::Failed(error) => error,
+        Attempt::TooDeep => unreachable!("full limits report their own error"),
+    })?;
+    match lexed.deferred {
+        Some(error) => Err(error),
+        None => Ok(lexed.tokens),
+    }
 }
 
 /// Lexes a manifest; with `legacy`, Puppet 3 token forms are read with
@@ -2029,6 +2031,16 @@ fn check_number(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokenize_reports_the_error_its_tokens_stop_at() {
+        let error = tokenize("notify { 'a':\n  message => \"b\n}").unwrap_err();
+        assert!(
+            error.message.starts_with("Unclosed quote"),
+            "{}",
+            error.message
+        );
+    }
 
     fn lex(src: &str) -> Result<Lexed, SyntaxError> {
         super::lex(src, Limits::FULL, false)
