@@ -8,6 +8,7 @@ use super::{Proposal, Target, Task, GLOBALS, HIERA};
 use crate::analysis::Analysis;
 use crate::index::SourceFile;
 use crate::model::{AttributeValue, Vertex};
+use granule_parser::lexer::Tok;
 use granule_parser::{Expr, ExprKind, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
@@ -133,8 +134,10 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
         }
     }
     for (class, units) in &task.orderers {
-        for guard in orderer_guards(proposal, analysis, task, class, units) {
-            read_guard(monolith, guard, &mut read);
+        for guards in orderer_guards(proposal, analysis, task, class, units) {
+            for guard in guards {
+                read_guard(monolith, guard, &mut read);
+            }
         }
     }
     for shared in copied_shared(proposal, analysis, task) {
@@ -197,40 +200,54 @@ fn kept_guards<'p, 'a>(proposal: &'p Proposal<'a>, task: &Task, unit: usize) -> 
 }
 
 /// The guards a class that only orders or holds data is included under in
-/// `task`: those every unit `needing` it stands under, and those every
-/// unit of the monolith applying the class stands under. Where they fail,
-/// none of the units needing it is applied, or the monolith's catalog
-/// lacks the class (and what its collectors order) too.
+/// `task`, one list per include: the guards of a unit `needing` it (units
+/// alike guarded share one include, and one whose guards another's contain
+/// needs none of its own), each with those every unit of the monolith
+/// applying the class stands under. Where they fail, no unit needing it is
+/// applied, or the monolith's catalog lacks the class (and what its
+/// collectors order) too.
 fn orderer_guards<'p, 'a>(
     proposal: &'p Proposal<'a>,
     analysis: &Analysis,
     task: &Task,
     class: &str,
     needing: &BTreeSet<usize>,
-) -> Vec<&'p Guard<'a>> {
+) -> Vec<Vec<&'p Guard<'a>>> {
     let files = &analysis.codebase.files;
-    let common = |units: &mut dyn Iterator<Item = usize>| {
-        let mut kept: Option<Vec<&'p Guard<'a>>> = None;
-        for unit in units {
-            let guards = kept_guards(proposal, task, unit);
-            kept = Some(match kept {
-                None => guards,
-                Some(mut kept) => {
-                    kept.retain(|guard| guards.iter().any(|other| same_guard(files, guard, other)));
-                    kept
-                }
-            });
-        }
-        kept.unwrap_or_default()
+    let within = |some: &[&Guard], all: &[&Guard]| {
+        some.iter()
+            .all(|guard| all.iter().any(|other| same_guard(files, guard, other)))
     };
-    let mut guards = common(&mut needing.iter().copied());
-    let applying = proposal.orderer_units.get(class).into_iter().flatten();
-    for guard in common(&mut applying.copied()) {
-        if !guards.iter().any(|kept| same_guard(files, kept, guard)) {
-            guards.push(guard);
-        }
+    let mut applying: Option<Vec<&'p Guard<'a>>> = None;
+    for &unit in proposal.orderer_units.get(class).into_iter().flatten() {
+        let guards = kept_guards(proposal, task, unit);
+        applying = Some(match applying {
+            None => guards,
+            Some(mut kept) => {
+                kept.retain(|guard| within(&[guard], &guards));
+                kept
+            }
+        });
     }
-    guards
+    let applying = applying.unwrap_or_default();
+    let mut alternatives: Vec<Vec<&'p Guard<'a>>> = Vec::new();
+    for &unit in needing {
+        let mut guards = kept_guards(proposal, task, unit);
+        for &guard in &applying {
+            if !within(&[guard], &guards) {
+                guards.push(guard);
+            }
+        }
+        if alternatives.iter().any(|other| within(other, &guards)) {
+            continue;
+        }
+        alternatives.retain(|other| !within(&guards, other));
+        alternatives.push(guards);
+    }
+    if alternatives.is_empty() {
+        alternatives.push(applying);
+    }
+    alternatives
 }
 
 /// Whether two guards test the same condition the same way in one scope
@@ -440,11 +457,13 @@ fn task_manifest(
              # declares, or its code refers to what they declare.\n",
         );
         for (class, units) in &task.orderers {
-            let guards: Vec<String> = orderer_guards(proposal, analysis, task, class, units)
-                .into_iter()
-                .map(|g| render::render_guard(monolith, files, g, &name_of))
-                .collect();
-            push_text(&mut out, &format!("include {class}"), &guards);
+            for guards in orderer_guards(proposal, analysis, task, class, units) {
+                let guards: Vec<String> = guards
+                    .into_iter()
+                    .map(|g| render::render_guard(monolith, files, g, &name_of))
+                    .collect();
+                push_text(&mut out, &format!("include {class}"), &guards);
+            }
         }
         out.push('\n');
     }
@@ -730,30 +749,97 @@ fn push_leading_comments(out: &mut String, file: &SourceFile, span: Span) {
 fn push_statement(out: &mut String, file: &SourceFile, span: Span, text: &str, guards: &[String]) {
     let start = span.start as usize;
     let column = start - file.source[..start].rfind('\n').map_or(0, |n| n + 1);
-    let dedented: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| if i == 0 { line } else { dedent(line, column) })
-        .collect();
-    push_text(out, &dedented.join("\n"), guards);
+    push_code(out, text, column, guards);
 }
 
 /// Generated or copied text under guards.
 fn push_text(out: &mut String, text: &str, guards: &[String]) {
+    push_code(out, text, 0, guards);
+}
+
+/// Code under guards, indented inside them, each line after the first
+/// dedented by `column` blanks. A line that begins inside a string or a
+/// heredoc is written as it is: its blanks are part of the value (a file's
+/// `content`), and so is what a heredoc's margin strips.
+fn push_code(out: &mut String, text: &str, column: usize, guards: &[String]) {
     let indent = if guards.is_empty() { "" } else { "  " };
     if !guards.is_empty() {
         let _ = writeln!(out, "if {} {{", guards.join(" and "));
     }
-    for line in text.lines() {
-        if line.trim().is_empty() {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let verbatim = lines_in_strings(text);
+    for (number, line) in text.split('\n').enumerate() {
+        let kept = match &verbatim {
+            Some(inside) => inside.contains(&number),
+            None => number > 0,
+        };
+        if kept {
+            out.push_str(line);
+            out.push('\n');
+        } else if line.trim().is_empty() {
             out.push('\n');
         } else {
+            let line = if number == 0 {
+                line
+            } else {
+                dedent(line, column)
+            };
             let _ = writeln!(out, "{indent}{}", line.trim_end());
         }
     }
     if !guards.is_empty() {
         out.push_str("}\n");
     }
+}
+
+/// The numbers of the lines of `text` that begin inside a string or a
+/// heredoc (the lines of a heredoc's text and its end tag); None when the
+/// text does not lex, so that no line of it can be told safe to move.
+fn lines_in_strings(text: &str) -> Option<BTreeSet<usize>> {
+    if !text.contains('\n') || !text.contains(['\'', '"', '@']) {
+        return Some(BTreeSet::new());
+    }
+    let tokens = granule_parser::lexer::tokenize(text).ok()?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+        .collect();
+    let line_at = |offset: usize| line_starts.partition_point(|&start| start <= offset) - 1;
+    let mut inside = BTreeSet::new();
+    let mut tokens = tokens.iter();
+    while let Some(token) = tokens.next() {
+        let span = (token.span.start as usize, token.span.end as usize);
+        match token.kind {
+            Tok::String | Tok::DqPre | Tok::DqMid | Tok::DqPost => {
+                // Lines starting strictly inside the quotes.
+                inside.extend(line_at(span.0) + 1..=line_at(span.1.saturating_sub(1)));
+            }
+            Tok::Heredoc => {
+                // Its text follows it in token order; the end tag's line
+                // goes with the text, as the margin it sets is measured
+                // against the text's lines.
+                let mut text_span: Option<(usize, usize)> = None;
+                for part in tokens.by_ref() {
+                    let part_span = (part.span.start as usize, part.span.end as usize);
+                    if matches!(
+                        part.kind,
+                        Tok::String | Tok::DqPre | Tok::DqMid | Tok::DqPost
+                    ) {
+                        let (start, _) = text_span.unwrap_or(part_span);
+                        text_span = Some((start, part_span.1));
+                    }
+                    if matches!(part.kind, Tok::String | Tok::DqPost) {
+                        break;
+                    }
+                }
+                if let Some((start, end)) = text_span {
+                    let end_tag = line_starts.partition_point(|&at| at < end);
+                    inside.extend(line_at(start)..=end_tag.min(line_starts.len() - 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(inside)
 }
 
 /// `line` without up to `columns` leading blanks.
@@ -1359,4 +1445,27 @@ pub fn task_dot(proposal: &Proposal) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_code;
+
+    #[test]
+    fn lines_inside_strings_and_heredocs_are_written_as_they_are() {
+        let text = "file { '/a':\n      content => \"one\n      two  \n\",\n      \
+                    source => @(END),\n        three\n        | END\n    }";
+        let mut out = String::new();
+        push_code(&mut out, text, 4, &["$x".to_string()]);
+        let expected = "if $x {\n  file { '/a':\n    content => \"one\n      two  \n\",\n    \
+                        source => @(END),\n        three\n        | END\n  }\n}\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn text_that_does_not_lex_is_written_as_it_is_after_its_first_line() {
+        let mut out = String::new();
+        push_code(&mut out, "notify { 'a':\n      message => \"b\n  }", 4, &[]);
+        assert_eq!(out, "notify { 'a':\n      message => \"b\n  }\n");
+    }
 }
