@@ -474,6 +474,22 @@ impl<'a> Catalogs<'a> {
                 }
                 None => self.holds(semantic, &holders, group, end),
             };
+            // A copied statement reads another class's variable as it is
+            // evaluated: the class must be evaluated before it, by an
+            // include (written first) or a unit written before it, not by
+            // the statement itself (`class { 'x': p => $x::params::v }`)
+            // or a later one.
+            let held = held
+                && match referrer {
+                    Referrer::Unit(unit) if edge.kind == EdgeKind::ReadsVariable => {
+                        let mut before = included.clone();
+                        for &earlier in group.iter().filter(|&&other| other < unit) {
+                            before.union_with(&self.holders_on(earlier, role));
+                        }
+                        self.holds(semantic, &before, &[], end)
+                    }
+                    _ => true,
+                };
             if held {
                 return;
             }
