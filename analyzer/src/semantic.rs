@@ -165,6 +165,8 @@ pub struct Semantic<'a> {
     values: Mutex<FastMap<ClassVariable, Option<Vec<Alternative>>>>,
     /// The ends that send a refresh on (`a ~> b`, `notify`, `subscribe`).
     relaying: FastSet<&'a Vertex>,
+    /// The refreshing edges each anchor sends on, by index.
+    relays: FastMap<&'a Vertex, Vec<u32>>,
     /// `declarers` of resources written with a computed title, once asked.
     computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
     /// The class setting a qualified variable (`apache::confdir`), once
@@ -188,6 +190,7 @@ impl<'a> Semantic<'a> {
             class_words: FastSet::default(),
             values: Mutex::new(FastMap::default()),
             relaying: FastSet::default(),
+            relays: FastMap::default(),
             computed_declarers: Mutex::new(FastMap::default()),
             variable_classes: Mutex::new(FastMap::default()),
         };
@@ -256,12 +259,16 @@ impl<'a> Semantic<'a> {
                 (location.line, location.column)
             });
         }
-        model.relaying = analysis
-            .edges
-            .iter()
-            .filter(|edge| edge.kind.refreshes())
-            .map(|edge| edge.in_run_order().0)
-            .collect();
+        for (index, edge) in analysis.edges.iter().enumerate() {
+            if !edge.kind.refreshes() {
+                continue;
+            }
+            let sender = edge.in_run_order().0;
+            model.relaying.insert(sender);
+            if is_anchor(sender) {
+                model.relays.entry(sender).or_default().push(index as u32);
+            }
+        }
         model.closures = (0..model.holders.len()).map(|_| OnceLock::new()).collect();
         model
     }
@@ -387,6 +394,49 @@ impl<'a> Semantic<'a> {
     /// one that notifies nothing, a refresh is an ordering only.
     pub fn refresh_matters(&self, end: &Vertex) -> bool {
         !is_anchor(end) || self.relaying.contains(end)
+    }
+
+    /// What a refresh sent to an anchor refreshes in the end: what the
+    /// anchor relays it to (`~>`, `notify`, `subscribe`), through other
+    /// anchors, a collector there standing for the resources it surely
+    /// collects. A resource or class with a computed title is left out.
+    pub fn refreshed_through(&self, anchor: &'a Vertex) -> Vec<&'a Vertex> {
+        let mut seen: FastSet<&'a Vertex> = FastSet::default();
+        let mut next = vec![anchor];
+        let mut refreshed = Vec::new();
+        while let Some(at) = next.pop() {
+            if !seen.insert(at) {
+                continue;
+            }
+            for &index in self.relays.get(at).into_iter().flatten() {
+                let receiver = self.analysis.edges[index as usize].in_run_order().1;
+                match receiver {
+                    end if is_anchor(end) => next.push(end),
+                    Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
+                        refreshed.push(receiver)
+                    }
+                    Vertex::Collector { .. } => {
+                        for collector in self
+                            .analysis
+                            .collectors
+                            .iter()
+                            .filter(|c| c.collector == *receiver)
+                        {
+                            refreshed.extend(
+                                self.resources_of_type(&collector.type_name)
+                                    .filter(|r| self.collects(collector, r) == Match::Yes)
+                                    .map(|r| &r.resource)
+                                    .filter(|r| matches!(r, Vertex::Resource { scope: None, .. })),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        refreshed.sort();
+        refreshed.dedup();
+        refreshed
     }
 
     fn intern(&mut self, vertex: Vertex) -> HolderId {

@@ -33,7 +33,13 @@
 //! whose resources only receive a refresh (`Package['x'] ~> Service <| |>`)
 //! loses it only in a task applying the code without them that may run
 //! before every task applying both: the refresh is sent where the code
-//! first changes. Only tasks
+//! first changes. A refresh a collector's resources send to an anchor that
+//! relays it (a module's `deps`: `Glance_config <| |> ~>
+//! Anchor['glance::config::end']`, the anchor notifying the services)
+//! reaches only what the catalog sending it holds: a task applying the code
+//! and such a resource, but not what the anchors relay the refresh to, loses
+//! the refresh, unless it runs after a task applying all of them and the
+//! resource (the resource has changed there). Only tasks
 //! that may run on one node meet: tasks whose roles tasks.yaml names and
 //! which share none never do. With `--role-var EXPR` (and `--assume
 //! EXPR=VALUE`), as given to `granule split`, each task is checked once
@@ -133,6 +139,10 @@ struct Declarations<'a> {
     of: FastMap<&'a Vertex, Vec<(u32, &'a Edge)>>,
 }
 
+/// What a refresh sent to an anchor is relayed to, each end with the tasks
+/// (indexes, ascending) applying it.
+type Relayed<'a> = Rc<[(&'a Vertex, Vec<usize>)]>;
+
 /// What each collector surely collects, by the semantic model's reading of
 /// its query: computed once per collector, whatever the number of tasks.
 struct Collected<'a> {
@@ -148,6 +158,9 @@ struct Collected<'a> {
     holding: FastMap<&'a Vertex, Vec<usize>>,
     /// `applying`'s answers, by the declaration's address.
     applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
+    /// What a refresh sent to each anchor is relayed to, with the tasks
+    /// (indexes) applying each end: computed once per anchor.
+    relayed: RefCell<FastMap<&'a Vertex, Relayed<'a>>>,
     /// `applied_without_code`'s answers, by (holder, collector,
     /// declaration's address).
     without_code: FastMap<(&'a Vertex, &'a Vertex, *const ResourceDeclaration), Rc<[usize]>>,
@@ -289,8 +302,33 @@ impl<'a> Collected<'a> {
             chains,
             holding,
             applying: RefCell::default(),
+            relayed: RefCell::default(),
             without_code: FastMap::default(),
         }
+    }
+
+    /// What a refresh sent to `anchor` is relayed to
+    /// (`Semantic::refreshed_through`), each end with the tasks applying it.
+    fn relayed(
+        &self,
+        workspace: &Workspace,
+        declarations: &Declarations,
+        anchor: &'a Vertex,
+    ) -> Relayed<'a> {
+        let mut relayed = self.relayed.borrow_mut();
+        let found = relayed.entry(anchor).or_insert_with(|| {
+            self.semantic
+                .refreshed_through(anchor)
+                .into_iter()
+                .map(|end| {
+                    let tasks = (0..workspace.tasks.len())
+                        .filter(|&at| in_catalog(&workspace.tasks[at], end, declarations))
+                        .collect();
+                    (end, tasks)
+                })
+                .collect()
+        });
+        found.clone()
     }
 
     /// The resource declarations the collector `edge` names surely
@@ -536,6 +574,7 @@ fn check_collector<'a>(
             .binary_search(&at)
             .is_ok();
     }
+    check_relayed_refresh(workspace, declarations, collected, at, edge, &chains, &found, &here, out);
     let code_tasks = collected.tasks_holding(workspace, &edge.unit);
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
@@ -660,6 +699,104 @@ fn check_collector<'a>(
             task.id,
         ),
     );
+}
+
+/// A collector whose resources refresh an anchor that relays the refresh
+/// on (`Glance_config <| |> ~> Anchor['glance::config::end']`, the anchor
+/// notifying the module's services): a task applying the code and a
+/// resource it collects changes the resource and sends the refresh there,
+/// so it must apply what the anchor relays it to as well. Unless it runs
+/// after a task applying all of that and the resource: the resource has
+/// changed there, and is unchanged here.
+#[allow(clippy::too_many_arguments)]
+fn check_relayed_refresh<'a>(
+    workspace: &Workspace<'a>,
+    declarations: &Declarations,
+    collected: &Collected<'a>,
+    at: usize,
+    edge: &'a Edge,
+    chains: &[&'a Edge],
+    found: &Surely<'a>,
+    here: &[bool],
+    out: &mut Findings,
+) {
+    let task = &workspace.tasks[at];
+    for chain in chains {
+        let (sender, anchor) = chain.in_run_order();
+        if chain.unit != edge.unit || sender != &edge.to || !collected.refresh_matters(chain) {
+            continue;
+        }
+        // What no task on a node with this one declares is not in the
+        // monolith's catalog there either.
+        let all = collected.relayed(workspace, declarations, anchor);
+        let relayed: Vec<&(&Vertex, Vec<usize>)> = all
+            .iter()
+            .filter(|(_, applying)| {
+                applying
+                    .iter()
+                    .any(|&other| workspace.tasks[other].shares_node_with(task))
+            })
+            .collect();
+        let missing: Vec<&(&Vertex, Vec<usize>)> = relayed
+            .iter()
+            .copied()
+            .filter(|(_, applying)| applying.binary_search(&at).is_err())
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let complete = |other: &Task| {
+            relayed
+                .iter()
+                .all(|(end, _)| in_catalog(other, end, declarations))
+        };
+        let changed_here = found.resources.iter().zip(&found.first).find(|(resource, &first)| {
+            here[first]
+                && !collected
+                    .tasks_applying(workspace, declarations, resource)
+                    .iter()
+                    .any(|other| {
+                        task.after.contains(&other.id)
+                            && other.shares_node_with(task)
+                            && complete(other)
+                            && other.units.contains(&edge.unit)
+                    })
+        });
+        let Some((resource, _)) = changed_here else {
+            continue;
+        };
+        let mut holders: Vec<&str> = missing[0]
+            .1
+            .iter()
+            .map(|&other| workspace.tasks[other].id.as_str())
+            .filter(|&id| id != task.id)
+            .collect();
+        holders.dedup();
+        let names: Vec<String> = missing.iter().map(|(end, _)| end.label()).collect();
+        out.add(
+            &edge.location,
+            format!(
+                "the refresh `{} ~> {}` is lost in task `{}` ({}): it applies {} ({}) and this \
+                 code, but not what {} relays the refresh to: {}{}; apply those in the same task, \
+                 or make this task run after one applying them with {} (`requires` in tasks.yaml)",
+                edge.to.label().replace("<|  |>", "<| |>"),
+                anchor.label(),
+                task.id,
+                task.manifest,
+                resource.resource.label(),
+                resource.location,
+                anchor.label(),
+                names.join(", "),
+                if holders.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (declared by {})", task_list(&holders))
+                },
+                resource.resource.label(),
+            ),
+        );
+        return;
+    }
 }
 
 /// For a collector whose resources only receive its code's refresh: the
