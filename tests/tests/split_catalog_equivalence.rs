@@ -770,6 +770,18 @@ fn module_anchors_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/relayed_refresh: a module's settings and its service
+/// declared apart, a change of the one restarting the other through the
+/// module's anchors: the task applying the settings applies the service.
+#[test]
+fn relayed_refresh_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_relayed_refresh",
+        "relayed_refresh",
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]

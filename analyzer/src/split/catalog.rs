@@ -23,7 +23,7 @@
 use super::units::{Monolith, UnitKind};
 use crate::hashing::{FastMap, FastSet};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
-use crate::semantic::{HolderId, HolderSet, Semantic};
+use crate::semantic::{is_anchor, HolderId, HolderSet, Match, Semantic};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -46,6 +46,9 @@ pub struct UnitCatalog<'a> {
     /// phase of the units applying that module. Where its task does not
     /// hold them, they are dropped from the copy and carried by task order.
     pub phases: Vec<(&'a Edge, Vertex)>,
+    /// What a change of a resource its own statement declares refreshes
+    /// through a module's anchors (`relays`): `(edge, end)`.
+    relayed: Vec<(&'a Edge, &'a Vertex)>,
 }
 
 /// What a holder's code needs in its catalog: the edge (with its index),
@@ -65,6 +68,10 @@ pub struct Catalogs<'a> {
     off: Vec<FastSet<u32>>,
     gaps: FastMap<(usize, usize), HolderSet>,
     requirements: FastMap<HolderId, Vec<Requirement<'a>>>,
+    /// Per holder, what a change of a resource its code declares
+    /// refreshes through anchors, which a catalog applying it must hold
+    /// or the refresh is lost (`Semantic::refreshed_through`).
+    relays: FastMap<HolderId, Vec<Requirement<'a>>>,
     /// Per holder, its requirements that are a module's phase
     /// (`module_phases`).
     phases: FastMap<HolderId, Vec<(&'a Edge, HolderId)>>,
@@ -93,6 +100,9 @@ pub struct Violation {
     /// where the units of `by` (whose code refers to the end) are applied.
     pub include: Option<HolderId>,
     pub by: Vec<usize>,
+    /// The other unit applies what a refresh the group sends through
+    /// anchors reaches (`relays`): the group runs before its own task.
+    pub relayed: bool,
 }
 
 /// Whose code makes a reference: a holder's (module code), or a unit's
@@ -143,6 +153,7 @@ impl<'a> Catalogs<'a> {
                     references: Vec::new(),
                     orderings: Vec::new(),
                     phases: Vec::new(),
+                    relayed: Vec::new(),
                 };
                 if let UnitKind::Class(name) = &unit.kind {
                     if let Some(id) = semantic.holder(&Vertex::class(name)) {
@@ -273,6 +284,8 @@ impl<'a> Catalogs<'a> {
             }
             requirements.insert(holder, list);
         }
+        let mut units = units;
+        let relays = relayed_refreshes(semantic, monolith, &walked, &mut units);
         let mut parameterised: FastMap<HolderId, Vec<usize>> = FastMap::default();
         for (index, unit) in monolith.units.iter().enumerate() {
             let UnitKind::Class(name) = &unit.kind else {
@@ -296,6 +309,7 @@ impl<'a> Catalogs<'a> {
             off: Vec::new(),
             gaps: FastMap::default(),
             requirements,
+            relays,
             phases,
             units_with,
             parameterised,
@@ -382,6 +396,18 @@ impl<'a> Catalogs<'a> {
         self.off.get(role).is_some_and(|off| off.contains(&edge))
     }
 
+    /// A refresh relayed through anchors that a unit's catalog sends (its
+    /// own statement's, or its holders' code's).
+    pub fn relayed_sender(&self, unit: usize) -> Option<&'a Edge> {
+        let catalog = &self.units[unit];
+        catalog.relayed.first().map(|&(edge, _)| edge).or_else(|| {
+            catalog
+                .holders
+                .iter()
+                .find_map(|holder| self.relays.get(&holder)?.first().map(|r| r.1))
+        })
+    }
+
     /// The holders of a set of units running on one role.
     fn holders_of(&self, units: &[usize], role: usize) -> HolderSet {
         let mut set = HolderSet::default();
@@ -459,10 +485,13 @@ impl<'a> Catalogs<'a> {
         let mut seen: FastSet<&'s Vertex> = FastSet::default();
         // `declarers`: the end's (`Semantic::declarers`), when known; `copied`:
         // written in a unit's own statement rather than in module code.
+        // `relayed`: the end is what a refresh the referrer's resource
+        // sends to an anchor reaches (`relays`).
         let mut check = |edge: &'a Edge,
                          end: &'s Vertex,
                          declarers: Option<&[HolderId]>,
                          referrer: Referrer,
+                         relayed: bool,
                          broken: &mut Vec<Violation>| {
             let copied = matches!(referrer, Referrer::Unit(_));
             if seen.contains(end) {
@@ -532,6 +561,7 @@ impl<'a> Catalogs<'a> {
                     alone: false,
                     include: Some(class),
                     by,
+                    relayed: false,
                 });
                 return;
             }
@@ -544,19 +574,32 @@ impl<'a> Catalogs<'a> {
             else {
                 return;
             };
-            broken.push(Violation {
-                units: [group[0], other],
-                reason: format!(
+            let reason = if relayed {
+                format!(
+                    "{} relays a refresh ({}) from what the task declares to {}: the refresh is \
+                     lost where the task changes it without applying {}",
+                    hub,
+                    edge.kind.name(),
+                    end.label(),
+                    end.label()
+                )
+            } else {
+                format!(
                     "{} refers to {} ({}): Puppet needs it in the same catalog",
                     hub,
                     end.label(),
                     edge.kind.name()
-                ),
+                )
+            };
+            broken.push(Violation {
+                units: [group[0], other],
+                reason,
                 location: edge.location.clone(),
                 hub,
-                alone: false,
+                alone: relayed,
                 include: None,
                 by: Vec::new(),
+                relayed,
             });
         };
         for holder in holders.iter() {
@@ -565,13 +608,22 @@ impl<'a> Catalogs<'a> {
             {
                 if !self.off_on(*index, role) {
                     let referrer = Referrer::Holder(holder);
-                    check(edge, end, Some(declarers), referrer, &mut broken);
+                    check(edge, end, Some(declarers), referrer, false, &mut broken);
+                }
+            }
+            for (index, edge, end, declarers) in self.relays.get(&holder).into_iter().flatten() {
+                if !self.off_on(*index, role) {
+                    let referrer = Referrer::Holder(holder);
+                    check(edge, end, Some(declarers), referrer, true, &mut broken);
                 }
             }
         }
         for &unit in group {
             for (edge, end) in &self.units[unit].references {
-                check(edge, end, None, Referrer::Unit(unit), &mut broken);
+                check(edge, end, None, Referrer::Unit(unit), false, &mut broken);
+            }
+            for &(edge, end) in &self.units[unit].relayed {
+                check(edge, end, None, Referrer::Unit(unit), true, &mut broken);
             }
         }
         for holder in holders.iter() {
@@ -595,11 +647,94 @@ impl<'a> Catalogs<'a> {
                     alone: true,
                     include: None,
                     by: Vec::new(),
+                    relayed: false,
                 });
             }
         }
         broken
     }
+}
+
+/// The refreshes sent to anchors that relay them: a change of the sender
+/// refreshes what the anchors relay to (a module's services, through its
+/// `deps` class) only in a catalog holding those too. Per holder declaring
+/// a sender, what it must then hold; a copied sender's unit gets its list
+/// in `relayed`.
+fn relayed_refreshes<'a>(
+    semantic: &Semantic<'a>,
+    monolith: &Monolith<'a>,
+    walked: &FastSet<HolderId>,
+    units: &mut [UnitCatalog<'a>],
+) -> FastMap<HolderId, Vec<Requirement<'a>>> {
+    let mut relays: FastMap<HolderId, Vec<Requirement<'a>>> = FastMap::default();
+    let mut refreshed_through: FastMap<&'a Vertex, Vec<&'a Vertex>> = FastMap::default();
+    for (index, edge) in semantic.analysis.edges.iter().enumerate() {
+        if !edge.kind.refreshes() {
+            continue;
+        }
+        let (sender, anchor) = edge.in_run_order();
+        if is_anchor(sender) || !is_anchor(anchor) {
+            continue;
+        }
+        let refreshed = refreshed_through
+            .entry(anchor)
+            .or_insert_with(|| semantic.refreshed_through(anchor));
+        if refreshed.is_empty() {
+            continue;
+        }
+        let senders: Vec<&'a ResourceDeclaration> = match sender {
+            Vertex::Collector { .. } => semantic
+                .analysis
+                .collectors
+                .iter()
+                .filter(|c| c.collector == *sender && c.holder == edge.unit)
+                .flat_map(|collector| {
+                    semantic
+                        .resources_of_type(&collector.type_name)
+                        .filter(move |r| semantic.collects(collector, r) == Match::Yes)
+                })
+                .collect(),
+            Vertex::Resource {
+                type_name,
+                scope: None,
+                ..
+            } => semantic
+                .resources_of_type(type_name)
+                .filter(|r| r.resource == *sender)
+                .collect(),
+            _ => continue,
+        };
+        for declaration in senders {
+            let Some(holder) = semantic.holder(&declaration.holder) else {
+                continue;
+            };
+            if walked.contains(&holder) {
+                for unit in monolith.units_at(&declaration.location) {
+                    let relayed = &mut units[unit].relayed;
+                    relayed.extend(refreshed.iter().map(|&end| (edge, end)));
+                }
+            } else {
+                let list = relays.entry(holder).or_default();
+                list.extend(refreshed.iter().map(|&end| {
+                    (
+                        index as u32,
+                        edge,
+                        Cow::Borrowed(end),
+                        semantic.declarers(end),
+                    )
+                }));
+            }
+        }
+    }
+    for list in relays.values_mut() {
+        list.sort_by(|a, b| (a.2.as_ref(), a.0).cmp(&(b.2.as_ref(), b.0)));
+        list.dedup_by(|a, b| a.2 == b.2);
+    }
+    for unit in units {
+        unit.relayed.sort_by(|a, b| a.1.cmp(b.1));
+        unit.relayed.dedup_by(|a, b| a.1 == b.1);
+    }
+    relays
 }
 
 /// Moves the references of an ordering metaparameter to `phases` when

@@ -136,6 +136,10 @@ pub struct Borrow {
     pub reason: String,
     pub location: Location,
     pub hub: String,
+    /// Borrowed for what a refresh the borrowing task sends through
+    /// anchors reaches (`Violation::relayed`).
+    #[serde(skip)]
+    pub relayed: bool,
 }
 
 /// An edge of the monolith between two tasks, and the task order keeping it.
@@ -488,6 +492,7 @@ pub fn split<'a>(
                             reason: violation.reason,
                             location: violation.location,
                             hub: violation.hub,
+                            relayed: violation.relayed,
                         });
                     }
                 }
@@ -603,6 +608,7 @@ pub fn split<'a>(
                                 ),
                                 location: collector.collector.location.clone(),
                                 hub: collector.collector.holder.label(),
+                                relayed: false,
                             });
                             let inherited: Vec<Order> = orders
                                 .iter()
@@ -872,6 +878,7 @@ pub fn split<'a>(
         &applying,
         &mut monolith.hazards,
     );
+    order_relayed_refreshes(&catalogs, &borrowing, &task_of, &mut task_order, &tasks);
     for uncertain in orders.iter().filter(|o| !o.certain) {
         task_order.keep(uncertain, &task_of, &tasks);
     }
@@ -1456,6 +1463,30 @@ fn carry_refreshes(
                     refresh.sender.label(),
                 ));
             }
+        }
+    }
+}
+
+/// Orders the own task of each unit borrowed for what a refresh relayed
+/// through anchors reaches (a service) after the task borrowing it: the
+/// sender (the service's settings) is in place there and has refreshed it,
+/// as in the monolith, whose anchors order the sender first. Where that
+/// would close a cycle of tasks, the refresh still is sent where the sender
+/// changes; only the order of a first start is lost, and not kept.
+fn order_relayed_refreshes(
+    catalogs: &Catalogs,
+    borrowing: &[Borrow],
+    task_of: &[usize],
+    task_order: &mut TaskOrder,
+    tasks: &[Task],
+) {
+    for borrow in borrowing.iter().filter(|borrow| borrow.relayed) {
+        let (first, home) = (task_of[borrow.by], task_of[borrow.unit]);
+        let Some(edge) = catalogs.relayed_sender(borrow.by) else {
+            continue;
+        };
+        if first != home {
+            task_order.keep_one_of(&BTreeSet::from([first]), home, edge, tasks);
         }
     }
 }

@@ -245,12 +245,26 @@ pub struct Monolith<'a> {
 impl<'a> Monolith<'a> {
     /// The unit whose copied statement holds `location`.
     pub fn unit_at(&self, location: &crate::model::Location) -> Option<usize> {
+        self.units_at(location).next()
+    }
+
+    /// Every unit whose statement holds `location`: a class opened where
+    /// the monolith declares it twice (under other guards) has its
+    /// statements once per declaration.
+    pub fn units_at<'l>(
+        &'l self,
+        location: &'l crate::model::Location,
+    ) -> impl Iterator<Item = usize> + 'l {
         let at = (location.line, location.column);
-        self.units.iter().position(|unit| {
-            *unit.location.file == *location.file
-                && (unit.location.line, unit.location.column) <= at
-                && at <= unit.end
-        })
+        self.units
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, unit)| {
+                (*unit.location.file == *location.file
+                    && (unit.location.line, unit.location.column) <= at
+                    && at <= unit.end)
+                    .then_some(index)
+            })
     }
 
     /// Whether `scope` is `ancestor` or inside it.
