@@ -483,9 +483,9 @@ impl<'a> Catalogs<'a> {
         holders.union_with(included);
         let mut broken = Vec::new();
         let mut seen: FastSet<&'s Vertex> = FastSet::default();
-        // `declarers`: the end's (`Semantic::declarers`), when known; `copied`:
-        // written in a unit's own statement rather than in module code.
-        // `relayed`: the end is what a refresh the referrer's resource
+        // `declarers`: the end's (`Semantic::declarers`), when known;
+        // `referrer`: a unit's own statement (copied code) or a holder's
+        // code; `relayed`: the end is what a refresh the referrer's resource
         // sends to an anchor reaches (`relays`).
         let mut check = |edge: &'a Edge,
                          end: &'s Vertex,
@@ -522,7 +522,9 @@ impl<'a> Catalogs<'a> {
             if held {
                 return;
             }
-            let hub = if copied {
+            // A relayed refresh's code is the anchors' class, whoever
+            // declares the sender.
+            let hub = if copied && !relayed {
                 "copied code".to_string()
             } else {
                 edge.unit.label()
@@ -576,11 +578,10 @@ impl<'a> Catalogs<'a> {
             };
             let reason = if relayed {
                 format!(
-                    "{} relays a refresh ({}) from what the task declares to {}: the refresh is \
-                     lost where the task changes it without applying {}",
+                    "{} relays a refresh ({}) from what the task declares to {}: without it, a \
+                     change the task makes refreshes nothing",
                     hub,
                     edge.kind.name(),
-                    end.label(),
                     end.label()
                 )
             } else {

@@ -1471,8 +1471,9 @@ fn carry_refreshes(
 /// through anchors reaches (a service) after the task borrowing it: the
 /// sender (the service's settings) is in place there and has refreshed it,
 /// as in the monolith, whose anchors order the sender first. Where that
-/// would close a cycle of tasks, the refresh still is sent where the sender
-/// changes; only the order of a first start is lost, and not kept.
+/// would close a cycle of tasks it is not kept: the refresh is still sent
+/// where the sender changes, but the service's own task may start it
+/// before its settings are written.
 fn order_relayed_refreshes(
     catalogs: &Catalogs,
     borrowing: &[Borrow],
