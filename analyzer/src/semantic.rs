@@ -167,6 +167,9 @@ pub struct Semantic<'a> {
     relaying: FastSet<&'a Vertex>,
     /// The refreshing edges each anchor sends on, by index.
     relays: FastMap<&'a Vertex, Vec<u32>>,
+    /// The declarations of each collector (a query written alike in
+    /// several places is one vertex).
+    collectors: FastMap<&'a Vertex, Vec<&'a CollectorDeclaration>>,
     /// `declarers` of resources written with a computed title, once asked.
     computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
     /// The class setting a qualified variable (`apache::confdir`), once
@@ -191,6 +194,7 @@ impl<'a> Semantic<'a> {
             values: Mutex::new(FastMap::default()),
             relaying: FastSet::default(),
             relays: FastMap::default(),
+            collectors: FastMap::default(),
             computed_declarers: Mutex::new(FastMap::default()),
             variable_classes: Mutex::new(FastMap::default()),
         };
@@ -258,6 +262,13 @@ impl<'a> Semantic<'a> {
                 let location = &analysis.edges[e as usize].location;
                 (location.line, location.column)
             });
+        }
+        for collector in &analysis.collectors {
+            model
+                .collectors
+                .entry(&collector.collector)
+                .or_default()
+                .push(collector);
         }
         for (index, edge) in analysis.edges.iter().enumerate() {
             if !edge.kind.refreshes() {
@@ -416,12 +427,7 @@ impl<'a> Semantic<'a> {
                         refreshed.push(receiver)
                     }
                     Vertex::Collector { .. } => {
-                        for collector in self
-                            .analysis
-                            .collectors
-                            .iter()
-                            .filter(|c| c.collector == *receiver)
-                        {
+                        for collector in self.collectors_named(receiver) {
                             refreshed.extend(
                                 self.resources_of_type(&collector.type_name)
                                     .filter(|r| self.collects(collector, r) == Match::Yes)
@@ -437,6 +443,14 @@ impl<'a> Semantic<'a> {
         refreshed.sort();
         refreshed.dedup();
         refreshed
+    }
+
+    /// The declarations of a collector vertex, wherever written.
+    pub fn collectors_named(&self, collector: &Vertex) -> &[&'a CollectorDeclaration] {
+        self.collectors
+            .get(collector)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     fn intern(&mut self, vertex: Vertex) -> HolderId {

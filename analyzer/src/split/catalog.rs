@@ -685,10 +685,9 @@ fn relayed_refreshes<'a>(
         }
         let senders: Vec<&'a ResourceDeclaration> = match sender {
             Vertex::Collector { .. } => semantic
-                .analysis
-                .collectors
+                .collectors_named(sender)
                 .iter()
-                .filter(|c| c.collector == *sender && c.holder == edge.unit)
+                .filter(|c| c.holder == edge.unit)
                 .flat_map(|collector| {
                     semantic
                         .resources_of_type(&collector.type_name)

@@ -1151,10 +1151,8 @@ fn place_relationships<'a>(
                 // may collect: elsewhere, task order carries it.
                 Vertex::Collector { type_name, .. } => Some(HeldBy::Collected {
                     resources: semantic
-                        .analysis
-                        .collectors
+                        .collectors_named(end)
                         .iter()
-                        .filter(|collector| collector.collector == *end)
                         .flat_map(|collector| {
                             semantic
                                 .resources_of_type(type_name)
@@ -1908,12 +1906,7 @@ fn unit_orders<'a>(
             .collect(),
             Vertex::Collector { .. } => {
                 let mut found: Vec<(usize, bool, u64)> = Vec::new();
-                for collector in semantic
-                    .analysis
-                    .collectors
-                    .iter()
-                    .filter(|c| c.collector == *end)
-                {
+                for collector in semantic.collectors_named(end) {
                     for resource in semantic.resources_of_type(&collector.type_name) {
                         let matches = semantic.collects(collector, resource);
                         if !matches.may() || catalogs.superseded(semantic, monolith, resource) {
@@ -2467,23 +2460,14 @@ impl Refreshes {
         let mut written = Vec::new();
         let mut ends = Vec::new();
         let mut index: FastMap<&Vertex, usize> = FastMap::default();
-        let mut collectors: FastMap<&Vertex, Vec<&crate::model::CollectorDeclaration>> =
-            FastMap::default();
-        for collector in &semantic.analysis.collectors {
-            collectors
-                .entry(&collector.collector)
-                .or_default()
-                .push(collector);
-        }
         // The holders in some catalog declaring an end; for a collector,
         // those of what it may collect.
         let declaring = |end: &Vertex| -> Vec<HolderId> {
             let in_catalog = |holder: &HolderId| catalogs.units_with.contains_key(holder);
             match end {
-                Vertex::Collector { .. } => collectors
-                    .get(end)
-                    .into_iter()
-                    .flatten()
+                Vertex::Collector { .. } => semantic
+                    .collectors_named(end)
+                    .iter()
                     .flat_map(|collector| {
                         semantic
                             .resources_of_type(&collector.type_name)
