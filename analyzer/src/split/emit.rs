@@ -44,11 +44,12 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         let task_dir = dir.join(&task.id);
         std::fs::create_dir_all(&task_dir)
             .map_err(|e| format!("{}: cannot create: {e}", task_dir.display()))?;
-        let reads = task_reads(proposal, analysis, task);
+        let includes = orderer_includes(proposal, analysis, task);
+        let reads = task_reads(proposal, analysis, task, &includes);
         let manifest = match task.id.as_str() {
             GLOBALS => globals_manifest(proposal, analysis),
             HIERA => hiera_manifest(proposal),
-            _ => task_manifest(proposal, analysis, task, &reads),
+            _ => task_manifest(proposal, analysis, task, &reads, &includes),
         };
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
@@ -117,7 +118,12 @@ fn header(out: &mut String, task: &Task, what: &str) {
 
 /// The data variables a task reads: in its units' statements and the
 /// guards it keeps, and in the definitions it copies.
-fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<DataVariable> {
+fn task_reads(
+    proposal: &Proposal,
+    analysis: &Analysis,
+    task: &Task,
+    includes: &[Include],
+) -> Vec<DataVariable> {
     let monolith = &proposal.monolith;
     let mut read = Vec::new();
     for index in task.applied() {
@@ -133,11 +139,9 @@ fn task_reads(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<Data
             read_guard(monolith, guard, &mut read);
         }
     }
-    for (class, units) in &task.orderers {
-        for guards in orderer_guards(proposal, analysis, task, class, units) {
-            for guard in guards {
-                read_guard(monolith, guard, &mut read);
-            }
+    for (_, guards) in includes {
+        for guard in guards {
+            read_guard(monolith, guard, &mut read);
         }
     }
     for shared in copied_shared(proposal, analysis, task) {
@@ -196,6 +200,27 @@ fn kept_guards<'p, 'a>(proposal: &'p Proposal<'a>, task: &Task, unit: usize) -> 
         .zip(truths)
         .filter(|(_, per_role)| !roles.iter().all(|&r| per_role[r] == Some(true)))
         .map(|(guard, _)| guard)
+        .collect()
+}
+
+/// An `include` of a class that only orders or holds data, and the guards
+/// it stands under.
+type Include<'p, 'a> = (&'p str, Vec<&'p Guard<'a>>);
+
+/// The includes of `task`'s classes that only order or hold data
+/// (`orderer_guards`), in the order they are written.
+fn orderer_includes<'p, 'a>(
+    proposal: &'p Proposal<'a>,
+    analysis: &Analysis,
+    task: &'p Task,
+) -> Vec<Include<'p, 'a>> {
+    task.orderers
+        .iter()
+        .flat_map(|(class, units)| {
+            orderer_guards(proposal, analysis, task, class, units)
+                .into_iter()
+                .map(move |guards| (class.as_str(), guards))
+        })
         .collect()
 }
 
@@ -391,11 +416,16 @@ fn borrow_reasons(
             .entry(borrow.unit)
             .or_insert_with(|| format!("{} ({})", borrow.reason, at(&borrow.location)));
     }
+    let home_of: HashMap<usize, &Task> = proposal
+        .tasks
+        .iter()
+        .flat_map(|home| home.units.iter().map(move |&unit| (unit, home)))
+        .collect();
     for &unit in &task.borrowed {
         if reasons.contains_key(&unit) {
             continue;
         }
-        let Some(home) = proposal.tasks.iter().find(|t| t.units.contains(&unit)) else {
+        let Some(home) = home_of.get(&unit) else {
             continue;
         };
         if let Some(borrow) = direct.iter().find(|b| home.units.contains(&b.unit)) {
@@ -414,6 +444,7 @@ fn task_manifest(
     analysis: &Analysis,
     task: &Task,
     reads: &[DataVariable],
+    includes: &[Include],
 ) -> String {
     let monolith = &proposal.monolith;
     let files = &analysis.codebase.files;
@@ -451,19 +482,17 @@ fn task_manifest(
         }
         out.push('\n');
     }
-    if !task.orderers.is_empty() {
+    if !includes.is_empty() {
         out.push_str(
             "# Classes that only order or hold data: their collectors order what this task\n\
              # declares, or its code refers to what they declare.\n",
         );
-        for (class, units) in &task.orderers {
-            for guards in orderer_guards(proposal, analysis, task, class, units) {
-                let guards: Vec<String> = guards
-                    .into_iter()
-                    .map(|g| render::render_guard(monolith, files, g, &name_of))
-                    .collect();
-                push_text(&mut out, &format!("include {class}"), &guards);
-            }
+        for (class, guards) in includes {
+            let guards: Vec<String> = guards
+                .iter()
+                .map(|g| render::render_guard(monolith, files, g, &name_of))
+                .collect();
+            push_text(&mut out, &format!("include {class}"), &guards);
         }
         out.push('\n');
     }
