@@ -16,7 +16,11 @@ use std::process::Command;
 /// `granule split --verify` of a fixture of fixtures/split (its
 /// `manifests/site.pp`, with `options`): report.json.
 fn split_report(name: &str, options: &[&str]) -> Value {
-    let out = split_out(name, options);
+    read_report(&split_out(name, options))
+}
+
+/// A split's report.json.
+fn read_report(out: &std::path::Path) -> Value {
     let report = std::fs::read_to_string(out.join("report.json")).expect("report.json");
     serde_json::from_str(&report).expect("report.json is JSON")
 }
@@ -124,8 +128,7 @@ fn borrows(report: &Value) -> Vec<((String, String), String)> {
 #[test]
 fn refreshes_cycles_and_shared_resources_stay_in_one_catalog_and_the_report_says_why() {
     let out = split_out("forced_merges", &[]);
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let report = read_report(&out);
     let owner = task_of_class(&report);
     let merges = merges(&report);
     let borrows = borrows(&report);
