@@ -82,6 +82,7 @@ pub fn construct_findings(program: &Program) -> Vec<Diagnostic> {
     let mut walk = Walk {
         findings: &mut findings,
         assigned: vec![HashSet::new()],
+        newly_assigned: Vec::new(),
     };
     walk.node(Node::Expr(&program.body));
     findings
@@ -127,6 +128,11 @@ struct Walk<'f> {
     findings: &'f mut Vec<Diagnostic>,
     /// Variables assigned in each enclosing scope, innermost last.
     assigned: Vec<HashSet<String>>,
+    /// Each first assignment in a scope, as (scope depth, name), in walk
+    /// order: what a branch added is taken back after it without copying
+    /// the scope (a task's top scope holds hundreds of variables and as
+    /// many guarded branches).
+    newly_assigned: Vec<(usize, String)>,
 }
 
 impl Walk<'_> {
@@ -175,10 +181,15 @@ impl Walk<'_> {
     /// not run, and code after it often assigns in the complementary case:
     /// `if $x { $y = 1 }` then `unless $x { $y = 2 }`) of later code's.
     fn exclusive_branches<'e>(&mut self, branches: impl Iterator<Item = &'e Expr>) {
-        let before = self.assigned.last().cloned().unwrap_or_default();
+        let mark = self.newly_assigned.len();
         for branch in branches {
             self.node(Node::Expr(branch));
-            *self.assigned.last_mut().expect("a scope") = before.clone();
+            for (depth, name) in self.newly_assigned.drain(mark..) {
+                // Scopes the branch opened are gone already.
+                if let Some(scope) = self.assigned.get_mut(depth) {
+                    scope.remove(&name);
+                }
+            }
         }
     }
 
@@ -205,8 +216,10 @@ impl Walk<'_> {
                 ..
             } => {
                 if let ExprKind::Variable(name) = &left.kind {
-                    let scope = self.assigned.last_mut().expect("a scope");
-                    if !scope.insert(name.clone()) {
+                    let depth = self.assigned.len() - 1;
+                    if self.assigned[depth].insert(name.clone()) {
+                        self.newly_assigned.push((depth, name.clone()));
+                    } else {
                         let message = format!(
                             "`${name}` is assigned again in the same scope: Puppet 3 code \
                              sometimes relied on it; Puppet 7 fails when it compiles the \
