@@ -33,8 +33,6 @@ pub struct UnitCatalog<'a> {
     /// The classes and defines it declares itself, whose closures make
     /// `holders`.
     roots: Vec<HolderId>,
-    /// Resources (literal titles) its own statement declares.
-    pub own: FastSet<&'a Vertex>,
     /// References its own statement makes that a task must hold (the
     /// metaparameters and overrides of copied code): `(edge, end)`.
     pub references: Vec<(&'a Edge, Vertex)>,
@@ -59,6 +57,9 @@ type Requirement<'a> = (u32, &'a Edge, Cow<'a, Vertex>, Vec<HolderId>);
 /// requires of a catalog.
 pub struct Catalogs<'a> {
     pub units: Vec<UnitCatalog<'a>>,
+    /// Per resource (literal title), the units whose own statement
+    /// declares it, in order.
+    owners: FastMap<&'a Vertex, Vec<usize>>,
     /// Holders whose code the split copies (the entry, opened classes):
     /// never in a task's catalog themselves.
     pub walked: FastSet<HolderId>,
@@ -146,10 +147,10 @@ impl<'a> Catalogs<'a> {
             .map(|unit| {
                 let file = &files[unit.file];
                 let start = (unit.location.line, unit.location.column);
+                let mut own = Vec::new();
                 let mut catalog = UnitCatalog {
                     holders: HolderSet::default(),
                     roots: Vec::new(),
-                    own: FastSet::default(),
                     references: Vec::new(),
                     orderings: Vec::new(),
                     phases: Vec::new(),
@@ -167,9 +168,7 @@ impl<'a> Catalogs<'a> {
                         catalog.roots.push(id);
                     }
                     match edge.kind {
-                        EdgeKind::Declare | EdgeKind::DeclareVirtual => {
-                            catalog.own.insert(&edge.to);
-                        }
+                        EdgeKind::Declare | EdgeKind::DeclareVirtual => own.push(&edge.to),
                         EdgeKind::Before
                         | EdgeKind::Notify
                         | EdgeKind::RequireArrow
@@ -212,9 +211,19 @@ impl<'a> Catalogs<'a> {
                 for id in &walked {
                     catalog.holders.remove(*id);
                 }
-                catalog
+                (catalog, own)
             })
             .collect::<Vec<_>>();
+        let mut owners: FastMap<&'a Vertex, Vec<usize>> = FastMap::default();
+        for (index, (_, own)) in units.iter().enumerate() {
+            for &end in own {
+                let units = owners.entry(end).or_default();
+                if units.last() != Some(&index) {
+                    units.push(index);
+                }
+            }
+        }
+        let units: Vec<UnitCatalog<'a>> = units.into_iter().map(|(catalog, _)| catalog).collect();
         let mut units_with: FastMap<HolderId, Vec<usize>> = FastMap::default();
         for (index, unit) in units.iter().enumerate() {
             for holder in unit.holders.iter() {
@@ -305,6 +314,7 @@ impl<'a> Catalogs<'a> {
         }
         Catalogs {
             units,
+            owners,
             walked,
             off: Vec::new(),
             gaps: FastMap::default(),
@@ -439,15 +449,32 @@ impl<'a> Catalogs<'a> {
         units: &[usize],
         end: &Vertex,
     ) -> bool {
+        self.held(declarers, contains, units, self.owning_units(end), end)
+    }
+
+    /// `holds_where`, given the units whose own statement declares the end.
+    fn held(
+        &self,
+        declarers: &[HolderId],
+        contains: impl Fn(HolderId) -> bool,
+        units: &[usize],
+        owners: &[usize],
+        end: &Vertex,
+    ) -> bool {
         match end {
             Vertex::Class { .. } | Vertex::Variable { .. } => declarers
                 .iter()
                 .any(|&id| contains(id) || self.walked.contains(&id)),
             _ => {
                 declarers.iter().any(|&id| contains(id))
-                    || units.iter().any(|&unit| self.units[unit].own.contains(end))
+                    || units.iter().any(|unit| owners.contains(unit))
             }
         }
+    }
+
+    /// The units whose own statement (copied code) declares a resource.
+    pub fn owning_units(&self, resource: &Vertex) -> &[usize] {
+        self.owners.get(resource).map_or(&[], Vec::as_slice)
     }
 
     /// The units that put `end` in a catalog (among `candidates`).
@@ -459,11 +486,18 @@ impl<'a> Catalogs<'a> {
         role: usize,
     ) -> Vec<usize> {
         let declarers = semantic.declarers(end);
+        let owners = self.owning_units(end);
         candidates
             .iter()
             .copied()
             .filter(|&unit| {
-                self.holds_where(&declarers, |id| self.holds_on(unit, id, role), &[unit], end)
+                self.held(
+                    &declarers,
+                    |id| self.holds_on(unit, id, role),
+                    &[unit],
+                    owners,
+                    end,
+                )
             })
             .collect()
     }

@@ -1181,10 +1181,10 @@ fn place_relationships<'a>(
     // collect.
     let applies = |at: usize, role: usize, holder: HolderId, resource: &Vertex| {
         let (applied_here, holders) = &catalogs_of[at][role];
-        holders.contains(holder)
-            || applied_here
-                .iter()
-                .any(|&u| catalogs.units[u].own.contains(resource))
+        holders.contains(holder) || {
+            let owners = catalogs.owning_units(resource);
+            applied_here.iter().any(|u| owners.contains(u))
+        }
     };
     // Whether a task's catalog holds every one of `ends` (there is one at
     // least) on each role both the task and the code run on.
@@ -1351,9 +1351,7 @@ fn refreshes_sent<'a>(
     // The units applying `end`, which a holder declares.
     let declaring_units = |holder: HolderId, end: &Vertex| -> Vec<usize> {
         if catalogs.walked.contains(&holder) {
-            (0..monolith.units.len())
-                .filter(|&u| catalogs.units[u].own.contains(end))
-                .collect()
+            catalogs.owning_units(end).to_vec()
         } else {
             with_holder(holder)
         }
