@@ -141,7 +141,7 @@ struct Declarations<'a> {
 
 /// What a refresh sent to an anchor is relayed to, each end with the tasks
 /// (indexes, ascending) applying it.
-type Relayed<'a> = Rc<[(&'a Vertex, Vec<usize>)]>;
+type Relayed<'a> = Rc<[(&'a Vertex, Rc<[usize]>)]>;
 
 /// What each collector surely collects, by the semantic model's reading of
 /// its query: computed once per collector, whatever the number of tasks.
@@ -158,6 +158,9 @@ struct Collected<'a> {
     holding: FastMap<&'a Vertex, Vec<usize>>,
     /// `applying`'s answers, by the declaration's address.
     applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
+    /// `in_catalog`'s tasks (indexes) per class or resource: asked for
+    /// every task applying a collector's code, so computed once per end.
+    declaring: RefCell<FastMap<&'a Vertex, Rc<[usize]>>>,
     /// What a refresh sent to each anchor is relayed to, with the tasks
     /// (indexes) applying each end: computed once per anchor.
     relayed: RefCell<FastMap<&'a Vertex, Relayed<'a>>>,
@@ -209,6 +212,32 @@ impl<'a> Collected<'a> {
         found.clone()
     }
 
+    /// The tasks (indexes, ascending) whose catalog holds a class or a
+    /// resource (`in_catalog`).
+    fn declaring(
+        &self,
+        workspace: &Workspace,
+        declarations: &Declarations,
+        end: &'a Vertex,
+    ) -> Rc<[usize]> {
+        let mut declaring = self.declaring.borrow_mut();
+        let found = declaring.entry(end).or_insert_with(|| {
+            // `in_catalog` through `holding`, the tasks holding each unit.
+            let mut tasks: Vec<usize> = Vec::new();
+            if matches!(end, Vertex::Class { .. }) {
+                tasks.extend(self.holding.get(end).into_iter().flatten());
+            }
+            for &(index, declaration) in declarations.of.get(end).into_iter().flatten() {
+                let holding = self.holding.get(&declaration.unit).into_iter().flatten();
+                tasks.extend(holding.filter(|&&at| !workspace.tasks[at].off.contains(&index)));
+            }
+            tasks.sort_unstable();
+            tasks.dedup();
+            tasks.into()
+        });
+        found.clone()
+    }
+
     /// The tasks (indexes) applying `resource`, which the collector
     /// `edge` collects, without the collector's code, and not after a task
     /// applying both (on a node with them): in those, it is not collected.
@@ -228,14 +257,12 @@ impl<'a> Collected<'a> {
         let with_the_code = self.holding.get(&edge.unit).map(Vec::as_slice).unwrap_or_default();
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
+        let applying = self.applying(workspace, declarations, resource);
+        let declaring = self.declaring(workspace, declarations, &resource.resource);
         let with_code: Vec<&str> = with_the_code
             .iter()
-            .map(|&at| &workspace.tasks[at])
-            .filter(|both| {
-                applies_declaration(both, resource, declarations)
-                    || in_catalog(both, &resource.resource, declarations)
-            })
-            .map(|both| both.id.as_str())
+            .filter(|at| applying.binary_search(at).is_ok() || declaring.binary_search(at).is_ok())
+            .map(|&at| workspace.tasks[at].id.as_str())
             .collect();
         let applied_first_with_code = |other: &Task| {
             !overrides
@@ -244,8 +271,7 @@ impl<'a> Collected<'a> {
                         && views(&self.views_of, workspace, both).any(|t| t.shares_node_with(other))
                 })
         };
-        let lost: Rc<[usize]> = self
-            .applying(workspace, declarations, resource)
+        let lost: Rc<[usize]> = applying
             .iter()
             .copied()
             .filter(|&at| {
@@ -302,6 +328,7 @@ impl<'a> Collected<'a> {
             chains,
             holding,
             applying: RefCell::default(),
+            declaring: RefCell::default(),
             relayed: RefCell::default(),
             without_code: FastMap::default(),
         }
@@ -320,12 +347,7 @@ impl<'a> Collected<'a> {
             self.semantic
                 .refreshed_through(anchor)
                 .into_iter()
-                .map(|end| {
-                    let tasks = (0..workspace.tasks.len())
-                        .filter(|&at| in_catalog(&workspace.tasks[at], end, declarations))
-                        .collect();
-                    (end, tasks)
-                })
+                .map(|end| (end, self.declaring(workspace, declarations, end)))
                 .collect()
         });
         found.clone()
@@ -640,16 +662,16 @@ fn check_collector<'a>(
             // resource other code declares, as in a copied
             // `Class['x'] -> Service <| |>`).
             let first_end = if chain.from == edge.to { &chain.to } else { &chain.from };
-            let declared_end = matches!(first_end, Vertex::Class { .. } | Vertex::Resource { .. });
+            let declaring = match first_end {
+                Vertex::Class { .. } | Vertex::Resource { .. } => {
+                    collected.declaring(workspace, declarations, first_end)
+                }
+                _ => Rc::default(),
+            };
             let firsts: Vec<&Task> = code_tasks
                 .iter()
                 .copied()
-                .chain(
-                    workspace
-                        .tasks
-                        .iter()
-                        .filter(|t| declared_end && in_catalog(t, first_end, declarations)),
-                )
+                .chain(declaring.iter().map(|&at| &workspace.tasks[at]))
                 .collect();
             others.iter().all(|other| {
                 // Where it meets this task (a task is seen once per role
@@ -729,7 +751,7 @@ fn check_relayed_refresh<'a>(
         // What no task on a node with this one declares is not in the
         // monolith's catalog there either.
         let all = collected.relayed(workspace, declarations, anchor);
-        let relayed: Vec<&(&Vertex, Vec<usize>)> = all
+        let relayed: Vec<&(&Vertex, Rc<[usize]>)> = all
             .iter()
             .filter(|(_, applying)| {
                 applying
@@ -737,7 +759,7 @@ fn check_relayed_refresh<'a>(
                     .any(|&other| workspace.tasks[other].shares_node_with(task))
             })
             .collect();
-        let missing: Vec<&(&Vertex, Vec<usize>)> = relayed
+        let missing: Vec<&(&Vertex, Rc<[usize]>)> = relayed
             .iter()
             .copied()
             .filter(|(_, applying)| applying.binary_search(&at).is_err())
