@@ -449,25 +449,15 @@ impl<'a> Catalogs<'a> {
         units: &[usize],
         end: &Vertex,
     ) -> bool {
-        self.held(declarers, contains, units, self.owning_units(end), end)
-    }
-
-    /// `holds_where`, given the units whose own statement declares the end.
-    fn held(
-        &self,
-        declarers: &[HolderId],
-        contains: impl Fn(HolderId) -> bool,
-        units: &[usize],
-        owners: &[usize],
-        end: &Vertex,
-    ) -> bool {
         match end {
             Vertex::Class { .. } | Vertex::Variable { .. } => declarers
                 .iter()
                 .any(|&id| contains(id) || self.walked.contains(&id)),
             _ => {
-                declarers.iter().any(|&id| contains(id))
-                    || units.iter().any(|unit| owners.contains(unit))
+                declarers.iter().any(|&id| contains(id)) || {
+                    let owners = self.owning_units(end);
+                    units.iter().any(|unit| owners.contains(unit))
+                }
             }
         }
     }
@@ -477,7 +467,9 @@ impl<'a> Catalogs<'a> {
         self.owners.get(resource).map_or(&[], Vec::as_slice)
     }
 
-    /// The units that put `end` in a catalog (among `candidates`).
+    /// The units that put `end` in a catalog (among `candidates`,
+    /// ascending): those for which `holds_end_on` holds, found through the
+    /// units holding each declarer rather than by asking every candidate.
     fn declaring_units(
         &self,
         semantic: &Semantic,
@@ -485,21 +477,22 @@ impl<'a> Catalogs<'a> {
         candidates: &[usize],
         role: usize,
     ) -> Vec<usize> {
-        let declarers = semantic.declarers(end);
-        let owners = self.owning_units(end);
-        candidates
-            .iter()
-            .copied()
-            .filter(|&unit| {
-                self.held(
-                    &declarers,
-                    |id| self.holds_on(unit, id, role),
-                    &[unit],
-                    owners,
-                    end,
-                )
-            })
-            .collect()
+        let class_like = matches!(end, Vertex::Class { .. } | Vertex::Variable { .. });
+        let mut found: Vec<usize> = Vec::new();
+        for id in semantic.declarers(end) {
+            if class_like && self.walked.contains(&id) {
+                return candidates.to_vec();
+            }
+            let holding = self.units_with.get(&id).into_iter().flatten();
+            found.extend(holding.filter(|&&unit| self.holds_on(unit, id, role)));
+        }
+        if !class_like {
+            found.extend(self.owning_units(end));
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.retain(|unit| candidates.binary_search(unit).is_ok());
+        found
     }
 
     /// The reference constraints a group breaks on one role: for each
