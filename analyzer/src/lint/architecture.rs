@@ -101,6 +101,8 @@ pub struct Workspace<'a> {
     /// The semantic model of the analysis, built once where there are
     /// tasks (the checks on tasks read it).
     semantic: Option<Semantic<'a>>,
+    /// For each unit, the tasks (indexes, ascending) whose catalog holds it.
+    holding: FastMap<Vertex, Vec<usize>>,
 }
 
 impl<'a> Workspace<'a> {
@@ -168,6 +170,12 @@ impl<'a> Workspace<'a> {
                 declaring.entry(&edge.to).or_default().push(edge);
             }
         }
+        let mut holding: FastMap<Vertex, Vec<usize>> = FastMap::default();
+        for (at, task) in tasks.iter().enumerate() {
+            for unit in &task.units {
+                holding.entry(unit.clone()).or_default().push(at);
+            }
+        }
         Workspace {
             analysis,
             tasks,
@@ -175,6 +183,7 @@ impl<'a> Workspace<'a> {
             linted,
             declaring,
             semantic,
+            holding,
         }
     }
 
@@ -248,10 +257,14 @@ impl<'a> Workspace<'a> {
 
     /// The tasks whose catalog holds `unit`.
     pub fn tasks_of(&self, unit: &Vertex) -> Vec<&Task> {
-        self.tasks
-            .iter()
-            .filter(|task| task.units.contains(unit))
-            .collect()
+        let holding = self.tasks_holding(unit);
+        holding.iter().map(|&at| &self.tasks[at]).collect()
+    }
+
+    /// The tasks (indexes into `tasks`, ascending) whose catalog holds
+    /// `unit`.
+    pub fn tasks_holding(&self, unit: &Vertex) -> &[usize] {
+        self.holding.get(unit).map_or(&[], Vec::as_slice)
     }
 
     /// The files holding code some task reaches: with `--tasks`, problems

@@ -86,7 +86,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
         if edge.kind != EdgeKind::Collect && referenced_ends(edge).is_empty() {
             continue;
         }
-        for &at in collected.holding.get(&edge.unit).into_iter().flatten() {
+        for &at in workspace.tasks_holding(&edge.unit) {
             if !workspace.tasks[at].off.contains(&(index as u32)) {
                 edges_of[at].push(index as u32);
             }
@@ -94,13 +94,14 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     }
     for (at, indexes) in edges_of.into_iter().enumerate() {
         let task = &workspace.tasks[at];
-        for edge in indexes.into_iter().map(|i| &workspace.analysis.edges[i as usize]) {
+        for index in indexes {
+            let edge = &workspace.analysis.edges[index as usize];
             if edge.kind == EdgeKind::Collect {
-                check_collector(workspace, &declarations, &mut collected, at, edge, out);
+                check_collector(workspace, &declarations, &mut collected, at, index, out);
                 continue;
             }
             for end in referenced_ends(edge) {
-                check_reference(workspace, &declarations, &collected, task, edge, end, out);
+                check_reference(workspace, &declarations, task, edge, end, out);
             }
         }
     }
@@ -151,11 +152,11 @@ struct Collected<'a> {
     views_of: FastMap<&'a str, Vec<usize>>,
     /// Each collector by (holder, collector): its declaration.
     declarations: FastMap<(&'a Vertex, &'a Vertex), &'a CollectorDeclaration>,
-    of: FastMap<(&'a Vertex, &'a Vertex), Rc<Surely<'a>>>,
+    /// `surely`'s answers, by the collector's edge (index).
+    of: FastMap<u32, Rc<Surely<'a>>>,
     /// The ordering edges each collector stands at an end of.
     chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
-    /// The tasks (indexes) whose catalog holds each class, define or scope.
-    holding: FastMap<&'a Vertex, Vec<usize>>,
+    workspace: &'a Workspace<'a>,
     /// `applying`'s answers, by the declaration's address.
     applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
     /// `in_catalog`'s tasks (indexes) per class or resource: asked for
@@ -164,22 +165,12 @@ struct Collected<'a> {
     /// What a refresh sent to each anchor is relayed to, with the tasks
     /// (indexes) applying each end: computed once per anchor.
     relayed: RefCell<FastMap<&'a Vertex, Relayed<'a>>>,
-    /// `applied_without_code`'s answers, by (holder, collector,
-    /// declaration's address).
-    without_code: FastMap<(&'a Vertex, &'a Vertex, *const ResourceDeclaration), Rc<[usize]>>,
+    /// `applied_without_code`'s answers, by (collector's edge (index),
+    /// declaration's address): asked per task, collector and resource.
+    without_code: FastMap<(u32, *const ResourceDeclaration), Rc<[usize]>>,
 }
 
 impl<'a> Collected<'a> {
-    /// The tasks whose catalog holds a class, define or scope.
-    fn tasks_holding<'w>(&self, workspace: &'w Workspace, holder: &Vertex) -> Vec<&'w Task> {
-        self.holding
-            .get(holder)
-            .into_iter()
-            .flatten()
-            .map(|&at| &workspace.tasks[at])
-            .collect()
-    }
-
     /// The tasks whose catalog holds a resource declaration.
     fn tasks_applying<'w>(
         &self,
@@ -203,7 +194,7 @@ impl<'a> Collected<'a> {
         let key: *const ResourceDeclaration = resource;
         let mut applying = self.applying.borrow_mut();
         let found = applying.entry(key).or_insert_with(|| {
-            let holding = self.holding.get(&resource.holder).into_iter().flatten();
+            let holding = workspace.tasks_holding(&resource.holder).iter();
             holding
                 .copied()
                 .filter(|&at| applies_declaration(&workspace.tasks[at], resource, declarations))
@@ -225,10 +216,10 @@ impl<'a> Collected<'a> {
             // `in_catalog` through `holding`, the tasks holding each unit.
             let mut tasks: Vec<usize> = Vec::new();
             if matches!(end, Vertex::Class { .. }) {
-                tasks.extend(self.holding.get(end).into_iter().flatten());
+                tasks.extend(workspace.tasks_holding(end));
             }
             for &(index, declaration) in declarations.of.get(end).into_iter().flatten() {
-                let holding = self.holding.get(&declaration.unit).into_iter().flatten();
+                let holding = workspace.tasks_holding(&declaration.unit).iter();
                 tasks.extend(holding.filter(|&&at| !workspace.tasks[at].off.contains(&index)));
             }
             tasks.sort_unstable();
@@ -246,15 +237,16 @@ impl<'a> Collected<'a> {
         &mut self,
         workspace: &Workspace,
         declarations: &Declarations,
-        edge: &'a Edge,
+        index: u32,
         resource: &'a ResourceDeclaration,
         overrides: bool,
     ) -> Rc<[usize]> {
-        let key = (&edge.unit, &edge.to, resource as *const ResourceDeclaration);
+        let key = (index, resource as *const ResourceDeclaration);
         if let Some(found) = self.without_code.get(&key) {
             return found.clone();
         }
-        let with_the_code = self.holding.get(&edge.unit).map(Vec::as_slice).unwrap_or_default();
+        let edge = &workspace.analysis.edges[index as usize];
+        let with_the_code = workspace.tasks_holding(&edge.unit);
         // Tasks applying the collector's code and the resource (declared
         // by the same code, or the same resource copied into it).
         let applying = self.applying(workspace, declarations, resource);
@@ -294,13 +286,9 @@ impl<'a> Collected<'a> {
     }
 
     fn new(workspace: &'a Workspace<'a>, semantic: &'a Semantic<'a>) -> Collected<'a> {
-        let mut holding: FastMap<&Vertex, Vec<usize>> = FastMap::default();
         let mut views_of: FastMap<&str, Vec<usize>> = FastMap::default();
         for (at, task) in workspace.tasks.iter().enumerate() {
             views_of.entry(&task.id).or_default().push(at);
-            for unit in &task.units {
-                holding.entry(unit).or_default().push(at);
-            }
         }
         let mut chains: FastMap<&Vertex, Vec<&Edge>> = FastMap::default();
         for edge in &workspace.analysis.edges {
@@ -326,7 +314,7 @@ impl<'a> Collected<'a> {
             declarations,
             of: FastMap::default(),
             chains,
-            holding,
+            workspace,
             applying: RefCell::default(),
             declaring: RefCell::default(),
             relayed: RefCell::default(),
@@ -357,11 +345,12 @@ impl<'a> Collected<'a> {
     /// collects. One whose query only run-time values decide (a title
     /// computed from variables) is left out: `granule split` lists those
     /// as hazards.
-    fn surely(&mut self, edge: &'a Edge) -> Rc<Surely<'a>> {
+    fn surely(&mut self, index: u32) -> Rc<Surely<'a>> {
         let semantic = self.semantic;
-        let holding = &self.holding;
+        let workspace = self.workspace;
+        let edge = &workspace.analysis.edges[index as usize];
         let declarations = &self.declarations;
-        let found = self.of.entry((&edge.unit, &edge.to)).or_insert_with(|| {
+        let found = self.of.entry(index).or_insert_with(|| {
             let Some(collector) = declarations.get(&(&edge.unit, &edge.to)) else {
                 return Rc::default();
             };
@@ -371,7 +360,7 @@ impl<'a> Collected<'a> {
                 .filter(|resource| {
                     !semantic
                         .superseding(resource)
-                        .any(|other| holding.contains_key(&other.holder))
+                        .any(|other| !workspace.tasks_holding(&other.holder).is_empty())
                 })
                 .collect();
             let mut first_of: FastMap<&Vertex, usize> = FastMap::default();
@@ -451,7 +440,6 @@ fn declared_by<'a>(task: &Task, declarations: Option<&Vec<(u32, &'a Edge)>>) -> 
 /// first of them does.
 fn declared_elsewhere<'w>(
     workspace: &'w Workspace,
-    collected: &Collected,
     task: &Task,
     declarations: Option<&Vec<(u32, &Edge)>>,
 ) -> Option<(Vec<&'w str>, Location)> {
@@ -460,7 +448,7 @@ fn declared_elsewhere<'w>(
     // declares it there, the monolith's catalog lacks it on that node too.
     let mut declaring: BTreeMap<usize, &Location> = BTreeMap::new();
     for &(index, declaration) in declarations? {
-        for &at in collected.holding.get(&declaration.unit).into_iter().flatten() {
+        for &at in workspace.tasks_holding(&declaration.unit) {
             let other = &workspace.tasks[at];
             if other.id != task.id && other.shares_node_with(task) && !other.off.contains(&index) {
                 declaring.entry(at).or_insert(&declaration.location);
@@ -481,7 +469,6 @@ fn declared_elsewhere<'w>(
 fn check_reference(
     workspace: &Workspace,
     declarations: &Declarations,
-    collected: &Collected,
     task: &Task,
     edge: &Edge,
     end: &Vertex,
@@ -491,7 +478,7 @@ fn check_reference(
         return;
     }
     let Some((others, there)) =
-        declared_elsewhere(workspace, collected, task, declarations.of.get(end))
+        declared_elsewhere(workspace, task, declarations.of.get(end))
     else {
         return;
     };
@@ -542,10 +529,11 @@ fn check_collector<'a>(
     declarations: &Declarations,
     collected: &mut Collected<'a>,
     at: usize,
-    edge: &'a Edge,
+    index: u32,
     out: &mut Findings,
 ) {
     let task = &workspace.tasks[at];
+    let edge = &workspace.analysis.edges[index as usize];
     let Vertex::Collector {
         type_name,
         exported: false,
@@ -562,7 +550,7 @@ fn check_collector<'a>(
     // tasks apply it again, unchanged).
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
-    let found = collected.surely(edge);
+    let found = collected.surely(index);
     let surely = &found.resources;
     let declaration = collected.declaration(edge);
     // What an override sets is lost again where the resource is applied
@@ -597,7 +585,7 @@ fn check_collector<'a>(
             .is_ok();
     }
     check_relayed_refresh(workspace, declarations, collected, at, edge, &chains, &found, &here, out);
-    let code_tasks = collected.tasks_holding(workspace, &edge.unit);
+    let code_tasks = workspace.tasks_of(&edge.unit);
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
     for (&resource, &first) in surely.iter().zip(&found.first) {
@@ -615,7 +603,7 @@ fn check_collector<'a>(
         }
         let mut lost_here = false;
         for &other_at in collected
-            .applied_without_code(workspace, declarations, edge, resource, overrides)
+            .applied_without_code(workspace, declarations, index, resource, overrides)
             .iter()
         {
             let other = &workspace.tasks[other_at];
@@ -836,8 +824,8 @@ fn refresh_lost<'w>(
     let holds = |t: &Task| {
         applies_declaration(t, resource, declarations) || in_catalog(t, &resource.resource, declarations)
     };
-    let refreshed_first = collected
-        .tasks_holding(workspace, &edge.unit)
+    let refreshed_first = workspace
+        .tasks_of(&edge.unit)
         .into_iter()
         .any(|both| task.after.contains(&both.id) && both.shares_node_with(task) && holds(both));
     if holds(task) || refreshed_first {

@@ -45,7 +45,6 @@ use super::architecture::puppet_variables::is_builtin_or_core_fact;
 use crate::analysis::top_scope_assignments;
 use crate::index::SourceFile;
 use crate::lint::architecture::{Findings, Task, Workspace};
-use crate::hashing::FastMap;
 use crate::model::{EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
@@ -237,8 +236,6 @@ fn report_qualified_reads(workspace: &Workspace, out: &mut Findings) {
     let Some(semantic) = workspace.semantic() else {
         return;
     };
-    // The tasks applying each unit that reads such a variable, once.
-    let mut applying: FastMap<&Vertex, Vec<&Task>> = FastMap::default();
     for (index, edge) in workspace.analysis.edges.iter().enumerate() {
         let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) else {
             continue;
@@ -250,19 +247,15 @@ fn report_qualified_reads(workspace: &Workspace, out: &mut Findings) {
         if edge.unit == class_vertex {
             continue;
         }
-        let tasks = applying
-            .entry(&edge.unit)
-            .or_insert_with(|| workspace.tasks_of(&edge.unit));
-        let lacking: Vec<&Task> = tasks
-            .iter()
-            .copied()
+        let lacking: Vec<&Task> = workspace
+            .tasks_of(&edge.unit)
+            .into_iter()
             .filter(|task| !task.off.contains(&(index as u32)))
             .filter(|task| !task.units.contains(&class_vertex))
             .collect();
         let mut declaring: Vec<&str> = workspace
-            .tasks
-            .iter()
-            .filter(|other| other.units.contains(&class_vertex))
+            .tasks_of(&class_vertex)
+            .into_iter()
             .filter(|other| lacking.iter().any(|task| task.shares_node_with(other)))
             .map(|other| other.id.as_str())
             .collect();
