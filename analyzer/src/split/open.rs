@@ -15,9 +15,10 @@
 
 use super::plan::Plan;
 use crate::analysis::Analysis;
+use crate::hashing::FastMap;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, EdgeKind, Vertex};
-use crate::semantic::{HolderSet, Semantic};
+use crate::semantic::{HolderId, HolderSet, Semantic};
 use granule_parser::{Definition, Expr, ExprKind};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -36,6 +37,68 @@ pub struct Opener<'a> {
     /// The branches the walk left out (they hold on no role under the
     /// assumptions): what only they declare is not in the monolith.
     pruned: Vec<Span>,
+    edges: ClassEdges<'a>,
+}
+
+/// The edges that can stop a class from being opened, by the class they
+/// name (indexes into the analysis' edges, ascending): each decision reads
+/// its own instead of every edge.
+#[derive(Default)]
+struct ClassEdges<'a> {
+    /// The edges declaring each class.
+    declaring: FastMap<HolderId, Vec<u32>>,
+    /// Refreshes with `Class['x']` at an end.
+    refreshing: FastMap<&'a str, Vec<u32>>,
+    /// Reads of a class's variables (`$x::v`).
+    reading: FastMap<&'a str, Vec<u32>>,
+}
+
+impl<'a> ClassEdges<'a> {
+    fn of(semantic: &Semantic<'a>) -> ClassEdges<'a> {
+        let mut edges = ClassEdges::default();
+        for (index, edge) in semantic.analysis.edges.iter().enumerate() {
+            let index = index as u32;
+            if edge.kind.declares_class() {
+                if let Some(holder) = semantic.declared_holder(edge) {
+                    edges.declaring.entry(holder).or_default().push(index);
+                }
+            }
+            if edge.kind.refreshes() {
+                for end in [&edge.from, &edge.to] {
+                    if let Vertex::Class { name } = end {
+                        let list = edges.refreshing.entry(name.as_str()).or_default();
+                        if list.last() != Some(&index) {
+                            list.push(index);
+                        }
+                    }
+                }
+            }
+            if let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) {
+                if let Some((scope, _)) = name.trim_start_matches("::").rsplit_once("::") {
+                    edges.reading.entry(scope).or_default().push(index);
+                }
+            }
+        }
+        edges
+    }
+
+    /// The edges naming `class` (whose holder is `holder`), ascending.
+    fn naming(&self, class: &str, holder: Option<HolderId>) -> Vec<u32> {
+        let declaring = holder.and_then(|id| self.declaring.get(&id));
+        let mut found: Vec<u32> = [
+            declaring,
+            self.refreshing.get(class),
+            self.reading.get(class),
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
 }
 
 impl<'a> Opener<'a> {
@@ -46,6 +109,7 @@ impl<'a> Opener<'a> {
             entry,
             needed: Vec::new(),
             pruned: Vec::new(),
+            edges: ClassEdges::of(semantic),
         }
     }
 
@@ -154,7 +218,8 @@ impl<'a> Opener<'a> {
         let me = Vertex::class(class);
         let holder = self.semantic.holder(&me);
         let mut readers: BTreeSet<String> = BTreeSet::new();
-        for edge in &analysis.edges {
+        for index in self.edges.naming(class, holder) {
+            let edge = &analysis.edges[index as usize];
             if edge.kind.declares_class()
                 && holder.is_some()
                 && self.semantic.declared_holder(edge) == holder
@@ -213,16 +278,16 @@ impl<'a> Opener<'a> {
             return false;
         };
         let by = Vertex::class(by);
-        let mut declared = false;
-        for edge in &self.analysis().edges {
-            if edge.kind.declares_class() && self.semantic.declared_holder(edge) == Some(holder) {
-                if edge.unit != by {
-                    return false;
-                }
-                declared = true;
-            }
-        }
-        declared
+        let declaring = self
+            .edges
+            .declaring
+            .get(&holder)
+            .map_or(&[][..], Vec::as_slice);
+        let analysis = self.analysis();
+        !declaring.is_empty()
+            && declaring
+                .iter()
+                .all(|&index| analysis.edges[index as usize].unit == by)
     }
 }
 
