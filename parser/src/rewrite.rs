@@ -23,7 +23,7 @@ use crate::ast::{BinaryOp, Expr, ExprKind, KeyedEntry, Program};
 use crate::legacy;
 use crate::span::Span;
 use crate::visit::{for_each_child, Node};
-use crate::{parse_with_options, ParseOptions};
+use crate::{parse_with_options, ParseOptions, Parsed};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The text for Puppet 7, what changed and what could not.
@@ -62,6 +62,12 @@ pub fn to_puppet7(source: &str) -> Rewritten {
             ..ParseOptions::default()
         },
     );
+    rewrite_parsed(source, &parsed)
+}
+
+/// [`to_puppet7`] for `source` as [`crate::ParseOptions::legacy`] has
+/// already read it into `parsed`.
+pub fn rewrite_parsed(source: &str, parsed: &Parsed) -> Rewritten {
     if !parsed.errors.is_empty() {
         return Rewritten {
             text: source.to_string(),
@@ -71,7 +77,7 @@ pub fn to_puppet7(source: &str) -> Rewritten {
     }
     let mut plan = Plan::default();
     plan.rename_variables(&parsed.program, source);
-    let findings = legacy::legacy_mode_findings(parsed.legacy, &parsed.program, source);
+    let findings = legacy::legacy_mode_findings(parsed.legacy.clone(), &parsed.program, source);
     let mut indexed = Vec::new();
     for finding in &findings {
         let text = &source[finding.span.start as usize..finding.span.end as usize];
