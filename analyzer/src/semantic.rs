@@ -17,6 +17,7 @@ use crate::model::{
     TitleShape, Vertex,
 };
 use granule_parser::{Definition, Expr, ExprKind};
+use std::borrow::Cow;
 use std::sync::{Mutex, OnceLock};
 
 /// A class's variable: `(class, name)`.
@@ -142,6 +143,10 @@ impl Match {
     }
 }
 
+/// What a collector may collect: resources (indexes into the analysis'
+/// resources) and how surely.
+type Collection = Box<[(u32, Match)]>;
+
 pub struct Semantic<'a> {
     pub analysis: &'a Analysis,
     holders: Vec<Vertex>,
@@ -170,6 +175,9 @@ pub struct Semantic<'a> {
     /// The declarations of each collector (a query written alike in
     /// several places is one vertex).
     collectors: FastMap<&'a Vertex, Vec<&'a CollectorDeclaration>>,
+    /// `collected`'s answers, per collector of the analysis (by index):
+    /// resources (indexes) and how surely.
+    collections: Vec<OnceLock<Collection>>,
     /// `declarers` of resources written with a computed title, once asked.
     computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
     /// The class setting a qualified variable (`apache::confdir`), once
@@ -195,6 +203,9 @@ impl<'a> Semantic<'a> {
             relaying: FastSet::default(),
             relays: FastMap::default(),
             collectors: FastMap::default(),
+            collections: (0..analysis.collectors.len())
+                .map(|_| OnceLock::new())
+                .collect(),
             computed_declarers: Mutex::new(FastMap::default()),
             variable_classes: Mutex::new(FastMap::default()),
         };
@@ -429,9 +440,9 @@ impl<'a> Semantic<'a> {
                     Vertex::Collector { .. } => {
                         for collector in self.collectors_named(receiver) {
                             refreshed.extend(
-                                self.resources_of_type(&collector.type_name)
-                                    .filter(|r| self.collects(collector, r) == Match::Yes)
-                                    .map(|r| &r.resource)
+                                self.collected(collector)
+                                    .filter(|&(_, matches)| matches == Match::Yes)
+                                    .map(|(r, _)| &r.resource)
                                     .filter(|r| matches!(r, Vertex::Resource { scope: None, .. })),
                             );
                         }
@@ -689,7 +700,42 @@ impl<'a> Semantic<'a> {
     }
 
     /// Whether a collector collects a resource declaration.
-    pub fn collects(
+    /// The resources a collector may collect, with how surely
+    /// (`collects` is `Match::Yes` or `Match::Maybe`), in the analysis'
+    /// order: evaluated once per collector of the analysis.
+    pub fn collected(
+        &self,
+        collector: &CollectorDeclaration,
+    ) -> impl Iterator<Item = (&'a ResourceDeclaration, Match)> + '_ {
+        let evaluate = || -> Collection {
+            self.resources_by_type
+                .get(collector.type_name.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|&index| {
+                    let matches =
+                        self.collects(collector, &self.analysis.resources[index as usize]);
+                    matches.may().then_some((index, matches))
+                })
+                .collect()
+        };
+        let collectors = self.analysis.collectors.as_ptr_range();
+        let address = collector as *const CollectorDeclaration;
+        let found: Cow<'_, [(u32, Match)]> = if collectors.contains(&address) {
+            let index = (address as usize - collectors.start as usize)
+                / std::mem::size_of::<CollectorDeclaration>();
+            Cow::Borrowed(self.collections[index].get_or_init(evaluate))
+        } else {
+            Cow::Owned(evaluate().into_vec())
+        };
+        let analysis = self.analysis;
+        (0..found.len()).map(move |at| {
+            let (index, matches) = found[at];
+            (&analysis.resources[index as usize], matches)
+        })
+    }
+
+    fn collects(
         &self,
         collector: &CollectorDeclaration,
         resource: &ResourceDeclaration,

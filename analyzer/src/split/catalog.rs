@@ -717,8 +717,8 @@ fn relayed_refreshes<'a>(
                 .filter(|c| c.holder == edge.unit)
                 .flat_map(|collector| {
                     semantic
-                        .resources_of_type(&collector.type_name)
-                        .filter(move |r| semantic.collects(collector, r) == Match::Yes)
+                        .collected(collector)
+                        .filter_map(|(r, matches)| (matches == Match::Yes).then_some(r))
                 })
                 .collect(),
             Vertex::Resource {
@@ -844,12 +844,11 @@ pub fn collector_uses<'a>(
         let mut surely = Vec::new();
         let mut realises = false;
         let mut units = Vec::new();
-        for resource in semantic.resources_of_type(&collector.type_name) {
+        for (resource, matches) in semantic.collected(collector) {
             let Some(declarer) = semantic.holder(&resource.holder) else {
                 continue;
             };
-            let matches = semantic.collects(collector, resource);
-            if !matches.may() || catalogs.superseded(semantic, monolith, resource) {
+            if catalogs.superseded(semantic, monolith, resource) {
                 continue;
             }
             if catalogs.walked.contains(&declarer) {

@@ -387,9 +387,8 @@ fn collects_here(
     let semantic = proposal.semantic;
     let monolith = &proposal.monolith;
     semantic
-        .resources_of_type(&collector.type_name)
-        .filter(|resource| semantic.collects(collector, resource).may())
-        .any(|resource| match &resource.holder {
+        .collected(collector)
+        .any(|(resource, _)| match &resource.holder {
             Vertex::Class { name } | Vertex::Type { name } => used.contains(name),
             _ => monolith
                 .unit_at(&resource.location)

@@ -1149,21 +1149,20 @@ fn place_relationships<'a>(
                 }
                 // A collector orders only what the task declares of what it
                 // may collect: elsewhere, task order carries it.
-                Vertex::Collector { type_name, .. } => Some(HeldBy::Collected {
+                Vertex::Collector { .. } => Some(HeldBy::Collected {
                     resources: semantic
                         .collectors_named(end)
                         .iter()
                         .flat_map(|collector| {
                             semantic
-                                .resources_of_type(type_name)
-                                .filter_map(move |resource| {
+                                .collected(collector)
+                                .filter_map(|(resource, matches)| {
                                     // Only what some catalog holds.
                                     let holder = semantic.holder(&resource.holder).filter(|h| {
                                         catalogs.units_with.contains_key(h)
                                             || catalogs.walked.contains(h)
                                     })?;
-                                    let matches = semantic.collects(collector, resource);
-                                    matches.may().then_some((
+                                    Some((
                                         holder,
                                         &resource.resource,
                                         matches == crate::semantic::Match::Yes,
@@ -1905,9 +1904,8 @@ fn unit_orders<'a>(
             Vertex::Collector { .. } => {
                 let mut found: Vec<(usize, bool, u64)> = Vec::new();
                 for collector in semantic.collectors_named(end) {
-                    for resource in semantic.resources_of_type(&collector.type_name) {
-                        let matches = semantic.collects(collector, resource);
-                        if !matches.may() || catalogs.superseded(semantic, monolith, resource) {
+                    for (resource, matches) in semantic.collected(collector) {
+                        if catalogs.superseded(semantic, monolith, resource) {
                             continue;
                         }
                         let sure = matches == crate::semantic::Match::Yes;
@@ -2468,13 +2466,13 @@ impl Refreshes {
                     .iter()
                     .flat_map(|collector| {
                         semantic
-                            .resources_of_type(&collector.type_name)
+                            .collected(collector)
+                            .map(|(resource, _)| resource)
                             .filter(|resource| {
                                 semantic
                                     .holder(&resource.holder)
                                     .is_some_and(|h| in_catalog(&h))
                             })
-                            .filter(|resource| semantic.collects(collector, resource).may())
                     })
                     .filter_map(|resource| semantic.holder(&resource.holder))
                     .collect(),

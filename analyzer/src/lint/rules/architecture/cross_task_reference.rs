@@ -355,8 +355,8 @@ impl<'a> Collected<'a> {
                 return Rc::default();
             };
             let resources: Vec<&ResourceDeclaration> = semantic
-                .resources_of_type(&collector.type_name)
-                .filter(|resource| semantic.collects(collector, resource) == Match::Yes)
+                .collected(collector)
+                .filter_map(|(resource, matches)| (matches == Match::Yes).then_some(resource))
                 .filter(|resource| {
                     !semantic
                         .superseding(resource)
