@@ -735,11 +735,7 @@ impl<'a> Semantic<'a> {
         })
     }
 
-    fn collects(
-        &self,
-        collector: &CollectorDeclaration,
-        resource: &ResourceDeclaration,
-    ) -> Match {
+    fn collects(&self, collector: &CollectorDeclaration, resource: &ResourceDeclaration) -> Match {
         if collector.type_name != resource.type_name {
             return Match::No;
         }

@@ -2191,21 +2191,24 @@ fn stage_order(
     if before.is_empty() {
         return Vec::new();
     }
-    let precedes = |a: &str, b: &str| -> bool {
-        let mut stack = vec![a.to_string()];
-        let mut seen = HashSet::new();
+    // Each stage's followers, transitively.
+    let mut followers: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (first, _) in &before {
+        if followers.contains_key(first.as_str()) {
+            continue;
+        }
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut stack = vec![first.as_str()];
         while let Some(at) = stack.pop() {
             for (x, y) in &before {
-                if *x == at && seen.insert(y.clone()) {
-                    if y == b {
-                        return true;
-                    }
-                    stack.push(y.clone());
+                if x == at && seen.insert(y) {
+                    stack.push(y);
                 }
             }
         }
-        false
-    };
+        followers.insert(first, seen);
+    }
+    let precedes = |a: &str, b: &str| followers.get(a).is_some_and(|after| after.contains(b));
     let stages: Vec<BTreeSet<String>> = tasks
         .iter()
         .map(|task| {
@@ -2220,14 +2223,26 @@ fn stage_order(
                 .collect()
         })
         .collect();
+    // Tasks share a few sets of stages: each pair of sets is compared once.
+    let distinct: Vec<&BTreeSet<String>> =
+        stages.iter().collect::<BTreeSet<_>>().into_iter().collect();
+    let set_of: Vec<usize> = stages
+        .iter()
+        .map(|set| distinct.binary_search(&set).expect("listed"))
+        .collect();
+    let set_precedes: Vec<Vec<bool>> = distinct
+        .iter()
+        .map(|first| {
+            distinct
+                .iter()
+                .map(|then| first.iter().all(|x| then.iter().all(|y| precedes(x, y))))
+                .collect()
+        })
+        .collect();
     let mut order = Vec::new();
     for a in 0..tasks.len() {
         for b in 0..tasks.len() {
-            if a != b
-                && stages[a]
-                    .iter()
-                    .all(|x| stages[b].iter().all(|y| precedes(x, y)))
-            {
+            if a != b && set_precedes[set_of[a]][set_of[b]] {
                 order.push((a, b));
             }
         }
