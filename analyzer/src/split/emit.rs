@@ -40,6 +40,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         .map_err(|e| format!("{}: cannot create: {e}", output.dir.display()))?;
     let dir =
         std::fs::canonicalize(output.dir).map_err(|e| format!("{}: {e}", output.dir.display()))?;
+    let checks = PostChecks::of(analysis);
     for task in &proposal.tasks {
         let task_dir = dir.join(&task.id);
         std::fs::create_dir_all(&task_dir)
@@ -65,7 +66,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         write_file(&task_dir.join("pre.sh"), &pre_test(task, &keys))?;
         write_file(
             &task_dir.join("post.sh"),
-            &post_test(proposal, task, analysis),
+            &post_test(proposal, task, &checks),
         )?;
     }
     let base = output.install_dir.unwrap_or(&dir);
@@ -931,7 +932,7 @@ fn pre_test(task: &Task, keys: &[String]) -> String {
 
 /// The post-test: `puppet resource` shows the task's packages, services
 /// and files (those with literal titles) in the state declared.
-fn post_test(proposal: &Proposal, task: &Task, analysis: &Analysis) -> String {
+fn post_test(proposal: &Proposal, task: &Task, checks: &PostChecks) -> String {
     let mut out = String::from("#!/bin/sh\n");
     let _ = writeln!(
         out,
@@ -940,7 +941,7 @@ fn post_test(proposal: &Proposal, task: &Task, analysis: &Analysis) -> String {
     );
     out.push_str("set -u\nfailed=0\n");
     out.push_str("check() {\n  puppet resource \"$1\" \"$2\" 2>/dev/null | grep -Eq \"ensure +=> +'($3)'\" || { echo \"post-test: $1[$2] is not $3\" >&2; failed=1; }\n}\n");
-    let checks = post_checks(proposal, task, analysis);
+    let checks = checks.of_task(proposal, task);
     if checks.is_empty() {
         out.push_str("# Nothing with a literal title and a declared state to check.\n");
     }
@@ -956,59 +957,70 @@ fn post_test(proposal: &Proposal, task: &Task, analysis: &Analysis) -> String {
 }
 
 /// `(type, title, accepted ensure values)` for the literal packages,
-/// services and files of the classes and defines a task declares directly
-/// whose `ensure` is declared literally.
-fn post_checks(
-    proposal: &Proposal,
-    task: &Task,
-    analysis: &Analysis,
-) -> Vec<(String, String, String)> {
-    let mut checks = BTreeSet::new();
-    let holders: BTreeSet<&String> = task
-        .units
-        .iter()
-        .filter_map(|&u| match &proposal.monolith.units[u].kind {
-            UnitKind::Class(name) => Some(name),
-            _ => None,
-        })
-        .collect();
-    for resource in &analysis.resources {
-        let (Vertex::Class { name }, Some(title)) = (&resource.holder, &resource.title) else {
-            continue;
-        };
-        let type_name = resource.type_name.as_str();
-        if resource.is_virtual
-            || !holders.contains(name)
-            || !matches!(type_name, "package" | "service" | "file")
-        {
-            continue;
+/// services and files of each class whose `ensure` is declared literally:
+/// what a task's post-test checks of the classes it declares directly.
+struct PostChecks<'a> {
+    by_class: HashMap<&'a str, Vec<(&'a str, &'a str, &'a str)>>,
+}
+
+impl<'a> PostChecks<'a> {
+    fn of(analysis: &'a Analysis) -> PostChecks<'a> {
+        let mut by_class: HashMap<&str, Vec<(&str, &str, &str)>> = HashMap::new();
+        for resource in &analysis.resources {
+            let (Vertex::Class { name }, Some(title)) = (&resource.holder, &resource.title) else {
+                continue;
+            };
+            let type_name = resource.type_name.as_str();
+            if resource.is_virtual || !matches!(type_name, "package" | "service" | "file") {
+                continue;
+            }
+            let ensure = resource
+                .attributes
+                .iter()
+                .rev()
+                .find_map(|(name, value)| match value {
+                    AttributeValue::Text(text) if name == "ensure" => Some(text.as_str()),
+                    _ => None,
+                });
+            let Some(ensure) = ensure else {
+                continue;
+            };
+            let states = match (type_name, ensure) {
+                ("file", "present") => "file|directory|link",
+                ("file", "file" | "directory" | "link" | "absent") => ensure,
+                ("package", "installed" | "present" | "latest") => "[^'pa].*|present",
+                ("package", "absent" | "purged") => "absent|purged",
+                ("service", "running" | "true") => "running",
+                ("service", "stopped" | "false") => "stopped",
+                _ => continue,
+            };
+            if type_name == "file" && !title.starts_with('/') {
+                continue;
+            }
+            by_class
+                .entry(name.as_str())
+                .or_default()
+                .push((type_name, title.as_str(), states));
         }
-        let ensure = resource
-            .attributes
-            .iter()
-            .rev()
-            .find_map(|(name, value)| match value {
-                AttributeValue::Text(text) if name == "ensure" => Some(text.as_str()),
-                _ => None,
-            });
-        let Some(ensure) = ensure else {
-            continue;
-        };
-        let states = match (type_name, ensure) {
-            ("file", "present") => "file|directory|link",
-            ("file", "file" | "directory" | "link" | "absent") => ensure,
-            ("package", "installed" | "present" | "latest") => "[^'pa].*|present",
-            ("package", "absent" | "purged") => "absent|purged",
-            ("service", "running" | "true") => "running",
-            ("service", "stopped" | "false") => "stopped",
-            _ => continue,
-        };
-        if type_name == "file" && !title.starts_with('/') {
-            continue;
-        }
-        checks.insert((type_name.to_string(), title.clone(), states.to_string()));
+        PostChecks { by_class }
     }
-    checks.into_iter().collect()
+
+    /// The checks of the classes a task declares directly, sorted, once each.
+    fn of_task(&self, proposal: &Proposal, task: &Task) -> Vec<(String, String, String)> {
+        let checks: BTreeSet<(String, String, String)> = task
+            .units
+            .iter()
+            .filter_map(|&u| match &proposal.monolith.units[u].kind {
+                UnitKind::Class(name) => self.by_class.get(name.as_str()),
+                _ => None,
+            })
+            .flatten()
+            .map(|&(type_name, title, states)| {
+                (type_name.to_string(), title.to_string(), states.to_string())
+            })
+            .collect();
+        checks.into_iter().collect()
+    }
 }
 
 /// `tasks.yaml` in Fuel's format.
