@@ -143,6 +143,15 @@ impl Match {
     }
 }
 
+/// The index of `item` in `items`, when it is one of them (not a copy).
+fn index_in<T>(items: &[T], item: &T) -> Option<usize> {
+    let range = items.as_ptr_range();
+    let address = item as *const T;
+    range
+        .contains(&address)
+        .then(|| (address as usize - range.start as usize) / std::mem::size_of::<T>())
+}
+
 /// What a collector may collect: resources (indexes into the analysis'
 /// resources) and how surely.
 type Collection = Box<[(u32, Match)]>;
@@ -178,6 +187,10 @@ pub struct Semantic<'a> {
     /// `collected`'s answers, per collector of the analysis (by index):
     /// resources (indexes) and how surely.
     collections: Vec<OnceLock<Collection>>,
+    /// The values each resource's interpolated title may take, per
+    /// resource of the analysis (by index): asked by every collector of its
+    /// type.
+    pattern_titles: Vec<OnceLock<Vec<Alternative>>>,
     /// `declarers` of resources written with a computed title, once asked.
     computed_declarers: Mutex<FastMap<Vertex, Vec<HolderId>>>,
     /// The class setting a qualified variable (`apache::confdir`), once
@@ -204,6 +217,9 @@ impl<'a> Semantic<'a> {
             relays: FastMap::default(),
             collectors: FastMap::default(),
             collections: (0..analysis.collectors.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            pattern_titles: (0..analysis.resources.len())
                 .map(|_| OnceLock::new())
                 .collect(),
             computed_declarers: Mutex::new(FastMap::default()),
@@ -708,25 +724,23 @@ impl<'a> Semantic<'a> {
         collector: &CollectorDeclaration,
     ) -> impl Iterator<Item = (&'a ResourceDeclaration, Match)> + '_ {
         let evaluate = || -> Collection {
+            let mut piece_values = Vec::new();
+            self.query_piece_values(&collector.query, &collector.holder, &mut piece_values);
+            // `resources_by_type` holds only resources of the collector's type.
             self.resources_by_type
                 .get(collector.type_name.as_str())
                 .into_iter()
                 .flatten()
                 .filter_map(|&index| {
-                    let matches =
-                        self.collects(collector, &self.analysis.resources[index as usize]);
+                    let resource = &self.analysis.resources[index as usize];
+                    let matches = self.query_matches(&collector.query, resource, &piece_values);
                     matches.may().then_some((index, matches))
                 })
                 .collect()
         };
-        let collectors = self.analysis.collectors.as_ptr_range();
-        let address = collector as *const CollectorDeclaration;
-        let found: Cow<'_, [(u32, Match)]> = if collectors.contains(&address) {
-            let index = (address as usize - collectors.start as usize)
-                / std::mem::size_of::<CollectorDeclaration>();
-            Cow::Borrowed(self.collections[index].get_or_init(evaluate))
-        } else {
-            Cow::Owned(evaluate().into_vec())
+        let found: Cow<'_, [(u32, Match)]> = match index_in(&self.analysis.collectors, collector) {
+            Some(index) => Cow::Borrowed(self.collections[index].get_or_init(evaluate)),
+            None => Cow::Owned(evaluate().into_vec()),
         };
         let analysis = self.analysis;
         (0..found.len()).map(move |at| {
@@ -735,28 +749,43 @@ impl<'a> Semantic<'a> {
         })
     }
 
-    fn collects(&self, collector: &CollectorDeclaration, resource: &ResourceDeclaration) -> Match {
-        if collector.type_name != resource.type_name {
-            return Match::No;
+    /// The values of the interpolated strings of a query (`EqualsPieces`)
+    /// as read in `holder`, by node: the same for every resource matched.
+    fn query_piece_values<'q>(
+        &self,
+        query: &'q Query,
+        holder: &Vertex,
+        values: &mut Vec<(&'q Query, Vec<Alternative>)>,
+    ) {
+        match query {
+            Query::And { left, right } | Query::Or { left, right } => {
+                self.query_piece_values(left, holder, values);
+                self.query_piece_values(right, holder, values);
+            }
+            Query::EqualsPieces { pieces, .. } => {
+                values.push((query, self.pieces_values(pieces, holder)));
+            }
+            _ => {}
         }
-        self.query_matches(&collector.query, resource, &collector.holder)
     }
 
+    /// Whether a query matches a resource of its type, given its
+    /// interpolated strings' values (`query_piece_values`).
     fn query_matches(
         &self,
         query: &Query,
         resource: &ResourceDeclaration,
-        holder: &Vertex,
+        piece_values: &[(&Query, Vec<Alternative>)],
     ) -> Match {
         match query {
             Query::All => Match::Yes,
             Query::Unknown => Match::Maybe,
             Query::And { left, right } => self
-                .query_matches(left, resource, holder)
-                .and(self.query_matches(right, resource, holder)),
+                .query_matches(left, resource, piece_values)
+                .and(self.query_matches(right, resource, piece_values)),
             Query::Or { left, right } => self
-                .query_matches(left, resource, holder)
-                .or(self.query_matches(right, resource, holder)),
+                .query_matches(left, resource, piece_values)
+                .or(self.query_matches(right, resource, piece_values)),
             Query::EqualsPieces { attribute, pieces } => {
                 // The same string of the same global values is the same
                 // value wherever it is written.
@@ -765,7 +794,11 @@ impl<'a> Semantic<'a> {
                         return Match::Yes;
                     }
                 }
-                self.pieces_values(pieces, holder)
+                let values = piece_values
+                    .iter()
+                    .find(|(node, _)| std::ptr::eq(*node, query))
+                    .map_or(&[][..], |(_, values)| values.as_slice());
+                values
                     .iter()
                     .map(|value| match value {
                         Alternative::Exact(text) => {
@@ -792,6 +825,19 @@ impl<'a> Semantic<'a> {
         }))
     }
 
+    /// The values a resource's interpolated title (`parts`) may take.
+    fn pattern_title_values(
+        &self,
+        resource: &ResourceDeclaration,
+        parts: &[Piece],
+    ) -> Cow<'_, [Alternative]> {
+        let evaluate = || self.pieces_values(parts, &resource.holder);
+        match index_in(&self.analysis.resources, resource) {
+            Some(index) => Cow::Borrowed(self.pattern_titles[index].get_or_init(evaluate)),
+            None => Cow::Owned(evaluate()),
+        }
+    }
+
     /// Whether a resource's title may be `value`: its literal, the values
     /// its variable can take, or the pieces of its interpolated string.
     fn title_is(&self, resource: &ResourceDeclaration, value: &str) -> Match {
@@ -804,7 +850,7 @@ impl<'a> Semantic<'a> {
                 _ => Match::Maybe,
             },
             TitleShape::Pattern(parts) => {
-                any_may_be(&self.pieces_values(parts, &resource.holder), value)
+                any_may_be(&self.pattern_title_values(resource, parts), value)
             }
             _ => Match::Maybe,
         }
@@ -1074,11 +1120,11 @@ impl<'a> Semantic<'a> {
                 return Match::No;
             }
             (None, TitleShape::Pattern(theirs)) if named_title(attribute, resource) => {
-                self.pieces_values(theirs, &resource.holder)
+                self.pattern_title_values(resource, theirs)
             }
             (None, TitleShape::Variable(variable)) if named_title(attribute, resource) => {
                 match self.variable_values(variable, &resource.holder) {
-                    Some(values) if !values.is_empty() => values,
+                    Some(values) if !values.is_empty() => Cow::Owned(values),
                     _ => return Match::Maybe,
                 }
             }
