@@ -55,14 +55,25 @@ pub struct Refusal {
 /// syntax error (even read as Puppet 3) is returned as it is: nothing in it
 /// can be located safely.
 pub fn to_puppet7(source: &str) -> Rewritten {
-    let parsed = parse_with_options(
-        source,
-        ParseOptions {
-            legacy: true,
-            ..ParseOptions::default()
-        },
-    );
-    rewrite_parsed(source, &parsed)
+    rewrite_parsed(source, &read_as_puppet3(source))
+}
+
+/// [`to_puppet7`]'s text alone: what it changes, without looking for what
+/// it must refuse (the rest of Puppet 7's validation).
+pub fn to_puppet7_text(source: &str) -> String {
+    let parsed = read_as_puppet3(source);
+    if !parsed.errors.is_empty() {
+        return source.to_string();
+    }
+    Plan::of_changes(&parsed, source).finish(source).text
+}
+
+fn read_as_puppet3(source: &str) -> Parsed {
+    let options = ParseOptions {
+        legacy: true,
+        ..ParseOptions::default()
+    };
+    parse_with_options(source, options)
 }
 
 /// [`to_puppet7`] for `source` as [`crate::ParseOptions::legacy`] has
@@ -75,38 +86,28 @@ pub fn rewrite_parsed(source: &str, parsed: &Parsed) -> Rewritten {
             refused: Vec::new(),
         };
     }
-    let mut plan = Plan::default();
-    plan.rename_variables(&parsed.program, source);
+    let mut plan = Plan::of_changes(parsed, source);
     let findings = legacy::legacy_mode_findings(parsed.legacy.clone(), &parsed.program, source);
     let mut indexed = Vec::new();
     for finding in &findings {
-        let text = &source[finding.span.start as usize..finding.span.end as usize];
         // Puppet 7 issues of constructs Puppet 3 refused too are not ours.
         let Some(code) = legacy_code(&finding.code) else {
             continue;
         };
         match code {
-            legacy::REFERENCE_WITH_SPACE => {
-                // The span is `Type  [`: the blanks between name and bracket go.
-                let name = text.trim_end_matches('[').trim_end();
-                if text.ends_with('[') && name.len() + 1 < text.len() {
-                    let start = finding.span.start as usize + name.len();
-                    let end = finding.span.end as usize - 1;
-                    plan.change(legacy::REFERENCE_WITH_SPACE, Span::new(start, end), "");
-                }
-            }
-            code @ (legacy::KEYWORD_AS_NAME | legacy::RESERVED_WORD_AS_NAME) => {
-                plan.change(code, finding.span, &format!("'{text}'"));
-            }
-            // Renamed or refused above; camelCase starting lower case is
-            // valid Puppet 7, an empty `if` too.
-            legacy::VARIABLE_WITH_DASH | legacy::CAMEL_CASE_VARIABLE | legacy::EMPTY_IF => {}
+            // Rewritten (`Plan::of_changes`), or renamed or refused there;
+            // camelCase starting lower case is valid Puppet 7, an empty
+            // `if` too.
+            legacy::REFERENCE_WITH_SPACE
+            | legacy::KEYWORD_AS_NAME
+            | legacy::RESERVED_WORD_AS_NAME
+            | legacy::VARIABLE_WITH_DASH
+            | legacy::CAMEL_CASE_VARIABLE
+            | legacy::EMPTY_IF => {}
             legacy::INDEXED_ASSIGNMENT => indexed.push(finding.span),
             _ => plan.refuse(code, finding.span, finding.message.clone()),
         }
     }
-    // Last: a folded key and value carry the rewrites inside them.
-    plan.fold_indexed_assignments(Node::Expr(&parsed.program.body), source);
     for span in indexed {
         if !plan.folded.contains(&span.start) {
             plan.refuse(
@@ -186,6 +187,38 @@ struct Plan {
 }
 
 impl Plan {
+    /// The text edits for `parsed` (read as Puppet 3, without error):
+    /// renames, the constructs the parser met that have a rewrite, and the
+    /// indexed assignments folded into their hash; with the renames
+    /// refused.
+    fn of_changes(parsed: &Parsed, source: &str) -> Plan {
+        let mut plan = Plan::default();
+        plan.rename_variables(&parsed.program, source);
+        let mut met: Vec<&crate::Diagnostic> = parsed.legacy.iter().collect();
+        met.sort_by_key(|finding| finding.span.start);
+        for finding in met {
+            let text = &source[finding.span.start as usize..finding.span.end as usize];
+            match legacy_code(&finding.code) {
+                Some(legacy::REFERENCE_WITH_SPACE) => {
+                    // The span is `Type  [`: the blanks between name and bracket go.
+                    let name = text.trim_end_matches('[').trim_end();
+                    if text.ends_with('[') && name.len() + 1 < text.len() {
+                        let start = finding.span.start as usize + name.len();
+                        let end = finding.span.end as usize - 1;
+                        plan.change(legacy::REFERENCE_WITH_SPACE, Span::new(start, end), "");
+                    }
+                }
+                Some(code @ (legacy::KEYWORD_AS_NAME | legacy::RESERVED_WORD_AS_NAME)) => {
+                    plan.change(code, finding.span, &format!("'{text}'"));
+                }
+                _ => {}
+            }
+        }
+        // Last: a folded key and value carry the rewrites inside them.
+        plan.fold_indexed_assignments(Node::Expr(&parsed.program.body), source);
+        plan
+    }
+
     fn change(&mut self, code: &'static str, span: Span, replacement: &str) {
         self.changes.push(Change {
             code,
@@ -201,8 +234,8 @@ impl Plan {
     /// Renames every variable Puppet 7 refuses the name of, the same way
     /// everywhere in the text, or refuses it everywhere.
     fn rename_variables(&mut self, program: &Program, source: &str) {
-        let mut uses: BTreeMap<String, Vec<Span>> = BTreeMap::new();
-        let mut parameters = HashSet::new();
+        let mut uses: BTreeMap<&str, Vec<Span>> = BTreeMap::new();
+        let mut parameters: HashSet<&str> = HashSet::new();
         collect_variables(Node::Expr(&program.body), &mut uses, &mut parameters);
         let taken: HashSet<&str> = uses.keys().map(|name| top_scope(name)).collect();
         for (name, spans) in &uses {
@@ -238,7 +271,7 @@ impl Plan {
                     None => {
                         let text = &source[span.start as usize..span.end as usize];
                         // A variable's span may include `$`, `${`: the name is at its end.
-                        let Some(at) = text.rfind(name.as_str()) else {
+                        let Some(at) = text.rfind(*name) else {
                             continue;
                         };
                         let start = span.start as usize + at;
@@ -377,27 +410,27 @@ fn top_scope(name: &str) -> &str {
 
 /// The variables of a tree by name, with each place naming them; an
 /// interpolated bare reference (`"${Name}"`) is a variable in Puppet 3.
-fn collect_variables(
-    node: Node,
-    uses: &mut BTreeMap<String, Vec<Span>>,
-    parameters: &mut HashSet<String>,
+fn collect_variables<'p>(
+    node: Node<'p>,
+    uses: &mut BTreeMap<&'p str, Vec<Span>>,
+    parameters: &mut HashSet<&'p str>,
 ) {
     match node {
         Node::Expr(expr) => match &expr.kind {
             ExprKind::Variable(name) => {
-                uses.entry(name.clone()).or_default().push(expr.span);
+                uses.entry(name).or_default().push(expr.span);
                 return;
             }
             ExprKind::Text(inner) => {
                 if let ExprKind::QualifiedReference(name) = &inner.kind {
-                    uses.entry(name.clone()).or_default().push(inner.span);
+                    uses.entry(name).or_default().push(inner.span);
                     return;
                 }
             }
             _ => {}
         },
         Node::Parameter(parameter) => {
-            parameters.insert(parameter.name.clone());
+            parameters.insert(&parameter.name);
         }
         _ => {}
     }

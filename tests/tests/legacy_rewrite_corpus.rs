@@ -5,12 +5,14 @@
 //! rewritten text is what it refused; and on the Fuel code it rewrites
 //! something (the corpus is Puppet 3 code Puppet 7 rejects), and Puppet 7's
 //! own validator accepts every file it rewrote with nothing refused.
+//! `to_puppet7_text`, the text alone (as `granule split` writes it), is
+//! the same text.
 //!
 //! Also the parser's promise `granule split --verify` relies on to read a
 //! manifest once: where the Puppet 3 reading meets no Puppet 3 construct
 //! (no legacy finding, no error), Puppet 7's reading is the same tree.
 
-use granule_parser::rewrite::to_puppet7;
+use granule_parser::rewrite::{to_puppet7, to_puppet7_text};
 use granule_parser::{legacy, parse_with_options, ParseOptions};
 use granule_tests::corpus::{corpus_files, manifests_under, read_manifest, shared_corpus};
 use granule_tests::{require_reference, target_dir, validation_oracle};
@@ -81,6 +83,7 @@ fn check(files: &[PathBuf]) -> (usize, usize, Vec<(PathBuf, String)>) {
             continue;
         };
         let out = to_puppet7(&source);
+        assert_eq!(to_puppet7_text(&source), out.text, "{}", file.display());
         let after = refused_constructs(&out.text)
             .unwrap_or_else(|| panic!("{}: the rewrite broke the syntax", file.display()));
         assert!(

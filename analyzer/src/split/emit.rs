@@ -55,7 +55,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
         let manifest = match proposal.target {
-            Target::Puppet7 => granule_parser::rewrite::to_puppet7(&manifest).text,
+            Target::Puppet7 => granule_parser::rewrite::to_puppet7_text(&manifest),
             Target::Puppet3 => manifest,
         };
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
