@@ -715,10 +715,9 @@ impl<'a> Semantic<'a> {
             .filter(move |other| !other.fallback && other.resource == resource.resource)
     }
 
-    /// Whether a collector collects a resource declaration.
     /// The resources a collector may collect, with how surely
-    /// (`collects` is `Match::Yes` or `Match::Maybe`), in the analysis'
-    /// order: evaluated once per collector of the analysis.
+    /// (`Match::Yes` or `Match::Maybe`), in the analysis' order: its query
+    /// is evaluated once per collector of the analysis.
     pub fn collected(
         &self,
         collector: &CollectorDeclaration,

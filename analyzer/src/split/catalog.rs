@@ -217,9 +217,9 @@ impl<'a> Catalogs<'a> {
         let mut owners: FastMap<&'a Vertex, Vec<usize>> = FastMap::default();
         for (index, (_, own)) in units.iter().enumerate() {
             for &end in own {
-                let units = owners.entry(end).or_default();
-                if units.last() != Some(&index) {
-                    units.push(index);
+                let owning = owners.entry(end).or_default();
+                if owning.last() != Some(&index) {
+                    owning.push(index);
                 }
             }
         }

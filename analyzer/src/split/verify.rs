@@ -35,18 +35,19 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
         let read_as_puppet3 = parse_with_options(&source, as_puppet3);
         let lines = LineIndex::new(&source);
         let mut listed_lines = HashSet::new();
-        let mut refused = Vec::new();
-        let parsed = match proposal.target {
-            Target::Puppet3 => read_as_puppet3,
+        let (parsed, refused) = match proposal.target {
+            Target::Puppet3 => (read_as_puppet3, Vec::new()),
             Target::Puppet7 => {
-                refused = rewrite_parsed(&source, &read_as_puppet3).refused;
+                let refused = rewrite_parsed(&source, &read_as_puppet3).refused;
                 // Puppet 3's reading differs from Puppet 7's only where it
                 // meets a Puppet 3 construct (each one a legacy finding).
-                if read_as_puppet3.errors.is_empty() && read_as_puppet3.legacy.is_empty() {
-                    read_as_puppet3
-                } else {
-                    parse_with_options(&source, ParseOptions::default())
-                }
+                let parsed =
+                    if read_as_puppet3.errors.is_empty() && read_as_puppet3.legacy.is_empty() {
+                        read_as_puppet3
+                    } else {
+                        parse_with_options(&source, ParseOptions::default())
+                    };
+                (parsed, refused)
             }
         };
         for refusal in refused {

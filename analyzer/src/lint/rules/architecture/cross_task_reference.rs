@@ -156,7 +156,6 @@ struct Collected<'a> {
     of: FastMap<u32, Rc<Surely<'a>>>,
     /// The ordering edges each collector stands at an end of.
     chains: FastMap<&'a Vertex, Vec<&'a Edge>>,
-    workspace: &'a Workspace<'a>,
     /// `applying`'s answers, by the declaration's address.
     applying: RefCell<FastMap<*const ResourceDeclaration, Rc<[usize]>>>,
     /// `in_catalog`'s tasks (indexes) per class or resource: asked for
@@ -314,7 +313,6 @@ impl<'a> Collected<'a> {
             declarations,
             of: FastMap::default(),
             chains,
-            workspace,
             applying: RefCell::default(),
             declaring: RefCell::default(),
             relayed: RefCell::default(),
@@ -345,9 +343,8 @@ impl<'a> Collected<'a> {
     /// collects. One whose query only run-time values decide (a title
     /// computed from variables) is left out: `granule split` lists those
     /// as hazards.
-    fn surely(&mut self, index: u32) -> Rc<Surely<'a>> {
+    fn surely(&mut self, workspace: &Workspace<'a>, index: u32) -> Rc<Surely<'a>> {
         let semantic = self.semantic;
-        let workspace = self.workspace;
         let edge = &workspace.analysis.edges[index as usize];
         let declarations = &self.declarations;
         let found = self.of.entry(index).or_insert_with(|| {
@@ -550,7 +547,7 @@ fn check_collector<'a>(
     // tasks apply it again, unchanged).
     let mut others: Vec<&str> = Vec::new();
     let mut there = None;
-    let found = collected.surely(index);
+    let found = collected.surely(workspace, index);
     let surely = &found.resources;
     let declaration = collected.declaration(edge);
     // What an override sets is lost again where the resource is applied
