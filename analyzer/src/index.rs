@@ -5,7 +5,7 @@
 use crate::model::{Definition, DefinitionKind, Finding, Location};
 use crate::modulepath::{self, Module};
 use granule_parser::{
-    parse_with_options, Diagnostic, ExprKind, LineIndex, ParseOptions, Program, Span, SyntaxError,
+    parse_legacy_recovering, Diagnostic, ExprKind, LineIndex, Program, Span, SyntaxError,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -199,11 +199,7 @@ fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<Synt
         Ok(text) => (text, None),
         Err(not_utf8) => (not_utf8.lossy, Some(not_utf8.error)),
     };
-    let options = ParseOptions {
-        epp: false,
-        legacy: true,
-    };
-    let mut parsed = parse_with_options(&source, options);
+    let mut parsed = parse_legacy_recovering(&source);
     parsed.errors.splice(0..0, not_utf8);
     let lines = LineIndex::new(&source);
     let file = SourceFile {

@@ -35,8 +35,8 @@ pub mod visit;
 pub use ast::*;
 pub use diagnostics::{Diagnostic, Severity, SyntaxError};
 pub use parser::{
-    parse, parse_epp, parse_epp_recovering, parse_recovering, parse_with_options, ParseOptions,
-    Parsed,
+    parse, parse_epp, parse_epp_recovering, parse_legacy_recovering, parse_recovering,
+    parse_with_options, ParseOptions, Parsed,
 };
 pub use span::{LineIndex, Span};
 pub use validate::validate;

@@ -107,6 +107,16 @@ pub fn parse_recovering(source: &str) -> Parsed {
     parse_with_options(source, ParseOptions::default())
 }
 
+/// Parses Puppet source as Puppet 3 read it ([`ParseOptions::legacy`]),
+/// recovering from syntax errors.
+pub fn parse_legacy_recovering(source: &str) -> Parsed {
+    let options = ParseOptions {
+        legacy: true,
+        ..ParseOptions::default()
+    };
+    parse_with_options(source, options)
+}
+
 /// [`parse_recovering`] for an EPP template.
 pub fn parse_epp_recovering(source: &str) -> Parsed {
     let options = ParseOptions {

@@ -23,7 +23,7 @@ use crate::ast::{BinaryOp, Expr, ExprKind, KeyedEntry, Program};
 use crate::legacy;
 use crate::span::Span;
 use crate::visit::{for_each_child, Node};
-use crate::{parse_with_options, ParseOptions, Parsed};
+use crate::{parse_legacy_recovering, Parsed};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The text for Puppet 7, what changed and what could not.
@@ -55,25 +55,17 @@ pub struct Refusal {
 /// syntax error (even read as Puppet 3) is returned as it is: nothing in it
 /// can be located safely.
 pub fn to_puppet7(source: &str) -> Rewritten {
-    rewrite_parsed(source, &read_as_puppet3(source))
+    rewrite_parsed(source, &parse_legacy_recovering(source))
 }
 
 /// [`to_puppet7`]'s text alone: what it changes, without looking for what
 /// it must refuse (the rest of Puppet 7's validation).
 pub fn to_puppet7_text(source: &str) -> String {
-    let parsed = read_as_puppet3(source);
+    let parsed = parse_legacy_recovering(source);
     if !parsed.errors.is_empty() {
         return source.to_string();
     }
     Plan::of_changes(&parsed, source).finish(source).text
-}
-
-fn read_as_puppet3(source: &str) -> Parsed {
-    let options = ParseOptions {
-        legacy: true,
-        ..ParseOptions::default()
-    };
-    parse_with_options(source, options)
 }
 
 /// [`to_puppet7`] for `source` as [`crate::ParseOptions::legacy`] has

@@ -13,7 +13,7 @@
 //! (no legacy finding, no error), Puppet 7's reading is the same tree.
 
 use granule_parser::rewrite::{to_puppet7, to_puppet7_text};
-use granule_parser::{legacy, parse_with_options, ParseOptions};
+use granule_parser::{legacy, parse_legacy_recovering, parse_recovering};
 use granule_tests::corpus::{corpus_files, manifests_under, read_manifest, shared_corpus};
 use granule_tests::{require_reference, target_dir, validation_oracle};
 use std::path::PathBuf;
@@ -22,11 +22,7 @@ use std::path::PathBuf;
 /// or fails on (camelCase starting lower case and an empty `if` are valid
 /// Puppet 7), by code and offset.
 fn refused_constructs(source: &str) -> Option<Vec<(String, u32)>> {
-    let options = ParseOptions {
-        legacy: true,
-        ..ParseOptions::default()
-    };
-    let parsed = parse_with_options(source, options);
+    let parsed = parse_legacy_recovering(source);
     if !parsed.errors.is_empty() {
         return None;
     }
@@ -52,15 +48,11 @@ fn check_same_reading(files: &[PathBuf]) -> usize {
     let mut same = 0;
     for file in files {
         let source = read_manifest(file);
-        let legacy = ParseOptions {
-            legacy: true,
-            ..ParseOptions::default()
-        };
-        let as_puppet3 = parse_with_options(&source, legacy);
+        let as_puppet3 = parse_legacy_recovering(&source);
         if !as_puppet3.errors.is_empty() || !as_puppet3.legacy.is_empty() {
             continue;
         }
-        let as_puppet7 = parse_with_options(&source, ParseOptions::default());
+        let as_puppet7 = parse_recovering(&source);
         assert!(
             as_puppet7.errors.is_empty() && as_puppet7.program == as_puppet3.program,
             "{}: read as Puppet 7 otherwise than as Puppet 3, with no Puppet 3 construct \

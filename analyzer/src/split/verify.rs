@@ -12,7 +12,7 @@
 
 use super::{Proposal, Target};
 use granule_parser::rewrite::rewrite_parsed;
-use granule_parser::{parse_with_options, validate, LineIndex, ParseOptions, Severity};
+use granule_parser::{parse_legacy_recovering, parse_recovering, validate, LineIndex, Severity};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -28,11 +28,7 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
                 continue;
             }
         };
-        let as_puppet3 = ParseOptions {
-            legacy: true,
-            ..ParseOptions::default()
-        };
-        let read_as_puppet3 = parse_with_options(&source, as_puppet3);
+        let read_as_puppet3 = parse_legacy_recovering(&source);
         let lines = LineIndex::new(&source);
         let mut listed_lines = HashSet::new();
         let (parsed, refused) = match proposal.target {
@@ -45,7 +41,7 @@ pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
                     if read_as_puppet3.errors.is_empty() && read_as_puppet3.legacy.is_empty() {
                         read_as_puppet3
                     } else {
-                        parse_with_options(&source, ParseOptions::default())
+                        parse_recovering(&source)
                     };
                 (parsed, refused)
             }
