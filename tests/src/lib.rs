@@ -89,6 +89,17 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
+/// Puppet's settings that keep a run's configuration, state, code, logs and
+/// run files (pid and lock files) under `dir`: tests running Puppet in
+/// parallel share nothing, not even `/run/puppet`, which two first runs on
+/// a fresh machine would both try to create.
+pub fn puppet_dirs(dir: &std::path::Path) -> Vec<String> {
+    ["confdir", "vardir", "codedir", "logdir", "rundir"]
+        .iter()
+        .map(|setting| format!("--{setting}={}", dir.join(setting).display()))
+        .collect()
+}
+
 /// The process's peak resident memory (Linux `VmHWM`), 0 where unknown.
 pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

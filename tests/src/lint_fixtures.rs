@@ -89,12 +89,7 @@ pub fn puppet_apply(
         .args(["apply", "--noop", "--color=false"])
         .arg(format!("--modulepath={modulepath}"))
         .args(options);
-    for setting in ["confdir", "vardir", "codedir", "logdir"] {
-        command.arg(format!(
-            "--{setting}={}",
-            puppet_dir.join(setting).display()
-        ));
-    }
+    command.args(crate::puppet_dirs(puppet_dir));
     let output = command.arg(manifest).output().expect("puppet runs");
     format!("{}{}", text(&output.stdout), text(&output.stderr))
 }

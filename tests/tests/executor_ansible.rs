@@ -548,11 +548,8 @@ fn a_split_monolith_runs_through_ansible_with_puppet_as_through_granule() {
             "--ansible-playbook".into(),
             ansible.display().to_string(),
         ];
-        for setting in ["confdir", "vardir", "codedir", "logdir"] {
-            args.push(format!(
-                "--puppet-arg=--{setting}={}",
-                puppet.join(setting).display()
-            ));
+        for setting in granule_tests::puppet_dirs(&puppet) {
+            args.push(format!("--puppet-arg={setting}"));
         }
         let output = granule_command(&dir, &args)
             .env("FACTER_granule_root", &node_root)

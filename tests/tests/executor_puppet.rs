@@ -12,16 +12,10 @@ use std::path::Path;
 /// Facts are not collected (`--facts_terminus=memory`): the manifests use
 /// none, and Facter alone takes about ten seconds per run in a container.
 fn puppet_args(dir: &Path) -> Vec<String> {
-    let puppet = dir.join("puppet");
-    ["confdir", "vardir", "codedir", "logdir"]
+    granule_tests::puppet_dirs(&dir.join("puppet"))
         .iter()
-        .map(|setting| {
-            format!(
-                "--puppet-arg=--{setting}={}",
-                puppet.join(setting).display()
-            )
-        })
-        .chain(["--puppet-arg=--facts_terminus=memory".to_string()])
+        .chain(&["--facts_terminus=memory".to_string()])
+        .map(|setting| format!("--puppet-arg={setting}"))
         .collect()
 }
 

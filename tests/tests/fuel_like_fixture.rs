@@ -406,12 +406,7 @@ fn apply_twice(test: &str, role: &str) {
         let mut command = Command::new("puppet");
         command.args(["apply", "--detailed-exitcodes", "--color=false"]);
         command.arg("--modulepath").arg(&modulepath);
-        for setting in ["confdir", "vardir", "codedir", "logdir"] {
-            command.arg(format!(
-                "--{setting}={}",
-                scratch.join("puppet").join(setting).display()
-            ));
-        }
+        command.args(granule_tests::puppet_dirs(&scratch.join("puppet")));
         let output = command
             .arg(fixture().join("manifests/site.pp"))
             .env("FACTER_granule_root", &root)

@@ -129,12 +129,7 @@ impl Node {
         command
             .args(["apply", "--detailed-exitcodes", "--color=false"])
             .arg(format!("--modulepath={}", self.modulepath));
-        for setting in ["confdir", "vardir", "codedir", "logdir"] {
-            command.arg(format!(
-                "--{setting}={}",
-                self.puppet_dir.join(setting).display()
-            ));
-        }
+        command.args(granule_tests::puppet_dirs(&self.puppet_dir));
         for (fact, value) in &self.facts {
             command.env(format!("FACTER_{fact}"), value);
         }
