@@ -624,7 +624,9 @@ impl<'a> Catalogs<'a> {
                 reason,
                 location: edge.location.clone(),
                 hub,
-                alone: relayed,
+                // Reading a class's variables needs that class evaluated
+                // (with its declaration), not what its task joins to it.
+                alone: relayed || edge.kind == EdgeKind::ReadsVariable,
                 include: None,
                 by: Vec::new(),
                 relayed,

@@ -692,11 +692,19 @@ pub fn split<'a>(
     let with_borrowed = with_borrowed_groups(&final_groups, &borrowed, &borrowed_alone, &mut sets);
     for task in &mut tasks {
         let home: BTreeSet<usize> = task.units.iter().copied().collect();
+        task.groups = task
+            .units
+            .iter()
+            .flat_map(|&u| monolith.units[u].roles.iter().cloned())
+            .collect();
+        // A lender's task may run on roles this one does not: its units
+        // for those roles would be dead code here.
         task.borrowed = task
             .units
             .iter()
             .flat_map(|&u| with_borrowed[&sets_first(&final_groups, u)].iter().copied())
             .filter(|u| !home.contains(u))
+            .filter(|&u| !monolith.units[u].roles.is_disjoint(&task.groups))
             .collect();
         for unit in task.applied() {
             for &class in &included[unit] {
@@ -711,7 +719,6 @@ pub fn split<'a>(
         for &unit in &task.units {
             task_of[unit] = index;
             let unit = &monolith.units[unit];
-            task.groups.extend(unit.roles.iter().cloned());
             task.source.push(unit.location.to_string());
             if let UnitKind::Class(name) = &unit.kind {
                 task.classes.insert(name.clone());
