@@ -29,16 +29,24 @@
 //! executor keeps the tasks of other roles in its graph):
 //!
 //! * both ends are in some task's catalog of the role;
-//! * order: for every task T whose catalog holds B, either T's catalog holds
-//!   a relationship `A -> B` of its own (of either kind), or a task whose
-//!   catalog holds A runs before T. So B is never applied before A has been.
-//! * refresh (`notify`, `subscribe`, `~>`): besides the order, every task
-//!   whose catalog holds A holds `A ~> B` itself. A refresh event does not
-//!   outlive the Puppet run that sends it, so task order cannot carry one:
-//!   whichever task changes A must refresh B in the same run. An `anchor`
-//!   has no state and only passes on the events it receives: when A is one,
-//!   this holds for the tasks where a resource other than an anchor
-//!   notifies A, directly or through other anchors.
+//! * order, between resources that are not anchors: for each ordering
+//!   `A -> B` of the monolith (of either kind), directly or through anchors
+//!   only (`A -> Anchor[x] -> ... -> B`), and every task T whose catalog
+//!   holds B, either T's catalog orders A before B itself (directly or
+//!   through anchors), or a task whose catalog holds A runs before T. So B
+//!   is never applied before A has been. An anchor has no state: when it is
+//!   applied changes nothing, only what it orders does (a task holding
+//!   `Anchor[x]` and nothing after it needs no order; one holding what
+//!   comes after it must run after what comes before it, whoever holds the
+//!   anchor).
+//! * refresh (`notify`, `subscribe`, `~>`): besides the order, for each
+//!   refresh `A ~> B` of the monolith between resources that are not
+//!   anchors, directly or passed on by anchors (`A ~> Anchor[x] ~> B`: an
+//!   anchor passes on the events it receives to what it notifies), every
+//!   task whose catalog holds A refreshes B from it in its own catalog the
+//!   same way. A refresh event does not outlive the Puppet run that sends
+//!   it, so task order cannot carry one: whichever task changes A must
+//!   refresh B in the same run.
 //!
 //! A failure names the role, the task(s), the resource or relationship and
 //! why, for every problem found, not only the first.
@@ -373,28 +381,31 @@ fn is_anchor(reference: &str) -> bool {
     reference.starts_with("Anchor[")
 }
 
-/// The anchors of a catalog that can send a refresh: an anchor has no state
-/// of its own and only passes on the events it receives, so those a
-/// resource other than an anchor notifies, directly or through anchors.
-fn live_anchors(catalog: &Catalog) -> BTreeSet<&str> {
-    let notifies = || {
-        catalog
-            .edges
-            .iter()
-            .filter(|(_, _, kind)| *kind == EdgeKind::Notify)
-    };
-    let mut live: BTreeSet<&str> = BTreeSet::new();
-    let mut reached: Vec<&str> = notifies()
-        .filter(|(from, to, _)| !is_anchor(from) && is_anchor(to))
-        .map(|(_, to, _)| to.as_str())
-        .collect();
-    while let Some(anchor) = reached.pop() {
-        if live.insert(anchor) {
-            let next = notifies().filter(|(from, to, _)| from == anchor && is_anchor(to));
-            reached.extend(next.map(|(_, to, _)| to.as_str()));
+/// What a catalog's relationships make each resource that is not an anchor
+/// run before (`refreshes`: refresh), directly or through anchors only: an
+/// anchor has no state, it only orders, and passes on the refresh events it
+/// receives to what it notifies.
+fn through_anchors(catalog: &Catalog, refreshes: bool) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut next: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (from, to, kind) in &catalog.edges {
+        if !refreshes || *kind == EdgeKind::Notify {
+            next.entry(from.as_str()).or_default().push(to.as_str());
         }
     }
-    live
+    let mut reached: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (&first, direct) in next.iter().filter(|(from, _)| !is_anchor(from)) {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut stack: Vec<&str> = direct.clone();
+        let then = reached.entry(first).or_default();
+        while let Some(end) = stack.pop() {
+            if !is_anchor(end) {
+                then.insert(end);
+            } else if seen.insert(end) {
+                stack.extend(next.get(end).into_iter().flatten().copied());
+            }
+        }
+    }
+    reached
 }
 
 /// (c): every relationship of the monolith, by the definition at the top;
@@ -412,76 +423,90 @@ fn check_relationships(
         }
     }
     let names = |indices: &[usize]| task_list(indices.iter().map(|i| role.tasks[*i].0));
-    let live_anchors: Vec<BTreeSet<&str>> = role
-        .tasks
-        .iter()
-        .map(|(_, catalog)| live_anchors(catalog))
-        .collect();
     for (from, to, kind) in &role.monolith.edges {
-        let arrow = match kind {
-            EdgeKind::Before => "->",
-            EdgeKind::Notify => "~>",
-        };
-        let edge = format!("{from} {arrow} {to}");
-        let (Some(from_holders), Some(to_holders)) = (holders.get(from), holders.get(to)) else {
-            let lost: Vec<&str> = [from, to]
-                .into_iter()
-                .filter(|end| !holders.contains_key(*end))
-                .map(String::as_str)
-                .collect();
+        let lost: Vec<&str> = [from, to]
+            .into_iter()
+            .filter(|end| !holders.contains_key(*end))
+            .map(String::as_str)
+            .collect();
+        if !lost.is_empty() {
+            let arrow = match kind {
+                EdgeKind::Before => "->",
+                EdgeKind::Notify => "~>",
+            };
             problems.add(
                 "relationships with an end in no task",
                 format!(
-                    "role {role_name}: {edge}: {} in no task's catalog",
+                    "role {role_name}: {from} {arrow} {to}: {} in no task's catalog",
                     lost.join(" and ")
                 ),
             );
+        }
+    }
+    let own = |refreshes: bool| -> Vec<BTreeMap<&str, BTreeSet<&str>>> {
+        role.tasks
+            .iter()
+            .map(|(_, catalog)| through_anchors(catalog, refreshes))
+            .collect()
+    };
+    let (own_orderings, own_refreshes) = (own(false), own(true));
+    let in_own = |own: &[BTreeMap<&str, BTreeSet<&str>>], task: usize, first: &str, then: &str| {
+        own[task]
+            .get(first)
+            .is_some_and(|thens| thens.contains(then))
+    };
+    for (first, thens) in through_anchors(&role.monolith, false) {
+        let Some(first_holders) = holders.get(first) else {
             continue;
         };
-        let holds = |index: usize, kinds: &[EdgeKind]| {
-            let edges = &role.tasks[index].1.edges;
-            kinds
-                .iter()
-                .any(|kind| edges.contains(&(from.clone(), to.clone(), *kind)))
-        };
-        let unordered: Vec<usize> = to_holders
-            .iter()
-            .copied()
-            .filter(|&task| {
-                let id = role.tasks[task].0;
-                !holds(task, &[EdgeKind::Before, EdgeKind::Notify])
-                    && !from_holders
-                        .iter()
-                        .any(|&first| before[id].contains(role.tasks[first].0))
-            })
-            .collect();
-        if !unordered.is_empty() {
-            problems.add(
-                "relationships neither in a task nor carried by task order",
-                format!(
-                    "role {role_name}: {edge}: task(s) {} apply {to} without the relationship, \
-                     and no task holding {from} ({}) runs before them",
-                    names(&unordered),
-                    names(from_holders)
-                ),
-            );
+        for then in thens {
+            let unordered: Vec<usize> = holders
+                .get(then)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&task| {
+                    let id = role.tasks[task].0;
+                    !in_own(&own_orderings, task, first, then)
+                        && !first_holders
+                            .iter()
+                            .any(|&earlier| before[id].contains(role.tasks[earlier].0))
+                })
+                .collect();
+            if !unordered.is_empty() {
+                problems.add(
+                    "orderings neither in a task nor carried by task order",
+                    format!(
+                        "role {role_name}: {first} before {then}: task(s) {} apply {then} \
+                         without ordering it after {first}, and no task holding {first} ({}) \
+                         runs before them",
+                        names(&unordered),
+                        names(first_holders)
+                    ),
+                );
+            }
         }
-        let may_send_events =
-            |task: usize| !is_anchor(from) || live_anchors[task].contains(from.as_str());
-        if *kind == EdgeKind::Notify {
-            let silent: Vec<usize> = from_holders
+    }
+    for (sender, receivers) in through_anchors(&role.monolith, true) {
+        let Some(sender_holders) = holders.get(sender) else {
+            continue;
+        };
+        for receiver in receivers {
+            let silent: Vec<usize> = sender_holders
                 .iter()
                 .copied()
-                .filter(|&task| !holds(task, &[EdgeKind::Notify]) && may_send_events(task))
+                .filter(|&task| !in_own(&own_refreshes, task, sender, receiver))
                 .collect();
             if !silent.is_empty() {
+                let receiving = holders.get(receiver).map_or(&[][..], Vec::as_slice);
                 problems.add(
                     "refreshes lost",
                     format!(
-                        "role {role_name}: {edge}: task(s) {} apply {from} without refreshing {to} \
-                         in the same run (tasks holding {to}: {})",
+                        "role {role_name}: {sender} refreshes {receiver}: task(s) {} apply \
+                         {sender} without refreshing {receiver} in the same run (tasks holding \
+                         {receiver}: {})",
                         names(&silent),
-                        names(to_holders)
+                        names(receiving)
                     ),
                 );
             }
