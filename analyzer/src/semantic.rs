@@ -181,6 +181,9 @@ pub struct Semantic<'a> {
     relaying: FastSet<&'a Vertex>,
     /// The refreshing edges each anchor sends on, by index.
     relays: FastMap<&'a Vertex, Vec<u32>>,
+    /// The ordering edges (refreshes too) with an anchor at an end, per
+    /// anchor, by index.
+    anchored: FastMap<&'a Vertex, Vec<u32>>,
     /// The declarations of each collector (a query written alike in
     /// several places is one vertex).
     collectors: FastMap<&'a Vertex, Vec<&'a CollectorDeclaration>>,
@@ -215,6 +218,7 @@ impl<'a> Semantic<'a> {
             values: Mutex::new(FastMap::default()),
             relaying: FastSet::default(),
             relays: FastMap::default(),
+            anchored: FastMap::default(),
             collectors: FastMap::default(),
             collections: (0..analysis.collectors.len())
                 .map(|_| OnceLock::new())
@@ -298,6 +302,13 @@ impl<'a> Semantic<'a> {
                 .push(collector);
         }
         for (index, edge) in analysis.edges.iter().enumerate() {
+            if edge.kind.from_runs_first().is_some() {
+                for end in [&edge.from, &edge.to] {
+                    if is_anchor(end) {
+                        model.anchored.entry(end).or_default().push(index as u32);
+                    }
+                }
+            }
             if !edge.kind.refreshes() {
                 continue;
             }
@@ -470,6 +481,46 @@ impl<'a> Semantic<'a> {
         refreshed.sort();
         refreshed.dedup();
         refreshed
+    }
+
+    /// The ordering edges (refreshes too) written with an anchor at an end.
+    pub fn anchored_edges(&self) -> impl Iterator<Item = &'a Edge> + '_ {
+        let edges = &self.analysis.edges;
+        let mut indexes: Vec<u32> = self.anchored.values().flatten().copied().collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes.into_iter().map(move |index| &edges[index as usize])
+    }
+
+    /// What an anchor orders, through other anchors: the ends that run
+    /// after it (`after`) or before it by an ordering or refresh written
+    /// with it. An anchor changes nothing itself: between tasks, only the
+    /// order of these matters.
+    pub fn ordered_through(&self, anchor: &'a Vertex, after: bool) -> Vec<&'a Vertex> {
+        let mut seen: FastSet<&'a Vertex> = FastSet::default();
+        let mut next = vec![anchor];
+        let mut found = Vec::new();
+        while let Some(at) = next.pop() {
+            if !seen.insert(at) {
+                continue;
+            }
+            for &index in self.anchored.get(at).into_iter().flatten() {
+                let (first, then) = self.analysis.edges[index as usize].in_run_order();
+                let other = match (after, first == at, then == at) {
+                    (true, true, false) => then,
+                    (false, false, true) => first,
+                    _ => continue,
+                };
+                if is_anchor(other) {
+                    next.push(other);
+                } else {
+                    found.push(other);
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
     }
 
     /// The declarations of a collector vertex, wherever written.

@@ -834,7 +834,6 @@ fn relationship_placement_tasks_compile_to_the_monoliths_catalog() {
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]
-#[ignore = "issue 11 is open: the split includes the deps class in the package's task and orders that task before the first task holding the anchor only, not before the one holding what runs after it (docs/split.md, Where it stands); run with --ignored"]
 fn deps_followers_tasks_compile_to_the_monoliths_catalog() {
     const TEST: &str = "split_catalog_equivalence_deps_followers";
     if require_reference(TEST, puppet_available()).is_none()

@@ -2023,6 +2023,31 @@ fn unit_orders<'a>(
             });
         }
     }
+    // What a module orders through its anchors (`X -> Anchor[a]`, and
+    // what runs after `a`): task order keeps it where no cycle prevents
+    // it. Each catalog holding the anchors orders what it holds of both;
+    // between tasks nothing else would.
+    for edge in semantic.anchored_edges() {
+        let (first, then) = edge.in_run_order();
+        if crate::semantic::is_anchor(first) || !crate::semantic::is_anchor(then) {
+            continue;
+        }
+        let before = end_units(first);
+        for after in semantic.ordered_through(then, true) {
+            for &(then, _, roles_then) in &end_units(after) {
+                for &(first, _, roles_first) in &before {
+                    if first != then && roles_first & roles_then != 0 {
+                        orders.push(Order {
+                            first,
+                            then,
+                            edge,
+                            certain: false,
+                        });
+                    }
+                }
+            }
+        }
+    }
     for collector in uses {
         // A resource the collector meets in some unit's catalog is ordered
         // there; only those it meets nowhere need task order.
