@@ -492,11 +492,11 @@ impl<'a> Semantic<'a> {
         indexes.into_iter().map(move |index| &edges[index as usize])
     }
 
-    /// What an anchor orders, through other anchors: the ends that run
-    /// after it (`after`) or before it by an ordering or refresh written
-    /// with it. An anchor changes nothing itself: between tasks, only the
-    /// order of these matters.
-    pub fn ordered_through(&self, anchor: &'a Vertex, after: bool) -> Vec<&'a Vertex> {
+    /// What an anchor orders after it, through other anchors: the ends
+    /// that run after it by an ordering or refresh written with it. An
+    /// anchor changes nothing itself: between tasks, only the order of
+    /// these after what runs before it matters.
+    pub fn ordered_after(&self, anchor: &'a Vertex) -> Vec<&'a Vertex> {
         let mut seen: FastSet<&'a Vertex> = FastSet::default();
         let mut next = vec![anchor];
         let mut found = Vec::new();
@@ -506,15 +506,13 @@ impl<'a> Semantic<'a> {
             }
             for &index in self.anchored.get(at).into_iter().flatten() {
                 let (first, then) = self.analysis.edges[index as usize].in_run_order();
-                let other = match (after, first == at, then == at) {
-                    (true, true, false) => then,
-                    (false, false, true) => first,
-                    _ => continue,
-                };
-                if is_anchor(other) {
-                    next.push(other);
+                if first != at || then == at {
+                    continue;
+                }
+                if is_anchor(then) {
+                    next.push(then);
                 } else {
-                    found.push(other);
+                    found.push(then);
                 }
             }
         }

@@ -729,16 +729,12 @@ pub fn split<'a>(
     // Run stages order whole tasks first; an ordering between units that
     // contradicts them cannot hold in the monolith either (Puppet would
     // refuse the cycle), so it is not kept.
-    let mut task_order = TaskOrder {
-        order: stage_order(analysis, &monolith, &tasks)
-            .into_iter()
-            .filter(|(a, b)| a != b)
-            .collect(),
-        cuts: Vec::new(),
-        against_stages: Vec::new(),
-        soft_dropped: 0,
-        closing: HashSet::new(),
-    };
+    let mut task_order = TaskOrder::new(tasks.len());
+    for (a, b) in stage_order(analysis, &monolith, &tasks) {
+        if a != b {
+            task_order.insert(a, b);
+        }
+    }
     // Orderings surely in the monolith first, then what collectors carry,
     // then orderings through matches only run time decides: each is kept
     // unless an earlier one contradicts it.
@@ -1513,7 +1509,7 @@ fn place<'a>(
                 .all(|(then, firsts)| {
                     firsts
                         .iter()
-                        .any(|&first| !reaches(&task_order.order, *then, first))
+                        .any(|&first| !task_order.reaches(*then, first))
                 })
         };
         let at = placement
@@ -2027,16 +2023,29 @@ fn unit_orders<'a>(
     // what runs after `a`): task order keeps it where no cycle prevents
     // it. Each catalog holding the anchors orders what it holds of both;
     // between tasks nothing else would.
+    // (Each pair of units once: a module's anchors order the same units
+    // through many edges.)
+    let mut through_anchors: HashSet<(usize, usize)> = HashSet::new();
+    let mut after_anchor: HashMap<&'a Vertex, Vec<&'a Vertex>> = HashMap::new();
+    let mut stand_ins = |anchor: &'a Vertex| -> Vec<&'a Vertex> {
+        after_anchor
+            .entry(anchor)
+            .or_insert_with(|| semantic.ordered_after(anchor))
+            .clone()
+    };
     for edge in semantic.anchored_edges() {
         let (first, then) = edge.in_run_order();
         if crate::semantic::is_anchor(first) || !crate::semantic::is_anchor(then) {
             continue;
         }
         let before = end_units(first);
-        for after in semantic.ordered_through(then, true) {
+        for after in stand_ins(then) {
             for &(then, _, roles_then) in &end_units(after) {
                 for &(first, _, roles_first) in &before {
-                    if first != then && roles_first & roles_then != 0 {
+                    if first != then
+                        && roles_first & roles_then != 0
+                        && through_anchors.insert((first, then))
+                    {
                         orders.push(Order {
                             first,
                             then,
@@ -2106,12 +2115,47 @@ struct TaskOrder {
     against_stages: Vec<String>,
     /// Uncertain or carried orderings not kept (each would close a cycle).
     soft_dropped: usize,
-    /// Pairs of tasks found to close a cycle: they still do, as `order`
-    /// only grows.
-    closing: HashSet<(usize, usize)>,
+    /// `order`'s transitive closure: per task, the tasks it runs before
+    /// (one bit each), kept as orderings are added, so that asking whether
+    /// one would close a cycle does not walk the order each time.
+    after: Vec<Vec<u64>>,
 }
 
 impl TaskOrder {
+    fn new(tasks: usize) -> TaskOrder {
+        TaskOrder {
+            order: BTreeSet::new(),
+            cuts: Vec::new(),
+            against_stages: Vec::new(),
+            soft_dropped: 0,
+            after: vec![vec![0; tasks.div_ceil(64)]; tasks],
+        }
+    }
+
+    /// Whether the order leads from task `from` to task `to` (a task leads
+    /// to itself).
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        from == to || self.after[from][to / 64] & (1 << (to % 64)) != 0
+    }
+
+    /// Adds `a` before `b`: whatever runs before `a` (and `a`) now runs
+    /// before `b` and what `b` runs before.
+    fn insert(&mut self, a: usize, b: usize) {
+        self.order.insert((a, b));
+        if self.reaches(a, b) {
+            return;
+        }
+        let mut added = self.after[b].clone();
+        added[b / 64] |= 1 << (b % 64);
+        for task in 0..self.after.len() {
+            if self.reaches(task, a) {
+                for (word, new) in self.after[task].iter_mut().zip(&added) {
+                    *word |= new;
+                }
+            }
+        }
+    }
+
     /// Orders the tasks of an ordering's units, unless they are one task
     /// or it would close a cycle.
     fn keep(&mut self, kept: &Order, task_of: &[usize], tasks: &[Task]) {
@@ -2120,8 +2164,7 @@ impl TaskOrder {
         if a == b || self.order.contains(&(a, b)) {
             return;
         }
-        if self.closing.contains(&(a, b)) || reaches(&self.order, b, a) {
-            self.closing.insert((a, b));
+        if self.reaches(b, a) {
             if kept.certain {
                 self.against_stages.push(format!(
                     "{} {} {} ({}): `{}` would run before `{}`, against the run stages or the orderings kept before it; not kept",
@@ -2137,7 +2180,7 @@ impl TaskOrder {
             }
             return;
         }
-        self.order.insert((a, b));
+        self.insert(a, b);
         self.cuts.push(Cut::new(edge, [&tasks[a].id, &tasks[b].id]));
     }
 
@@ -2151,39 +2194,18 @@ impl TaskOrder {
         edge: &crate::model::Edge,
         tasks: &[Task],
     ) -> bool {
-        if firsts
-            .iter()
-            .any(|&first| reaches(&self.order, first, then))
-        {
+        if firsts.iter().any(|&first| self.reaches(first, then)) {
             return true;
         }
-        let Some(&first) = firsts
-            .iter()
-            .find(|&&first| !reaches(&self.order, then, first))
-        else {
+        let Some(&first) = firsts.iter().find(|&&first| !self.reaches(then, first)) else {
             self.soft_dropped += 1;
             return false;
         };
-        self.order.insert((first, then));
+        self.insert(first, then);
         self.cuts
             .push(Cut::new(edge, [&tasks[first].id, &tasks[then].id]));
         true
     }
-}
-
-/// Whether `order` leads from task `from` to task `to`.
-fn reaches(order: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
-    let mut stack = vec![from];
-    let mut seen = HashSet::new();
-    while let Some(at) = stack.pop() {
-        if at == to {
-            return true;
-        }
-        if seen.insert(at) {
-            stack.extend(order.range((at, 0)..(at + 1, 0)).map(|&(_, next)| next));
-        }
-    }
-    false
 }
 
 /// The task order run stages give: a task whose units all run in earlier
