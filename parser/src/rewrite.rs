@@ -65,7 +65,20 @@ pub fn to_puppet7_text(source: &str) -> String {
     if !parsed.errors.is_empty() {
         return source.to_string();
     }
-    Plan::of_changes(&parsed, source).finish(source).text
+    Plan::of_changes(&parsed.program, &parsed.legacy, source)
+        .finish(source)
+        .text
+}
+
+/// Whether [`to_puppet7_text`] leaves `source` as it is, given what Puppet
+/// 3's reading ([`parse_legacy_recovering`]) made of it: no construct to
+/// rewrite, no variable to rename.
+pub fn puppet7_text_unchanged(
+    program: &Program,
+    legacy: &[crate::Diagnostic],
+    source: &str,
+) -> bool {
+    Plan::of_changes(program, legacy, source).changes.is_empty()
 }
 
 /// [`to_puppet7`] for `source` as [`crate::ParseOptions::legacy`] has
@@ -78,7 +91,7 @@ pub fn rewrite_parsed(source: &str, parsed: &Parsed) -> Rewritten {
             refused: Vec::new(),
         };
     }
-    let mut plan = Plan::of_changes(parsed, source);
+    let mut plan = Plan::of_changes(&parsed.program, &parsed.legacy, source);
     let findings = legacy::legacy_mode_findings(parsed.legacy.clone(), &parsed.program, source);
     let mut indexed = Vec::new();
     for finding in &findings {
@@ -183,10 +196,10 @@ impl Plan {
     /// renames, the constructs the parser met that have a rewrite, and the
     /// indexed assignments folded into their hash; with the renames
     /// refused.
-    fn of_changes(parsed: &Parsed, source: &str) -> Plan {
+    fn of_changes(program: &Program, legacy: &[crate::Diagnostic], source: &str) -> Plan {
         let mut plan = Plan::default();
-        plan.rename_variables(&parsed.program, source);
-        let mut met: Vec<&crate::Diagnostic> = parsed.legacy.iter().collect();
+        plan.rename_variables(program, source);
+        let mut met: Vec<&crate::Diagnostic> = legacy.iter().collect();
         met.sort_by_key(|finding| finding.span.start);
         for finding in met {
             let text = &source[finding.span.start as usize..finding.span.end as usize];
@@ -207,7 +220,7 @@ impl Plan {
             }
         }
         // Last: a folded key and value carry the rewrites inside them.
-        plan.fold_indexed_assignments(Node::Expr(&parsed.program.body), source);
+        plan.fold_indexed_assignments(Node::Expr(&program.body), source);
         plan
     }
 

@@ -41,6 +41,24 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     let dir =
         std::fs::canonicalize(output.dir).map_err(|e| format!("{}: {e}", output.dir.display()))?;
     let checks = PostChecks::of(analysis);
+    // A manifest's code comes from the sources of its units and of the
+    // classes opened (their statements, guards, parameters, defaults):
+    // where none holds a construct Puppet 7 reads otherwise, neither does
+    // a manifest made of them.
+    let rewrite = proposal.target == Target::Puppet7 && {
+        let mut files: Vec<usize> = proposal.monolith.units.iter().map(|u| u.file).collect();
+        files.extend(proposal.monolith.scopes.iter().map(|scope| scope.file));
+        files.sort_unstable();
+        files.dedup();
+        files.iter().any(|&file| {
+            let file = &analysis.codebase.files[file];
+            !granule_parser::rewrite::puppet7_text_unchanged(
+                &file.program,
+                &file.legacy,
+                &file.source,
+            )
+        })
+    };
     for task in &proposal.tasks {
         let task_dir = dir.join(&task.id);
         std::fs::create_dir_all(&task_dir)
@@ -54,9 +72,10 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         };
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
-        let manifest = match proposal.target {
-            Target::Puppet7 => granule_parser::rewrite::to_puppet7_text(&manifest),
-            Target::Puppet3 => manifest,
+        let manifest = if rewrite {
+            granule_parser::rewrite::to_puppet7_text(&manifest)
+        } else {
+            manifest
         };
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
         let keys: Vec<String> = reads
