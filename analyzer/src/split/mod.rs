@@ -2034,12 +2034,12 @@ fn unit_orders<'a>(
             .clone()
     };
     for edge in semantic.anchored_edges() {
-        let (first, then) = edge.in_run_order();
-        if crate::semantic::is_anchor(first) || !crate::semantic::is_anchor(then) {
+        let (earlier, anchor) = edge.in_run_order();
+        if crate::semantic::is_anchor(earlier) || !crate::semantic::is_anchor(anchor) {
             continue;
         }
-        let before = end_units(first);
-        for after in stand_ins(then) {
+        let before = end_units(earlier);
+        for after in stand_ins(anchor) {
             for &(then, _, roles_then) in &end_units(after) {
                 for &(first, _, roles_first) in &before {
                     if first != then
