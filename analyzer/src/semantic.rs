@@ -450,32 +450,23 @@ impl<'a> Semantic<'a> {
     /// anchors, a collector there standing for the resources it surely
     /// collects. A resource or class with a computed title is left out.
     pub fn refreshed_through(&self, anchor: &'a Vertex) -> Vec<&'a Vertex> {
-        let mut seen: FastSet<&'a Vertex> = FastSet::default();
-        let mut next = vec![anchor];
         let mut refreshed = Vec::new();
-        while let Some(at) = next.pop() {
-            if !seen.insert(at) {
-                continue;
-            }
-            for &index in self.relays.get(at).into_iter().flatten() {
-                let receiver = self.analysis.edges[index as usize].in_run_order().1;
-                match receiver {
-                    end if is_anchor(end) => next.push(end),
-                    Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
-                        refreshed.push(receiver)
-                    }
-                    Vertex::Collector { .. } => {
-                        for collector in self.collectors_named(receiver) {
-                            refreshed.extend(
-                                self.collected(collector)
-                                    .filter(|&(_, matches)| matches == Match::Yes)
-                                    .map(|(r, _)| &r.resource)
-                                    .filter(|r| matches!(r, Vertex::Resource { scope: None, .. })),
-                            );
-                        }
-                    }
-                    _ => {}
+        for receiver in self.beyond_anchors(anchor, &self.relays) {
+            match receiver {
+                Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
+                    refreshed.push(receiver)
                 }
+                Vertex::Collector { .. } => {
+                    for collector in self.collectors_named(receiver) {
+                        refreshed.extend(
+                            self.collected(collector)
+                                .filter(|&(_, matches)| matches == Match::Yes)
+                                .map(|(r, _)| &r.resource)
+                                .filter(|r| matches!(r, Vertex::Resource { scope: None, .. })),
+                        );
+                    }
+                }
+                _ => {}
             }
         }
         refreshed.sort();
@@ -497,6 +488,17 @@ impl<'a> Semantic<'a> {
     /// anchor changes nothing itself: between tasks, only the order of
     /// these after what runs before it matters.
     pub fn ordered_after(&self, anchor: &'a Vertex) -> Vec<&'a Vertex> {
+        self.beyond_anchors(anchor, &self.anchored)
+    }
+
+    /// The ends that are not anchors which `anchor` runs before through
+    /// `edges` (per anchor, edges written with it), following the anchors
+    /// it reaches so: each once.
+    fn beyond_anchors(
+        &self,
+        anchor: &'a Vertex,
+        edges: &FastMap<&'a Vertex, Vec<u32>>,
+    ) -> Vec<&'a Vertex> {
         let mut seen: FastSet<&'a Vertex> = FastSet::default();
         let mut next = vec![anchor];
         let mut found = Vec::new();
@@ -504,7 +506,7 @@ impl<'a> Semantic<'a> {
             if !seen.insert(at) {
                 continue;
             }
-            for &index in self.anchored.get(at).into_iter().flatten() {
+            for &index in edges.get(at).into_iter().flatten() {
                 let (first, then) = self.analysis.edges[index as usize].in_run_order();
                 if first != at || then == at {
                     continue;
