@@ -3,9 +3,10 @@
 
 use crate::builtins::is_builtin_type;
 use crate::extract;
-use crate::index::Codebase;
+use crate::index::{normalize, Codebase};
 use crate::model::{
-    CollectorDeclaration, DefinitionKind, Edge, Finding, ResourceDeclaration, Vertex,
+    AttributeValue, CollectorDeclaration, CreatedResources, CreatedType, DefinitionKind, Edge,
+    EdgeKind, Finding, ResourceDeclaration, TitleShape, Vertex,
 };
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use rayon::prelude::*;
@@ -17,7 +18,8 @@ pub struct Analysis {
     pub codebase: Codebase,
     /// In file order, then source order.
     pub edges: Vec<Edge>,
-    /// Every resource declaration, in file order, then source order.
+    /// Every resource declaration, in file order, then source order;
+    /// then those define instances create through `create_resources`.
     pub resources: Vec<ResourceDeclaration>,
     /// Every collector, in file order, then source order.
     pub collectors: Vec<CollectorDeclaration>,
@@ -43,6 +45,7 @@ impl Analysis {
             codebase.files.par_iter().map(extract::facts).collect();
         let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut created = Vec::new();
         let mut private = HashSet::new();
         for file in facts {
             edges.extend(file.edges);
@@ -51,6 +54,7 @@ impl Analysis {
             tags.extend(file.tags);
             private.extend(file.private);
             class_arguments.extend(file.class_arguments);
+            created.extend(file.created);
         }
         let custom_types = codebase
             .modules
@@ -77,6 +81,7 @@ impl Analysis {
             custom_types,
             top_scope,
         };
+        analysis.create_per_instance(&created);
         analysis.resolve();
         Ok(analysis)
     }
@@ -141,6 +146,105 @@ impl Analysis {
         }
     }
 
+    /// The resources each define instance creates through a
+    /// `create_resources` whose type it gives: declared by the instance's
+    /// holder where the instance is written, under its guards, as if its
+    /// statement declared them. Instances created so are followed too, a
+    /// few levels deep.
+    fn create_per_instance(&mut self, created: &[CreatedResources]) {
+        const DEEPEST: u8 = 4;
+        let mut by_define: HashMap<&str, Vec<&CreatedResources>> = HashMap::new();
+        for factory in created {
+            by_define.entry(&factory.define).or_default().push(factory);
+        }
+        if by_define.is_empty() {
+            return;
+        }
+        let conditions: HashMap<(&Vertex, &crate::model::Location), Option<String>> = self
+            .edges
+            .iter()
+            .filter(|edge| {
+                matches!(edge.kind, EdgeKind::Declare | EdgeKind::DeclareVirtual)
+                    && matches!(&edge.to, Vertex::Resource { type_name, .. }
+                        if by_define.contains_key(type_name.as_str()))
+            })
+            .map(|edge| ((&edge.to, &edge.location), edge.condition.clone()))
+            .collect();
+        let mut new_edges = Vec::new();
+        // How deep each created resource is, and the guards it stands under.
+        let written = self.resources.len();
+        let mut origins: Vec<(u8, Option<String>)> = Vec::new();
+        for next in 0.. {
+            let Some(instance) = self.resources.get(next) else {
+                break;
+            };
+            let Some(factories) = by_define.get(instance.type_name.as_str()) else {
+                continue;
+            };
+            let (depth, condition) = match next.checked_sub(written) {
+                Some(created) => origins[created].clone(),
+                None => (
+                    0,
+                    conditions
+                        .get(&(&instance.resource, &instance.location))
+                        .cloned()
+                        .flatten(),
+                ),
+            };
+            if depth >= DEEPEST {
+                continue;
+            }
+            let instance = instance.clone();
+            let instance = &instance;
+            for factory in factories {
+                let Some(type_name) = created_type(factory, instance) else {
+                    continue;
+                };
+                let resource = Vertex::Resource {
+                    type_name: type_name.clone(),
+                    title: factory.titles.clone(),
+                    scope: Some(instance.holder.label()),
+                };
+                let edge = |to: Vertex, kind: EdgeKind| Edge {
+                    from: instance.holder.clone(),
+                    to,
+                    kind,
+                    location: instance.location.clone(),
+                    condition: condition.clone(),
+                    unit: instance.holder.clone(),
+                    resolved: true,
+                };
+                let kind = if instance.is_virtual {
+                    EdgeKind::DeclareVirtual
+                } else {
+                    EdgeKind::Declare
+                };
+                new_edges.push(edge(resource.clone(), kind));
+                if self.has_type(&type_name) {
+                    let to = Vertex::Type {
+                        name: type_name.clone(),
+                    };
+                    new_edges.push(edge(to, EdgeKind::Instantiate));
+                }
+                let declaration = ResourceDeclaration {
+                    holder: instance.holder.clone(),
+                    resource,
+                    type_name,
+                    title: None,
+                    title_shape: TitleShape::Unknown,
+                    is_virtual: instance.is_virtual,
+                    fallback: instance.fallback || factory.fallback,
+                    perhaps_absent: factory.perhaps_absent,
+                    attributes: Vec::new(),
+                    location: instance.location.clone(),
+                };
+                self.resources.push(declaration);
+                origins.push((depth + 1, condition.clone()));
+            }
+        }
+        self.edges.extend(new_edges);
+    }
+
     fn resolve(&mut self) {
         let verdicts: Vec<Option<Finding>> = self
             .edges
@@ -170,6 +274,30 @@ impl Analysis {
         }
         self.findings.sort();
     }
+}
+
+/// The type of the resources `instance` creates through `factory`: its
+/// argument for the factory's parameter, else its title or the default.
+fn created_type(factory: &CreatedResources, instance: &ResourceDeclaration) -> Option<String> {
+    let argument = factory.parameter.as_ref().and_then(|parameter| {
+        instance
+            .attributes
+            .iter()
+            .rev()
+            .find(|(name, _)| name == parameter)
+    });
+    let written = match argument {
+        Some((_, AttributeValue::Text(type_name))) => type_name.clone(),
+        Some(_) => return None,
+        None => match &factory.default {
+            CreatedType::Title if instance.title_shape == TitleShape::Literal => {
+                instance.title.clone()?
+            }
+            CreatedType::Literal(type_name) => type_name.clone(),
+            CreatedType::Title | CreatedType::Unknown => return None,
+        },
+    };
+    Some(normalize(&written))
 }
 
 /// The variables a file's top scope assigns (its own statements, not those

@@ -5,15 +5,15 @@
 use crate::builtins::{class_declaring_function, is_lookup_function};
 use crate::index::{node_name, normalize, SourceFile};
 use crate::model::{
-    AttributeValue, CollectorDeclaration, Edge, EdgeKind, Piece, Query, ResourceDeclaration,
-    TitleShape, Vertex,
+    AttributeValue, CollectorDeclaration, CreatedResources, CreatedType, Edge, EdgeKind, Piece,
+    Query, ResourceDeclaration, TitleShape, Vertex,
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
     AttributeOp, BinaryOp, CallKind, Definition, Expr, ExprKind, ResourceBody, ResourceForm, Span,
     UnaryOp,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What one file's code declares and relates, beside its edges: what
 /// collectors and tags need to know.
@@ -30,6 +30,8 @@ pub struct FileFacts {
     pub private: Vec<Vertex>,
     /// `class { 'x': a => v }`: the class and the arguments it is given.
     pub class_arguments: Vec<(String, Vec<(String, AttributeValue)>)>,
+    /// Defines creating resources of a type their instances give.
+    pub created: Vec<CreatedResources>,
 }
 
 /// Whether `test` having the truth `holds` implies that some `defined(...)`
@@ -77,6 +79,8 @@ pub fn facts(file: &SourceFile) -> FileFacts {
         guards: Vec::new(),
         fallbacks: 0,
         reference_variables: HashMap::new(),
+        type_defaults: HashMap::new(),
+        filled_hashes: HashSet::new(),
         facts: FileFacts::default(),
     };
     walk.expr(&file.program.body);
@@ -93,6 +97,12 @@ struct Walk<'f> {
     /// The references each local variable of the definition walked may
     /// hold (`$anchor = Anchor["${name}::install::end"]`).
     reference_variables: HashMap<String, Vec<Vertex>>,
+    /// The parameters of the define walked, with what their defaults say
+    /// of a resource type they may name.
+    type_defaults: HashMap<String, CreatedType>,
+    /// The local variables of the definition walked that hold a hash with
+    /// entries wherever they are assigned.
+    filled_hashes: HashSet<String>,
     facts: FileFacts,
 }
 
@@ -151,7 +161,29 @@ impl Walk<'_> {
             self.reference_assignments(body, &mut held);
         }
         let outer = std::mem::replace(&mut self.reference_variables, held);
+        // What `create_resources` in a define needs to know.
+        let (mut defaults, mut filled) = (HashMap::new(), HashSet::new());
+        if let (Vertex::Type { .. }, Some(body)) = (&unit, &definition.body) {
+            defaults = definition
+                .params
+                .iter()
+                .map(|param| (param.name.clone(), created_type(param.value.as_ref())))
+                .collect();
+            let mut always: HashMap<&str, bool> = HashMap::new();
+            crate::analysis::for_each_assignment(body, &mut |name, value| {
+                *always.entry(name).or_insert(true) &= is_filled_hash(value);
+            });
+            filled = always
+                .into_iter()
+                .filter(|&(_, always)| always)
+                .map(|(name, _)| name.to_string())
+                .collect();
+        }
+        let outer_defaults = std::mem::replace(&mut self.type_defaults, defaults);
+        let outer_filled = std::mem::replace(&mut self.filled_hashes, filled);
         self.in_unit(unit, |walk| walk.children(expr));
+        self.filled_hashes = outer_filled;
+        self.type_defaults = outer_defaults;
         self.reference_variables = outer;
     }
 
@@ -340,6 +372,8 @@ impl Walk<'_> {
                     .tags
                     .push((self.unit.clone(), tag.to_ascii_lowercase()));
             }
+        } else if name == "create_resources" {
+            self.created_resources(args);
         } else if name == "assert_private" {
             self.facts.private.push(self.unit.clone());
         } else if name == "realize" {
@@ -349,6 +383,40 @@ impl Walk<'_> {
                 }
             }
         }
+    }
+
+    /// `create_resources($type, hash)` in a define, the type its parameter
+    /// or title: each instance declares resources of the type it gives
+    /// (`CreatedResources`), titled by the hash's keys.
+    fn created_resources(&mut self, args: &[Expr]) {
+        let (Some(type_arg), Some(hash)) = (args.first(), args.get(1)) else {
+            return;
+        };
+        let titles = self.text(hash);
+        let perhaps_absent = match &hash.kind {
+            ExprKind::Variable(name) => !self.filled_hashes.contains(name),
+            _ => !is_filled_hash(hash),
+        };
+        let (ExprKind::Variable(variable), Vertex::Type { name: define }) =
+            (&type_arg.kind, &self.unit)
+        else {
+            return;
+        };
+        let (parameter, default) = if variable == "name" || variable == "title" {
+            (None, CreatedType::Title)
+        } else if let Some(default) = self.type_defaults.get(variable) {
+            (Some(variable.clone()), default.clone())
+        } else {
+            return;
+        };
+        self.facts.created.push(CreatedResources {
+            define: define.clone(),
+            parameter,
+            default,
+            titles,
+            fallback: self.fallbacks > 0,
+            perhaps_absent,
+        });
     }
 
     /// The classes an argument of `include` and the like names.
@@ -424,6 +492,7 @@ impl Walk<'_> {
                         title_shape: title_shape.clone(),
                         is_virtual: form != ResourceForm::Regular,
                         fallback: self.fallbacks > 0,
+                        perhaps_absent: false,
                         attributes,
                         location: self.file.location(body.title.span),
                     });
@@ -657,6 +726,22 @@ fn title_shape(title: &Expr) -> TitleShape {
         ExprKind::Variable(name) => TitleShape::Variable(name.clone()),
         ExprKind::Concat(parts) => TitleShape::Pattern(pieces(parts)),
         _ => TitleShape::Unknown,
+    }
+}
+
+/// Whether an expression is a hash literal with entries.
+fn is_filled_hash(expr: &Expr) -> bool {
+    matches!(&expr.kind, ExprKind::Hash(entries) if !entries.is_empty())
+}
+
+/// What a define parameter's default says of the resource type it names.
+fn created_type(default: Option<&Expr>) -> CreatedType {
+    match default.map(|d| &d.kind) {
+        Some(ExprKind::Variable(name)) if name == "name" || name == "title" => CreatedType::Title,
+        Some(_) => default
+            .and_then(literal_string)
+            .map_or(CreatedType::Unknown, CreatedType::Literal),
+        None => CreatedType::Unknown,
     }
 }
 

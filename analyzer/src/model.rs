@@ -359,10 +359,48 @@ pub struct ResourceDeclaration {
     /// yet: a fallback that only takes effect where no other code declares
     /// the resource.
     pub fallback: bool,
+    /// Created from a hash that may hold no entry
+    /// (`create_resources('nova_config', $nova_config)`): perhaps there is
+    /// no such resource at all.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub perhaps_absent: bool,
     /// Attributes with literal names, their values as far as they are known
     /// (a `default:` body's included).
     pub attributes: Vec<(String, AttributeValue)>,
     pub location: Location,
+}
+
+/// A define's `create_resources($type, ...)` whose type is a variable: each
+/// instance declares resources of the type it gives (`oslo::log {
+/// 'barbican_config': }` declares `Barbican_config` settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedResources {
+    /// The define whose body calls `create_resources`.
+    pub define: String,
+    /// The parameter naming the type, when one does: an instance's
+    /// argument for it decides.
+    pub parameter: Option<String>,
+    /// The type where no argument names it.
+    pub default: CreatedType,
+    /// The hash argument's source text: the created resources' title, as
+    /// edges would name them.
+    pub titles: String,
+    /// Written where something is not yet `defined(...)`.
+    pub fallback: bool,
+    /// The hash may hold no entry.
+    pub perhaps_absent: bool,
+}
+
+/// Where the type of resources created from a variable comes from, when an
+/// instance gives no argument for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatedType {
+    /// The instance's title (`$name`, `$title`, or a parameter defaulting
+    /// to one of them).
+    Title,
+    /// A parameter's literal default.
+    Literal(String),
+    Unknown,
 }
 
 /// The shape of a resource title that is an expression: a variable (whose

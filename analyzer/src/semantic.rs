@@ -783,7 +783,10 @@ impl<'a> Semantic<'a> {
                 .flatten()
                 .filter_map(|&index| {
                     let resource = &self.analysis.resources[index as usize];
-                    let matches = self.query_matches(&collector.query, resource, &piece_values);
+                    let mut matches = self.query_matches(&collector.query, resource, &piece_values);
+                    if resource.perhaps_absent {
+                        matches = matches.and(Match::Maybe);
+                    }
                     matches.may().then_some((index, matches))
                 })
                 .collect()

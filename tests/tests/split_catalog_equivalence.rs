@@ -807,6 +807,18 @@ fn relayed_refresh_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/created_resources: settings declared through
+/// `create_resources`, their type an instance's title, a define's
+/// parameter or a literal, relayed to a service by a module's anchors.
+#[test]
+fn created_resources_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_created_resources",
+        "created_resources",
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]
