@@ -819,6 +819,17 @@ fn created_resources_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/opened_twice: a wrapper declared in both branches of an
+/// `if`, opened once per declaration: its data has one name in each task.
+#[test]
+fn opened_twice_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_opened_twice",
+        "opened_twice",
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]

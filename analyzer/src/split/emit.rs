@@ -495,9 +495,14 @@ fn task_manifest(
     };
     if !names.is_empty() {
         out.push_str("# The monolith's data, from the globals task.\n");
+        // A class opened in several places (each branch declaring it) has
+        // one name and one key for each of its variables.
+        let mut assigned = BTreeSet::new();
         for (variable, local) in &names {
-            let key = render::data_key(monolith, variable);
-            let _ = writeln!(out, "${local} = {}", lookup(&key, proposal.target));
+            if assigned.insert(local) {
+                let key = render::data_key(monolith, variable);
+                let _ = writeln!(out, "${local} = {}", lookup(&key, proposal.target));
+            }
         }
         out.push('\n');
     }
@@ -696,6 +701,8 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
         }
     }
     out.push_str("\n$granule_globals = {\n");
+    let mut keys = BTreeSet::new();
+    written.retain(|variable| keys.insert(render::data_key(monolith, variable)));
     for variable in &written {
         let _ = writeln!(
             out,
