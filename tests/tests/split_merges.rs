@@ -1,5 +1,5 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
-//! included_parts and refresh_senders below): a refresh between two classes, a cycle between
+//! included_parts, refresh_senders and opened_twice below): a refresh between two classes, a cycle between
 //! two classes and one resource declared, realised and overridden by three
 //! classes. Each task's catalog must hold what its code refers to: a task
 //! applies (borrows) the class it refers to, and an override by a
@@ -338,4 +338,25 @@ fn a_collector_does_not_order_what_its_title_pattern_cannot_match() {
         "tools runs after net: {:#?}",
         report["tasks"]
     );
+}
+
+/// fixtures/split/opened_twice: a class two tasks declare, each in another
+/// branch of one `if`, is applied once on any node: no hazard says it
+/// happens twice.
+#[test]
+fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
+    let report = split_report("opened_twice", &[]);
+    let declaring: BTreeSet<&str> = report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|task| {
+            task["classes"]
+                .as_array()
+                .is_some_and(|classes| classes.iter().any(|c| c == "stack::db"))
+        })
+        .filter_map(|task| task["id"].as_str())
+        .collect();
+    assert_eq!(declaring.len(), 2, "one task per branch: {declaring:?}");
+    assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
 }

@@ -2338,26 +2338,28 @@ fn group_name(monolith: &Monolith, catalogs: &Catalogs, plan: &Plan, members: &[
 /// of that role, both tasks apply them, which is what really happens twice
 /// (a class merely reached by several tasks is applied again idempotently).
 fn declared_twice(monolith: &Monolith, tasks: &[Task]) -> Vec<String> {
-    let mut by_class: BTreeMap<&str, Vec<&Task>> = BTreeMap::new();
+    let mut by_class: BTreeMap<&str, Vec<(&Task, usize)>> = BTreeMap::new();
     for task in tasks {
         for &unit in &task.units {
             if let UnitKind::Class(name) = &monolith.units[unit].kind {
-                let list = by_class.entry(name).or_default();
-                if !list.iter().any(|t| t.id == task.id) {
-                    list.push(task);
-                }
+                by_class.entry(name).or_default().push((task, unit));
             }
         }
     }
     let mut hazards = Vec::new();
-    for (class, tasks) in by_class {
-        let overlapping = tasks.iter().enumerate().any(|(i, a)| {
-            tasks[i + 1..]
-                .iter()
-                .any(|b| !a.groups.is_disjoint(&b.groups))
+    for (class, declarations) in by_class {
+        // Two tasks apply it on one node: they share a role, and no branch
+        // of the monolith's code keeps their declarations apart.
+        let overlapping = declarations.iter().enumerate().any(|(i, (a, x))| {
+            declarations[i + 1..].iter().any(|(b, y)| {
+                a.id != b.id
+                    && !a.groups.is_disjoint(&b.groups)
+                    && !monolith.units[*x].excludes(&monolith.units[*y])
+            })
         });
         if overlapping {
-            let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+            let mut ids: Vec<&str> = declarations.iter().map(|(t, _)| t.id.as_str()).collect();
+            ids.dedup();
             hazards.push(format!(
                 "class {class} is declared by the tasks {} on a role they share: each applies it",
                 ids.join(", ")

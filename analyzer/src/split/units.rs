@@ -157,6 +157,41 @@ pub enum UnitKind {
 }
 
 impl Unit<'_> {
+    /// Whether no node applies both units: each stands in another branch
+    /// of one `if` or `case` statement, evaluated once (in one scope).
+    pub fn excludes(&self, other: &Unit) -> bool {
+        self.guards.iter().any(|mine| {
+            other.guards.iter().any(|theirs| {
+                mine.scope == theirs.scope
+                    && match (&mine.kind, &theirs.kind) {
+                        (
+                            GuardKind::If { test, holds },
+                            GuardKind::If {
+                                test: other_test,
+                                holds: other_holds,
+                            },
+                        ) => std::ptr::eq(*test, *other_test) && holds != other_holds,
+                        (
+                            GuardKind::Case { test, values, .. },
+                            GuardKind::Case {
+                                test: other_test,
+                                values: other_values,
+                                ..
+                            },
+                        ) => {
+                            // Puppet runs the first option that matches only.
+                            std::ptr::eq(*test, *other_test)
+                                && !values
+                                    .iter()
+                                    .map(|v| *v as *const Expr)
+                                    .eq(other_values.iter().map(|v| *v as *const Expr))
+                        }
+                        _ => false,
+                    }
+            })
+        })
+    }
+
     pub fn span(&self) -> Span {
         self.statement.span
     }
