@@ -1,11 +1,11 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
-//! included_parts, refresh_senders and opened_twice below): a refresh between two classes, a cycle between
-//! two classes and one resource declared, realised and overridden by three
-//! classes. Each task's catalog must hold what its code refers to: a task
-//! applies (borrows) the class it refers to, and an override by a
-//! collector joins the two classes in one task. report.json names every
-//! borrowing and merge with its reason; the class nothing ties to the
-//! others keeps a task of its own.
+//! included_parts, refresh_senders and opened_twice below): a refresh
+//! between two classes, a cycle between two classes and one resource
+//! declared, realised and overridden by three classes. Each task's catalog
+//! must hold what its code refers to: a task applies (borrows) the class
+//! it refers to, and an override by a collector joins the two classes in
+//! one task. report.json names every borrowing and merge with its reason;
+//! the class nothing ties to the others keeps a task of its own.
 
 use granule_tests::executor::{exit_code, granule, scratch, text};
 use granule_tests::repo_root;
