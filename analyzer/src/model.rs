@@ -115,6 +115,17 @@ pub enum Vertex {
     },
 }
 
+/// An expression's source text on one line, for a label in a message: a
+/// query or title written over several lines has its line breaks and
+/// indentation as single spaces.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\n') {
+        text.split_whitespace().collect::<Vec<_>>().join(" ").into()
+    } else {
+        text.into()
+    }
+}
+
 impl Vertex {
     pub fn class(name: &str) -> Vertex {
         Vertex::Class {
@@ -133,7 +144,7 @@ impl Vertex {
             Vertex::Resource {
                 type_name, title, ..
             } => {
-                format!("{}[{title}]", capitalize(type_name))
+                format!("{}[{}]", capitalize(type_name), one_line(title))
             }
             Vertex::Collector {
                 type_name,
@@ -146,7 +157,11 @@ impl Vertex {
                 } else {
                     ("<|", "|>")
                 };
-                format!("{} {open} {query} {close}", capitalize(type_name))
+                format!(
+                    "{} {open} {} {close}",
+                    capitalize(type_name),
+                    one_line(query)
+                )
             }
             Vertex::Variable { name } => format!("${name}"),
             Vertex::LookupKey { key } => format!("lookup({key})"),

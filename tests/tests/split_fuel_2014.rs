@@ -7,8 +7,9 @@
 //! order keeps the run stages the monolith declares (`stage { 'netconfig':
 //! } -> Stage['main']`): a task of an earlier stage runs before every task
 //! of a later one on a role both run on; at least 50 tasks, none holding
-//! more than 10% of the units. The figures still open (agreement with the
-//! 2015 split) are in docs/split.md.
+//! more than 10% of the units; report.md names sources relative to the
+//! module path, each hazard on one line. The figures still open (agreement
+//! with the 2015 split) are in docs/split.md.
 
 use granule_tests::corpus::shared_corpus;
 use granule_tests::executor::{exit_code, granule, scratch, split_refusals, task_sizes, text};
@@ -219,6 +220,27 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
             .expect("report.json is JSON");
+    // report.md names sources relative to the module path, hazards and
+    // unit labels included, and each hazard is one line.
+    let report_md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    let absolute = format!("{}/", modules.display());
+    let named_absolutely: Vec<&str> = report_md
+        .lines()
+        .filter(|line| line.contains(&absolute))
+        .collect();
+    assert!(
+        named_absolutely.is_empty(),
+        "report.md names files under the module path absolutely: {named_absolutely:#?}"
+    );
+    let hazards = report["hazards"].as_array().expect("hazards");
+    assert!(!hazards.is_empty(), "the installer's split reports hazards");
+    for hazard in hazards {
+        let hazard = hazard.as_str().expect("a hazard is text");
+        assert!(
+            !hazard.contains('\n'),
+            "a hazard of several lines: {hazard}"
+        );
+    }
     let (units, sizes) = task_sizes(&report);
     assert!(sizes.len() >= 50, "{} tasks", sizes.len());
     for (id, size) in &sizes {

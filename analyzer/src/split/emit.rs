@@ -1443,6 +1443,10 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     for hazard in &proposal.hazards {
         let _ = writeln!(out, "- {hazard}");
     }
+    // Labels and hazards name files as the analysis read them.
+    for root in roots {
+        out = out.replace(&format!("{}/", root.display()), "");
+    }
     out
 }
 
