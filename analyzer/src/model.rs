@@ -374,9 +374,9 @@ pub struct ResourceDeclaration {
     /// yet: a fallback that only takes effect where no other code declares
     /// the resource.
     pub fallback: bool,
-    /// Created from a hash that may hold no entry
-    /// (`create_resources('nova_config', $nova_config)`): perhaps there is
-    /// no such resource at all.
+    /// Created from a hash that may hold no entry (a define's
+    /// `create_resources($name, $options)`, `$options` a parameter):
+    /// perhaps there is no such resource at all.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub perhaps_absent: bool,
     /// Attributes with literal names, their values as far as they are known

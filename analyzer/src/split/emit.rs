@@ -91,15 +91,17 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     let base = output.install_dir.unwrap_or(&dir);
     write_file(&dir.join("tasks.yaml"), &tasks_yaml(proposal, base, output))?;
     write_file(&dir.join("report.json"), &report_json(proposal, analysis))?;
-    let roots: Vec<PathBuf> = output
+    // Each directory as given (the analysis names files under it so) and
+    // with its symbolic links resolved; the longest first, so that no root
+    // is taken for the end of another.
+    let mut roots: Vec<PathBuf> = output
         .modulepath
         .split(':')
-        .filter_map(|dir| {
-            std::fs::canonicalize(dir)
-                .ok()
-                .or_else(|| Some(PathBuf::from(dir)))
-        })
+        .flat_map(|dir| [Some(PathBuf::from(dir)), std::fs::canonicalize(dir).ok()])
+        .flatten()
         .collect();
+    roots.sort_by_key(|root| std::cmp::Reverse(root.as_os_str().len()));
+    roots.dedup();
     write_file(
         &dir.join("report.md"),
         &report_md(proposal, analysis, &roots),
