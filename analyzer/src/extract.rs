@@ -153,32 +153,23 @@ impl Walk<'_> {
         self.unit = unit;
     }
 
-    /// Walks a class's or define's body, knowing the references its
-    /// variables may hold.
+    /// Walks a class's or define's body, knowing what its local variables
+    /// hold and (a define's) what its parameters' defaults name.
     fn in_definition(&mut self, unit: Vertex, definition: &Definition, expr: &Expr) {
-        let mut held = HashMap::new();
-        if let Some(body) = &definition.body {
-            self.reference_assignments(body, &mut held);
-        }
-        let outer = std::mem::replace(&mut self.reference_variables, held);
-        // What `create_resources` in a define needs to know.
-        let (mut defaults, mut filled) = (HashMap::new(), HashSet::new());
-        if let (Vertex::Type { .. }, Some(body)) = (&unit, &definition.body) {
-            defaults = definition
+        let (held, filled) = definition
+            .body
+            .as_ref()
+            .map(|body| self.local_assignments(body))
+            .unwrap_or_default();
+        let defaults = match unit {
+            Vertex::Type { .. } => definition
                 .params
                 .iter()
                 .map(|param| (param.name.clone(), created_type(param.value.as_ref())))
-                .collect();
-            let mut always: HashMap<&str, bool> = HashMap::new();
-            crate::analysis::for_each_assignment(body, &mut |name, value| {
-                *always.entry(name).or_insert(true) &= is_filled_hash(value);
-            });
-            filled = always
-                .into_iter()
-                .filter(|&(_, always)| always)
-                .map(|(name, _)| name.to_string())
-                .collect();
-        }
+                .collect(),
+            _ => HashMap::new(),
+        };
+        let outer = std::mem::replace(&mut self.reference_variables, held);
         let outer_defaults = std::mem::replace(&mut self.type_defaults, defaults);
         let outer_filled = std::mem::replace(&mut self.filled_hashes, filled);
         self.in_unit(unit, |walk| walk.children(expr));
@@ -187,15 +178,25 @@ impl Walk<'_> {
         self.reference_variables = outer;
     }
 
-    /// The variables a body assigns resource references to, in every
-    /// branch, with what they may name.
-    fn reference_assignments(&self, body: &Expr, held: &mut HashMap<String, Vec<Vertex>>) {
+    /// What a body's assignments, in every branch, say of its local
+    /// variables: the resource references each may hold, and those that
+    /// always hold a hash with entries.
+    fn local_assignments(&self, body: &Expr) -> (HashMap<String, Vec<Vertex>>, HashSet<String>) {
+        let mut held: HashMap<String, Vec<Vertex>> = HashMap::new();
+        let mut always_filled: HashMap<&str, bool> = HashMap::new();
         crate::analysis::for_each_assignment(body, &mut |name, value| {
             let references = self.references(value);
             if !references.is_empty() {
                 held.entry(name.to_string()).or_default().extend(references);
             }
+            *always_filled.entry(name).or_insert(true) &= is_filled_hash(value);
         });
+        let filled = always_filled
+            .into_iter()
+            .filter(|&(_, always)| always)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        (held, filled)
     }
 
     fn children(&mut self, expr: &Expr) {
