@@ -867,6 +867,41 @@ fn deps_followers_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(TEST, &small_fixture("deps_followers", true));
 }
 
+/// fixtures/split/roles_profiles: roles and profiles, the most common layout
+/// of Puppet code today: a node's role fact picks its `role::` class, each
+/// including `profile::` classes whose parameters Hiera gives (automatic
+/// parameter lookup), one profile ordering a class another declares, and a
+/// profile every role includes (one task, run on both roles).
+#[test]
+fn roles_profiles_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_roles_profiles";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    let site = fixture.join("manifests/site.pp");
+    let monolith = Monolith {
+        name: "roles_profiles",
+        modulepath: vec![fixture.join("modules")],
+        split_args: vec![
+            "--entry".into(),
+            site.display().to_string(),
+            "--role-var".into(),
+            "$facts['role']".into(),
+            "--verify".into(),
+        ],
+        site,
+        roles: ["web", "db"]
+            .iter()
+            .map(|role| (role.to_string(), json!({ "role": role })))
+            .collect(),
+        data: read_yaml(&fixture.join("data.yaml")),
+        node: "node-1.test",
+        node_classes: &[],
+    };
+    check_equivalence(TEST, &monolith);
+}
+
 /// oci::controller, the 7,000-line role class of the Debian-packaged
 /// OpenStack modules, for the node of fixtures/split/oci_controller: its
 /// facts, its Hiera data, and oci::generic, which OCI's classifier declares
