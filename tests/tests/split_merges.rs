@@ -1,5 +1,6 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
-//! included_parts, refresh_senders and opened_twice below): a refresh
+//! included_parts, refresh_senders, opened_twice and roles_profiles
+//! below): a refresh
 //! between two classes, a cycle between two classes and one resource
 //! declared, realised and overridden by three classes. Each task's catalog
 //! must hold what its code refers to: a task applies (borrows) the class
@@ -359,4 +360,48 @@ fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
         .collect();
     assert_eq!(declaring.len(), 2, "one task per branch: {declaring:?}");
     assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
+}
+
+/// fixtures/split/roles_profiles: a profile that every role's class
+/// includes is one task, run on every role (its manifest declares it once
+/// per role, under that role's guard), as a person would write it; the
+/// profiles of one role run on that role only. Read from tasks.yaml and the
+/// manifests it names.
+#[test]
+fn a_profile_every_role_includes_is_one_task_on_every_role() {
+    let out = split_out("roles_profiles", &["--role-var", "$facts['role']"]);
+    let yaml = std::fs::read_to_string(out.join("tasks.yaml")).expect("tasks.yaml");
+    let tasks: Vec<Value> = serde_saphyr::from_str(&yaml).expect("tasks.yaml is YAML");
+    // Each included class: the roles of every task whose manifest includes it.
+    let mut including: BTreeMap<String, Vec<BTreeSet<String>>> = BTreeMap::new();
+    for task in &tasks {
+        let Some(manifest) = task["parameters"]["puppet_manifest"].as_str() else {
+            continue;
+        };
+        let text = std::fs::read_to_string(manifest).expect("the task's manifest");
+        let groups: BTreeSet<String> = task["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|group| group.as_str().expect("a role").to_string())
+            .collect();
+        let classes: BTreeSet<&str> = text
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("include "))
+            .collect();
+        for class in classes {
+            including
+                .entry(class.to_string())
+                .or_default()
+                .push(groups.clone());
+        }
+    }
+    let roles = |names: &[&str]| vec![names.iter().map(|n| n.to_string()).collect()];
+    assert_eq!(including["profile::base"], roles(&["db", "web"]), "{yaml}");
+    assert_eq!(including["profile::database"], roles(&["db"]), "{yaml}");
+    assert_eq!(
+        including["profile::webserver"][0],
+        roles(&["web"])[0],
+        "{yaml}"
+    );
 }

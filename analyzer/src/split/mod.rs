@@ -644,6 +644,7 @@ pub fn split<'a>(
             break;
         }
     }
+    join_role_twins(&mut sets, &monolith, &catalogs, &orders);
 
     // 4. Tasks, named, and their order.
     let groups = groups_of(&mut sets, count);
@@ -2423,6 +2424,7 @@ fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
 }
 
 /// Union-find over units.
+#[derive(Clone)]
 struct UnionFind {
     parent: Vec<usize>,
 }
@@ -2472,6 +2474,56 @@ fn groups_of(sets: &mut UnionFind, len: usize) -> BTreeMap<usize, Vec<usize>> {
         .into_values()
         .map(|members| (members[0], members))
         .collect()
+}
+
+/// Joins the tasks of one class declared alike for roles no node shares
+/// (each role's class including `profile::base`): one task, run on all of
+/// them, as a person splitting it would write it. Only where the closures
+/// are the same and the tasks share no role, so that on each role the
+/// joined task applies what its own task did (the other's units stand
+/// under guards that fail there), and only where no ordering cycle follows.
+fn join_role_twins(
+    sets: &mut UnionFind,
+    monolith: &Monolith,
+    catalogs: &Catalogs,
+    orders: &[Order],
+) {
+    let units = &monolith.units;
+    let order: Vec<(usize, usize)> = orders
+        .iter()
+        .filter(|o| o.certain)
+        .map(|o| (o.first, o.then))
+        .collect();
+    let class_units: Vec<usize> = (0..units.len())
+        .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
+        .collect();
+    let roles_of = |sets: &mut UnionFind, unit: usize| -> BTreeSet<&String> {
+        let root = sets.find(unit);
+        (0..units.len())
+            .filter(|&other| sets.find(other) == root)
+            .flat_map(|other| units[other].roles.iter())
+            .collect()
+    };
+    for (at, &unit) in class_units.iter().enumerate() {
+        let holders = &catalogs.units[unit].holders;
+        let twin = class_units[..at].iter().copied().find(|&other| {
+            let theirs = &catalogs.units[other].holders;
+            units[other].kind == units[unit].kind
+                && holders.is_subset(theirs)
+                && theirs.is_subset(holders)
+        });
+        let Some(twin) = twin.filter(|&twin| sets.find(twin) != sets.find(unit)) else {
+            continue;
+        };
+        if !roles_of(sets, unit).is_disjoint(&roles_of(sets, twin)) {
+            continue;
+        }
+        let mut joined = sets.clone();
+        joined.union(unit, twin);
+        if group_cycle(&groups_of(&mut joined, units.len()), &order).is_none() {
+            *sets = joined;
+        }
+    }
 }
 
 /// Merges the groups of units on cycles of `orders` until none is left;
