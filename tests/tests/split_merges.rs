@@ -405,3 +405,39 @@ fn a_profile_every_role_includes_is_one_task_on_every_role() {
         "{yaml}"
     );
 }
+
+/// `granule lint` (its defaults) on `paths`, with the fixture's modules:
+/// the exit status and the report.
+fn lint(modules: &std::path::Path, paths: &[&std::path::Path]) -> (i32, String) {
+    let output = Command::new(granule())
+        .arg("lint")
+        .arg("--modulepath")
+        .arg(modules)
+        .args(paths)
+        .output()
+        .expect("granule runs");
+    (
+        exit_code(&output),
+        text(&output.stdout) + &text(&output.stderr),
+    )
+}
+
+/// What granule writes itself (comments, the data lines, the `globals` and
+/// `hiera` tasks) passes `granule lint` with its defaults, for both
+/// targets: the roles_profiles fixture's own code does (checked first), so
+/// a finding in its split would be in code granule generated.
+#[test]
+fn the_split_of_lint_clean_code_is_lint_clean() {
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    let modules = fixture.join("modules");
+    let (status, report) = lint(&modules, &[&fixture]);
+    assert_eq!(status, 0, "the fixture itself:\n{report}");
+    for target in ["puppet7", "puppet3"] {
+        let out = split_out(
+            "roles_profiles",
+            &["--role-var", "$facts['role']", "--target", target],
+        );
+        let (status, report) = lint(&modules, &[&out]);
+        assert_eq!(status, 0, "the {target} split:\n{report}");
+    }
+}

@@ -41,6 +41,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     let dir =
         std::fs::canonicalize(output.dir).map_err(|e| format!("{}: {e}", output.dir.display()))?;
     let checks = PostChecks::of(analysis);
+    let sources = Sources::new(output.modulepath);
     // A manifest's code comes from the sources of its units and of the
     // classes opened (their statements, guards, parameters, defaults):
     // where none holds a construct Puppet 7 reads otherwise, neither does
@@ -66,9 +67,9 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         let includes = orderer_includes(proposal, analysis, task);
         let reads = task_reads(proposal, analysis, task, &includes);
         let manifest = match task.id.as_str() {
-            GLOBALS => globals_manifest(proposal, analysis),
+            GLOBALS => globals_manifest(proposal, analysis, &sources),
             HIERA => hiera_manifest(proposal),
-            _ => task_manifest(proposal, analysis, task, &reads, &includes),
+            _ => task_manifest(proposal, analysis, &sources, task, &reads, &includes),
         };
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
@@ -91,20 +92,9 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     let base = output.install_dir.unwrap_or(&dir);
     write_file(&dir.join("tasks.yaml"), &tasks_yaml(proposal, base, output))?;
     write_file(&dir.join("report.json"), &report_json(proposal, analysis))?;
-    // Each directory as given (the analysis names files under it so) and
-    // with its symbolic links resolved; the longest first, so that no root
-    // is taken for the end of another.
-    let mut roots: Vec<PathBuf> = output
-        .modulepath
-        .split(':')
-        .flat_map(|dir| [Some(PathBuf::from(dir)), std::fs::canonicalize(dir).ok()])
-        .flatten()
-        .collect();
-    roots.sort_by_key(|root| std::cmp::Reverse(root.as_os_str().len()));
-    roots.dedup();
     write_file(
         &dir.join("report.md"),
-        &report_md(proposal, analysis, &roots),
+        &report_md(proposal, analysis, &sources),
     )?;
     Ok(())
 }
@@ -120,10 +110,90 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
-/// A comment of generated text: every line starts with `#`.
+/// `count` and the noun that goes with it: "1 unit", "2 units".
+pub fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// Where generated comments break their lines: well within lint's
+/// `140chars`, readable in a terminal.
+const COMMENT_WIDTH: usize = 100;
+
+/// A comment of generated text: every line starts with `#`, none is longer
+/// than [`COMMENT_WIDTH`] (but for a single longer word).
 fn comment(out: &mut String, text: &str) {
-    for line in text.lines() {
-        let _ = writeln!(out, "# {}", line.trim_end());
+    comment_indented(out, 0, 0, text);
+}
+
+/// A generated comment indented by `indent` spaces after the `#`, its
+/// continuation lines by `continued`.
+fn comment_indented(out: &mut String, indent: usize, continued: usize, text: &str) {
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        let mut margin = indent;
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && 2 + margin + line.len() + 1 + word.len() > COMMENT_WIDTH {
+                let _ = writeln!(out, "# {:margin$}{line}", "");
+                line.clear();
+                margin = continued;
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        let _ = writeln!(out, "# {:margin$}{line}", "");
+    }
+}
+
+/// How generated text names source files: relative to the module path's
+/// directory holding them.
+pub struct Sources {
+    /// Each directory of the module path as given (the analysis names files
+    /// under it so) and with its symbolic links resolved; the longest
+    /// first, so that no root is taken for the end of another.
+    roots: Vec<PathBuf>,
+}
+
+impl Sources {
+    pub fn new(modulepath: &str) -> Sources {
+        let mut roots: Vec<PathBuf> = modulepath
+            .split(':')
+            .flat_map(|dir| [Some(PathBuf::from(dir)), std::fs::canonicalize(dir).ok()])
+            .flatten()
+            .collect();
+        roots.sort_by_key(|root| std::cmp::Reverse(root.as_os_str().len()));
+        roots.dedup();
+        Sources { roots }
+    }
+
+    /// A path relative to the module path's directory holding it, if one
+    /// does.
+    fn path(&self, path: &str) -> String {
+        self.roots
+            .iter()
+            .find_map(|root| Path::new(path).strip_prefix(root).ok())
+            .map_or_else(|| path.to_string(), |rest| rest.display().to_string())
+    }
+
+    /// `file:line:column`, the file as [`Sources::path`] names it.
+    fn at(&self, location: &crate::model::Location) -> String {
+        format!(
+            "{}:{}:{}",
+            self.path(&location.file),
+            location.line,
+            location.column
+        )
+    }
+
+    /// Generated text (labels, reasons) with every file under the module
+    /// path named relative to it.
+    fn text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for root in &self.roots {
+            text = text.replace(&format!("{}/", root.display()), "");
+        }
+        text
     }
 }
 
@@ -463,6 +533,7 @@ fn borrow_reasons(
 fn task_manifest(
     proposal: &Proposal,
     analysis: &Analysis,
+    sources: &Sources,
     task: &Task,
     reads: &[DataVariable],
     includes: &[Include],
@@ -472,18 +543,21 @@ fn task_manifest(
     let mut out = String::new();
     header(&mut out, task, &format!("Roles: {}.", join(&task.groups)));
     out.push_str("# It contains:\n");
-    for &index in &task.units {
+    let item = |out: &mut String, index: usize| {
         let unit = &monolith.units[index];
-        let _ = writeln!(out, "#   {} ({})", unit.label(), unit.location);
+        let text = format!("{} ({})", unit.label(), sources.at(&unit.location));
+        comment_indented(out, 2, 6, &sources.text(&text));
+    };
+    for &index in &task.units {
+        item(&mut out, index);
     }
     if !task.borrowed.is_empty() {
         out.push_str("# It also applies, because its code refers to what they declare:\n");
-        let reasons = borrow_reasons(proposal, task, |location| location.to_string());
+        let reasons = borrow_reasons(proposal, task, |location| sources.at(location));
         for &index in &task.borrowed {
-            let unit = &monolith.units[index];
-            let _ = writeln!(out, "#   {} ({})", unit.label(), unit.location);
+            item(&mut out, index);
             if let Some(reason) = reasons.get(&index) {
-                let _ = writeln!(out, "#     {reason}");
+                comment_indented(&mut out, 4, 4, &sources.text(reason));
             }
         }
     }
@@ -524,8 +598,9 @@ fn task_manifest(
     }
     for shared in copied_shared(proposal, analysis, task) {
         let file = &files[shared.file];
-        let from = file.location(shared.statement.span);
-        comment(&mut out, &format!("Copied from {from}: {}.", shared.what));
+        let from = sources.at(&file.location(shared.statement.span));
+        let what = sources.text(&shared.what);
+        comment(&mut out, &format!("Copied from {from}: {what}."));
         let guards: Vec<String> = shared
             .guards
             .iter()
@@ -536,15 +611,24 @@ fn task_manifest(
         out.push('\n');
     }
     let mut staged: BTreeMap<String, String> = BTreeMap::new();
+    let (unguarded, repeated) = role_twins(proposal, task, |index| {
+        let unit = &monolith.units[index];
+        let file = &files[unit.file];
+        render::render(monolith, file, unit.statement, unit.scope, &name_of)
+    });
     for index in task.applied() {
+        if repeated.contains(&index) {
+            continue;
+        }
         let unit = &monolith.units[index];
         let file = &files[unit.file];
         let guards: Vec<String> = kept_guards(proposal, task, index)
             .into_iter()
+            .filter(|_| !unguarded.contains(&index))
             .map(|g| render::render_guard(monolith, files, g, &name_of))
             .collect();
         let mut text = String::new();
-        let _ = writeln!(text, "# From {}", unit.location);
+        let _ = writeln!(text, "# From {}", sources.at(&unit.location));
         push_leading_comments(&mut text, file, unit.span());
         let parts = if task.detached.contains(&index) {
             declarations(unit.statement)
@@ -593,7 +677,7 @@ fn task_manifest(
             .iter()
             .map(|g| render::render_guard(monolith, files, g, &name_of))
             .collect();
-        let _ = writeln!(out, "# From {}", relationship.location);
+        let _ = writeln!(out, "# From {}", sources.at(&relationship.location));
         let text = render::render(
             monolith,
             file,
@@ -605,6 +689,43 @@ fn task_manifest(
         out.push('\n');
     }
     trim_end(out)
+}
+
+/// The same statement written for several roles (`include profile::base`
+/// in each role's class) where, on every role the task runs on, one of
+/// them surely runs: written once, without guards (the first of each such
+/// set), and the others not at all.
+fn role_twins(
+    proposal: &Proposal,
+    task: &Task,
+    rendered: impl Fn(usize) -> String,
+) -> (BTreeSet<usize>, BTreeSet<usize>) {
+    let roles: Vec<usize> = (0..proposal.roles.len())
+        .filter(|&r| task.groups.contains(&proposal.roles[r]))
+        .collect();
+    let mut alike: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for &index in &task.units {
+        let unit = &proposal.monolith.units[index];
+        if matches!(unit.kind, UnitKind::Class(_)) && !task.detached.contains(&index) {
+            alike.entry(rendered(index)).or_default().push(index);
+        }
+    }
+    let surely_on = |unit: usize, role: usize| {
+        proposal.truths[unit]
+            .iter()
+            .all(|per_role| per_role[role] == Some(true))
+    };
+    let (mut unguarded, mut repeated) = (BTreeSet::new(), BTreeSet::new());
+    for twins in alike.values().filter(|twins| twins.len() > 1) {
+        if roles
+            .iter()
+            .all(|&role| twins.iter().any(|&unit| surely_on(unit, role)))
+        {
+            unguarded.insert(twins[0]);
+            repeated.extend(twins[1..].iter().copied());
+        }
+    }
+    (unguarded, repeated)
 }
 
 /// The resource declarations of a chain of relationships, without its
@@ -625,7 +746,7 @@ fn declarations(statement: &Expr) -> Vec<&Expr> {
 /// assignments, an entry class's parameters, each opened class's
 /// parameters bound to its declaration's arguments and its assignments),
 /// evaluated in order and written as JSON for Hiera.
-fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
+fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources) -> String {
     let task = proposal.task(GLOBALS).expect("the globals task");
     let monolith = &proposal.monolith;
     let files = &analysis.codebase.files;
@@ -687,7 +808,8 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis) -> String {
         }
         for assignment in monolith.assignments.iter().filter(|a| a.scope == index) {
             let file = &files[assignment.file];
-            let _ = writeln!(out, "# From {}", file.location(assignment.statement.span));
+            let location = file.location(assignment.statement.span);
+            let _ = writeln!(out, "# From {}", sources.at(&location));
             push_leading_comments(&mut out, file, assignment.statement.span);
             let guards: Vec<String> = assignment
                 .guards
@@ -764,7 +886,11 @@ const JSON_FUNCTION: &str = r#"function granule_json($value) >> String {
   case $value {
     Hash: { "{${value.map |$k, $v| { "${granule_json(String($k))}: ${granule_json($v)}" }.join(', ')}}" }
     Array: { "[${value.map |$v| { granule_json($v) }.join(', ')}]" }
-    String: { "\"${value.regsubst('\\\\', '\\\\\\\\', 'G').regsubst('"', '\\"', 'G').regsubst("\n", '\\n', 'G').regsubst("\t", '\\t', 'G').regsubst("\r", '\\r', 'G')}\"" }
+    String: {
+      $quoted = $value.regsubst('\\\\', '\\\\\\\\', 'G').regsubst('"', '\\"', 'G')
+      $escaped = $quoted.regsubst('\n', '\\n', 'G').regsubst('\t', '\\t', 'G').regsubst('\r', '\\r', 'G')
+      "\"${escaped}\""
+    }
     Undef: { 'null' }
     Boolean, Numeric: { String($value) }
     default: { granule_json(String($value)) }
@@ -1208,21 +1334,12 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
     text
 }
 
-/// A path as the report shows it: relative to the module path's directory
-/// holding it, when one does.
-fn shown(path: &str, roots: &[PathBuf]) -> String {
-    roots
-        .iter()
-        .find_map(|root| Path::new(path).strip_prefix(root).ok())
-        .map_or_else(|| path.to_string(), |rest| rest.display().to_string())
-}
-
 /// report.md: the proposal for people to review, summary first.
-pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) -> String {
+pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) -> String {
     let mut out = String::new();
     let units = &proposal.monolith.units;
     let at = |location: &crate::model::Location| {
-        format!("{}:{}", shown(&location.file, roots), location.line)
+        format!("{}:{}", sources.path(&location.file), location.line)
     };
     let _ = writeln!(
         out,
@@ -1230,20 +1347,19 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
         proposal
             .entries
             .iter()
-            .map(|e| shown(e, roots))
+            .map(|e| sources.path(e))
             .collect::<Vec<_>>()
             .join(", ")
     );
     let _ = writeln!(
         out,
-        "{} tasks ({} of them granule's `globals` and `hiera`) from {} units, for the roles {}; {} forced merges, {} cut edges, {} hazards.\n",
-        proposal.tasks.len(),
-        2,
-        units.len(),
+        "{} (2 of them granule's `globals` and `hiera`) from {}, for the roles {}; {}, {}, {}.\n",
+        counted(proposal.tasks.len(), "task", "tasks"),
+        counted(units.len(), "unit", "units"),
         proposal.roles.join(", "),
-        proposal.merges.len(),
-        proposal.cuts.len(),
-        proposal.hazards.len()
+        counted(proposal.merges.len(), "forced merge", "forced merges"),
+        counted(proposal.cuts.len(), "cut edge", "cut edges"),
+        counted(proposal.hazards.len(), "hazard", "hazards"),
     );
     out.push_str("## Summary\n\n| Role | Tasks | Units |\n|---|---|---|\n");
     for role in &proposal.roles {
@@ -1267,9 +1383,9 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
         .take(5)
         .map(|t| {
             format!(
-                "`{}` ({} units, {:.1}%)",
+                "`{}` ({}, {:.1}%)",
                 t.id,
-                t.units.len(),
+                counted(t.units.len(), "unit", "units"),
                 100.0 * t.units.len() as f64 / units.len().max(1) as f64
             )
         })
@@ -1304,8 +1420,8 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
     if !proposal.pruned.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} statements run on no role under these assumptions and are left out.",
-            proposal.pruned.len()
+            "\n{} on no role under these assumptions: left out.",
+            counted(proposal.pruned.len(), "statement runs", "statements run")
         );
     }
     out.push_str("\n## Opened classes\n\nA class is opened (its statements become units, its parameters and variables data of the `globals` task) when it has at least two class declarations and class declarations and define instances are two thirds of what it declares, unless something would break. The plan file's `open` and `keep` decide otherwise.\n\n");
@@ -1446,10 +1562,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, roots: &[PathBuf]) ->
         let _ = writeln!(out, "- {hazard}");
     }
     // Labels and hazards name files as the analysis read them.
-    for root in roots {
-        out = out.replace(&format!("{}/", root.display()), "");
-    }
-    out
+    sources.text(&out)
 }
 
 /// Fill colours of the roles in the task graph, in the order of the

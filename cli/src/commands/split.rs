@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use granule_analyzer::lint::architecture::Guards;
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::semantic::Semantic;
-use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
+use granule_analyzer::split::emit::{self, counted, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
@@ -191,12 +191,12 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         Err(message) => eprintln!("warning: graph.svg not written: {message}"),
     }
     eprintln!(
-        "{} tasks ({} roles), {} forced merges, {} cut edges, {} hazards: see {}",
-        proposal.tasks.len(),
-        proposal.roles.len(),
-        proposal.merges.len(),
-        proposal.cuts.len(),
-        proposal.hazards.len(),
+        "{} ({}), {}, {}, {}: see {}",
+        counted(proposal.tasks.len(), "task", "tasks"),
+        counted(proposal.roles.len(), "role", "roles"),
+        counted(proposal.merges.len(), "forced merge", "forced merges"),
+        counted(proposal.cuts.len(), "cut edge", "cut edges"),
+        counted(proposal.hazards.len(), "hazard", "hazards"),
         args.out.join("report.md").display()
     );
     if !args.verify {
