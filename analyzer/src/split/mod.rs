@@ -1661,6 +1661,9 @@ fn first_grouping(
     let class_units: Vec<usize> = (0..units.len())
         .filter(|&u| matches!(units[u].kind, UnitKind::Class(_)))
         .collect();
+    let instance_units: Vec<usize> = (0..units.len())
+        .filter(|&u| matches!(units[u].kind, UnitKind::Instance { .. }))
+        .collect();
     let refreshes = Refreshes::new(semantic, catalogs);
     // The holders declaring a service of each literal title: what makes a
     // component.
@@ -1685,6 +1688,7 @@ fn first_grouping(
                 let mut set_off = None;
                 let container = class_units
                     .iter()
+                    .chain(&instance_units)
                     .copied()
                     .filter(|&other| {
                         let theirs = &catalogs.units[other].holders;
@@ -1698,6 +1702,7 @@ fn first_grouping(
                                 let set_off =
                                     set_off.get_or_insert_with(|| refreshes.set_off_by(mine));
                                 refreshes.lost_apart(set_off, mine, theirs)
+                                    || refreshes.ordered_ahead(mine, theirs)
                             }
                     })
                     .min_by_key(|&other| other.abs_diff(index));
@@ -2568,6 +2573,8 @@ struct Refreshes {
     /// of its code, the end sending it, the end refreshed (indexes into
     /// `ends`).
     written: Vec<(HolderId, usize, usize)>,
+    /// Every ordering (refreshes too) written in such code, alike.
+    ordered: Vec<(HolderId, usize, usize)>,
     /// Each end: the holders in some catalog declaring it (for a
     /// collector, those of what it may collect), and whether it is an
     /// anchor.
@@ -2606,11 +2613,12 @@ impl Refreshes {
                     .collect(),
             }
         };
+        let mut ordered = Vec::new();
         for edge in semantic
             .analysis
             .edges
             .iter()
-            .filter(|e| e.kind.refreshes())
+            .filter(|e| e.kind.from_runs_first().is_some())
         {
             let Some(code) = semantic
                 .holder(&edge.unit)
@@ -2618,16 +2626,51 @@ impl Refreshes {
             else {
                 continue;
             };
+            // A relationship metaparameter's own resource is declared
+            // where it is written, whatever its title.
+            let declared_here = matches!(
+                edge.kind,
+                EdgeKind::BeforeParam
+                    | EdgeKind::RequireParam
+                    | EdgeKind::NotifyParam
+                    | EdgeKind::SubscribeParam
+            );
             let (from, to) = edge.in_run_order();
             let [from, to] = [from, to].map(|end| {
                 *index.entry(end).or_insert_with(|| {
-                    ends.push((declaring(end), is_anchor(end)));
+                    let mut holders = declaring(end);
+                    if holders.is_empty() && declared_here && end == &edge.from {
+                        holders.push(code);
+                    }
+                    ends.push((holders, is_anchor(end)));
                     ends.len() - 1
                 })
             });
-            written.push((code, from, to));
+            if edge.kind.refreshes() {
+                written.push((code, from, to));
+            }
+            ordered.push((code, from, to));
         }
-        Refreshes { written, ends }
+        Refreshes {
+            written,
+            ordered,
+            ends,
+        }
+    }
+
+    /// Whether `whole`'s code orders something only `whole` holds before
+    /// something `part` holds (neither an anchor): `part` applied alone
+    /// first would run that before what must precede it.
+    fn ordered_ahead(&self, part: &HolderSet, whole: &HolderSet) -> bool {
+        self.ordered.iter().any(|&(code, from, to)| {
+            let (first, then) = (&self.ends[from], &self.ends[to]);
+            whole.contains(code)
+                && !first.1
+                && !then.1
+                && first.0.iter().any(|&h| whole.contains(h))
+                && !first.0.iter().any(|&h| part.contains(h))
+                && self.held_by(to, part)
+        })
     }
 
     fn held_by(&self, end: usize, holders: &HolderSet) -> bool {
