@@ -780,18 +780,16 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
                 _ => {
                     let default = default
                         .map(|d| render::render(monolith, &files[scope.file], d, index, &name_of));
-                    match (scope.parent, &scope.class) {
-                        (None, Some(class)) => match default {
-                            Some(default) => entry_parameter(
-                                &format!("{class}::{param}"),
-                                Some(&default),
-                                proposal.target,
-                            ),
-                            None => {
-                                entry_parameter(&format!("{class}::{param}"), None, proposal.target)
-                            }
-                        },
-                        _ => default.unwrap_or_else(|| "undef".to_string()),
+                    // Puppet looks a parameter its declaration does not
+                    // give up in Hiera (automatic parameter lookup), the
+                    // entry class's and an opened class's alike.
+                    match &scope.class {
+                        Some(class) => parameter_lookup(
+                            &format!("{class}::{param}"),
+                            default.as_deref(),
+                            proposal.target,
+                        ),
+                        None => default.unwrap_or_else(|| "undef".to_string()),
                     }
                 }
             };
@@ -852,9 +850,9 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
     out
 }
 
-/// An entry class's parameter, from Hiera as Puppet's automatic parameter
-/// lookup would give it.
-fn entry_parameter(key: &str, default: Option<&str>, target: Target) -> String {
+/// A class parameter its declaration does not give, from Hiera as Puppet's
+/// automatic parameter lookup gives it, else its default.
+fn parameter_lookup(key: &str, default: Option<&str>, target: Target) -> String {
     match (target, default) {
         (Target::Puppet7, Some(default)) => {
             format!("lookup('{key}', {{ 'default_value' => {default} }})")

@@ -23,12 +23,16 @@ pub fn is_data(monolith: &Monolith, scope: usize, name: &str) -> bool {
             .any(|a| a.scope == scope && a.name == name)
 }
 
-/// The Hiera key of a data variable: the top scope's by name, an opened
-/// class's as `class::name`.
+/// The Hiera key of a data variable: `granule::` and the top scope's
+/// variable's name, or an opened class's variable as `class::name`. The
+/// prefix keeps granule's keys apart from the deployment's own: an opened
+/// class's parameter has the key Puppet looks up for it
+/// (`profile::web::port`), which the globals task must read from the
+/// deployment's data on every run, never from what it wrote before.
 pub fn data_key(monolith: &Monolith, (scope, name): &DataVariable) -> String {
     match &monolith.scopes[*scope].class {
-        Some(class) if *scope != 0 => format!("{class}::{name}"),
-        _ => name.clone(),
+        Some(class) if *scope != 0 => format!("granule::{class}::{name}"),
+        _ => format!("granule::{name}"),
     }
 }
 
