@@ -558,6 +558,21 @@ fn tasks_rebuild_the_monolith(fixture: &Fixture, role: Option<&str>) {
     let manifest = |id: &str| out.join(id).join(format!("{id}.pp"));
 
     let node = Node::new(&dir, "tasks", &modulepath, fixture.facts(role));
+    // The node's own Hiera data (the deployment's), which the hiera task
+    // must keep when it adds granule's.
+    let confdir = node.puppet_dir.join("confdir");
+    std::fs::create_dir_all(confdir.join("data")).expect("the node's confdir");
+    std::fs::write(
+        confdir.join("hiera.yaml"),
+        "---\nversion: 5\nhierarchy:\n  - name: deployment\n    path: deployment.yaml\n    \
+         datadir: data\n    data_hash: yaml_data\n",
+    )
+    .expect("the node's hiera.yaml");
+    std::fs::write(
+        confdir.join("data/deployment.yaml"),
+        "granule_test::kept: deployment data\n",
+    )
+    .expect("the node's Hiera data");
     let reader = order
         .iter()
         .rev()
@@ -577,6 +592,30 @@ fn tasks_rebuild_the_monolith(fixture: &Fixture, role: Option<&str>) {
         node.test_script(&out, id, "post").assert_passed();
     }
     let what = format!("{} {}", fixture.name, role.unwrap_or(""));
+    // Both the deployment's data and granule's are found (a key of the
+    // globals task's file, looked up through Hiera).
+    let globals = std::fs::read_to_string(confdir.join("granule/globals.json"))
+        .expect("the globals task's data");
+    let globals: serde_json::Map<String, Value> =
+        serde_json::from_str(&globals).expect("globals.json is a JSON object");
+    let key = globals.keys().next().expect("the globals task writes data");
+    let lookups = dir.join("lookups.pp");
+    std::fs::write(
+        &lookups,
+        format!(
+            "notice(\"kept: ${{lookup('granule_test::kept')}}\")\n\
+             notice(\"granule: ${{lookup('{key}', {{ 'default_value' => 'missing' }}) != 'missing'}}\")\n"
+        ),
+    )
+    .expect("a manifest of lookups");
+    let looked_up = node.apply(&lookups);
+    looked_up.assert_succeeded();
+    assert!(
+        looked_up.log.contains("kept: deployment data") && looked_up.log.contains("granule: true"),
+        "{what}: after the hiera task, Hiera finds the node's own data and granule's:\n{}\n{}",
+        looked_up.log,
+        std::fs::read_to_string(confdir.join("hiera.yaml")).unwrap_or_default()
+    );
     assert_same_tree(
         &monolith.root,
         &node.root,

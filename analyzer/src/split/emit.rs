@@ -863,20 +863,75 @@ fn parameter_lookup(key: &str, default: Option<&str>, target: Target) -> String 
     }
 }
 
-/// The hiera task: a Hiera 5 configuration whose only level is the file
-/// the globals task writes.
+/// The hiera task: the global Hiera configuration of the node's Puppet
+/// (`$confdir/hiera.yaml`) gets the file the globals task writes as its
+/// first level, and keeps the levels it has (the deployment's own data).
+/// Written in Ruby (`inline_template`, as Puppet 3 and 7 both have it): the
+/// Puppet language cannot read YAML without stdlib.
 fn hiera_manifest(proposal: &Proposal) -> String {
     let task = proposal.task(HIERA).expect("the hiera task");
     let mut out = String::new();
     header(
         &mut out,
         task,
-        "Makes the data the globals task wrote a Hiera source (the global hiera.yaml of this Puppet).",
+        "Adds the data the globals task wrote to the global Hiera configuration of this Puppet\n\
+         ($confdir/hiera.yaml), as its first level, and keeps the levels it has.",
     );
     out.push('\n');
-    out.push_str("file { \"${settings::confdir}/hiera.yaml\":\n  ensure  => file,\n  content => @(\"YAML\"),\n    ---\n    version: 5\n    hierarchy:\n      - name: granule globals\n        path: granule/globals.json\n        datadir: ${settings::confdir}\n        data_hash: json_data\n    | YAML\n}\n");
+    let template = match proposal.target {
+        Target::Puppet7 => HIERA_5_TEMPLATE,
+        Target::Puppet3 => HIERA_1_TEMPLATE,
+    };
+    let _ = write!(
+        out,
+        "$granule_confdir = $settings::confdir\n\n\
+         file {{ \"${{granule_confdir}}/hiera.yaml\":\n  \
+         ensure  => file,\n  \
+         content => inline_template('{template}'),\n}}\n"
+    );
     out
 }
+
+/// The global Hiera 5 configuration with granule's level first: Ruby's
+/// YAML, no single quote (the template is a single-quoted Puppet string).
+const HIERA_5_TEMPLATE: &str = r##"<%-
+  require "yaml"
+  path = File.join(@granule_confdir, "hiera.yaml")
+  read = YAML.respond_to?(:unsafe_load_file) ? :unsafe_load_file : :load_file
+  config = File.exist?(path) ? YAML.send(read, path) : nil
+  config = {} unless config.is_a?(Hash)
+  unless config.empty? || config["version"] == 5
+    raise "#{path} is not Hiera 5: add to its hierarchy the level granule globals " +
+      "(path granule/globals.json, datadir #{@granule_confdir}, data_hash json_data)"
+  end
+  ours = { "name" => "granule globals", "path" => "granule/globals.json",
+           "datadir" => @granule_confdir, "data_hash" => "json_data" }
+  theirs = Array(config["hierarchy"]).reject { |level| level.is_a?(Hash) && level["name"] == ours["name"] }
+  config["version"] = 5
+  config["hierarchy"] = [ours] + theirs
+-%>
+<%= config.to_yaml -%>
+"##;
+
+/// The global Hiera 1 configuration (Puppet 3) with granule's level first,
+/// through the json backend (Hiera 1 has one data directory per backend).
+const HIERA_1_TEMPLATE: &str = r##"<%-
+  require "yaml"
+  path = File.join(@granule_confdir, "hiera.yaml")
+  read = YAML.respond_to?(:unsafe_load_file) ? :unsafe_load_file : :load_file
+  config = File.exist?(path) ? YAML.send(read, path) : nil
+  config = {} unless config.is_a?(Hash)
+  json = config[:json].is_a?(Hash) ? config[:json] : {}
+  if json[:datadir] && json[:datadir] != @granule_confdir
+    raise "#{path} reads json data from #{json[:datadir]}: move granule/globals.json " +
+      "from #{@granule_confdir} there and add granule/globals to its hierarchy"
+  end
+  config[:backends] = Array(config[:backends]) | ["json"]
+  config[:json] = json.merge(:datadir => @granule_confdir)
+  config[:hierarchy] = ["granule/globals"] + (Array(config[:hierarchy]) - ["granule/globals"])
+-%>
+<%= config.to_yaml -%>
+"##;
 
 /// A recursive JSON encoder in the Puppet language (Puppet 7 has none
 /// built in; stdlib's may be missing from the module path).
