@@ -203,7 +203,7 @@ fn puppet3_targets_read_data_with_hiera_and_v1_descriptors_have_no_version() {
     });
     let nova = std::fs::read_to_string(dir.join("nova-api/nova-api.pp")).expect("the manifest");
     assert!(
-        nova.contains("$db_host = hiera('db_host', undef)"),
+        nova.contains("$db_host = hiera('granule::db_host', undef)"),
         "{nova}"
     );
     assert!(!nova.contains("lookup("), "{nova}");
