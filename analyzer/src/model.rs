@@ -118,7 +118,7 @@ pub enum Vertex {
 /// An expression's source text on one line, for a label in a message: a
 /// query or title written over several lines has its line breaks and
 /// indentation as single spaces.
-fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains('\n') {
         text.split_whitespace().collect::<Vec<_>>().join(" ").into()
     } else {

@@ -443,3 +443,53 @@ fn the_split_of_lint_clean_code_is_lint_clean() {
         assert_eq!(status, 0, "the {target} split:\n{report}");
     }
 }
+
+/// A class named at run time (`include "role::${facts['role']}"`) is kept
+/// whole; the command says so, where, and which `--entry` options split
+/// each class it may be; given them, the split has those roles.
+#[test]
+fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    let out = scratch("split_classified").join("split");
+    let output = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .arg("--entry")
+        .arg(fixture.join("manifests/classified.pp"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("granule runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 0, "{stderr}");
+    let entries = "--entry role::base --entry role::db --entry role::web";
+    assert!(
+        stderr.contains("manifests/classified.pp:3:3: `include \"role::${facts['role']}\"`")
+            && stderr.contains(entries),
+        "{stderr}"
+    );
+    let report = read_report(&out);
+    assert_eq!(
+        report["computed"][0]["classes"],
+        serde_json::json!(["role::base", "role::db", "role::web"]),
+        "{report:#}"
+    );
+
+    let output = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .args(entries.split(' '))
+        .arg("-o")
+        .arg(&out)
+        .arg("--verify")
+        .output()
+        .expect("granule runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    // Each entry class a role, named by its last segment.
+    assert_eq!(
+        read_report(&out)["roles"],
+        serde_json::json!(["base", "db", "web"])
+    );
+}

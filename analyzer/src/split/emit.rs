@@ -10,7 +10,7 @@ use crate::index::SourceFile;
 use crate::model::{AttributeValue, Vertex};
 use granule_parser::lexer::Tok;
 use granule_parser::{Expr, ExprKind, Span};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -763,6 +763,10 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
     }
     let name_of = |variable: &DataVariable| render::global_name(monolith, variable);
     let mut written: Vec<DataVariable> = Vec::new();
+    // A class opened in several places under the same guards (in the class
+    // of each role given as an entry) sets its data once: Puppet refuses a
+    // variable assigned twice.
+    let mut assigned: HashSet<(String, Vec<String>)> = HashSet::new();
     for (index, scope) in monolith.scopes.iter().enumerate() {
         if let Some(class) = &scope.class {
             if index != 0 || scope.declared_at.is_some() {
@@ -799,23 +803,27 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
                 .map(|g| render::render_guard(monolith, files, g, &name_of))
                 .collect();
             let statement = format!("${local} = {value}");
-            push_text(&mut out, &statement, &guards);
+            if assigned.insert((statement.clone(), guards.clone())) {
+                push_text(&mut out, &statement, &guards);
+            }
             if !written.contains(&variable) {
                 written.push(variable);
             }
         }
         for assignment in monolith.assignments.iter().filter(|a| a.scope == index) {
             let file = &files[assignment.file];
-            let location = file.location(assignment.statement.span);
-            let _ = writeln!(out, "# From {}", sources.at(&location));
-            push_leading_comments(&mut out, file, assignment.statement.span);
             let guards: Vec<String> = assignment
                 .guards
                 .iter()
                 .map(|g| render::render_guard(monolith, files, g, &name_of))
                 .collect();
             let text = render::render(monolith, file, assignment.statement, index, &name_of);
-            push_statement(&mut out, file, assignment.statement.span, &text, &guards);
+            if assigned.insert((text.clone(), guards.clone())) {
+                let location = file.location(assignment.statement.span);
+                let _ = writeln!(out, "# From {}", sources.at(&location));
+                push_leading_comments(&mut out, file, assignment.statement.span);
+                push_statement(&mut out, file, assignment.statement.span, &text, &guards);
+            }
             let variable = (index, assignment.name.clone());
             if !written.contains(&variable) {
                 written.push(variable);
@@ -1374,6 +1382,16 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
         "assumptions": proposal.assumptions.iter().map(|(e, v)| format!("{e}={v}")).collect::<Vec<_>>(),
         "opened": proposal.opened,
         "kept_whole": kept,
+        "computed": proposal
+            .monolith
+            .computed
+            .iter()
+            .map(|computed| serde_json::json!({
+                "location": computed.location,
+                "statement": computed.statement,
+                "classes": computed.candidates(analysis),
+            }))
+            .collect::<Vec<_>>(),
         "pruned": proposal.pruned,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
@@ -1495,6 +1513,19 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     }
     for (class, why) in &proposal.monolith.kept {
         let _ = writeln!(out, "- {class}: {why}");
+    }
+    out.push_str("\n## Classes named at run time\n\n");
+    if proposal.monolith.computed.is_empty() {
+        out.push_str("None.\n");
+    }
+    for computed in &proposal.monolith.computed {
+        let _ = writeln!(
+            out,
+            "- `{}` ({}): {}",
+            crate::model::one_line(&computed.statement),
+            at(&computed.location),
+            computed.advice(analysis)
+        );
     }
     out.push_str(
         "\n## Tasks\n\n| Task | Roles | Requires | Units | Classes |\n|---|---|---|---|---|\n",

@@ -275,6 +275,60 @@ pub struct Monolith<'a> {
     /// Classes the rule could have opened but did not, and why.
     pub kept: Vec<(String, String)>,
     pub hazards: Vec<String>,
+    /// Class declarations whose class is named at run time (`include
+    /// "role::${facts['role']}"`): kept whole, in one unit.
+    pub computed: Vec<Computed>,
+}
+
+/// A class declaration naming its class with an expression.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Computed {
+    pub location: crate::model::Location,
+    /// The statement as written.
+    pub statement: String,
+    /// What the name surely starts with (`role::`), empty when unknown.
+    pub prefix: String,
+}
+
+impl Computed {
+    /// The classes of the codebase the name may be: those starting with
+    /// its known start (none when it has none).
+    pub fn candidates(&self, analysis: &crate::analysis::Analysis) -> Vec<String> {
+        if self.prefix.is_empty() {
+            return Vec::new();
+        }
+        analysis
+            .codebase
+            .definitions
+            .range(self.prefix.clone()..)
+            .take_while(|(name, _)| name.starts_with(&self.prefix))
+            .filter(|(_, definitions)| {
+                definitions
+                    .iter()
+                    .any(|d| d.kind == crate::model::DefinitionKind::Class)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// What to do about it, for people.
+    pub fn advice(&self, analysis: &crate::analysis::Analysis) -> String {
+        let candidates = self.candidates(analysis);
+        let entries = if candidates.is_empty() {
+            "each class it may name".to_string()
+        } else {
+            candidates
+                .iter()
+                .map(|class| format!("--entry {class}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        format!(
+            "the class is named when Puppet runs, so granule keeps the statement whole, in \
+             one task, and splits nothing it declares; to split each class it may name, give \
+             them as entries, each a role: {entries}"
+        )
+    }
 }
 
 impl<'a> Monolith<'a> {
@@ -515,12 +569,15 @@ impl<'a, 'o> Collector<'a, 'o> {
                     ExprKind::QualifiedName(name) => normalize(name),
                     _ => String::new(),
                 };
-                let classes: Vec<String> =
-                    if matches!(name.as_str(), "include" | "require" | "contain") {
-                        call.args.iter().flat_map(class_names).collect()
-                    } else {
-                        Vec::new()
-                    };
+                let declares = matches!(name.as_str(), "include" | "require" | "contain");
+                let classes: Vec<String> = if declares {
+                    call.args.iter().flat_map(class_names).collect()
+                } else {
+                    Vec::new()
+                };
+                if declares {
+                    self.note_computed(statement, &call.args);
+                }
                 match classes.as_slice() {
                     [class] => {
                         if name != "require" && self.open_class(class, statement, None) {
@@ -674,6 +731,26 @@ impl<'a, 'o> Collector<'a, 'o> {
             scope: self.scope,
             what,
             kind,
+        });
+    }
+
+    /// Records a class declaration whose arguments are not all literal
+    /// class names, with the literal start of the first that is not.
+    fn note_computed(&mut self, statement: &Expr, args: &[Expr]) {
+        let Some(computed) = args.iter().find(|arg| class_names(arg).is_empty()) else {
+            return;
+        };
+        let text = self.text(computed);
+        let prefix: String = text
+            .trim_start_matches(['"', '\''])
+            .chars()
+            .take_while(|&c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            .collect();
+        let location = self.source().location(statement.span);
+        self.monolith.computed.push(Computed {
+            location,
+            statement: self.text(statement),
+            prefix: normalize(&prefix),
         });
     }
 

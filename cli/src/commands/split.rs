@@ -190,6 +190,18 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         Ok(svg) => emit::write_file(&args.out.join("graph.svg"), &svg)?,
         Err(message) => eprintln!("warning: graph.svg not written: {message}"),
     }
+    for computed in &proposal.monolith.computed {
+        eprintln!(
+            "warning: {}: `{}`: {}",
+            computed.location,
+            computed
+                .statement
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            computed.advice(analysis)
+        );
+    }
     eprintln!(
         "{} ({}), {}, {}, {}: see {}",
         counted(proposal.tasks.len(), "task", "tasks"),
