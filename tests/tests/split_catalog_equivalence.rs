@@ -87,6 +87,10 @@ struct Monolith {
     node: &'static str,
     /// The classes the node's classifier declares besides the manifest.
     node_classes: &'static [&'static str],
+    /// Per role, the class the classifier declares on its nodes for the
+    /// monolith (split with `--entry CLASS` per role): the tasks do not
+    /// get it.
+    role_classes: &'static [(&'static str, &'static str)],
 }
 
 /// One task of tasks.yaml, as this test reads it (not through granule).
@@ -530,22 +534,33 @@ fn check_equivalence(test: &str, monolith: &Monolith) {
     let mut problems = Problems::default();
 
     // The monolith, globals and hiera of every role, in one batch.
+    let monolith_classes: Vec<Vec<&str>> = monolith
+        .roles
+        .iter()
+        .map(|(role, _)| {
+            let classified = monolith.role_classes.iter().filter(|(r, _)| r == role);
+            let mut classes = monolith.node_classes.to_vec();
+            classes.extend(classified.map(|(_, class)| *class));
+            classes
+        })
+        .collect();
     let first: Vec<CatalogRequest> = monolith
         .roles
         .iter()
-        .flat_map(|(_, facts)| {
+        .zip(&monolith_classes)
+        .flat_map(|((_, facts), classes)| {
             [
-                &monolith.site,
-                &globals.parameters.puppet_manifest,
-                &hiera.parameters.puppet_manifest,
+                (&monolith.site, classes.as_slice()),
+                (&globals.parameters.puppet_manifest, monolith.node_classes),
+                (&hiera.parameters.puppet_manifest, monolith.node_classes),
             ]
-            .map(|manifest| CatalogRequest {
+            .map(|(manifest, node_classes)| CatalogRequest {
                 manifest,
                 modulepath: &monolith.modulepath,
                 facts,
                 hiera_data: &monolith.data,
                 node: Some(monolith.node),
-                node_classes: monolith.node_classes,
+                node_classes,
             })
         })
         .collect();
@@ -710,6 +725,7 @@ fn fuel_like_tasks_compile_to_the_monoliths_catalog() {
         data: json!({}),
         node: "node-1.test",
         node_classes: &[],
+        role_classes: &[],
     };
     check_equivalence(TEST, &monolith);
 }
@@ -733,6 +749,7 @@ fn small_fixture(name: &'static str, with_stdlib: bool) -> Monolith {
         data: json!({}),
         node: "node-1.test",
         node_classes: &[],
+        role_classes: &[],
     }
 }
 
@@ -898,6 +915,45 @@ fn roles_profiles_tasks_compile_to_the_monoliths_catalog() {
         data: read_yaml(&fixture.join("data.yaml")),
         node: "node-1.test",
         node_classes: &[],
+        role_classes: &[],
+    };
+    check_equivalence(TEST, &monolith);
+}
+
+/// fixtures/split/roles_profiles classified by a node classifier: no
+/// `site.pp` logic, the role class declared per node (`--entry CLASS` per
+/// role); a class every role class opens (profile::base) sets its data
+/// once in the globals task.
+#[test]
+fn classified_roles_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_classified_roles";
+    if require_reference(TEST, puppet_available()).is_none() {
+        return;
+    }
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    let roles = ["base", "db", "web"];
+    let mut split_args: Vec<String> = Vec::new();
+    for role in roles {
+        split_args.extend(["--entry".to_string(), format!("role::{role}")]);
+    }
+    split_args.push("--verify".into());
+    let monolith = Monolith {
+        name: "classified_roles",
+        modulepath: vec![fixture.join("modules")],
+        site: fixture.join("manifests/classifier.pp"),
+        split_args,
+        roles: roles
+            .iter()
+            .map(|role| (role.to_string(), json!({})))
+            .collect(),
+        data: read_yaml(&fixture.join("data.yaml")),
+        node: "node-1.test",
+        node_classes: &[],
+        role_classes: &[
+            ("base", "role::base"),
+            ("db", "role::db"),
+            ("web", "role::web"),
+        ],
     };
     check_equivalence(TEST, &monolith);
 }
@@ -936,6 +992,7 @@ fn oci_controller_tasks_compile_to_the_monoliths_catalog() {
         data: read_yaml(&fixture.join("data.yaml")),
         node: "ctl-1.example.com",
         node_classes: &["oci::generic"],
+        role_classes: &[],
     };
     check_equivalence(TEST, &monolith);
 }
