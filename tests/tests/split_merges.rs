@@ -469,6 +469,22 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
             && stderr.contains(entries),
         "{stderr}"
     );
+    let hiera_classified = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .arg("--entry")
+        .arg(fixture.join("manifests/hiera_classified.pp"))
+        .arg("-o")
+        .arg(scratch("split_hiera_classified").join("split"))
+        .output()
+        .expect("granule runs");
+    let warned = text(&hiera_classified.stderr);
+    assert!(
+        warned.contains("manifests/hiera_classified.pp:3:3: `lookup('classes'")
+            && warned.contains("give each class it may name as an --entry"),
+        "{warned}"
+    );
     let report = read_report(&out);
     assert_eq!(
         report["computed"][0]["classes"],

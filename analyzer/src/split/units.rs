@@ -313,20 +313,20 @@ impl Computed {
 
     /// What to do about it, for people.
     pub fn advice(&self, analysis: &crate::analysis::Analysis) -> String {
-        let candidates = self.candidates(analysis);
-        let entries = if candidates.is_empty() {
-            "each class it may name".to_string()
+        let entries: Vec<String> = self
+            .candidates(analysis)
+            .iter()
+            .map(|class| format!("--entry {class}"))
+            .collect();
+        let entries = if entries.is_empty() {
+            String::new()
         } else {
-            candidates
-                .iter()
-                .map(|class| format!("--entry {class}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            format!(": {}", entries.join(" "))
         };
         format!(
             "the class is named when Puppet runs, so granule keeps the statement whole, in \
-             one task, and splits nothing it declares; to split each class it may name, give \
-             them as entries, each a role: {entries}"
+             one task, and splits nothing it declares; to split them, give each class it may \
+             name as an --entry, each then a role{entries}"
         )
     }
 }
@@ -565,18 +565,33 @@ impl<'a, 'o> Collector<'a, 'o> {
                 self.share(statement, what, SharedKind::ScopeWide)
             }
             ExprKind::Call(call) => {
-                let name = match &call.functor.kind {
-                    ExprKind::QualifiedName(name) => normalize(name),
-                    _ => String::new(),
+                // `include(x)`, or `x.include` (the receiver names the
+                // classes).
+                let (name, receiver) = match &call.functor.kind {
+                    ExprKind::QualifiedName(name) => (normalize(name), None),
+                    ExprKind::NamedAccess { left, right } => match &right.kind {
+                        ExprKind::QualifiedName(name) => (normalize(name), Some(&**left)),
+                        _ => (String::new(), None),
+                    },
+                    _ => (String::new(), None),
                 };
+                let naming: Vec<&Expr> = receiver.into_iter().chain(&call.args).collect();
                 let declares = matches!(name.as_str(), "include" | "require" | "contain");
                 let classes: Vec<String> = if declares {
-                    call.args.iter().flat_map(class_names).collect()
+                    naming.iter().flat_map(|arg| class_names(arg)).collect()
                 } else {
                     Vec::new()
                 };
                 if declares {
-                    self.note_computed(statement, &call.args);
+                    self.note_computed(statement, &naming);
+                } else if name == "hiera_include" {
+                    // The classes a Hiera key lists: nothing known of them.
+                    let location = self.source().location(statement.span);
+                    self.monolith.computed.push(Computed {
+                        location,
+                        statement: self.text(statement),
+                        prefix: String::new(),
+                    });
                 }
                 match classes.as_slice() {
                     [class] => {
@@ -736,7 +751,7 @@ impl<'a, 'o> Collector<'a, 'o> {
 
     /// Records a class declaration whose arguments are not all literal
     /// class names, with the literal start of the first that is not.
-    fn note_computed(&mut self, statement: &Expr, args: &[Expr]) {
+    fn note_computed(&mut self, statement: &Expr, args: &[&Expr]) {
         let Some(computed) = args.iter().find(|arg| class_names(arg).is_empty()) else {
             return;
         };
