@@ -24,6 +24,7 @@
 # An answer is one JSON object:
 #   {"resources": [{"type", "title", "parameters"}...],
 #    "edges": [{"from", "to", "kind"}...],
+#    "contains": [{"container", "resource"}...],
 #    "warnings": [TEXT...]}
 # or, when Puppet cannot compile the catalog, {"errors": [TEXT...],
 # "warnings": [...]}, each error with Puppet's file, line and column.
@@ -37,7 +38,8 @@
 # `~>`, with resource references or collectors) are evaluated by the compiler
 # into the same metaparameters (Puppet::Parser::Relationship#mk_relationship,
 # called from Compiler#finish), so they are there too. Containment (a class
-# holding its resources) is not an edge here. Every end is the canonical
+# holding its resources) is not an edge: it is in "contains", each
+# container with what it holds directly. Every end is the canonical
 # reference of a catalog resource (`File[/tmp/x]`, `Class[Foo::Bar]`), as
 # the compiler's RelationshipValidator has checked it exists.
 
@@ -103,6 +105,12 @@ def edges_of(catalog)
   end.uniq
 end
 
+# Containment: each container (a class, a defined resource, a stage) and
+# a resource it holds directly.
+def containment_of(catalog)
+  catalog.edges.map { |edge| { 'container' => edge.source.ref, 'resource' => edge.target.ref } }.uniq
+end
+
 def resources_of(catalog)
   Puppet.override(stringify_rich: true) do
     catalog.resources.map do |resource|
@@ -133,7 +141,8 @@ def compile(request, number)
   Puppet[:environment] = environment.name.to_s
   Puppet.override(overrides, 'granule catalog oracle') do
     catalog = Puppet::Parser::Compiler.compile(node)
-    { 'resources' => resources_of(catalog), 'edges' => edges_of(catalog) }
+    { 'resources' => resources_of(catalog), 'edges' => edges_of(catalog),
+      'contains' => containment_of(catalog) }
   end
 rescue Puppet::Error, ArgumentError, SystemCallError => error
   { 'errors' => [error.message] }

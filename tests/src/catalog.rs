@@ -43,6 +43,10 @@ pub struct Catalog {
     /// Every relationship, from metaparameters and chaining arrows alike;
     /// containment is not one.
     pub edges: BTreeSet<Edge>,
+    /// Containment: `(container, resource)` for each resource a class, a
+    /// defined resource or a stage holds directly (Puppet applies a
+    /// relationship to a container to everything it holds).
+    pub contains: BTreeSet<(String, String)>,
     /// What Puppet warned about while compiling.
     pub warnings: Vec<String>,
 }
@@ -112,6 +116,8 @@ struct Output {
     #[serde(default)]
     edges: Vec<EdgeRecord>,
     #[serde(default)]
+    contains: Vec<ContainmentRecord>,
+    #[serde(default)]
     errors: Vec<String>,
     #[serde(default)]
     warnings: Vec<String>,
@@ -123,6 +129,12 @@ struct ResourceRecord {
     kind: String,
     title: String,
     parameters: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct ContainmentRecord {
+    container: String,
+    resource: String,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +265,11 @@ fn answer(line: &str) -> Result<Catalog, String> {
             .edges
             .into_iter()
             .map(|edge| (edge.from, edge.to, edge.kind))
+            .collect(),
+        contains: parsed
+            .contains
+            .into_iter()
+            .map(|record| (record.container, record.resource))
             .collect(),
         warnings: parsed.warnings,
     })
