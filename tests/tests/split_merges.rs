@@ -372,7 +372,8 @@ fn a_profile_every_role_includes_is_one_task_on_every_role() {
     let out = split_out("roles_profiles", &["--role-var", "$facts['role']"]);
     let yaml = std::fs::read_to_string(out.join("tasks.yaml")).expect("tasks.yaml");
     let tasks: Vec<Value> = serde_saphyr::from_str(&yaml).expect("tasks.yaml is YAML");
-    // Each included class: the roles of every task whose manifest includes it.
+    // Each class included or contained: the roles of every task whose
+    // manifest declares it so.
     let mut including: BTreeMap<String, Vec<BTreeSet<String>>> = BTreeMap::new();
     for task in &tasks {
         let Some(manifest) = task["parameters"]["puppet_manifest"].as_str() else {
@@ -387,7 +388,11 @@ fn a_profile_every_role_includes_is_one_task_on_every_role() {
             .collect();
         let classes: BTreeSet<&str> = text
             .lines()
-            .filter_map(|line| line.trim().strip_prefix("include "))
+            .filter_map(|line| {
+                let line = line.trim();
+                line.strip_prefix("include ")
+                    .or_else(|| line.strip_prefix("contain "))
+            })
             .collect();
         for class in classes {
             including

@@ -886,6 +886,31 @@ pub fn split<'a>(
     for uncertain in orders.iter().filter(|o| !o.certain) {
         task_order.keep(uncertain, &task_of, &tasks);
     }
+    // A task applying a borrowed unit applies it where it stands in the
+    // order: after what that unit runs after (where that closes no cycle),
+    // or it would apply it too early.
+    let mut before_unit: HashMap<usize, Vec<&Order>> = HashMap::new();
+    for order in &orders {
+        before_unit.entry(order.then).or_default().push(order);
+    }
+    for task in &tasks {
+        let Some(&home) = task.units.first() else {
+            continue;
+        };
+        let mut firsts: HashSet<usize> = HashSet::new();
+        for unit in &task.borrowed {
+            for &order in before_unit.get(unit).into_iter().flatten() {
+                if firsts.insert(task_of[order.first]) {
+                    let inherited = Order {
+                        then: home,
+                        certain: false,
+                        ..*order
+                    };
+                    task_order.keep(&inherited, &task_of, &tasks);
+                }
+            }
+        }
+    }
     let TaskOrder {
         order,
         cuts,
