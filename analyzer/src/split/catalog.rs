@@ -450,12 +450,9 @@ impl<'a> Catalogs<'a> {
         end: &Vertex,
     ) -> bool {
         match end {
-            // An opened class's data is the globals task's, everywhere;
-            // the class itself is in no task's catalog.
-            Vertex::Variable { .. } => declarers
+            Vertex::Class { .. } | Vertex::Variable { .. } => declarers
                 .iter()
                 .any(|&id| contains(id) || self.walked.contains(&id)),
-            Vertex::Class { .. } => declarers.iter().any(|&id| contains(id)),
             _ => {
                 declarers.iter().any(|&id| contains(id)) || {
                     let owners = self.owning_units(end);

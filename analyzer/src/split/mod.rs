@@ -1226,6 +1226,13 @@ fn place_relationships<'a>(
                 running.iter().all(|&role| {
                     let (applied_here, holders) = &catalogs_of[at][role];
                     match end {
+                        // An opened class is in no task's catalog (its
+                        // statements are copied, it is not declared): a
+                        // statement naming it goes in no task, task order
+                        // carries it through what the class contains.
+                        HeldBy::Declared(Vertex::Class { .. }, declarers) => {
+                            declarers.iter().any(|&id| holders.contains(id))
+                        }
                         HeldBy::Declared(end, declarers) => catalogs.holds_where(
                             declarers,
                             |id| holders.contains(id),
