@@ -449,23 +449,29 @@ fn the_split_of_lint_clean_code_is_lint_clean() {
     }
 }
 
+/// `granule split --modulepath fixtures/split/roles_profiles/modules ARGS
+/// -o OUT`.
+fn split_roles_profiles(args: &[&str], out: &std::path::Path) -> std::process::Output {
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    Command::new(granule())
+        .current_dir(&fixture)
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("granule runs")
+}
+
 /// A class named at run time (`include "role::${facts['role']}"`) is kept
 /// whole; the command says so, where, and which `--entry` options split
 /// each class it may be; given them, the split has those roles.
 #[test]
 fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
-    let fixture = repo_root().join("fixtures/split/roles_profiles");
     let out = scratch("split_classified").join("split");
-    let output = Command::new(granule())
-        .arg("split")
-        .arg("--modulepath")
-        .arg(fixture.join("modules"))
-        .arg("--entry")
-        .arg(fixture.join("manifests/classified.pp"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("granule runs");
+    let output = split_roles_profiles(&["--entry", "manifests/classified.pp"], &out);
     let stderr = text(&output.stderr);
     assert_eq!(exit_code(&output), 0, "{stderr}");
     let entries = "--entry role::base --entry role::db --entry role::web";
@@ -474,16 +480,10 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
             && stderr.contains(entries),
         "{stderr}"
     );
-    let hiera_classified = Command::new(granule())
-        .arg("split")
-        .arg("--modulepath")
-        .arg(fixture.join("modules"))
-        .arg("--entry")
-        .arg(fixture.join("manifests/hiera_classified.pp"))
-        .arg("-o")
-        .arg(scratch("split_hiera_classified").join("split"))
-        .output()
-        .expect("granule runs");
+    let hiera_classified = split_roles_profiles(
+        &["--entry", "manifests/hiera_classified.pp"],
+        &scratch("split_hiera_classified").join("split"),
+    );
     let warned = text(&hiera_classified.stderr);
     assert!(
         warned.contains("manifests/hiera_classified.pp:3:3: `lookup('classes'")
@@ -497,16 +497,9 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
         "{report:#}"
     );
 
-    let output = Command::new(granule())
-        .arg("split")
-        .arg("--modulepath")
-        .arg(fixture.join("modules"))
-        .args(entries.split(' '))
-        .arg("-o")
-        .arg(&out)
-        .arg("--verify")
-        .output()
-        .expect("granule runs");
+    let mut args: Vec<&str> = entries.split(' ').collect();
+    args.push("--verify");
+    let output = split_roles_profiles(&args, &out);
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     // Each entry class a role, named by its last segment.
     assert_eq!(

@@ -886,10 +886,11 @@ fn hiera_manifest(proposal: &Proposal) -> String {
          ($confdir/hiera.yaml), as its first level, and keeps the levels it has.",
     );
     out.push('\n');
-    let template = match proposal.target {
-        Target::Puppet7 => HIERA_5_TEMPLATE,
-        Target::Puppet3 => HIERA_1_TEMPLATE,
+    let update = match proposal.target {
+        Target::Puppet7 => HIERA_5_UPDATE,
+        Target::Puppet3 => HIERA_1_UPDATE,
     };
+    let template = format!("{HIERA_READ}{update}{HIERA_WRITE}");
     let _ = write!(
         out,
         "$granule_confdir = $settings::confdir\n\n\
@@ -900,15 +901,24 @@ fn hiera_manifest(proposal: &Proposal) -> String {
     out
 }
 
-/// The global Hiera 5 configuration with granule's level first: Ruby's
-/// YAML, no single quote (the template is a single-quoted Puppet string).
-const HIERA_5_TEMPLATE: &str = r##"<%-
+/// The start of both templates: the configuration the node has (its
+/// YAML read with Ruby's, `{}` where there is none), as `config`. No single
+/// quote in a template: it is a single-quoted Puppet string.
+const HIERA_READ: &str = r##"<%-
   require "yaml"
   path = File.join(@granule_confdir, "hiera.yaml")
   read = YAML.respond_to?(:unsafe_load_file) ? :unsafe_load_file : :load_file
   config = File.exist?(path) ? YAML.send(read, path) : nil
   config = {} unless config.is_a?(Hash)
-  unless config.empty? || config["version"] == 5
+"##;
+
+/// The end of both templates: `config` written back.
+const HIERA_WRITE: &str = r##"-%>
+<%= config.to_yaml -%>
+"##;
+
+/// The global Hiera 5 configuration with granule's level first.
+const HIERA_5_UPDATE: &str = r##"  unless config.empty? || config["version"] == 5
     raise "#{path} is not Hiera 5: add to its hierarchy the level granule globals " +
       "(path granule/globals.json, datadir #{@granule_confdir}, data_hash json_data)"
   end
@@ -917,19 +927,11 @@ const HIERA_5_TEMPLATE: &str = r##"<%-
   theirs = Array(config["hierarchy"]).reject { |level| level.is_a?(Hash) && level["name"] == ours["name"] }
   config["version"] = 5
   config["hierarchy"] = [ours] + theirs
--%>
-<%= config.to_yaml -%>
 "##;
 
 /// The global Hiera 1 configuration (Puppet 3) with granule's level first,
 /// through the json backend (Hiera 1 has one data directory per backend).
-const HIERA_1_TEMPLATE: &str = r##"<%-
-  require "yaml"
-  path = File.join(@granule_confdir, "hiera.yaml")
-  read = YAML.respond_to?(:unsafe_load_file) ? :unsafe_load_file : :load_file
-  config = File.exist?(path) ? YAML.send(read, path) : nil
-  config = {} unless config.is_a?(Hash)
-  json = config[:json].is_a?(Hash) ? config[:json] : {}
+const HIERA_1_UPDATE: &str = r##"  json = config[:json].is_a?(Hash) ? config[:json] : {}
   if json[:datadir] && json[:datadir] != @granule_confdir
     raise "#{path} reads json data from #{json[:datadir]}: move granule/globals.json " +
       "from #{@granule_confdir} there and add granule/globals to its hierarchy"
@@ -937,8 +939,6 @@ const HIERA_1_TEMPLATE: &str = r##"<%-
   config[:backends] = Array(config[:backends]) | ["json"]
   config[:json] = json.merge(:datadir => @granule_confdir)
   config[:hierarchy] = ["granule/globals"] + (Array(config[:hierarchy]) - ["granule/globals"])
--%>
-<%= config.to_yaml -%>
 "##;
 
 /// A recursive JSON encoder in the Puppet language (Puppet 7 has none
