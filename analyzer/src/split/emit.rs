@@ -1522,7 +1522,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
         let _ = writeln!(
             out,
             "- `{}` ({}): {}",
-            crate::model::one_line(&computed.statement),
+            computed.statement,
             at(&computed.location),
             computed.advice(analysis)
         );

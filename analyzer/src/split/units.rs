@@ -284,7 +284,7 @@ pub struct Monolith<'a> {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Computed {
     pub location: crate::model::Location,
-    /// The statement as written.
+    /// The statement as written, on one line.
     pub statement: String,
     /// What the name surely starts with (`role::`), empty when unknown.
     pub prefix: String,
@@ -589,7 +589,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                     let location = self.source().location(statement.span);
                     self.monolith.computed.push(Computed {
                         location,
-                        statement: self.text(statement),
+                        statement: crate::model::one_line(&self.text(statement)).into_owned(),
                         prefix: String::new(),
                     });
                 }
@@ -764,7 +764,7 @@ impl<'a, 'o> Collector<'a, 'o> {
         let location = self.source().location(statement.span);
         self.monolith.computed.push(Computed {
             location,
-            statement: self.text(statement),
+            statement: crate::model::one_line(&self.text(statement)).into_owned(),
             prefix: normalize(&prefix),
         });
     }

@@ -194,11 +194,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!(
             "warning: {}: `{}`: {}",
             computed.location,
-            computed
-                .statement
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
+            computed.statement,
             computed.advice(analysis)
         );
     }
