@@ -18,9 +18,13 @@
 //! declaration (under `if !defined(...)`) of a resource some task declares
 //! unconditionally: where both meet, Puppet keeps the other.
 //! Relationships between classes count as well: `Class['x']` is only in the
-//! catalogs of the tasks that declare class x. Not reported: ends declared
-//! nowhere or by no task (granule/undeclared-resource and
-//! granule/unresolved-class are about those), exported collectors
+//! catalogs of the tasks that declare class x. So is a class the task's
+//! own manifest names (`before => Class['x']` in code a split copied)
+//! that only code no task applies declares: a split that opens a class
+//! copies its statements into tasks and declares it nowhere. Not reported:
+//! other ends declared nowhere or by no task (granule/undeclared-resource
+//! and granule/unresolved-class are about those, and code the tasks came
+//! from lacks them too), exported collectors
 //! (`<<| |>>` collects from PuppetDB, across catalogs), resources
 //! declared through `create_resources` and the like, which the analysis
 //! does not see, and a collector that only orders what other tasks declare
@@ -463,6 +467,26 @@ fn declared_elsewhere<'w>(
     Some((tasks, first))
 }
 
+/// Where the first declaration of `end` is written, when some code
+/// declares it and no task applies that code.
+fn declared_by_no_task(
+    workspace: &Workspace,
+    end: &Vertex,
+    declarations: &Declarations,
+) -> Option<Location> {
+    let declaring = declarations.of.get(end)?;
+    let applied = |(index, declaration): &(u32, &Edge)| {
+        workspace
+            .tasks_holding(&declaration.unit)
+            .iter()
+            .any(|&at| !workspace.tasks[at].off.contains(index))
+    };
+    if declaring.iter().any(applied) || !workspace.tasks_holding(end).is_empty() {
+        return None;
+    }
+    Some(declaring.first()?.1.location.clone())
+}
+
 fn check_reference(
     workspace: &Workspace,
     declarations: &Declarations,
@@ -474,10 +498,21 @@ fn check_reference(
     if in_catalog(task, end, declarations) {
         return;
     }
-    let Some((others, there)) =
-        declared_elsewhere(workspace, task, declarations.of.get(end))
-    else {
-        return;
+    let declared_only = match declared_elsewhere(workspace, task, declarations.of.get(end)) {
+        Some((others, there)) => format!("declared only by {} ({there})", task_list(&others)),
+        // The task's own code (as a split copies it) naming a class that
+        // only code no task applies declares: a split opening a class
+        // copies its statements into tasks but declares it nowhere. (A
+        // resource no task declares is missing from the code the tasks
+        // came from too, and module code names classes it declares
+        // through computed names the analysis does not follow.)
+        None if matches!(end, Vertex::Class { .. }) && *edge.location.file == *task.manifest => {
+            match declared_by_no_task(workspace, end, declarations) {
+                Some(there) => format!("declared only by code no task applies ({there})"),
+                None => return,
+            }
+        }
+        None => return,
     };
     let reference = reference_text(end);
     let puppets = puppet_reference(end);
@@ -509,13 +544,11 @@ fn check_reference(
         &edge.location,
         format!(
             "{what} {reference} crosses a task boundary: this code is applied by task `{}` \
-             ({}), but {reference} is declared only by {} ({there}), so it is not in `{}`'s \
-             catalog and Puppet fails it (\"{failure}\"){lost_refresh}; move both ends into \
-             one task, or drop the reference, order the tasks in tasks.yaml \
-             (`requires`){later_refresh}",
+             ({}), but {reference} is {declared_only}, so it is not in `{}`'s catalog and \
+             Puppet fails it (\"{failure}\"){lost_refresh}; move both ends into one task, or \
+             drop the reference, order the tasks in tasks.yaml (`requires`){later_refresh}",
             task.id,
             task.manifest,
-            task_list(&others),
             task.id,
         ),
     );
