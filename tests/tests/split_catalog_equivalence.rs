@@ -911,6 +911,19 @@ fn relationship_placement_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/ordered_opened_class: a statement of an opened class
+/// ordering another opened class (`before => Class['storage::proxy']`), as
+/// Fuel's swift proxy writes: no task declares that class, the copy drops
+/// the metaparameter and task order carries it.
+#[test]
+fn ordered_opened_class_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_ordered_opened_class",
+        "ordered_opened_class",
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]

@@ -1,12 +1,12 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
-//! included_parts, refresh_senders, opened_twice and roles_profiles
-//! below): a refresh
-//! between two classes, a cycle between two classes and one resource
-//! declared, realised and overridden by three classes. Each task's catalog
-//! must hold what its code refers to: a task applies (borrows) the class
-//! it refers to, and an override by a collector joins the two classes in
-//! one task. report.json names every borrowing and merge with its reason;
-//! the class nothing ties to the others keeps a task of its own.
+//! included_parts, refresh_senders, opened_twice, ordered_opened_class and
+//! roles_profiles below): a refresh between two classes, a cycle between
+//! two classes and one resource declared, realised and overridden by three
+//! classes. Each task's catalog must hold what its code refers to: a task
+//! applies (borrows) the class it refers to, and an override by a
+//! collector joins the two classes in one task. report.json names every
+//! borrowing and merge with its reason; the class nothing ties to the
+//! others keeps a task of its own.
 
 use granule_tests::executor::{exit_code, granule, scratch, text};
 use granule_tests::repo_root;
@@ -360,6 +360,34 @@ fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
         .collect();
     assert_eq!(declaring.len(), 2, "one task per branch: {declaring:?}");
     assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
+}
+
+/// fixtures/split/ordered_opened_class: a wrapper that module code orders
+/// as a whole (`require => Class['storage::frontend']`, not copied) is kept
+/// whole, with that reason; one only copied code orders is opened.
+#[test]
+fn a_wrapper_module_code_orders_is_kept_whole() {
+    let report = split_report("ordered_opened_class", &[]);
+    let opened: BTreeSet<&str> = report["opened"]
+        .as_array()
+        .expect("opened")
+        .iter()
+        .filter_map(|class| class["class"].as_str())
+        .collect();
+    assert_eq!(
+        opened,
+        BTreeSet::from(["storage::node", "storage::proxy"]),
+        "{report:#}"
+    );
+    let kept = report["kept_whole"].as_array().expect("kept_whole");
+    assert_eq!(kept.len(), 1, "{kept:#?}");
+    assert_eq!(kept[0]["class"], "storage::frontend");
+    let reason = kept[0]["reason"].as_str().expect("a reason");
+    assert!(
+        reason.starts_with("class storage::monitor orders Class['storage::frontend']")
+            && reason.contains("monitor.pp:4:5"),
+        "{reason}"
+    );
 }
 
 /// fixtures/split/roles_profiles: a profile that every role's class

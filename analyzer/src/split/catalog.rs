@@ -41,8 +41,10 @@ pub struct UnitCatalog<'a> {
     pub orderings: Vec<&'a Edge>,
     /// What its ordering metaparameters (`before`, `require`) name where
     /// only classes that only order declare it (a module's anchors): a
-    /// phase of the units applying that module. Where its task does not
-    /// hold them, they are dropped from the copy and carried by task order.
+    /// phase of the units applying that module; or a class the split
+    /// opened, which no catalog holds: its statements' units. Where its
+    /// task does not hold them, they are dropped from the copy and carried
+    /// by task order.
     pub phases: Vec<(&'a Edge, Vertex)>,
     /// What a change of a resource its own statement declares refreshes
     /// through a module's anchors (`relays`): `(edge, end)`.
@@ -207,7 +209,7 @@ impl<'a> Catalogs<'a> {
                         _ => {}
                     }
                 }
-                split_phases(semantic, &mut catalog);
+                split_phases(semantic, &walked, &mut catalog);
                 for id in &walked {
                     catalog.holders.remove(*id);
                 }
@@ -769,13 +771,21 @@ fn relayed_refreshes<'a>(
 /// Moves the references of an ordering metaparameter to `phases` when
 /// every one names what only a class that only orders declares (one
 /// metaparameter is one place; its edges all go, or none).
-fn split_phases<'a>(semantic: &Semantic<'a>, catalog: &mut UnitCatalog<'a>) {
+fn split_phases<'a>(
+    semantic: &Semantic<'a>,
+    walked: &FastSet<HolderId>,
+    catalog: &mut UnitCatalog<'a>,
+) {
     let is_ordering =
         |edge: &Edge| matches!(edge.kind, EdgeKind::BeforeParam | EdgeKind::RequireParam);
+    let opened = |end: &Vertex| {
+        matches!(end, Vertex::Class { .. })
+            && semantic.holder(end).is_some_and(|id| walked.contains(&id))
+    };
     let mut phase_only: FastMap<&Location, bool> = FastMap::default();
     for (edge, end) in &catalog.references {
         if is_ordering(edge) {
-            let phase = semantic.declared_by_orderer(end).is_some();
+            let phase = opened(end) || semantic.declared_by_orderer(end).is_some();
             *phase_only.entry(&edge.location).or_insert(true) &= phase;
         }
     }

@@ -1985,10 +1985,19 @@ fn unit_orders<'a>(
             .or_insert_with(|| resolve_end(end))
             .clone()
     };
+    // A copied metaparameter naming an opened class (a phase that is no
+    // module's anchor) orders the unit against the class's statements.
     let mut statement_edges: Vec<&'a crate::model::Edge> = catalogs
         .units
         .iter()
-        .flat_map(|unit| unit.orderings.iter().copied())
+        .flat_map(|unit| {
+            let opened = unit
+                .phases
+                .iter()
+                .filter(|(_, end)| semantic.declared_by_orderer(end).is_none())
+                .map(|&(edge, _)| edge);
+            unit.orderings.iter().copied().chain(opened)
+        })
         .collect();
     for relationship in &monolith.relationships {
         let file = &files[relationship.file];

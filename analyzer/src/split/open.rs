@@ -11,7 +11,9 @@
 //! what the body declares. What stops it: the class inherits or is
 //! inherited; something not opened declares it too; a refresh names
 //! `Class['it']` (Puppet refreshes a class as a whole, which no task order
-//! can stand for); code that is not copied reads its variables.
+//! can stand for); code that is not copied orders `Class['it']` (only
+//! copied code's orderings are redirected to its statements) or reads its
+//! variables.
 
 use super::plan::Plan;
 use crate::analysis::Analysis;
@@ -47,8 +49,8 @@ pub struct Opener<'a> {
 struct ClassEdges<'a> {
     /// The edges declaring each class.
     declaring: FastMap<HolderId, Vec<u32>>,
-    /// Refreshes with `Class['x']` at an end.
-    refreshing: FastMap<&'a str, Vec<u32>>,
+    /// Relationships (orderings and refreshes) with `Class['x']` at an end.
+    relating: FastMap<&'a str, Vec<u32>>,
     /// Reads of a class's variables (`$x::v`).
     reading: FastMap<&'a str, Vec<u32>>,
 }
@@ -63,10 +65,10 @@ impl<'a> ClassEdges<'a> {
                     edges.declaring.entry(holder).or_default().push(index);
                 }
             }
-            if edge.kind.refreshes() {
+            if edge.kind.from_runs_first().is_some() {
                 for end in [&edge.from, &edge.to] {
                     if let Vertex::Class { name } = end {
-                        let list = edges.refreshing.entry(name.as_str()).or_default();
+                        let list = edges.relating.entry(name.as_str()).or_default();
                         if list.last() != Some(&index) {
                             list.push(index);
                         }
@@ -85,16 +87,12 @@ impl<'a> ClassEdges<'a> {
     /// The edges naming `class` (whose holder is `holder`), ascending.
     fn naming(&self, class: &str, holder: Option<HolderId>) -> Vec<u32> {
         let declaring = holder.and_then(|id| self.declaring.get(&id));
-        let mut found: Vec<u32> = [
-            declaring,
-            self.refreshing.get(class),
-            self.reading.get(class),
-        ]
-        .into_iter()
-        .flatten()
-        .flatten()
-        .copied()
-        .collect();
+        let mut found: Vec<u32> = [declaring, self.relating.get(class), self.reading.get(class)]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .collect();
         found.sort_unstable();
         found.dedup();
         found
@@ -234,6 +232,20 @@ impl<'a> Opener<'a> {
             if edge.kind.refreshes() && (edge.from == me || edge.to == me) {
                 return Err(Some(format!(
                     "a refresh names Class['{class}'] ({}), which no task order can stand for",
+                    edge.location
+                )));
+            }
+            // Copied code's orderings are redirected to the class's
+            // statements; module code keeps naming the class, which Puppet
+            // then finds in no catalog.
+            if edge.kind.from_runs_first().is_some()
+                && (edge.from == me || edge.to == me)
+                && !walked(&edge.unit)
+            {
+                return Err(Some(format!(
+                    "{} orders Class['{class}'] ({}) and is not copied: Puppet needs the class \
+                     in its catalog",
+                    edge.unit.label(),
                     edge.location
                 )));
             }
