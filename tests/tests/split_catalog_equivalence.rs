@@ -975,8 +975,9 @@ fn roles_profiles_tasks_compile_to_the_monoliths_catalog() {
 
 /// fixtures/split/roles_profiles classified by a node classifier: no
 /// `site.pp` logic, the role class declared per node (`--entry CLASS` per
-/// role); a class every role class opens (profile::base) sets its data
-/// once in the globals task.
+/// role); a class the role classes open alike (profile::base) sets its
+/// data once in the globals task, and the role giving it other arguments
+/// (role::edge) gets data of its own.
 #[test]
 fn classified_roles_tasks_compile_to_the_monoliths_catalog() {
     const TEST: &str = "split_catalog_equivalence_classified_roles";
@@ -984,7 +985,7 @@ fn classified_roles_tasks_compile_to_the_monoliths_catalog() {
         return;
     }
     let fixture = repo_root().join("fixtures/split/roles_profiles");
-    let roles = ["base", "db", "web"];
+    let roles = ["base", "db", "edge", "web"];
     let mut split_args: Vec<String> = Vec::new();
     for role in roles {
         split_args.extend(["--entry".to_string(), format!("role::{role}")]);
@@ -1005,6 +1006,7 @@ fn classified_roles_tasks_compile_to_the_monoliths_catalog() {
         role_classes: &[
             ("base", "role::base"),
             ("db", "role::db"),
+            ("edge", "role::edge"),
             ("web", "role::web"),
         ],
     };

@@ -502,7 +502,7 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
     let output = split_roles_profiles(&["--entry", "manifests/classified.pp"], &out);
     let stderr = text(&output.stderr);
     assert_eq!(exit_code(&output), 0, "{stderr}");
-    let entries = "--entry role::base --entry role::db --entry role::web";
+    let entries = "--entry role::base --entry role::db --entry role::edge --entry role::web";
     assert!(
         stderr.contains("manifests/classified.pp:3:3: `include \"role::${facts['role']}\"`")
             && stderr.contains(entries),
@@ -521,7 +521,7 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
     let report = read_report(&out);
     assert_eq!(
         report["computed"][0]["classes"],
-        serde_json::json!(["role::base", "role::db", "role::web"]),
+        serde_json::json!(["role::base", "role::db", "role::edge", "role::web"]),
         "{report:#}"
     );
 
@@ -532,6 +532,6 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
     // Each entry class a role, named by its last segment.
     assert_eq!(
         read_report(&out)["roles"],
-        serde_json::json!(["base", "db", "web"])
+        serde_json::json!(["base", "db", "edge", "web"])
     );
 }

@@ -497,6 +497,7 @@ fn edges_off(
             stage: None,
             declared_at: None,
             reason: String::new(),
+            data_name: String::new(),
         }],
         ..Monolith::default()
     };

@@ -290,6 +290,7 @@ pub fn split<'a>(
             stage: None,
             declared_at: None,
             reason: "the entry".into(),
+            data_name: String::new(),
         };
         let body = match definition {
             Some(definition) => definition.body.as_ref(),
@@ -644,7 +645,9 @@ pub fn split<'a>(
             break;
         }
     }
-    join_role_twins(&mut sets, &monolith, &catalogs, &orders);
+    // Each entry class a role: no guard tells one role's units from
+    // another's in a joined task.
+    join_role_twins(&mut sets, &monolith, &catalogs, &orders, !class_roles);
 
     // 4. Tasks, named, and their order.
     let groups = groups_of(&mut sets, count);
@@ -2527,12 +2530,15 @@ fn groups_of(sets: &mut UnionFind, len: usize) -> BTreeMap<usize, Vec<usize>> {
 /// them, as a person splitting it would write it. Only where the closures
 /// are the same and the tasks share no role, so that on each role the
 /// joined task applies what its own task did (the other's units stand
-/// under guards that fail there), and only where no ordering cycle follows.
+/// under guards that fail there, or, each entry class a role, are written
+/// once for all: only where they read the same data), and only where no
+/// ordering cycle follows.
 fn join_role_twins(
     sets: &mut UnionFind,
     monolith: &Monolith,
     catalogs: &Catalogs,
     orders: &[Order],
+    guarded_by_role: bool,
 ) {
     let units = &monolith.units;
     let order: Vec<(usize, usize)> = orders
@@ -2550,6 +2556,21 @@ fn join_role_twins(
             .flat_map(|other| units[other].roles.iter())
             .collect()
     };
+    // The data a unit's statement reads, as the tasks name it: without
+    // role guards to write them under, twins reading other data (each
+    // role's own arguments) stay apart.
+    let data_names = |unit: usize| -> Vec<String> {
+        let mut read = Vec::new();
+        render::data_read(
+            monolith,
+            units[unit].statement,
+            units[unit].scope,
+            &mut read,
+        );
+        read.iter()
+            .map(|variable| render::global_name(monolith, variable))
+            .collect()
+    };
     for (at, &unit) in class_units.iter().enumerate() {
         let holders = &catalogs.units[unit].holders;
         let twin = class_units[..at].iter().copied().find(|&other| {
@@ -2557,6 +2578,7 @@ fn join_role_twins(
             units[other].kind == units[unit].kind
                 && holders.is_subset(theirs)
                 && theirs.is_subset(holders)
+                && (guarded_by_role || data_names(other) == data_names(unit))
         });
         let Some(twin) = twin.filter(|&twin| sets.find(twin) != sets.find(unit)) else {
             continue;

@@ -30,17 +30,22 @@ pub fn is_data(monolith: &Monolith, scope: usize, name: &str) -> bool {
 /// (`profile::web::port`), which the globals task must read from the
 /// deployment's data on every run, never from what it wrote before.
 pub fn data_key(monolith: &Monolith, (scope, name): &DataVariable) -> String {
-    match &monolith.scopes[*scope].class {
-        Some(class) if *scope != 0 => format!("granule::{class}::{name}"),
+    match &monolith.scopes[*scope] {
+        opened if *scope != 0 && opened.class.is_some() => {
+            format!("granule::{}::{name}", opened.data_name)
+        }
         _ => format!("granule::{name}"),
     }
 }
 
 /// The name the `globals` manifest gives a data variable: its own for the
-/// top scope, prefixed by its class's for an opened scope.
+/// top scope, prefixed by its class's (`Scope::data_name`) for an opened
+/// scope.
 pub fn global_name(monolith: &Monolith, (scope, name): &DataVariable) -> String {
-    match &monolith.scopes[*scope].class {
-        Some(class) if *scope != 0 => format!("{}__{name}", class.replace("::", "__")),
+    match &monolith.scopes[*scope] {
+        opened if *scope != 0 && opened.class.is_some() => {
+            format!("{}__{name}", opened.data_name.replace("::", "__"))
+        }
         _ => name.clone(),
     }
 }

@@ -31,6 +31,13 @@ pub struct Scope<'a> {
     /// Where it was declared, and why it was opened.
     pub declared_at: Option<Location>,
     pub reason: String,
+    /// What names its data (`render::data_key`, `render::global_name`):
+    /// its class's name, shared by the class's other openings whose
+    /// arguments are written alike (and read no data, or their parents'
+    /// data is shared too); another opening's gets a number
+    /// (`profile::base::2`), so that each role's arguments keep their own
+    /// value. Set by `Collector::scope`.
+    pub data_name: String,
 }
 
 impl Scope<'_> {
@@ -413,7 +420,8 @@ impl<'a, 'o> Collector<'a, 'o> {
     }
 
     /// Walks `body` as the code of a new scope.
-    pub fn scope(&mut self, scope: Scope<'a>, body: Option<&'a Expr>) {
+    pub fn scope(&mut self, mut scope: Scope<'a>, body: Option<&'a Expr>) {
+        scope.data_name = self.data_name(&scope);
         let index = self.monolith.scopes.len();
         let file = scope.file;
         self.monolith.scopes.push(scope);
@@ -708,9 +716,48 @@ impl<'a, 'o> Collector<'a, 'o> {
             stage,
             declared_at: Some(self.source().location(statement.span)),
             reason,
+            data_name: String::new(),
         };
         self.scope(scope, definition.body.as_ref());
         true
+    }
+
+    /// `Scope::data_name` of a scope about to be walked.
+    fn data_name(&self, scope: &Scope<'a>) -> String {
+        let Some(class) = &scope.class else {
+            return String::new();
+        };
+        // The arguments as written, and where they may read data, whose
+        // data that is.
+        let signature = |scope: &Scope<'a>| {
+            let parent = scope.parent.map(|at| &self.monolith.scopes[at]);
+            let args: Vec<&str> = scope
+                .args
+                .iter()
+                .map(|(_, arg)| parent.map_or("", |p| self.files[p.file].text(arg.span)))
+                .collect();
+            let reads = args.iter().any(|arg| arg.contains('$'));
+            (args, parent.filter(|_| reads).map(|p| p.data_name.as_str()))
+        };
+        let mine = signature(scope);
+        let mut names: Vec<&str> = Vec::new();
+        for other in self
+            .monolith
+            .scopes
+            .iter()
+            .filter(|o| o.class == scope.class)
+        {
+            if signature(other) == mine {
+                return other.data_name.clone();
+            }
+            if !names.contains(&other.data_name.as_str()) {
+                names.push(&other.data_name);
+            }
+        }
+        match names.len() {
+            0 => class.clone(),
+            taken => format!("{class}::{}", taken + 1),
+        }
     }
 
     fn make_unit(&self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) -> Unit<'a> {
