@@ -924,6 +924,21 @@ fn ordered_opened_class_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/repeated_includes: a module's `deps` that two opened
+/// backends include under their own conditions, one task.
+#[test]
+fn repeated_includes_tasks_compile_to_the_monoliths_catalog() {
+    const TEST: &str = "split_catalog_equivalence_repeated_includes";
+    if require_reference(TEST, puppet_available()).is_none()
+        || require_reference(TEST, stdlib_available()).is_none()
+    {
+        return;
+    }
+    let mut monolith = small_fixture("repeated_includes", true);
+    monolith.split_args.push("--verify".into());
+    check_equivalence(TEST, &monolith);
+}
+
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]

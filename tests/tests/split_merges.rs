@@ -1,12 +1,12 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
-//! included_parts, refresh_senders, opened_twice, ordered_opened_class and
-//! roles_profiles below): a refresh between two classes, a cycle between
-//! two classes and one resource declared, realised and overridden by three
-//! classes. Each task's catalog must hold what its code refers to: a task
-//! applies (borrows) the class it refers to, and an override by a
-//! collector joins the two classes in one task. report.json names every
-//! borrowing and merge with its reason; the class nothing ties to the
-//! others keeps a task of its own.
+//! included_parts, refresh_senders, opened_twice, ordered_opened_class,
+//! repeated_includes and roles_profiles below): a refresh between two
+//! classes, a cycle between two classes and one resource declared,
+//! realised and overridden by three classes. Each task's catalog must hold
+//! what its code refers to: a task applies (borrows) the class it refers
+//! to, and an override by a collector joins the two classes in one task.
+//! report.json names every borrowing and merge with its reason; the class
+//! nothing ties to the others keeps a task of its own.
 
 use granule_tests::executor::{exit_code, granule, scratch, text};
 use granule_tests::repo_root;
@@ -388,6 +388,27 @@ fn a_wrapper_module_code_orders_is_kept_whole() {
             && reason.contains("monitor.pp:4:5"),
         "{reason}"
     );
+}
+
+/// fixtures/split/repeated_includes: the includes of a module's `deps`
+/// that two opened backends write, each under its own condition, are one
+/// task, and no hazard says the class is applied twice.
+#[test]
+fn includes_of_one_class_on_one_role_are_one_task() {
+    let report = split_report("repeated_includes", &[]);
+    let declaring: Vec<&str> = report["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter(|task| {
+            task["classes"]
+                .as_array()
+                .is_some_and(|classes| classes.iter().any(|c| c == "storage::deps"))
+        })
+        .filter_map(|task| task["id"].as_str())
+        .collect();
+    assert_eq!(declaring, ["storage-deps"], "{report:#}");
+    assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
 }
 
 /// fixtures/split/roles_profiles: a profile that every role's class

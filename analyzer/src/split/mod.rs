@@ -2583,7 +2583,24 @@ fn join_role_twins(
         let Some(twin) = twin.filter(|&twin| sets.find(twin) != sets.find(unit)) else {
             continue;
         };
-        if !roles_of(sets, unit).is_disjoint(&roles_of(sets, twin)) {
+        // On a role both run on, only tasks that do nothing but include
+        // the class (an opened class's `include glance::deps`, under its
+        // own guards) are one: including it again changes nothing.
+        let only_includes = |sets: &mut UnionFind, member: usize| {
+            let root = sets.find(member);
+            (0..units.len())
+                .filter(|&other| sets.find(other) == root)
+                .all(|other| {
+                    units[other].kind == units[unit].kind
+                        && matches!(
+                            units[other].statement.kind,
+                            granule_parser::ExprKind::Call(_)
+                        )
+                })
+        };
+        let joinable = roles_of(sets, unit).is_disjoint(&roles_of(sets, twin))
+            || only_includes(sets, unit) && only_includes(sets, twin);
+        if !joinable {
             continue;
         }
         let mut joined = sets.clone();
