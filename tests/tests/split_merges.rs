@@ -341,23 +341,29 @@ fn a_collector_does_not_order_what_its_title_pattern_cannot_match() {
     );
 }
 
-/// fixtures/split/opened_twice: a class two tasks declare, each in another
-/// branch of one `if`, is applied once on any node: no hazard says it
-/// happens twice.
-#[test]
-fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
-    let report = split_report("opened_twice", &[]);
-    let declaring: BTreeSet<&str> = report["tasks"]
+/// The tasks of a report.json whose manifest declares `class` directly, in
+/// its order.
+fn tasks_declaring<'r>(report: &'r Value, class: &str) -> Vec<&'r str> {
+    report["tasks"]
         .as_array()
         .expect("tasks")
         .iter()
         .filter(|task| {
             task["classes"]
                 .as_array()
-                .is_some_and(|classes| classes.iter().any(|c| c == "stack::db"))
+                .is_some_and(|classes| classes.iter().any(|c| c == class))
         })
         .filter_map(|task| task["id"].as_str())
-        .collect();
+        .collect()
+}
+
+/// fixtures/split/opened_twice: a class two tasks declare, each in another
+/// branch of one `if`, is applied once on any node: no hazard says it
+/// happens twice.
+#[test]
+fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
+    let report = split_report("opened_twice", &[]);
+    let declaring = tasks_declaring(&report, "stack::db");
     assert_eq!(declaring.len(), 2, "one task per branch: {declaring:?}");
     assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
 }
@@ -396,17 +402,7 @@ fn a_wrapper_module_code_orders_is_kept_whole() {
 #[test]
 fn includes_of_one_class_on_one_role_are_one_task() {
     let report = split_report("repeated_includes", &[]);
-    let declaring: Vec<&str> = report["tasks"]
-        .as_array()
-        .expect("tasks")
-        .iter()
-        .filter(|task| {
-            task["classes"]
-                .as_array()
-                .is_some_and(|classes| classes.iter().any(|c| c == "storage::deps"))
-        })
-        .filter_map(|task| task["id"].as_str())
-        .collect();
+    let declaring = tasks_declaring(&report, "storage::deps");
     assert_eq!(declaring, ["storage-deps"], "{report:#}");
     assert_eq!(report["hazards"], serde_json::json!([]), "{report:#}");
 }
