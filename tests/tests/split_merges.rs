@@ -547,8 +547,38 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
     let output = split_roles_profiles(&args, &out);
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     // Each entry class a role, named by its last segment.
+    let report = read_report(&out);
     assert_eq!(
-        read_report(&out)["roles"],
+        report["roles"],
         serde_json::json!(["base", "db", "edge", "web"])
+    );
+    // role::edge gives profile::base a message of its own: its `motd` is a
+    // task of its own; `ntp`, whose servers no role gives, is one task.
+    let groups_declaring = |class: &str| -> Vec<Value> {
+        let declaring = tasks_declaring(&report, class);
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .filter(|task| {
+                task["id"]
+                    .as_str()
+                    .is_some_and(|id| declaring.contains(&id))
+            })
+            .map(|task| task["groups"].clone())
+            .collect()
+    };
+    assert_eq!(
+        groups_declaring("motd"),
+        [
+            serde_json::json!(["base", "db", "web"]),
+            serde_json::json!(["edge"])
+        ],
+        "{report:#}"
+    );
+    assert_eq!(
+        groups_declaring("ntp"),
+        [serde_json::json!(["base", "db", "edge", "web"])],
+        "{report:#}"
     );
 }

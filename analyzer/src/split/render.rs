@@ -29,25 +29,40 @@ pub fn is_data(monolith: &Monolith, scope: usize, name: &str) -> bool {
 /// class's parameter has the key Puppet looks up for it
 /// (`profile::web::port`), which the globals task must read from the
 /// deployment's data on every run, never from what it wrote before.
-pub fn data_key(monolith: &Monolith, (scope, name): &DataVariable) -> String {
-    match &monolith.scopes[*scope] {
-        opened if *scope != 0 && opened.class.is_some() => {
-            format!("granule::{}::{name}", opened.data_name)
-        }
-        _ => format!("granule::{name}"),
+pub fn data_key(monolith: &Monolith, variable: &DataVariable) -> String {
+    match data_prefix(monolith, variable) {
+        Some(prefix) => format!("granule::{prefix}::{}", variable.1),
+        None => format!("granule::{}", variable.1),
     }
 }
 
 /// The name the `globals` manifest gives a data variable: its own for the
-/// top scope, prefixed by its class's (`Scope::data_name`) for an opened
-/// scope.
-pub fn global_name(monolith: &Monolith, (scope, name): &DataVariable) -> String {
-    match &monolith.scopes[*scope] {
-        opened if *scope != 0 && opened.class.is_some() => {
-            format!("{}__{name}", opened.data_name.replace("::", "__"))
-        }
-        _ => name.clone(),
+/// top scope, prefixed by its class's (`data_prefix`) for an opened scope.
+pub fn global_name(monolith: &Monolith, variable: &DataVariable) -> String {
+    match data_prefix(monolith, variable) {
+        Some(prefix) => format!("{}__{}", prefix.replace("::", "__"), variable.1),
+        None => variable.1.clone(),
     }
+}
+
+/// What names an opened scope's data variable: the scope's `data_name`,
+/// but the class's own name for a parameter whose value no opening decides
+/// (not given by the declaration, its default reading no variable: Hiera's
+/// or the default, the same for every opening on a node). `None` for the
+/// top scope's.
+fn data_prefix<'m>(monolith: &'m Monolith, (scope, name): &DataVariable) -> Option<&'m str> {
+    let opened = &monolith.scopes[*scope];
+    let class = opened.class.as_deref().filter(|_| *scope != 0)?;
+    let undecided = !opened.args.iter().any(|(arg, _)| arg == name)
+        && opened.params.iter().any(|(param, default)| {
+            param == name
+                && default.is_none_or(|default| {
+                    let mut reads = false;
+                    visit_variables(default, &mut |_, _| reads = true);
+                    !reads
+                })
+        });
+    Some(if undecided { class } else { &opened.data_name })
 }
 
 /// The data variables an expression (written in `scope`) reads.
