@@ -793,13 +793,16 @@ fn small_fixture(name: &'static str, with_stdlib: bool) -> Monolith {
     }
 }
 
-/// The whole check of a fixture of `fixtures/split` (`small_fixture`,
-/// without stdlib), the split given `split_options` besides its entry.
-fn check_small_fixture(test: &str, name: &'static str, split_options: &[&str]) {
-    if require_reference(test, puppet_available()).is_none() {
+/// The whole check of a fixture of `fixtures/split` (`small_fixture`;
+/// with stdlib on the module path where it uses stdlib's types, as
+/// `anchor`), the split given `split_options` besides its entry.
+fn check_small_fixture(test: &str, name: &'static str, with_stdlib: bool, split_options: &[&str]) {
+    if require_reference(test, puppet_available()).is_none()
+        || with_stdlib && require_reference(test, stdlib_available()).is_none()
+    {
         return;
     }
-    let mut monolith = small_fixture(name, false);
+    let mut monolith = small_fixture(name, with_stdlib);
     monolith
         .split_args
         .extend(split_options.iter().map(|option| option.to_string()));
@@ -813,6 +816,7 @@ fn computed_titles_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_computed_titles",
         "computed_titles",
+        false,
         &[],
     );
 }
@@ -824,6 +828,7 @@ fn class_parameters_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_class_parameters",
         "class_parameters",
+        false,
         &[],
     );
 }
@@ -835,6 +840,7 @@ fn class_variables_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_class_variables",
         "class_variables",
+        false,
         &["--verify"],
     );
 }
@@ -860,6 +866,7 @@ fn relayed_refresh_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_relayed_refresh",
         "relayed_refresh",
+        false,
         &["--verify"],
     );
 }
@@ -872,6 +879,7 @@ fn created_resources_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_created_resources",
         "created_resources",
+        false,
         &["--verify"],
     );
 }
@@ -883,6 +891,7 @@ fn opened_twice_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_opened_twice",
         "opened_twice",
+        false,
         &["--verify"],
     );
 }
@@ -894,6 +903,7 @@ fn included_parts_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_included_parts",
         "included_parts",
+        false,
         &[],
     );
 }
@@ -907,6 +917,7 @@ fn relationship_placement_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_relationship_placement",
         "relationship_placement",
+        false,
         &["--verify"],
     );
 }
@@ -920,6 +931,7 @@ fn ordered_opened_class_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_ordered_opened_class",
         "ordered_opened_class",
+        false,
         &["--verify"],
     );
 }
@@ -928,28 +940,24 @@ fn ordered_opened_class_tasks_compile_to_the_monoliths_catalog() {
 /// backends include under their own conditions, one task.
 #[test]
 fn repeated_includes_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_repeated_includes";
-    if require_reference(TEST, puppet_available()).is_none()
-        || require_reference(TEST, stdlib_available()).is_none()
-    {
-        return;
-    }
-    let mut monolith = small_fixture("repeated_includes", true);
-    monolith.split_args.push("--verify".into());
-    check_equivalence(TEST, &monolith);
+    check_small_fixture(
+        "split_catalog_equivalence_repeated_includes",
+        "repeated_includes",
+        true,
+        &["--verify"],
+    );
 }
 
 /// fixtures/split/deps_followers: a tag collector of a `deps` class orders
 /// another module's package before an anchor that a third class runs after.
 #[test]
 fn deps_followers_tasks_compile_to_the_monoliths_catalog() {
-    const TEST: &str = "split_catalog_equivalence_deps_followers";
-    if require_reference(TEST, puppet_available()).is_none()
-        || require_reference(TEST, stdlib_available()).is_none()
-    {
-        return;
-    }
-    check_equivalence(TEST, &small_fixture("deps_followers", true));
+    check_small_fixture(
+        "split_catalog_equivalence_deps_followers",
+        "deps_followers",
+        true,
+        &[],
+    );
 }
 
 /// fixtures/split/roles_profiles: roles and profiles, the most common layout
