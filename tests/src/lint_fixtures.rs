@@ -5,6 +5,7 @@
 use crate::executor::{granule_in, text};
 use crate::repo_root;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -112,4 +113,41 @@ pub fn catalog_errors(log: &str) -> Vec<String> {
 /// The resolved path of a file that exists (or the path as given).
 pub fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// The two declarations a granule/duplicate-resource problem names: its
+/// own place and the other's ("... and at FILE:LINE:COLUMN (in ..."), the
+/// other's file relative to `case`, each as (file, line).
+pub fn reported_duplicates(case: &Path, found: &Found) -> BTreeSet<(PathBuf, u64)> {
+    let other = found
+        .message
+        .split(") and at ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (in ").next())
+        .expect("the other declaration's place");
+    let mut parts = other.rsplitn(3, ':').skip(1);
+    let line: u64 = parts.next().and_then(|l| l.parse().ok()).expect("a line");
+    let file = canonical(&case.join(parts.next().expect("a file")));
+    BTreeSet::from([(found.file.clone(), found.line), (file, line)])
+}
+
+/// The pairs of declarations Puppet refuses to hold together in `errors`
+/// ("Duplicate declaration: ... already declared at (file: F, line: L);
+/// cannot redeclare (file: F, line: L)"), each as (file, line).
+pub fn refused_duplicates(errors: &[String]) -> Vec<BTreeSet<(PathBuf, u64)>> {
+    errors
+        .iter()
+        .filter(|error| error.contains("Duplicate declaration") || error.contains("Cannot alias"))
+        .map(|error| {
+            error
+                .split("(file: ")
+                .skip(1)
+                .filter_map(|place| {
+                    let (file, rest) = place.split_once(", line: ")?;
+                    let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+                    Some((canonical(Path::new(file)), line.parse().ok()?))
+                })
+                .collect()
+        })
+        .collect()
 }

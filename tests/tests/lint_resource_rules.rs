@@ -10,20 +10,21 @@
 
 use granule_tests::executor::{scratch, tool_available};
 use granule_tests::lint_fixtures::{
-    canonical, catalog_errors, fixture_cases, lint_problems, Found,
+    catalog_errors, fixture_cases, lint_problems, refused_duplicates, reported_duplicates, Found,
 };
 use granule_tests::require_reference;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 const UNDECLARED: &str = "granule/undeclared-resource";
 const DUPLICATE: &str = "granule/duplicate-resource";
 const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
 
-/// The cases of a rule's fixtures, and whether each is a positive one.
+/// The cases of a rule's fixtures compiled per node (those with a
+/// tasks.yaml are `lint_task_rules`'), and whether each is a positive one.
 fn cases(rule: &str) -> Vec<(PathBuf, bool)> {
     fixture_cases(rule)
         .into_iter()
+        .filter(|case| !case.join("tasks.yaml").is_file())
         .map(|case| {
             let positive = case
                 .file_name()
@@ -153,36 +154,8 @@ fn duplicate_resources_are_those_puppet_refuses() {
         "duplicate-resource",
         DUPLICATE,
         |case, found, errors| {
-            // granule reports one declaration and names the other ("... and at
-            // FILE:LINE:COLUMN (in ..."); Puppet names both ("already declared
-            // at (file: F, line: L); cannot redeclare (file: F, line: L)").
-            let other = found
-                .message
-                .split(") and at ")
-                .nth(1)
-                .and_then(|rest| rest.split(" (in ").next())
-                .expect("the other declaration's place");
-            let mut parts = other.rsplitn(3, ':').skip(1);
-            let line: u64 = parts.next().and_then(|l| l.parse().ok()).expect("a line");
-            let file = canonical(&case.join(parts.next().expect("a file")));
-            let reported = BTreeSet::from([(found.file.clone(), found.line), (file, line)]);
-            let refused: Vec<BTreeSet<(PathBuf, u64)>> = errors
-                .iter()
-                .filter(|error| {
-                    error.contains("Duplicate declaration") || error.contains("Cannot alias")
-                })
-                .map(|error| {
-                    error
-                        .split("(file: ")
-                        .skip(1)
-                        .filter_map(|place| {
-                            let (file, rest) = place.split_once(", line: ")?;
-                            let line = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-                            Some((canonical(Path::new(file)), line.parse().ok()?))
-                        })
-                        .collect()
-                })
-                .collect();
+            let reported = reported_duplicates(case, found);
+            let refused = refused_duplicates(errors);
             assert!(
                 refused.contains(&reported),
                 "{}: granule reports {reported:?}, Puppet refuses {refused:?}: {errors:?}",

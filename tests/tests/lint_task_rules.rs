@@ -6,13 +6,17 @@
 //!   module path and Hiera data);
 //! * granule/cross-task-reference quotes the error Puppet fails each task's
 //!   catalog with, and the tasks of its negative fixture compile;
+//! * granule/duplicate-resource, on the fixtures with tasks, reports the
+//!   pairs of declarations Puppet refuses on some role of a task, and no
+//!   other;
 //! * the tasks `granule split` cuts the installer fixture into trip
 //!   neither check, and removing one of their lookups trips the variable
 //!   check where a class reads the value.
 
 use granule_tests::executor::{granule_in, scratch, text, tool_available};
 use granule_tests::lint_fixtures::{
-    canonical, catalog_errors, fixture_cases, lint_options, lint_problems, Found,
+    canonical, catalog_errors, fixture_cases, lint_options, lint_problems, refused_duplicates,
+    reported_duplicates, Found,
 };
 use granule_tests::{repo_root, require_reference};
 use std::collections::BTreeSet;
@@ -20,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 const UNDEFINED_VARIABLE: &str = "granule/task-undefined-variable";
 const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
+const DUPLICATE_RESOURCE: &str = "granule/duplicate-resource";
 
 /// `granule lint --format json --tasks TASKS PATH` in `dir`: the problems of
 /// `check`.
@@ -99,6 +104,25 @@ fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path, facts: &[(&str,
     granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options, facts)
 }
 
+/// What `puppet apply --noop` says of a task's manifest: once per role of
+/// the task, the role given as a fact, in a case that tells lint the role
+/// (`--role-var $::role`); once otherwise.
+fn compile_per_role(case: &Path, task: &FixtureTask, puppet_dir: &Path) -> Vec<String> {
+    if !lint_options(case).iter().any(|o| o == "--role-var") {
+        return vec![puppet_apply(case, &task.manifest, puppet_dir, &[])];
+    }
+    assert!(
+        !task.roles.is_empty(),
+        "{}: task {} names no groups: it would be compiled on no role",
+        case.display(),
+        task.id
+    );
+    task.roles
+        .iter()
+        .map(|role| puppet_apply(case, &task.manifest, puppet_dir, &[("role", role)]))
+        .collect()
+}
+
 /// Where Puppet warns "Unknown variable: 'x'. (file: F, line: L, column: C)".
 fn unknown_variables(log: &str) -> Vec<(PathBuf, u64, u64)> {
     log.lines()
@@ -168,28 +192,9 @@ fn cross_task_references_fail_as_puppet_fails() {
     let puppet_dir = scratch(test);
     for (case, tasks) in cases("cross-task-reference") {
         let found = lint(&case, Path::new("tasks.yaml"), ".", CROSS_TASK_REFERENCE);
-        // A case that tells lint the role (`--role-var $::role`) is compiled
-        // once per role of each task, the role given as a fact.
-        let per_role = lint_options(&case).iter().any(|o| o == "--role-var");
         for task in &tasks {
             let id = &task.id;
-            let roles: Vec<Option<&str>> = if per_role {
-                assert!(
-                    !task.roles.is_empty(),
-                    "{}: task {id} names no groups: it would be compiled on no role",
-                    case.display()
-                );
-                task.roles.iter().map(|role| Some(role.as_str())).collect()
-            } else {
-                vec![None]
-            };
-            let logs: Vec<String> = roles
-                .iter()
-                .map(|role| {
-                    let facts: Vec<(&str, &str)> = role.map(|r| ("role", r)).into_iter().collect();
-                    puppet_apply(&case, &task.manifest, &puppet_dir, &facts)
-                })
-                .collect();
+            let logs = compile_per_role(&case, task, &puppet_dir);
             // What granule says Puppet fails this task's catalog with.
             let quoted: Vec<&str> = found
                 .iter()
@@ -229,6 +234,49 @@ fn cross_task_references_fail_as_puppet_fails() {
             "{}: {found:#?}",
             case.display()
         );
+    }
+}
+
+#[test]
+fn duplicate_declarations_in_tasks_are_those_puppet_refuses() {
+    let test = "duplicate_declarations_in_tasks_are_those_puppet_refuses";
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let puppet_dir = scratch(test);
+    for (case, tasks) in cases("duplicate-resource") {
+        let found = lint(&case, Path::new("tasks.yaml"), ".", DUPLICATE_RESOURCE);
+        let reported: Vec<BTreeSet<(PathBuf, u64)>> = found
+            .iter()
+            .map(|found| reported_duplicates(&case, found))
+            .collect();
+        let mut refused = Vec::new();
+        for task in &tasks {
+            for log in compile_per_role(&case, task, &puppet_dir) {
+                let errors = catalog_errors(&log);
+                assert!(
+                    log.contains("Compiled catalog") || !errors.is_empty(),
+                    "puppet apply {} did nothing recognisable:\n{log}",
+                    task.manifest.display()
+                );
+                refused.extend(refused_duplicates(&errors));
+            }
+        }
+        refused.sort();
+        refused.dedup();
+        assert_eq!(
+            reported,
+            refused,
+            "{}: the declarations granule reports (left) are not those Puppet refuses on a \
+             role of the task (right)",
+            case.display()
+        );
+        let positive = case
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("positive");
+        assert_eq!(positive, !found.is_empty(), "{}", case.display());
     }
 }
 

@@ -12,7 +12,10 @@
 //! of one `case`, on the way to each; a parameter tested that the
 //! `class { 'x': }` on the way sets, as `manage => false`) or guarded by
 //! `defined(...)` are not reported; the message says the conditions under
-//! which both declarations run.
+//! which both declarations run. With `--tasks` the catalogs are the tasks'
+//! (those Puppet compiles), and with `--role-var` each is seen once per
+//! role tasks.yaml gives it, the branches that cannot run on that role left
+//! out (`$::role == 'compute'` and `$::role =~ /controller/` never meet).
 //!
 //! Example:
 //! ```puppet
@@ -171,8 +174,9 @@ fn unit_label(unit: &Vertex) -> String {
 /// declarations on the way give parameters.
 struct Way<'a> {
     entry: &'a Vertex,
-    /// The edges (by address: `include a, b` writes two at one place).
-    path: Vec<*const Edge>,
+    /// The edges (indexes into the analysis' edges: `include a, b` writes
+    /// two at one place).
+    path: Vec<u32>,
     guards: Vec<Rc<str>>,
     bindings: Vec<Binding>,
 }
@@ -191,6 +195,9 @@ type Declarations<'a> = (&'a Vertex, Option<Rc<str>>);
 /// Which entries hold which declarations, and under which guards.
 struct Catalogs<'a> {
     analysis: &'a Analysis,
+    workspace: &'a Workspace<'a>,
+    /// Each edge's index into the analysis' edges, by address.
+    index_of: FastMap<*const Edge, u32>,
     /// What `class { 'x': }` declarations pass to parameters.
     passed: HashMap<Location, Vec<(String, String)>>,
     /// For each unit, the edges declaring it.
@@ -207,6 +214,11 @@ impl<'a> Catalogs<'a> {
         let analysis = workspace.analysis;
         Catalogs {
             analysis,
+            workspace,
+            index_of: (0u32..)
+                .zip(&analysis.edges)
+                .map(|(at, edge)| (edge as *const Edge, at))
+                .collect(),
             passed: passed_values(analysis),
             declaring: workspace.declaring_edges(),
             guards: RefCell::new(HashMap::new()),
@@ -267,6 +279,9 @@ impl<'a> Catalogs<'a> {
             .collect();
         pairs.sort_by_key(|(one, other)| (one.entry, one.guards.len() + other.guards.len()));
         pairs.into_iter().find_map(|(one, other)| {
+            // Each guard once, in the order met (a way's guards hold its
+            // declaration's own).
+            let mut met = HashSet::new();
             let guards: Vec<Rc<str>> = one
                 .guards
                 .iter()
@@ -274,9 +289,11 @@ impl<'a> Catalogs<'a> {
                 .cloned()
                 .chain(self.guard(first))
                 .chain(self.guard(second))
+                .filter(|guard| met.insert(guard.clone()))
                 .collect();
             let guards = bound(&guards, &bindings[one.entry]);
-            possible_together(&guards).then_some((one.entry, guards))
+            (possible_together(&guards) && self.one_task_applies([one, other], [first, second]))
+                .then_some((one.entry, guards))
         })
     }
 
@@ -311,7 +328,7 @@ impl<'a> Catalogs<'a> {
                         .path
                         .iter()
                         .copied()
-                        .chain([*edge as *const Edge])
+                        .chain([self.index(edge)])
                         .collect(),
                     guards: way.guards.iter().cloned().chain(self.guard(edge)).collect(),
                     bindings: way
@@ -338,6 +355,35 @@ impl<'a> Catalogs<'a> {
         let ways = Rc::new(ways);
         self.ways.borrow_mut().insert(key, ways.clone());
         ways
+    }
+
+    fn index(&self, edge: &Edge) -> u32 {
+        self.index_of[&(edge as *const Edge)]
+    }
+
+    /// With `--tasks` the catalogs Puppet compiles are the tasks' (one per
+    /// role where guards are decided, as `granule split` decides them):
+    /// whether one of them applies both declarations and every declaration
+    /// on the ways to them. Without, every entry's catalog counts.
+    fn one_task_applies(&self, ways: [&Way; 2], declarations: [&Edge; 2]) -> bool {
+        let tasks = &self.workspace.tasks;
+        if tasks.is_empty() {
+            return true;
+        }
+        let edges = &self.analysis.edges;
+        let applied: Vec<u32> = ways
+            .iter()
+            .flat_map(|way| way.path.iter().copied())
+            .chain(declarations.map(|edge| self.index(edge)))
+            .collect();
+        self.workspace
+            .tasks_holding(ways[0].entry)
+            .iter()
+            .any(|&at| {
+                applied
+                    .iter()
+                    .all(|&index| tasks[at].applies(index, &edges[index as usize]))
+            })
     }
 
     /// An edge's condition, its variables named the same from any class.
