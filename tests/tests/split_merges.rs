@@ -8,10 +8,15 @@
 //! report.json names every borrowing and merge with its reason; the class
 //! nothing ties to the others keeps a task of its own.
 
-use granule_tests::executor::{exit_code, granule, scratch, text};
-use granule_tests::repo_root;
+use granule_tests::executor::{exit_code, granule, scratch, text, tool_available};
+use granule_tests::lint_fixtures::{
+    canonical, catalog_errors, lint_problems, puppet_apply, refused_duplicates,
+    reported_duplicates, Found,
+};
+use granule_tests::{repo_root, require_reference};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// `granule split --verify` of a fixture of fixtures/split (its
@@ -581,4 +586,98 @@ fn a_class_named_at_run_time_is_reported_with_the_entries_to_give() {
         [serde_json::json!(["base", "db", "edge", "web"])],
         "{report:#}"
     );
+}
+
+/// A plan pinning both copies of `class motd` (the one the roles share and
+/// role::edge's, reading other data) into one task writes a manifest
+/// declaring the class twice, which no guard tells apart: Puppet refuses
+/// it, and `--verify` and `granule lint --tasks` report the same two
+/// declarations. Without the plan the split passes `--verify`
+/// (`a_class_named_at_run_time_is_reported_with_the_entries_to_give`).
+#[test]
+fn verify_refuses_a_task_declaring_a_class_twice_as_puppet_does() {
+    let test = "verify_refuses_a_task_declaring_a_class_twice_as_puppet_does";
+    let dir = scratch(test);
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, "[pin]\n\"class motd\" = \"motd\"\n").expect("plan written");
+    let out = dir.join("split");
+    let mut args = vec!["--plan", plan.to_str().expect("a UTF-8 path"), "--verify"];
+    for entry in ["role::base", "role::db", "role::edge", "role::web"] {
+        args.extend(["--entry", entry]);
+    }
+    let output = split_roles_profiles(&args, &out);
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 1, "{stderr}");
+    // `verify: FILE:LINE:COLUMN: MESSAGE (granule/duplicate-resource)`.
+    let by_verify: BTreeSet<BTreeSet<(PathBuf, u64)>> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("verify: "))
+        .filter_map(|line| line.strip_suffix(" (granule/duplicate-resource)"))
+        .map(|line| {
+            let mut parts = line.splitn(4, ':');
+            let file = canonical(Path::new(parts.next().expect("a file")));
+            let line_number = parts.next().and_then(|l| l.parse().ok()).expect("a line");
+            let column = parts.next().and_then(|c| c.parse().ok()).expect("a column");
+            let message = parts.next().expect("a message").trim().to_string();
+            let found = Found {
+                file,
+                line: line_number,
+                column,
+                message,
+            };
+            reported_duplicates(&out, &found)
+        })
+        .collect();
+    let modules = repo_root().join("fixtures/split/roles_profiles/modules");
+    let by_lint: BTreeSet<BTreeSet<(PathBuf, u64)>> = lint_problems(
+        &out,
+        &[
+            "--tasks",
+            "tasks.yaml",
+            "--modulepath",
+            modules.to_str().expect("UTF-8"),
+            ".",
+        ],
+        "granule/duplicate-resource",
+    )
+    .iter()
+    .map(|found| reported_duplicates(&out, found))
+    .collect();
+    assert_eq!(by_verify, by_lint, "{stderr}");
+    assert_eq!(by_verify.len(), 1, "{stderr}");
+
+    // Puppet, given a value for every lookup of the task (as the globals
+    // task would), refuses the same two declarations.
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let manifest = out.join("motd/motd.pp");
+    let source = std::fs::read_to_string(&manifest).expect("the task's manifest");
+    let data: String = source
+        .split("lookup('")
+        .skip(1)
+        .filter_map(|rest| rest.split('\'').next())
+        .map(|key| format!("{key}: 'a message'\n"))
+        .collect();
+    std::fs::write(dir.join("data.yaml"), data).expect("data written");
+    let hiera = dir.join("hiera.yaml");
+    std::fs::write(
+        &hiera,
+        format!(
+            "version: 5\nhierarchy:\n  - name: data\n    path: {}\n",
+            dir.join("data.yaml").display()
+        ),
+    )
+    .expect("hiera.yaml written");
+    let log = puppet_apply(
+        &manifest,
+        modules.to_str().expect("UTF-8"),
+        &dir.join("puppet"),
+        &[format!("--hiera_config={}", hiera.display())],
+        &[],
+    );
+    let refused: BTreeSet<BTreeSet<(PathBuf, u64)>> = refused_duplicates(&catalog_errors(&log))
+        .into_iter()
+        .collect();
+    assert_eq!(refused, by_verify, "{log}");
 }

@@ -70,21 +70,26 @@ impl Task {
         let (Some(mine), Some(theirs)) = (&self.roles, &other.roles) else {
             return true;
         };
-        let (mut a, mut b) = (mine.iter().peekable(), theirs.iter().peekable());
-        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-            match x.cmp(y) {
-                std::cmp::Ordering::Less => _ = a.next(),
-                std::cmp::Ordering::Greater => _ = b.next(),
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        sorted_intersect(mine, theirs)
     }
 
     /// Whether the edge at `index` is code its catalog applies.
     pub fn applies(&self, index: u32, edge: &Edge) -> bool {
         self.units.contains(&edge.unit) && !self.off.contains(&index)
     }
+}
+
+/// Whether two ascending slices share an element.
+pub fn sorted_intersect<T: Ord>(one: &[T], other: &[T]) -> bool {
+    let (mut a, mut b) = (one.iter().peekable(), other.iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        match x.cmp(y) {
+            std::cmp::Ordering::Less => _ = a.next(),
+            std::cmp::Ordering::Greater => _ = b.next(),
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// What the architecture checks look at.

@@ -2,13 +2,15 @@
 
 use super::lint::codebase::{self, Scope};
 use clap::{Args, ValueEnum};
-use granule_analyzer::lint::architecture::Guards;
+use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
+use granule_analyzer::lint::Problem;
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -105,7 +107,8 @@ pub struct SplitArgs {
     /// Check the result as written: every manifest read as the target Puppet
     /// reads it, and tasks.yaml read back and analysed again as
     /// `granule lint --tasks` does (nothing a task refers to, collects or
-    /// reads is only in other tasks).
+    /// reads is only in other tasks; no task's catalog declares twice what
+    /// the monolith's declares once).
     #[arg(long)]
     verify: bool,
 }
@@ -215,9 +218,18 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         role_var: args.role_var.clone(),
         assumptions: options.assumptions.clone(),
     };
-    failures.extend(cross_task_problems(&args.out, &args.modulepath, &guards)?);
+    let monolith = Monolith {
+        entries: &args.entry,
+        roles: &proposal.roles,
+    };
+    failures.extend(task_problems(
+        &args.out,
+        &args.modulepath,
+        &guards,
+        &monolith,
+    )?);
     if failures.is_empty() {
-        eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh or reads data it does not set");
+        eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set or declares twice what the monolith declares once");
         Ok(ExitCode::SUCCESS)
     } else {
         for failure in &failures {
@@ -240,54 +252,159 @@ pub fn parse_assumptions(arguments: &[String]) -> Result<Vec<(String, String)>, 
         .collect()
 }
 
+const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
+const TASK_UNDEFINED_VARIABLE: &str = "granule/task-undefined-variable";
+const DUPLICATE_RESOURCE: &str = "granule/duplicate-resource";
+
+/// What was split: the `--entry` arguments and the roles of the split.
+struct Monolith<'a> {
+    entries: &'a [String],
+    roles: &'a [String],
+}
+
 /// What `granule lint --tasks OUT/tasks.yaml` finds about what crosses
-/// tasks: the written descriptors and manifests read back and analysed
-/// again, independently of the proposal that wrote them.
-fn cross_task_problems(
+/// tasks and what a task's catalog declares twice: the written descriptors
+/// and manifests read back and analysed again, independently of the
+/// proposal that wrote them. A duplicate declaration the monolith's own
+/// catalog holds too is the monolith's, not the split's: lint reports it,
+/// `--verify` does not.
+fn task_problems(
     out: &Path,
     modulepath: &[PathBuf],
     guards: &Guards,
+    monolith: &Monolith,
 ) -> Result<Vec<String>, String> {
-    let checks: Vec<&'static Check> = [
-        "granule/cross-task-reference",
-        "granule/task-undefined-variable",
-    ]
-    .iter()
-    .filter_map(|name| rules::find(name))
-    .collect();
-    let manifests: Vec<PathBuf> = walkdir::WalkDir::new(out)
+    let checks = [
+        CROSS_TASK_REFERENCE,
+        TASK_UNDEFINED_VARIABLE,
+        DUPLICATE_RESOURCE,
+    ];
+    let found = lint_tasks(out, None, modulepath, guards, &checks)?;
+    let monolith_duplicates: HashSet<String> = if found
+        .iter()
+        .any(|(_, problem)| problem.check == DUPLICATE_RESOURCE)
+    {
+        duplicates_of_monolith(monolith, modulepath, guards)?
+    } else {
+        HashSet::new()
+    };
+    let mut lines: Vec<String> = found
+        .into_iter()
+        .filter(|(_, problem)| {
+            problem.check != DUPLICATE_RESOURCE
+                || rules::duplicated_resource(&problem.message)
+                    .is_none_or(|resource| !monolith_duplicates.contains(resource))
+        })
+        .map(|(path, problem)| {
+            format!(
+                "{}:{}:{}: {} ({})",
+                path.display(),
+                problem.line,
+                problem.column,
+                problem.message,
+                problem.check
+            )
+        })
+        .collect();
+    lines.sort();
+    Ok(lines)
+}
+
+/// The problems `checks` find in the manifests below `dir` and the code
+/// they reach, with `dir/tasks.yaml`'s tasks, or `tasks` when given.
+fn lint_tasks(
+    dir: &Path,
+    tasks: Option<&[TaskManifest]>,
+    modulepath: &[PathBuf],
+    guards: &Guards,
+    checks: &[&str],
+) -> Result<Vec<(PathBuf, Problem)>, String> {
+    let checks: Vec<&'static Check> = checks.iter().filter_map(|name| rules::find(name)).collect();
+    let manifests: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
         .map(|entry| entry.into_path())
         .filter(|path| path.extension().is_some_and(|e| e == "pp"))
         .collect();
-    let tasks = out.join("tasks.yaml");
-    let paths = [out.to_path_buf()];
+    let tasks_file = dir.join("tasks.yaml");
+    let paths = [dir.to_path_buf()];
     let scope = Scope {
         paths: &paths,
         files: &manifests,
         modulepath,
-        tasks: Some(&tasks),
+        tasks: Some(&tasks_file),
         guards,
     };
-    let found = codebase::problems(&scope, &checks)?;
-    let mut lines: Vec<String> = found
+    let found = match tasks {
+        Some(tasks) => codebase::problems_of_tasks(&scope, tasks, &checks)?,
+        None => codebase::problems(&scope, &checks)?,
+    };
+    Ok(found
         .into_values()
-        .flat_map(|(path, problems)| {
-            problems.into_iter().map(move |problem| {
-                format!(
-                    "{}:{}:{}: {} ({})",
-                    path.display(),
-                    problem.line,
-                    problem.column,
-                    problem.message,
-                    problem.check
-                )
-            })
-        })
-        .collect();
-    lines.sort();
-    Ok(lines)
+        .flat_map(|(path, problems)| problems.into_iter().map(move |p| (path.clone(), p)))
+        .collect())
+}
+
+/// The resources the monolith's own catalog declares twice, as
+/// granule/duplicate-resource finds them: each entry linted as a task of
+/// its own (a manifest declaring the class, or a copy of the file) running
+/// on every role of the split, guards decided as for the tasks.
+fn duplicates_of_monolith(
+    monolith: &Monolith,
+    modulepath: &[PathBuf],
+    guards: &Guards,
+) -> Result<HashSet<String>, String> {
+    let dir = ScratchDir::new("granule-verify-monolith")?;
+    let mut tasks = Vec::new();
+    for (at, entry) in monolith.entries.iter().enumerate() {
+        let text = match Entry::parse(entry) {
+            Entry::File(file) => std::fs::read_to_string(&*file)
+                .map_err(|e| format!("{file}: cannot read the entry: {e}"))?,
+            Entry::Class(class) => format!("include {class}\n"),
+        };
+        let manifest = dir.path.join(format!("entry-{at}.pp"));
+        std::fs::write(&manifest, text)
+            .map_err(|e| format!("{}: cannot write: {e}", manifest.display()))?;
+        tasks.push(TaskManifest {
+            id: format!("entry-{at}"),
+            manifest,
+            after: Vec::new(),
+            roles: Some(monolith.roles.to_vec()),
+        });
+    }
+    let found = lint_tasks(
+        &dir.path,
+        Some(&tasks),
+        modulepath,
+        guards,
+        &[DUPLICATE_RESOURCE],
+    )?;
+    Ok(found
+        .iter()
+        .filter_map(|(_, problem)| rules::duplicated_resource(&problem.message))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A directory of the system's temporary directory, removed with all it
+/// holds when dropped.
+struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    fn new(name: &str) -> Result<ScratchDir, String> {
+        let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("{}: cannot create: {e}", path.display()))?;
+        Ok(ScratchDir { path })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Removes what an earlier split wrote in OUT (the task directories its

@@ -162,6 +162,12 @@ pub fn rules_markdown() -> String {
     out
 }
 
+/// The resource (`Class[app]`, `File[/etc/motd]`) a
+/// granule/duplicate-resource problem finds declared twice.
+pub fn duplicated_resource(message: &str) -> Option<&str> {
+    duplicate_resource::subject(message)
+}
+
 pub fn find(name: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.name == name)
 }

@@ -25,14 +25,24 @@ pub fn problems(
     scope: &Scope,
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
+    let tasks = match scope.tasks {
+        Some(file) => task_manifests(file)?,
+        None => Vec::new(),
+    };
+    problems_of_tasks(scope, &tasks, checks)
+}
+
+/// The architecture checks' problems, by file, with `tasks` standing for
+/// the tasks of `scope.tasks`.
+pub fn problems_of_tasks(
+    scope: &Scope,
+    tasks: &[TaskManifest],
+    checks: &[&'static Check],
+) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
     let modulepath = if scope.modulepath.is_empty() {
         infer_modulepath(scope.paths)
     } else {
         scope.modulepath.to_vec()
-    };
-    let tasks = match scope.tasks {
-        Some(file) => task_manifests(file)?,
-        None => Vec::new(),
     };
     let module_dirs: Vec<PathBuf> = modulepath
         .iter()
@@ -58,7 +68,7 @@ pub fn problems(
         .collect();
     // A task manifest among the PATHs, however spelled, is loaded once.
     let listed: HashSet<FileId> = manifests.iter().filter_map(|m| FileId::of(m)).collect();
-    for task in &tasks {
+    for task in tasks {
         let is_listed = FileId::of(&task.manifest).is_some_and(|id| listed.contains(&id));
         if !is_listed && !in_modulepath(&task.manifest) {
             manifests.push(task.manifest.clone());
@@ -67,7 +77,7 @@ pub fn problems(
     // Left to the operating system at exit, as the command ends after
     // reporting: freeing every tree and edge one by one costs more.
     let analysis: &'static Analysis = Box::leak(Box::new(Analysis::load(&modulepath, &manifests)?));
-    let workspace = Workspace::new(analysis, &tasks, scope.files, scope.guards);
+    let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
     Ok(architecture::run(&workspace, checks))
 }
 

@@ -36,7 +36,7 @@ use super::architecture::comparable_title;
 use crate::analysis::Analysis;
 use crate::graph::exclusive;
 use crate::index::SourceFile;
-use crate::lint::architecture::{Findings, Workspace};
+use crate::lint::architecture::{sorted_intersect, Findings, Workspace};
 use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{AttributeOp, Expr, ExprKind};
@@ -78,8 +78,8 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
             out.add(
                 &second.location,
                 format!(
-                    "{} is declared twice in the catalog of {}{}: here (in {}) and at {} \
-                     (in {}); Puppet fails the catalog on the one it evaluates second. {}",
+                    "{}{DECLARED_TWICE}{}{}: here (in {}) and at {} (in {}); Puppet fails the \
+                     catalog on the one it evaluates second. {}",
                     reference(&resource),
                     unit_label(entry),
                     when(&guards),
@@ -92,6 +92,14 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
         }
     }
 }
+
+/// The resource a problem's message is about (`Class[app]`): what its
+/// message starts with.
+pub fn subject(message: &str) -> Option<&str> {
+    message.split_once(DECLARED_TWICE).map(|(resource, _)| resource)
+}
+
+const DECLARED_TWICE: &str = " is declared twice in the catalog of ";
 
 /// How many guards a message quotes, and how much of each.
 const GUARDS_QUOTED: usize = 3;
@@ -234,6 +242,9 @@ impl<'a> Catalogs<'a> {
         first: &'a Edge,
         second: &'a Edge,
     ) -> Option<(&'a Vertex, Vec<Rc<str>>)> {
+        if !self.some_task_holds(&first.unit, &second.unit) {
+            return None;
+        }
         // Guards of their own no run meets together (an `if` and its
         // `else`) settle it wherever the declarations are.
         let own: Vec<Rc<str>> = self
@@ -279,6 +290,10 @@ impl<'a> Catalogs<'a> {
             .collect();
         pairs.sort_by_key(|(one, other)| (one.entry, one.guards.len() + other.guards.len()));
         pairs.into_iter().find_map(|(one, other)| {
+            // Set lookups, before the guards' texts are compared.
+            if !self.one_task_applies([one, other], [first, second]) {
+                return None;
+            }
             // Each guard once, in the order met (a way's guards hold its
             // declaration's own).
             let mut met = HashSet::new();
@@ -292,8 +307,7 @@ impl<'a> Catalogs<'a> {
                 .filter(|guard| met.insert(guard.clone()))
                 .collect();
             let guards = bound(&guards, &bindings[one.entry]);
-            (possible_together(&guards) && self.one_task_applies([one, other], [first, second]))
-                .then_some((one.entry, guards))
+            possible_together(&guards).then_some((one.entry, guards))
         })
     }
 
@@ -359,6 +373,19 @@ impl<'a> Catalogs<'a> {
 
     fn index(&self, edge: &Edge) -> u32 {
         self.index_of[&(edge as *const Edge)]
+    }
+
+    /// Whether one task's catalog holds both units (always without
+    /// `--tasks`): copies of one statement in many task manifests meet in
+    /// none.
+    fn some_task_holds(&self, one: &Vertex, other: &Vertex) -> bool {
+        if self.workspace.tasks.is_empty() {
+            return true;
+        }
+        sorted_intersect(
+            self.workspace.tasks_holding(one),
+            self.workspace.tasks_holding(other),
+        )
     }
 
     /// With `--tasks` the catalogs Puppet compiles are the tasks' (one per
