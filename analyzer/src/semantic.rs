@@ -199,6 +199,9 @@ pub struct Semantic<'a> {
     /// The class setting a qualified variable (`apache::confdir`), once
     /// asked.
     variable_classes: Mutex<FastMap<String, Option<HolderId>>>,
+    /// What the catalogs analysed can hold, once said (`keep_within`): a
+    /// define's instances elsewhere give its variables no value there.
+    within: OnceLock<HolderSet>,
 }
 
 impl<'a> Semantic<'a> {
@@ -228,6 +231,7 @@ impl<'a> Semantic<'a> {
                 .collect(),
             computed_declarers: Mutex::new(FastMap::default()),
             variable_classes: Mutex::new(FastMap::default()),
+            within: OnceLock::new(),
         };
         for (name, definitions) in &analysis.codebase.definitions {
             if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
@@ -320,6 +324,33 @@ impl<'a> Semantic<'a> {
         }
         model.closures = (0..model.holders.len()).map(|_| OnceLock::new()).collect();
         model
+    }
+
+    /// Restricts the catalogs analysed to what declaring `roots` puts in
+    /// one (a monolith's entries, the tasks' manifests): a define's `$title`
+    /// and parameters then take the values of the instances these reach,
+    /// not of every instance on the module path (`oci::sslkeypair`'s
+    /// `Anchor["${name}::install::end"]` names the anchors of the services
+    /// the entry declares key pairs for). Said once, before any value is
+    /// asked; a later call changes nothing.
+    pub fn keep_within(&self, roots: &[HolderId]) {
+        let mut reached = HolderSet::default();
+        for &root in roots {
+            reached.union_with(self.closure(root));
+        }
+        if self.within.set(reached).is_ok() {
+            self.values.lock().expect("not poisoned").clear();
+        }
+    }
+
+    /// The instances of a define the catalogs analysed can hold.
+    fn instances_of(&self, define: &str) -> impl Iterator<Item = &'a ResourceDeclaration> + '_ {
+        self.resources_of_type(define).filter(move |instance| {
+            self.within.get().is_none_or(|within| {
+                self.holder(&instance.holder)
+                    .is_some_and(|holder| within.contains(holder))
+            })
+        })
     }
 
     /// Whether a class only writes relationships: no parameters, no class
@@ -967,7 +998,7 @@ impl<'a> Semantic<'a> {
     ) -> Option<Vec<Alternative>> {
         if name == "title" || name == "name" {
             let mut titles = Vec::new();
-            for instance in self.resources_of_type(define) {
+            for instance in self.instances_of(define) {
                 match (&instance.title, &instance.title_shape) {
                     (Some(title), _) => titles.push(Alternative::Exact(title.clone())),
                     (None, TitleShape::Variable(variable)) => titles.extend(self.values_at_depth(
@@ -1012,7 +1043,7 @@ impl<'a> Semantic<'a> {
     ) -> Option<Vec<Alternative>> {
         let default = self.define_default(define, parameter)?;
         let mut values = Vec::new();
-        for instance in self.resources_of_type(define) {
+        for instance in self.instances_of(define) {
             match instance
                 .attributes
                 .iter()

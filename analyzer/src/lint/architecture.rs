@@ -164,7 +164,17 @@ impl<'a> Workspace<'a> {
                 starts
             })
             .collect();
-        let semantic = (!found.is_empty()).then(|| Semantic::new(analysis));
+        let semantic = (!found.is_empty()).then(|| {
+            let semantic = Semantic::new(analysis);
+            // The catalogs analysed are the tasks'.
+            let roots: Vec<HolderId> = starts
+                .iter()
+                .flatten()
+                .filter_map(|start| semantic.holder(start))
+                .collect();
+            semantic.keep_within(&roots);
+            semantic
+        });
         let tasks = match &semantic {
             Some(semantic) => task_views(analysis, semantic, tasks, &found, &starts, guards),
             None => Vec::new(),

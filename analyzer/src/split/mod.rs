@@ -249,6 +249,11 @@ pub fn split<'a>(
             }
         }
     }
+    let entry_holders: Vec<HolderId> = entry_vertices
+        .iter()
+        .filter_map(|vertex| semantic.holder(vertex))
+        .collect();
+    semantic.keep_within(&entry_holders);
     let assumptions: Vec<(String, Value)> = options
         .assumptions
         .iter()
