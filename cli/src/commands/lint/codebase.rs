@@ -52,6 +52,15 @@ pub fn problems_of_tasks(
     // `readlink` per component of every file adds up on a big codebase).
     let mut resolved_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut in_modulepath = |file: &Path| {
+        // As written first: a module that is a symbolic link resolves
+        // elsewhere, yet the module path loads it.
+        let written = without_dots(file);
+        if modulepath
+            .iter()
+            .any(|m| written.starts_with(without_dots(m)))
+        {
+            return true;
+        }
         let dir = file.parent().unwrap_or(Path::new("."));
         let resolved = resolved_dirs
             .entry(dir.to_path_buf())
@@ -79,6 +88,13 @@ pub fn problems_of_tasks(
     let analysis: &'static Analysis = Box::leak(Box::new(Analysis::load(&modulepath, &manifests)?));
     let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
     Ok(architecture::run(&workspace, checks))
+}
+
+/// A path without its `.` components (`./modules/x` is `modules/x`).
+fn without_dots(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|part| !matches!(part, std::path::Component::CurDir))
+        .collect()
 }
 
 /// The module path around the linted paths when none is given, from the
