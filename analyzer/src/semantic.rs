@@ -479,7 +479,10 @@ impl<'a> Semantic<'a> {
     /// What a refresh sent to an anchor refreshes in the end: what the
     /// anchor relays it to (`~>`, `notify`, `subscribe`), through other
     /// anchors, a collector there standing for the resources it surely
-    /// collects. A resource or class with a computed title is left out.
+    /// collects; one of those whose title is computed (`service {
+    /// "nova-${name}": }` in a define) stands for the class or define
+    /// declaring it. A resource or class written with a computed title is
+    /// left out.
     pub fn refreshed_through(&self, anchor: &'a Vertex) -> Vec<&'a Vertex> {
         let mut refreshed = Vec::new();
         for receiver in self.beyond_anchors(anchor, &self.relays) {
@@ -492,8 +495,13 @@ impl<'a> Semantic<'a> {
                         refreshed.extend(
                             self.collected(collector)
                                 .filter(|&(_, matches)| matches == Match::Yes)
-                                .map(|(r, _)| &r.resource)
-                                .filter(|r| matches!(r, Vertex::Resource { scope: None, .. })),
+                                .filter_map(|(r, _)| match (&r.resource, &r.holder) {
+                                    (Vertex::Resource { scope: None, .. }, _) => Some(&r.resource),
+                                    (_, Vertex::Class { .. } | Vertex::Type { .. }) => {
+                                        Some(&r.holder)
+                                    }
+                                    _ => None,
+                                }),
                         );
                     }
                 }
@@ -697,6 +705,8 @@ impl<'a> Semantic<'a> {
     pub fn declarers(&self, resource: &Vertex) -> Vec<HolderId> {
         match resource {
             Vertex::Class { name } => self.holder(&Vertex::class(name)).into_iter().collect(),
+            // A define is in a catalog where an instance of it is.
+            Vertex::Type { .. } => self.holder(resource).into_iter().collect(),
             // A class's variable is set where the class is evaluated.
             Vertex::Variable { name } => self.variable_holder(name).into_iter().collect(),
             Vertex::Resource {

@@ -871,6 +871,19 @@ fn relayed_refresh_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/relayed_computed: the same, the service declared by a
+/// define under a title computed from the instance's: the task applying
+/// the settings applies the class declaring the instance.
+#[test]
+fn relayed_computed_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_relayed_computed",
+        "relayed_computed",
+        false,
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/created_resources: settings declared through
 /// `create_resources`, their type an instance's title, a define's
 /// parameter or a literal, relayed to a service by a module's anchors.

@@ -218,7 +218,7 @@ impl<'a> Collected<'a> {
         let found = declaring.entry(end).or_insert_with(|| {
             // `in_catalog` through `holding`, the tasks holding each unit.
             let mut tasks: Vec<usize> = Vec::new();
-            if matches!(end, Vertex::Class { .. }) {
+            if matches!(end, Vertex::Class { .. } | Vertex::Type { .. }) {
                 tasks.extend(workspace.tasks_holding(end));
             }
             for &(index, declaration) in declarations.of.get(end).into_iter().flatten() {
@@ -424,8 +424,9 @@ fn applies_declaration(task: &Task, resource: &ResourceDeclaration, declarations
 /// Whether `task`'s catalog holds `end`.
 fn in_catalog(task: &Task, end: &Vertex, declarations: &Declarations) -> bool {
     // A class the task declares is in its catalog, defined or not (a class
-    // defined nowhere is granule/unresolved-class's).
-    matches!(end, Vertex::Class { .. }) && task.units.contains(end)
+    // defined nowhere is granule/unresolved-class's); a define where an
+    // instance of it is.
+    matches!(end, Vertex::Class { .. } | Vertex::Type { .. }) && task.units.contains(end)
         || declared_by(task, declarations.of.get(end)).is_some()
 }
 
