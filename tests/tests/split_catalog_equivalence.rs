@@ -884,6 +884,19 @@ fn relayed_computed_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/collector_between: a collector ordered after one
+/// resource of its class and before another, collecting a resource of
+/// other code: the class's task applies that resource between the two.
+#[test]
+fn collector_between_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_collector_between",
+        "collector_between",
+        false,
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/created_resources: settings declared through
 /// `create_resources`, their type an instance's title, a define's
 /// parameter or a literal, relayed to a service by a module's anchors.

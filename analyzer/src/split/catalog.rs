@@ -905,6 +905,27 @@ pub fn collector_uses<'a>(
             && !collector.overrides
             && !realises
             && orders.iter().all(|(collected_first, _)| !collected_first);
+        // Ordered between two resources its own code declares (not
+        // anchors, which order nothing themselves), collecting other
+        // code's: no order of tasks puts what it collects after the one and
+        // before the other unless one catalog holds all three.
+        let other_end = |edge: &'a Edge| {
+            let other = if edge.from == collector.collector {
+                &edge.to
+            } else {
+                &edge.from
+            };
+            (!is_anchor(other) && semantic.declarers(other).contains(&holder)).then_some(other)
+        };
+        // The first other end it runs before, and the first it runs after.
+        let between = [true, false].map(|first| {
+            orders
+                .iter()
+                .find(|&&(collected_first, edge)| {
+                    collected_first == first && other_end(edge).is_some()
+                })
+                .and_then(|&(_, edge)| other_end(edge))
+        });
         let must_meet = if let Some(edge) = refresh {
             Some(format!(
                 "a refresh ({}) of what {} collects: Puppet sends it only inside one catalog",
@@ -920,6 +941,14 @@ pub fn collector_uses<'a>(
             Some(format!(
                 "{} realises virtual resources: only in the catalog declaring them",
                 collector.collector.label()
+            ))
+        } else if let [Some(later), Some(earlier)] = between {
+            Some(format!(
+                "{} orders what it collects after {} and before {}: only one catalog holds \
+                 both orders",
+                collector.collector.label(),
+                earlier.label(),
+                later.label()
             ))
         } else {
             None

@@ -517,7 +517,7 @@ pub fn split<'a>(
             }
             group_of
         };
-        for role in &roles {
+        for (role_index, role) in roles.iter().enumerate() {
             let on_role = |groups: &BTreeMap<usize, Vec<usize>>| -> BTreeMap<usize, Vec<usize>> {
                 groups
                     .iter()
@@ -569,10 +569,14 @@ pub fn split<'a>(
                     .map(|&(unit, surely)| (unit, surely, monolith.units[unit].label()))
                     .collect();
                 for declarer in &collector.matched {
+                    // (Where guards of module code hold on this role.)
                     let home_unit = catalogs.units_with[declarer]
                         .iter()
                         .copied()
-                        .filter(|&u| monolith.units[u].roles.contains(role))
+                        .filter(|&u| {
+                            monolith.units[u].roles.contains(role)
+                                && catalogs.holds_on(u, *declarer, role_index)
+                        })
                         .min_by_key(|&u| (catalogs.units[u].holders.len(), u));
                     if let Some(unit) = home_unit {
                         let surely = collector.surely.contains(declarer);
