@@ -1,6 +1,6 @@
 //! `granule split` on fixtures/split/forced_merges (role_guards,
 //! included_parts, refresh_senders, opened_twice, ordered_opened_class,
-//! repeated_includes and roles_profiles below): a refresh between two
+//! repeated_includes, roles_profiles and fuel_like below): a refresh between two
 //! classes, a cycle between two classes and one resource declared,
 //! realised and overridden by three classes. Each task's catalog must hold
 //! what its code refers to: a task applies (borrows) the class it refers
@@ -680,4 +680,34 @@ fn verify_refuses_a_task_declaring_a_class_twice_as_puppet_does() {
         .into_iter()
         .collect();
     assert_eq!(refused, by_verify, "{log}");
+}
+
+/// fixtures/split/fuel_like in the multinode mode: `skyline::cluster_simple`
+/// declares `stack::controller` and `stack::compute`, which the HA role
+/// class (a later branch of site.pp's `case` on the mode, which
+/// `--assume` leaves out) declares too. That branch never runs: both are
+/// opened, as the HA mode opens its own.
+#[test]
+fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
+    let report = split_report(
+        "fuel_like",
+        &[
+            "--role-var",
+            "$::settings['role']",
+            "--roles",
+            "controller,compute",
+            "--assume",
+            "$::settings['deployment_mode']=multinode",
+        ],
+    );
+    let opened: Vec<&str> = report["opened"]
+        .as_array()
+        .expect("opened")
+        .iter()
+        .filter_map(|opened| opened["class"].as_str())
+        .collect();
+    for class in ["stack::controller", "stack::compute"] {
+        assert!(opened.contains(&class), "{class} not opened: {report:#}");
+    }
+    assert_eq!(report["kept_whole"], serde_json::json!([]), "{report:#}");
 }

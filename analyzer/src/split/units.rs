@@ -465,16 +465,27 @@ impl<'a, 'o> Collector<'a, 'o> {
         }
     }
 
-    fn guarded(&mut self, guard: Guard<'a>, body: &'a Expr) {
-        if !self.may_hold(&guard) {
-            let source = self.source();
-            let (start, end) = source.bounds(body.span);
-            self.opener.prune(source.path.clone(), start, end);
-            return;
+    /// Walks the branches of an `if`, `unless` or `case` that may run,
+    /// after leaving out every one that cannot: deciding whether a class
+    /// opened in one branch may be opened must not count code a later
+    /// branch declares that never runs (a `case` on the deployment mode).
+    fn branches(&mut self, statement: &'a Expr) {
+        let mut possible = Vec::new();
+        for (kind, body) in branches(statement) {
+            let guard = self.guard(kind);
+            if self.may_hold(&guard) {
+                possible.push((guard, body));
+            } else {
+                let source = self.source();
+                let (start, end) = source.bounds(body.span);
+                self.opener.prune(source.path.clone(), start, end);
+            }
         }
-        self.guards.push(guard);
-        self.statements(body);
-        self.guards.pop();
+        for (guard, body) in possible {
+            self.guards.push(guard);
+            self.statements(body);
+            self.guards.pop();
+        }
     }
 
     fn statement(&mut self, statement: &'a Expr) {
@@ -487,10 +498,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                 }
             }
             ExprKind::If(_) | ExprKind::Unless(_) | ExprKind::Case { .. } => {
-                for (kind, body) in branches(statement) {
-                    let guard = self.guard(kind);
-                    self.guarded(guard, body);
-                }
+                self.branches(statement)
             }
             ExprKind::Block(_) => self.statements(statement),
             ExprKind::Binary {
