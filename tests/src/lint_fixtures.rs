@@ -51,6 +51,13 @@ pub fn fixture_cases(rule: &str) -> Vec<PathBuf> {
     subdirectories(&repo_root().join("fixtures/lint-architecture").join(rule))
 }
 
+/// Whether a case must trip its rule: its name starts with `positive`
+/// (a `negative*` case must not).
+pub fn is_positive(case: &Path) -> bool {
+    case.file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with("positive"))
+}
+
 /// The options a case gives `granule lint` besides `--tasks` (its
 /// `lint-options` file: one argument per line), e.g. `--role-var` and
 /// `$::role` for tasks whose manifests branch on a node's role.

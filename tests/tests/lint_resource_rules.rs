@@ -10,7 +10,8 @@
 
 use granule_tests::executor::{scratch, tool_available};
 use granule_tests::lint_fixtures::{
-    catalog_errors, fixture_cases, lint_problems, refused_duplicates, reported_duplicates, Found,
+    catalog_errors, fixture_cases, is_positive, lint_problems, refused_duplicates,
+    reported_duplicates, Found,
 };
 use granule_tests::require_reference;
 use std::path::{Path, PathBuf};
@@ -26,11 +27,7 @@ fn cases(rule: &str) -> Vec<(PathBuf, bool)> {
         .into_iter()
         .filter(|case| !case.join("tasks.yaml").is_file())
         .map(|case| {
-            let positive = case
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("positive");
+            let positive = is_positive(&case);
             (case, positive)
         })
         .collect()

@@ -15,8 +15,8 @@
 
 use granule_tests::executor::{granule_in, scratch, text, tool_available};
 use granule_tests::lint_fixtures::{
-    canonical, catalog_errors, fixture_cases, lint_options, lint_problems, refused_duplicates,
-    reported_duplicates, Found,
+    canonical, catalog_errors, fixture_cases, is_positive, lint_options, lint_problems,
+    refused_duplicates, reported_duplicates, Found,
 };
 use granule_tests::{repo_root, require_reference};
 use std::collections::BTreeSet;
@@ -104,6 +104,13 @@ fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path, facts: &[(&str,
     granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options, facts)
 }
 
+/// A scratch directory for Puppet's own directories, when Puppet is
+/// installed (a missing Puppet fails the test under `CI=true`).
+fn puppet_scratch(test: &str) -> Option<PathBuf> {
+    require_reference(test, tool_available("puppet", "puppet"))?;
+    Some(scratch(test))
+}
+
 /// What `puppet apply --noop` says of a task's manifest: once per role of
 /// the task, the role given as a fact, in a case that tells lint the role
 /// (`--role-var $::role`); once otherwise.
@@ -144,10 +151,9 @@ fn unknown_variables(log: &str) -> Vec<(PathBuf, u64, u64)> {
 #[test]
 fn undefined_variables_are_those_puppet_finds_unknown() {
     let test = "undefined_variables_are_those_puppet_finds_unknown";
-    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+    let Some(puppet_dir) = puppet_scratch(test) else {
         return;
-    }
-    let puppet_dir = scratch(test);
+    };
     for (case, tasks) in cases("task-undefined-variable") {
         let reported: BTreeSet<(PathBuf, u64, u64)> =
             lint(&case, Path::new("tasks.yaml"), ".", UNDEFINED_VARIABLE)
@@ -174,11 +180,7 @@ fn undefined_variables_are_those_puppet_finds_unknown() {
             "{}: granule's findings (left) are not the reads Puppet finds unknown (right)",
             case.display()
         );
-        let positive = case
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("positive");
+        let positive = is_positive(&case);
         assert_eq!(positive, !reported.is_empty(), "{}", case.display());
     }
 }
@@ -186,10 +188,9 @@ fn undefined_variables_are_those_puppet_finds_unknown() {
 #[test]
 fn cross_task_references_fail_as_puppet_fails() {
     let test = "cross_task_references_fail_as_puppet_fails";
-    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+    let Some(puppet_dir) = puppet_scratch(test) else {
         return;
-    }
-    let puppet_dir = scratch(test);
+    };
     for (case, tasks) in cases("cross-task-reference") {
         let found = lint(&case, Path::new("tasks.yaml"), ".", CROSS_TASK_REFERENCE);
         for task in &tasks {
@@ -223,11 +224,7 @@ fn cross_task_references_fail_as_puppet_fails() {
                 case.display()
             );
         }
-        let positive = case
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("positive");
+        let positive = is_positive(&case);
         assert_eq!(
             positive,
             !found.is_empty(),
@@ -240,10 +237,9 @@ fn cross_task_references_fail_as_puppet_fails() {
 #[test]
 fn duplicate_declarations_in_tasks_are_those_puppet_refuses() {
     let test = "duplicate_declarations_in_tasks_are_those_puppet_refuses";
-    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+    let Some(puppet_dir) = puppet_scratch(test) else {
         return;
-    }
-    let puppet_dir = scratch(test);
+    };
     for (case, tasks) in cases("duplicate-resource") {
         let found = lint(&case, Path::new("tasks.yaml"), ".", DUPLICATE_RESOURCE);
         let reported: Vec<BTreeSet<(PathBuf, u64)>> = found
@@ -271,11 +267,7 @@ fn duplicate_declarations_in_tasks_are_those_puppet_refuses() {
              role of the task (right)",
             case.display()
         );
-        let positive = case
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("positive");
+        let positive = is_positive(&case);
         assert_eq!(positive, !found.is_empty(), "{}", case.display());
     }
 }
