@@ -44,6 +44,7 @@ use std::cell::RefCell;
 use crate::hashing::FastMap;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// How many ways (each under its own guards) to reach a unit are followed:
 /// enough for the branches of a `case`, bounded where classes include one
@@ -206,8 +207,9 @@ struct Catalogs<'a> {
     workspace: &'a Workspace<'a>,
     /// Each edge's index into the analysis' edges, by address.
     index_of: FastMap<*const Edge, u32>,
-    /// What `class { 'x': }` declarations pass to parameters.
-    passed: HashMap<Location, Vec<(String, String)>>,
+    /// What `class { 'x': }` declarations pass to parameters, per file
+    /// once a way passes through it (few files, where tasks are many).
+    passed: RefCell<HashMap<Arc<str>, Rc<PassedValues>>>,
     /// For each unit, the edges declaring it.
     declaring: &'a FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The guards of the edges looked at so far (by address).
@@ -227,7 +229,7 @@ impl<'a> Catalogs<'a> {
                 .zip(&analysis.edges)
                 .map(|(at, edge)| (edge as *const Edge, at))
                 .collect(),
-            passed: passed_values(analysis),
+            passed: RefCell::default(),
             declaring: workspace.declaring_edges(),
             guards: RefCell::new(HashMap::new()),
             ways: RefCell::new(HashMap::new()),
@@ -426,9 +428,16 @@ impl<'a> Catalogs<'a> {
 
     /// The values a `class { 'x': }` declaration gives parameters.
     fn bindings(&self, edge: &Edge) -> Vec<Binding> {
-        let (Vertex::Class { name: class }, Some(passed)) =
-            (&edge.to, self.passed.get(&edge.location))
-        else {
+        let Vertex::Class { name: class } = &edge.to else {
+            return Vec::new();
+        };
+        let in_file = self
+            .passed
+            .borrow_mut()
+            .entry(edge.location.file.clone())
+            .or_insert_with(|| Rc::new(passed_values(self.analysis, &edge.location.file)))
+            .clone();
+        let Some(passed) = in_file.get(&edge.location) else {
             return Vec::new();
         };
         passed
@@ -531,9 +540,12 @@ fn rename_variables(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
 
 /// For each `class { 'x': param => value }` (by where its title is), the
 /// parameters it passes a variable or a literal to, and the value's text.
-fn passed_values(analysis: &Analysis) -> HashMap<Location, Vec<(String, String)>> {
+type PassedValues = HashMap<Location, Vec<(String, String)>>;
+
+/// `PassedValues` of one file of the codebase.
+fn passed_values(analysis: &Analysis, path: &str) -> PassedValues {
     let mut passed = HashMap::new();
-    for file in &analysis.codebase.files {
+    if let Some(file) = analysis.codebase.files.iter().find(|file| &*file.path == path) {
         collect_passed(file, Node::Expr(&file.program.body), &mut passed);
     }
     passed
@@ -542,7 +554,7 @@ fn passed_values(analysis: &Analysis) -> HashMap<Location, Vec<(String, String)>
 fn collect_passed(
     file: &SourceFile,
     node: Node,
-    passed: &mut HashMap<Location, Vec<(String, String)>>,
+    passed: &mut PassedValues,
 ) {
     if let Node::Expr(Expr {
         kind: ExprKind::Resource {
