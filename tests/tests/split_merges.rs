@@ -60,6 +60,16 @@ fn split_out(name: &str, options: &[&str]) -> std::path::PathBuf {
     out
 }
 
+/// The classes the split opened, from the report's `opened[].class`.
+fn opened_classes(report: &Value) -> BTreeSet<&str> {
+    report["opened"]
+        .as_array()
+        .expect("opened")
+        .iter()
+        .filter_map(|opened| opened["class"].as_str())
+        .collect()
+}
+
 /// The task of every class, from the report's `tasks[].classes`.
 fn task_of_class(report: &Value) -> BTreeMap<String, String> {
     let mut owner = BTreeMap::new();
@@ -379,12 +389,7 @@ fn a_class_declared_in_two_branches_of_one_if_is_no_hazard() {
 #[test]
 fn a_wrapper_module_code_orders_is_kept_whole() {
     let report = split_report("ordered_opened_class", &[]);
-    let opened: BTreeSet<&str> = report["opened"]
-        .as_array()
-        .expect("opened")
-        .iter()
-        .filter_map(|class| class["class"].as_str())
-        .collect();
+    let opened = opened_classes(&report);
     assert_eq!(
         opened,
         BTreeSet::from(["storage::node", "storage::proxy"]),
@@ -700,12 +705,7 @@ fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
             "$::settings['deployment_mode']=multinode",
         ],
     );
-    let opened: Vec<&str> = report["opened"]
-        .as_array()
-        .expect("opened")
-        .iter()
-        .filter_map(|opened| opened["class"].as_str())
-        .collect();
+    let opened = opened_classes(&report);
     for class in ["stack::controller", "stack::compute"] {
         assert!(opened.contains(&class), "{class} not opened: {report:#}");
     }
