@@ -3,7 +3,7 @@
 
 use crate::builtins::is_builtin_type;
 use crate::extract;
-use crate::index::{normalize, Codebase};
+use crate::index::{normalize, Codebase, ModuleCode};
 use crate::model::{
     AttributeValue, CollectorDeclaration, CreatedResources, CreatedType, DefinitionKind, Edge,
     EdgeKind, Finding, ResourceDeclaration, TitleShape, Vertex,
@@ -36,13 +36,45 @@ pub struct Analysis {
     top_scope: HashMap<String, Arc<str>>,
 }
 
+/// A module path read once: its manifests parsed and what each says on its
+/// own, shared by the analyses of several sets of loose manifests over it
+/// (a split's, then that of the manifests it wrote).
+pub struct LoadedModules {
+    pub code: ModuleCode,
+    facts: Vec<extract::FileFacts>,
+}
+
+impl LoadedModules {
+    pub fn load(modulepath: &[PathBuf]) -> Result<LoadedModules, String> {
+        let code = ModuleCode::load(modulepath)?;
+        let facts = code
+            .files
+            .par_iter()
+            .map(|(file, _)| extract::facts(file))
+            .collect();
+        Ok(LoadedModules { code, facts })
+    }
+}
+
 impl Analysis {
     /// Loads, indexes and resolves the modules of `modulepath` and the loose
     /// `manifests`.
     pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Analysis, String> {
-        let codebase = Codebase::load(modulepath, manifests)?;
-        let facts: Vec<extract::FileFacts> =
-            codebase.files.par_iter().map(extract::facts).collect();
+        Analysis::with_modules(&LoadedModules::load(modulepath)?, manifests)
+    }
+
+    /// Indexes and resolves the `modules` already loaded and the loose
+    /// `manifests`, loaded now.
+    pub fn with_modules(
+        modules: &LoadedModules,
+        manifests: &[PathBuf],
+    ) -> Result<Analysis, String> {
+        let codebase = Codebase::with_modules(&modules.code, manifests)?;
+        let own: Vec<extract::FileFacts> = codebase.files[modules.code.files.len()..]
+            .par_iter()
+            .map(extract::facts)
+            .collect();
+        let facts = modules.facts.iter().cloned().chain(own);
         let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut created = Vec::new();

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 /// What one file's code declares and relates, beside its edges: what
 /// collectors and tags need to know.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FileFacts {
     /// Every edge written in the file, unresolved (resolution marks them).
     pub edges: Vec<Edge>,

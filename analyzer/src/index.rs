@@ -12,16 +12,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// One parsed manifest.
+/// One parsed manifest. Cloning it shares its text and tree: codebases
+/// over one module path share its files (see [`ModuleCode`]).
+#[derive(Clone)]
 pub struct SourceFile {
     pub path: Arc<str>,
     /// Index into [`Codebase::modules`]; `None` for loose manifests.
     pub module: Option<usize>,
-    pub source: String,
-    pub program: Program,
+    pub source: Arc<str>,
+    pub program: Arc<Program>,
     /// The Puppet 3 constructs the parser read with their Puppet 3 meaning.
-    pub legacy: Vec<Diagnostic>,
-    lines: LineIndex,
+    pub legacy: Arc<[Diagnostic]>,
+    lines: Arc<LineIndex>,
 }
 
 impl SourceFile {
@@ -63,10 +65,19 @@ pub struct Codebase {
     pub findings: Vec<Finding>,
 }
 
-impl Codebase {
-    /// Parses the modules of `modulepath` and the `manifests` (files, or
-    /// directories searched for `*.pp`).
-    pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Codebase, String> {
+/// The modules of a module path with their manifests parsed: what
+/// codebases of several sets of loose manifests over the same module path
+/// (a split and the check of what it wrote) share.
+pub struct ModuleCode {
+    pub modulepath: Vec<PathBuf>,
+    pub modules: Vec<Module>,
+    /// Each manifest with its syntax errors, in module order.
+    pub files: Vec<(SourceFile, Vec<SyntaxError>)>,
+}
+
+impl ModuleCode {
+    /// Parses the modules of `modulepath`.
+    pub fn load(modulepath: &[PathBuf]) -> Result<ModuleCode, String> {
         let modules = modulepath::discover(modulepath)?;
         let mut inputs: Vec<(PathBuf, Option<usize>)> = Vec::new();
         for (index, module) in modules.iter().enumerate() {
@@ -78,6 +89,35 @@ impl Codebase {
                 }
             }
         }
+        Ok(ModuleCode {
+            modulepath: modulepath.to_vec(),
+            modules,
+            files: load_files(&inputs)?,
+        })
+    }
+}
+
+/// Parses `inputs` (each a path and its module) in parallel.
+fn load_files(
+    inputs: &[(PathBuf, Option<usize>)],
+) -> Result<Vec<(SourceFile, Vec<SyntaxError>)>, String> {
+    inputs
+        .par_iter()
+        .map(|(path, module)| load_file(path, *module))
+        .collect()
+}
+
+impl Codebase {
+    /// Parses the modules of `modulepath` and the `manifests` (files, or
+    /// directories searched for `*.pp`).
+    pub fn load(modulepath: &[PathBuf], manifests: &[PathBuf]) -> Result<Codebase, String> {
+        Codebase::with_modules(&ModuleCode::load(modulepath)?, manifests)
+    }
+
+    /// The modules already parsed in `code` and the `manifests` (files, or
+    /// directories searched for `*.pp`), parsed now.
+    pub fn with_modules(code: &ModuleCode, manifests: &[PathBuf]) -> Result<Codebase, String> {
+        let mut inputs: Vec<(PathBuf, Option<usize>)> = Vec::new();
         for manifest in manifests {
             if manifest.is_dir() {
                 inputs.extend(
@@ -91,14 +131,16 @@ impl Codebase {
                 return Err(format!("{}: no such file or directory", manifest.display()));
             }
         }
-        let loaded: Vec<Result<(SourceFile, Vec<SyntaxError>), String>> = inputs
-            .par_iter()
-            .map(|(path, module)| load_file(path, *module))
-            .collect();
-        let mut files = Vec::with_capacity(loaded.len());
+        let loaded = load_files(&inputs)?;
+        let mut files = Vec::with_capacity(code.files.len() + loaded.len());
         let mut findings = Vec::new();
-        for result in loaded {
-            let (file, errors) = result?;
+        let shared = code
+            .files
+            .iter()
+            .map(|(file, errors)| (file.clone(), errors));
+        for (file, errors) in
+            shared.chain(loaded.iter().map(|(file, errors)| (file.clone(), errors)))
+        {
             findings.extend(errors.iter().map(|error| Finding {
                 code: "analyzer/syntax-error",
                 message: format!("{}; the rest of the file is analyzed", error.message),
@@ -107,7 +149,7 @@ impl Codebase {
             files.push(file);
         }
         let mut codebase = Codebase {
-            modules,
+            modules: code.modules.clone(),
             files,
             definitions: BTreeMap::new(),
             findings,
@@ -205,10 +247,10 @@ fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<Synt
     let file = SourceFile {
         path: Arc::from(path.to_string_lossy().as_ref()),
         module,
-        source,
-        program: parsed.program,
-        legacy: parsed.legacy,
-        lines,
+        source: Arc::from(source),
+        program: Arc::new(parsed.program),
+        legacy: Arc::from(parsed.legacy),
+        lines: Arc::new(lines),
     };
     Ok((file, parsed.errors))
 }

@@ -28,7 +28,7 @@ pub mod modulepath;
 pub mod semantic;
 pub mod split;
 
-pub use analysis::Analysis;
+pub use analysis::{Analysis, LoadedModules};
 pub use graph::{Entry, Graph, GraphEdge, Level};
 pub use index::Codebase;
 pub use model::{Definition, DefinitionKind, Edge, EdgeKind, Finding, Location, Vertex};

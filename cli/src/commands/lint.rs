@@ -224,6 +224,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         modulepath: &args.modulepath,
         tasks: args.tasks.as_deref(),
         guards: &guards,
+        loaded: None,
     };
     let (results, codebase_problems) = rayon::join(
         || lint_files(&files, &enabled, args.fix),

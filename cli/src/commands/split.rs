@@ -9,7 +9,7 @@ use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, SplitOptions, Target};
-use granule_analyzer::{Analysis, Entry};
+use granule_analyzer::{Analysis, Entry, LoadedModules};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -149,8 +149,11 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     let assumptions = parse_assumptions(&args.assume)?;
     // Left to the operating system at exit: freeing every tree and edge
     // of a whole module path one by one took a few percent of the run.
+    // `--verify` analyses the manifests written over the same modules.
+    let modules: &'static LoadedModules =
+        Box::leak(Box::new(LoadedModules::load(&args.modulepath)?));
     let analysis: &'static Analysis =
-        Box::leak(Box::new(Analysis::load(&args.modulepath, &manifests)?));
+        Box::leak(Box::new(Analysis::with_modules(modules, &manifests)?));
     let semantic = Semantic::new(analysis);
     let plan = match &args.plan {
         Some(path) => Plan::load(path)?,
@@ -222,12 +225,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         entries: &args.entry,
         roles: &proposal.roles,
     };
-    failures.extend(task_problems(
-        &args.out,
-        &args.modulepath,
-        &guards,
-        &monolith,
-    )?);
+    failures.extend(task_problems(&args.out, modules, &guards, &monolith)?);
     if failures.is_empty() {
         eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set or declares twice what the monolith declares once");
         Ok(ExitCode::SUCCESS)
@@ -270,7 +268,7 @@ struct Monolith<'a> {
 /// `--verify` does not.
 fn task_problems(
     out: &Path,
-    modulepath: &[PathBuf],
+    modules: &LoadedModules,
     guards: &Guards,
     monolith: &Monolith,
 ) -> Result<Vec<String>, String> {
@@ -279,12 +277,12 @@ fn task_problems(
         TASK_UNDEFINED_VARIABLE,
         DUPLICATE_RESOURCE,
     ];
-    let found = lint_tasks(out, None, modulepath, guards, &checks)?;
+    let found = lint_tasks(out, None, modules, guards, &checks)?;
     let monolith_duplicates: HashSet<String> = if found
         .iter()
         .any(|(_, problem)| problem.check == DUPLICATE_RESOURCE)
     {
-        duplicates_of_monolith(monolith, modulepath, guards)?
+        duplicates_of_monolith(monolith, modules, guards)?
     } else {
         HashSet::new()
     };
@@ -315,7 +313,7 @@ fn task_problems(
 fn lint_tasks(
     dir: &Path,
     tasks: Option<&[TaskManifest]>,
-    modulepath: &[PathBuf],
+    modules: &LoadedModules,
     guards: &Guards,
     checks: &[&str],
 ) -> Result<Vec<(PathBuf, Problem)>, String> {
@@ -331,9 +329,10 @@ fn lint_tasks(
     let scope = Scope {
         paths: &paths,
         files: &manifests,
-        modulepath,
+        modulepath: &modules.code.modulepath,
         tasks: Some(&tasks_file),
         guards,
+        loaded: Some(modules),
     };
     let found = match tasks {
         Some(tasks) => codebase::problems_of_tasks(&scope, tasks, &checks)?,
@@ -351,7 +350,7 @@ fn lint_tasks(
 /// on every role of the split, guards decided as for the tasks.
 fn duplicates_of_monolith(
     monolith: &Monolith,
-    modulepath: &[PathBuf],
+    modules: &LoadedModules,
     guards: &Guards,
 ) -> Result<HashSet<String>, String> {
     let dir = ScratchDir::new("granule-verify-monolith")?;
@@ -375,7 +374,7 @@ fn duplicates_of_monolith(
     let found = lint_tasks(
         &dir.path,
         Some(&tasks),
-        modulepath,
+        modules,
         guards,
         &[DUPLICATE_RESOURCE],
     )?;

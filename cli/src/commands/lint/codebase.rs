@@ -5,7 +5,7 @@
 use granule_analyzer::lint::architecture::{self, FileId, Guards, TaskManifest, Workspace};
 use granule_analyzer::lint::rules::Check;
 use granule_analyzer::lint::Problem;
-use granule_analyzer::Analysis;
+use granule_analyzer::{Analysis, LoadedModules};
 use granule_executor::descriptor::{self, Action};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -18,6 +18,9 @@ pub struct Scope<'a> {
     pub tasks: Option<&'a Path>,
     /// How the tasks' guards are decided (the split's role and assumptions).
     pub guards: &'a Guards,
+    /// The module path's code when already loaded (by the split whose
+    /// output is linted): its modules are read once.
+    pub loaded: Option<&'a LoadedModules>,
 }
 
 /// The architecture checks' problems, by file.
@@ -85,7 +88,13 @@ pub fn problems_of_tasks(
     }
     // Left to the operating system at exit, as the command ends after
     // reporting: freeing every tree and edge one by one costs more.
-    let analysis: &'static Analysis = Box::leak(Box::new(Analysis::load(&modulepath, &manifests)?));
+    let analysis = match scope.loaded {
+        Some(loaded) if loaded.code.modulepath == modulepath => {
+            Analysis::with_modules(loaded, &manifests)?
+        }
+        _ => Analysis::load(&modulepath, &manifests)?,
+    };
+    let analysis: &'static Analysis = Box::leak(Box::new(analysis));
     let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
     Ok(architecture::run(&workspace, checks))
 }

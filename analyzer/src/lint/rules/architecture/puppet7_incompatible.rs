@@ -28,7 +28,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     let found: Vec<(Location, String)> = files
         .par_iter()
         .flat_map_iter(|file| {
-            legacy_mode_findings(file.legacy.clone(), &file.program, &file.source)
+            legacy_mode_findings(file.legacy.to_vec(), &file.program, &file.source)
                 .into_iter()
                 .map(|finding| {
                     let message = format!("{} [{}]", finding.message, finding.code);
