@@ -317,12 +317,12 @@ fn orderer_includes<'p, 'a>(
 }
 
 /// The guards a class that only orders or holds data is included under in
-/// `task`, one list per include: the guards of a unit `needing` it (units
+/// `task`, one list per include: the guards of a unit `needing` it, each
+/// joined with those of a unit of the monolith applying the class (units
 /// alike guarded share one include, and one whose guards another's contain
-/// needs none of its own), each with those every unit of the monolith
-/// applying the class stands under. Where they fail, no unit needing it is
-/// applied, or the monolith's catalog lacks the class (and what its
-/// collectors order) too.
+/// needs none of its own). Where they fail, no unit needing it is applied,
+/// or the monolith's catalog lacks the class (and what its collectors
+/// order) too.
 fn orderer_guards<'p, 'a>(
     proposal: &'p Proposal<'a>,
     analysis: &Analysis,
@@ -335,34 +335,36 @@ fn orderer_guards<'p, 'a>(
         some.iter()
             .all(|guard| all.iter().any(|other| same_guard(files, guard, other)))
     };
-    let mut applying: Option<Vec<&'p Guard<'a>>> = None;
-    for &unit in proposal.orderer_units.get(class).into_iter().flatten() {
-        let guards = kept_guards(proposal, task, unit);
-        applying = Some(match applying {
-            None => guards,
-            Some(mut kept) => {
-                kept.retain(|guard| within(&[guard], &guards));
-                kept
-            }
-        });
-    }
-    let applying = applying.unwrap_or_default();
-    let mut alternatives: Vec<Vec<&'p Guard<'a>>> = Vec::new();
-    for &unit in needing {
-        let mut guards = kept_guards(proposal, task, unit);
-        for &guard in &applying {
-            if !within(&[guard], &guards) {
-                guards.push(guard);
-            }
-        }
+    // Alternatives: each list holds at least one of them, the weakest kept.
+    let add = |alternatives: &mut Vec<Vec<&'p Guard<'a>>>, guards: Vec<&'p Guard<'a>>| {
         if alternatives.iter().any(|other| within(other, &guards)) {
-            continue;
+            return;
         }
         alternatives.retain(|other| !within(&guards, other));
         alternatives.push(guards);
+    };
+    let mut applying = Vec::new();
+    for &unit in proposal.orderer_units.get(class).into_iter().flatten() {
+        add(&mut applying, kept_guards(proposal, task, unit));
+    }
+    if applying.is_empty() {
+        applying.push(Vec::new());
+    }
+    let mut alternatives = Vec::new();
+    for &unit in needing {
+        let needed = kept_guards(proposal, task, unit);
+        for applied in &applying {
+            let mut guards = needed.clone();
+            for &guard in applied {
+                if !within(&[guard], &guards) {
+                    guards.push(guard);
+                }
+            }
+            add(&mut alternatives, guards);
+        }
     }
     if alternatives.is_empty() {
-        alternatives.push(applying);
+        alternatives = applying;
     }
     alternatives
 }
