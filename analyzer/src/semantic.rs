@@ -377,6 +377,41 @@ impl<'a> Semantic<'a> {
             })
     }
 
+    /// Whether declaring a class puts only data in a catalog: it and the
+    /// classes it declares set variables and declare nothing else (a
+    /// module's `params` class), but classes that only order
+    /// (`orders_only`: its `deps`). Declaring it in one more catalog
+    /// changes nothing on the node.
+    pub fn holds_data_only(&self, class: &str) -> bool {
+        let mut seen: FastSet<HolderId> = FastSet::default();
+        let mut pending = vec![class.to_string()];
+        while let Some(class) = pending.pop() {
+            let Some(id) = self.holder(&Vertex::class(&class)) else {
+                return false;
+            };
+            if !seen.insert(id) {
+                continue;
+            }
+            for (_, edge) in self.edges_of(id) {
+                match (&edge.kind, &edge.to) {
+                    (kind, Vertex::Class { name }) if kind.declares_class() => {
+                        if !self.orders_only(name) {
+                            pending.push(name.clone())
+                        }
+                    }
+                    (
+                        crate::model::EdgeKind::ReadsVariable
+                        | crate::model::EdgeKind::Lookup
+                        | crate::model::EdgeKind::Uses,
+                        _,
+                    ) => {}
+                    _ => return false,
+                }
+            }
+        }
+        true
+    }
+
     /// The resources a reference with a computed title (`Anchor[$names]`)
     /// written in `holder`'s code may name, when its title is a variable
     /// whose every value is known.

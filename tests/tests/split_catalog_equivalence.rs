@@ -858,6 +858,21 @@ fn module_anchors_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/inherited_params: a module's class split as the entry,
+/// its defaults and conditions reading the class it inherits.
+#[test]
+fn inherited_params_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_inherited_params";
+    if require_reference(test, puppet_available()).is_none()
+        || require_reference(test, stdlib_available()).is_none()
+    {
+        return;
+    }
+    let mut monolith = small_fixture("inherited_params", true);
+    monolith.split_args = vec!["--entry".into(), "web".into(), "--verify".into()];
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.

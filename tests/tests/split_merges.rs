@@ -711,3 +711,36 @@ fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
     }
     assert_eq!(report["kept_whole"], serde_json::json!([]), "{report:#}");
 }
+
+/// fixtures/split/inherited_params: the entry class is opened though a
+/// define of its module reads one of its parameters in a default (no task
+/// declares `web` to read it from); the report lists that among the
+/// hazards, and `--verify` holds since every instance passes the value.
+#[test]
+fn an_entry_class_module_code_reads_is_opened_with_a_hazard() {
+    let fixture = repo_root().join("fixtures/split/inherited_params");
+    let out = scratch("split_inherited_params_entry_hazard").join("split");
+    let output = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .args(["--entry", "web", "--verify", "-o"])
+        .arg(&out)
+        .output()
+        .expect("granule runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let report = read_report(&out);
+    let hazards: Vec<&str> = report["hazards"]
+        .as_array()
+        .expect("hazards")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        hazards.iter().any(
+            |hazard| hazard.starts_with("class web, the entry, is opened though")
+                && hazard.contains("reads its variable $web::port")
+        ),
+        "{hazards:#?}"
+    );
+}

@@ -584,6 +584,16 @@ fn task_manifest(
         }
         out.push('\n');
     }
+    let data_classes = data_classes_of_task(proposal, analysis, task);
+    if !data_classes.is_empty() {
+        out.push_str(
+            "# The classes whose variables this task's code reads (they hold data only).\n",
+        );
+        for class in &data_classes {
+            let _ = writeln!(out, "include {class}");
+        }
+        out.push('\n');
+    }
     if !includes.is_empty() {
         out.push_str(
             "# Classes that only order or hold data: their collectors order what this task\n\
@@ -764,6 +774,17 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         out.push('\n');
     }
     let name_of = |variable: &DataVariable| render::global_name(monolith, variable);
+    let data_classes = data_classes_read(proposal, analysis);
+    if !data_classes.is_empty() {
+        out.push_str(
+            "# The classes whose variables the data reads (they hold data only).
+",
+        );
+        for class in &data_classes {
+            let _ = writeln!(out, "include {class}");
+        }
+        out.push('\n');
+    }
     let mut written: Vec<DataVariable> = Vec::new();
     // A class opened in several places under the same guards (in the class
     // of each role given as an entry) sets its data once: Puppet refuses a
@@ -858,6 +879,85 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         "file {{ \"${{settings::confdir}}/granule/globals.json\":\n  ensure  => file,\n  mode    => '0600',\n  content => {content},\n}}"
     );
     out
+}
+
+/// The classes holding data only (a module's `params`) whose variables the
+/// `globals` task's data reads.
+fn data_classes_read(proposal: &Proposal, analysis: &Analysis) -> Vec<String> {
+    let monolith = &proposal.monolith;
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for scope in &monolith.scopes {
+        exprs.extend(scope.params.iter().filter_map(|(_, default)| *default));
+        exprs.extend(scope.args.iter().map(|(_, arg)| *arg));
+        exprs.extend(scope.guards.iter().flat_map(guard_exprs));
+    }
+    for assignment in &monolith.assignments {
+        exprs.push(assignment.statement);
+        exprs.extend(assignment.guards.iter().flat_map(guard_exprs));
+    }
+    data_classes(proposal, analysis, exprs)
+}
+
+/// The classes holding data only (a module's `params`) whose variables
+/// `task`'s copied code (statements and the guards they stand under) reads
+/// by qualified name.
+fn data_classes_of_task(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<String> {
+    let monolith = &proposal.monolith;
+    let mut exprs: Vec<&Expr> = Vec::new();
+    for index in task.applied() {
+        exprs.push(monolith.units[index].statement);
+        exprs.extend(
+            kept_guards(proposal, task, index)
+                .into_iter()
+                .flat_map(guard_exprs),
+        );
+    }
+    for shared in copied_shared(proposal, analysis, task) {
+        exprs.push(shared.statement);
+        exprs.extend(shared.guards.iter().flat_map(guard_exprs));
+    }
+    for &index in &task.relationships {
+        let relationship = &monolith.relationships[index];
+        exprs.push(relationship.statement);
+        exprs.extend(relationship.guards.iter().flat_map(guard_exprs));
+    }
+    data_classes(proposal, analysis, exprs)
+}
+
+/// Of the classes `exprs` read variables of, those holding data only. A
+/// manifest declares them first, unguarded, as the monolith has evaluated
+/// them by then (a class opened or copied from reads them in its
+/// parameters' defaults or its conditions; one inheriting its `params`
+/// class has none declaring it): declaring one changes nothing on the node.
+/// A class that declares more is left to `--verify` to report: applying it
+/// there would change where it is first applied.
+fn data_classes<'e>(
+    proposal: &Proposal,
+    analysis: &Analysis,
+    exprs: impl IntoIterator<Item = &'e Expr>,
+) -> Vec<String> {
+    let mut read = Vec::new();
+    for expr in exprs {
+        render::classes_read(&proposal.monolith, expr, &mut read);
+    }
+    read.retain(|class| analysis.has_class(class) && proposal.semantic.holds_data_only(class));
+    read
+}
+
+/// The expressions a guard evaluates.
+fn guard_exprs<'a>(guard: &Guard<'a>) -> Vec<&'a Expr> {
+    match &guard.kind {
+        GuardKind::If { test, .. } => vec![test],
+        GuardKind::Case {
+            test,
+            values,
+            others,
+            ..
+        } => std::iter::once(*test)
+            .chain(values.iter().copied())
+            .chain(others.iter().copied())
+            .collect(),
+    }
 }
 
 /// A class parameter its declaration does not give, from Hiera as Puppet's

@@ -260,6 +260,22 @@ pub fn split<'a>(
         .map(|(expr, value)| (expr.clone(), Value::parse(value)))
         .collect();
     let mut opener = Opener::new(semantic, &options.plan, entry_vertices.clone());
+    // An entry class is opened whatever would break: what does is a hazard,
+    // which --verify then finds or not (module code reading a variable may
+    // only do so where a caller leaves a parameter out).
+    let entry_hazards: Vec<String> = roots
+        .iter()
+        .filter_map(|(class, _, _)| class.as_deref())
+        .filter_map(|class| {
+            opener.check_entry(class).err().map(|why| {
+                format!(
+                    "class {class}, the entry, is opened though {why}: no task declares class \
+                     {class}, and where a task applies that code it finds none; split the role \
+                     class or the manifest declaring it if --verify finds it breaks"
+                )
+            })
+        })
+        .collect();
     let mut collector = Collector::new(
         files,
         options.role_var.as_deref(),
@@ -304,6 +320,7 @@ pub fn split<'a>(
         collector.scope(scope, body);
     }
     let mut monolith = collector.monolith;
+    monolith.hazards.extend(entry_hazards);
     exclude(&mut monolith, &options.plan);
 
     // Roles, and the guards decided per role.

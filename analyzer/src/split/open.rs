@@ -180,20 +180,25 @@ impl<'a> Opener<'a> {
                 shape.classes, shape.instances, shape.resources
             )
         };
-        self.blocker(class, definition, opened)?;
-        Ok(reason)
-    }
-
-    /// Why opening `class` would break something, if it would.
-    fn blocker(
-        &mut self,
-        class: &str,
-        definition: &Definition,
-        opened: &[String],
-    ) -> Result<(), Option<String>> {
         if let Some(parent) = &definition.parent {
             return Err(Some(format!("it inherits {parent}")));
         }
+        self.blocker(class, opened)?;
+        Ok(reason)
+    }
+
+    /// Why the entry class cannot be opened, if it cannot: what would break
+    /// opening another class, but its parent (`inherits`), which the tasks
+    /// reading its variables declare (it holds data only, as a module's
+    /// `params`, or `--verify` says so).
+    pub fn check_entry(&mut self, class: &str) -> Result<(), String> {
+        self.blocker(class, &[])
+            .map_err(|why| why.unwrap_or_default())
+    }
+
+    /// Why opening `class` would break something, if it would, its own
+    /// parent aside.
+    fn blocker(&mut self, class: &str, opened: &[String]) -> Result<(), Option<String>> {
         let analysis = self.analysis();
         if let Some(child) = analysis
             .codebase

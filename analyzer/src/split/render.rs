@@ -80,6 +80,19 @@ pub fn data_read(monolith: &Monolith, expr: &Expr, scope: usize, out: &mut Vec<D
     });
 }
 
+/// The classes not opened whose variables an expression reads by
+/// qualified name (`$apache::params::user`), in the order it reads them.
+pub fn classes_read(monolith: &Monolith, expr: &Expr, out: &mut Vec<String>) {
+    visit_variables(expr, &mut |_, name| {
+        let Some((class, _)) = name.trim_start_matches("::").rsplit_once("::") else {
+            return;
+        };
+        if monolith.scope_of_class(class).is_none() && !out.iter().any(|known| known == class) {
+            out.push(class.to_string());
+        }
+    });
+}
+
 /// The source of `expr` with each data variable renamed as `names` says.
 pub fn render(
     monolith: &Monolith,
