@@ -65,11 +65,14 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         std::fs::create_dir_all(&task_dir)
             .map_err(|e| format!("{}: cannot create: {e}", task_dir.display()))?;
         let includes = orderer_includes(proposal, analysis, task);
-        let reads = task_reads(proposal, analysis, task, &includes);
+        let shared = copied_shared(proposal, analysis, task);
+        let reads = task_reads(proposal, task, &includes, &shared);
         let manifest = match task.id.as_str() {
             GLOBALS => globals_manifest(proposal, analysis, &sources),
             HIERA => hiera_manifest(proposal),
-            _ => task_manifest(proposal, analysis, &sources, task, &reads, &includes),
+            _ => task_manifest(
+                proposal, analysis, &sources, task, &reads, &includes, &shared,
+            ),
         };
         // The whole manifest, so that a variable renamed for Puppet 7 is
         // renamed in the data lines around the copied code too.
@@ -212,9 +215,9 @@ fn header(out: &mut String, task: &Task, what: &str) {
 /// guards it keeps, and in the definitions it copies.
 fn task_reads(
     proposal: &Proposal,
-    analysis: &Analysis,
     task: &Task,
     includes: &[Include],
+    shared: &[&Shared],
 ) -> Vec<DataVariable> {
     let monolith = &proposal.monolith;
     let mut read = Vec::new();
@@ -236,7 +239,7 @@ fn task_reads(
             read_guard(monolith, guard, &mut read);
         }
     }
-    for shared in copied_shared(proposal, analysis, task) {
+    for shared in shared {
         render::data_read(monolith, shared.statement, shared.scope, &mut read);
         for guard in &shared.guards {
             read_guard(monolith, guard, &mut read);
@@ -539,6 +542,7 @@ fn task_manifest(
     task: &Task,
     reads: &[DataVariable],
     includes: &[Include],
+    shared: &[&Shared],
 ) -> String {
     let monolith = &proposal.monolith;
     let files = &analysis.codebase.files;
@@ -584,7 +588,7 @@ fn task_manifest(
         }
         out.push('\n');
     }
-    let data_classes = data_classes_of_task(proposal, analysis, task);
+    let data_classes = data_classes_of_task(proposal, analysis, task, shared);
     if !data_classes.is_empty() {
         out.push_str(
             "# The classes whose variables this task's code reads (they hold data only).\n",
@@ -608,7 +612,7 @@ fn task_manifest(
         }
         out.push('\n');
     }
-    for shared in copied_shared(proposal, analysis, task) {
+    for shared in shared {
         let file = &files[shared.file];
         let from = sources.at(&file.location(shared.statement.span));
         let what = sources.text(&shared.what);
@@ -901,7 +905,12 @@ fn data_classes_read(proposal: &Proposal, analysis: &Analysis) -> Vec<String> {
 /// The classes holding data only (a module's `params`) whose variables
 /// `task`'s copied code (statements and the guards they stand under) reads
 /// by qualified name.
-fn data_classes_of_task(proposal: &Proposal, analysis: &Analysis, task: &Task) -> Vec<String> {
+fn data_classes_of_task(
+    proposal: &Proposal,
+    analysis: &Analysis,
+    task: &Task,
+    shared: &[&Shared],
+) -> Vec<String> {
     let monolith = &proposal.monolith;
     let mut exprs: Vec<&Expr> = Vec::new();
     for index in task.applied() {
@@ -912,7 +921,7 @@ fn data_classes_of_task(proposal: &Proposal, analysis: &Analysis, task: &Task) -
                 .flat_map(guard_exprs),
         );
     }
-    for shared in copied_shared(proposal, analysis, task) {
+    for shared in shared {
         exprs.push(shared.statement);
         exprs.extend(shared.guards.iter().flat_map(guard_exprs));
     }
