@@ -232,10 +232,18 @@ impl Analysis {
                 let Some(type_name) = created_type(factory, instance) else {
                     continue;
                 };
+                // Its titles are the hash's keys, known at run time: the
+                // resources of one instance are those of its copies (a
+                // task applying another's unit declares it again), of
+                // another instance others.
+                let created_by = match &instance.resource {
+                    Vertex::Resource { scope: None, .. } => instance.resource.label(),
+                    _ => instance.holder.label(),
+                };
                 let resource = Vertex::Resource {
                     type_name: type_name.clone(),
                     title: factory.titles.clone(),
-                    scope: Some(instance.holder.label()),
+                    scope: Some(created_by),
                 };
                 let edge = |to: Vertex, kind: EdgeKind| Edge {
                     from: instance.holder.clone(),
