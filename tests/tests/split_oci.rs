@@ -191,3 +191,56 @@ fn the_other_oci_role_classes_split_and_verify() {
         split(&format!("oci::{role}"), &dir.join(role));
     }
 }
+
+/// Module classes of the Debian corpus split as entries, as a user trying
+/// the tool on a module might: `--verify` holds on each. 26 of these 34
+/// failed before the sixth 2026-12-06 session (a `params` class the entry
+/// inherits, which nothing declared once the entry was opened; settings a
+/// define creates, copied into two tasks, read as two resources by lint).
+/// Left out, listed in docs/split.md: `apache`, `rabbitmq` and `keystone`.
+#[test]
+fn module_classes_split_as_entries_verify() {
+    let test = "split_module_classes";
+    if require_reference(test, oci_available()).is_none() {
+        return;
+    }
+    let dir = scratch(test);
+    for class in [
+        "aodh::api",
+        "barbican::api",
+        "ceph::profile::mon",
+        "cinder::api",
+        "cinder::volume",
+        "cloudkitty::api",
+        "congress::server",
+        "designate::api",
+        "galera",
+        "glance::api",
+        "gnocchi::api",
+        "haproxy",
+        "heat::api",
+        "horizon",
+        "ironic::api",
+        "magnum::api",
+        "manila::api",
+        "memcached",
+        "murano::api",
+        "mysql::server",
+        "neutron::agents::ml2::ovs",
+        "neutron::server",
+        "nova::api",
+        "nova::compute",
+        "ntp",
+        "octavia::api",
+        "ovn::northd",
+        "panko::api",
+        "placement::api",
+        "postfix",
+        "sahara::service::api",
+        "swift::proxy",
+        "tempest",
+        "vswitch::ovs",
+    ] {
+        split(class, &dir.join(class.replace("::", "-")));
+    }
+}
