@@ -588,16 +588,11 @@ fn task_manifest(
         }
         out.push('\n');
     }
-    let data_classes = data_classes_of_task(proposal, analysis, task, shared);
-    if !data_classes.is_empty() {
-        out.push_str(
-            "# The classes whose variables this task's code reads (they hold data only).\n",
-        );
-        for class in &data_classes {
-            let _ = writeln!(out, "include {class}");
-        }
-        out.push('\n');
-    }
+    push_data_includes(
+        &mut out,
+        "this task's code reads",
+        &data_classes_of_task(proposal, analysis, task, shared),
+    );
     if !includes.is_empty() {
         out.push_str(
             "# Classes that only order or hold data: their collectors order what this task\n\
@@ -778,17 +773,11 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         out.push('\n');
     }
     let name_of = |variable: &DataVariable| render::global_name(monolith, variable);
-    let data_classes = data_classes_read(proposal, analysis);
-    if !data_classes.is_empty() {
-        out.push_str(
-            "# The classes whose variables the data reads (they hold data only).
-",
-        );
-        for class in &data_classes {
-            let _ = writeln!(out, "include {class}");
-        }
-        out.push('\n');
-    }
+    push_data_includes(
+        &mut out,
+        "the data reads",
+        &data_classes_read(proposal, analysis),
+    );
     let mut written: Vec<DataVariable> = Vec::new();
     // A class opened in several places under the same guards (in the class
     // of each role given as an entry) sets its data once: Puppet refuses a
@@ -883,6 +872,22 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         "file {{ \"${{settings::confdir}}/granule/globals.json\":\n  ensure  => file,\n  mode    => '0600',\n  content => {content},\n}}"
     );
     out
+}
+
+/// The includes of the classes holding data only whose variables `reader`
+/// reads, first in a manifest.
+fn push_data_includes(out: &mut String, reader: &str, classes: &[String]) {
+    if classes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# The classes whose variables {reader} (they hold data only)."
+    );
+    for class in classes {
+        let _ = writeln!(out, "include {class}");
+    }
+    out.push('\n');
 }
 
 /// The classes holding data only (a module's `params`) whose variables the
