@@ -380,9 +380,13 @@ impl<'a> Semantic<'a> {
     /// Whether declaring a class puts only data in a catalog: it and the
     /// classes it declares set variables and declare nothing else (a
     /// module's `params` class), but classes that only order
-    /// (`orders_only`: its `deps`). Declaring it in one more catalog
-    /// changes nothing on the node.
+    /// (`orders_only`: its `deps`), and other modules may declare it (no
+    /// `assert_private()`). Declaring it in one more catalog changes
+    /// nothing on the node.
     pub fn holds_data_only(&self, class: &str) -> bool {
+        if self.analysis.private.contains(&Vertex::class(class)) {
+            return false;
+        }
         let mut seen: FastSet<HolderId> = FastSet::default();
         let mut pending = vec![class.to_string()];
         while let Some(class) = pending.pop() {

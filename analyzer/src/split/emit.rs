@@ -909,7 +909,7 @@ fn data_classes_read(proposal: &Proposal, analysis: &Analysis) -> Vec<String> {
 
 /// The classes holding data only (a module's `params`) whose variables
 /// `task`'s copied code (statements and the guards they stand under) reads
-/// by qualified name.
+/// by qualified name, and nothing it applies or includes declares.
 fn data_classes_of_task(
     proposal: &Proposal,
     analysis: &Analysis,
@@ -935,7 +935,18 @@ fn data_classes_of_task(
         exprs.push(relationship.statement);
         exprs.extend(relationship.guards.iter().flat_map(guard_exprs));
     }
-    data_classes(proposal, analysis, exprs)
+    let mut classes = data_classes(proposal, analysis, exprs);
+    // One the task applies, or includes for its units, declares it where
+    // the monolith does, under their guards (module code's `include
+    // x::params` before the read).
+    let applied = task.applied();
+    classes.retain(|class| {
+        !task.orderers.contains_key(class)
+            && !applied
+                .iter()
+                .any(|&index| proposal.unit_holders[index].contains(class))
+    });
+    classes
 }
 
 /// Of the classes `exprs` read variables of, those holding data only. A
