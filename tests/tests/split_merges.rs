@@ -744,3 +744,66 @@ fn an_entry_class_module_code_reads_is_opened_with_a_hazard() {
         "{hazards:#?}"
     );
 }
+
+/// fixtures/split/entry_inherited: `queue::service` inherits the entry
+/// class and the entry declares it. Opening the entry would make the task
+/// applying `queue::service` evaluate `queue` again: the split refuses,
+/// naming the inheriting class and where it is written. Forced open by the
+/// plan file, `--verify` and Puppet's compiler both refuse that task.
+#[test]
+fn an_entry_class_its_module_inherits_is_not_opened() {
+    let test = "split_entry_inherited";
+    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
+    let dir = scratch(test);
+    let split = |out: &Path, plan: Option<&Path>| {
+        let mut command = Command::new(granule());
+        command
+            .arg("split")
+            .arg("--modulepath")
+            .arg(&modules)
+            .args(["--entry", "queue", "--verify", "-o"])
+            .arg(out);
+        if let Some(plan) = plan {
+            command.arg("--plan").arg(plan);
+        }
+        command.output().expect("granule runs")
+    };
+
+    let refused = split(&dir.join("refused"), None);
+    let stderr = text(&refused.stderr);
+    assert_eq!(exit_code(&refused), 2, "{stderr}");
+    assert!(
+        stderr
+            .contains("class queue, the entry, cannot be opened: class queue::service inherits it")
+            && stderr.contains("queue/manifests/service.pp:2:7"),
+        "{stderr}"
+    );
+    assert!(!dir.join("refused/tasks.yaml").exists());
+
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, "open = [\"queue\"]\n").expect("plan written");
+    let out = dir.join("forced");
+    let forced = split(&out, Some(&plan));
+    let stderr = text(&forced.stderr);
+    assert_eq!(exit_code(&forced), 1, "{stderr}");
+    assert!(
+        stderr.contains("Class[queue::service] is declared twice"),
+        "{stderr}"
+    );
+    if require_reference(test, tool_available("puppet", "puppet")).is_none() {
+        return;
+    }
+    let log = puppet_apply(
+        &out.join("queue-service/queue-service.pp"),
+        modules.to_str().expect("UTF-8"),
+        &dir.join("puppet"),
+        &[],
+        &[],
+    );
+    assert!(
+        catalog_errors(&log)
+            .iter()
+            .any(|error| error.contains("Duplicate declaration: Class[Queue::Service]")),
+        "{log}"
+    );
+}

@@ -25,6 +25,7 @@ pub mod verify;
 
 use crate::graph::Entry;
 use crate::hashing::FastMap;
+use crate::index::normalize;
 use crate::model::{EdgeKind, Location, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
 use catalog::{Catalogs, CollectorUse};
@@ -260,22 +261,35 @@ pub fn split<'a>(
         .map(|(expr, value)| (expr.clone(), Value::parse(value)))
         .collect();
     let mut opener = Opener::new(semantic, &options.plan, entry_vertices.clone());
-    // An entry class is opened whatever would break: what does is a hazard,
-    // which --verify then finds or not (module code reading a variable may
-    // only do so where a caller leaves a parameter out).
-    let entry_hazards: Vec<String> = roots
-        .iter()
-        .filter_map(|(class, _, _)| class.as_deref())
-        .filter_map(|class| {
-            opener.check_entry(class).err().map(|why| {
-                format!(
-                    "class {class}, the entry, is opened though {why}: no task declares class \
-                     {class}, and where a task applies that code it finds none; split the role \
-                     class or the manifest declaring it if --verify finds it breaks"
-                )
-            })
-        })
-        .collect();
+    // An entry class is opened unless that surely breaks (code the
+    // monolith evaluates inherits, declares or orders it: every task
+    // applying that code would hold the class again beside its copied
+    // statements, or Puppet would find no class to order). What only may
+    // break (module code reading a variable where a caller leaves a
+    // parameter out) is a hazard, which --verify then finds or not.
+    let mut entry_hazards: Vec<String> = Vec::new();
+    for class in roots.iter().filter_map(|(class, _, _)| class.as_deref()) {
+        let Err(blocker) = opener.check_entry(class) else {
+            continue;
+        };
+        let forced = options.plan.open.iter().any(|o| normalize(o) == class);
+        if blocker.certain && !forced {
+            return Err(format!(
+                "class {class}, the entry, cannot be opened: {}. Opened, its statements would \
+                 become tasks, and a task applying that code would declare class {class} again \
+                 beside them, or find no class to order. Split a manifest declaring it instead \
+                 (one holding `include {class}` keeps it one task), or list it under `open` in \
+                 the plan file to open it anyway and let --verify show what breaks",
+                blocker.why
+            ));
+        }
+        entry_hazards.push(format!(
+            "class {class}, the entry, is opened though {}: no task declares class {class}, and \
+             where a task applies that code it finds none; split the role class or the manifest \
+             declaring it if --verify finds it breaks",
+            blocker.why
+        ));
+    }
     let mut collector = Collector::new(
         files,
         options.role_var.as_deref(),

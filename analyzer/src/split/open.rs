@@ -183,7 +183,8 @@ impl<'a> Opener<'a> {
         if let Some(parent) = &definition.parent {
             return Err(Some(format!("it inherits {parent}")));
         }
-        self.blocker(class, opened)?;
+        self.blocker(class, opened)
+            .map_err(|blocker| Some(blocker.why))?;
         Ok(reason)
     }
 
@@ -191,25 +192,33 @@ impl<'a> Opener<'a> {
     /// opening another class, but its parent (`inherits`), which the tasks
     /// reading its variables declare (it holds data only, as a module's
     /// `params`, or `--verify` says so).
-    pub fn check_entry(&mut self, class: &str) -> Result<(), String> {
+    pub fn check_entry(&mut self, class: &str) -> Result<(), Blocker> {
         self.blocker(class, &[])
-            .map_err(|why| why.unwrap_or_default())
     }
 
     /// Why opening `class` would break something, if it would, its own
     /// parent aside.
-    fn blocker(&mut self, class: &str, opened: &[String]) -> Result<(), Option<String>> {
+    fn blocker(&mut self, class: &str, opened: &[String]) -> Result<(), Blocker> {
         let analysis = self.analysis();
+        let reachable = self.reachable(opened);
+        // A class inheriting it that nothing evaluates breaks nothing.
         if let Some(child) = analysis
             .codebase
             .definitions
             .values()
             .flatten()
-            .find(|d| d.kind == DefinitionKind::Class && d.parent.as_deref() == Some(class))
+            .filter(|d| d.kind == DefinitionKind::Class && d.parent.as_deref() == Some(class))
+            .find(|d| {
+                self.semantic
+                    .holder(&Vertex::class(&d.name))
+                    .is_some_and(|id| reachable.contains(id))
+            })
         {
-            return Err(Some(format!("{} inherits it", child.name)));
+            return Err(Blocker::certain(format!(
+                "class {} inherits it ({})",
+                child.name, child.location
+            )));
         }
-        let reachable = self.reachable(opened);
         let walked = |unit: &Vertex| {
             self.entry.contains(unit)
                 || matches!(unit, Vertex::Class { name } if opened.contains(name) || name == class)
@@ -221,6 +230,8 @@ impl<'a> Opener<'a> {
         let me = Vertex::class(class);
         let holder = self.semantic.holder(&me);
         let mut readers: BTreeSet<String> = BTreeSet::new();
+        // A read that only may break is reported where nothing surely does.
+        let mut uncertain: Option<Blocker> = None;
         for index in self.edges.naming(class, holder) {
             let edge = &analysis.edges[index as usize];
             if edge.kind.declares_class()
@@ -228,14 +239,14 @@ impl<'a> Opener<'a> {
                 && self.semantic.declared_holder(edge) == holder
                 && !walked(&edge.unit)
             {
-                return Err(Some(format!(
+                return Err(Blocker::certain(format!(
                     "{} declares it too ({})",
                     edge.unit.label(),
                     edge.location
                 )));
             }
             if edge.kind.refreshes() && (edge.from == me || edge.to == me) {
-                return Err(Some(format!(
+                return Err(Blocker::certain(format!(
                     "a refresh names Class['{class}'] ({}), which no task order can stand for",
                     edge.location
                 )));
@@ -247,7 +258,7 @@ impl<'a> Opener<'a> {
                 && (edge.from == me || edge.to == me)
                 && !walked(&edge.unit)
             {
-                return Err(Some(format!(
+                return Err(Blocker::certain(format!(
                     "{} orders Class['{class}'] ({}) and is not copied: Puppet needs the class \
                      in its catalog",
                     edge.unit.label(),
@@ -266,17 +277,26 @@ impl<'a> Opener<'a> {
                                 readers.insert(name.clone());
                             }
                             unit => {
-                                return Err(Some(format!(
-                                    "{} reads its variable ${} ({}) and is not copied",
-                                    unit.label(),
-                                    name.trim_start_matches("::"),
-                                    edge.location
-                                )))
+                                uncertain.get_or_insert_with(|| Blocker {
+                                    why: format!(
+                                        "{} reads its variable ${} ({}) and is not copied",
+                                        unit.label(),
+                                        name.trim_start_matches("::"),
+                                        edge.location
+                                    ),
+                                    // Where every caller passes the value
+                                    // (a define's parameter default), the
+                                    // read never happens.
+                                    certain: false,
+                                });
                             }
                         }
                     }
                 }
             }
+        }
+        if let Some(blocker) = uncertain {
+            return Err(blocker);
         }
         for reader in readers {
             if !self.needed.iter().any(|(c, _)| *c == reader) {
@@ -305,6 +325,21 @@ impl<'a> Opener<'a> {
             && declaring
                 .iter()
                 .all(|&index| analysis.edges[index as usize].unit == by)
+    }
+}
+
+/// Why opening a class would break something.
+#[derive(Debug)]
+pub struct Blocker {
+    pub why: String,
+    /// Whether code the monolith evaluates breaks (Puppet refuses the
+    /// catalog or applies the class twice), rather than only may.
+    pub certain: bool,
+}
+
+impl Blocker {
+    fn certain(why: String) -> Blocker {
+        Blocker { why, certain: true }
     }
 }
 

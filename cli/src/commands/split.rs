@@ -75,7 +75,8 @@ pub struct SplitArgs {
     #[arg(long, value_name = "DIR")]
     install_dir: Option<PathBuf>,
 
-    /// A plan file (TOML: [pin], [rename], [merge], exclude) to honour.
+    /// A plan file (TOML: exclude, open, keep, [pin], [rename], [merge];
+    /// docs/split.md, "The plan file") to honour.
     #[arg(long, value_name = "FILE")]
     plan: Option<PathBuf>,
 
