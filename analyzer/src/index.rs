@@ -142,8 +142,8 @@ impl Codebase {
             shared.chain(loaded.iter().map(|(file, errors)| (file.clone(), errors)))
         {
             findings.extend(errors.iter().map(|error| Finding {
-                code: "analyzer/syntax-error",
-                message: format!("{}; the rest of the file is analyzed", error.message),
+                code: crate::model::SYNTAX_ERROR,
+                message: error.message.clone(),
                 location: file.location(error.span),
             }));
             files.push(file);
@@ -161,6 +161,18 @@ impl Codebase {
     /// The definitions of `name` of `kind`.
     pub fn find(&self, name: &str, kind: DefinitionKind) -> Option<&Definition> {
         self.definitions.get(name)?.iter().find(|d| d.kind == kind)
+    }
+
+    /// The file Puppet's autoloader reads class or define `name` from
+    /// (`mod::a::b` from `mod/manifests/a/b.pp`), when loaded: a name
+    /// without a definition may stand in one that does not parse.
+    pub fn autoloaded_file(&self, name: &str) -> Option<&SourceFile> {
+        self.files.iter().find(|file| {
+            self.module_of(file).is_some_and(|module| {
+                crate::modulepath::autoload_name(module, Path::new(&*file.path)).as_deref()
+                    == Some(name)
+            })
+        })
     }
 
     /// The module a file belongs to.

@@ -496,10 +496,15 @@ pub struct CollectorDeclaration {
 /// Something wrong or noteworthy the analysis found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Finding {
+    /// What kind of finding, such as [`SYNTAX_ERROR`].
     pub code: &'static str,
     pub message: String,
     pub location: Location,
 }
+
+/// The code of a finding for a syntax error (the rest of the file is
+/// analysed).
+pub const SYNTAX_ERROR: &str = "analyzer/syntax-error";
 
 #[cfg(test)]
 mod tests {

@@ -389,6 +389,85 @@ fn a_file_that_does_not_parse_fails_the_lint_gate() {
     assert_eq!(errors[0]["line"], line, "Puppet: {}", refused.message);
 }
 
+/// A split of code Puppet cannot parse: an entry that does not parse is
+/// refused with each error's line (Puppet's own, from its parser), and
+/// nothing is written; a module file the tasks apply that does not parse
+/// is a warning with its line.
+#[test]
+fn a_split_of_code_that_does_not_parse_says_where() {
+    let positive = repo_root().join("fixtures/lint-architecture/syntax-error/positive");
+    let file = positive.join("modules/app/manifests/init.pp");
+    let Some(dumps) = require_reference(
+        "split of a broken file",
+        oracle::dumps(std::slice::from_ref(&file)),
+    ) else {
+        return;
+    };
+    let refused = dumps
+        .get(&file)
+        .error
+        .as_ref()
+        .expect("Puppet refuses the file");
+    // Puppet gives no line for an error at the end of the input.
+    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
+    let at = format!(
+        "modules/app/manifests/init.pp:{}:",
+        refused.line.unwrap_or(last_line)
+    );
+    let dir = scratch("split_of_broken_code");
+    let entry = dir.join("site.pp");
+    std::fs::write(&entry, "include app\n").expect("site.pp written");
+    let split = |entry: &str, out: &str| {
+        granule_in(
+            &positive,
+            &[
+                "split",
+                "--modulepath",
+                "modules",
+                "--entry",
+                entry,
+                "-o",
+                dir.join(out).to_str().expect("UTF-8"),
+            ],
+        )
+    };
+
+    // The class split as the entry is the file that does not parse.
+    let output = split("app", "class");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains(&at)
+            && stderr.contains("does not parse, and Puppet compiles nothing from it"),
+        "Puppet: {}\n{stderr}",
+        refused.message
+    );
+    assert!(!dir.join("class/tasks.yaml").exists());
+
+    // A manifest including it: the split is written, with a warning.
+    let output = split(entry.to_str().expect("UTF-8"), "manifest");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 0, "{stderr}");
+    assert!(
+        stderr.lines().any(|line| line.starts_with("warning: ")
+            && line.contains(&at)
+            && line.contains("Puppet fails every catalog loading this file")),
+        "Puppet: {}\n{stderr}",
+        refused.message
+    );
+
+    // The entry manifest itself does not parse.
+    std::fs::write(&entry, "include app\nclass {\n").expect("site.pp written");
+    let output = split(entry.to_str().expect("UTF-8"), "entry");
+    let stderr = text(&output.stderr);
+    assert_eq!(exit_code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains("site.pp:") && stderr.contains("site.pp does not parse"),
+        "{stderr}"
+    );
+    assert!(!dir.join("entry/tasks.yaml").exists());
+}
+
 /// What bash offers on Tab after `words` (the last one being completed),
 /// with the script `granule completions bash` prints loaded.
 fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {

@@ -229,6 +229,7 @@ pub fn split<'a>(
                     .iter()
                     .position(|file| same_path(&file.path, path))
                     .ok_or_else(|| format!("{path}: not among the analyzed files"))?;
+                refuse_syntax_errors(analysis, &files[index].path)?;
                 entry_vertices.push(Vertex::TopScope {
                     file: files[index].path.clone(),
                 });
@@ -243,8 +244,13 @@ pub fn split<'a>(
                 roots.push((None, index, None));
             }
             Entry::Class(name) => {
-                let (index, definition) = open::find_class(analysis, name)
-                    .ok_or_else(|| format!("class {name}: defined nowhere on the module path"))?;
+                let Some((index, definition)) = open::find_class(analysis, name) else {
+                    if let Some(file) = analysis.codebase.autoloaded_file(name) {
+                        refuse_syntax_errors(analysis, &file.path)?;
+                    }
+                    return Err(format!("class {name}: defined nowhere on the module path"));
+                };
+                refuse_syntax_errors(analysis, &files[index].path)?;
                 entry_vertices.push(Vertex::class(name));
                 roots.push((Some(name.clone()), index, Some(definition)));
             }
@@ -2457,6 +2463,27 @@ fn declared_twice(monolith: &Monolith, tasks: &[Task]) -> Vec<String> {
         }
     }
     hazards
+}
+
+/// Puppet compiles nothing from an entry it cannot parse: a split of what
+/// parses would propose tasks for part of the monolith.
+fn refuse_syntax_errors(analysis: &crate::analysis::Analysis, file: &str) -> Result<(), String> {
+    let errors: Vec<String> = analysis
+        .findings
+        .iter()
+        .filter(|finding| {
+            finding.code == crate::model::SYNTAX_ERROR && *finding.location.file == *file
+        })
+        .map(|finding| format!("{}: {}", finding.location, finding.message))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}\n{file} does not parse, and Puppet compiles nothing from it: fix it (`granule \
+         parse {file}` shows each error) and split again",
+        errors.join("\n")
+    ))
 }
 
 fn same_path(a: &str, b: &str) -> bool {

@@ -5,10 +5,12 @@ use clap::{Args, ValueEnum};
 use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::Problem;
+use granule_analyzer::model::{Finding, SYNTAX_ERROR};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
-use granule_analyzer::split::{split, SplitOptions, Target};
+use granule_analyzer::split::units::UnitKind;
+use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry, LoadedModules};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -197,6 +199,12 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         Ok(svg) => emit::write_file(&args.out.join("graph.svg"), &svg)?,
         Err(message) => eprintln!("warning: graph.svg not written: {message}"),
     }
+    for finding in syntax_errors_reached(&proposal, analysis) {
+        eprintln!(
+            "warning: {}: {}: Puppet fails every catalog loading this file, the monolith's and its tasks'; fix it",
+            finding.location, finding.message
+        );
+    }
     for computed in &proposal.monolith.computed {
         eprintln!(
             "warning: {}: `{}`: {}",
@@ -237,6 +245,34 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!("verify: {} problems", failures.len());
         Ok(ExitCode::from(1))
     }
+}
+
+/// The syntax errors of the files defining what the tasks' catalogs hold
+/// (the entry's own refuse the split).
+fn syntax_errors_reached<'a>(
+    proposal: &Proposal,
+    analysis: &'a Analysis,
+) -> impl Iterator<Item = &'a Finding> {
+    let codebase = &analysis.codebase;
+    let declared = proposal
+        .monolith
+        .units
+        .iter()
+        .filter_map(|unit| match &unit.kind {
+            UnitKind::Class(name) | UnitKind::Instance { type_name: name, .. } => Some(name),
+            _ => None,
+        });
+    let mut files: HashSet<&str> = HashSet::new();
+    for name in proposal.unit_holders.iter().flatten().chain(declared) {
+        match codebase.definitions.get(name) {
+            Some(definitions) => files.extend(definitions.iter().map(|d| &*d.location.file)),
+            None => files.extend(codebase.autoloaded_file(name).map(|file| &*file.path)),
+        }
+    }
+    analysis
+        .findings
+        .iter()
+        .filter(move |f| f.code == SYNTAX_ERROR && files.contains(&*f.location.file))
 }
 
 /// `--assume EXPR=VALUE` arguments, split at the last `=`.

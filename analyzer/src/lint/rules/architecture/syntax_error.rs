@@ -26,7 +26,7 @@ use std::collections::HashMap;
 pub fn check(workspace: &Workspace, out: &mut Findings) {
     let mut lexes: HashMap<&str, bool> = HashMap::new();
     for finding in &workspace.analysis.findings {
-        if finding.code != "analyzer/syntax-error" {
+        if finding.code != crate::model::SYNTAX_ERROR {
             continue;
         }
         let file = &*finding.location.file;
@@ -40,7 +40,10 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
                 .is_some_and(|f| tokens::tokenise(&f.source).is_ok())
         });
         if lexes {
-            out.add(&finding.location, finding.message.clone());
+            out.add(
+                &finding.location,
+                format!("{}; the rest of the file is analyzed", finding.message),
+            );
         }
     }
 }
