@@ -206,10 +206,7 @@ fn check_references(
 }
 
 /// The known name nearest to a misspelt one, if it is near enough.
-pub(crate) fn closest<'a>(
-    name: &str,
-    known: impl Iterator<Item = &'a String>,
-) -> Option<&'a String> {
+pub fn closest<'a>(name: &str, known: impl Iterator<Item = &'a String>) -> Option<&'a String> {
     known
         .map(|candidate| (edit_distance(name, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))

@@ -468,6 +468,42 @@ fn a_split_of_code_that_does_not_parse_says_where() {
     assert!(!dir.join("entry/tasks.yaml").exists());
 }
 
+/// An `--entry` naming nothing: a path that does not exist is not taken
+/// for a class, and a misspelt class gets the nearest class defined.
+#[test]
+fn a_split_entry_naming_nothing_says_what_is_there() {
+    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
+    let dir = scratch("split_entry_naming_nothing");
+    for (entry, says) in [
+        ("site/nothere.pp", "--entry site/nothere.pp: no such file"),
+        (
+            "queue::servise",
+            "--entry queue::servise: no class of that name on the module path; did you mean \
+             `queue::service`?",
+        ),
+        (
+            "zzz",
+            "--entry zzz: no class of that name in the 1 module of the module path",
+        ),
+    ] {
+        let output = Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(&modules)
+            .args(["--entry", entry, "-o"])
+            .arg(dir.join("out"))
+            .output()
+            .expect("granule runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), 2, "{entry}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: {says}")),
+            "{entry}: {stderr}"
+        );
+        assert!(!dir.join("out").exists(), "{entry}");
+    }
+}
+
 /// What bash offers on Tab after `words` (the last one being completed),
 /// with the script `granule completions bash` prints loaded.
 fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {

@@ -5,13 +5,14 @@ use clap::{Args, ValueEnum};
 use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::Problem;
-use granule_analyzer::model::{Finding, SYNTAX_ERROR};
+use granule_analyzer::model::{DefinitionKind, Finding, SYNTAX_ERROR};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, DescriptorVersion, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::units::UnitKind;
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry, LoadedModules};
+use granule_executor::catalog::closest;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -157,6 +158,11 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         Box::leak(Box::new(LoadedModules::load(&args.modulepath)?));
     let analysis: &'static Analysis =
         Box::leak(Box::new(Analysis::with_modules(modules, &manifests)?));
+    for entry in &entries {
+        if let Entry::Class(name) = entry {
+            known_class(analysis, name)?;
+        }
+    }
     let semantic = Semantic::new(analysis);
     let plan = match &args.plan {
         Some(path) => Plan::load(path)?,
@@ -247,6 +253,42 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     }
 }
 
+/// An `--entry` that names no file must name a class of the module path
+/// (or one whose file does not parse, which the split reports).
+fn known_class(analysis: &Analysis, name: &str) -> Result<(), String> {
+    let codebase = &analysis.codebase;
+    if codebase.find(name, DefinitionKind::Class).is_some()
+        || codebase.autoloaded_file(name).is_some()
+    {
+        return Ok(());
+    }
+    if name.contains('/') || name.ends_with(".pp") {
+        return Err(format!(
+            "--entry {name}: no such file; --entry takes a manifest or a class name such as \
+             profile::base"
+        ));
+    }
+    let classes = codebase
+        .definitions
+        .iter()
+        .filter_map(|(class, definitions)| {
+            definitions
+                .iter()
+                .any(|d| d.kind == DefinitionKind::Class)
+                .then_some(class)
+        });
+    Err(match closest(name, classes) {
+        Some(near) => format!(
+            "--entry {name}: no class of that name on the module path; did you mean `{near}`?"
+        ),
+        None => format!(
+            "--entry {name}: no class of that name in the {} of the module path; is \
+             --modulepath the directory holding the modules?",
+            counted(codebase.modules.len(), "module", "modules")
+        ),
+    })
+}
+
 /// The syntax errors of the files defining what the tasks' catalogs hold
 /// (the entry's own refuse the split).
 fn syntax_errors_reached<'a>(
@@ -259,7 +301,10 @@ fn syntax_errors_reached<'a>(
         .units
         .iter()
         .filter_map(|unit| match &unit.kind {
-            UnitKind::Class(name) | UnitKind::Instance { type_name: name, .. } => Some(name),
+            UnitKind::Class(name)
+            | UnitKind::Instance {
+                type_name: name, ..
+            } => Some(name),
             _ => None,
         });
     let mut files: HashSet<&str> = HashSet::new();
