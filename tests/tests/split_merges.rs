@@ -807,3 +807,119 @@ fn an_entry_class_its_module_inherits_is_not_opened() {
         "{log}"
     );
 }
+
+/// The plan file on fixtures/split/roles_profiles: each key does what
+/// docs/split.md says, and an entry naming nothing of the split (a typo,
+/// or code changed since the plan was written) is a warning naming the
+/// nearest name, rather than silently nothing.
+#[test]
+fn a_plan_file_acts_and_says_what_it_names_nothing() {
+    let fixture = repo_root().join("fixtures/split/roles_profiles");
+    let dir = scratch("split_plan_file");
+    let split = |name: &str, plan: &str| {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, plan).expect("plan written");
+        let out = dir.join(name);
+        let output = Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(fixture.join("modules"))
+            .arg("--entry")
+            .arg(fixture.join("manifests/site.pp"))
+            .args(["--role-var", "$facts['role']", "--verify", "--plan"])
+            .arg(&path)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("granule runs");
+        let stderr = text(&output.stderr);
+        assert_eq!(exit_code(&output), 0, "{stderr}");
+        (read_report(&out), stderr)
+    };
+    let task_classes = |report: &Value| -> BTreeMap<String, Vec<String>> {
+        report["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|task| {
+                let classes = task["classes"].as_array().expect("classes");
+                (
+                    task["id"].as_str().expect("id").to_string(),
+                    classes
+                        .iter()
+                        .map(|c| c.as_str().unwrap().to_string())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let unit_tasks = |report: &Value| -> BTreeMap<String, String> {
+        report["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .map(|unit| {
+                (
+                    unit["label"].as_str().expect("label").to_string(),
+                    unit["task"].as_str().expect("task").to_string(),
+                )
+            })
+            .collect()
+    };
+
+    let (report, stderr) = split(
+        "acts",
+        "exclude = [\"class logrotate\"]\nkeep = [\"role::db\"]\n\
+         [pin]\n\"class nginx\" = \"web\"\n\
+         [rename]\nprofile-app = \"application\"\n\
+         [merge]\nbasics = [\"profile-base\", \"nginx-vhost\"]\n",
+    );
+    assert!(!stderr.contains("warning: plan file"), "{stderr}");
+    let units = unit_tasks(&report);
+    assert!(!units.contains_key("class logrotate"), "{units:#?}");
+    assert_eq!(units["class nginx"], "web", "{units:#?}");
+    assert_eq!(units["class profile::base"], "basics", "{units:#?}");
+    assert_eq!(units["Nginx::Vhost[app]"], "basics", "{units:#?}");
+    assert_eq!(units["class role::db"], "role-db", "{units:#?}");
+    assert_eq!(
+        task_classes(&report)["application"],
+        ["profile::app"],
+        "{report:#}"
+    );
+    assert!(
+        report["kept_whole"]
+            .as_array()
+            .expect("kept_whole")
+            .iter()
+            .any(|kept| kept["class"] == "role::db"
+                && kept["reason"] == "kept whole by the plan file"),
+        "{report:#}"
+    );
+
+    let (unplanned, _) = split("none", "");
+    let (report, stderr) = split(
+        "misspelt",
+        "exclude = [\"class logrotat\"]\nopen = [\"role::webb\"]\nkeep = [\"role::dbb\"]\n\
+         [pin]\n\"class ngin\" = \"web\"\n\
+         [rename]\nprofile-ap = \"application\"\n\
+         [merge]\nbasics = [\"profile-bas\"]\n",
+    );
+    for (key, entry, near) in [
+        ("exclude", "class logrotat", "class logrotate"),
+        ("open", "role::webb", "role::web"),
+        ("keep", "role::dbb", "role::db"),
+        ("pin", "class ngin", "class nginx"),
+        ("rename", "profile-ap", "profile-app"),
+        ("merge", "profile-bas", "profile-base"),
+    ] {
+        let warning = format!(
+            "warning: plan file: {key} `{entry}` names nothing in this split, and is ignored; \
+             did you mean `{near}`?"
+        );
+        assert!(
+            stderr.lines().any(|line| line == warning),
+            "{warning}\n{stderr}"
+        );
+    }
+    assert_eq!(task_classes(&report), task_classes(&unplanned));
+}

@@ -203,6 +203,19 @@ pub struct Proposal<'a> {
     /// The top-scope variables the code of each unit's catalog reads by
     /// qualified name (`$::x`): its task must set them.
     pub unit_reads: Vec<BTreeSet<String>>,
+    /// The plan file's entries that name nothing of this split.
+    pub plan_misses: Vec<PlanMiss>,
+}
+
+/// A plan file entry naming nothing of the split.
+#[derive(Debug, Clone)]
+pub struct PlanMiss {
+    /// The plan file's key: `exclude`, `pin`, `merge`, `rename`, `open`
+    /// or `keep`.
+    pub key: &'static str,
+    pub entry: String,
+    /// What entries of that key can name here.
+    pub known: Vec<String>,
 }
 
 impl Proposal<'_> {
@@ -341,6 +354,7 @@ pub fn split<'a>(
     }
     let mut monolith = collector.monolith;
     monolith.hazards.extend(entry_hazards);
+    let unit_labels: BTreeSet<String> = monolith.units.iter().map(units::Unit::label).collect();
     exclude(&mut monolith, &options.plan);
 
     // Roles, and the guards decided per role.
@@ -702,8 +716,10 @@ pub fn split<'a>(
     // The plan file's [merge] and [rename] act on the proposed ids: tasks
     // it maps to one name become one task.
     let mut planned: HashMap<String, usize> = HashMap::new();
+    let mut proposed_names: BTreeSet<String> = BTreeSet::new();
     for members in groups.values() {
         let proposed = task_id(&group_name(&monolith, &catalogs, &options.plan, members));
+        proposed_names.insert(proposed.clone());
         let name = options.plan.task_name(&proposed);
         if name != proposed {
             if let Some(&at) = planned.get(&name) {
@@ -1091,7 +1107,63 @@ pub fn split<'a>(
             .collect(),
         unit_holders,
         orderer_units,
+        plan_misses: plan_misses(&options.plan, analysis, &unit_labels, &proposed_names),
     })
+}
+
+/// The plan file's entries that name nothing of this split: a unit
+/// label, a proposed task or a class that is not there (a typo, or code
+/// changed since the plan was written).
+fn plan_misses(
+    plan: &Plan,
+    analysis: &crate::analysis::Analysis,
+    unit_labels: &BTreeSet<String>,
+    proposed: &BTreeSet<String>,
+) -> Vec<PlanMiss> {
+    let units: Vec<String> = unit_labels.iter().cloned().collect();
+    let tasks: Vec<String> = proposed.iter().cloned().collect();
+    let classes: Vec<String> = analysis
+        .codebase
+        .definitions
+        .iter()
+        .filter(|(_, definitions)| {
+            definitions
+                .iter()
+                .any(|d| d.kind == crate::model::DefinitionKind::Class)
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut misses = Vec::new();
+    let mut check = |key: &'static str, entry: &String, found: bool, known: &Vec<String>| {
+        if !found {
+            misses.push(PlanMiss {
+                key,
+                entry: entry.clone(),
+                known: known.clone(),
+            });
+        }
+    };
+    for entry in &plan.exclude {
+        check("exclude", entry, unit_labels.contains(entry), &units);
+    }
+    for entry in plan.pin.keys() {
+        check("pin", entry, unit_labels.contains(entry), &units);
+    }
+    for entry in plan.merge.values().flatten() {
+        check("merge", entry, proposed.contains(entry), &tasks);
+    }
+    for entry in plan.rename.keys() {
+        let found = proposed.contains(entry) || plan.merge.contains_key(entry);
+        check("rename", entry, found, &tasks);
+    }
+    let defined = |class: &String| classes.binary_search(&normalize(class)).is_ok();
+    for entry in &plan.open {
+        check("open", entry, defined(entry), &classes);
+    }
+    for entry in &plan.keep {
+        check("keep", entry, defined(entry), &classes);
+    }
+    misses
 }
 
 impl Task {

@@ -205,6 +205,16 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         Ok(svg) => emit::write_file(&args.out.join("graph.svg"), &svg)?,
         Err(message) => eprintln!("warning: graph.svg not written: {message}"),
     }
+    for miss in &proposal.plan_misses {
+        let hint = match closest(&miss.entry, miss.known.iter()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "report.json names the units, tasks and classes of this split".to_string(),
+        };
+        eprintln!(
+            "warning: plan file: {} `{}` names nothing in this split, and is ignored; {hint}",
+            miss.key, miss.entry
+        );
+    }
     for finding in syntax_errors_reached(&proposal, analysis) {
         eprintln!(
             "warning: {}: {}: Puppet fails every catalog loading this file, the monolith's and its tasks'; fix it",
