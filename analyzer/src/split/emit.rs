@@ -26,8 +26,8 @@ pub struct Output<'a> {
     pub dir: &'a Path,
     /// The module path, as `puppet apply --modulepath` takes it.
     pub modulepath: &'a str,
-    /// Where the nodes find the output directory; `None`: paths in
-    /// tasks.yaml are relative to it.
+    /// Where the nodes find the output directory; `None`: where it is
+    /// written (paths in tasks.yaml are absolute either way).
     pub install_dir: Option<&'a Path>,
     pub version: DescriptorVersion,
     pub timeout: u64,

@@ -73,8 +73,9 @@ pub struct SplitArgs {
 
     /// Where the nodes will find the output directory: tasks.yaml then
     /// names the manifests and tests under it (as Fuel's
-    /// `/etc/puppet/modules/...`). Default: paths relative to tasks.yaml,
-    /// so that the output directory can be moved.
+    /// `/etc/puppet/modules/...`). Default: the output directory's own
+    /// absolute path; to move or copy it elsewhere, split with this set to
+    /// where it will be.
     #[arg(long, value_name = "DIR")]
     install_dir: Option<PathBuf>,
 
