@@ -7,7 +7,7 @@
 //! the same input gives the same bytes.
 
 use granule_analyzer::semantic::Semantic;
-use granule_analyzer::split::emit::{self, DescriptorVersion, Output};
+use granule_analyzer::split::emit::{self, Output};
 use granule_analyzer::split::plan::Plan;
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry};
@@ -174,14 +174,11 @@ fn only_refuses_a_task_the_split_does_not_have_and_lists_those_it_has() {
     );
 }
 
-fn written(proposal: &Proposal, analysis: &Analysis, dir: &Path, version: DescriptorVersion) {
+fn written(proposal: &Proposal, analysis: &Analysis, dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     let output = Output {
         dir,
         modulepath: "modules",
-        install_dir: None,
-        version,
-        timeout: 600,
     };
     emit::write(proposal, analysis, &output).expect("written");
 }
@@ -196,10 +193,10 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 #[test]
-fn puppet3_targets_read_data_with_hiera_and_v1_descriptors_have_no_version() {
+fn puppet3_targets_read_data_with_hiera() {
     let dir = scratch("puppet3");
     with_proposal(&options("", &[], Target::Puppet3), |analysis, proposal| {
-        written(proposal, analysis, &dir, DescriptorVersion::V1);
+        written(proposal, analysis, &dir);
     });
     let nova = std::fs::read_to_string(dir.join("nova-api/nova-api.pp")).expect("the manifest");
     assert!(
@@ -207,15 +204,6 @@ fn puppet3_targets_read_data_with_hiera_and_v1_descriptors_have_no_version() {
         "{nova}"
     );
     assert!(!nova.contains("lookup("), "{nova}");
-    let yaml = std::fs::read_to_string(dir.join("tasks.yaml")).expect("tasks.yaml");
-    assert!(
-        !yaml.contains("version:") && !yaml.contains("cross-depends"),
-        "{yaml}"
-    );
-    assert!(
-        yaml.contains("- id: nova-compute\n  type: puppet\n  groups: [compute]\n"),
-        "{yaml}"
-    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -225,7 +213,7 @@ fn the_same_input_gives_the_same_bytes() {
     let mut contents = Vec::new();
     for dir in &dirs {
         with_proposal(&options("", &[], Target::Puppet7), |analysis, proposal| {
-            written(proposal, analysis, dir, DescriptorVersion::V2);
+            written(proposal, analysis, dir);
         });
         let mut files: Vec<(String, String)> = walk(dir)
             .into_iter()

@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod keys;
+mod write;
 use keys::KeyPlaces;
+pub use write::{write_puppet_tasks, PuppetTask};
 
 /// Where a task was declared.
 #[derive(Clone, Debug, PartialEq, Eq)]
