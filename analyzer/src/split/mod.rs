@@ -280,12 +280,11 @@ pub fn split<'a>(
         .map(|(expr, value)| (expr.clone(), Value::parse(value)))
         .collect();
     let mut opener = Opener::new(semantic, &options.plan, entry_vertices.clone());
-    // An entry class is opened unless that surely breaks (code the
-    // monolith evaluates inherits, declares or orders it: every task
-    // applying that code would hold the class again beside its copied
-    // statements, or Puppet would find no class to order). What only may
-    // break (module code reading a variable where a caller leaves a
-    // parameter out) is a hazard, which --verify then finds or not.
+    // An entry class is opened unless code the monolith reaches inherits
+    // or declares it: every task applying that code would hold the class
+    // again beside its copied statements. What only may break (an
+    // ordering, a refresh or a read in module code that may not run) is a
+    // hazard, which --verify then finds or not.
     let mut entry_hazards: Vec<String> = Vec::new();
     for class in roots.iter().filter_map(|(class, _, _)| class.as_deref()) {
         let Err(blocker) = opener.check_entry(class) else {
@@ -296,7 +295,7 @@ pub fn split<'a>(
             return Err(format!(
                 "class {class}, the entry, cannot be opened: {}. Opened, its statements would \
                  become tasks, and a task applying that code would declare class {class} again \
-                 beside them, or find no class to order. Split a manifest declaring it instead \
+                 beside them. Split a manifest declaring it instead \
                  (one holding `include {class}` keeps it one task), or list it under `open` in \
                  the plan file to open it anyway and let --verify show what breaks",
                 blocker.why

@@ -219,18 +219,21 @@ impl<'a> Opener<'a> {
                 child.name, child.location
             )));
         }
-        let walked = |unit: &Vertex| {
+        let copied = |unit: &Vertex| {
             self.entry.contains(unit)
                 || matches!(unit, Vertex::Class { name } if opened.contains(name) || name == class)
-                || self
-                    .semantic
-                    .holder(unit)
-                    .is_none_or(|id| !reachable.contains(id))
         };
+        let reached = |unit: &Vertex| {
+            self.semantic
+                .holder(unit)
+                .is_some_and(|id| reachable.contains(id))
+        };
+        // Copied, or not in the monolith at all.
+        let walked = |unit: &Vertex| copied(unit) || !reached(unit);
         let me = Vertex::class(class);
         let holder = self.semantic.holder(&me);
         let mut readers: BTreeSet<String> = BTreeSet::new();
-        // A read that only may break is reported where nothing surely does.
+        // What only may break is reported where nothing surely does.
         let mut uncertain: Option<Blocker> = None;
         for index in self.edges.naming(class, holder) {
             let edge = &analysis.edges[index as usize];
@@ -245,11 +248,18 @@ impl<'a> Opener<'a> {
                     edge.location
                 )));
             }
-            if edge.kind.refreshes() && (edge.from == me || edge.to == me) {
-                return Err(Blocker::certain(format!(
-                    "a refresh names Class['{class}'] ({}), which no task order can stand for",
-                    edge.location
-                )));
+            if edge.kind.refreshes()
+                && (edge.from == me || edge.to == me)
+                && (copied(&edge.unit) || reached(&edge.unit))
+            {
+                uncertain.get_or_insert_with(|| Blocker {
+                    why: format!(
+                        "a refresh names Class['{class}'] ({}), which no task order can stand \
+                         for",
+                        edge.location
+                    ),
+                    certain: false,
+                });
             }
             // Copied code's orderings are redirected to the class's
             // statements; module code keeps naming the class, which Puppet
@@ -258,12 +268,15 @@ impl<'a> Opener<'a> {
                 && (edge.from == me || edge.to == me)
                 && !walked(&edge.unit)
             {
-                return Err(Blocker::certain(format!(
-                    "{} orders Class['{class}'] ({}) and is not copied: Puppet needs the class \
-                     in its catalog",
-                    edge.unit.label(),
-                    edge.location
-                )));
+                uncertain.get_or_insert_with(|| Blocker {
+                    why: format!(
+                        "{} orders Class['{class}'] ({}) and is not copied: Puppet needs the \
+                         class in its catalog",
+                        edge.unit.label(),
+                        edge.location
+                    ),
+                    certain: false,
+                });
             }
             if edge.kind == EdgeKind::ReadsVariable {
                 if let Vertex::Variable { name } = &edge.to {
@@ -284,9 +297,6 @@ impl<'a> Opener<'a> {
                                         name.trim_start_matches("::"),
                                         edge.location
                                     ),
-                                    // Where every caller passes the value
-                                    // (a define's parameter default), the
-                                    // read never happens.
                                     certain: false,
                                 });
                             }
@@ -332,8 +342,11 @@ impl<'a> Opener<'a> {
 #[derive(Debug)]
 pub struct Blocker {
     pub why: String,
-    /// Whether code the monolith evaluates breaks (Puppet refuses the
-    /// catalog or applies the class twice), rather than only may.
+    /// Whether code the monolith reaches inherits or declares the class, so
+    /// that a task applying that code declares it again beside its copied
+    /// statements; rather than code that only may run where it matters (an
+    /// ordering, a refresh or a variable read in a define whose instances
+    /// are made from data, or a parameter's default every caller passes).
     pub certain: bool,
 }
 
