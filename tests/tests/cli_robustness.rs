@@ -504,6 +504,64 @@ fn a_split_entry_naming_nothing_says_what_is_there() {
     }
 }
 
+/// OUT: a re-run replaces what an earlier split left there (a task it no
+/// longer has included); a directory holding anything else, or a file, is
+/// refused and left as it was.
+#[test]
+fn a_split_replaces_an_earlier_one_and_nothing_else() {
+    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
+    let dir = scratch("split_output_directory");
+    let entry = dir.join("site.pp");
+    std::fs::write(&entry, "include queue\n").expect("site.pp written");
+    let split = |out: &Path| {
+        Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(&modules)
+            .arg("--entry")
+            .arg(&entry)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .expect("granule runs")
+    };
+    let out = dir.join("out");
+    assert_eq!(exit_code(&split(&out)), 0);
+    std::fs::create_dir_all(out.join("a-task-no-longer-proposed")).expect("made");
+    std::fs::write(out.join("a-task-no-longer-proposed/x.pp"), "").expect("written");
+    let rerun = split(&out);
+    assert_eq!(exit_code(&rerun), 0, "{}", text(&rerun.stderr));
+    assert!(!out.join("a-task-no-longer-proposed").exists());
+    assert!(out.join("tasks.yaml").is_file());
+
+    let other = dir.join("other");
+    std::fs::create_dir_all(&other).expect("made");
+    std::fs::write(other.join("notes.txt"), "mine").expect("written");
+    let refused = split(&other);
+    assert_eq!(exit_code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("exists and is not the output of an earlier split"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&other)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+
+    let file = dir.join("a-file");
+    std::fs::write(&file, "mine").expect("written");
+    let refused = split(&file);
+    assert_eq!(exit_code(&refused), 2);
+    assert!(
+        text(&refused.stderr).contains("exists and is not a directory"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
 /// What bash offers on Tab after `words` (the last one being completed),
 /// with the script `granule completions bash` prints loaded.
 fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {

@@ -277,3 +277,58 @@ fn module_classes_their_module_declares_are_refused_as_entries() {
         assert!(!out.join("tasks.yaml").exists(), "{class}");
     }
 }
+
+/// Killed while it writes (as soon as its staging directory appears in
+/// OUT), a split leaves the earlier split in OUT byte for byte; the next
+/// run removes what the killed one left.
+#[test]
+fn a_split_killed_while_writing_leaves_the_earlier_one_whole() {
+    let test = "split_oci_killed";
+    if require_reference(test, oci_available()).is_none() {
+        return;
+    }
+    let out = scratch(test).join("split");
+    let command = || {
+        let mut command = Command::new(granule());
+        command
+            .args(["split", "--modulepath", MODULEPATH, "--entry", ENTRY, "-o"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+    let staging = |out: &Path| {
+        std::fs::read_dir(out)
+            .map(|entries| {
+                entries.filter_map(Result::ok).any(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".granule-split-")
+                })
+            })
+            .unwrap_or(false)
+    };
+    assert!(command().status().expect("granule runs").success());
+    let earlier = files(&out);
+    let mut child = command().spawn().expect("granule runs");
+    loop {
+        if staging(&out) {
+            child.kill().expect("killed");
+            break;
+        }
+        assert!(
+            child.try_wait().expect("waited").is_none(),
+            "the split ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.wait().expect("reaped");
+    let left: BTreeMap<PathBuf, Vec<u8>> = files(&out)
+        .into_iter()
+        .filter(|(path, _)| !path.to_string_lossy().starts_with(".granule-split-"))
+        .collect();
+    assert!(left == earlier, "the earlier split changed");
+    assert!(command().status().expect("granule runs").success());
+    assert!(!staging(&out), "the killed run's staging directory is left");
+    assert!(files(&out) == earlier, "the same split, written again");
+}

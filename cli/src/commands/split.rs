@@ -189,19 +189,20 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         .map(|dir| dir.display().to_string())
         .collect::<Vec<_>>()
         .join(":");
+    let staged = Staged::begin(&args.out)?;
     let output = Output {
-        dir: &args.out,
+        dir: &staged.staging,
         modulepath: &modulepath,
     };
-    clear_previous(&args.out)?;
     emit::write(&proposal, analysis, &output)?;
-    write_descriptors(&proposal, args, &modulepath)?;
+    write_descriptors(&proposal, args, &modulepath, &staged)?;
     let dot = emit::task_dot(&proposal);
-    emit::write_file(&args.out.join("graph.dot"), &dot)?;
+    emit::write_file(&staged.staging.join("graph.dot"), &dot)?;
     match render_svg(&dot) {
-        Ok(svg) => emit::write_file(&args.out.join("graph.svg"), &svg)?,
+        Ok(svg) => emit::write_file(&staged.staging.join("graph.svg"), &svg)?,
         Err(message) => eprintln!("warning: graph.svg not written: {message}"),
     }
+    staged.commit()?;
     for miss in &proposal.plan_misses {
         let hint = match closest(&miss.entry, miss.known.iter()) {
             Some(near) => format!("did you mean `{near}`?"),
@@ -333,10 +334,9 @@ fn write_descriptors(
     proposal: &Proposal,
     args: &SplitArgs,
     modulepath: &str,
+    staged: &Staged,
 ) -> Result<(), String> {
-    let written =
-        std::fs::canonicalize(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let base = args.install_dir.as_deref().unwrap_or(&written);
+    let base = args.install_dir.as_deref().unwrap_or(&staged.target);
     let under = |task: &str, file: &str| base.join(task).join(file).display().to_string();
     let tasks: Vec<PuppetTask> = proposal
         .tasks
@@ -361,7 +361,7 @@ fn write_descriptors(
         proposal.entries.join(", ")
     );
     let text = descriptor::write_puppet_tasks(&header, version, &tasks)?;
-    emit::write_file(&args.out.join("tasks.yaml"), &text)
+    emit::write_file(&staged.staging.join("tasks.yaml"), &text)
 }
 
 /// `--assume EXPR=VALUE` arguments, split at the last `=`.
@@ -532,36 +532,100 @@ impl Drop for ScratchDir {
     }
 }
 
-/// Removes what an earlier split wrote in OUT (the task directories its
-/// tasks.yaml names, and its reports), so that no stale task is left; a
-/// directory that holds anything else is refused.
-fn clear_previous(out: &std::path::Path) -> Result<(), String> {
+/// A split written in a hidden directory inside OUT, then put in the
+/// place of what OUT held: an interrupted or failed run leaves an earlier
+/// split whole (and a `.granule-split-PID` directory the next run
+/// removes).
+struct Staged {
+    /// OUT's absolute path, which tasks.yaml names.
+    target: PathBuf,
+    /// Where the split is written first.
+    staging: PathBuf,
+    committed: bool,
+}
+
+/// The name of a staging directory starts so.
+const STAGING: &str = ".granule-split-";
+
+impl Staged {
+    /// Checks that OUT may be replaced (new, empty, or an earlier split)
+    /// and makes the staging directory in it.
+    fn begin(out: &Path) -> Result<Staged, String> {
+        replaceable(out)?;
+        std::fs::create_dir_all(out)
+            .map_err(|e| format!("{}: cannot create: {e}", out.display()))?;
+        let target = std::fs::canonicalize(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let staging = target.join(format!("{STAGING}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging)
+            .map_err(|e| format!("{}: cannot create: {e}", staging.display()))?;
+        Ok(Staged {
+            target,
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Replaces what OUT held (an earlier split, stale staging
+    /// directories) by the staged split.
+    fn commit(mut self) -> Result<(), String> {
+        let entries = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+            std::fs::read_dir(dir)
+                .and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect())
+                .map_err(|e| format!("{}: {e}", dir.display()))
+        };
+        for path in entries(&self.target)? {
+            if path == self.staging {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.map_err(|e| format!("{}: cannot remove: {e}", path.display()))?;
+        }
+        for path in entries(&self.staging)? {
+            let to = self.target.join(path.file_name().unwrap_or_default());
+            std::fs::rename(&path, &to)
+                .map_err(|e| format!("{}: cannot write: {e}", to.display()))?;
+        }
+        self.committed = true;
+        std::fs::remove_dir(&self.staging)
+            .map_err(|e| format!("{}: cannot remove: {e}", self.staging.display()))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Whether OUT may be replaced by a split: it does not exist, is empty, or
+/// holds an earlier split (its tasks.yaml); a directory holding anything
+/// else is refused.
+fn replaceable(out: &Path) -> Result<(), String> {
     if !out.exists() {
         return Ok(());
     }
-    let previous = out.join("tasks.yaml");
-    let entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let names: Vec<std::ffi::OsString> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-    if names.is_empty() {
-        return Ok(());
+    if !out.is_dir() {
+        return Err(format!(
+            "{}: exists and is not a directory: choose an empty or new directory",
+            out.display()
+        ));
     }
-    if !previous.is_file() {
+    let entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut held = entries
+        .filter_map(Result::ok)
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with(STAGING));
+    if held.next().is_some() && !out.join("tasks.yaml").is_file() {
         return Err(format!(
             "{}: exists and is not the output of an earlier split (no tasks.yaml): choose an empty or new directory",
             out.display()
         ));
-    }
-    for name in names {
-        let path = out.join(&name);
-        let result = if path.is_dir() {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        result.map_err(|e| format!("{}: cannot remove: {e}", path.display()))?;
     }
     Ok(())
 }
