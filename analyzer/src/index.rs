@@ -163,6 +163,14 @@ impl Codebase {
         self.definitions.get(name)?.iter().find(|d| d.kind == kind)
     }
 
+    /// The names of the classes defined, in order.
+    pub fn class_names(&self) -> impl Iterator<Item = &String> {
+        self.definitions
+            .iter()
+            .filter(|(_, definitions)| definitions.iter().any(|d| d.kind == DefinitionKind::Class))
+            .map(|(name, _)| name)
+    }
+
     /// The file Puppet's autoloader reads class or define `name` from
     /// (`mod::a::b` from `mod/manifests/a/b.pp`), when loaded: a name
     /// without a definition may stand in one that does not parse.

@@ -233,11 +233,11 @@ impl<'a> Semantic<'a> {
             variable_classes: Mutex::new(FastMap::default()),
             within: OnceLock::new(),
         };
+        for name in analysis.codebase.class_names() {
+            model.class_words.insert(name);
+            model.class_words.extend(name.split("::"));
+        }
         for (name, definitions) in &analysis.codebase.definitions {
-            if definitions.iter().any(|d| d.kind == DefinitionKind::Class) {
-                model.class_words.insert(name);
-                model.class_words.extend(name.split("::"));
-            }
             for definition in definitions {
                 match definition.kind {
                     DefinitionKind::Class => model.intern(Vertex::class(name)),

@@ -1121,17 +1121,7 @@ fn plan_misses(
 ) -> Vec<PlanMiss> {
     let units: Vec<String> = unit_labels.iter().cloned().collect();
     let tasks: Vec<String> = proposed.iter().cloned().collect();
-    let classes: Vec<String> = analysis
-        .codebase
-        .definitions
-        .iter()
-        .filter(|(_, definitions)| {
-            definitions
-                .iter()
-                .any(|d| d.kind == crate::model::DefinitionKind::Class)
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
+    let classes: Vec<String> = analysis.codebase.class_names().cloned().collect();
     let mut misses = Vec::new();
     let mut check = |key: &'static str, entry: &String, found: bool, known: &Vec<String>| {
         if !found {

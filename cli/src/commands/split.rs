@@ -276,16 +276,7 @@ fn known_class(analysis: &Analysis, name: &str) -> Result<(), String> {
              profile::base"
         ));
     }
-    let classes = codebase
-        .definitions
-        .iter()
-        .filter_map(|(class, definitions)| {
-            definitions
-                .iter()
-                .any(|d| d.kind == DefinitionKind::Class)
-                .then_some(class)
-        });
-    Err(match closest(name, classes) {
+    Err(match closest(name, codebase.class_names()) {
         Some(near) => format!(
             "--entry {name}: no class of that name on the module path; did you mean `{near}`?"
         ),
