@@ -357,21 +357,29 @@ fn debians_module_directory_of_links_is_checked_whole() {
     );
 }
 
-#[test]
-fn a_file_that_does_not_parse_fails_the_lint_gate() {
+/// The fixture file of `granule/syntax-error` that does not parse: the
+/// fixture's directory, and Puppet's parser's message and line for it
+/// (`None` where the oracle cannot run and the test may skip).
+fn puppets_syntax_error(test: &str) -> Option<(PathBuf, String, usize)> {
     let positive = repo_root().join("fixtures/lint-architecture/syntax-error/positive");
     let file = positive.join("modules/app/manifests/init.pp");
-    let Some(dumps) = require_reference(
-        "lint of a broken file",
-        oracle::dumps(std::slice::from_ref(&file)),
-    ) else {
-        return;
-    };
+    let dumps = require_reference(test, oracle::dumps(std::slice::from_ref(&file)))?;
     let refused = dumps
         .get(&file)
         .error
         .as_ref()
         .expect("Puppet refuses the file");
+    // Puppet gives no line for an error at the end of the input.
+    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
+    let line = refused.line.unwrap_or(last_line);
+    Some((positive, refused.message.clone(), line))
+}
+
+#[test]
+fn a_file_that_does_not_parse_fails_the_lint_gate() {
+    let Some((positive, message, line)) = puppets_syntax_error("lint of a broken file") else {
+        return;
+    };
     let output = granule_in(&positive, &["lint", "--format", "json", "."]);
     assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
@@ -383,10 +391,7 @@ fn a_file_that_does_not_parse_fails_the_lint_gate() {
         .collect();
     assert_eq!(errors.len(), 1, "{report:#}");
     assert_eq!(errors[0]["kind"], "error");
-    // Puppet gives no line for an error at the end of the input.
-    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
-    let line = refused.line.unwrap_or(last_line);
-    assert_eq!(errors[0]["line"], line, "Puppet: {}", refused.message);
+    assert_eq!(errors[0]["line"], line, "Puppet: {message}");
 }
 
 /// A split of code Puppet cannot parse: an entry that does not parse is
@@ -395,25 +400,10 @@ fn a_file_that_does_not_parse_fails_the_lint_gate() {
 /// is a warning with its line.
 #[test]
 fn a_split_of_code_that_does_not_parse_says_where() {
-    let positive = repo_root().join("fixtures/lint-architecture/syntax-error/positive");
-    let file = positive.join("modules/app/manifests/init.pp");
-    let Some(dumps) = require_reference(
-        "split of a broken file",
-        oracle::dumps(std::slice::from_ref(&file)),
-    ) else {
+    let Some((positive, message, line)) = puppets_syntax_error("split of a broken file") else {
         return;
     };
-    let refused = dumps
-        .get(&file)
-        .error
-        .as_ref()
-        .expect("Puppet refuses the file");
-    // Puppet gives no line for an error at the end of the input.
-    let last_line = std::fs::read_to_string(&file).unwrap().lines().count() + 1;
-    let at = format!(
-        "modules/app/manifests/init.pp:{}:",
-        refused.line.unwrap_or(last_line)
-    );
+    let at = format!("modules/app/manifests/init.pp:{line}:");
     let dir = scratch("split_of_broken_code");
     let entry = dir.join("site.pp");
     std::fs::write(&entry, "include app\n").expect("site.pp written");
@@ -439,8 +429,7 @@ fn a_split_of_code_that_does_not_parse_says_where() {
     assert!(
         stderr.contains(&at)
             && stderr.contains("does not parse, and Puppet compiles nothing from it"),
-        "Puppet: {}\n{stderr}",
-        refused.message
+        "Puppet: {message}\n{stderr}"
     );
     assert!(!dir.join("class/tasks.yaml").exists());
 
@@ -452,8 +441,7 @@ fn a_split_of_code_that_does_not_parse_says_where() {
         stderr.lines().any(|line| line.starts_with("warning: ")
             && line.contains(&at)
             && line.contains("Puppet fails every catalog loading this file")),
-        "Puppet: {}\n{stderr}",
-        refused.message
+        "Puppet: {message}\n{stderr}"
     );
 
     // The entry manifest itself does not parse.

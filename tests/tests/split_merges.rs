@@ -34,10 +34,17 @@ fn read_report(out: &std::path::Path) -> Value {
 /// `granule split --verify` of a fixture of fixtures/split: the output
 /// directory.
 fn split_out(name: &str, options: &[&str]) -> std::path::PathBuf {
-    let fixture = repo_root().join("fixtures/split").join(name);
     // Each test writes its own split.
     let test = std::thread::current().name().unwrap_or(name).to_string();
     let out = scratch(&format!("split_{name}_{test}")).join("split");
+    split_into(name, options, &out);
+    out
+}
+
+/// `granule split --verify` of a fixture of fixtures/split into `out`,
+/// which must hold: what it printed on stderr.
+fn split_into(name: &str, options: &[&str], out: &Path) -> String {
+    let fixture = repo_root().join("fixtures/split").join(name);
     let output = Command::new(granule())
         .arg("split")
         .arg("--modulepath")
@@ -46,7 +53,7 @@ fn split_out(name: &str, options: &[&str]) -> std::path::PathBuf {
         .arg(fixture.join("manifests/site.pp"))
         .args(options)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .arg("--verify")
         .output()
         .expect("granule runs");
@@ -57,7 +64,7 @@ fn split_out(name: &str, options: &[&str]) -> std::path::PathBuf {
         text(&output.stdout),
         text(&output.stderr)
     );
-    out
+    text(&output.stderr)
 }
 
 /// The classes the split opened, from the report's `opened[].class`.
@@ -814,26 +821,18 @@ fn an_entry_class_its_module_inherits_is_not_opened() {
 /// nearest name, rather than silently nothing.
 #[test]
 fn a_plan_file_acts_and_says_what_it_names_nothing() {
-    let fixture = repo_root().join("fixtures/split/roles_profiles");
     let dir = scratch("split_plan_file");
     let split = |name: &str, plan: &str| {
         let path = dir.join(format!("{name}.toml"));
         std::fs::write(&path, plan).expect("plan written");
         let out = dir.join(name);
-        let output = Command::new(granule())
-            .arg("split")
-            .arg("--modulepath")
-            .arg(fixture.join("modules"))
-            .arg("--entry")
-            .arg(fixture.join("manifests/site.pp"))
-            .args(["--role-var", "$facts['role']", "--verify", "--plan"])
-            .arg(&path)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .expect("granule runs");
-        let stderr = text(&output.stderr);
-        assert_eq!(exit_code(&output), 0, "{stderr}");
+        let options = [
+            "--role-var",
+            "$facts['role']",
+            "--plan",
+            path.to_str().expect("UTF-8"),
+        ];
+        let stderr = split_into("roles_profiles", &options, &out);
         (read_report(&out), stderr)
     };
     let task_classes = |report: &Value| -> BTreeMap<String, Vec<String>> {
