@@ -423,13 +423,9 @@ fn a_split_of_code_that_does_not_parse_says_where() {
     };
 
     // The class split as the entry is the file that does not parse.
-    let output = split("app", "class");
-    let stderr = text(&output.stderr);
-    assert_eq!(exit_code(&output), 2, "{stderr}");
-    assert!(
-        stderr.contains(&at)
-            && stderr.contains("does not parse, and Puppet compiles nothing from it"),
-        "Puppet: {message}\n{stderr}"
+    assert_refused(
+        &split("app", "class"),
+        &[&at, "does not parse, and Puppet compiles nothing from it"],
     );
     assert!(!dir.join("class/tasks.yaml").exists());
 
@@ -446,12 +442,9 @@ fn a_split_of_code_that_does_not_parse_says_where() {
 
     // The entry manifest itself does not parse.
     std::fs::write(&entry, "include app\nclass {\n").expect("site.pp written");
-    let output = split(entry.to_str().expect("UTF-8"), "entry");
-    let stderr = text(&output.stderr);
-    assert_eq!(exit_code(&output), 2, "{stderr}");
-    assert!(
-        stderr.contains("site.pp:") && stderr.contains("site.pp does not parse"),
-        "{stderr}"
+    assert_refused(
+        &split(entry.to_str().expect("UTF-8"), "entry"),
+        &["site.pp:", "site.pp does not parse"],
     );
     assert!(!dir.join("entry/tasks.yaml").exists());
 }
@@ -525,12 +518,9 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
     let other = dir.join("other");
     std::fs::create_dir_all(&other).expect("made");
     std::fs::write(other.join("notes.txt"), "mine").expect("written");
-    let refused = split(&other);
-    assert_eq!(exit_code(&refused), 2);
-    assert!(
-        text(&refused.stderr).contains("exists and is not the output of an earlier split"),
-        "{}",
-        text(&refused.stderr)
+    assert_refused(
+        &split(&other),
+        &["other: exists and is not the output of an earlier split"],
     );
     let left: Vec<_> = std::fs::read_dir(&other)
         .unwrap()
@@ -540,13 +530,7 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
 
     let file = dir.join("a-file");
     std::fs::write(&file, "mine").expect("written");
-    let refused = split(&file);
-    assert_eq!(exit_code(&refused), 2);
-    assert!(
-        text(&refused.stderr).contains("exists and is not a directory"),
-        "{}",
-        text(&refused.stderr)
-    );
+    assert_refused(&split(&file), &["a-file: exists and is not a directory"]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 }
 
