@@ -948,8 +948,9 @@ fn type_task(
             );
         }
     }
+    let base = descriptor_directory(&origin.file);
     let action = match params.action(kind) {
-        Ok(action) => unfilled_placeholders(action),
+        Ok(action) => beside_descriptor(unfilled_placeholders(action), &base),
         Err(diagnostic) => {
             errors.push(diagnostic);
             return None;
@@ -965,7 +966,7 @@ fn type_task(
     let hook = |raw: Option<RawTestHook>| {
         raw.map(|hook| TestHook {
             cmd: hook.cmd,
-            cwd: hook.cwd,
+            cwd: hook.cwd.map(|cwd| against(&base, &cwd)),
             timeout: hook.timeout.map(Duration::from_secs_f64),
         })
     };
@@ -1041,6 +1042,62 @@ fn unknown_parameter_help(key: &str, kind: TaskKind) -> String {
     match crate::catalog::closest(key, known.iter()) {
         Some(near) => format!("did you mean `{near}`? ({all})"),
         None => all,
+    }
+}
+
+/// The absolute directory of a descriptor file.
+fn descriptor_directory(file: &Path) -> PathBuf {
+    let directory = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf())
+}
+
+/// `path` made absolute against `base` (kept as written when absolute).
+fn against(base: &Path, path: &str) -> String {
+    if Path::new(path).is_absolute() {
+        path.to_string()
+    } else {
+        base.join(path).display().to_string()
+    }
+}
+
+/// The files a task names travel with its descriptor: a relative working
+/// directory is one beside the descriptor file, and a relative manifest or
+/// module path is one in that working directory (or beside the descriptor
+/// without one), so that a directory of tasks can be moved or copied as a
+/// whole. Resolved once here, every reader (the runner, lint, `--verify`,
+/// the Ansible export) sees the same absolute paths.
+fn beside_descriptor(action: Action, base: &Path) -> Action {
+    match action {
+        Action::Puppet {
+            manifest,
+            modulepath,
+            cwd,
+        } => {
+            let cwd = cwd.map(|cwd| against(base, &cwd));
+            let within = cwd.as_deref().map_or(base, Path::new);
+            Action::Puppet {
+                manifest: against(within, &manifest),
+                modulepath: modulepath.map(|entries| {
+                    entries
+                        .split(':')
+                        .map(|entry| match entry {
+                            "" => String::new(),
+                            entry => against(within, entry),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                cwd,
+            }
+        }
+        Action::Shell { cmd, cwd } => Action::Shell {
+            cmd,
+            cwd: cwd.map(|cwd| against(base, &cwd)),
+        },
+        other => other,
     }
 }
 

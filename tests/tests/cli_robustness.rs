@@ -534,6 +534,45 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 }
 
+/// `--install-dir`: tasks.yaml names the files where the nodes find them,
+/// and `--verify` reads them where they were written; a relative one is
+/// refused, since nothing says what it would be relative to.
+#[test]
+fn a_split_for_another_install_dir_names_it_and_verifies() {
+    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
+    let dir = scratch("split_install_dir");
+    let entry = dir.join("site.pp");
+    std::fs::write(&entry, "include queue\n").expect("site.pp written");
+    let split = |install_dir: &str| {
+        Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(&modules)
+            .arg("--entry")
+            .arg(&entry)
+            .args(["--install-dir", install_dir, "--verify", "-o"])
+            .arg(dir.join("out"))
+            .output()
+            .expect("granule runs")
+    };
+    let output = split("/etc/puppet/tasks");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let yaml = std::fs::read_to_string(dir.join("out/tasks.yaml")).expect("tasks.yaml");
+    for written in [
+        "puppet_manifest: /etc/puppet/tasks/queue/queue.pp\n",
+        "cmd: sh /etc/puppet/tasks/queue/pre.sh\n",
+        "cmd: sh /etc/puppet/tasks/queue/post.sh\n",
+    ] {
+        assert!(yaml.contains(written), "{written:?} not in:\n{yaml}");
+    }
+    assert!(!yaml.contains("cwd:"), "{yaml}");
+
+    assert_refused(
+        &split("tasks"),
+        &["--install-dir tasks: the nodes' path to the output directory must be absolute"],
+    );
+}
+
 /// What bash offers on Tab after `words` (the last one being completed),
 /// with the script `granule completions bash` prints loaded.
 fn bash_completes(script: &Path, words: &[&str]) -> Vec<String> {

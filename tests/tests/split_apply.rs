@@ -513,8 +513,9 @@ fn split(fixture: &Fixture, out: &Path, modulepath: &str) {
 }
 
 /// The contract of `tasks.yaml` this test relies on: `globals` and `hiera`
-/// first, every task's manifest at OUTDIR/ID/ID.pp by its absolute path, the
-/// module path as given.
+/// first, every task's manifest at ID/ID.pp and its tests ID/pre.sh and
+/// ID/post.sh, named relative to the output directory, the module path as
+/// given.
 fn check_descriptors(out: &Path, tasks: &[TaskView], modulepath: &str) {
     let ids: Vec<&str> = tasks.iter().map(|task| task.id.as_str()).collect();
     assert!(
@@ -525,11 +526,16 @@ fn check_descriptors(out: &Path, tasks: &[TaskView], modulepath: &str) {
     for id in ids {
         let manifest = out.join(id).join(format!("{id}.pp"));
         assert!(manifest.is_file(), "{} is missing", manifest.display());
-        assert!(
-            yaml.contains(&format!("puppet_manifest: {}", manifest.display())),
-            "tasks.yaml does not point task {id} at {}",
-            manifest.display()
-        );
+        for written in [
+            format!("puppet_manifest: {id}/{id}.pp\n"),
+            format!("cmd: sh pre.sh\n    cwd: {id}\n"),
+            format!("cmd: sh post.sh\n    cwd: {id}\n"),
+        ] {
+            assert!(
+                yaml.contains(&written),
+                "tasks.yaml does not hold `{written}` for task {id}:\n{yaml}"
+            );
+        }
     }
     assert!(
         yaml.contains(&format!("puppet_modules: {modulepath}")),
@@ -647,4 +653,56 @@ fn the_installers_compute_tasks_rebuild_the_monolith_tree() {
 #[test]
 fn the_forced_merge_fixtures_tasks_rebuild_the_monolith_tree() {
     tasks_rebuild_the_monolith(&FORCED_MERGES, None);
+}
+
+/// A split moved elsewhere after it was written still runs: `granule run`,
+/// started from another directory, finds each task's manifest and tests
+/// beside the moved tasks.yaml, and the controller's tasks build the
+/// monolith's tree.
+#[test]
+fn a_moved_split_runs_where_it_now_is() {
+    let test = "split_installer_moved_and_run";
+    let fixture = &INSTALLER;
+    if fixture.references(test).is_none() {
+        return;
+    }
+    let role = "controller";
+    let dir = scratch(test);
+    let modulepath = fixture.modulepath(&dir);
+    let monolith = apply_monolith(fixture, &dir, Some(role));
+    let written = dir.join("split");
+    split(fixture, &written, &modulepath);
+    let moved = dir.join("elsewhere/moved");
+    std::fs::create_dir_all(moved.parent().unwrap()).expect("a new parent");
+    std::fs::rename(&written, &moved).expect("the split moved");
+
+    let node = Node::new(&dir, "tasks", &modulepath, fixture.facts(Some(role)));
+    let mut command = Command::new(granule());
+    command
+        .current_dir(&dir)
+        .args(["run", "--role", role, "--state-dir", "state", "--tasks"])
+        .arg(moved.join("tasks.yaml"));
+    for setting in granule_tests::puppet_dirs(&node.puppet_dir) {
+        command.arg(format!("--puppet-arg={setting}"));
+    }
+    for (fact, value) in &node.facts {
+        command.env(format!("FACTER_{fact}"), value);
+    }
+    let output = command
+        .env("FACTER_granule_root", &node.root)
+        .env("GRANULE_PUPPET_CONFDIR", node.puppet_dir.join("confdir"))
+        .output()
+        .expect("granule runs");
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "granule run of the moved split failed:\n{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    assert_same_tree(
+        &monolith.root,
+        &node.root,
+        "the moved split's controller tasks run by granule run",
+    );
 }

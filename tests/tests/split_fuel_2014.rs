@@ -42,7 +42,7 @@ const GUARDS: [&str; 4] = [
 struct Described {
     groups: BTreeSet<String>,
     requires: BTreeSet<String>,
-    manifest: String,
+    manifest: PathBuf,
 }
 
 fn strings(value: &Value) -> BTreeSet<String> {
@@ -55,36 +55,39 @@ fn strings(value: &Value) -> BTreeSet<String> {
 }
 
 /// The tasks' ids, groups, requires (required_for turned around) and
-/// manifests, read back from tasks.yaml.
-fn described(yaml: &str) -> BTreeMap<String, Described> {
-    let tasks: Vec<Value> = serde_saphyr::from_str(yaml).expect("tasks.yaml is YAML");
-    let mut out: BTreeMap<String, Described> = BTreeMap::new();
+/// manifests, read back from OUT/tasks.yaml (which names them relative to
+/// OUT).
+fn described(out: &Path) -> BTreeMap<String, Described> {
+    let yaml = std::fs::read_to_string(out.join("tasks.yaml")).expect("tasks.yaml");
+    let tasks: Vec<Value> = serde_saphyr::from_str(&yaml).expect("tasks.yaml is YAML");
+    let mut described: BTreeMap<String, Described> = BTreeMap::new();
     for task in &tasks {
         let id = task["id"]
             .as_str()
             .expect("every task has an id")
             .to_string();
-        out.insert(
+        described.insert(
             id,
             Described {
                 groups: strings(&task["groups"]),
                 requires: strings(&task["requires"]),
-                manifest: task["parameters"]["puppet_manifest"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                manifest: out.join(
+                    task["parameters"]["puppet_manifest"]
+                        .as_str()
+                        .expect("every task names its manifest"),
+                ),
             },
         );
     }
     for task in &tasks {
         let id = task["id"].as_str().unwrap().to_string();
         for later in strings(&task["required_for"]) {
-            if let Some(entry) = out.get_mut(&later) {
+            if let Some(entry) = described.get_mut(&later) {
                 entry.requires.insert(id.clone());
             }
         }
     }
-    out
+    described
 }
 
 /// Whether `first` runs before `then` through requires among tasks of `role`.
@@ -111,7 +114,7 @@ fn runs_before(tasks: &BTreeMap<String, Described>, first: &str, then: &str, rol
 /// when no declaration names a stage; the stage every class declaration
 /// names (`stage => 'x'`) when only staged classes are declared; `None`
 /// when it mixes them (resources or unstaged classes beside staged ones).
-fn stage_of(manifest: &str) -> Option<String> {
+fn stage_of(manifest: &Path) -> Option<String> {
     let text = std::fs::read_to_string(manifest).expect("a task manifest is readable");
     let mut staged = BTreeSet::new();
     let (mut stage_lines, mut classes, mut resources) = (0, 0, 0);
@@ -214,7 +217,7 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
         refused.is_empty(),
         "granule lint --tasks refuses the split: {refused:#?}"
     );
-    let tasks = described(&std::fs::read_to_string(out.join("tasks.yaml")).unwrap());
+    let tasks = described(&out);
     // Issue 11's size figures: at least 50 tasks, none holding more than
     // 10% of the units (report.json: each task's `source` lists its units).
     let report: Value =

@@ -441,7 +441,7 @@ fn a_profile_every_role_includes_is_one_task_on_every_role() {
         let Some(manifest) = task["parameters"]["puppet_manifest"].as_str() else {
             continue;
         };
-        let text = std::fs::read_to_string(manifest).expect("the task's manifest");
+        let text = std::fs::read_to_string(out.join(manifest)).expect("the task's manifest");
         let groups: BTreeSet<String> = task["groups"]
             .as_array()
             .expect("groups")

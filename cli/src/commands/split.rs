@@ -13,7 +13,7 @@ use granule_analyzer::split::units::UnitKind;
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry, LoadedModules};
 use granule_executor::catalog::closest;
-use granule_executor::descriptor::{self, PuppetTask, Version};
+use granule_executor::descriptor::{self, PuppetTask, TestHook, Version};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -72,11 +72,12 @@ pub struct SplitArgs {
     #[arg(long, value_name = "EXPR=VALUE")]
     assume: Vec<String>,
 
-    /// Where the nodes will find the output directory: tasks.yaml then
-    /// names the manifests and tests under it (as Fuel's
-    /// `/etc/puppet/modules/...`). Default: the output directory's own
-    /// absolute path; to move or copy it elsewhere, split with this set to
-    /// where it will be.
+    /// Where the nodes will find the output directory (an absolute path):
+    /// tasks.yaml then names each manifest and test under it, as Fuel's
+    /// `/etc/puppet/modules/...`. Default: names relative to the output
+    /// directory, which `granule run`, `granule lint --tasks` and the
+    /// Ansible export read beside tasks.yaml, so that the directory can be
+    /// moved or copied as a whole.
     #[arg(long, value_name = "DIR")]
     install_dir: Option<PathBuf>,
 
@@ -144,6 +145,13 @@ pub fn run(args: SplitArgs) -> ExitCode {
 }
 
 fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
+    if let Some(dir) = args.install_dir.as_deref().filter(|dir| dir.is_relative()) {
+        return Err(format!(
+            "--install-dir {}: the nodes' path to the output directory must be absolute \
+             (leave the option out to name the files relative to tasks.yaml)",
+            dir.display()
+        ));
+    }
     let entries: Vec<Entry> = args.entry.iter().map(|e| Entry::parse(e)).collect();
     let manifests: Vec<PathBuf> = entries
         .iter()
@@ -183,10 +191,16 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         },
     };
     let proposal = split(&semantic, &options)?;
+    // Absolute: a relative path in tasks.yaml is read beside it.
     let modulepath = args
         .modulepath
         .iter()
-        .map(|dir| dir.display().to_string())
+        .map(|dir| {
+            std::path::absolute(dir)
+                .unwrap_or_else(|_| dir.clone())
+                .display()
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join(":");
     let staged = Staged::begin(&args.out)?;
@@ -248,7 +262,15 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         entries: &args.entry,
         roles: &proposal.roles,
     };
-    failures.extend(task_problems(&args.out, modules, &guards, &monolith)?);
+    let tasks = codebase::task_manifests(
+        &args.out.join("tasks.yaml"),
+        args.install_dir
+            .as_deref()
+            .map(|dir| (dir, args.out.as_path())),
+    )?;
+    failures.extend(task_problems(
+        &args.out, &tasks, modules, &guards, &monolith,
+    )?);
     if failures.is_empty() {
         eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set or declares twice what the monolith declares once");
         Ok(ExitCode::SUCCESS)
@@ -319,16 +341,30 @@ fn syntax_errors_reached<'a>(
         .filter(move |f| f.code == SYNTAX_ERROR && files.contains(&*f.location.file))
 }
 
-/// tasks.yaml: each task's manifest and tests under the output directory,
-/// or where `--install-dir` says the nodes find it.
+/// tasks.yaml: each task's manifest and tests named relative to the output
+/// directory (so that it can be moved), or under where `--install-dir` says
+/// the nodes find it.
 fn write_descriptors(
     proposal: &Proposal,
     args: &SplitArgs,
     modulepath: &str,
     staged: &Staged,
 ) -> Result<(), String> {
-    let base = args.install_dir.as_deref().unwrap_or(&staged.target);
-    let under = |task: &str, file: &str| base.join(task).join(file).display().to_string();
+    let check = |task: &str, script: &str| {
+        let (cmd, cwd) = match &args.install_dir {
+            Some(dir) => (
+                format!("sh {}", dir.join(task).join(script).display()),
+                None,
+            ),
+            None => (format!("sh {script}"), Some(task.to_string())),
+        };
+        TestHook {
+            cmd,
+            cwd,
+            timeout: None,
+        }
+    };
+    let base = args.install_dir.as_deref().unwrap_or(Path::new(""));
     let tasks: Vec<PuppetTask> = proposal
         .tasks
         .iter()
@@ -336,11 +372,15 @@ fn write_descriptors(
             id: task.id.clone(),
             groups: task.groups.clone(),
             requires: task.requires.iter().cloned().collect(),
-            manifest: under(&task.id, &format!("{}.pp", task.id)),
+            manifest: base
+                .join(&task.id)
+                .join(format!("{}.pp", task.id))
+                .display()
+                .to_string(),
             modulepath: modulepath.to_string(),
             timeout: args.timeout,
-            test_pre: format!("sh {}", under(&task.id, "pre.sh")),
-            test_post: format!("sh {}", under(&task.id, "post.sh")),
+            test_pre: check(&task.id, "pre.sh"),
+            test_post: check(&task.id, "post.sh"),
         })
         .collect();
     let version = match args.descriptor_version {
@@ -385,6 +425,7 @@ struct Monolith<'a> {
 /// `--verify` does not.
 fn task_problems(
     out: &Path,
+    tasks: &[TaskManifest],
     modules: &LoadedModules,
     guards: &Guards,
     monolith: &Monolith,
@@ -394,7 +435,7 @@ fn task_problems(
         TASK_UNDEFINED_VARIABLE,
         DUPLICATE_RESOURCE,
     ];
-    let found = lint_tasks(out, None, modules, guards, &checks)?;
+    let found = lint_tasks(out, tasks, modules, guards, &checks)?;
     let monolith_duplicates: HashSet<String> = if found
         .iter()
         .any(|(_, problem)| problem.check == DUPLICATE_RESOURCE)
@@ -426,10 +467,10 @@ fn task_problems(
 }
 
 /// The problems `checks` find in the manifests below `dir` and the code
-/// they reach, with `dir/tasks.yaml`'s tasks, or `tasks` when given.
+/// they reach, run as `tasks`.
 fn lint_tasks(
     dir: &Path,
-    tasks: Option<&[TaskManifest]>,
+    tasks: &[TaskManifest],
     modules: &LoadedModules,
     guards: &Guards,
     checks: &[&str],
@@ -451,10 +492,7 @@ fn lint_tasks(
         guards,
         loaded: Some(modules),
     };
-    let found = match tasks {
-        Some(tasks) => codebase::problems_of_tasks(&scope, tasks, &checks)?,
-        None => codebase::problems(&scope, &checks)?,
-    };
+    let found = codebase::problems_of_tasks(&scope, tasks, &checks)?;
     Ok(found
         .into_values()
         .flat_map(|(path, problems)| problems.into_iter().map(move |p| (path.clone(), p)))
@@ -488,13 +526,7 @@ fn duplicates_of_monolith(
             roles: Some(monolith.roles.to_vec()),
         });
     }
-    let found = lint_tasks(
-        &dir.path,
-        Some(&tasks),
-        modules,
-        guards,
-        &[DUPLICATE_RESOURCE],
-    )?;
+    let found = lint_tasks(&dir.path, &tasks, modules, guards, &[DUPLICATE_RESOURCE])?;
     Ok(found
         .iter()
         .filter_map(|(_, problem)| rules::duplicated_resource(&problem.message))

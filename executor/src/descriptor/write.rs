@@ -2,7 +2,7 @@
 //! (Fuel's tasks.yaml): what `granule split` proposes. One model of the
 //! format for the split that writes it and the runner that reads it.
 
-use super::Version;
+use super::{TestHook, Version};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -18,9 +18,8 @@ pub struct PuppetTask {
     pub modulepath: String,
     /// Seconds.
     pub timeout: u64,
-    /// The commands of `test_pre` and `test_post`.
-    pub test_pre: String,
-    pub test_post: String,
+    pub test_pre: TestHook,
+    pub test_post: TestHook,
 }
 
 #[derive(Serialize)]
@@ -56,6 +55,20 @@ struct Parameters<'a> {
 #[derive(Serialize)]
 struct Hook<'a> {
     cmd: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cwd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<f64>,
+}
+
+impl<'a> Hook<'a> {
+    fn of(hook: &'a TestHook) -> Hook<'a> {
+        Hook {
+            cmd: &hook.cmd,
+            cwd: hook.cwd.as_deref(),
+            timeout: hook.timeout.map(|timeout| timeout.as_secs_f64()),
+        }
+    }
 }
 
 /// The text of a tasks.yaml holding `tasks`, in descriptor format
@@ -112,12 +125,8 @@ pub fn write_puppet_tasks(
                 puppet_modules: &task.modulepath,
                 timeout: task.timeout,
             },
-            test_pre: Hook {
-                cmd: &task.test_pre,
-            },
-            test_post: Hook {
-                cmd: &task.test_post,
-            },
+            test_pre: Hook::of(&task.test_pre),
+            test_post: Hook::of(&task.test_post),
         })
         .collect();
     // A path on one line, however long, as people and grep look for it.
@@ -148,17 +157,29 @@ mod tests {
             groups: strings(groups).into_iter().collect(),
             requires: strings(requires),
             manifest: format!("/srv/{long}out with spaces/{id}/{id}.pp"),
-            modulepath: "/etc/puppet/modules:/srv/a dir: with 'quotes'".into(),
+            modulepath: "/etc/puppet/modules:/srv/a dir with 'quotes'".into(),
             timeout: 600,
-            test_pre: format!("sh /srv/out/{id}/pre.sh"),
-            test_post: format!("sh /srv/out/{id}/post.sh"),
+            test_pre: check(&format!("sh /srv/out/{id}/pre.sh"), None),
+            test_post: check(&format!("sh /srv/out/{id}/post.sh"), None),
+        }
+    }
+
+    fn check(cmd: &str, cwd: Option<&str>) -> TestHook {
+        TestHook {
+            cmd: cmd.into(),
+            cwd: cwd.map(str::to_string),
+            timeout: None,
         }
     }
 
     fn read(text: &str) -> TaskSet {
+        read_from(Path::new("/srv/out/tasks.yaml"), text)
+    }
+
+    fn read_from(file: &Path, text: &str) -> TaskSet {
         let mut set = TaskSet::default();
         let mut errors = Diagnostics::default();
-        parse_file(Path::new("tasks.yaml"), text, &mut set, &mut errors);
+        parse_file(file, text, &mut set, &mut errors);
         assert!(errors.0.is_empty(), "{:?}\n{text}", errors.0);
         set
     }
@@ -190,8 +211,8 @@ mod tests {
                         cwd: None,
                     }
                 );
-                assert_eq!(read.test_pre.as_ref().unwrap().cmd, written.test_pre);
-                assert_eq!(read.test_post.as_ref().unwrap().cmd, written.test_post);
+                assert_eq!(read.test_pre.as_ref(), Some(&written.test_pre));
+                assert_eq!(read.test_post.as_ref(), Some(&written.test_post));
             }
             let nova = &set.tasks[2];
             let crossing: Vec<String> = nova
@@ -216,6 +237,39 @@ mod tests {
                     assert_eq!(crossing, strings(&["database"]), "{text}");
                 }
             }
+        }
+    }
+
+    /// A split written with paths relative to its directory reads as that
+    /// directory's files wherever the directory now is.
+    #[test]
+    fn relative_paths_are_read_beside_the_descriptor() {
+        let mut task = task("nova", &["compute"], &[]);
+        task.manifest = "nova/nova.pp".into();
+        task.modulepath = "/etc/puppet/modules:vendored".into();
+        task.test_pre = check("sh pre.sh", Some("nova"));
+        let text = write_puppet_tasks("moved", Version::V2, &[task]).expect("written");
+        for (file, directory) in [
+            ("/srv/moved/tasks.yaml", "/srv/moved"),
+            ("/srv/moved/./tasks.yaml", "/srv/moved"),
+        ] {
+            let set = read_from(Path::new(file), &text);
+            let nova = &set.tasks[0];
+            assert_eq!(
+                nova.action,
+                Action::Puppet {
+                    manifest: format!("{directory}/nova/nova.pp"),
+                    modulepath: Some(format!("/etc/puppet/modules:{directory}/vendored")),
+                    cwd: None,
+                },
+                "{text}"
+            );
+            assert_eq!(
+                nova.test_pre.as_ref().and_then(|hook| hook.cwd.as_deref()),
+                Some(&*format!("{directory}/nova")),
+                "{text}"
+            );
+            assert_eq!(nova.test_post.as_ref().unwrap().cwd, None, "{text}");
         }
     }
 }

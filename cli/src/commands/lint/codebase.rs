@@ -29,7 +29,7 @@ pub fn problems(
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
     let tasks = match scope.tasks {
-        Some(file) => task_manifests(file)?,
+        Some(file) => task_manifests(file, None)?,
         None => Vec::new(),
     };
     problems_of_tasks(scope, &tasks, checks)
@@ -195,10 +195,14 @@ fn holds_modules(dir: &Path) -> bool {
     })
 }
 
-/// The Puppet tasks of a descriptor file, each manifest found as the
-/// runner finds it: absolute, or relative to the directory `granule run`
-/// runs in (tried first against the descriptor's own directory).
-fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
+/// The Puppet tasks of a descriptor file, each manifest where the runner
+/// finds it (the loader reads a relative path beside the descriptor), or
+/// with `installed` = (where the nodes find a directory, where it is here)
+/// where it is here.
+pub fn task_manifests(
+    file: &Path,
+    installed: Option<(&Path, &Path)>,
+) -> Result<Vec<TaskManifest>, String> {
     let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| {
         // The caller says `error:` once.
         let text = e.to_string();
@@ -207,21 +211,21 @@ fn task_manifests(file: &Path) -> Result<Vec<TaskManifest>, String> {
             .trim_end()
             .to_string()
     })?;
-    let base = file.parent().unwrap_or(Path::new("."));
     let mut tasks = Vec::new();
     for task in &set.tasks {
         let Action::Puppet { manifest, .. } = &task.action else {
             continue;
         };
-        let beside = base.join(manifest);
-        let path = if Path::new(manifest).is_absolute() || !beside.is_file() {
-            PathBuf::from(manifest)
-        } else {
-            beside
+        let path = match installed {
+            Some((there, here)) => match Path::new(manifest).strip_prefix(there) {
+                Ok(within) => here.join(within),
+                Err(_) => PathBuf::from(manifest),
+            },
+            None => PathBuf::from(manifest),
         };
         if !path.is_file() {
             return Err(format!(
-                "{}: task `{}`: its puppet_manifest {manifest} is not a file (looked beside the descriptor and in the current directory)",
+                "{}: task `{}`: its puppet_manifest {manifest} is not a file",
                 task.origin, task.id
             ));
         }
