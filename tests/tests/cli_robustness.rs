@@ -394,6 +394,36 @@ fn a_file_that_does_not_parse_fails_the_lint_gate() {
     assert_eq!(errors[0]["line"], line, "Puppet: {message}");
 }
 
+/// A manifest linted beside a directory of modules (the module path the
+/// lint infers around it) is not module code: it is read, and its syntax
+/// error reported, as anywhere else.
+#[test]
+fn a_broken_file_beside_modules_fails_the_lint_gate() {
+    let Some((positive, message, line)) = puppets_syntax_error("lint beside modules") else {
+        return;
+    };
+    let dir = scratch("lint_beside_modules");
+    std::fs::create_dir_all(dir.join("web/manifests")).expect("a module");
+    std::fs::write(dir.join("web/manifests/init.pp"), "class web {\n}\n").expect("written");
+    std::fs::create_dir_all(dir.join("edge")).expect("made");
+    std::fs::copy(
+        positive.join("modules/app/manifests/init.pp"),
+        dir.join("edge/bad.pp"),
+    )
+    .expect("copied");
+    let output = granule_in(&dir, &["lint", "--format", "json", "edge/bad.pp"]);
+    assert_eq!(exit_code(&output), 1, "{}", text(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    let lines: Vec<&Value> = report[0]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["check"] == "granule/syntax-error")
+        .map(|p| &p["line"])
+        .collect();
+    assert_eq!(lines, [line], "Puppet: {message}\n{report:#}");
+}
+
 /// A split of code Puppet cannot parse: an entry that does not parse is
 /// refused with each error's line (Puppet's own, from its parser), and
 /// nothing is written; a module file the tasks apply that does not parse

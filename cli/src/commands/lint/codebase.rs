@@ -54,13 +54,16 @@ pub fn problems_of_tasks(
     // Resolved per directory: a file's own path is not resolved (a
     // `readlink` per component of every file adds up on a big codebase).
     let mut resolved_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    // Whether the module path's loader reads `file`: only a module's
+    // `manifests/` is code; any other file under a directory of modules
+    // (a linted manifest beside them) is loaded as a manifest of its own.
     let mut in_modulepath = |file: &Path| {
         // As written first: a module that is a symbolic link resolves
         // elsewhere, yet the module path loads it.
         let written = without_dots(file);
         if modulepath
             .iter()
-            .any(|m| written.starts_with(without_dots(m)))
+            .any(|m| in_module_manifests(&written, &without_dots(m)))
         {
             return true;
         }
@@ -70,7 +73,7 @@ pub fn problems_of_tasks(
             .or_insert_with(|| dir.canonicalize().ok());
         resolved
             .as_ref()
-            .is_some_and(|dir| module_dirs.iter().any(|m| dir.starts_with(m)))
+            .is_some_and(|dir| module_dirs.iter().any(|m| in_module_manifests(dir, m)))
     };
     let mut manifests: Vec<PathBuf> = scope
         .files
@@ -97,6 +100,17 @@ pub fn problems_of_tasks(
     let analysis: &'static Analysis = Box::leak(Box::new(analysis));
     let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
     Ok(architecture::run(&workspace, checks))
+}
+
+/// Whether `path` (a file, or the directory holding it) lies in the
+/// `manifests/` of a module of the directory of modules `modules`.
+fn in_module_manifests(path: &Path, modules: &Path) -> bool {
+    path.strip_prefix(modules).is_ok_and(|within| {
+        within
+            .components()
+            .nth(1)
+            .is_some_and(|part| part.as_os_str() == "manifests")
+    })
 }
 
 /// A path without its `.` components (`./modules/x` is `modules/x`).
