@@ -912,6 +912,19 @@ fn collector_between_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/copied_collector: copied code refreshing an exec through
+/// a collector, borrowed by the task of a module's `deps`: that task
+/// applies the exec too.
+#[test]
+fn copied_collector_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_copied_collector",
+        "copied_collector",
+        false,
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/created_resources: settings declared through
 /// `create_resources`, their type an instance's title, a define's
 /// parameter or a literal, relayed to a service by a module's anchors.

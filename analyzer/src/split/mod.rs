@@ -591,10 +591,23 @@ pub fn split<'a>(
                 // applies it most directly (its own units, the smallest);
                 // a collector of an opened scope is where its statement's
                 // unit is.
-                let copied_at = monolith
+                let copied = monolith
                     .unit_at(&collector.collector.location)
-                    .filter(|&unit| monolith.units[unit].roles.contains(role))
-                    .map(|unit| group_of[unit]);
+                    .filter(|&unit| monolith.units[unit].roles.contains(role));
+                let copied_at = copied.map(|unit| group_of[unit]);
+                // A copied collector is also applied by the groups
+                // borrowing its statement: each must apply what it collects.
+                let borrowers: Vec<usize> = copied
+                    .map(|statement| {
+                        with_borrowed
+                            .iter()
+                            .filter(|&(&first, members)| {
+                                Some(first) != copied_at && members.contains(&statement)
+                            })
+                            .map(|(&first, _)| first)
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let here: Vec<usize> = holding
                     .get(&collector.holder)
                     .cloned()
@@ -647,19 +660,22 @@ pub fn split<'a>(
                             .insert(what);
                         continue;
                     }
-                    let a = collector_group;
-                    // Rather than one task, the collector's task applies
-                    // the resource's unit first, before its own task: the
-                    // resource changes there, with the collector, and is
-                    // applied again later, unchanged. It runs after what
-                    // that unit runs after; a cycle merges them after all.
-                    // Not with an override: applied again without it, the
-                    // resource would lose what the override set.
-                    let lendable = !collector.collector.overrides_state;
-                    if let Some(edge) = collect_edge(semantic, collector).filter(|_| lendable) {
-                        if borrowed[a].insert(unit) {
-                            changed = true;
-                            borrowing.push(Borrow {
+                    let appliers = borrowers.iter().copied().filter(|&borrower| {
+                        borrower != home && !with_borrowed[&borrower].contains(&unit)
+                    });
+                    for a in std::iter::once(collector_group).chain(appliers) {
+                        // Rather than one task, the collector's task applies
+                        // the resource's unit first, before its own task: the
+                        // resource changes there, with the collector, and is
+                        // applied again later, unchanged. It runs after what
+                        // that unit runs after; a cycle merges them after all.
+                        // Not with an override: applied again without it, the
+                        // resource would lose what the override set.
+                        let lendable = !collector.collector.overrides_state;
+                        if let Some(edge) = collect_edge(semantic, collector).filter(|_| lendable) {
+                            if borrowed[a].insert(unit) {
+                                changed = true;
+                                borrowing.push(Borrow {
                                 unit,
                                 by: a,
                                 units: [monolith.units[unit].label(), monolith.units[a].label()],
@@ -670,29 +686,30 @@ pub fn split<'a>(
                                 hub: collector.collector.holder.label(),
                                 relayed: false,
                             });
-                            let inherited: Vec<Order> = orders
-                                .iter()
-                                .filter(|o| o.then == unit && o.first != a)
-                                .map(|o| Order { then: a, ..*o })
-                                .collect();
-                            orders.extend(inherited);
-                            orders.push(Order {
-                                first: a,
-                                then: unit,
-                                edge,
-                                certain: true,
+                                let inherited: Vec<Order> = orders
+                                    .iter()
+                                    .filter(|o| o.then == unit && o.first != a)
+                                    .map(|o| Order { then: a, ..*o })
+                                    .collect();
+                                orders.extend(inherited);
+                                orders.push(Order {
+                                    first: a,
+                                    then: unit,
+                                    edge,
+                                    certain: true,
+                                });
+                            }
+                            continue;
+                        }
+                        if sets.union(a, home) {
+                            changed = true;
+                            merges.push(Merge {
+                                units: [monolith.units[a].label(), monolith.units[unit].label()],
+                                reason: format!("{why}; it collects from {what} on role {role}"),
+                                location: collector.collector.location.clone(),
+                                hub: collector.collector.holder.label(),
                             });
                         }
-                        continue;
-                    }
-                    if sets.union(a, home) {
-                        changed = true;
-                        merges.push(Merge {
-                            units: [monolith.units[a].label(), monolith.units[unit].label()],
-                            reason: format!("{why}; it collects from {what} on role {role}"),
-                            location: collector.collector.location.clone(),
-                            hub: collector.collector.holder.label(),
-                        });
                     }
                 }
             }
