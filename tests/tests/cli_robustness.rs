@@ -480,19 +480,36 @@ fn a_split_of_code_that_does_not_parse_says_where() {
 }
 
 /// An `--entry` naming nothing: a path that does not exist is not taken
-/// for a class, and a misspelt class gets the nearest class defined.
+/// for a class, a misspelt class gets the nearest class defined, and a
+/// define is not taken for a class.
 #[test]
 fn a_split_entry_naming_nothing_says_what_is_there() {
-    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
     let dir = scratch("split_entry_naming_nothing");
-    for (entry, says) in [
-        ("site/nothere.pp", "--entry site/nothere.pp: no such file"),
+    let fixture = |name: &str| {
+        repo_root()
+            .join("fixtures/split")
+            .join(name)
+            .join("modules")
+    };
+    for (modules, entry, says) in [
         (
+            fixture("class_variables"),
+            "app::file",
+            "--entry app::file: a define (",
+        ),
+        (
+            fixture("entry_inherited"),
+            "site/nothere.pp",
+            "--entry site/nothere.pp: no such file",
+        ),
+        (
+            fixture("entry_inherited"),
             "queue::servise",
             "--entry queue::servise: no class of that name on the module path; did you mean \
              `queue::service`?",
         ),
         (
+            fixture("entry_inherited"),
             "zzz",
             "--entry zzz: no class of that name in the 1 module of the module path",
         ),

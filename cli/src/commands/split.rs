@@ -287,9 +287,17 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
 /// (or one whose file does not parse, which the split reports).
 fn known_class(analysis: &Analysis, name: &str) -> Result<(), String> {
     let codebase = &analysis.codebase;
-    if codebase.find(name, DefinitionKind::Class).is_some()
-        || codebase.autoloaded_file(name).is_some()
-    {
+    if codebase.find(name, DefinitionKind::Class).is_some() {
+        return Ok(());
+    }
+    if let Some(define) = codebase.find(name, DefinitionKind::Define) {
+        return Err(format!(
+            "--entry {name}: a define ({}), not a class; an entry is a class or a manifest: \
+             give a manifest declaring its instances (`{name} {{ 'x': }}`)",
+            define.location
+        ));
+    }
+    if codebase.autoloaded_file(name).is_some() {
         return Ok(());
     }
     if name.contains('/') || name.ends_with(".pp") {
