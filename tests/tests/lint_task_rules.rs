@@ -322,3 +322,70 @@ fn the_tasks_granule_split_cuts_trip_neither_check() {
         "{found:#?}"
     );
 }
+
+/// Fuel's descriptors name each manifest where the nodes find it, under
+/// their module path (`/etc/puppet/modules/osnailyfacter/modular/...`,
+/// `puppet_modules: /etc/puppet/modules`): linted with `--modulepath`
+/// holding that tree, the tasks of the `cross-task-reference` fixture
+/// moved into such a layout give the findings they give in place.
+#[test]
+fn fuel_style_manifest_paths_are_found_under_the_module_path() {
+    let fixture = repo_root().join("fixtures/lint-architecture/cross-task-reference/positive");
+    let in_place: Vec<(String, u64, u64)> = lint(
+        &fixture,
+        &fixture.join("tasks.yaml"),
+        ".",
+        CROSS_TASK_REFERENCE,
+    )
+    .into_iter()
+    .map(|found| (file_name(&found.file), found.line, found.column))
+    .collect();
+    assert!(!in_place.is_empty(), "the positive fixture has findings");
+
+    let dir = scratch("lint_fuel_style_paths");
+    let modular = dir.join("tree/deployment/modular");
+    let mut descriptors = String::new();
+    for (id, requires) in [("database", "[]"), ("keystone", "[database]")] {
+        std::fs::create_dir_all(modular.join(id)).expect("a task directory");
+        let manifest = format!("{id}/{id}.pp");
+        std::fs::copy(fixture.join(&manifest), modular.join(&manifest)).expect("copied");
+        descriptors.push_str(&format!(
+            "- id: {id}\n  type: puppet\n  version: 2.0.0\n  groups: [controller]\n  \
+             requires: {requires}\n  parameters:\n    \
+             puppet_manifest: /etc/puppet/modules/deployment/modular/{manifest}\n    \
+             puppet_modules: /etc/puppet/modules\n    timeout: 600\n"
+        ));
+    }
+    let tasks = modular.join("tasks.yaml");
+    std::fs::write(&tasks, descriptors).expect("tasks.yaml written");
+    let modulepath = format!(
+        "{}:{}",
+        dir.join("tree").display(),
+        fixture.join("modules").display()
+    );
+    let tasks_arg = tasks.to_str().expect("UTF-8");
+    let moved: Vec<(String, u64, u64)> = lint_problems(
+        &dir,
+        &[
+            "--modulepath",
+            &modulepath,
+            "--tasks",
+            tasks_arg,
+            "tree/deployment/modular",
+        ],
+        CROSS_TASK_REFERENCE,
+    )
+    .into_iter()
+    .map(|found| (file_name(&found.file), found.line, found.column))
+    .collect();
+    assert_eq!(
+        moved.into_iter().collect::<BTreeSet<_>>(),
+        in_place.into_iter().collect::<BTreeSet<_>>()
+    );
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

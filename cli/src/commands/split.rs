@@ -267,6 +267,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         args.install_dir
             .as_deref()
             .map(|dir| (dir, args.out.as_path())),
+        &modules.code.modulepath,
     )?;
     failures.extend(task_problems(
         &args.out, &tasks, modules, &guards, &monolith,

@@ -29,10 +29,19 @@ pub fn problems(
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
     let tasks = match scope.tasks {
-        Some(file) => task_manifests(file, None)?,
+        Some(file) => task_manifests(file, None, &modulepath_of(scope))?,
         None => Vec::new(),
     };
     problems_of_tasks(scope, &tasks, checks)
+}
+
+/// The module path given, or the one around the linted paths.
+fn modulepath_of(scope: &Scope) -> Vec<PathBuf> {
+    if scope.modulepath.is_empty() {
+        infer_modulepath(scope.paths)
+    } else {
+        scope.modulepath.to_vec()
+    }
 }
 
 /// The architecture checks' problems, by file, with `tasks` standing for
@@ -42,11 +51,7 @@ pub fn problems_of_tasks(
     tasks: &[TaskManifest],
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
-    let modulepath = if scope.modulepath.is_empty() {
-        infer_modulepath(scope.paths)
-    } else {
-        scope.modulepath.to_vec()
-    };
+    let modulepath = modulepath_of(scope);
     let module_dirs: Vec<PathBuf> = modulepath
         .iter()
         .filter_map(|d| d.canonicalize().ok())
@@ -210,12 +215,15 @@ fn holds_modules(dir: &Path) -> bool {
 }
 
 /// The Puppet tasks of a descriptor file, each manifest where the runner
-/// finds it (the loader reads a relative path beside the descriptor), or
-/// with `installed` = (where the nodes find a directory, where it is here)
-/// where it is here.
+/// finds it (the loader reads a relative path beside the descriptor); with
+/// `installed` = (where the nodes find a directory, where it is here),
+/// where it is here. A manifest named under the task's own
+/// `puppet_modules`, as Fuel names them (`/etc/puppet/modules/...`), and
+/// not on this machine is looked for in `modulepath`.
 pub fn task_manifests(
     file: &Path,
     installed: Option<(&Path, &Path)>,
+    modulepath: &[PathBuf],
 ) -> Result<Vec<TaskManifest>, String> {
     let set = descriptor::load(&[file.to_path_buf()]).map_err(|e| {
         // The caller says `error:` once.
@@ -227,22 +235,43 @@ pub fn task_manifests(
     })?;
     let mut tasks = Vec::new();
     for task in &set.tasks {
-        let Action::Puppet { manifest, .. } = &task.action else {
+        let Action::Puppet {
+            manifest,
+            modulepath: on_node,
+            ..
+        } = &task.action
+        else {
             continue;
         };
-        let path = match installed {
-            Some((there, here)) => match Path::new(manifest).strip_prefix(there) {
-                Ok(within) => here.join(within),
-                Err(_) => PathBuf::from(manifest),
-            },
-            None => PathBuf::from(manifest),
-        };
-        if !path.is_file() {
+        let written = Path::new(manifest);
+        let moved =
+            installed.and_then(|(there, here)| Some(here.join(written.strip_prefix(there).ok()?)));
+        let in_modules = on_node
+            .iter()
+            .flat_map(|entries| entries.split(':'))
+            .filter(|entry| !entry.is_empty())
+            .filter_map(|entry| written.strip_prefix(entry).ok())
+            .flat_map(|within| modulepath.iter().map(move |dir| dir.join(within)));
+        let Some(path) = moved
+            .into_iter()
+            .chain([written.to_path_buf()])
+            .chain(in_modules)
+            .find(|path| path.is_file())
+        else {
+            let looked = match on_node {
+                Some(modules) if !modulepath.is_empty() => format!(
+                    " (nor, below its puppet_modules {modules}, in the module path {})",
+                    std::env::join_paths(modulepath)
+                        .map(|joined| joined.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
             return Err(format!(
-                "{}: task `{}`: its puppet_manifest {manifest} is not a file",
+                "{}: task `{}`: its puppet_manifest {manifest} is not a file{looked}",
                 task.origin, task.id
             ));
-        }
+        };
         let mut after: Vec<String> = task.requires.clone();
         for cross in &task.cross_depends {
             after.extend(
