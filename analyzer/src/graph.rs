@@ -586,6 +586,15 @@ fn case_exclusive(
             (Values::In(one), Values::NotIn(two)) => {
                 one.iter().all(|v| two.iter().any(|w| same(v, w)))
             }
+            // `==` ignores case, `=~` does not: exclusive only when no
+            // spelling of the strings matches.
+            (Values::In(one), Values::Matching(pattern)) => {
+                regex::Regex::new(&format!("(?im){pattern}")).is_ok_and(|matching| {
+                    one.iter().all(|value| {
+                        unquoted(value) != *value && !matching.is_match(unquoted(value))
+                    })
+                })
+            }
             _ => false,
         }
 }
@@ -672,10 +681,12 @@ fn unwrapped(part: &str) -> Option<&str> {
     Some(inner)
 }
 
-/// The values a `case` guard lets its test take, or all but.
+/// The values a `case` guard lets its test take, or all but, or those a
+/// regular expression matches.
 enum Values<'a> {
     In(Vec<&'a str>),
     NotIn(Vec<&'a str>),
+    Matching(&'a str),
 }
 
 /// A `case` guard's test and values: `t == 'a'`, `t in ['a', 'b']`,
@@ -684,6 +695,10 @@ enum Values<'a> {
 /// whatever their values, so any two different values count as exclusive;
 /// `None` for a test joining others (`a or b == 'c'`).
 fn case_values(guard: &str) -> Option<(&str, Values<'_>)> {
+    if let Some((test, pattern)) = guard.split_once(" =~ ") {
+        let pattern = pattern.strip_prefix('/')?.strip_suffix('/')?;
+        return is_one_value(test).then_some((test, Values::Matching(pattern)));
+    }
     let (test, values) = if let Some((test, values)) = guard.split_once(" not in ") {
         (test, Values::NotIn(case_list(values)?))
     } else if let Some((test, values)) = guard.split_once(" in ") {
@@ -694,7 +709,9 @@ fn case_values(guard: &str) -> Option<(&str, Values<'_>)> {
         let (test, value) = guard.split_once(" == ")?;
         (test, Values::In(vec![value]))
     };
-    let (Values::In(list) | Values::NotIn(list)) = &values;
+    let (Values::In(list) | Values::NotIn(list)) = &values else {
+        return None;
+    };
     (is_one_value(test) && list.iter().all(|value| is_one_value(value))).then_some((test, values))
 }
 
@@ -830,6 +847,28 @@ mod tests {
         ]));
         // A test joining others tells nothing of one variable's value.
         assert!(!exclusive(&["$a == 'x' or $b == 'y'", "$a == 'z'"]));
+    }
+
+    #[test]
+    fn a_value_a_pattern_cannot_match_is_exclusive_with_it() {
+        let ha = "$s['mode'] =~ /^(ha|ha_compact)$/";
+        assert!(exclusive(&["$s['mode'] == \"singlenode\"", ha]));
+        assert!(exclusive(&[
+            ha,
+            "$s['mode'] in ['multinode', 'singlenode']"
+        ]));
+        assert!(!exclusive(&["$s['mode'] == 'ha_compact'", ha]));
+        // `==` ignores case, so 'HA' may be the 'ha' the pattern matches.
+        assert!(!exclusive(&["$s['mode'] == 'HA'", ha]));
+        // Not a string (a variable's value), another test, or a pattern
+        // Rust's engine does not read: nothing known.
+        assert!(!exclusive(&["$s['mode'] == $other", ha]));
+        assert!(!exclusive(&["$t == 'singlenode'", ha]));
+        assert!(!exclusive(&[
+            "$s['mode'] == 'x'",
+            "$s['mode'] =~ /(?<=a)b/"
+        ]));
+        assert!(!exclusive(&["$s['mode'] != 'ha'", ha]));
     }
 
     #[test]
