@@ -695,6 +695,24 @@ enum Values<'a> {
 /// whatever their values, so any two different values count as exclusive;
 /// `None` for a test joining others (`a or b == 'c'`).
 fn case_values(guard: &str) -> Option<(&str, Values<'_>)> {
+    // `t == 'a' or t == 'b'`, as a `case` option listing two values reads.
+    let alternatives = disjuncts(guard);
+    if alternatives.len() > 1 {
+        let mut tested = None;
+        let mut all = Vec::new();
+        for alternative in alternatives {
+            let alternative = unwrapped(alternative).unwrap_or(alternative).trim();
+            let (test, Values::In(values)) = case_values(alternative)? else {
+                return None;
+            };
+            if tested.is_some_and(|first| first != test) {
+                return None;
+            }
+            tested = Some(test);
+            all.extend(values);
+        }
+        return Some((tested?, Values::In(all)));
+    }
     if let Some((test, pattern)) = guard.split_once(" =~ ") {
         let pattern = pattern.strip_prefix('/')?.strip_suffix('/')?;
         return is_one_value(test).then_some((test, Values::Matching(pattern)));
@@ -869,6 +887,12 @@ mod tests {
             "$s['mode'] =~ /(?<=a)b/"
         ]));
         assert!(!exclusive(&["$s['mode'] != 'ha'", ha]));
+        // A `case` option of two values.
+        let simple = "($s['mode'] == 'singlenode') or ($s['mode'] == 'multinode')";
+        assert!(exclusive(&[simple, ha]));
+        assert!(exclusive(&[simple, "$s['mode'] == 'ha'"]));
+        assert!(!exclusive(&[simple, "$s['mode'] == 'multinode'"]));
+        assert!(!exclusive(&["($s['mode'] == 'single') or ($t == 'x')", ha]));
     }
 
     #[test]

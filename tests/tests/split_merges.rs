@@ -922,3 +922,51 @@ fn a_plan_file_acts_and_says_what_it_names_nothing() {
     }
     assert_eq!(task_classes(&report), task_classes(&unplanned));
 }
+
+/// fixtures/split/fuel_like's site.pp dispatches on the deployment mode:
+/// split without `--assume`, every mode's code is split together, which
+/// the split says on stderr and in report.md with the option to give; with
+/// it, nothing is said.
+#[test]
+fn a_case_no_role_or_assumption_decides_is_named_with_what_to_give() {
+    let role = ["--role-var", "$::settings['role']"];
+    let test = "split_fuel_like_undecided_mode";
+    let out = scratch(test).join("split");
+    let stderr = split_into("fuel_like", &role, &out);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("is decided by no role and no --assume"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    for says in [
+        "manifests/site.pp:29:8: `case $::settings['deployment_mode']`",
+        "'singlenode', 'multinode'; /^(ha|ha_compact)$/",
+        "--assume \"$::settings['deployment_mode']=VALUE\"",
+    ] {
+        assert!(
+            warnings[0].contains(says),
+            "{says:?} not in {}",
+            warnings[0]
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        report.lines().any(|line| {
+            line.starts_with("- `case $::settings['deployment_mode']` (")
+                && line.ends_with(
+                    "fuel_like/manifests/site.pp:29:8): 'singlenode', 'multinode'; \
+                     /^(ha|ha_compact)$/",
+                )
+        }),
+        "{report}"
+    );
+
+    let assumed = [
+        role[0],
+        role[1],
+        "--assume",
+        "$::settings['deployment_mode']=ha",
+    ];
+    let stderr = split_into("fuel_like", &assumed, &scratch(test).join("assumed"));
+    assert!(!stderr.contains("decided by no role"), "{stderr}");
+}

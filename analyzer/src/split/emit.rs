@@ -1410,6 +1410,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
             }))
             .collect::<Vec<_>>(),
         "pruned": proposal.pruned,
+        "undecided": proposal.undecided,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
         "borrows": proposal.borrows,
@@ -1510,6 +1511,18 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             out,
             "\n{} on no role under these assumptions: left out.",
             counted(proposal.pruned.len(), "statement runs", "statements run")
+        );
+    }
+    if !proposal.undecided.is_empty() {
+        out.push_str("\nDecided by no role and no assumption, so every option is split and tasks mix options no node runs together (give `--role-var EXPR` if it is the node's role, else `--assume EXPR=VALUE`):\n\n");
+    }
+    for case in &proposal.undecided {
+        let _ = writeln!(
+            out,
+            "- `case {}` ({}): {}",
+            case.test,
+            sources.at(&case.location),
+            case.options.join("; ")
         );
     }
     out.push_str("\n## Opened classes\n\nA class is opened (its statements become units, its parameters and variables data of the `globals` task) when it has at least two class declarations and class declarations and define instances are two thirds of what it declares, unless something would break. The plan file's `open` and `keep` decide otherwise.\n\n");

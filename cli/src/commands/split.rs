@@ -227,6 +227,19 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             miss.key, miss.entry
         );
     }
+    for case in &proposal.undecided {
+        eprintln!(
+            "warning: {}: `case {}` is decided by no role and no --assume: the code of its \
+             options ({}) is split together, into tasks mixing branches no node runs \
+             together; give --role-var \"{}\" if it is the node's role, else --assume \
+             \"{}=VALUE\" with the deployment's value",
+            case.location,
+            case.test,
+            case.options.join("; "),
+            case.test,
+            case.test
+        );
+    }
     for finding in syntax_errors_reached(&proposal, analysis) {
         eprintln!(
             "warning: {}: {}: Puppet fails every catalog loading this file, the monolith's and its tasks'; fix it",
