@@ -532,22 +532,29 @@ fn a_split_entry_naming_nothing_says_what_is_there() {
     }
 }
 
+/// `granule split` of a site.pp written in `dir` including `queue`
+/// (fixtures/split/entry_inherited); the caller adds the other arguments.
+fn queue_split(dir: &Path) -> Command {
+    let entry = dir.join("site.pp");
+    std::fs::write(&entry, "include queue\n").expect("site.pp written");
+    let mut command = Command::new(granule());
+    command
+        .arg("split")
+        .arg("--modulepath")
+        .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
+        .arg("--entry")
+        .arg(entry);
+    command
+}
+
 /// OUT: a re-run replaces what an earlier split left there (a task it no
 /// longer has included); a directory holding anything else, or a file, is
 /// refused and left as it was.
 #[test]
 fn a_split_replaces_an_earlier_one_and_nothing_else() {
-    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
     let dir = scratch("split_output_directory");
-    let entry = dir.join("site.pp");
-    std::fs::write(&entry, "include queue\n").expect("site.pp written");
     let split = |out: &Path| {
-        Command::new(granule())
-            .arg("split")
-            .arg("--modulepath")
-            .arg(&modules)
-            .arg("--entry")
-            .arg(&entry)
+        queue_split(&dir)
             .arg("-o")
             .arg(out)
             .output()
@@ -586,17 +593,9 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
 /// refused, since nothing says what it would be relative to.
 #[test]
 fn a_split_for_another_install_dir_names_it_and_verifies() {
-    let modules = repo_root().join("fixtures/split/entry_inherited/modules");
     let dir = scratch("split_install_dir");
-    let entry = dir.join("site.pp");
-    std::fs::write(&entry, "include queue\n").expect("site.pp written");
     let split = |install_dir: &str| {
-        Command::new(granule())
-            .arg("split")
-            .arg("--modulepath")
-            .arg(&modules)
-            .arg("--entry")
-            .arg(&entry)
+        queue_split(&dir)
             .args(["--install-dir", install_dir, "--verify", "-o"])
             .arg(dir.join("out"))
             .output()
