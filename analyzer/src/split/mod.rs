@@ -207,84 +207,7 @@ pub struct Proposal<'a> {
     pub plan_misses: Vec<PlanMiss>,
     /// The `case` statements the split code dispatches on that no role or
     /// assumption decides: their options are split together.
-    pub undecided: Vec<Undecided>,
-}
-
-/// A `case` whose options declare classes or instances, decided by no role
-/// and no `--assume` (Fuel's `case $::fuel_settings['deployment_mode']`):
-/// every option's code is split, and tasks mix options that never run on
-/// one node.
-#[derive(Debug, Clone, Serialize)]
-pub struct Undecided {
-    /// Where its test is written.
-    pub location: Location,
-    pub test: String,
-    /// The options under which the split code stands (`default` for the
-    /// default branch).
-    pub options: Vec<String>,
-}
-
-/// The `case` statements of the entry manifests (`entry_files`) `units`
-/// stand under that `truths` (per unit, per guard, per role) leave
-/// undecided on every role, where two options or more declare classes or
-/// instances. (A class's own `case`, on its parameters, is decided by the
-/// data at run time, in each task as in the monolith.)
-fn undecided_cases(
-    files: &[crate::index::SourceFile],
-    entry_files: &HashSet<usize>,
-    units: &[units::Unit],
-    truths: &[Vec<Vec<Option<bool>>>],
-) -> Vec<Undecided> {
-    let mut options: BTreeMap<(usize, u32), (Location, String, BTreeSet<String>)> = BTreeMap::new();
-    for (unit, truth) in units.iter().zip(truths) {
-        if !matches!(unit.kind, UnitKind::Class(_) | UnitKind::Instance { .. }) {
-            continue;
-        }
-        for (guard, per_role) in unit.guards.iter().zip(truth) {
-            let units::GuardKind::Case {
-                test,
-                values,
-                default,
-                ..
-            } = &guard.kind
-            else {
-                continue;
-            };
-            if !entry_files.contains(&guard.file) || per_role.iter().any(Option::is_some) {
-                continue;
-            }
-            let file = &files[guard.file];
-            let option = if *default {
-                "default".to_string()
-            } else {
-                values
-                    .iter()
-                    .map(|value| file.text(value.span))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            options
-                .entry((guard.file, test.span.start))
-                .or_insert_with(|| {
-                    (
-                        file.location(test.span),
-                        file.text(test.span).to_string(),
-                        BTreeSet::new(),
-                    )
-                })
-                .2
-                .insert(option);
-        }
-    }
-    options
-        .into_values()
-        .filter(|(_, _, options)| options.len() > 1)
-        .map(|(location, test, options)| Undecided {
-            location,
-            test,
-            options: options.into_iter().collect(),
-        })
-        .collect()
+    pub undecided: Vec<units::Undecided>,
 }
 
 /// A plan file entry naming nothing of the split.
@@ -515,7 +438,7 @@ pub fn split<'a>(
         }
     }
     let truths = kept_truths;
-    let undecided = undecided_cases(files, &entry_files, &monolith.units, &truths);
+    let undecided = units::undecided_cases(files, &entry_files, &monolith.units, &truths);
     for (relationship, roles) in monolith.relationships.iter_mut().zip(relationship_roles) {
         relationship.roles = roles;
     }

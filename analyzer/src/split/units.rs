@@ -9,7 +9,8 @@ use crate::extract::literal_string as literal;
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
-use std::collections::BTreeSet;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// The scope a statement is written in: the entry's top scope (and its
 /// nodes), or the body of a class the split opened.
@@ -1079,4 +1080,81 @@ mod tests {
         assert!(!same_expression("$x", "$y"));
         assert!(!same_expression("$x", "$xy"));
     }
+}
+
+/// A `case` whose options declare classes or instances, decided by no role
+/// and no `--assume` (Fuel's `case $::fuel_settings['deployment_mode']`):
+/// every option's code is split, and tasks mix options that never run on
+/// one node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Undecided {
+    /// Where its test is written.
+    pub location: Location,
+    pub test: String,
+    /// The options under which the split code stands (`default` for the
+    /// default branch).
+    pub options: Vec<String>,
+}
+
+/// The `case` statements of the entry manifests (`entry_files`) `units`
+/// stand under that `truths` (per unit, per guard, per role) leave
+/// undecided on every role, where two options or more declare classes or
+/// instances. (A class's own `case`, on its parameters, is decided by the
+/// data at run time, in each task as in the monolith.)
+pub fn undecided_cases(
+    files: &[SourceFile],
+    entry_files: &HashSet<usize>,
+    units: &[Unit],
+    truths: &[Vec<Vec<Option<bool>>>],
+) -> Vec<Undecided> {
+    let mut options: BTreeMap<(usize, u32), (Location, String, BTreeSet<String>)> = BTreeMap::new();
+    for (unit, truth) in units.iter().zip(truths) {
+        if !matches!(unit.kind, UnitKind::Class(_) | UnitKind::Instance { .. }) {
+            continue;
+        }
+        for (guard, per_role) in unit.guards.iter().zip(truth) {
+            let GuardKind::Case {
+                test,
+                values,
+                default,
+                ..
+            } = &guard.kind
+            else {
+                continue;
+            };
+            if !entry_files.contains(&guard.file) || per_role.iter().any(Option::is_some) {
+                continue;
+            }
+            let file = &files[guard.file];
+            let option = if *default {
+                "default".to_string()
+            } else {
+                values
+                    .iter()
+                    .map(|value| file.text(value.span))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            options
+                .entry((guard.file, test.span.start))
+                .or_insert_with(|| {
+                    (
+                        file.location(test.span),
+                        file.text(test.span).to_string(),
+                        BTreeSet::new(),
+                    )
+                })
+                .2
+                .insert(option);
+        }
+    }
+    options
+        .into_values()
+        .filter(|(_, _, options)| options.len() > 1)
+        .map(|(location, test, options)| Undecided {
+            location,
+            test,
+            options: options.into_iter().collect(),
+        })
+        .collect()
 }
