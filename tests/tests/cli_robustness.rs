@@ -588,6 +588,60 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 }
 
+/// A value `--assume` gives that no option of a `case` on it takes (a
+/// misspelt mode) leaves all that code out: the split says so, with the
+/// options it has, rather than writing a near-empty split silently.
+#[test]
+fn an_assumed_value_no_case_option_takes_is_named() {
+    let dir = scratch("split_unmatched_assumption");
+    let entry = dir.join("site.pp");
+    std::fs::write(
+        &entry,
+        "case $::settings['mode'] {\n  'ha': { include queue }\n  /^single/: { include queue }\n}\n",
+    )
+    .expect("site.pp written");
+    let split = |mode: &str| {
+        Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
+            .arg("--entry")
+            .arg(&entry)
+            .arg("--assume")
+            .arg(format!("$::settings['mode']={mode}"))
+            .arg("-o")
+            .arg(dir.join(mode))
+            .output()
+            .expect("granule runs")
+    };
+    let output = split("h-a");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(
+            "site.pp:1:6: `case $::settings['mode']` has no option for `h-a`, the value \
+             --assume gives it, and no default: all its code is left out; its options are \
+             'ha', /^single/: check the value"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    let report = std::fs::read_to_string(dir.join("h-a/report.md")).expect("report.md");
+    assert!(
+        report.contains("has no option for the value assumed"),
+        "{report}"
+    );
+
+    for taken in ["ha", "single-node"] {
+        let output = split(taken);
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+        assert!(
+            !text(&output.stderr).contains("no option"),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
+
 /// `--install-dir`: tasks.yaml names the files where the nodes find them,
 /// and `--verify` reads them where they were written; a relative one is
 /// refused, since nothing says what it would be relative to.

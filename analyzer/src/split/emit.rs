@@ -1513,6 +1513,15 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             counted(proposal.pruned.len(), "statement runs", "statements run")
         );
     }
+    for case in &proposal.monolith.unmatched {
+        let _ = writeln!(
+            out,
+            "\n`case {}` ({}) has no option for the value assumed and no default: all its code is left out (its options: {}).",
+            case.test,
+            sources.at(&case.location),
+            case.options.join(", ")
+        );
+    }
     if !proposal.undecided.is_empty() {
         out.push_str("\nDecided by no role and no assumption, so every option is split and tasks mix options no node runs together (give `--role-var EXPR` if it is the node's role, else `--assume EXPR=VALUE`):\n\n");
     }

@@ -286,6 +286,20 @@ pub struct Monolith<'a> {
     /// Class declarations whose class is named at run time (`include
     /// "role::${facts['role']}"`): kept whole, in one unit.
     pub computed: Vec<Computed>,
+    /// `case` statements on an assumed expression with no option for its
+    /// value: all their code is left out.
+    pub unmatched: Vec<Unmatched>,
+}
+
+/// A `case` whose test `--assume` gives a value none of its options takes
+/// (and that has no `default`): a misspelt value leaves out all its code.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unmatched {
+    pub location: crate::model::Location,
+    /// Its test, as written.
+    pub test: String,
+    /// Its options, as written.
+    pub options: Vec<String>,
 }
 
 /// A class declaration naming its class with an expression.
@@ -482,6 +496,9 @@ impl<'a, 'o> Collector<'a, 'o> {
                 self.opener.prune(source.path.clone(), start, end);
             }
         }
+        if let (ExprKind::Case { test, options }, true) = (&statement.kind, possible.is_empty()) {
+            self.note_unmatched(test, options);
+        }
         for (guard, body) in possible {
             self.guards.push(guard);
             self.statements(body);
@@ -656,6 +673,37 @@ impl<'a, 'o> Collector<'a, 'o> {
 
     /// Whether a guard may hold on a run of one of the roles given (or,
     /// without roles, under the assumptions).
+    /// A `case` on an assumed expression none of whose options holds.
+    fn note_unmatched(&mut self, test: &Expr, options: &[granule_parser::CaseOption]) {
+        let source = self.source();
+        let text = source.text(test.span);
+        if !self
+            .assumptions
+            .iter()
+            .any(|(assumed, _)| same_expression(text, assumed))
+        {
+            return;
+        }
+        let location = source.location(test.span);
+        if self
+            .monolith
+            .unmatched
+            .iter()
+            .any(|u| u.location == location)
+        {
+            return;
+        }
+        self.monolith.unmatched.push(Unmatched {
+            location,
+            test: text.to_string(),
+            options: options
+                .iter()
+                .flat_map(|option| &option.values)
+                .map(|value| source.text(value.span).to_string())
+                .collect(),
+        });
+    }
+
     fn may_hold(&self, guard: &Guard<'a>) -> bool {
         let evaluator = Evaluator::new(self.files, &self.monolith, self.role_var, self.assumptions);
         if self.roles.is_empty() || self.role_var.is_none() {

@@ -9,7 +9,7 @@ use granule_analyzer::model::{DefinitionKind, Finding, SYNTAX_ERROR};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, Output};
 use granule_analyzer::split::plan::Plan;
-use granule_analyzer::split::units::UnitKind;
+use granule_analyzer::split::units::{same_expression, UnitKind};
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry, LoadedModules};
 use granule_executor::catalog::closest;
@@ -225,6 +225,20 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!(
             "warning: plan file: {} `{}` names nothing in this split, and is ignored; {hint}",
             miss.key, miss.entry
+        );
+    }
+    for case in &proposal.monolith.unmatched {
+        let given = options
+            .assumptions
+            .iter()
+            .find(|(expr, _)| same_expression(&case.test, expr))
+            .map_or("", |(_, value)| value.as_str());
+        eprintln!(
+            "warning: {}: `case {}` has no option for `{given}`, the value --assume gives it, \
+             and no default: all its code is left out; its options are {}: check the value",
+            case.location,
+            case.test,
+            case.options.join(", ")
         );
     }
     for case in &proposal.undecided {
