@@ -630,6 +630,18 @@ fn an_assumed_value_no_case_option_takes_is_named() {
         report.contains("has no option for the value assumed"),
         "{report}"
     );
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("h-a/report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(
+        json["unmatched"][0]["test"], "$::settings['mode']",
+        "{json:#}"
+    );
+    assert_eq!(
+        json["unmatched"][0]["options"],
+        serde_json::json!(["'ha'", "/^single/"])
+    );
 
     for taken in ["ha", "single-node"] {
         let output = split(taken);

@@ -1411,6 +1411,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
             .collect::<Vec<_>>(),
         "pruned": proposal.pruned,
         "undecided": proposal.undecided,
+        "unmatched": proposal.monolith.unmatched,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
         "borrows": proposal.borrows,

@@ -28,11 +28,17 @@ pub fn problems(
     scope: &Scope,
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
+    // Inferred once (it reads directories), for the tasks and the analysis.
+    let modulepath = modulepath_of(scope);
+    let scope = Scope {
+        modulepath: &modulepath,
+        ..*scope
+    };
     let tasks = match scope.tasks {
-        Some(file) => task_manifests(file, None, &modulepath_of(scope))?,
+        Some(file) => task_manifests(file, None, &modulepath)?,
         None => Vec::new(),
     };
-    problems_of_tasks(scope, &tasks, checks)
+    problems_of_tasks(&scope, &tasks, checks)
 }
 
 /// The module path given, or the one around the linted paths.
