@@ -601,18 +601,11 @@ fn an_assumed_value_no_case_option_takes_is_named() {
     )
     .expect("site.pp written");
     let split = |mode: &str| {
-        Command::new(granule())
-            .arg("split")
-            .arg("--modulepath")
-            .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
-            .arg("--entry")
-            .arg(&entry)
-            .arg("--assume")
-            .arg(format!("$::settings['mode']={mode}"))
-            .arg("-o")
-            .arg(dir.join(mode))
-            .output()
-            .expect("granule runs")
+        split_assuming(
+            &entry,
+            &format!("$::settings['mode']={mode}"),
+            &dir.join(mode),
+        )
     };
     let output = split("h-a");
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
@@ -652,6 +645,68 @@ fn an_assumed_value_no_case_option_takes_is_named() {
             text(&output.stderr)
         );
     }
+}
+
+/// A split of the queue-only `entry` under one `--assume`.
+fn split_assuming(entry: &Path, assumption: &str, out: &Path) -> std::process::Output {
+    Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
+        .arg("--entry")
+        .arg(entry)
+        .arg("--assume")
+        .arg(assumption)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("granule runs")
+}
+
+/// An `--assume` expression no manifest writes (a misspelt key) decides
+/// nothing: the split says so, with the expression the code writes that
+/// comes nearest, instead of splitting every mode together in silence.
+#[test]
+fn an_assumed_expression_no_manifest_writes_is_named() {
+    let dir = scratch("split_unused_assumption");
+    let entry = dir.join("site.pp");
+    std::fs::write(
+        &entry,
+        "case $::settings['mode'] {\n  'ha': { include queue }\n  default: { include queue }\n}\n",
+    )
+    .expect("site.pp written");
+    let output = split_assuming(&entry, "$::settings['node']=ha", &dir.join("typo"));
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(
+            "warning: --assume `$::settings['node']`: no manifest on the module path writes \
+             this expression, so it decides nothing; did you mean `$::settings['mode']`?"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    let report = std::fs::read_to_string(dir.join("typo/report.md")).expect("report.md");
+    assert!(
+        report.contains("- `$::settings['node']` is `ha` (no manifest writes this expression"),
+        "{report}"
+    );
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("typo/report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(
+        json["unused_assumptions"],
+        serde_json::json!([{ "expression": "$::settings['node']" }])
+    );
+
+    // Written otherwise (`$settings["mode"]`), it is the same expression.
+    let output = split_assuming(&entry, "$settings[ \"mode\" ]=ha", &dir.join("spaced"));
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("decides nothing"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 /// `--install-dir`: tasks.yaml names the files where the nodes find them,

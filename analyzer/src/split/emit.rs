@@ -1412,6 +1412,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
         "pruned": proposal.pruned,
         "undecided": proposal.undecided,
         "unmatched": proposal.monolith.unmatched,
+        "unused_assumptions": proposal.unused_assumptions,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
         "borrows": proposal.borrows,
@@ -1505,7 +1506,16 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
         out.push_str("None.\n");
     }
     for (expr, value) in &proposal.assumptions {
-        let _ = writeln!(out, "- `{expr}` is `{value}`");
+        let unused = if proposal
+            .unused_assumptions
+            .iter()
+            .any(|unused| &unused.expression == expr)
+        {
+            " (no manifest writes this expression: it decides nothing)"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "- `{expr}` is `{value}`{unused}");
     }
     if !proposal.pruned.is_empty() {
         let _ = writeln!(

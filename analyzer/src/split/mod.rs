@@ -208,6 +208,8 @@ pub struct Proposal<'a> {
     /// The `case` statements the split code dispatches on that no role or
     /// assumption decides: their options are split together.
     pub undecided: Vec<units::Undecided>,
+    /// The assumptions no manifest writes the expression of.
+    pub unused_assumptions: Vec<units::UnusedAssumption>,
 }
 
 /// A plan file entry naming nothing of the split.
@@ -1123,6 +1125,7 @@ pub fn split<'a>(
         assumptions: options.assumptions.clone(),
         pruned,
         undecided,
+        unused_assumptions: units::unused_assumptions(files, &options.assumptions),
         entries: options
             .entries
             .iter()

@@ -8,6 +8,7 @@ use super::open::Opener;
 use crate::extract::literal_string as literal;
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
+use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -919,6 +920,96 @@ pub fn same_expression(a: &str, b: &str) -> bool {
         })
     }
     normalized(a).eq(normalized(b))
+}
+
+/// An `--assume` expression no manifest of the analysis writes: it decides
+/// nothing (a typo, or code of another release).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnusedAssumption {
+    pub expression: String,
+    /// Expressions of its kind (a variable, an index into one...) that the
+    /// manifests do write, for a suggestion.
+    #[serde(skip)]
+    pub written: Vec<String>,
+}
+
+/// The assumptions no expression of `files` matches as the split reads
+/// guards (`same_expression`).
+pub fn unused_assumptions(
+    files: &[SourceFile],
+    assumptions: &[(String, String)],
+) -> Vec<UnusedAssumption> {
+    assumptions
+        .iter()
+        .filter(|(assumed, _)| !written_anywhere(files, assumed))
+        .map(|(assumed, _)| UnusedAssumption {
+            expression: assumed.clone(),
+            written: written_alike(files, assumed),
+        })
+        .collect()
+}
+
+/// Every expression the split may compare with an assumption: all but
+/// literal strings, booleans and bare names (`Evaluator::eval`).
+fn each_comparable<'f>(file: &'f SourceFile, found: &mut dyn FnMut(&'f Expr) -> bool) -> bool {
+    fn walk<'f>(node: Node<'f>, found: &mut dyn FnMut(&'f Expr) -> bool) -> bool {
+        if let Node::Expr(expr) = node {
+            if !matches!(
+                expr.kind,
+                ExprKind::String(_) | ExprKind::Boolean(_) | ExprKind::QualifiedName(_)
+            ) && found(expr)
+            {
+                return true;
+            }
+        }
+        let mut stop = false;
+        for_each_child(node, &mut |child| {
+            stop = stop || walk(child, found);
+        });
+        stop
+    }
+    walk(Node::Expr(&file.program.body), found)
+}
+
+fn written_anywhere(files: &[SourceFile], assumed: &str) -> bool {
+    // Whitespace, quotes and `$::` aside, the expression's longest name is
+    // written as it is: only files holding it can write the expression.
+    let needle = assumed
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .max_by_key(|part| part.len())
+        .unwrap_or_default();
+    files
+        .iter()
+        .filter(|file| file.source.contains(needle))
+        .any(|file| {
+            each_comparable(file, &mut |expr| {
+                same_expression(file.text(expr.span), assumed)
+            })
+        })
+}
+
+/// The distinct expressions of the assumed one's kind the files write.
+fn written_alike(files: &[SourceFile], assumed: &str) -> Vec<String> {
+    let Ok(program) = granule_parser::parse(assumed) else {
+        return Vec::new();
+    };
+    let kind = match &program.body.kind {
+        ExprKind::Block(statements) => match statements.as_slice() {
+            [only] => std::mem::discriminant(&only.kind),
+            _ => return Vec::new(),
+        },
+        other => std::mem::discriminant(other),
+    };
+    let mut written = BTreeSet::new();
+    for file in files {
+        each_comparable(file, &mut |expr| {
+            if std::mem::discriminant(&expr.kind) == kind {
+                written.insert(file.text(expr.span).to_string());
+            }
+            false
+        });
+    }
+    written.into_iter().collect()
 }
 
 /// The literal values compared with the role expression in `expr` (not in

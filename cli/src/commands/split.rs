@@ -227,6 +227,17 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             miss.key, miss.entry
         );
     }
+    for unused in &proposal.unused_assumptions {
+        let hint = match closest(&unused.expression, unused.written.iter()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "write it as the code does, e.g. `$::settings['mode']`".to_string(),
+        };
+        eprintln!(
+            "warning: --assume `{}`: no manifest on the module path writes this expression, \
+             so it decides nothing; {hint}",
+            unused.expression
+        );
+    }
     for case in &proposal.monolith.unmatched {
         let given = options
             .assumptions
