@@ -601,11 +601,8 @@ fn an_assumed_value_no_case_option_takes_is_named() {
     )
     .expect("site.pp written");
     let split = |mode: &str| {
-        split_assuming(
-            &entry,
-            &format!("$::settings['mode']={mode}"),
-            &dir.join(mode),
-        )
+        let assumption = format!("$::settings['mode']={mode}");
+        split_queue(&entry, &["--assume", &assumption], &dir.join(mode))
     };
     let output = split("h-a");
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
@@ -647,24 +644,23 @@ fn an_assumed_value_no_case_option_takes_is_named() {
     }
 }
 
-/// A split of the queue-only `entry` under one `--assume`.
-fn split_assuming(entry: &Path, assumption: &str, out: &Path) -> std::process::Output {
+/// A split of the queue-only `entry` with the options `given`.
+fn split_queue(entry: &Path, given: &[&str], out: &Path) -> std::process::Output {
     Command::new(granule())
         .arg("split")
         .arg("--modulepath")
         .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
         .arg("--entry")
         .arg(entry)
-        .arg("--assume")
-        .arg(assumption)
+        .args(given)
         .arg("-o")
         .arg(out)
         .output()
         .expect("granule runs")
 }
 
-/// An `--assume` expression no manifest writes (a misspelt key) decides
-/// nothing: the split says so, with the expression the code writes that
+/// An `--assume` or `--role-var` expression no manifest writes (a misspelt
+/// key) decides nothing: the split says so, with the expression the code writes that
 /// comes nearest, instead of splitting every mode together in silence.
 #[test]
 fn an_assumed_expression_no_manifest_writes_is_named() {
@@ -675,7 +671,11 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
         "case $::settings['mode'] {\n  'ha': { include queue }\n  default: { include queue }\n}\n",
     )
     .expect("site.pp written");
-    let output = split_assuming(&entry, "$::settings['node']=ha", &dir.join("typo"));
+    let output = split_queue(
+        &entry,
+        &["--assume", "$::settings['node']=ha"],
+        &dir.join("typo"),
+    );
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert!(
         text(&output.stderr).contains(
@@ -700,12 +700,41 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
     );
 
     // Written otherwise (`$settings["mode"]`), it is the same expression.
-    let output = split_assuming(&entry, "$settings[ \"mode\" ]=ha", &dir.join("spaced"));
+    let output = split_queue(
+        &entry,
+        &["--assume", "$settings[ \"mode\" ]=ha"],
+        &dir.join("spaced"),
+    );
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert!(
         !text(&output.stderr).contains("decides nothing"),
         "{}",
         text(&output.stderr)
+    );
+
+    // A role expression no manifest writes decides no guard per role.
+    let output = split_queue(
+        &entry,
+        &["--role-var", "$::setting['mode']", "--roles", "ha,other"],
+        &dir.join("role"),
+    );
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains(
+            "warning: --role-var `$::setting['mode']`: no manifest on the module path writes \
+             this expression, so no guard is decided per role, and every task runs on every \
+             role; did you mean `$::settings['mode']`?"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    let json: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("role/report.json")).expect("report.json"),
+    )
+    .expect("report.json is JSON");
+    assert_eq!(
+        json["unwritten_role_var"],
+        serde_json::json!({ "expression": "$::setting['mode']" })
     );
 }
 

@@ -1413,6 +1413,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
         "undecided": proposal.undecided,
         "unmatched": proposal.monolith.unmatched,
         "unused_assumptions": proposal.unused_assumptions,
+        "unwritten_role_var": proposal.unwritten_role_var,
         "tasks": proposal.tasks,
         "merges": proposal.merges,
         "borrows": proposal.borrows,
@@ -1502,6 +1503,13 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
         }
     }
     out.push_str("\n## Assumptions\n\n");
+    if let Some(unwritten) = &proposal.unwritten_role_var {
+        let _ = writeln!(
+            out,
+            "The role expression `{}` (`--role-var`) is written by no manifest: no guard is decided per role.\n",
+            unwritten.expression
+        );
+    }
     if proposal.assumptions.is_empty() {
         out.push_str("None.\n");
     }

@@ -209,7 +209,9 @@ pub struct Proposal<'a> {
     /// assumption decides: their options are split together.
     pub undecided: Vec<units::Undecided>,
     /// The assumptions no manifest writes the expression of.
-    pub unused_assumptions: Vec<units::UnusedAssumption>,
+    pub unused_assumptions: Vec<units::Unwritten>,
+    /// The role expression, when no manifest writes it.
+    pub unwritten_role_var: Option<units::Unwritten>,
 }
 
 /// A plan file entry naming nothing of the split.
@@ -1125,7 +1127,15 @@ pub fn split<'a>(
         assumptions: options.assumptions.clone(),
         pruned,
         undecided,
-        unused_assumptions: units::unused_assumptions(files, &options.assumptions),
+        unused_assumptions: options
+            .assumptions
+            .iter()
+            .filter_map(|(expression, _)| units::unwritten(files, expression))
+            .collect(),
+        unwritten_role_var: options
+            .role_var
+            .as_deref()
+            .and_then(|role_var| units::unwritten(files, role_var)),
         entries: options
             .entries
             .iter()

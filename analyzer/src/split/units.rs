@@ -922,10 +922,11 @@ pub fn same_expression(a: &str, b: &str) -> bool {
     normalized(a).eq(normalized(b))
 }
 
-/// An `--assume` expression no manifest of the analysis writes: it decides
-/// nothing (a typo, or code of another release).
+/// An expression given on the command line (`--assume`, `--role-var`)
+/// that no manifest of the analysis writes: it decides nothing (a typo, or
+/// code of another release).
 #[derive(Debug, Clone, Serialize)]
-pub struct UnusedAssumption {
+pub struct Unwritten {
     pub expression: String,
     /// Expressions of its kind (a variable, an index into one...) that the
     /// manifests do write, for a suggestion.
@@ -933,23 +934,16 @@ pub struct UnusedAssumption {
     pub written: Vec<String>,
 }
 
-/// The assumptions no expression of `files` matches as the split reads
-/// guards (`same_expression`).
-pub fn unused_assumptions(
-    files: &[SourceFile],
-    assumptions: &[(String, String)],
-) -> Vec<UnusedAssumption> {
-    assumptions
-        .iter()
-        .filter(|(assumed, _)| !written_anywhere(files, assumed))
-        .map(|(assumed, _)| UnusedAssumption {
-            expression: assumed.clone(),
-            written: written_alike(files, assumed),
-        })
-        .collect()
+/// `expression`, unless some expression of `files` matches it as the
+/// split reads guards (`same_expression`).
+pub fn unwritten(files: &[SourceFile], expression: &str) -> Option<Unwritten> {
+    (!written_anywhere(files, expression)).then(|| Unwritten {
+        expression: expression.to_string(),
+        written: written_alike(files, expression),
+    })
 }
 
-/// Every expression the split may compare with an assumption: all but
+/// Every expression the split may compare with a given one: all but
 /// literal strings, booleans and bare names (`Evaluator::eval`).
 fn each_comparable<'f>(file: &'f SourceFile, found: &mut dyn FnMut(&'f Expr) -> bool) -> bool {
     fn walk<'f>(node: Node<'f>, found: &mut dyn FnMut(&'f Expr) -> bool) -> bool {

@@ -227,15 +227,31 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             miss.key, miss.entry
         );
     }
-    for unused in &proposal.unused_assumptions {
-        let hint = match closest(&unused.expression, unused.written.iter()) {
+    let unwritten = proposal
+        .unwritten_role_var
+        .iter()
+        .map(|unwritten| {
+            (
+                "--role-var",
+                unwritten,
+                "no guard is decided per role, and every task runs on every role",
+            )
+        })
+        .chain(
+            proposal
+                .unused_assumptions
+                .iter()
+                .map(|unwritten| ("--assume", unwritten, "it decides nothing")),
+        );
+    for (option, unwritten, effect) in unwritten {
+        let hint = match closest(&unwritten.expression, unwritten.written.iter()) {
             Some(near) => format!("did you mean `{near}`?"),
             None => "write it as the code does, e.g. `$::settings['mode']`".to_string(),
         };
         eprintln!(
-            "warning: --assume `{}`: no manifest on the module path writes this expression, \
-             so it decides nothing; {hint}",
-            unused.expression
+            "warning: {option} `{}`: no manifest on the module path writes this expression, \
+             so {effect}; {hint}",
+            unwritten.expression
         );
     }
     for case in &proposal.monolith.unmatched {
