@@ -385,6 +385,63 @@ fn stop_after_halts_cleanly_and_resume_goes_on() {
     assert_each_succeeded_once(&dir);
 }
 
+/// Task files moved between a run and its resume (a split's OUT copied
+/// elsewhere): `--resume` alone names what is gone and how to give it;
+/// given their new place, it goes on from the journal, which names tasks.
+#[test]
+fn resume_after_the_task_files_moved() {
+    let dir = scratch("resume_moved");
+    let before = dir.join("before");
+    std::fs::create_dir_all(&before).unwrap();
+    for file in ["tasks.yaml", "nodes.yaml"] {
+        std::fs::copy(fixture("resume").join(file), before.join(file)).unwrap();
+    }
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--stop-after",
+            "step3",
+            "--state-dir",
+            "state",
+            "--tasks",
+            "before/tasks.yaml",
+            "--inventory",
+            "before/nodes.yaml",
+        ],
+    );
+    assert_eq!(exit_code(&output), 3, "{}", text(&output.stderr));
+    std::fs::rename(&before, dir.join("after")).unwrap();
+
+    let output = granule_in(&dir, &["run", "--resume", "--state-dir", "state"]);
+    assert_eq!(exit_code(&output), 2, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    for expected in [
+        "before/tasks.yaml: no such file or directory; the run being resumed read it as --tasks",
+        "before/nodes.yaml: no such file or directory; the run being resumed read it as --inventory",
+        "help: if the files moved, give their new place: `granule run --resume --tasks NEW --inventory NEW`",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+    }
+
+    let output = granule_in(
+        &dir,
+        &[
+            "run",
+            "--resume",
+            "--state-dir",
+            "state",
+            "--tasks",
+            "after/tasks.yaml",
+            "--inventory",
+            "after/nodes.yaml",
+        ],
+    );
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    // What succeeded before the move is not run again.
+    assert_each_succeeded_once(&dir);
+}
+
 #[test]
 fn resume_refuses_while_a_killed_runners_command_still_runs() {
     let dir = scratch("resume_leftover");

@@ -194,17 +194,32 @@ impl SavedRun {
         }
     }
 
-    /// Fills what the command line left out from the saved run.
-    fn complete(self, args: &mut RunArgs) {
+    /// Fills what the command line left out from the saved run; returns
+    /// the files it took from there that are no longer where the run
+    /// found them, each with the option that gives it.
+    fn complete(self, args: &mut RunArgs) -> Vec<(&'static str, PathBuf)> {
+        let mut gone = Vec::new();
+        let mut taken = |option: &'static str, path: &PathBuf| {
+            if !path.exists() {
+                gone.push((option, path.clone()));
+            }
+        };
         let (source, noop) = (&mut args.source, &mut args.noop);
         if source.tasks.is_empty() {
+            self.tasks.iter().for_each(|path| taken("--tasks", path));
             source.tasks = self.tasks;
         }
         if source.inventory.is_none() && source.roles.is_empty() {
+            self.inventory
+                .iter()
+                .for_each(|path| taken("--inventory", path));
             source.inventory = self.inventory;
             source.roles = self.roles;
         }
         if source.settings.is_none() {
+            self.settings
+                .iter()
+                .for_each(|path| taken("--settings", path));
             source.settings = self.settings;
         }
         if source.data.is_empty() {
@@ -231,6 +246,7 @@ impl SavedRun {
             args.puppet_args = self.puppet_args;
         }
         args.engine = args.engine.or(Some(self.engine));
+        gone
     }
 }
 
@@ -239,7 +255,30 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let saved_path = args.state_dir.join(SAVED_RUN);
         match std::fs::read_to_string(&saved_path) {
             Ok(text) => match serde_json::from_str::<SavedRun>(&text) {
-                Ok(saved) => saved.complete(&mut args),
+                Ok(saved) => {
+                    let gone = saved.complete(&mut args);
+                    if !gone.is_empty() {
+                        for (option, path) in &gone {
+                            eprintln!(
+                                "error: {}: no such file or directory; the run being resumed read it as {option} ({})",
+                                path.display(),
+                                saved_path.display()
+                            );
+                        }
+                        let mut options: Vec<&str> =
+                            gone.iter().map(|(option, _)| *option).collect();
+                        options.dedup();
+                        eprintln!(
+                            "  help: if the files moved, give their new place: `granule run --resume {}`; what had succeeded is kept (the journal names tasks, not files)",
+                            options
+                                .iter()
+                                .map(|option| format!("{option} NEW"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        );
+                        return ExitCode::from(2);
+                    }
+                }
                 Err(err) => {
                     eprintln!("error: {}: {err}", saved_path.display());
                     return ExitCode::from(2);
