@@ -291,13 +291,15 @@ impl Analysis {
             .iter()
             .map(|edge| {
                 let (resolved, what, code) = match &edge.to {
-                    Vertex::Class { name } => {
-                        (self.has_class(name), "class", "analyzer/unresolved-class")
-                    }
+                    Vertex::Class { name } => (
+                        self.has_class(name),
+                        "class",
+                        crate::model::UNRESOLVED_CLASS,
+                    ),
                     Vertex::Type { name } => (
                         self.has_type(name),
                         "resource type",
-                        "analyzer/unresolved-type",
+                        crate::model::UNRESOLVED_TYPE,
                     ),
                     _ => (true, "", ""),
                 };

@@ -506,6 +506,11 @@ pub struct Finding {
 /// analysed).
 pub const SYNTAX_ERROR: &str = "analyzer/syntax-error";
 
+/// The codes of findings for a class, and for a resource type, defined
+/// nowhere on the module path.
+pub const UNRESOLVED_CLASS: &str = "analyzer/unresolved-class";
+pub const UNRESOLVED_TYPE: &str = "analyzer/unresolved-type";
+
 #[cfg(test)]
 mod tests {
     use super::EdgeKind;

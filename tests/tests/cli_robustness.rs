@@ -738,6 +738,36 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
     );
 }
 
+/// A class or type the entry names that no module defines (a typo, a class
+/// of another release of the module) fails the catalog of the task copying
+/// it: the split says which, and how a branch no node runs is left out.
+#[test]
+fn copied_code_naming_what_no_module_defines_is_named() {
+    let dir = scratch("split_unresolved");
+    let entry = dir.join("site.pp");
+    std::fs::write(
+        &entry,
+        "include queue\ninclude queue::nosuch\nif $::release == 'old' {\n  retired { 'x': }\n}\n",
+    )
+    .expect("site.pp written");
+    let output = split_queue(&entry, &[], &dir.join("out"));
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    for expected in [
+        "site.pp:2:1: class `queue::nosuch` is defined nowhere on the module path (used by top \
+         scope of ",
+        "): task `queue-nosuch` does not compile where this code runs, nor does the monolith; \
+         correct the name, or add the module defining it to --modulepath\n",
+        "site.pp:4:13: resource type `retired` is defined nowhere on the module path",
+        "): task `retired` does not compile where this code runs, nor does the monolith; \
+         correct the name, or add the module defining it to --modulepath, or, if no node runs \
+         the branch it stands in, leave it out with --assume EXPR=VALUE\n",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
+    }
+    assert_eq!(stderr.matches("defined nowhere").count(), 2, "{stderr}");
+}
+
 /// `--install-dir`: tasks.yaml names the files where the nodes find them,
 /// and `--verify` reads them where they were written; a relative one is
 /// refused, since nothing says what it would be relative to.

@@ -5,7 +5,9 @@ use clap::{Args, ValueEnum};
 use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::Problem;
-use granule_analyzer::model::{DefinitionKind, Finding, SYNTAX_ERROR};
+use granule_analyzer::model::{
+    DefinitionKind, Finding, SYNTAX_ERROR, UNRESOLVED_CLASS, UNRESOLVED_TYPE,
+};
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, Output};
 use granule_analyzer::split::plan::Plan;
@@ -287,6 +289,31 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             finding.location, finding.message
         );
     }
+    for (finding, tasks, guarded) in unresolved_in_copied_code(&proposal, analysis) {
+        eprintln!(
+            "warning: {}: {}: {} where this code runs, nor does the monolith; \
+             correct the name, or add the module defining it to --modulepath{}",
+            finding.location,
+            finding.message,
+            match tasks.as_slice() {
+                [task] => format!("task `{task}` does not compile"),
+                _ => format!(
+                    "tasks {} do not compile",
+                    tasks
+                        .iter()
+                        .map(|task| format!("`{task}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            if guarded {
+                ", or, if no node runs the branch it stands in, leave it out with \
+                 --assume EXPR=VALUE"
+            } else {
+                ""
+            }
+        );
+    }
     for computed in &proposal.monolith.computed {
         eprintln!(
             "warning: {}: `{}`: {}",
@@ -402,6 +429,33 @@ fn syntax_errors_reached<'a>(
         .findings
         .iter()
         .filter(move |f| f.code == SYNTAX_ERROR && files.contains(&*f.location.file))
+}
+
+/// What the code the split copies (the units' statements) names that no
+/// module defines, with the tasks applying it and whether it stands under
+/// a guard: lint reports the same of all code, this is what the tasks
+/// meet.
+fn unresolved_in_copied_code<'a>(
+    proposal: &'a Proposal,
+    analysis: &'a Analysis,
+) -> impl Iterator<Item = (&'a Finding, Vec<&'a str>, bool)> {
+    analysis
+        .findings
+        .iter()
+        .filter(|f| f.code == UNRESOLVED_CLASS || f.code == UNRESOLVED_TYPE)
+        .filter_map(|finding| {
+            let units: Vec<usize> = proposal.monolith.units_at(&finding.location).collect();
+            let tasks: Vec<&str> = proposal
+                .tasks
+                .iter()
+                .filter(|task| task.applied().iter().any(|unit| units.contains(unit)))
+                .map(|task| task.id.as_str())
+                .collect();
+            let guarded = units
+                .iter()
+                .any(|&unit| !proposal.monolith.units[unit].guards.is_empty());
+            (!tasks.is_empty()).then_some((finding, tasks, guarded))
+        })
 }
 
 /// tasks.yaml: each task's manifest and tests named relative to the output

@@ -19,5 +19,5 @@
 use crate::lint::architecture::{Findings, Workspace};
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
-    super::architecture::report_analyzer_findings(workspace, "analyzer/unresolved-class", out);
+    super::architecture::report_analyzer_findings(workspace, crate::model::UNRESOLVED_CLASS, out);
 }
