@@ -768,6 +768,41 @@ fn copied_code_naming_what_no_module_defines_is_named() {
     assert_eq!(stderr.matches("defined nowhere").count(), 2, "{stderr}");
 }
 
+/// An entry that declares nothing, or nothing that runs under the
+/// assumptions, gives a split of granule's own tasks only: the split says
+/// so rather than report success on nothing.
+#[test]
+fn an_entry_that_runs_nothing_is_named() {
+    let dir = scratch("split_nothing");
+    let empty = dir.join("empty.pp");
+    std::fs::write(&empty, "# nothing yet\n").expect("empty.pp written");
+    let guarded = dir.join("guarded.pp");
+    std::fs::write(&guarded, "if $::mode == 'a' {\n  include queue\n}\n").expect("written");
+    for (entry, given, expected) in [
+        (&empty, &[][..], "declares nothing to split"),
+        (
+            &guarded,
+            &["--assume", "$::mode=b"][..],
+            "runs nothing on the roles given under these assumptions",
+        ),
+        (&guarded, &[][..], ""),
+    ] {
+        let output = split_queue(entry, given, &dir.join("out"));
+        assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+        let stderr = text(&output.stderr);
+        if expected.is_empty() {
+            assert!(!stderr.contains("warning"), "{stderr}");
+        } else {
+            assert!(
+                stderr.contains(&format!("warning: {} {expected}", entry.display()))
+                    && stderr
+                        .contains("the split holds only granule's own `globals` and `hiera` tasks"),
+                "{stderr}"
+            );
+        }
+    }
+}
+
 /// `--install-dir`: tasks.yaml names the files where the nodes find them,
 /// and `--verify` reads them where they were written; a relative one is
 /// refused, since nothing says what it would be relative to.

@@ -698,7 +698,8 @@ fn verify_refuses_a_task_declaring_a_class_twice_as_puppet_does() {
 /// declares `stack::controller` and `stack::compute`, which the HA role
 /// class (a later branch of site.pp's `case` on the mode, which
 /// `--assume` leaves out) declares too. That branch never runs: both are
-/// opened, as the HA mode opens its own.
+/// opened, as the HA mode opens its own. The report names the branches
+/// left out, each with its condition.
 #[test]
 fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
     let report = split_report(
@@ -717,6 +718,27 @@ fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
         assert!(opened.contains(&class), "{class} not opened: {report:#}");
     }
     assert_eq!(report["kept_whole"], serde_json::json!([]), "{report:#}");
+    let left_out: Vec<(&str, &str)> = report["left_out"]
+        .as_array()
+        .expect("left_out")
+        .iter()
+        .map(|branch| {
+            (
+                branch["condition"].as_str().expect("condition"),
+                branch["location"]["file"].as_str().expect("location"),
+            )
+        })
+        .collect();
+    for condition in [
+        "case $::settings['deployment_mode']: /^(ha|ha_compact)$/",
+        "case $::settings['deployment_mode']: 'rescue'",
+    ] {
+        assert!(
+            left_out.iter().any(|(left, location)| *left == condition
+                && location.ends_with("fuel_like/manifests/site.pp")),
+            "{condition} not left out: {left_out:#?}"
+        );
+    }
 }
 
 /// fixtures/split/inherited_params: the entry class is opened though a

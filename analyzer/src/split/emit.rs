@@ -1410,6 +1410,15 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
             }))
             .collect::<Vec<_>>(),
         "pruned": proposal.pruned,
+        "left_out": proposal
+            .monolith
+            .left_out
+            .iter()
+            .map(|(location, condition)| serde_json::json!({
+                "location": location,
+                "condition": condition,
+            }))
+            .collect::<Vec<_>>(),
         "undecided": proposal.undecided,
         "unmatched": proposal.monolith.unmatched,
         "unused_assumptions": proposal.unused_assumptions,
@@ -1524,6 +1533,16 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             ""
         };
         let _ = writeln!(out, "- `{expr}` is `{value}`{unused}");
+    }
+    if !proposal.monolith.left_out.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} on none of the roles given, under these assumptions and the data the walked code sets; left out with all they hold:\n",
+            counted(proposal.monolith.left_out.len(), "branch runs", "branches run")
+        );
+        for (location, condition) in &proposal.monolith.left_out {
+            let _ = writeln!(out, "- `{condition}` ({})", sources.at(location));
+        }
     }
     if !proposal.pruned.is_empty() {
         let _ = writeln!(

@@ -74,6 +74,32 @@ pub enum GuardKind<'a> {
     },
 }
 
+/// A branch's condition as written: `if TEST`, `else` of it, `case TEST:
+/// VALUES` or its `default`.
+fn condition_text(source: &SourceFile, kind: &GuardKind) -> String {
+    match kind {
+        GuardKind::If { test, holds: true } => format!("if {}", source.text(test.span)),
+        GuardKind::If { test, holds: false } => format!("unless {}", source.text(test.span)),
+        GuardKind::Case {
+            test,
+            values,
+            default,
+            ..
+        } => {
+            let option = if *default {
+                "default".to_string()
+            } else {
+                values
+                    .iter()
+                    .map(|value| source.text(value.span))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("case {}: {option}", source.text(test.span))
+        }
+    }
+}
+
 /// The branches of an `if`, `unless` or `case` statement, each with the
 /// condition it runs under.
 pub fn branches(statement: &Expr) -> Vec<(GuardKind<'_>, &Expr)> {
@@ -290,6 +316,9 @@ pub struct Monolith<'a> {
     /// `case` statements on an assumed expression with no option for its
     /// value: all their code is left out.
     pub unmatched: Vec<Unmatched>,
+    /// Branches that hold on no role under the assumptions, left out
+    /// before they were walked: where each starts, and its condition.
+    pub left_out: Vec<(crate::model::Location, String)>,
 }
 
 /// A `case` whose test `--assume` gives a value none of its options takes
@@ -495,6 +524,14 @@ impl<'a, 'o> Collector<'a, 'o> {
                 let source = self.source();
                 let (start, end) = source.bounds(body.span);
                 self.opener.prune(source.path.clone(), start, end);
+                if !matches!(&body.kind, ExprKind::Nop)
+                    && !matches!(&body.kind, ExprKind::Block(statements) if statements.is_empty())
+                {
+                    let condition = condition_text(source, &guard.kind);
+                    self.monolith
+                        .left_out
+                        .push((source.location(body.span), condition));
+                }
             }
         }
         if let (ExprKind::Case { test, options }, true) = (&statement.kind, possible.is_empty()) {

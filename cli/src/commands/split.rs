@@ -229,6 +229,17 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             miss.key, miss.entry
         );
     }
+    if proposal.monolith.units.is_empty() {
+        let why = if proposal.pruned.is_empty() && proposal.monolith.left_out.is_empty() {
+            "declares nothing to split (no class, define instance, resource or relationship)"
+        } else {
+            "runs nothing on the roles given under these assumptions (report.md lists what they left out)"
+        };
+        eprintln!(
+            "warning: {} {why}: the split holds only granule's own `globals` and `hiera` tasks",
+            args.entry.join(", ")
+        );
+    }
     let unwritten = proposal
         .unwritten_role_var
         .iter()
