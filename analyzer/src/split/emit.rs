@@ -89,15 +89,11 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
     Ok(())
 }
 
-/// Writes `text` to `path` atomically (never a half-written file).
+/// Writes `text` to `path`, a file of the staging directory: the split
+/// replaces OUT with it only once every file is whole, so no file needs a
+/// rename of its own.
 pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    let temporary = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    std::fs::write(&temporary, text)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    std::fs::write(path, text).map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
 /// `count` and the noun that goes with it: "1 unit", "2 units".
