@@ -736,6 +736,31 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
         json["unwritten_role_var"],
         serde_json::json!({ "expression": "$::setting['mode']" })
     );
+
+    // `granule lint --tasks`, given the split's options, says the same.
+    let lint = |role_var: &str| {
+        Command::new(granule())
+            .arg("lint")
+            .arg("--modulepath")
+            .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
+            .arg("--tasks")
+            .arg(dir.join("role/tasks.yaml"))
+            .args(["--role-var", role_var])
+            .arg(dir.join("role"))
+            .output()
+            .expect("granule runs")
+    };
+    let stderr = text(&lint("$::setting['mode']").stderr);
+    assert!(
+        stderr.contains(
+            "warning: --role-var `$::setting['mode']`: no manifest linted or on the module \
+             path writes this expression, so it decides no guard; did you mean \
+             `$::settings['mode']`?"
+        ),
+        "{stderr}"
+    );
+    let stderr = text(&lint("$::settings['mode']").stderr);
+    assert!(!stderr.contains("decides no guard"), "{stderr}");
 }
 
 /// A class or type the entry names that no module defines (a typo, a class

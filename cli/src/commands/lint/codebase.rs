@@ -5,7 +5,9 @@
 use granule_analyzer::lint::architecture::{self, FileId, Guards, TaskManifest, Workspace};
 use granule_analyzer::lint::rules::Check;
 use granule_analyzer::lint::Problem;
+use granule_analyzer::split::units;
 use granule_analyzer::{Analysis, LoadedModules};
+use granule_executor::catalog::closest;
 use granule_executor::descriptor::{self, Action};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,7 +40,38 @@ pub fn problems(
         Some(file) => task_manifests(file, None, &modulepath)?,
         None => Vec::new(),
     };
-    problems_of_tasks(&scope, &tasks, checks)
+    let analysis = analysis_of_tasks(&scope, &tasks)?;
+    warn_unwritten_guards(analysis, scope.guards);
+    let workspace = Workspace::new(analysis, &tasks, scope.files, scope.guards);
+    Ok(architecture::run(&workspace, checks))
+}
+
+/// A `--role-var` or `--assume` expression no manifest writes decides
+/// nothing (a misspelt key): said, with the nearest one written, as the
+/// split says it.
+fn warn_unwritten_guards(analysis: &Analysis, guards: &Guards) {
+    let given = guards
+        .role_var
+        .iter()
+        .map(|role_var| ("--role-var", role_var))
+        .chain(
+            guards
+                .assumptions
+                .iter()
+                .map(|(expression, _)| ("--assume", expression)),
+        );
+    for (option, expression) in given {
+        if let Some(unwritten) = units::unwritten(&analysis.codebase.files, expression) {
+            let hint = match closest(&unwritten.expression, unwritten.written.iter()) {
+                Some(near) => format!("; did you mean `{near}`?"),
+                None => String::new(),
+            };
+            eprintln!(
+                "warning: {option} `{expression}`: no manifest linted or on the module path \
+                 writes this expression, so it decides no guard{hint}"
+            );
+        }
+    }
 }
 
 /// The module path given, or the one around the linted paths.
@@ -57,6 +90,14 @@ pub fn problems_of_tasks(
     tasks: &[TaskManifest],
     checks: &[&'static Check],
 ) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
+    let analysis = analysis_of_tasks(scope, tasks)?;
+    let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
+    Ok(architecture::run(&workspace, checks))
+}
+
+/// The module path's code and the linted files, with the manifests of
+/// `tasks`, analysed.
+fn analysis_of_tasks(scope: &Scope, tasks: &[TaskManifest]) -> Result<&'static Analysis, String> {
     let modulepath = modulepath_of(scope);
     let module_dirs: Vec<PathBuf> = modulepath
         .iter()
@@ -108,9 +149,7 @@ pub fn problems_of_tasks(
         }
         _ => Analysis::load(&modulepath, &manifests)?,
     };
-    let analysis: &'static Analysis = Box::leak(Box::new(analysis));
-    let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
-    Ok(architecture::run(&workspace, checks))
+    Ok(Box::leak(Box::new(analysis)))
 }
 
 /// Whether `path` (a file, or the directory holding it) lies in the
