@@ -23,21 +23,30 @@ use std::process::{Command, ExitCode, Stdio};
 /// Cut a monolith into small tasks that together do what it did.
 ///
 /// The units are what the entry declares (classes, define instances,
-/// resources), with the guards they stand under. Units joined by a refresh,
-/// a cycle or a shared resource stay together; the rest is grouped by
-/// component (the module of what they declare). The data of the monolith's
-/// top scope moves to Hiera: a `globals` task evaluates it, a `hiera` task
-/// makes it a data source, and every task reads what it needs with
-/// lookup().
+/// resources), with the guards they stand under; wrapper classes (roles,
+/// profiles) are opened into their statements. Each class declaration
+/// starts as a task of its own. Each task is checked as the catalog Puppet
+/// would compile from its manifest: where a refresh, reference, collector
+/// or override would cross tasks, the task applies what it needs too, or
+/// tasks are merged (report.md says which and why); orderings between
+/// tasks become `requires`. The data of the monolith's scopes moves to
+/// Hiera: a `globals` task evaluates it, a `hiera` task makes it a data
+/// source, and every task reads what it needs.
 ///
 /// OUTDIR receives tasks.yaml (Fuel's format), <task>/<task>.pp with
 /// pre.sh and post.sh, report.json, report.md and graph.svg. Review
-/// report.md; adjust the proposal with a plan file (--plan) and re-run.
+/// report.md; adjust the proposal with a plan file (--plan) and re-run;
+/// --verify reads it all back and checks it as `granule lint --tasks` does.
+/// Warnings name what decides nothing (a misspelt --assume or --role-var)
+/// and what the monolith itself cannot compile.
 ///
 /// Exit status: 0; 1 when --verify finds a problem; 2 for usage errors.
 ///
 /// Examples:
 ///   granule split --modulepath modules --entry manifests/site.pp --role-var '$::role' -o out
+///   granule split --modulepath D --entry D/osnailyfacter/examples/site.pp \
+///       --role-var "\$::fuel_settings['role']" --roles primary-controller,controller,compute \
+///       --assume "\$::fuel_settings['deployment_mode']=ha_compact" --target puppet3 -o out --verify
 ///   granule split --modulepath /usr/share/puppet/modules --entry oci::controller -o out --verify
 ///   granule split --modulepath m --entry site.pp --only keystone,rabbitmq -o out
 #[derive(Args)]
