@@ -679,8 +679,9 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert!(
         text(&output.stderr).contains(
-            "warning: --assume `$::settings['node']`: no manifest on the module path writes \
-             this expression, so it decides nothing; did you mean `$::settings['mode']`?"
+            "warning: --assume `$::settings['node']`: no manifest read (linted, given or on the \
+             module path) writes this expression, so it decides nothing; did you mean \
+             `$::settings['mode']`?"
         ),
         "{}",
         text(&output.stderr)
@@ -721,9 +722,9 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     assert!(
         text(&output.stderr).contains(
-            "warning: --role-var `$::setting['mode']`: no manifest on the module path writes \
-             this expression, so no guard is decided per role, and every task runs on every \
-             role; did you mean `$::settings['mode']`?"
+            "warning: --role-var `$::setting['mode']`: no manifest read (linted, given or on \
+             the module path) writes this expression, so no guard is decided per role, and \
+             every task runs on every role; did you mean `$::settings['mode']`?"
         ),
         "{}",
         text(&output.stderr)
@@ -753,8 +754,8 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
     let stderr = text(&lint("$::setting['mode']").stderr);
     assert!(
         stderr.contains(
-            "warning: --role-var `$::setting['mode']`: no manifest linted or on the module \
-             path writes this expression, so it decides no guard; did you mean \
+            "warning: --role-var `$::setting['mode']`: no manifest read (linted, given or on \
+             the module path) writes this expression, so it decides no guard; did you mean \
              `$::settings['mode']`?"
         ),
         "{stderr}"

@@ -74,8 +74,8 @@ pub enum GuardKind<'a> {
     },
 }
 
-/// A branch's condition as written: `if TEST`, `else` of it, `case TEST:
-/// VALUES` or its `default`.
+/// A branch's condition as written: `if TEST`, `unless TEST` (also for
+/// the `else` of an `if`), `case TEST: VALUES` or `case TEST: default`.
 fn condition_text(source: &SourceFile, kind: &GuardKind) -> String {
     match kind {
         GuardKind::If { test, holds: true } => format!("if {}", source.text(test.span)),

@@ -266,15 +266,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
                 .map(|unwritten| ("--assume", unwritten, "it decides nothing")),
         );
     for (option, unwritten, effect) in unwritten {
-        let hint = match closest(&unwritten.expression, unwritten.written.iter()) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None => "write it as the code does, e.g. `$::settings['mode']`".to_string(),
-        };
-        eprintln!(
-            "warning: {option} `{}`: no manifest on the module path writes this expression, \
-             so {effect}; {hint}",
-            unwritten.expression
-        );
+        eprintln!("{}", codebase::unwritten_warning(option, unwritten, effect));
     }
     for case in &proposal.monolith.unmatched {
         let given = options

@@ -62,16 +62,27 @@ fn warn_unwritten_guards(analysis: &Analysis, guards: &Guards) {
         );
     for (option, expression) in given {
         if let Some(unwritten) = units::unwritten(&analysis.codebase.files, expression) {
-            let hint = match closest(&unwritten.expression, unwritten.written.iter()) {
-                Some(near) => format!("; did you mean `{near}`?"),
-                None => String::new(),
-            };
             eprintln!(
-                "warning: {option} `{expression}`: no manifest linted or on the module path \
-                 writes this expression, so it decides no guard{hint}"
+                "{}",
+                unwritten_warning(option, &unwritten, "it decides no guard")
             );
         }
     }
+}
+
+/// The warning for an expression `option` gives that no manifest read
+/// writes, with `effect`, what that means, and the nearest expression
+/// written.
+pub fn unwritten_warning(option: &str, unwritten: &units::Unwritten, effect: &str) -> String {
+    let hint = match closest(&unwritten.expression, unwritten.written.iter()) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => "write it as the code does, e.g. `$::settings['mode']`".to_string(),
+    };
+    format!(
+        "warning: {option} `{}`: no manifest read (linted, given or on the module path) writes \
+         this expression, so {effect}; {hint}",
+        unwritten.expression
+    )
 }
 
 /// The module path given, or the one around the linted paths.
