@@ -85,19 +85,24 @@ fn condition_text(source: &SourceFile, kind: &GuardKind) -> String {
             values,
             default,
             ..
-        } => {
-            let option = if *default {
-                "default".to_string()
-            } else {
-                values
-                    .iter()
-                    .map(|value| source.text(value.span))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            format!("case {}: {option}", source.text(test.span))
-        }
+        } => format!(
+            "case {}: {}",
+            source.text(test.span),
+            case_option_text(source, values, *default)
+        ),
     }
+}
+
+/// A `case` option's values as written, or `default`.
+fn case_option_text(source: &SourceFile, values: &[&Expr], default: bool) -> String {
+    if default {
+        return "default".to_string();
+    }
+    values
+        .iter()
+        .map(|value| source.text(value.span))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The branches of an `if`, `unless` or `case` statement, each with the
@@ -1296,15 +1301,7 @@ pub fn undecided_cases(
                 continue;
             }
             let file = &files[guard.file];
-            let option = if *default {
-                "default".to_string()
-            } else {
-                values
-                    .iter()
-                    .map(|value| file.text(value.span))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let option = case_option_text(file, values, *default);
             options
                 .entry((guard.file, test.span.start))
                 .or_insert_with(|| {
