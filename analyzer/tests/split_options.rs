@@ -107,7 +107,10 @@ fn the_proposal_without_a_plan() {
         assert!(proposal.merges.is_empty(), "{:?}", proposal.merges);
         // The default branch names no role of the guards: no task has it.
         assert_eq!(proposal.roles, ["controller", "compute"]);
-        assert!(proposal.pruned.iter().any(|p| p.starts_with("Notify")));
+        assert!(proposal
+            .pruned
+            .iter()
+            .any(|(label, _)| label.starts_with("Notify")));
     });
 }
 

@@ -702,7 +702,7 @@ fn verify_refuses_a_task_declaring_a_class_twice_as_puppet_does() {
 /// left out, each with its condition.
 #[test]
 fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
-    let report = split_report(
+    let out = split_out(
         "fuel_like",
         &[
             "--role-var",
@@ -713,6 +713,7 @@ fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
             "$::settings['deployment_mode']=multinode",
         ],
     );
+    let report = read_report(&out);
     let opened = opened_classes(&report);
     for class in ["stack::controller", "stack::compute"] {
         assert!(opened.contains(&class), "{class} not opened: {report:#}");
@@ -739,6 +740,15 @@ fn a_branch_the_assumptions_leave_out_keeps_no_class_whole() {
             "{condition} not left out: {left_out:#?}"
         );
     }
+    let markdown = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        markdown.contains(
+            "run on none of the roles (controller, compute), under these assumptions and the \
+             data the walked code sets; left out with all they hold:\n\n- `case \
+             $::settings['deployment_mode']: /^(ha|ha_compact)$/` ("
+        ),
+        "{markdown}"
+    );
 }
 
 /// fixtures/split/inherited_params: the entry class is opened though a

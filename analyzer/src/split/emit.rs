@@ -1405,7 +1405,11 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
                 "classes": computed.candidates(analysis),
             }))
             .collect::<Vec<_>>(),
-        "pruned": proposal.pruned,
+        "pruned": proposal
+            .pruned
+            .iter()
+            .map(|(label, location)| format!("{label} ({location})"))
+            .collect::<Vec<_>>(),
         "left_out": proposal
             .monolith
             .left_out
@@ -1530,11 +1534,25 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
         };
         let _ = writeln!(out, "- `{expr}` is `{value}`{unused}");
     }
+    // What decided: the roles, and the assumptions when there are some.
+    let deciding = format!(
+        "on none of the roles ({}){}",
+        proposal.roles.join(", "),
+        if proposal.assumptions.is_empty() {
+            ""
+        } else {
+            ", under these assumptions"
+        }
+    );
     if !proposal.monolith.left_out.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} on none of the roles given, under these assumptions and the data the walked code sets; left out with all they hold:\n",
-            counted(proposal.monolith.left_out.len(), "branch runs", "branches run")
+            "\n{} {deciding} and the data the walked code sets; left out with all they hold:\n",
+            counted(
+                proposal.monolith.left_out.len(),
+                "branch runs",
+                "branches run"
+            )
         );
         for (location, condition) in &proposal.monolith.left_out {
             let _ = writeln!(out, "- `{condition}` ({})", sources.at(location));
@@ -1543,9 +1561,12 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     if !proposal.pruned.is_empty() {
         let _ = writeln!(
             out,
-            "\n{} on no role under these assumptions: left out.",
+            "\n{} {deciding}: left out.\n",
             counted(proposal.pruned.len(), "statement runs", "statements run")
         );
+        for (label, location) in &proposal.pruned {
+            let _ = writeln!(out, "- {label} ({})", sources.at(location));
+        }
     }
     for case in &proposal.monolith.unmatched {
         let _ = writeln!(

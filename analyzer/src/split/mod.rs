@@ -192,7 +192,7 @@ pub struct Proposal<'a> {
     /// The assumptions, as given.
     pub assumptions: Vec<(String, String)>,
     /// Units the assumptions and roles left out, by location.
-    pub pruned: Vec<String>,
+    pub pruned: Vec<(String, Location)>,
     /// Entry files and classes, for the headers.
     pub entries: Vec<String>,
     /// The classes and defines each unit puts in a catalog.
@@ -434,7 +434,7 @@ pub fn split<'a>(
     let units = std::mem::take(&mut monolith.units);
     for ((mut unit, truth), roles) in units.into_iter().zip(truths).zip(unit_roles) {
         if roles.is_empty() {
-            pruned.push(format!("{} ({})", unit.label(), unit.location));
+            pruned.push((unit.label(), unit.location.clone()));
         } else {
             unit.roles = roles;
             monolith.units.push(unit);
