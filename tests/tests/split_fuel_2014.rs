@@ -9,8 +9,11 @@
 //! of a later one on a role both run on; at least 50 tasks, none holding
 //! more than 10% of the units; report.md names sources relative to the
 //! module path, each hazard on one line. The figures still open (agreement
-//! with the 2015 split) are in docs/split.md.
+//! with the 2015 split: same-task F1, no reversed human ordering) are
+//! asserted by an ignored test, run with `--ignored`; docs/split.md says
+//! where they stand and why.
 
+use granule_tests::compare_split::compare_split;
 use granule_tests::corpus::shared_corpus;
 use granule_tests::executor::{exit_code, granule, scratch, split_refusals, task_sizes, text};
 use granule_tests::lint_fixtures::canonical;
@@ -149,6 +152,66 @@ fn stage_of(manifest: &Path) -> Option<String> {
     }
 }
 
+/// Issue 11's command: the installer's `site.pp` split for its roles in the
+/// `ha_compact` mode, as Puppet 3 reads it, `--verify`ed, into `out`.
+fn split_installer(modules: &Path, out: &Path) -> std::process::Output {
+    Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(modules)
+        .arg("--entry")
+        .arg(modules.join("osnailyfacter/examples/site.pp"))
+        .args(GUARDS)
+        .arg("--roles")
+        .arg(ROLES.join(","))
+        .args(["--target", "puppet3", "--verify", "-o"])
+        .arg(out)
+        .output()
+        .expect("granule runs")
+}
+
+/// Issue 11's figures against the Fuel team's own split of the installer,
+/// made by hand in 2015 (`../shared/corpora/fuel-library-2015`), as
+/// `scripts/compare-split` counts them: same-task F1 at least 0.6, and no
+/// human ordering between two compared classes reversed.
+#[test]
+#[ignore = "issue 11 is open: the split keeps the module code's references and orderings the 2015 team removed (docs/split.md, Why the rest does not hold); run with --ignored"]
+fn the_2014_installer_split_agrees_with_the_2015_hand_split() {
+    const TEST: &str = "the_2014_installer_split_agrees_with_the_2015_hand_split";
+    let (Some(corpus), Some(hand)) = (
+        require_reference(TEST, shared_corpus("fuel-library-2014")),
+        require_reference(TEST, shared_corpus("fuel-library-2015")),
+    ) else {
+        return;
+    };
+    let modules = corpus.join("deployment/puppet");
+    let out = scratch("split-fuel-2014-against-2015");
+    let output = split_installer(&modules, &out);
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    let Some(comparison) =
+        require_reference(TEST, compare_split(&out, &hand.join("deployment/puppet")))
+    else {
+        return;
+    };
+    let f1 = comparison.f1.unwrap_or_default();
+    let reversed: Vec<String> = comparison
+        .reversed
+        .iter()
+        .map(|r| format!("{} before {}", r.before, r.after))
+        .collect();
+    assert!(
+        f1 >= 0.6 && reversed.is_empty(),
+        "same-task F1 {f1:.3} (at least 0.6 asked; precision {:?}, recall {:?}, {} pairs together \
+         in ours, {} in theirs, {} in both), {} human orderings reversed (none asked): {reversed:#?}",
+        comparison.precision,
+        comparison.recall,
+        comparison.pairs.together_ours,
+        comparison.pairs.together_reference,
+        comparison.pairs.together_both,
+        reversed.len()
+    );
+}
+
 #[test]
 fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     let Some(corpus) = require_reference(
@@ -159,19 +222,7 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     };
     let modules = corpus.join("deployment/puppet");
     let out = scratch("split-fuel-2014");
-    let output = Command::new(granule())
-        .arg("split")
-        .arg("--modulepath")
-        .arg(&modules)
-        .arg("--entry")
-        .arg(modules.join("osnailyfacter/examples/site.pp"))
-        .args(GUARDS)
-        .arg("--roles")
-        .arg(ROLES.join(","))
-        .args(["--target", "puppet3", "--verify", "-o"])
-        .arg(&out)
-        .output()
-        .expect("granule runs");
+    let output = split_installer(&modules, &out);
     let stderr = text(&output.stderr);
     assert_eq!(
         exit_code(&output),
