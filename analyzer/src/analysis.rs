@@ -136,6 +136,28 @@ impl Analysis {
             || is_builtin_type(name)
     }
 
+    /// The define a resource type written in `from`'s code names, when it
+    /// is none by its own name: Puppet 3 looks the name up under `from`'s
+    /// namespaces, innermost first, where a class may define it in its body
+    /// (`define device_directory` inside `openstack::swift::storage_node`).
+    pub fn relative_define(&self, name: &str, from: &Vertex) -> Option<String> {
+        let mut namespace = match from {
+            Vertex::Class { name } | Vertex::Type { name } => name.as_str(),
+            _ => return None,
+        };
+        loop {
+            let candidate = format!("{namespace}::{name}");
+            if self
+                .codebase
+                .find(&candidate, DefinitionKind::Define)
+                .is_some()
+            {
+                return Some(candidate);
+            }
+            namespace = namespace.rsplit_once("::")?.0;
+        }
+    }
+
     /// The module a class or define belongs to: where it is defined, or
     /// (when defined nowhere) its name's first segment; none for Puppet's
     /// own resource types.

@@ -794,6 +794,51 @@ fn copied_code_naming_what_no_module_defines_is_named() {
     assert_eq!(stderr.matches("defined nowhere").count(), 2, "{stderr}");
 }
 
+/// A define written in the body of an opened class and declared there by
+/// its short name (Puppet 3 finds it relative to the class): the task
+/// copying the declaration copies the definition too, so the name is
+/// defined where it is used, and the split warns of nothing.
+#[test]
+fn a_define_nested_in_an_opened_class_goes_with_its_instances() {
+    let dir = scratch("split_nested_define");
+    let entry = dir.join("site.pp");
+    std::fs::write(
+        &entry,
+        "class wrapper {\n  define spool($size) {\n    notify { \"spool ${title} ${size}\": }\n  }\n  \
+         include queue\n  spool { 'mail': size => 1 }\n}\ninclude wrapper\n",
+    )
+    .expect("site.pp written");
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, "open = [\"wrapper\"]\n").expect("plan written");
+    let out = dir.join("out");
+    let output = split_queue(
+        &entry,
+        &["--plan", plan.to_str().unwrap(), "--verify"],
+        &out,
+    );
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        !text(&output.stderr).contains("defined nowhere"),
+        "{}",
+        text(&output.stderr)
+    );
+    let manifest = out.join("spool/spool.pp");
+    let written = std::fs::read_to_string(&manifest).expect("the spool task");
+    assert!(written.contains("define spool($size)"), "{written}");
+    let lint = Command::new(granule())
+        .arg("lint")
+        .arg("--modulepath")
+        .arg(repo_root().join("fixtures/split/entry_inherited/modules"))
+        .arg(&manifest)
+        .output()
+        .expect("granule runs");
+    assert!(
+        !text(&lint.stdout).contains("granule/unresolved-type"),
+        "{}",
+        text(&lint.stdout)
+    );
+}
+
 /// An entry that declares nothing, or nothing that runs under the
 /// assumptions, gives a split of granule's own tasks only: the split says
 /// so rather than report success on nothing.

@@ -407,6 +407,20 @@ fn copied_shared<'p, 'a>(
 ) -> Vec<&'p Shared<'a>> {
     let monolith = &proposal.monolith;
     let applied = task.applied();
+    // A define written in an opened class's body, named by its short name
+    // there (Puppet 3 finds it relative to the class): the copy defines it
+    // under that name at the task's top scope.
+    let nested: Vec<String> = applied
+        .iter()
+        .filter_map(|&u| {
+            let unit = &monolith.units[u];
+            let UnitKind::Instance { type_name, .. } = &unit.kind else {
+                return None;
+            };
+            let class = monolith.scopes[unit.scope].class.as_deref()?;
+            analysis.relative_define(type_name, &crate::model::Vertex::class(class))
+        })
+        .collect();
     let used: BTreeSet<&String> = applied
         .iter()
         .flat_map(|&u| &proposal.unit_holders[u])
@@ -419,6 +433,7 @@ fn copied_shared<'p, 'a>(
                     _ => None,
                 }),
         )
+        .chain(&nested)
         .collect();
     monolith
         .shared

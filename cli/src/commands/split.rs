@@ -6,12 +6,12 @@ use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::Problem;
 use granule_analyzer::model::{
-    DefinitionKind, Finding, SYNTAX_ERROR, UNRESOLVED_CLASS, UNRESOLVED_TYPE,
+    DefinitionKind, Finding, Vertex, SYNTAX_ERROR, UNRESOLVED_CLASS, UNRESOLVED_TYPE,
 };
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, Output};
 use granule_analyzer::split::plan::Plan;
-use granule_analyzer::split::units::{same_expression, UnitKind};
+use granule_analyzer::split::units::{same_expression, SharedKind, UnitKind};
 use granule_analyzer::split::{split, Proposal, SplitOptions, Target};
 use granule_analyzer::{Analysis, Entry, LoadedModules};
 use granule_executor::catalog::closest;
@@ -455,6 +455,7 @@ fn unresolved_in_copied_code<'a>(
         .findings
         .iter()
         .filter(|f| f.code == UNRESOLVED_CLASS || f.code == UNRESOLVED_TYPE)
+        .filter(|finding| !copied_nested_define(proposal, analysis, finding))
         .filter_map(|finding| {
             let units: Vec<usize> = proposal.monolith.units_at(&finding.location).collect();
             let tasks: Vec<&str> = proposal
@@ -467,6 +468,29 @@ fn unresolved_in_copied_code<'a>(
                 .iter()
                 .any(|&unit| !proposal.monolith.units[unit].guards.is_empty());
             (!tasks.is_empty()).then_some((finding, tasks, guarded))
+        })
+}
+
+/// Whether an unresolved resource type is a define written in the body of
+/// an opened class and named by its short name there (Puppet 3 finds it
+/// relative to the class, Puppet 7 does not): the split copies the
+/// definition into the tasks using it, at their top scope, where the short
+/// name is its name.
+fn copied_nested_define(proposal: &Proposal, analysis: &Analysis, finding: &Finding) -> bool {
+    analysis
+        .edges
+        .iter()
+        .filter(|edge| edge.location == finding.location)
+        .filter_map(|edge| match &edge.to {
+            Vertex::Type { name } => analysis.relative_define(name, &edge.unit),
+            _ => None,
+        })
+        .any(|define| {
+            proposal
+                .monolith
+                .shared
+                .iter()
+                .any(|shared| shared.kind == SharedKind::Definition(define.clone()))
         })
 }
 
