@@ -8,7 +8,7 @@ use super::units::{self, Guard, GuardKind, Shared, SharedKind, UnitKind};
 use super::{Proposal, Target, Task, GLOBALS, HIERA};
 use crate::analysis::Analysis;
 use crate::index::SourceFile;
-use crate::model::{AttributeValue, Vertex};
+use crate::model::{AttributeValue, Location, Vertex};
 use granule_parser::lexer::Tok;
 use granule_parser::{Expr, ExprKind, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -1429,7 +1429,7 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
             .monolith
             .left_out
             .iter()
-            .map(|(location, condition)| serde_json::json!({
+            .map(|(condition, location)| serde_json::json!({
                 "location": location,
                 "condition": condition,
             }))
@@ -1559,29 +1559,29 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             ", under these assumptions"
         }
     );
-    if !proposal.monolith.left_out.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{} {deciding} and the data the walked code sets; left out with all they hold:\n",
-            counted(
-                proposal.monolith.left_out.len(),
-                "branch runs",
-                "branches run"
-            )
-        );
-        for (location, condition) in &proposal.monolith.left_out {
-            let _ = writeln!(out, "- `{condition}` ({})", sources.at(location));
+    // Each what was left out, with its place.
+    let mut list = |heading: String, items: &[(String, Location)], quote: &str| {
+        let _ = writeln!(out, "\n{heading}\n");
+        for (what, location) in items {
+            let _ = writeln!(out, "- {quote}{what}{quote} ({})", sources.at(location));
         }
+    };
+    if !proposal.monolith.left_out.is_empty() {
+        let branches = &proposal.monolith.left_out;
+        let count = counted(branches.len(), "branch runs", "branches run");
+        list(
+            format!("{count} {deciding} and the data the walked code sets; left out with all they hold:"),
+            branches,
+            "`",
+        );
     }
     if !proposal.pruned.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{} {deciding}: left out.\n",
-            counted(proposal.pruned.len(), "statement runs", "statements run")
+        let count = counted(proposal.pruned.len(), "statement runs", "statements run");
+        list(
+            format!("{count} {deciding}: left out."),
+            &proposal.pruned,
+            "",
         );
-        for (label, location) in &proposal.pruned {
-            let _ = writeln!(out, "- {label} ({})", sources.at(location));
-        }
     }
     for case in &proposal.monolith.unmatched {
         let _ = writeln!(

@@ -322,8 +322,9 @@ pub struct Monolith<'a> {
     /// value: all their code is left out.
     pub unmatched: Vec<Unmatched>,
     /// Branches that hold on no role under the assumptions, left out
-    /// before they were walked: where each starts, and its condition.
-    pub left_out: Vec<(crate::model::Location, String)>,
+    /// before they were walked: each one's condition, and where it starts
+    /// (as `Proposal::pruned` lists units).
+    pub left_out: Vec<(String, crate::model::Location)>,
 }
 
 /// A `case` whose test `--assume` gives a value none of its options takes
@@ -535,7 +536,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                     let condition = condition_text(source, &guard.kind);
                     self.monolith
                         .left_out
-                        .push((source.location(body.span), condition));
+                        .push((condition, source.location(body.span)));
                 }
             }
         }

@@ -455,9 +455,12 @@ fn unresolved_in_copied_code<'a>(
         .findings
         .iter()
         .filter(|f| f.code == UNRESOLVED_CLASS || f.code == UNRESOLVED_TYPE)
-        .filter(|finding| !copied_nested_define(proposal, analysis, finding))
         .filter_map(|finding| {
+            // Module code's findings are lint's: only copied code is looked at.
             let units: Vec<usize> = proposal.monolith.units_at(&finding.location).collect();
+            if units.is_empty() || copied_nested_define(proposal, analysis, finding) {
+                return None;
+            }
             let tasks: Vec<&str> = proposal
                 .tasks
                 .iter()
