@@ -620,10 +620,7 @@ fn an_assumed_value_no_case_option_takes_is_named() {
         report.contains("has no option for the value assumed"),
         "{report}"
     );
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("h-a/report.json")).expect("report.json"),
-    )
-    .expect("report.json is JSON");
+    let json = read_report(&dir.join("h-a"));
     assert_eq!(
         json["unmatched"][0]["test"], "$::settings['mode']",
         "{json:#}"
@@ -642,6 +639,12 @@ fn an_assumed_value_no_case_option_takes_is_named() {
             text(&output.stderr)
         );
     }
+}
+
+/// A split's report.json.
+fn read_report(out: &Path) -> Value {
+    let report = std::fs::read_to_string(out.join("report.json")).expect("report.json");
+    serde_json::from_str(&report).expect("report.json is JSON")
 }
 
 /// A split of the queue-only `entry` with the options `given`.
@@ -691,10 +694,7 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
         report.contains("- `$::settings['node']` is `ha` (no manifest writes this expression"),
         "{report}"
     );
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("typo/report.json")).expect("report.json"),
-    )
-    .expect("report.json is JSON");
+    let json = read_report(&dir.join("typo"));
     assert_eq!(
         json["unused_assumptions"],
         serde_json::json!([{ "expression": "$::settings['node']" }])
@@ -729,10 +729,7 @@ fn an_assumed_expression_no_manifest_writes_is_named() {
         "{}",
         text(&output.stderr)
     );
-    let json: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("role/report.json")).expect("report.json"),
-    )
-    .expect("report.json is JSON");
+    let json = read_report(&dir.join("role"));
     assert_eq!(
         json["unwritten_role_var"],
         serde_json::json!({ "expression": "$::setting['mode']" })
