@@ -158,6 +158,21 @@ impl Analysis {
         }
     }
 
+    /// The class or define calling `assert_private()` that `edge` declares
+    /// (`include x`, `class { 'x': }`, an instance of a private define).
+    pub fn private_declared(&self, edge: &Edge) -> Option<Vertex> {
+        let declared = match (&edge.to, edge.kind) {
+            (Vertex::Class { name }, kind) if kind.declares_class() => Vertex::class(name),
+            (Vertex::Resource { type_name, .. }, EdgeKind::Declare | EdgeKind::DeclareVirtual) => {
+                Vertex::Type {
+                    name: type_name.clone(),
+                }
+            }
+            _ => return None,
+        };
+        self.private.contains(&declared).then_some(declared)
+    }
+
     /// The module a class or define belongs to: where it is defined, or
     /// (when defined nowhere) its name's first segment; none for Puppet's
     /// own resource types.

@@ -1,10 +1,10 @@
-//! granule/undeclared-resource and granule/duplicate-resource against the
-//! real Puppet: `puppet apply --noop` of every node of each fixture case
+//! granule/undeclared-resource, granule/duplicate-resource and
+//! granule/private-declaration against the real Puppet: `puppet apply --noop` of every node of each fixture case
 //! (fixtures/lint-architecture/<rule>/<case>/manifests/site.pp, its
 //! modules and stdlib on the module path)
 //! * fails, in a positive case (each has one problem), on what the rule
 //!   reports there: the reference Puppet cannot find, the two declarations
-//!   Puppet refuses to hold together;
+//!   Puppet refuses to hold together, the private class or define;
 //! * compiles and applies (in noop) every negative case, whose look-alikes
 //!   the rules must leave alone.
 
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 const UNDECLARED: &str = "granule/undeclared-resource";
 const DUPLICATE: &str = "granule/duplicate-resource";
+const PRIVATE: &str = "granule/private-declaration";
 const STDLIB: &str = "/usr/share/puppet/modules/stdlib";
 
 /// The cases of a rule's fixtures compiled per node (those with a
@@ -156,6 +157,32 @@ fn duplicate_resources_are_those_puppet_refuses() {
             assert!(
                 refused.contains(&reported),
                 "{}: granule reports {reported:?}, Puppet refuses {refused:?}: {errors:?}",
+                case.display()
+            );
+        },
+    );
+}
+
+#[test]
+fn private_declarations_are_those_puppet_refuses() {
+    let test = "private_declarations_are_those_puppet_refuses";
+    against_puppet(
+        test,
+        "private-declaration",
+        PRIVATE,
+        |case, found, errors| {
+            // "class app::params calls assert_private()" in granule's message;
+            // "Class app::params is private" in Puppet's.
+            let mut words = found.message.split_whitespace();
+            let kind = match words.next() {
+                Some("class") => "Class",
+                _ => "Definition",
+            };
+            let name = words.next().expect("the private class or define");
+            let refusal = format!("{kind} {name} is private");
+            assert!(
+                errors.iter().any(|error| error.contains(&refusal)),
+                "{}: Puppet's errors {errors:?} do not say {refusal:?}",
                 case.display()
             );
         },

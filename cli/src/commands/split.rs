@@ -126,7 +126,8 @@ pub struct SplitArgs {
     /// reads it, and tasks.yaml read back and analysed again as
     /// `granule lint --tasks` does (nothing a task refers to, collects or
     /// reads is only in other tasks; no task's catalog declares twice what
-    /// the monolith's declares once).
+    /// the monolith's declares once; no task declares a class or define
+    /// private to a module).
     #[arg(long)]
     verify: bool,
 }
@@ -366,7 +367,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         &args.out, &tasks, modules, &guards, &monolith,
     )?);
     if failures.is_empty() {
-        eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set or declares twice what the monolith declares once");
+        eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set, declares twice what the monolith declares once or declares what a module keeps private");
         Ok(ExitCode::SUCCESS)
     } else {
         for failure in &failures {
@@ -566,6 +567,7 @@ pub fn parse_assumptions(arguments: &[String]) -> Result<Vec<(String, String)>, 
 const CROSS_TASK_REFERENCE: &str = "granule/cross-task-reference";
 const TASK_UNDEFINED_VARIABLE: &str = "granule/task-undefined-variable";
 const DUPLICATE_RESOURCE: &str = "granule/duplicate-resource";
+const PRIVATE_DECLARATION: &str = "granule/private-declaration";
 
 /// What was split: the `--entry` arguments and the roles of the split.
 struct Monolith<'a> {
@@ -590,6 +592,7 @@ fn task_problems(
         CROSS_TASK_REFERENCE,
         TASK_UNDEFINED_VARIABLE,
         DUPLICATE_RESOURCE,
+        PRIVATE_DECLARATION,
     ];
     let found = lint_tasks(out, tasks, modules, guards, &checks)?;
     let monolith_duplicates: HashSet<String> = if found

@@ -145,6 +145,7 @@ checks! {
     puppet7_incompatible "granule/puppet7-incompatible" "architecture/puppet7_incompatible.rs" codebase Warning true -;
     cross_task_reference "granule/cross-task-reference" "architecture/cross_task_reference.rs" codebase Error true -;
     task_undefined_variable "granule/task-undefined-variable" "architecture/task_undefined_variable.rs" codebase Error true -;
+    private_declaration "granule/private-declaration" "architecture/private_declaration.rs" codebase Error true -;
 }
 
 /// docs/rules.md: every check's documentation, in registry order.
