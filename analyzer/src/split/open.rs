@@ -219,6 +219,14 @@ impl<'a> Opener<'a> {
                 child.name, child.location
             )));
         }
+        if let Some((declared, edge)) = self.private_declaration(class) {
+            return Err(Blocker::certain(format!(
+                "it declares {} ({}), which its module keeps private (assert_private()): \
+                 copied into a task's manifest, Puppet refuses the declaration",
+                declared.label(),
+                edge.location
+            )));
+        }
         let copied = |unit: &Vertex| {
             self.entry.contains(unit)
                 || matches!(unit, Vertex::Class { name } if opened.contains(name) || name == class)
@@ -317,6 +325,22 @@ impl<'a> Opener<'a> {
             }
         }
         Ok(())
+    }
+
+    /// A class or define private to `class`'s module that its body declares:
+    /// Puppet accepts that declaration only from the module's own code.
+    fn private_declaration(&self, class: &str) -> Option<(Vertex, &'a crate::model::Edge)> {
+        let analysis = self.analysis();
+        if analysis.private.is_empty() {
+            return None;
+        }
+        let me = Vertex::class(class);
+        let module = analysis.module_of(&me);
+        let holder = self.semantic.holder(&me)?;
+        self.semantic.edges_of(holder).find_map(|(_, edge)| {
+            let declared = analysis.private_declared(edge)?;
+            (analysis.module_of(&declared) == module).then_some((declared, edge))
+        })
     }
 
     /// Whether every declaration of `class` is written in `by`.
