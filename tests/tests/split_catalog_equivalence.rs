@@ -821,6 +821,18 @@ fn computed_titles_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/class_bound_data: an opened role class's data computed
+/// from a profile's variables after including the profile.
+#[test]
+fn class_bound_data_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_class_bound_data",
+        "class_bound_data",
+        false,
+        &[],
+    );
+}
+
 /// fixtures/split/class_parameters: a class declared with a parameter and
 /// included again by another class.
 #[test]

@@ -20,7 +20,8 @@
 //! and each task keeps its own units. A collect constraint forces a merge
 //! only where no task holds both ends.
 
-use super::units::{Monolith, UnitKind};
+use super::render;
+use super::units::{Monolith, Unit, UnitKind};
 use crate::hashing::{FastMap, FastSet};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Match, Semantic};
@@ -209,6 +210,7 @@ impl<'a> Catalogs<'a> {
                         _ => {}
                     }
                 }
+                bound_data_references(semantic, monolith, unit, &mut catalog);
                 split_phases(semantic, &walked, &mut catalog);
                 for id in &walked {
                     catalog.holders.remove(*id);
@@ -766,6 +768,52 @@ fn relayed_refreshes<'a>(
         unit.relayed.dedup_by(|a, b| a.1 == b.1);
     }
     relays
+}
+
+/// A unit reading data computed from a class that declares more than data
+/// (`Monolith::bound`) refers to that class's variables as its definition
+/// does: the task computes the data, after evaluating the class.
+fn bound_data_references<'a>(
+    semantic: &Semantic<'a>,
+    monolith: &Monolith<'a>,
+    unit: &Unit<'a>,
+    catalog: &mut UnitCatalog<'a>,
+) {
+    if monolith.bound.is_empty() {
+        return;
+    }
+    let mut read = Vec::new();
+    render::data_read(monolith, unit.statement, unit.scope, &mut read);
+    for guard in &unit.guards {
+        render::guard_data_read(monolith, guard, &mut read);
+    }
+    let files = &semantic.analysis.codebase.files;
+    for variable in render::bound_closure(monolith, &read) {
+        let classes = &monolith.bound[&variable];
+        for definition in render::definitions(monolith, &variable) {
+            let guarded = definition
+                .guards
+                .iter()
+                .flat_map(|guard| guard.exprs().into_iter().map(|expr| (guard.file, expr)));
+            for (file, expr) in std::iter::once((definition.file, definition.value)).chain(guarded)
+            {
+                let file = &files[file];
+                let (start, end) = file.bounds(expr.span);
+                for (_, edge) in semantic.edges_between(&file.path, start, end) {
+                    if let (EdgeKind::ReadsVariable, Vertex::Variable { name }) =
+                        (edge.kind, &edge.to)
+                    {
+                        if semantic
+                            .variable_class(name)
+                            .is_some_and(|class| classes.contains(class))
+                        {
+                            catalog.references.push((edge, edge.to.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Moves the references of an ordering metaparameter to `phases` when

@@ -73,6 +73,7 @@ pub fn write(proposal: &Proposal, analysis: &Analysis, output: &Output) -> Resul
         write_file(&task_dir.join(format!("{}.pp", task.id)), &manifest)?;
         let keys: Vec<String> = reads
             .iter()
+            .filter(|variable| !proposal.monolith.bound.contains_key(*variable))
             .map(|variable| render::data_key(&proposal.monolith, variable))
             .collect();
         write_file(&task_dir.join("pre.sh"), &pre_test(task, &keys))?;
@@ -214,18 +215,18 @@ fn task_reads(
             }
         }
         for guard in kept_guards(proposal, task, index) {
-            read_guard(monolith, guard, &mut read);
+            render::guard_data_read(monolith, guard, &mut read);
         }
     }
     for (_, guards) in includes {
         for guard in guards {
-            read_guard(monolith, guard, &mut read);
+            render::guard_data_read(monolith, guard, &mut read);
         }
     }
     for shared in shared {
         render::data_read(monolith, shared.statement, shared.scope, &mut read);
         for guard in &shared.guards {
-            read_guard(monolith, guard, &mut read);
+            render::guard_data_read(monolith, guard, &mut read);
         }
     }
     for &index in &task.relationships {
@@ -237,28 +238,20 @@ fn task_reads(
             &mut read,
         );
         for guard in &relationship.guards {
-            read_guard(monolith, guard, &mut read);
+            render::guard_data_read(monolith, guard, &mut read);
+        }
+    }
+    // What the task computes itself reads data in turn.
+    for variable in render::bound_closure(monolith, &read) {
+        for definition in render::definitions(monolith, &variable) {
+            render::data_read(monolith, definition.value, definition.scope, &mut read);
+            for guard in definition.guards {
+                render::guard_data_read(monolith, guard, &mut read);
+            }
         }
     }
     read.sort();
     read
-}
-
-fn read_guard(monolith: &units::Monolith, guard: &Guard, read: &mut Vec<DataVariable>) {
-    match &guard.kind {
-        GuardKind::If { test, .. } => render::data_read(monolith, test, guard.scope, read),
-        GuardKind::Case {
-            test,
-            values,
-            others,
-            ..
-        } => {
-            render::data_read(monolith, test, guard.scope, read);
-            for value in values.iter().chain(others) {
-                render::data_read(monolith, value, guard.scope, read);
-            }
-        }
-    }
 }
 
 /// The guards of a unit its task keeps: those not known to hold on every
@@ -579,6 +572,9 @@ fn task_manifest(
         // one name and one key for each of its variables.
         let mut assigned = BTreeSet::new();
         for (variable, local) in &names {
+            if monolith.bound.contains_key(variable) {
+                continue;
+            }
             if assigned.insert(local) {
                 let key = render::data_key(monolith, variable);
                 let _ = writeln!(out, "${local} = {}", lookup(&key, proposal.target));
@@ -625,13 +621,37 @@ fn task_manifest(
         let file = &files[unit.file];
         render::render(monolith, file, unit.statement, unit.scope, &name_of)
     });
+    // Class-bound data goes right before the first unit reading it, after
+    // the units declaring its classes (the monolith evaluates them first).
+    let mut computed: Vec<DataVariable> = Vec::new();
+    let mut bound_left: Vec<DataVariable> = reads
+        .iter()
+        .filter(|variable| monolith.bound.contains_key(*variable))
+        .cloned()
+        .collect();
     for index in task.applied() {
         if repeated.contains(&index) {
             continue;
         }
         let unit = &monolith.units[index];
         let file = &files[unit.file];
-        let guards: Vec<String> = kept_guards(proposal, task, index)
+        let kept = kept_guards(proposal, task, index);
+        if !bound_left.is_empty() {
+            let mut read = Vec::new();
+            render::data_read(monolith, unit.statement, unit.scope, &mut read);
+            for guard in &kept {
+                render::guard_data_read(monolith, guard, &mut read);
+            }
+            let needed: Vec<DataVariable> = render::bound_closure(monolith, &read)
+                .into_iter()
+                .filter(|variable| !computed.contains(variable))
+                .collect();
+            let ordered = render::in_data_order(monolith, needed);
+            push_bound_data(&mut out, proposal, files, sources, &ordered, &name_of);
+            bound_left.retain(|variable| !ordered.contains(variable));
+            computed.extend(ordered);
+        }
+        let guards: Vec<String> = kept
             .into_iter()
             .filter(|_| !unguarded.contains(&index))
             .map(|g| render::render_guard(monolith, files, g, &name_of))
@@ -656,6 +676,10 @@ fn task_manifest(
             _ => out.push_str(&text),
         }
     }
+    // Read only by what comes before the units (shared statements,
+    // includes): after them all, the classes are evaluated at least.
+    let rest = render::in_data_order(monolith, bound_left);
+    push_bound_data(&mut out, proposal, files, sources, &rest, &name_of);
     for (stage, body) in staged {
         // The statements of a class opened in a run stage stay in it: a
         // class of their own, declared in that stage.
@@ -787,30 +811,13 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
                 let _ = writeln!(out, "# The data of class {class}.");
             }
         }
-        for (param, default) in &scope.params {
+        for (param, _) in &scope.params {
             let variable = (index, param.clone());
+            if monolith.bound.contains_key(&variable) {
+                continue;
+            }
             let local = name_of(&variable);
-            let value = match (scope.args.iter().find(|(a, _)| a == param), scope.parent) {
-                (Some((_, arg)), Some(parent)) => {
-                    let file = &files[monolith.scopes[parent].file];
-                    render::render(monolith, file, arg, parent, &name_of)
-                }
-                _ => {
-                    let default = default
-                        .map(|d| render::render(monolith, &files[scope.file], d, index, &name_of));
-                    // Puppet looks a parameter its declaration does not
-                    // give up in Hiera (automatic parameter lookup), the
-                    // entry class's and an opened class's alike.
-                    match &scope.class {
-                        Some(class) => parameter_lookup(
-                            &format!("{class}::{param}"),
-                            default.as_deref(),
-                            proposal.target,
-                        ),
-                        None => default.unwrap_or_else(|| "undef".to_string()),
-                    }
-                }
-            };
+            let value = param_value(proposal, files, &variable, &name_of);
             let guards: Vec<String> = scope
                 .guards
                 .iter()
@@ -824,7 +831,11 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
                 written.push(variable);
             }
         }
-        for assignment in monolith.assignments.iter().filter(|a| a.scope == index) {
+        for assignment in monolith
+            .assignments
+            .iter()
+            .filter(|a| a.scope == index && !monolith.bound.contains_key(&(index, a.name.clone())))
+        {
             let file = &files[assignment.file];
             let guards: Vec<String> = assignment
                 .guards
@@ -872,6 +883,85 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
     out
 }
 
+/// A parameter's value as the monolith gives it: its declaration's
+/// argument, else Hiera's (Puppet's automatic parameter lookup, for the
+/// entry class's and an opened class's alike), else its default.
+fn param_value(
+    proposal: &Proposal,
+    files: &[SourceFile],
+    (index, param): &DataVariable,
+    name_of: &dyn Fn(&DataVariable) -> String,
+) -> String {
+    let monolith = &proposal.monolith;
+    let scope = &monolith.scopes[*index];
+    let default = scope
+        .params
+        .iter()
+        .find(|(p, _)| p == param)
+        .and_then(|(_, default)| *default);
+    match (scope.args.iter().find(|(a, _)| a == param), scope.parent) {
+        (Some((_, arg)), Some(parent)) => {
+            let file = &files[monolith.scopes[parent].file];
+            render::render(monolith, file, arg, parent, name_of)
+        }
+        _ => {
+            let default =
+                default.map(|d| render::render(monolith, &files[scope.file], d, *index, name_of));
+            match &scope.class {
+                Some(class) => parameter_lookup(
+                    &format!("{class}::{param}"),
+                    default.as_deref(),
+                    proposal.target,
+                ),
+                None => default.unwrap_or_else(|| "undef".to_string()),
+            }
+        }
+    }
+}
+
+/// Writes the definitions of class-bound data (`Monolith::bound`) a task
+/// computes itself, as the `globals` task writes the others: an
+/// assignment as copied, a parameter as its value.
+fn push_bound_data(
+    out: &mut String,
+    proposal: &Proposal,
+    files: &[SourceFile],
+    sources: &Sources,
+    variables: &[DataVariable],
+    name_of: &dyn Fn(&DataVariable) -> String,
+) {
+    let monolith = &proposal.monolith;
+    for variable in variables {
+        for definition in render::definitions(monolith, variable) {
+            let guards: Vec<String> = definition
+                .guards
+                .iter()
+                .map(|g| render::render_guard(monolith, files, g, name_of))
+                .collect();
+            let file = &files[definition.file];
+            let location = file.location(definition.expr.span);
+            let _ = writeln!(
+                out,
+                "# From {}: data computed after the classes it reads.",
+                sources.at(&location)
+            );
+            if definition.param {
+                let statement = format!(
+                    "${} = {}",
+                    name_of(variable),
+                    param_value(proposal, files, variable, name_of)
+                );
+                push_text(out, &statement, &guards);
+            } else {
+                let text =
+                    render::render(monolith, file, definition.expr, definition.scope, name_of);
+                push_statement(out, file, definition.expr.span, &text, &guards);
+            }
+            out.push('\n');
+        }
+    }
+}
+
 /// The includes of the classes holding data only whose variables `reader`
 /// reads, first in a manifest.
 fn push_data_includes(out: &mut String, reader: &str, classes: &[String]) {
@@ -896,11 +986,11 @@ fn data_classes_read(proposal: &Proposal, analysis: &Analysis) -> Vec<String> {
     for scope in &monolith.scopes {
         exprs.extend(scope.params.iter().filter_map(|(_, default)| *default));
         exprs.extend(scope.args.iter().map(|(_, arg)| *arg));
-        exprs.extend(scope.guards.iter().flat_map(guard_exprs));
+        exprs.extend(scope.guards.iter().flat_map(Guard::exprs));
     }
     for assignment in &monolith.assignments {
         exprs.push(assignment.statement);
-        exprs.extend(assignment.guards.iter().flat_map(guard_exprs));
+        exprs.extend(assignment.guards.iter().flat_map(Guard::exprs));
     }
     data_classes(proposal, analysis, exprs)
 }
@@ -921,17 +1011,17 @@ fn data_classes_of_task(
         exprs.extend(
             kept_guards(proposal, task, index)
                 .into_iter()
-                .flat_map(guard_exprs),
+                .flat_map(Guard::exprs),
         );
     }
     for shared in shared {
         exprs.push(shared.statement);
-        exprs.extend(shared.guards.iter().flat_map(guard_exprs));
+        exprs.extend(shared.guards.iter().flat_map(Guard::exprs));
     }
     for &index in &task.relationships {
         let relationship = &monolith.relationships[index];
         exprs.push(relationship.statement);
-        exprs.extend(relationship.guards.iter().flat_map(guard_exprs));
+        exprs.extend(relationship.guards.iter().flat_map(Guard::exprs));
     }
     let mut classes = data_classes(proposal, analysis, exprs);
     // One the task applies, or includes for its units, declares it where
@@ -965,22 +1055,6 @@ fn data_classes<'e>(
     }
     read.retain(|class| analysis.has_class(class) && proposal.semantic.holds_data_only(class));
     read
-}
-
-/// The expressions a guard evaluates.
-fn guard_exprs<'a>(guard: &Guard<'a>) -> Vec<&'a Expr> {
-    match &guard.kind {
-        GuardKind::If { test, .. } => vec![test],
-        GuardKind::Case {
-            test,
-            values,
-            others,
-            ..
-        } => std::iter::once(*test)
-            .chain(values.iter().copied())
-            .chain(others.iter().copied())
-            .collect(),
-    }
 }
 
 /// A class parameter its declaration does not give, from Hiera as Puppet's

@@ -447,6 +447,10 @@ pub fn split<'a>(
         relationship.roles = roles;
     }
 
+    monolith.bound = render::class_bound(&monolith, |class| {
+        semantic.analysis.has_class(class) && !semantic.holds_data_only(class)
+    });
+
     // 2. What each unit puts in a catalog.
     let walked: crate::hashing::FastSet<HolderId> = entry_vertices
         .iter()

@@ -8,7 +8,7 @@ use super::Proposal;
 use crate::index::SourceFile;
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{Expr, ExprKind, Span};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// A variable of the monolith's data: the scope setting it and its name.
 pub type DataVariable = (usize, String);
@@ -78,6 +78,196 @@ pub fn data_read(monolith: &Monolith, expr: &Expr, scope: usize, out: &mut Vec<D
             }
         }
     });
+}
+
+/// Where the monolith sets a data variable, as the `globals` task and a
+/// task computing it write it: an assignment (each of them, under its
+/// guards), or a parameter, from its declaration's argument (read in the
+/// declaring scope) or else its default (read in its own).
+pub struct Definition<'m, 'a> {
+    pub file: usize,
+    /// The scope the expression is read in.
+    pub scope: usize,
+    /// The statement (an assignment) or the value (a parameter's).
+    pub expr: &'a Expr,
+    /// The value.
+    pub value: &'a Expr,
+    pub guards: &'m [Guard<'a>],
+    /// A parameter's (its value alone), not an assignment.
+    pub param: bool,
+}
+
+/// The definitions of `variable`, in the monolith's order.
+pub fn definitions<'m, 'a>(
+    monolith: &'m Monolith<'a>,
+    (scope, name): &DataVariable,
+) -> Vec<Definition<'m, 'a>> {
+    let opened = &monolith.scopes[*scope];
+    if let Some((_, default)) = opened.params.iter().find(|(p, _)| p == name) {
+        let given = opened.args.iter().find(|(a, _)| a == name);
+        return match (given, opened.parent) {
+            (Some((_, arg)), Some(parent)) => vec![Definition {
+                file: monolith.scopes[parent].file,
+                scope: parent,
+                expr: arg,
+                value: arg,
+                guards: &opened.guards,
+                param: true,
+            }],
+            _ => default
+                .map(|default| Definition {
+                    file: opened.file,
+                    scope: *scope,
+                    expr: default,
+                    value: default,
+                    guards: &opened.guards,
+                    param: true,
+                })
+                .into_iter()
+                .collect(),
+        };
+    }
+    monolith
+        .assignments
+        .iter()
+        .filter(|a| a.scope == *scope && a.name == *name)
+        .map(|a| Definition {
+            file: a.file,
+            scope: *scope,
+            expr: a.statement,
+            value: a.value,
+            guards: &a.guards,
+            param: false,
+        })
+        .collect()
+}
+
+/// The data variables a guard reads.
+pub fn guard_data_read(monolith: &Monolith, guard: &Guard, read: &mut Vec<DataVariable>) {
+    for expr in guard.exprs() {
+        data_read(monolith, expr, guard.scope, read);
+    }
+}
+
+/// The data whose value depends on a class that declares more than data
+/// (`$mod_dir = $apache::mod_dir` after `include apache`), with those
+/// classes: through its definitions, their guards and the data they read.
+/// The monolith has evaluated the class by then; the `globals` task, which
+/// applies nothing, cannot, so each task reading such data computes it
+/// itself, after the class (`class_evaluated` tells the classes that must
+/// be, the existing ones that are not data only).
+pub fn class_bound(
+    monolith: &Monolith,
+    class_evaluated: impl Fn(&str) -> bool,
+) -> BTreeMap<DataVariable, BTreeSet<String>> {
+    let mut variables: Vec<DataVariable> = Vec::new();
+    for (index, scope) in monolith.scopes.iter().enumerate() {
+        variables.extend(scope.params.iter().map(|(p, _)| (index, p.clone())));
+    }
+    for assignment in &monolith.assignments {
+        let variable = (assignment.scope, assignment.name.clone());
+        if !variables.contains(&variable) {
+            variables.push(variable);
+        }
+    }
+    let mut direct: Vec<BTreeSet<String>> = Vec::with_capacity(variables.len());
+    let mut inputs: Vec<Vec<DataVariable>> = Vec::with_capacity(variables.len());
+    for variable in &variables {
+        let (mut classes, mut read) = (Vec::new(), Vec::new());
+        for definition in definitions(monolith, variable) {
+            classes_read(monolith, definition.value, &mut classes);
+            data_read(monolith, definition.value, definition.scope, &mut read);
+            for guard in definition.guards {
+                for expr in guard.exprs() {
+                    classes_read(monolith, expr, &mut classes);
+                }
+                guard_data_read(monolith, guard, &mut read);
+            }
+        }
+        classes.retain(|class| class_evaluated(class));
+        direct.push(classes.into_iter().collect());
+        read.retain(|other| other != variable);
+        inputs.push(read);
+    }
+    let position: BTreeMap<&DataVariable, usize> =
+        variables.iter().enumerate().map(|(i, v)| (v, i)).collect();
+    let mut bound = direct;
+    loop {
+        let mut changed = false;
+        for index in 0..variables.len() {
+            let mut gained = BTreeSet::new();
+            for input in &inputs[index] {
+                if let Some(&other) = position.get(input) {
+                    gained.extend(bound[other].iter().cloned());
+                }
+            }
+            let before = bound[index].len();
+            bound[index].extend(gained);
+            changed |= bound[index].len() != before;
+        }
+        if !changed {
+            break;
+        }
+    }
+    variables
+        .into_iter()
+        .zip(bound)
+        .filter(|(_, classes)| !classes.is_empty())
+        .collect()
+}
+
+/// `variables` in the order the `globals` task sets data: scope by scope,
+/// parameters first, then assignments as written.
+pub fn in_data_order(monolith: &Monolith, mut variables: Vec<DataVariable>) -> Vec<DataVariable> {
+    let rank = |(scope, name): &DataVariable| -> (usize, usize, usize) {
+        let params = &monolith.scopes[*scope].params;
+        match params.iter().position(|(p, _)| p == name) {
+            Some(at) => (*scope, 0, at),
+            None => (
+                *scope,
+                1,
+                monolith
+                    .assignments
+                    .iter()
+                    .position(|a| a.scope == *scope && a.name == *name)
+                    .unwrap_or(usize::MAX),
+            ),
+        }
+    };
+    variables.sort_by_key(rank);
+    variables
+}
+
+/// The class-bound data (`class_bound`) that reading `read` needs
+/// computed, the data those read included, in the monolith's order of
+/// variables.
+pub fn bound_closure(monolith: &Monolith, read: &[DataVariable]) -> Vec<DataVariable> {
+    let mut needed: Vec<DataVariable> = Vec::new();
+    let mut pending: Vec<DataVariable> = read
+        .iter()
+        .filter(|v| monolith.bound.contains_key(*v))
+        .cloned()
+        .collect();
+    while let Some(variable) = pending.pop() {
+        if needed.contains(&variable) {
+            continue;
+        }
+        let mut inputs = Vec::new();
+        for definition in definitions(monolith, &variable) {
+            data_read(monolith, definition.value, definition.scope, &mut inputs);
+            for guard in definition.guards {
+                guard_data_read(monolith, guard, &mut inputs);
+            }
+        }
+        pending.extend(
+            inputs
+                .into_iter()
+                .filter(|v| *v != variable && monolith.bound.contains_key(v)),
+        );
+        needed.push(variable);
+    }
+    needed.sort();
+    needed
 }
 
 /// The classes not opened whose variables an expression reads by

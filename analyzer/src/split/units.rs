@@ -74,6 +74,24 @@ pub enum GuardKind<'a> {
     },
 }
 
+impl<'a> Guard<'a> {
+    /// The expressions it evaluates.
+    pub fn exprs(&self) -> Vec<&'a Expr> {
+        match &self.kind {
+            GuardKind::If { test, .. } => vec![test],
+            GuardKind::Case {
+                test,
+                values,
+                others,
+                ..
+            } => std::iter::once(*test)
+                .chain(values.iter().copied())
+                .chain(others.iter().copied())
+                .collect(),
+        }
+    }
+}
+
 /// A branch's condition as written: `if TEST`, `unless TEST` (also for
 /// the `else` of an `if`), `case TEST: VALUES` or `case TEST: default`.
 fn condition_text(source: &SourceFile, kind: &GuardKind) -> String {
@@ -325,6 +343,9 @@ pub struct Monolith<'a> {
     /// before they were walked: each one's condition, and where it starts
     /// (as `Proposal::pruned` lists units).
     pub left_out: Vec<(String, crate::model::Location)>,
+    /// Data computed from classes that declare more than data, with those
+    /// classes (`render::class_bound`): each task reading it computes it.
+    pub bound: std::collections::BTreeMap<super::render::DataVariable, BTreeSet<String>>,
 }
 
 /// A `case` whose test `--assume` gives a value none of its options takes
