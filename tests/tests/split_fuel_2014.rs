@@ -303,6 +303,30 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
             "task {id} holds {size} of the {units} units, more than 10%"
         );
     }
+    // Puppet refuses to assign a variable twice in one scope: the globals
+    // task sets each piece of data once under each condition (it assigned
+    // both defaults of a parameter `openstack::mongo_secondary` declares
+    // twice, and the task failed on mongo nodes).
+    let globals = std::fs::read_to_string(out.join("globals/globals.pp")).expect("globals.pp");
+    let mut guard = "";
+    let mut assigned = BTreeSet::new();
+    let mut twice = Vec::new();
+    for line in globals.lines() {
+        if let Some(condition) = line.strip_prefix("if ") {
+            guard = condition;
+        } else if line == "}" {
+            guard = "";
+        } else if let Some((variable, _)) = line
+            .trim_start()
+            .strip_prefix('$')
+            .and_then(|rest| rest.split_once(" = "))
+        {
+            if !assigned.insert((guard, variable)) {
+                twice.push(format!("${variable} under `if {guard}`"));
+            }
+        }
+    }
+    assert!(twice.is_empty(), "globals.pp assigns twice: {twice:#?}");
     for role in ROLES {
         let own = tasks
             .iter()

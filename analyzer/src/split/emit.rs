@@ -894,9 +894,12 @@ fn param_value(
 ) -> String {
     let monolith = &proposal.monolith;
     let scope = &monolith.scopes[*index];
+    // A parameter written twice (Puppet 3 accepts it): the last default
+    // holds, as in the hash Puppet 3 keeps them in.
     let default = scope
         .params
         .iter()
+        .rev()
         .find(|(p, _)| p == param)
         .and_then(|(_, default)| *default);
     match (scope.args.iter().find(|(a, _)| a == param), scope.parent) {
