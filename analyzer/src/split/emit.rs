@@ -585,8 +585,32 @@ fn task_manifest(
     push_data_includes(
         &mut out,
         "this task's code reads",
-        &data_classes_of_task(proposal, analysis, task, shared),
+        &data_classes_of_task(proposal, analysis, task, shared, reads),
     );
+    // Class-bound data (`Monolith::bound`) goes right before the first unit
+    // reading it, after the units declaring its classes, as the monolith
+    // evaluates them first; what the statements written before the units
+    // read (resource defaults, the guards of includes) goes before those.
+    let mut early_reads = Vec::new();
+    for (_, guards) in includes {
+        for guard in guards {
+            render::guard_data_read(monolith, guard, &mut early_reads);
+        }
+    }
+    for shared in shared {
+        render::data_read(monolith, shared.statement, shared.scope, &mut early_reads);
+        for guard in &shared.guards {
+            render::guard_data_read(monolith, guard, &mut early_reads);
+        }
+    }
+    let early = render::bound_closure(monolith, &early_reads);
+    push_bound_data(&mut out, proposal, files, sources, &early, &name_of);
+    let mut computed: Vec<DataVariable> = early;
+    let mut bound_left: Vec<DataVariable> = reads
+        .iter()
+        .filter(|variable| monolith.bound.contains_key(*variable) && !computed.contains(variable))
+        .cloned()
+        .collect();
     if !includes.is_empty() {
         out.push_str(
             "# Classes that only order or hold data: their collectors order what this task\n\
@@ -621,14 +645,6 @@ fn task_manifest(
         let file = &files[unit.file];
         render::render(monolith, file, unit.statement, unit.scope, &name_of)
     });
-    // Class-bound data goes right before the first unit reading it, after
-    // the units declaring its classes (the monolith evaluates them first).
-    let mut computed: Vec<DataVariable> = Vec::new();
-    let mut bound_left: Vec<DataVariable> = reads
-        .iter()
-        .filter(|variable| monolith.bound.contains_key(*variable))
-        .cloned()
-        .collect();
     for index in task.applied() {
         if repeated.contains(&index) {
             continue;
@@ -646,10 +662,9 @@ fn task_manifest(
                 .into_iter()
                 .filter(|variable| !computed.contains(variable))
                 .collect();
-            let ordered = render::in_data_order(monolith, needed);
-            push_bound_data(&mut out, proposal, files, sources, &ordered, &name_of);
-            bound_left.retain(|variable| !ordered.contains(variable));
-            computed.extend(ordered);
+            push_bound_data(&mut out, proposal, files, sources, &needed, &name_of);
+            bound_left.retain(|variable| !needed.contains(variable));
+            computed.extend(needed);
         }
         let guards: Vec<String> = kept
             .into_iter()
@@ -676,10 +691,8 @@ fn task_manifest(
             _ => out.push_str(&text),
         }
     }
-    // Read only by what comes before the units (shared statements,
-    // includes): after them all, the classes are evaluated at least.
-    let rest = render::in_data_order(monolith, bound_left);
-    push_bound_data(&mut out, proposal, files, sources, &rest, &name_of);
+    // Read by none of the units (by relationships, written after them).
+    push_bound_data(&mut out, proposal, files, sources, &bound_left, &name_of);
     for (stage, body) in staged {
         // The statements of a class opened in a run stage stay in it: a
         // class of their own, declared in that stage.
@@ -934,34 +947,42 @@ fn push_bound_data(
     name_of: &dyn Fn(&DataVariable) -> String,
 ) {
     let monolith = &proposal.monolith;
-    for variable in variables {
-        for definition in render::definitions(monolith, variable) {
-            let guards: Vec<String> = definition
-                .guards
-                .iter()
-                .map(|g| render::render_guard(monolith, files, g, name_of))
-                .collect();
-            let file = &files[definition.file];
-            let location = file.location(definition.expr.span);
-            let _ = writeln!(
-                out,
-                "# From {}: data computed after the classes it reads.",
-                sources.at(&location)
+    // Definition by definition as the globals task evaluates them: one
+    // variable's may come before and after another's it reads.
+    let mut definitions: Vec<(DataVariable, render::Definition)> = variables
+        .iter()
+        .flat_map(|variable| {
+            render::definitions(monolith, variable)
+                .into_iter()
+                .map(move |definition| (variable.clone(), definition))
+        })
+        .collect();
+    definitions.sort_by_key(|(_, definition)| definition.rank);
+    for (variable, definition) in &definitions {
+        let guards: Vec<String> = definition
+            .guards
+            .iter()
+            .map(|g| render::render_guard(monolith, files, g, name_of))
+            .collect();
+        let file = &files[definition.file];
+        let location = file.location(definition.expr.span);
+        let _ = writeln!(
+            out,
+            "# From {}: data computed after the classes it reads.",
+            sources.at(&location)
+        );
+        if definition.param {
+            let statement = format!(
+                "${} = {}",
+                name_of(variable),
+                param_value(proposal, files, variable, name_of)
             );
-            if definition.param {
-                let statement = format!(
-                    "${} = {}",
-                    name_of(variable),
-                    param_value(proposal, files, variable, name_of)
-                );
-                push_text(out, &statement, &guards);
-            } else {
-                let text =
-                    render::render(monolith, file, definition.expr, definition.scope, name_of);
-                push_statement(out, file, definition.expr.span, &text, &guards);
-            }
-            out.push('\n');
+            push_text(out, &statement, &guards);
+        } else {
+            let text = render::render(monolith, file, definition.expr, definition.scope, name_of);
+            push_statement(out, file, definition.expr.span, &text, &guards);
         }
+        out.push('\n');
     }
 }
 
@@ -1006,9 +1027,16 @@ fn data_classes_of_task(
     analysis: &Analysis,
     task: &Task,
     shared: &[&Shared],
+    reads: &[DataVariable],
 ) -> Vec<String> {
     let monolith = &proposal.monolith;
     let mut exprs: Vec<&Expr> = Vec::new();
+    for variable in reads.iter().filter(|v| monolith.bound.contains_key(*v)) {
+        for definition in render::definitions(monolith, variable) {
+            exprs.push(definition.value);
+            exprs.extend(definition.guards.iter().flat_map(Guard::exprs));
+        }
+    }
     for index in task.applied() {
         exprs.push(monolith.units[index].statement);
         exprs.extend(

@@ -95,6 +95,9 @@ pub struct Definition<'m, 'a> {
     pub guards: &'m [Guard<'a>],
     /// A parameter's (its value alone), not an assignment.
     pub param: bool,
+    /// Where the `globals` task sets it: scope by scope, parameters first,
+    /// then assignments as written.
+    pub rank: (usize, usize, usize),
 }
 
 /// The definitions of `variable`, in the monolith's order.
@@ -103,7 +106,9 @@ pub fn definitions<'m, 'a>(
     (scope, name): &DataVariable,
 ) -> Vec<Definition<'m, 'a>> {
     let opened = &monolith.scopes[*scope];
-    if let Some((_, default)) = opened.params.iter().find(|(p, _)| p == name) {
+    if let Some(at) = opened.params.iter().position(|(p, _)| p == name) {
+        let default = opened.params[at].1;
+        let rank = (*scope, 0, at);
         let given = opened.args.iter().find(|(a, _)| a == name);
         return match (given, opened.parent) {
             (Some((_, arg)), Some(parent)) => vec![Definition {
@@ -113,6 +118,7 @@ pub fn definitions<'m, 'a>(
                 value: arg,
                 guards: &opened.guards,
                 param: true,
+                rank,
             }],
             _ => default
                 .map(|default| Definition {
@@ -122,6 +128,7 @@ pub fn definitions<'m, 'a>(
                     value: default,
                     guards: &opened.guards,
                     param: true,
+                    rank,
                 })
                 .into_iter()
                 .collect(),
@@ -130,14 +137,16 @@ pub fn definitions<'m, 'a>(
     monolith
         .assignments
         .iter()
-        .filter(|a| a.scope == *scope && a.name == *name)
-        .map(|a| Definition {
+        .enumerate()
+        .filter(|(_, a)| a.scope == *scope && a.name == *name)
+        .map(|(at, a)| Definition {
             file: a.file,
             scope: *scope,
             expr: a.statement,
             value: a.value,
             guards: &a.guards,
             param: false,
+            rank: (*scope, 1, at),
         })
         .collect()
 }
@@ -214,28 +223,6 @@ pub fn class_bound(
         .zip(bound)
         .filter(|(_, classes)| !classes.is_empty())
         .collect()
-}
-
-/// `variables` in the order the `globals` task sets data: scope by scope,
-/// parameters first, then assignments as written.
-pub fn in_data_order(monolith: &Monolith, mut variables: Vec<DataVariable>) -> Vec<DataVariable> {
-    let rank = |(scope, name): &DataVariable| -> (usize, usize, usize) {
-        let params = &monolith.scopes[*scope].params;
-        match params.iter().position(|(p, _)| p == name) {
-            Some(at) => (*scope, 0, at),
-            None => (
-                *scope,
-                1,
-                monolith
-                    .assignments
-                    .iter()
-                    .position(|a| a.scope == *scope && a.name == *name)
-                    .unwrap_or(usize::MAX),
-            ),
-        }
-    };
-    variables.sort_by_key(rank);
-    variables
 }
 
 /// The class-bound data (`class_bound`) that reading `read` needs
