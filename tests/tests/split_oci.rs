@@ -265,6 +265,40 @@ fn module_classes_split_as_entries_verify() {
     }
 }
 
+/// A module's internal class split as an entry refers to classes only its
+/// module's main class declares (`require => Class['rsyslog::install']` in
+/// `rsyslog::config`): Puppet fails that monolith itself. The split says so,
+/// naming the class declaring them, and `--verify` leaves the monolith's
+/// fault to that warning (it failed with 7 problems, the split's, before
+/// 2026-12-07's second session).
+#[test]
+fn module_internals_split_as_entries_warn_of_the_monoliths_own_fault() {
+    let test = "split_module_internals";
+    if require_reference(test, oci_available()).is_none() {
+        return;
+    }
+    let dir = scratch(test);
+    for (class, warning) in [
+        (
+            "rsyslog::config",
+            "class rsyslog::config refers to Class['rsyslog::install'], which nothing the entry \
+             reaches declares",
+        ),
+        (
+            "mysql::backup::mysqldump",
+            "class mysql::backup::mysqldump refers to Class['mysql::server::root_password'], \
+             which nothing the entry reaches declares",
+        ),
+    ] {
+        let printed = split(class, &dir.join(class.replace("::", "-")));
+        assert!(printed.contains(warning), "{class}: {printed}");
+        assert!(
+            printed.contains("(--entry "),
+            "{class}: the warning names the class to split instead: {printed}"
+        );
+    }
+}
+
 /// Module classes their own module's code declares or inherits: opened as
 /// the entry, a task applying that code would declare the class again
 /// beside its copied statements (`--verify` found 53 and 10 problems

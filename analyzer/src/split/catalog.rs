@@ -88,6 +88,17 @@ pub struct Catalogs<'a> {
     parameterised: FastMap<HolderId, Vec<usize>>,
 }
 
+/// A class the monolith's code refers to and nothing it reaches declares.
+#[derive(Debug, Clone)]
+pub struct UndeclaredClass {
+    pub location: Location,
+    pub class: String,
+    /// The class, define or top scope whose code refers to it.
+    pub referrer: String,
+    /// The classes (and defines) whose code declares it, elsewhere.
+    pub declared_by: Vec<String>,
+}
+
 /// A forced merge and its cause.
 #[derive(Debug, Clone)]
 pub struct Violation {
@@ -118,6 +129,62 @@ enum Referrer {
 }
 
 impl<'a> Catalogs<'a> {
+    /// The references the copied code makes to a class that nothing the
+    /// entries reach declares (`require => Class['rsyslog::install']` in
+    /// `rsyslog::config`, split as an entry without `rsyslog`), with the
+    /// classes declaring it elsewhere: Puppet fails the monolith itself
+    /// ("Could not find resource 'Class[Rsyslog::Install]'"), and every task
+    /// copying that code. One per place and class. Module code is lint's:
+    /// it declares classes by computed names (`class { $rabbitmq_class: }`)
+    /// and refers to them under `defined()`.
+    pub fn undeclared_classes(&self, semantic: &Semantic<'a>) -> Vec<UndeclaredClass> {
+        let mut found: Vec<UndeclaredClass> = Vec::new();
+        let copied = self.units.iter().flat_map(|unit| unit.references.iter());
+        for (edge, end) in copied {
+            let Vertex::Class { name } = end else {
+                continue;
+            };
+            // `if defined(Class['x']) { Class['x'] -> ... }` holds only
+            // where something else declares it.
+            let guarded = edge
+                .condition
+                .as_deref()
+                .is_some_and(|condition| condition.contains("defined("));
+            if edge.kind == EdgeKind::ReadsVariable || guarded {
+                continue;
+            }
+            let Some(id) = semantic.holder(end) else {
+                continue;
+            };
+            if self.walked.contains(&id) || self.units_with.contains_key(&id) {
+                continue;
+            }
+            if found
+                .iter()
+                .any(|known| known.location == edge.location && known.class == *name)
+            {
+                continue;
+            }
+            let mut declared_by: Vec<String> = Vec::new();
+            for declaring in semantic.analysis.edges.iter().filter(|other| {
+                other.kind.declares_class() && semantic.declared_holder(other) == Some(id)
+            }) {
+                let label = declaring.unit.label();
+                if !declared_by.contains(&label) {
+                    declared_by.push(label);
+                }
+            }
+            found.push(UndeclaredClass {
+                location: edge.location.clone(),
+                class: name.clone(),
+                referrer: edge.unit.label(),
+                declared_by,
+            });
+        }
+        found.sort_by(|a, b| (&a.location, &a.class).cmp(&(&b.location, &b.class)));
+        found
+    }
+
     /// Whether a fallback declaration stands back in the monolith: another
     /// declaration of the resource is reached, which Puppet would refuse
     /// as a duplicate if the fallback took effect too.

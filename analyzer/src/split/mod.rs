@@ -212,6 +212,9 @@ pub struct Proposal<'a> {
     pub unused_assumptions: Vec<units::Unwritten>,
     /// The role expression, when no manifest writes it.
     pub unwritten_role_var: Option<units::Unwritten>,
+    /// Classes the monolith's code refers to and nothing it reaches
+    /// declares: the monolith's own fault, which its tasks inherit.
+    pub undeclared_classes: Vec<catalog::UndeclaredClass>,
 }
 
 /// A plan file entry naming nothing of the split.
@@ -1115,8 +1118,10 @@ pub fn split<'a>(
                 .collect()
         })
         .collect();
+    let undeclared_classes = catalogs.undeclared_classes(semantic);
     Ok(Proposal {
         semantic,
+        undeclared_classes,
         unit_reads,
         monolith,
         tasks: all,

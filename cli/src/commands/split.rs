@@ -6,7 +6,7 @@ use granule_analyzer::lint::architecture::{Guards, TaskManifest};
 use granule_analyzer::lint::rules::{self, Check};
 use granule_analyzer::lint::Problem;
 use granule_analyzer::model::{
-    DefinitionKind, Finding, Vertex, SYNTAX_ERROR, UNRESOLVED_CLASS, UNRESOLVED_TYPE,
+    capitalize, DefinitionKind, Finding, Vertex, SYNTAX_ERROR, UNRESOLVED_CLASS, UNRESOLVED_TYPE,
 };
 use granule_analyzer::semantic::Semantic;
 use granule_analyzer::split::emit::{self, counted, Output};
@@ -327,6 +327,28 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             }
         );
     }
+    for undeclared in &proposal.undeclared_classes {
+        let instead = match undeclared.declared_by.first() {
+            Some(declarer) => format!(
+                "{} declares it: split that instead{}, or declare the class in the entry",
+                undeclared.declared_by.join(", "),
+                declarer
+                    .strip_prefix("class ")
+                    .map(|class| format!(" (--entry {class})"))
+                    .unwrap_or_default()
+            ),
+            None => "declare it in the entry".to_string(),
+        };
+        eprintln!(
+            "warning: {}: {} refers to Class['{}'], which nothing the entry reaches declares: \
+             Puppet fails the monolith as it fails the tasks applying this code (\"Could not \
+             find resource 'Class[{}]'\"); {instead}",
+            undeclared.location,
+            undeclared.referrer,
+            undeclared.class,
+            capitalize(&undeclared.class),
+        );
+    }
     for computed in &proposal.monolith.computed {
         eprintln!(
             "warning: {}: `{}`: {}",
@@ -352,9 +374,15 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         role_var: args.role_var.clone(),
         assumptions: options.assumptions.clone(),
     };
+    let undeclared: HashSet<&str> = proposal
+        .undeclared_classes
+        .iter()
+        .map(|undeclared| undeclared.class.as_str())
+        .collect();
     let monolith = Monolith {
         entries: &args.entry,
         roles: &proposal.roles,
+        undeclared,
     };
     let tasks = codebase::task_manifests(
         &args.out.join("tasks.yaml"),
@@ -573,6 +601,8 @@ const PRIVATE_DECLARATION: &str = "granule/private-declaration";
 struct Monolith<'a> {
     entries: &'a [String],
     roles: &'a [String],
+    /// Classes its own code refers to and nothing it reaches declares.
+    undeclared: HashSet<&'a str>,
 }
 
 /// What `granule lint --tasks OUT/tasks.yaml` finds about what crosses
@@ -609,6 +639,12 @@ fn task_problems(
             problem.check != DUPLICATE_RESOURCE
                 || rules::duplicated_resource(&problem.message)
                     .is_none_or(|resource| !monolith_duplicates.contains(resource))
+        })
+        // The monolith's own fault, warned about with the split.
+        .filter(|(_, problem)| {
+            problem.check != CROSS_TASK_REFERENCE
+                || rules::class_declared_by_no_task(&problem.message)
+                    .is_none_or(|class| !monolith.undeclared.contains(class))
         })
         .map(|(path, problem)| {
             format!(

@@ -169,6 +169,12 @@ pub fn duplicated_resource(message: &str) -> Option<&str> {
     duplicate_resource::subject(message)
 }
 
+/// The class a granule/cross-task-reference problem finds named by a task
+/// and declared only by code no task applies.
+pub fn class_declared_by_no_task(message: &str) -> Option<&str> {
+    cross_task_reference::declared_by_no_task_class(message)
+}
+
 pub fn find(name: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.name == name)
 }

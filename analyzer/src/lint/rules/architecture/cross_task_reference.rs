@@ -509,7 +509,7 @@ fn check_reference(
         // through computed names the analysis does not follow.)
         None if matches!(end, Vertex::Class { .. }) && *edge.location.file == *task.manifest => {
             match declared_by_no_task(workspace, end, declarations) {
-                Some(there) => format!("declared only by code no task applies ({there})"),
+                Some(there) => format!("{DECLARED_BY_NO_TASK} ({there})"),
                 None => return,
             }
         }
@@ -882,6 +882,18 @@ fn metaparameter(kind: EdgeKind) -> Option<&'static str> {
 
 /// `Class['x']`, `Service['httpd']`, `File["${root}/x"]`: as the reference
 /// is written.
+const DECLARED_BY_NO_TASK: &str = "declared only by code no task applies";
+
+/// The class a problem finds named by a task's code and declared by code
+/// no task applies (`Class['x']`'s `x`).
+pub fn declared_by_no_task_class(message: &str) -> Option<&str> {
+    let (before, _) = message.split_once(&format!(" is {DECLARED_BY_NO_TASK} ("))?;
+    before
+        .rsplit_once(", but Class['")?
+        .1
+        .strip_suffix("']")
+}
+
 fn reference_text(end: &Vertex) -> String {
     match end {
         Vertex::Class { name } => format!("Class['{name}']"),
