@@ -327,7 +327,23 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             }
         );
     }
+    // One warning per class and referrer, at its first place.
+    let mut warned: HashSet<(&str, &str)> = HashSet::new();
     for undeclared in &proposal.undeclared_classes {
+        if !warned.insert((&undeclared.referrer, &undeclared.class)) {
+            continue;
+        }
+        let places = proposal
+            .undeclared_classes
+            .iter()
+            .filter(|other| {
+                other.referrer == undeclared.referrer && other.class == undeclared.class
+            })
+            .count();
+        let more = match places {
+            1 => String::new(),
+            _ => format!(" (and {} more places)", places - 1),
+        };
         let instead = match undeclared.declared_by.first() {
             Some(declarer) => format!(
                 "{} declares it: split that instead{}, or declare the class in the entry",
@@ -340,9 +356,9 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             None => "declare it in the entry".to_string(),
         };
         eprintln!(
-            "warning: {}: {} refers to Class['{}'], which nothing the entry reaches declares: \
-             Puppet fails the monolith as it fails the tasks applying this code (\"Could not \
-             find resource 'Class[{}]'\"); {instead}",
+            "warning: {}: {} refers to Class['{}']{more}, which nothing the entry reaches \
+             declares: Puppet fails the monolith as it fails the tasks applying this code \
+             (\"Could not find resource 'Class[{}]'\"); {instead}",
             undeclared.location,
             undeclared.referrer,
             undeclared.class,
