@@ -833,6 +833,18 @@ fn class_bound_data_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/case_options: a `case` whose options overlap, where
+/// Puppet takes the first that matches only.
+#[test]
+fn case_options_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_case_options",
+        "case_options",
+        false,
+        &[],
+    );
+}
+
 /// fixtures/split/class_parameters: a class declared with a parameter and
 /// included again by another class.
 #[test]

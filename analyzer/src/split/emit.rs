@@ -371,12 +371,14 @@ fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
                 GuardKind::Case {
                     test,
                     values,
+                    earlier,
                     others,
                     default,
                 },
                 GuardKind::Case {
                     test: other,
                     values: other_values,
+                    earlier: other_earlier,
                     others: other_others,
                     default: other_default,
                 },
@@ -384,6 +386,7 @@ fn same_guard(files: &[SourceFile], a: &Guard, b: &Guard) -> bool {
                 default == other_default
                     && same(test, other)
                     && all_same(values, other_values)
+                    && all_same(earlier, other_earlier)
                     && all_same(others, other_others)
             }
             _ => false,

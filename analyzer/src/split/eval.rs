@@ -87,6 +87,7 @@ impl<'m, 'a> Evaluator<'m, 'a> {
             GuardKind::Case {
                 test,
                 values,
+                earlier,
                 others,
                 default,
             } => {
@@ -109,7 +110,12 @@ impl<'m, 'a> Evaluator<'m, 'a> {
                 if *default {
                     matches_any(others).map(|any| !any)
                 } else {
-                    matches_any(values)
+                    // Taken when it matches and no earlier option does.
+                    match (matches_any(values), matches_any(earlier)) {
+                        (Some(false), _) | (_, Some(true)) => Some(false),
+                        (Some(true), Some(false)) => Some(true),
+                        _ => None,
+                    }
                 }
             }
         }
@@ -409,6 +415,27 @@ pub fn resolve_variable<'n>(
 pub fn names_roles(source: &SourceFile, set: &Expr, role_var: &str) -> bool {
     (!role_var.is_empty() && super::units::is_role_expr(source, set, role_var))
         || matches!(&set.kind, ExprKind::Variable(name) if name.rsplit("::").next().is_some_and(|last| last.ends_with("roles")))
+}
+
+/// Whether one value could match two `case` values at once (`'compute'`
+/// and `/controller/` cannot): literals as Puppet compares them, a literal
+/// against a regex; two regexes, or anything computed, may.
+pub fn may_match_both(a: &Expr, b: &Expr) -> bool {
+    let literal = |expr: &Expr| match &expr.kind {
+        ExprKind::Integer { value, .. } => Some(value.to_string()),
+        _ => crate::extract::literal_string(expr),
+    };
+    let against = |pattern: &str, other: &Expr| {
+        literal(other).is_none_or(|text| regex_match(&Value::Text(text), pattern) != Some(false))
+    };
+    match (&a.kind, &b.kind) {
+        (ExprKind::Regex(pattern), _) => against(pattern, b),
+        (_, ExprKind::Regex(pattern)) => against(pattern, a),
+        _ => match (literal(a), literal(b)) {
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(&b),
+            _ => true,
+        },
+    }
 }
 
 /// Puppet's `==`: strings ignoring case, arrays element by element.

@@ -2,7 +2,7 @@
 //! the variables of opened scopes renamed to the task's own, and the data
 //! each task reads (the Hiera keys the `globals` task writes).
 
-use super::eval::resolve_variable;
+use super::eval::{may_match_both, resolve_variable};
 use super::units::{Guard, GuardKind, Monolith};
 use super::Proposal;
 use crate::index::SourceFile;
@@ -387,6 +387,7 @@ pub fn render_guard(
         GuardKind::Case {
             test,
             values,
+            earlier,
             others,
             default,
         } => {
@@ -395,17 +396,33 @@ pub fn render_guard(
                 ExprKind::Regex(_) => format!("({test} =~ {})", file.text(value.span)),
                 _ => format!("({test} == {})", show(value)),
             };
+            let any = |values: &[&Expr]| values.iter().map(one).collect::<Vec<_>>().join(" or ");
             if *default {
                 if others.is_empty() {
                     "true".to_string()
                 } else {
-                    format!(
-                        "!({})",
-                        others.iter().map(one).collect::<Vec<_>>().join(" or ")
-                    )
+                    format!("!({})", any(others))
                 }
             } else {
-                values.iter().map(one).collect::<Vec<_>>().join(" or ")
+                // One condition among those joined with `and`: several
+                // values in parentheses; and none of the options before
+                // it, since Puppet takes the first that matches.
+                let matches = match values.len() {
+                    1 => any(values),
+                    _ => format!("({})", any(values)),
+                };
+                // Those an earlier option cannot take (`'compute'` after
+                // `/controller/`) need no word.
+                let earlier: Vec<&Expr> = earlier
+                    .iter()
+                    .copied()
+                    .filter(|e| values.iter().any(|v| may_match_both(v, e)))
+                    .collect();
+                if earlier.is_empty() {
+                    matches
+                } else {
+                    format!("{matches} and !({})", any(&earlier))
+                }
             }
         }
     }

@@ -64,11 +64,13 @@ pub struct Guard<'a> {
 pub enum GuardKind<'a> {
     /// `if test` (holds) or its `else` / `unless test` (does not).
     If { test: &'a Expr, holds: bool },
-    /// One `case` option: the test matches one of `values`; for a `default`
-    /// option, none of `others`.
+    /// One `case` option: the test matches one of `values` and none of
+    /// `earlier`, the options written before it (Puppet takes the first
+    /// option that matches); for a `default` option, none of `others`.
     Case {
         test: &'a Expr,
         values: Vec<&'a Expr>,
+        earlier: Vec<&'a Expr>,
         others: Vec<&'a Expr>,
         default: bool,
     },
@@ -82,10 +84,12 @@ impl<'a> Guard<'a> {
             GuardKind::Case {
                 test,
                 values,
+                earlier,
                 others,
                 ..
             } => std::iter::once(*test)
                 .chain(values.iter().copied())
+                .chain(earlier.iter().copied())
                 .chain(others.iter().copied())
                 .collect(),
         }
@@ -157,6 +161,7 @@ pub fn branches(statement: &Expr) -> Vec<(GuardKind<'_>, &Expr)> {
                 .flat_map(|option| &option.values)
                 .filter(|value| !matches!(value.kind, ExprKind::Default))
                 .collect();
+            let mut earlier: Vec<&Expr> = Vec::new();
             options
                 .iter()
                 .filter_map(|option| {
@@ -167,9 +172,16 @@ pub fn branches(statement: &Expr) -> Vec<(GuardKind<'_>, &Expr)> {
                     let kind = GuardKind::Case {
                         test,
                         values: option.values.iter().collect(),
+                        earlier: if default { Vec::new() } else { earlier.clone() },
                         others: others.clone(),
                         default,
                     };
+                    earlier.extend(
+                        option
+                            .values
+                            .iter()
+                            .filter(|value| !matches!(value.kind, ExprKind::Default)),
+                    );
                     option.body.as_ref().map(|body| (kind, body))
                 })
                 .collect()
