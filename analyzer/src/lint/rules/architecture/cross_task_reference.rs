@@ -22,9 +22,10 @@
 //! own manifest names (`before => Class['x']` in code a split copied)
 //! that only code no task applies declares: a split that opens a class
 //! copies its statements into tasks and declares it nowhere. Not reported:
-//! other ends declared nowhere or by no task (granule/undeclared-resource
-//! and granule/unresolved-class are about those, and code the tasks came
-//! from lacks them too), exported collectors
+//! other ends declared nowhere or by no task, and classes no module defines,
+//! whichever task declares them (granule/undeclared-resource and
+//! granule/unresolved-class are about those, and code the tasks came from
+//! lacks them too), exported collectors
 //! (`<<| |>>` collects from PuppetDB, across catalogs), resources
 //! declared through `create_resources` and the like, which the analysis
 //! does not see, and a collector that only orders what other tasks declare
@@ -498,6 +499,13 @@ fn check_reference(
 ) {
     if in_catalog(task, end, declarations) {
         return;
+    }
+    // A class no module defines fails every catalog declaring it, wherever
+    // it is: granule/unresolved-class's finding, not a crossing.
+    if let Vertex::Class { name } = end {
+        if !workspace.analysis.has_class(name) {
+            return;
+        }
     }
     let declared_only = match declared_elsewhere(workspace, task, declarations.of.get(end)) {
         Some((others, there)) => format!("declared only by {} ({there})", task_list(&others)),
