@@ -11,7 +11,8 @@
 //! refresh event crosses catalogs. A collector compiles but collects
 //! nothing of the resources it matches that other tasks declare (unless
 //! those tasks apply the collector's code too: each then collects its
-//! own). Its query (`title`, `tag`, attributes, `and`, `or`) is matched
+//! own); a bare one (`Package <| |>`, no override, no relationship) only
+//! realizes, so what others declare for real loses nothing. Its query (`title`, `tag`, attributes, `and`, `or`) is matched
 //! against each declared resource by the semantic model `granule split`
 //! uses; a resource it only may collect (a title computed at run time) is
 //! not reported: the split lists those as hazards. Nor is a fallback
@@ -628,6 +629,12 @@ fn check_collector<'a>(
     // The resources lost here: other tasks apply them without the code.
     let mut lost_resources: Vec<&Vertex> = Vec::new();
     for (&resource, &first) in surely.iter().zip(&found.first) {
+        // A bare collector (no override, no relationship) only realizes:
+        // a resource declared for real loses nothing without it.
+        if chains.is_empty() && declaration.is_some_and(|c| !c.overrides) && !resource.is_virtual
+        {
+            continue;
+        }
         if refreshed_only && !resource.is_virtual {
             for other in refresh_lost(workspace, declarations, collected, task, edge, resource) {
                 if !others.contains(&other.id.as_str()) {
