@@ -206,29 +206,15 @@ fn task_reads(
     let monolith = &proposal.monolith;
     let mut read = Vec::new();
     for index in task.applied() {
-        let unit = &monolith.units[index];
-        render::data_read(monolith, unit.statement, unit.scope, &mut read);
+        unit_data_read(proposal, task, index, &mut read);
         for name in &proposal.unit_reads[index] {
             let variable = (0, name.clone());
             if render::is_data(monolith, 0, name) && !read.contains(&variable) {
                 read.push(variable);
             }
         }
-        for guard in kept_guards(proposal, task, index) {
-            render::guard_data_read(monolith, guard, &mut read);
-        }
     }
-    for (_, guards) in includes {
-        for guard in guards {
-            render::guard_data_read(monolith, guard, &mut read);
-        }
-    }
-    for shared in shared {
-        render::data_read(monolith, shared.statement, shared.scope, &mut read);
-        for guard in &shared.guards {
-            render::guard_data_read(monolith, guard, &mut read);
-        }
-    }
+    data_read_before_units(monolith, includes, shared, &mut read);
     for &index in &task.relationships {
         let relationship = &monolith.relationships[index];
         render::data_read(
@@ -252,6 +238,38 @@ fn task_reads(
     }
     read.sort();
     read
+}
+
+/// The data variables a unit's statement and the guards its task keeps
+/// read.
+fn unit_data_read(proposal: &Proposal, task: &Task, index: usize, read: &mut Vec<DataVariable>) {
+    let monolith = &proposal.monolith;
+    let unit = &monolith.units[index];
+    render::data_read(monolith, unit.statement, unit.scope, read);
+    for guard in kept_guards(proposal, task, index) {
+        render::guard_data_read(monolith, guard, read);
+    }
+}
+
+/// The data variables what a task writes before its units reads: the
+/// guards of its includes, its shared statements (resource defaults...).
+fn data_read_before_units(
+    monolith: &units::Monolith,
+    includes: &[Include],
+    shared: &[&Shared],
+    read: &mut Vec<DataVariable>,
+) {
+    for (_, guards) in includes {
+        for guard in guards {
+            render::guard_data_read(monolith, guard, read);
+        }
+    }
+    for shared in shared {
+        render::data_read(monolith, shared.statement, shared.scope, read);
+        for guard in &shared.guards {
+            render::guard_data_read(monolith, guard, read);
+        }
+    }
 }
 
 /// The guards of a unit its task keeps: those not known to hold on every
@@ -595,17 +613,7 @@ fn task_manifest(
     // evaluates them first; what the statements written before the units
     // read (resource defaults, the guards of includes) goes before those.
     let mut early_reads = Vec::new();
-    for (_, guards) in includes {
-        for guard in guards {
-            render::guard_data_read(monolith, guard, &mut early_reads);
-        }
-    }
-    for shared in shared {
-        render::data_read(monolith, shared.statement, shared.scope, &mut early_reads);
-        for guard in &shared.guards {
-            render::guard_data_read(monolith, guard, &mut early_reads);
-        }
-    }
+    data_read_before_units(monolith, includes, shared, &mut early_reads);
     let early = render::bound_closure(monolith, &early_reads);
     push_bound_data(&mut out, proposal, files, sources, &early, &name_of);
     let mut computed: Vec<DataVariable> = early;
@@ -654,13 +662,9 @@ fn task_manifest(
         }
         let unit = &monolith.units[index];
         let file = &files[unit.file];
-        let kept = kept_guards(proposal, task, index);
         if !bound_left.is_empty() {
             let mut read = Vec::new();
-            render::data_read(monolith, unit.statement, unit.scope, &mut read);
-            for guard in &kept {
-                render::guard_data_read(monolith, guard, &mut read);
-            }
+            unit_data_read(proposal, task, index, &mut read);
             let needed: Vec<DataVariable> = render::bound_closure(monolith, &read)
                 .into_iter()
                 .filter(|variable| !computed.contains(variable))
@@ -669,7 +673,7 @@ fn task_manifest(
             bound_left.retain(|variable| !needed.contains(variable));
             computed.extend(needed);
         }
-        let guards: Vec<String> = kept
+        let guards: Vec<String> = kept_guards(proposal, task, index)
             .into_iter()
             .filter(|_| !unguarded.contains(&index))
             .map(|g| render::render_guard(monolith, files, g, &name_of))
