@@ -13,6 +13,7 @@
 //!   neither check, and removing one of their lookups trips the variable
 //!   check where a class reads the value.
 
+use granule_analyzer::model::capitalize;
 use granule_tests::executor::{granule_in, scratch, text, tool_available};
 use granule_tests::lint_fixtures::{
     canonical, catalog_errors, fixture_cases, is_positive, lint_options, lint_problems,
@@ -223,7 +224,7 @@ fn cross_task_references_fail_as_puppet_fails() {
                                 ["", "::"].iter().any(|prefix| {
                                     error
                                         .contains(&format!("Could not find class {prefix}{class} "))
-                                }) || error.contains(&format!("'Class[{}]'", capitalized(class)))
+                                }) || error.contains(&format!("'Class[{}]'", capitalize(class)))
                             })
                         })
                         .collect();
@@ -413,19 +414,4 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// A class name as Puppet writes it in a reference: `Apache::Mod::Wsgi`.
-fn capitalized(class: &str) -> String {
-    class
-        .split("::")
-        .map(|segment| {
-            let mut chars = segment.chars();
-            chars
-                .next()
-                .map(|first| first.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<String>>()
-        .join("::")
 }
