@@ -342,7 +342,10 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             .count();
         let more = match places {
             1 => String::new(),
-            _ => format!(" (and {} more places)", places - 1),
+            _ => format!(
+                " (and {})",
+                counted(places - 1, "more place", "more places")
+            ),
         };
         let instead = match undeclared.declared_by.first() {
             Some(declarer) => format!(
