@@ -897,6 +897,20 @@ fn inherited_params_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/collected_refresh: a module's class split as the entry,
+/// restarting its service on a change of what a copied relationship's
+/// collector gathers, in its own code and in a class it includes.
+#[test]
+fn collected_refresh_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_collected_refresh";
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("collected_refresh", false);
+    monolith.split_args = vec!["--entry".into(), "ledger::api".into(), "--verify".into()];
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.

@@ -1002,3 +1002,74 @@ fn a_case_no_role_or_assumption_decides_is_named_with_what_to_give() {
     let stderr = split_into("fuel_like", &assumed, &scratch(test).join("assumed"));
     assert!(!stderr.contains("decided by no role"), "{stderr}");
 }
+
+/// `granule split --verify --entry CLASS` of fixtures/split/collected_refresh:
+/// report.json.
+fn split_collected_refresh(entry: &str) -> Value {
+    let fixture = repo_root().join("fixtures/split/collected_refresh");
+    let out = scratch(&format!(
+        "split_collected_refresh_{}",
+        entry.replace(':', "_")
+    ))
+    .join("split");
+    let output = Command::new(granule())
+        .arg("split")
+        .arg("--modulepath")
+        .arg(fixture.join("modules"))
+        .args(["--entry", entry, "--verify", "-o"])
+        .arg(&out)
+        .output()
+        .expect("granule runs");
+    assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
+    read_report(&out)
+}
+
+/// fixtures/split/collected_refresh: a copied relationship statement
+/// refreshing a service from what its collector gathers joins the service
+/// to every unit declaring a file it surely collects, and says why; one
+/// whose collector's query only Puppet can decide goes in no task, which
+/// the report lists among the hazards rather than as an ordering task
+/// order keeps.
+#[test]
+fn a_refresh_from_what_a_copied_collector_gathers_stays_in_one_catalog() {
+    let report = split_collected_refresh("ledger::api");
+    let joined: Vec<Merge> = merges(&report)
+        .into_iter()
+        .filter(|merge| {
+            merge
+                .reason
+                .contains("a refresh (notify) of what File <| tag == 'ledger-config' |> collects")
+        })
+        .collect();
+    assert!(
+        joined
+            .iter()
+            .any(|merge| merge.units.contains("File[/etc/ledger/api.conf]")),
+        "{report:#}"
+    );
+    let units = report["units"].as_array().expect("units");
+    let task_of = |label: &str| -> &str {
+        units
+            .iter()
+            .find(|unit| unit["label"] == label)
+            .and_then(|unit| unit["task"].as_str())
+            .unwrap_or_else(|| panic!("no unit {label}: {report:#}"))
+    };
+    let service = task_of("Service[ledger-api]");
+    assert_eq!(task_of("File[/etc/ledger/api.conf]"), service, "{report:#}");
+    assert_eq!(task_of("class ledger"), service, "{report:#}");
+
+    let report = split_collected_refresh("ledger::api_by_name");
+    let hazards: Vec<&str> = report["hazards"]
+        .as_array()
+        .expect("hazards")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        hazards.iter().any(|hazard| hazard.starts_with(
+            "the refresh File <| title == $::ledger_conf |> ~> Service[ledger-api-by-name]"
+        ) && hazard.contains("is in no task")),
+        "{hazards:#?}"
+    );
+}

@@ -566,6 +566,56 @@ impl<'a> Catalogs<'a> {
         found
     }
 
+    /// The units applying an end of a copied relationship on a role
+    /// (among `candidates`, ascending): those whose catalog holds a class
+    /// (none for a class the split opened: no catalog holds it) or a
+    /// resource, or what a collector surely collects.
+    pub fn applying_units(
+        &self,
+        semantic: &Semantic,
+        monolith: &Monolith,
+        end: &Vertex,
+        candidates: &[usize],
+        role: usize,
+    ) -> Vec<usize> {
+        let holding = |holder: HolderId| {
+            let units = self.units_with.get(&holder).into_iter().flatten();
+            units
+                .copied()
+                .filter(move |&unit| self.holds_on(unit, holder, role))
+        };
+        let mut found: Vec<usize> = match end {
+            Vertex::Class { .. } => semantic
+                .holder(end)
+                .map(|class| holding(class).collect())
+                .unwrap_or_default(),
+            Vertex::Collector { .. } => {
+                let mut found = Vec::new();
+                for collector in semantic.collectors_named(end) {
+                    for (resource, matches) in semantic.collected(collector) {
+                        let Some(holder) = semantic.holder(&resource.holder) else {
+                            continue;
+                        };
+                        if matches != Match::Yes || self.superseded(semantic, monolith, resource) {
+                            continue;
+                        }
+                        if self.walked.contains(&holder) {
+                            found.extend(monolith.unit_at(&resource.location));
+                        } else {
+                            found.extend(holding(holder));
+                        }
+                    }
+                }
+                found
+            }
+            _ => return self.declaring_units(semantic, end, candidates, role),
+        };
+        found.sort_unstable();
+        found.dedup();
+        found.retain(|unit| candidates.binary_search(unit).is_ok());
+        found
+    }
+
     /// The reference constraints a group breaks on one role: for each
     /// reference its catalog cannot hold, a unit that holds the other end.
     pub fn broken_references<'s>(
@@ -949,6 +999,28 @@ pub struct CollectorUse<'a> {
     /// (no override, nothing virtual, collected last in every chain): the
     /// refresh is sent where that code first changes.
     pub refreshed_only: bool,
+    /// Written in a copied relationship statement (`File <| |> ~>
+    /// Service['x']`), which has no unit of its own: the statement (an
+    /// index into `Monolith::relationships`) ...
+    pub relationship: Option<usize>,
+    /// ... and its other ends but anchors (classes, resources,
+    /// collectors), in whose task the statement is placed.
+    pub partners: Vec<&'a Vertex>,
+}
+
+impl CollectorUse<'_> {
+    /// Whether the task applying its code applies what it must meet
+    /// itself, first, rather than joining the task declaring it. Not with
+    /// an override setting state, which a later application without the
+    /// override would undo; nor with a copied relationship statement
+    /// refreshing from what it collects: the statement goes to one task,
+    /// and every other task applying what it collects would change it
+    /// without the refresh.
+    pub fn lends(&self) -> bool {
+        self.must_meet.is_some()
+            && !self.collector.overrides_state
+            && (self.relationship.is_none() || self.refreshed_only)
+    }
 }
 
 /// The collectors of the holders units reach, with what they match.
@@ -964,7 +1036,11 @@ pub fn collector_uses<'a>(
             continue;
         };
         // Reached through a unit's closure, or copied with an opened scope.
-        if !reached.contains(&holder) && monolith.unit_at(&collector.location).is_none() {
+        let relationship = monolith.relationship_at(&collector.location);
+        if !reached.contains(&holder)
+            && monolith.unit_at(&collector.location).is_none()
+            && relationship.is_none()
+        {
             continue;
         }
         let mut matched = Vec::new();
@@ -999,17 +1075,30 @@ pub fn collector_uses<'a>(
         }
         let mut refresh = None;
         let mut orders = Vec::new();
+        let mut partners = Vec::new();
         for (_, edge) in semantic.edges_of(holder) {
-            let collected_first = if edge.from == collector.collector {
-                true
+            let (collected_first, other) = if edge.from == collector.collector {
+                (true, &edge.to)
             } else if edge.to == collector.collector {
-                false
+                (false, &edge.from)
             } else {
                 continue;
             };
             let Some(from_first) = edge.kind.from_runs_first() else {
                 continue;
             };
+            // In a relationship statement, what the statement writes: the
+            // same collector written elsewhere in the scope is another
+            // statement's, with its own task.
+            if let Some(at) = relationship {
+                if !monolith.relationships[at].holds(&edge.location) {
+                    continue;
+                }
+                let applied = required(other) || matches!(other, Vertex::Collector { .. });
+                if applied && !is_anchor(other) && !partners.contains(&other) {
+                    partners.push(other);
+                }
+            }
             let notified = if from_first { &edge.to } else { &edge.from };
             if edge.kind.refreshes() && semantic.refresh_matters(notified) {
                 refresh = Some(edge);
@@ -1079,6 +1168,8 @@ pub fn collector_uses<'a>(
                 must_meet,
                 orders,
                 refreshed_only,
+                relationship,
+                partners,
             });
         }
     }

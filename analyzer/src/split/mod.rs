@@ -587,7 +587,7 @@ pub fn split<'a>(
             }
             group_of
         };
-        for (role_index, role) in roles.iter().enumerate() {
+        for (role_index, (role, candidates)) in roles.iter().zip(&role_units).enumerate() {
             let on_role = |groups: &BTreeMap<usize, Vec<usize>>| -> BTreeMap<usize, Vec<usize>> {
                 groups
                     .iter()
@@ -610,14 +610,26 @@ pub fn split<'a>(
                 // Where the collector's code is applied, and the group that
                 // applies it most directly (its own units, the smallest);
                 // a collector of an opened scope is where its statement's
-                // unit is.
-                let copied = monolith
+                // unit is, or, in a relationship statement, where the
+                // statement's other end is (the smallest unit holding it).
+                let own_statement = monolith
                     .unit_at(&collector.collector.location)
                     .filter(|&unit| monolith.units[unit].roles.contains(role));
+                let copied = own_statement.or_else(|| {
+                    collector
+                        .partners
+                        .iter()
+                        .flat_map(|end| {
+                            catalogs
+                                .applying_units(semantic, &monolith, end, candidates, role_index)
+                        })
+                        .min_by_key(|&unit| (catalogs.units[unit].holders.len(), unit))
+                });
                 let copied_at = copied.map(|unit| group_of[unit]);
                 // A copied collector is also applied by the groups
                 // borrowing its statement: each must apply what it collects.
-                let borrowers: Vec<usize> = copied
+                // (A relationship statement goes to one task only.)
+                let borrowers: Vec<usize> = own_statement
                     .map(|statement| {
                         with_borrowed
                             .iter()
@@ -691,8 +703,9 @@ pub fn split<'a>(
                         // that unit runs after; a cycle merges them after all.
                         // Not with an override: applied again without it, the
                         // resource would lose what the override set.
-                        let lendable = !collector.collector.overrides_state;
-                        if let Some(edge) = collect_edge(semantic, collector).filter(|_| lendable) {
+                        if let Some(edge) =
+                            collect_edge(semantic, collector).filter(|_| collector.lends())
+                        {
                             if borrowed[a].insert(unit) {
                                 changed = true;
                                 borrowing.push(Borrow {
@@ -827,7 +840,11 @@ pub fn split<'a>(
             }
         }
     }
-    let placements = place_relationships(semantic, &monolith, &catalogs, &roles, &mut tasks);
+    let mut lost = Vec::new();
+    let placements = place_relationships(
+        semantic, &monolith, &catalogs, &roles, &mut tasks, &mut lost,
+    );
+    monolith.hazards.extend(lost);
     // Run stages order whole tasks first; an ordering between units that
     // contradicts them cannot hold in the monolith either (Puppet would
     // refuse the cycle), so it is not kept.
@@ -861,7 +878,8 @@ pub fn split<'a>(
     };
     // (task that must run later, the tasks one of which must run before it)
     let mut carried: BTreeMap<(usize, BTreeSet<usize>), &crate::model::Edge> = BTreeMap::new();
-    for collector in &uses {
+    // (A copied relationship's collectors are ordered where it is placed.)
+    for collector in uses.iter().filter(|c| c.relationship.is_none()) {
         let mut code_units: Vec<usize> = catalogs
             .units_with
             .get(&collector.holder)
@@ -943,9 +961,7 @@ pub fn split<'a>(
         // collector's code runs after one applying both. (An override
         // setting state is lost wherever the resource is applied without
         // it: those were merged.)
-        let Some(edge) = collect_edge(semantic, collector)
-            .filter(|_| collector.must_meet.is_some() && !collector.collector.overrides_state)
-        else {
+        let Some(edge) = collect_edge(semantic, collector).filter(|_| collector.lends()) else {
             continue;
         };
         for units in &resources {
@@ -1300,6 +1316,7 @@ fn place_relationships<'a>(
     catalogs: &Catalogs,
     roles: &[String],
     tasks: &mut [Task],
+    hazards: &mut Vec<String>,
 ) -> Vec<Placement<'a>> {
     let files = &semantic.analysis.codebase.files;
     // What each task applies and holds on each role, once.
@@ -1430,6 +1447,26 @@ fn place_relationships<'a>(
             .edges_between(&files[relationship.file].path, start, relationship.end)
             .map(|(_, edge)| edge)
             .find(|edge| edge.kind.from_runs_first().is_some());
+        if candidates.is_empty() {
+            // Task order carries an ordering, never a refresh.
+            let refresh = semantic
+                .edges_between(&files[relationship.file].path, start, relationship.end)
+                .map(|(_, edge)| edge)
+                .find(|edge| edge.kind.refreshes() && semantic.refresh_matters(&edge.to));
+            if let Some(refresh) = refresh {
+                let (sender, refreshed) = (refresh.from.label(), refresh.to.label());
+                let changed = match refresh.from {
+                    Vertex::Collector { .. } => format!("what {sender} collects"),
+                    _ => sender.clone(),
+                };
+                hazards.push(format!(
+                    "the refresh {sender} ~> {refreshed} ({}) is in no task: no task applies \
+                     both its ends, so where {changed} changes, {refreshed} is not refreshed; \
+                     join their units in one task with the plan file",
+                    refresh.location,
+                ));
+            }
+        }
         let (Some(edge), false) = (edge, candidates.is_empty()) else {
             continue;
         };
@@ -2168,6 +2205,20 @@ fn unit_orders<'a>(
                 .filter(|edge| edge.kind.from_runs_first().is_some()),
         );
     }
+    // A copied relationship's collector lending what it surely collects
+    // orders it in the task applying the statement (see above).
+    let lent: HashSet<&Vertex> = uses
+        .iter()
+        .filter(|collector| collector.relationship.is_some() && collector.lends())
+        .map(|collector| &collector.collector.collector)
+        .collect();
+    let mut end_units = |end: &'a Vertex| {
+        let mut units = end_units(end);
+        if lent.contains(end) {
+            units.retain(|&(_, sure, _)| !sure);
+        }
+        units
+    };
     for edge in statement_edges {
         let first = edge.kind.from_runs_first().unwrap_or(true);
         let (a, b) = if first {
@@ -2263,7 +2314,8 @@ fn unit_orders<'a>(
             }
         }
     }
-    for collector in uses {
+    // (A copied relationship's collectors order with its statement, above.)
+    for collector in uses.iter().filter(|c| c.relationship.is_none()) {
         // A resource the collector meets in some unit's catalog is ordered
         // there; only those it meets nowhere need task order.
         let with_collector: HashSet<usize> = catalogs

@@ -266,6 +266,14 @@ impl Unit<'_> {
         self.statement.span
     }
 
+    /// Whether its statement holds `location`.
+    pub fn holds(&self, location: &crate::model::Location) -> bool {
+        let at = (location.line, location.column);
+        *self.location.file == *location.file
+            && (self.location.line, self.location.column) <= at
+            && at <= self.end
+    }
+
     /// Whether a relationship to the class whose body holds it reaches it:
     /// every statement but a class declared otherwise than by `contain`.
     pub fn contained(&self) -> bool {
@@ -428,6 +436,14 @@ impl<'a> Monolith<'a> {
         self.units_at(location).next()
     }
 
+    /// The copied relationship statement (`a -> b`) holding `location`, by
+    /// index.
+    pub fn relationship_at(&self, location: &crate::model::Location) -> Option<usize> {
+        self.relationships
+            .iter()
+            .position(|statement| statement.holds(location))
+    }
+
     /// Every unit whose statement holds `location`: a class opened where
     /// the monolith declares it twice (under other guards) has its
     /// statements once per declaration.
@@ -435,16 +451,10 @@ impl<'a> Monolith<'a> {
         &'l self,
         location: &'l crate::model::Location,
     ) -> impl Iterator<Item = usize> + 'l {
-        let at = (location.line, location.column);
         self.units
             .iter()
             .enumerate()
-            .filter_map(move |(index, unit)| {
-                (*unit.location.file == *location.file
-                    && (unit.location.line, unit.location.column) <= at
-                    && at <= unit.end)
-                    .then_some(index)
-            })
+            .filter_map(move |(index, unit)| unit.holds(location).then_some(index))
     }
 
     /// Whether `scope` is `ancestor` or inside it.
