@@ -665,6 +665,12 @@ fn task_problems(
                 || rules::class_declared_by_no_task(&problem.message)
                     .is_none_or(|class| !monolith.undeclared.contains(class))
         })
+        // A copied statement reading what it sets itself reads it so in the
+        // monolith too.
+        .filter(|(_, problem)| {
+            problem.check != TASK_UNDEFINED_VARIABLE
+                || !rules::read_before_its_statement_sets_it(&problem.message)
+        })
         .map(|(path, problem)| {
             format!(
                 "{}:{}:{}: {} ({})",

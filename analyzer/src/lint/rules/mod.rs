@@ -175,6 +175,13 @@ pub fn class_declared_by_no_task(message: &str) -> Option<&str> {
     cross_task_reference::declared_by_no_task_class(message)
 }
 
+/// Whether a granule/task-undefined-variable problem finds a statement
+/// reading a variable before the statement itself sets it (`if $x ==
+/// undef { $x = ... }`): what the code it was copied from does too.
+pub fn read_before_its_statement_sets_it(message: &str) -> bool {
+    task_undefined_variable::read_before_its_statement_sets_it(message)
+}
+
 pub fn find(name: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.name == name)
 }

@@ -17,7 +17,10 @@
 //! `$environment`, `$title`, `$module_name`...) and Facter's core facts
 //! never are (the list is in `puppet_variables.rs`); nor are variables no
 //! manifest assigns (they may be custom or external facts). Nothing is
-//! reported without `--tasks`.
+//! reported without `--tasks`. A statement reading a variable it sets itself
+//! later (`if $x == undef { $x = 'default' }`) is reported in words of its
+//! own: the code it was copied from reads it unset too, on purpose, and
+//! `granule split --verify` leaves it.
 //!
 //! Why: a monolith's classes read its top-scope data (`$::db_password`);
 //! once cut into tasks, each catalog only has what its own manifest sets,
@@ -156,13 +159,30 @@ fn report_manifest_reads(
     manifest: &Manifest,
     out: &mut Findings,
 ) {
-    for (name, span) in &manifest.unassigned_reads {
+    for Read {
+        name,
+        span,
+        statement,
+    } in &manifest.unassigned_reads
+    {
         let at = file.location(*span);
         let later = manifest
             .assigned
             .get(name)
             .filter(|assigned| assigned.start > span.start);
-        if let Some(assigned) = later {
+        if let Some(assigned) = later.filter(|assigned| assigned.end <= statement.end) {
+            out.add(
+                &at,
+                format!(
+                    "task `{}` reads `${name}` {READ_BEFORE_ITS_STATEMENT_SETS_IT} (line {}): \
+                     it is undef here wherever the statement runs first, in the code it was \
+                     copied from too (`if $x == undef {{ $x = ... }}`); set it above if that is \
+                     not meant",
+                    task.id,
+                    file.location(*assigned).line
+                ),
+            );
+        } else if let Some(assigned) = later {
             out.add(
                 &at,
                 format!(
@@ -293,12 +313,21 @@ fn place(at: &Location) -> String {
     format!("{}:{}", at.file, at.line)
 }
 
+const READ_BEFORE_ITS_STATEMENT_SETS_IT: &str = "before the statement holding the read sets it";
+
+/// Whether a problem finds a variable read by a statement before the
+/// statement itself sets it: code that reads it unset on purpose, copied
+/// as it is.
+pub fn read_before_its_statement_sets_it(message: &str) -> bool {
+    message.contains(READ_BEFORE_ITS_STATEMENT_SETS_IT)
+}
+
 /// What a task manifest's top scope and nodes read and assign.
 #[derive(Default)]
 struct Manifest {
     /// Reads of variables no assignment of a scope they see precedes (and
-    /// that are not Puppet's or Facter's), by name without `::`.
-    unassigned_reads: Vec<(String, Span)>,
+    /// that are not Puppet's or Facter's).
+    unassigned_reads: Vec<Read>,
     /// Each variable the manifest assigns anywhere, where it first does.
     assigned: HashMap<String, Span>,
     /// The variables its top scope assigns (not its nodes or lambdas),
@@ -306,17 +335,26 @@ struct Manifest {
     top_scope: HashMap<String, Span>,
 }
 
+/// A read of a variable, by name without `::`, and the statement of the
+/// top scope or node body holding it.
+struct Read {
+    name: String,
+    span: Span,
+    statement: Span,
+}
+
 impl Manifest {
     fn read(file: &SourceFile) -> Manifest {
         let mut walk = Walk {
             scopes: vec![HashSet::new()],
             nodes: Vec::new(),
+            statement: file.program.body.span,
             manifest: Manifest::default(),
         };
-        walk.expr(&file.program.body);
+        walk.statements(&file.program.body);
         // Puppet evaluates the node after the whole top scope.
         for body in std::mem::take(&mut walk.nodes) {
-            walk.in_scope(HashSet::new(), |walk| walk.expr(body));
+            walk.in_scope(HashSet::new(), |walk| walk.statements(body));
         }
         walk.manifest
     }
@@ -328,10 +366,23 @@ struct Walk<'f> {
     scopes: Vec<HashSet<String>>,
     /// Node bodies, walked after the top scope.
     nodes: Vec<&'f Expr>,
+    /// The statement of the top scope or node body walked.
+    statement: Span,
     manifest: Manifest,
 }
 
 impl<'f> Walk<'f> {
+    fn statements(&mut self, body: &'f Expr) {
+        let ExprKind::Block(statements) = &body.kind else {
+            self.statement = body.span;
+            return self.expr(body);
+        };
+        for statement in statements {
+            self.statement = statement.span;
+            self.expr(statement);
+        }
+    }
+
     fn node(&mut self, node: Node<'f>) {
         match node {
             Node::Expr(expr) => self.expr(expr),
@@ -405,8 +456,10 @@ impl<'f> Walk<'f> {
         {
             return;
         }
-        self.manifest
-            .unassigned_reads
-            .push((name.to_string(), span));
+        self.manifest.unassigned_reads.push(Read {
+            name: name.to_string(),
+            span,
+            statement: self.statement,
+        });
     }
 }
