@@ -911,6 +911,20 @@ fn collected_refresh_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/entry_shadowing: an entry class keeping a fact in a
+/// variable of the fact's name, compiled with the fact given.
+#[test]
+fn entry_shadowing_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_entry_shadowing";
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("entry_shadowing", false);
+    monolith.split_args = vec!["--entry".into(), "app".into(), "--verify".into()];
+    monolith.roles = vec![("all".to_string(), json!({ "use_syslog": true }))];
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.

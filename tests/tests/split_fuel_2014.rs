@@ -374,3 +374,45 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     }
     assert!(checked > 0, "no pair of tasks in different stages");
 }
+
+/// Classes of the installer's modules split as entries (`--target
+/// puppet3`), as a user trying the tool on one component might: `--verify`
+/// holds on each. Each failed before the third 2026-12-07 session:
+/// `heat::api` and `heat::api_cloudwatch` copy `Heat_config<||> ~>
+/// Service['heat-api']`, whose refresh the split lost; `ntp::params` reads
+/// `$config` in the `if` setting it where unset; `nailgun` defaults a
+/// parameter to the top-scope variable of its own name (`$keystone_host =
+/// $keystone_host`); `osnailyfacter::cluster_simple` keeps facts in
+/// variables of their names (`$use_syslog = $::use_syslog`), which the
+/// globals task set at its top scope, as the facts themselves.
+#[test]
+fn module_classes_split_as_entries_verify() {
+    let test = "split_fuel_2014_module_classes";
+    let Some(corpus) = require_reference(test, shared_corpus("fuel-library-2014")) else {
+        return;
+    };
+    let modules = corpus.join("deployment/puppet");
+    let dir = scratch(test);
+    for class in [
+        "heat::api",
+        "heat::api_cloudwatch",
+        "ntp::params",
+        "nailgun",
+        "osnailyfacter::cluster_simple",
+    ] {
+        let output = Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(&modules)
+            .args(["--entry", class, "--target", "puppet3", "--verify", "-o"])
+            .arg(dir.join(class.replace("::", "-")))
+            .output()
+            .expect("granule runs");
+        assert_eq!(
+            exit_code(&output),
+            0,
+            "--entry {class}: the split or its --verify failed:\n{}",
+            text(&output.stderr)
+        );
+    }
+}

@@ -928,8 +928,24 @@ fn param_value(
             render::render(monolith, file, arg, parent, name_of)
         }
         _ => {
+            // A default reading the parameter's own name reads the variable
+            // of the scope around the class (Puppet 3's `$x = $x`).
+            let outer = |variable: &DataVariable| -> String {
+                if variable.0 != *index || variable.1 != *param {
+                    return name_of(variable);
+                }
+                match scope
+                    .parent
+                    .and_then(|parent| super::eval::resolve_variable(monolith, param, parent))
+                {
+                    Some((at, name)) if render::is_data(monolith, at, name) => {
+                        name_of(&(at, name.to_string()))
+                    }
+                    _ => param.clone(),
+                }
+            };
             let default =
-                default.map(|d| render::render(monolith, &files[scope.file], d, *index, name_of));
+                default.map(|d| render::render(monolith, &files[scope.file], d, *index, &outer));
             match &scope.class {
                 Some(class) => parameter_lookup(
                     &format!("{class}::{param}"),

@@ -368,6 +368,7 @@ pub fn split<'a>(
     }
     let mut monolith = collector.monolith;
     monolith.hazards.extend(entry_hazards);
+    monolith.shadowing = shadowing(semantic, &monolith);
     let unit_labels: BTreeSet<String> = monolith.units.iter().map(units::Unit::label).collect();
     exclude(&mut monolith, &options.plan);
 
@@ -1827,6 +1828,66 @@ enum HeldBy<'v> {
         resources: Vec<(HolderId, &'v Vertex, bool)>,
         collected_first: bool,
     },
+}
+
+/// The entry class's data variables (`Monolith::shadowing`) named as a
+/// top-scope variable some code reads or a fact.
+fn shadowing(semantic: &Semantic, monolith: &Monolith) -> BTreeSet<String> {
+    if monolith
+        .scopes
+        .first()
+        .is_none_or(|entry| entry.class.is_none())
+    {
+        return BTreeSet::new();
+    }
+    let read_at_top: HashSet<&str> = semantic
+        .analysis
+        .edges
+        .iter()
+        .filter(|edge| edge.kind == EdgeKind::ReadsVariable)
+        .filter_map(|edge| match &edge.to {
+            Vertex::Variable { name } => name.strip_prefix("::"),
+            _ => None,
+        })
+        .filter(|name| !name.contains("::"))
+        .collect();
+    let entry = &monolith.scopes[0];
+    // A parameter's default reading its own name reads the variable of the
+    // scope around the class: the top scope's (`$keystone_host =
+    // $keystone_host`, Puppet 3 code).
+    let reads_itself = |name: &str, default: Option<&granule_parser::Expr>| {
+        let mut read = false;
+        if let Some(default) = default {
+            render::visit_variables(default, &mut |_, variable| {
+                read |= variable.trim_start_matches("::") == name;
+            });
+        }
+        read
+    };
+    let own_default_read: Vec<&String> = entry
+        .params
+        .iter()
+        .filter(|(name, default)| reads_itself(name, *default))
+        .map(|(name, _)| name)
+        .collect();
+    entry
+        .params
+        .iter()
+        .map(|(name, _)| name)
+        .chain(
+            monolith
+                .assignments
+                .iter()
+                .filter(|assignment| assignment.scope == 0)
+                .map(|assignment| &assignment.name),
+        )
+        .filter(|name| {
+            read_at_top.contains(name.as_str())
+                || crate::lint::rules::is_builtin_or_core_fact(name)
+                || own_default_read.contains(name)
+        })
+        .cloned()
+        .collect()
 }
 
 /// Drops the units the plan excludes.

@@ -49,10 +49,17 @@ pub fn global_name(monolith: &Monolith, variable: &DataVariable) -> String {
 /// but the class's own name for a parameter whose value no opening decides
 /// (not given by the declaration, its default reading no variable: Hiera's
 /// or the default, the same for every opening on a node). `None` for the
-/// top scope's.
+/// top scope's, but the entry class's that would shadow a top-scope
+/// variable (`Monolith::shadowing`): the class's name.
 fn data_prefix<'m>(monolith: &'m Monolith, (scope, name): &DataVariable) -> Option<&'m str> {
     let opened = &monolith.scopes[*scope];
-    let class = opened.class.as_deref().filter(|_| *scope != 0)?;
+    if *scope == 0 {
+        return opened
+            .class
+            .as_deref()
+            .filter(|_| monolith.shadowing.contains(name));
+    }
+    let class = opened.class.as_deref()?;
     let undecided = !opened.args.iter().any(|(arg, _)| arg == name)
         && opened.params.iter().any(|(param, default)| {
             param == name
@@ -471,7 +478,8 @@ fn visit_imports<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr)) {
     walk(Node::Expr(expr), f);
 }
 
-fn visit_variables<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e str)) {
+/// Calls `f` with each variable an expression reads, and its name.
+pub fn visit_variables<'e>(expr: &'e Expr, f: &mut dyn FnMut(&'e Expr, &'e str)) {
     fn walk<'e>(node: Node<'e>, f: &mut dyn FnMut(&'e Expr, &'e str)) {
         if let Node::Expr(expr) = node {
             if let ExprKind::Variable(name) = &expr.kind {

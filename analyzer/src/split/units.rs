@@ -366,6 +366,11 @@ pub struct Monolith<'a> {
     /// Data computed from classes that declare more than data, with those
     /// classes (`render::class_bound`): each task reading it computes it.
     pub bound: std::collections::BTreeMap<super::render::DataVariable, BTreeSet<String>>,
+    /// The entry class's data variables named as a top-scope variable
+    /// the code reads (`$::use_syslog`) or a fact: the `globals` task and
+    /// the tasks name them as an opened class's (`render::data_prefix`),
+    /// or they would stand for that variable at a task's top scope.
+    pub shadowing: BTreeSet<String>,
 }
 
 /// A `case` whose test `--assume` gives a value none of its options takes

@@ -182,6 +182,12 @@ pub fn read_before_its_statement_sets_it(message: &str) -> bool {
     task_undefined_variable::read_before_its_statement_sets_it(message)
 }
 
+/// Whether `name` (without `$` or `::`) is a variable Puppet or Facter sets
+/// in every catalog, at top scope.
+pub fn is_builtin_or_core_fact(name: &str) -> bool {
+    architecture::puppet_variables::is_builtin_or_core_fact(name)
+}
+
 pub fn find(name: &str) -> Option<&'static Check> {
     CHECKS.iter().find(|c| c.name == name)
 }
