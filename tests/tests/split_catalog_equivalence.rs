@@ -925,6 +925,19 @@ fn entry_shadowing_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/heredoc_data: an entry class keeping a heredoc in a
+/// variable, data the globals task computes.
+#[test]
+fn heredoc_data_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_heredoc_data";
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("heredoc_data", false);
+    monolith.split_args = vec!["--entry".into(), "motd".into(), "--verify".into()];
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.
