@@ -938,6 +938,23 @@ fn heredoc_data_tasks_compile_to_the_monoliths_catalog() {
     check_equivalence(test, &monolith);
 }
 
+/// fixtures/split/scope_defaults: a guard and resource defaults reading
+/// the variables of a class the entry includes.
+#[test]
+fn scope_defaults_tasks_compile_to_the_monoliths_catalog() {
+    let test = "split_catalog_equivalence_scope_defaults";
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    let mut monolith = small_fixture("scope_defaults", false);
+    monolith.split_args = vec![
+        "--entry".into(),
+        "web::mod::status".into(),
+        "--verify".into(),
+    ];
+    check_equivalence(test, &monolith);
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.

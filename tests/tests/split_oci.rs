@@ -219,6 +219,18 @@ fn module_classes_split_as_entries_verify() {
         "filebeat::config",
         "keystone::bootstrap",
         "postgresql::server::initdb",
+        // Data reading a `params` class the entry includes first, which the
+        // globals task evaluated after the entry's own data until 2026-12-07's
+        // third session; data kept in a heredoc, copied as its opening alone.
+        "placement::policy",
+        "neutron::plugins::ovs::opendaylight",
+        // A guard reading the class the entry inherits
+        // (`if $rsyslog::ssl { fail(...) }`), and resource defaults
+        // reading the server's class (`File { mode => $::apache::file_mode
+        // }`), written where that class was not evaluated.
+        "rsyslog::client",
+        "apache::mod::jk",
+        "apache::mod::prefork",
         "aodh::api",
         "barbican::api",
         "ceph::profile::mon",

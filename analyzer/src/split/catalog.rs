@@ -25,6 +25,7 @@ use super::units::{Monolith, Unit, UnitKind};
 use crate::hashing::{FastMap, FastSet};
 use crate::model::{CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Match, Semantic};
+use granule_parser::ExprKind;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -277,6 +278,7 @@ impl<'a> Catalogs<'a> {
                         _ => {}
                     }
                 }
+                written_with_references(semantic, monolith, unit, &mut catalog);
                 bound_data_references(semantic, monolith, unit, &mut catalog);
                 split_phases(semantic, &walked, &mut catalog);
                 for id in &walked {
@@ -890,6 +892,48 @@ fn relayed_refreshes<'a>(
 /// A unit reading data computed from a class that declares more than data
 /// (`Monolith::bound`) refers to that class's variables as its definition
 /// does: the task computes the data, after evaluating the class.
+/// The variables of other classes what is written with a unit reads: its
+/// guards (`if $rsyslog::ssl { fail(...) }`) and the resource defaults of
+/// its scopes (`File { mode => $::apache::file_mode }`, written before the
+/// first unit following them). Its task must evaluate those classes as it
+/// does those its own statement reads.
+fn written_with_references<'a>(
+    semantic: &Semantic<'a>,
+    monolith: &Monolith<'a>,
+    unit: &Unit<'a>,
+    catalog: &mut UnitCatalog<'a>,
+) {
+    let files = &semantic.analysis.codebase.files;
+    let guards = unit
+        .guards
+        .iter()
+        .flat_map(|guard| guard.exprs().into_iter().map(|expr| (guard.file, expr)));
+    let defaults = monolith
+        .shared
+        .iter()
+        .filter(|shared| {
+            matches!(shared.statement.kind, ExprKind::ResourceDefaults { .. })
+                && monolith.within(unit.scope, shared.scope)
+        })
+        .map(|shared| (shared.file, shared.statement));
+    for (file, expr) in guards.chain(defaults) {
+        let file = &files[file];
+        let (start, end) = file.bounds(expr.span);
+        for (_, edge) in semantic.edges_between(&file.path, start, end) {
+            let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) else {
+                continue;
+            };
+            let known = catalog
+                .references
+                .iter()
+                .any(|(other, _)| std::ptr::eq(*other, edge));
+            if semantic.variable_class(name).is_some() && !known {
+                catalog.references.push((edge, edge.to.clone()));
+            }
+        }
+    }
+}
+
 fn bound_data_references<'a>(
     semantic: &Semantic<'a>,
     monolith: &Monolith<'a>,

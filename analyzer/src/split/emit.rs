@@ -636,20 +636,31 @@ fn task_manifest(
         }
         out.push('\n');
     }
-    for shared in shared {
+    let push_shared = |out: &mut String, shared: &Shared| {
         let file = &files[shared.file];
         let from = sources.at(&file.location(shared.statement.span));
         let what = sources.text(&shared.what);
-        comment(&mut out, &format!("Copied from {from}: {what}."));
+        comment(out, &format!("Copied from {from}: {what}."));
         let guards: Vec<String> = shared
             .guards
             .iter()
             .map(|g| render::render_guard(monolith, files, g, &name_of))
             .collect();
         let text = render::render(monolith, file, shared.statement, shared.scope, &name_of);
-        push_statement(&mut out, file, shared.statement.span, &text, &guards);
+        push_statement(out, file, shared.statement.span, &text, &guards);
         out.push('\n');
+    };
+    // Resource defaults apply to what is declared after them (Puppet 4 and
+    // later; Puppet 3 to all the scope declares) and read their values
+    // where they stand: each goes before the first unit following it.
+    let (mut defaults, anywhere): (Vec<&Shared>, Vec<&Shared>) = shared
+        .iter()
+        .partition(|shared| matches!(shared.statement.kind, ExprKind::ResourceDefaults { .. }));
+    for shared in anywhere {
+        push_shared(&mut out, shared);
     }
+    defaults.sort_by_key(|shared| shared.order);
+    let mut defaults = defaults.into_iter().peekable();
     let mut staged: BTreeMap<String, String> = BTreeMap::new();
     let (unguarded, repeated) = role_twins(proposal, task, |index| {
         let unit = &monolith.units[index];
@@ -662,6 +673,9 @@ fn task_manifest(
         }
         let unit = &monolith.units[index];
         let file = &files[unit.file];
+        while let Some(shared) = defaults.next_if(|shared| shared.order < unit.order) {
+            push_shared(&mut out, shared);
+        }
         if !bound_left.is_empty() {
             let mut read = Vec::new();
             unit_data_read(proposal, task, index, &mut read);
@@ -697,6 +711,9 @@ fn task_manifest(
             (Some(stage), true) => staged.entry(stage.clone()).or_default().push_str(&text),
             _ => out.push_str(&text),
         }
+    }
+    for shared in defaults {
+        push_shared(&mut out, shared);
     }
     // Read by none of the units (by relationships, written after them).
     push_bound_data(&mut out, proposal, files, sources, &bound_left, &name_of);
@@ -820,61 +837,20 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         "the data reads",
         &data_classes_read(proposal, analysis),
     );
-    let mut written: Vec<DataVariable> = Vec::new();
-    // A class opened in several places under the same guards (in the class
-    // of each role given as an entry) sets its data once: Puppet refuses a
-    // variable assigned twice.
-    let mut assigned: HashSet<(String, Vec<String>)> = HashSet::new();
+    let mut data = GlobalData {
+        proposal,
+        files,
+        sources,
+        name_of: &name_of,
+        written: Vec::new(),
+        assigned: HashSet::new(),
+    };
     for (index, scope) in monolith.scopes.iter().enumerate() {
-        if let Some(class) = &scope.class {
-            if index != 0 || scope.declared_at.is_some() {
-                let _ = writeln!(out, "# The data of class {class}.");
-            }
-        }
-        for (param, _) in &scope.params {
-            let variable = (index, param.clone());
-            if monolith.bound.contains_key(&variable) {
-                continue;
-            }
-            let local = name_of(&variable);
-            let value = param_value(proposal, files, &variable, &name_of);
-            let guards: Vec<String> = scope
-                .guards
-                .iter()
-                .map(|g| render::render_guard(monolith, files, g, &name_of))
-                .collect();
-            let statement = format!("${local} = {value}");
-            if assigned.insert((statement.clone(), guards.clone())) {
-                push_text(&mut out, &statement, &guards);
-            }
-            if !written.contains(&variable) {
-                written.push(variable);
-            }
-        }
-        for assignment in monolith
-            .assignments
-            .iter()
-            .filter(|a| a.scope == index && !monolith.bound.contains_key(&(index, a.name.clone())))
-        {
-            let file = &files[assignment.file];
-            let guards: Vec<String> = assignment
-                .guards
-                .iter()
-                .map(|g| render::render_guard(monolith, files, g, &name_of))
-                .collect();
-            let text = render::render(monolith, file, assignment.statement, index, &name_of);
-            if assigned.insert((text.clone(), guards.clone())) {
-                let location = file.location(assignment.statement.span);
-                let _ = writeln!(out, "# From {}", sources.at(&location));
-                push_leading_comments(&mut out, file, assignment.statement.span);
-                push_statement(&mut out, file, assignment.statement.span, &text, &guards);
-            }
-            let variable = (index, assignment.name.clone());
-            if !written.contains(&variable) {
-                written.push(variable);
-            }
+        if scope.parent.is_none() {
+            data.push_scope(&mut out, index);
         }
     }
+    let mut written = data.written;
     out.push_str("\n$granule_globals = {\n");
     let mut keys = BTreeSet::new();
     written.retain(|variable| keys.insert(render::data_key(monolith, variable)));
@@ -955,6 +931,116 @@ fn param_value(
                 None => default.unwrap_or_else(|| "undef".to_string()),
             }
         }
+    }
+}
+
+/// What a scope's data goes on with: an assignment, or the data of a
+/// class it opens (by scope index).
+enum DataStep<'a> {
+    Assign(&'a units::Assignment<'a>),
+    Open(usize),
+}
+
+/// The data the globals task writes, scope by scope.
+struct GlobalData<'p> {
+    proposal: &'p Proposal<'p>,
+    files: &'p [SourceFile],
+    sources: &'p Sources,
+    name_of: &'p dyn Fn(&DataVariable) -> String,
+    /// The variables written, in order.
+    written: Vec<DataVariable>,
+    /// A class opened in several places under the same guards (in the
+    /// class of each role given as an entry) sets its data once: Puppet
+    /// refuses a variable assigned twice.
+    assigned: HashSet<(String, Vec<String>)>,
+}
+
+impl GlobalData<'_> {
+    /// A scope's parameters, then its assignments and the data of the
+    /// classes it opens in the order Puppet evaluates them: a class's
+    /// where it is declared (`include x::params` before what reads it).
+    fn push_scope(&mut self, out: &mut String, index: usize) {
+        let monolith = &self.proposal.monolith;
+        let scope = &monolith.scopes[index];
+        if let Some(class) = &scope.class {
+            if index != 0 || scope.declared_at.is_some() {
+                let _ = writeln!(out, "# The data of class {class}.");
+            }
+        }
+        for (param, _) in &scope.params {
+            let variable = (index, param.clone());
+            if monolith.bound.contains_key(&variable) {
+                continue;
+            }
+            let local = (self.name_of)(&variable);
+            let value = param_value(self.proposal, self.files, &variable, self.name_of);
+            let guards = self.guards(&scope.guards);
+            let statement = format!("${local} = {value}");
+            if self.assigned.insert((statement.clone(), guards.clone())) {
+                push_text(out, &statement, &guards);
+            }
+            if !self.written.contains(&variable) {
+                self.written.push(variable);
+            }
+        }
+        let file = &self.files[scope.file];
+        let mut steps: Vec<((u32, u32), DataStep)> = monolith
+            .assignments
+            .iter()
+            .filter(|a| a.scope == index && !monolith.bound.contains_key(&(index, a.name.clone())))
+            .map(|a| {
+                let at = self.files[a.file].location(a.statement.span);
+                ((at.line, at.column), DataStep::Assign(a))
+            })
+            .collect();
+        steps.extend(
+            monolith
+                .scopes
+                .iter()
+                .enumerate()
+                .filter(|(_, child)| child.parent == Some(index))
+                .map(|(child, opened)| {
+                    let at = opened
+                        .declared_at
+                        .as_ref()
+                        .filter(|at| *at.file == *file.path)
+                        .map_or((u32::MAX, u32::MAX), |at| (at.line, at.column));
+                    (at, DataStep::Open(child))
+                }),
+        );
+        // (Stable: a class declared where no line tells comes last, as
+        // before.)
+        steps.sort_by_key(|(at, _)| *at);
+        for (_, step) in steps {
+            match step {
+                DataStep::Assign(assignment) => self.push_assignment(out, index, assignment),
+                DataStep::Open(child) => self.push_scope(out, child),
+            }
+        }
+    }
+
+    fn push_assignment(&mut self, out: &mut String, index: usize, assignment: &units::Assignment) {
+        let monolith = &self.proposal.monolith;
+        let file = &self.files[assignment.file];
+        let guards = self.guards(&assignment.guards);
+        let text = render::render(monolith, file, assignment.statement, index, self.name_of);
+        if self.assigned.insert((text.clone(), guards.clone())) {
+            let location = file.location(assignment.statement.span);
+            let _ = writeln!(out, "# From {}", self.sources.at(&location));
+            push_leading_comments(out, file, assignment.statement.span);
+            push_statement(out, file, assignment.statement.span, &text, &guards);
+        }
+        let variable = (index, assignment.name.clone());
+        if !self.written.contains(&variable) {
+            self.written.push(variable);
+        }
+    }
+
+    fn guards(&self, guards: &[Guard]) -> Vec<String> {
+        guards
+            .iter()
+            .map(|g| render::render_guard(&self.proposal.monolith, self.files, g, self.name_of))
+            .collect()
     }
 }
 

@@ -212,6 +212,9 @@ pub struct Unit<'a> {
     pub inherits_stage: bool,
     /// The roles whose runs reach it (filled by the role evaluation).
     pub roles: BTreeSet<String>,
+    /// Where Puppet evaluates it among the walked statements (units,
+    /// relationships and shared statements alike), ascending.
+    pub order: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +339,8 @@ pub struct Shared<'a> {
     pub scope: usize,
     pub what: String,
     pub kind: SharedKind,
+    /// As `Unit::order`.
+    pub order: usize,
 }
 
 /// What an entry point consists of.
@@ -926,7 +931,13 @@ impl<'a, 'o> Collector<'a, 'o> {
             stage: stage.or(scope_stage),
             inherits_stage,
             roles: BTreeSet::new(),
+            order: self.walked(),
         }
+    }
+
+    /// How many statements the walk has recorded: `Unit::order` of the next.
+    fn walked(&self) -> usize {
+        self.monolith.units.len() + self.monolith.relationships.len() + self.monolith.shared.len()
     }
 
     fn unit(&mut self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) {
@@ -935,6 +946,7 @@ impl<'a, 'o> Collector<'a, 'o> {
     }
 
     fn share(&mut self, statement: &'a Expr, what: String, kind: SharedKind) {
+        let order = self.walked();
         self.monolith.shared.push(Shared {
             file: self.file,
             statement,
@@ -942,6 +954,7 @@ impl<'a, 'o> Collector<'a, 'o> {
             scope: self.scope,
             what,
             kind,
+            order,
         });
     }
 
