@@ -543,9 +543,24 @@ pub(crate) fn exclusive(conditions: &[&str]) -> bool {
 
 /// The guards of a condition, each as whether it holds or its negation
 /// does, and what it tests: `!($a)`, `!$a` and `$a == false` are
-/// `(false, "$a")`.
+/// `(false, "$a")`. A negated alternative (`!($a or $b)`, a later `case`
+/// option's "no earlier option matched") is also each alternative's
+/// negation.
 fn literals(condition: &str) -> Vec<(bool, &str)> {
-    conjuncts(condition).into_iter().map(literal).collect()
+    let mut found = Vec::new();
+    for (holds, test) in conjuncts(condition).into_iter().map(literal) {
+        found.push((holds, test));
+        let alternatives = disjuncts(test);
+        if !holds && alternatives.len() > 1 {
+            found.extend(
+                alternatives
+                    .into_iter()
+                    .map(literal)
+                    .map(|(holds, test)| (!holds, test)),
+            );
+        }
+    }
+    found
 }
 
 fn literal(guard: &str) -> (bool, &str) {
@@ -838,6 +853,12 @@ mod tests {
         assert!(exclusive(&["$a and $b", "!($a)"]));
         assert!(!exclusive(&["$a", "$b"]));
         assert!(!exclusive(&["$a and $b", "!($a and $c)"]));
+        // A later `case` option: none of the earlier ones matched.
+        let storage = "($role =~ /storage/) and !(($role =~ /controller/))";
+        let proxy =
+            "($role =~ /swift-proxy/) and !(($role =~ /controller/) or ($role =~ /storage/))";
+        assert!(exclusive(&[storage, proxy]));
+        assert!(!exclusive(&["$role =~ /storage/", "!(($a) or ($b))"]));
     }
 
     #[test]
