@@ -809,6 +809,23 @@ fn check_small_fixture(test: &str, name: &'static str, with_stdlib: bool, split_
     check_equivalence(test, &monolith);
 }
 
+/// A fixture of `fixtures/split` whose `site.pp` declares a module's class,
+/// split with that class as `--entry` and `--verify`, as a user trying the
+/// tool on one component might.
+fn entry_fixture(name: &'static str, entry: &str, with_stdlib: bool) -> Monolith {
+    let mut monolith = small_fixture(name, with_stdlib);
+    monolith.split_args = vec!["--entry".into(), entry.into(), "--verify".into()];
+    monolith
+}
+
+/// The whole check of an `entry_fixture`, for one node without facts.
+fn check_entry_fixture(test: &str, name: &'static str, entry: &str) {
+    if require_reference(test, puppet_available()).is_none() {
+        return;
+    }
+    check_equivalence(test, &entry_fixture(name, entry, false));
+}
+
 /// fixtures/split/computed_titles: statements referring to a package by its
 /// alias and by a title computed from a parameter's default.
 #[test]
@@ -892,9 +909,7 @@ fn inherited_params_tasks_compile_to_the_monoliths_catalog() {
     {
         return;
     }
-    let mut monolith = small_fixture("inherited_params", true);
-    monolith.split_args = vec!["--entry".into(), "web".into(), "--verify".into()];
-    check_equivalence(test, &monolith);
+    check_equivalence(test, &entry_fixture("inherited_params", "web", true));
 }
 
 /// fixtures/split/collected_refresh: a module's class split as the entry,
@@ -902,13 +917,11 @@ fn inherited_params_tasks_compile_to_the_monoliths_catalog() {
 /// collector gathers, in its own code and in a class it includes.
 #[test]
 fn collected_refresh_tasks_compile_to_the_monoliths_catalog() {
-    let test = "split_catalog_equivalence_collected_refresh";
-    if require_reference(test, puppet_available()).is_none() {
-        return;
-    }
-    let mut monolith = small_fixture("collected_refresh", false);
-    monolith.split_args = vec!["--entry".into(), "ledger::api".into(), "--verify".into()];
-    check_equivalence(test, &monolith);
+    check_entry_fixture(
+        "split_catalog_equivalence_collected_refresh",
+        "collected_refresh",
+        "ledger::api",
+    );
 }
 
 /// fixtures/split/entry_shadowing: an entry class keeping a fact in a
@@ -919,8 +932,7 @@ fn entry_shadowing_tasks_compile_to_the_monoliths_catalog() {
     if require_reference(test, puppet_available()).is_none() {
         return;
     }
-    let mut monolith = small_fixture("entry_shadowing", false);
-    monolith.split_args = vec!["--entry".into(), "app".into(), "--verify".into()];
+    let mut monolith = entry_fixture("entry_shadowing", "app", false);
     monolith.roles = vec![("all".to_string(), json!({ "use_syslog": true }))];
     check_equivalence(test, &monolith);
 }
@@ -929,30 +941,22 @@ fn entry_shadowing_tasks_compile_to_the_monoliths_catalog() {
 /// variable, data the globals task computes.
 #[test]
 fn heredoc_data_tasks_compile_to_the_monoliths_catalog() {
-    let test = "split_catalog_equivalence_heredoc_data";
-    if require_reference(test, puppet_available()).is_none() {
-        return;
-    }
-    let mut monolith = small_fixture("heredoc_data", false);
-    monolith.split_args = vec!["--entry".into(), "motd".into(), "--verify".into()];
-    check_equivalence(test, &monolith);
+    check_entry_fixture(
+        "split_catalog_equivalence_heredoc_data",
+        "heredoc_data",
+        "motd",
+    );
 }
 
 /// fixtures/split/scope_defaults: a guard and resource defaults reading
 /// the variables of a class the entry includes.
 #[test]
 fn scope_defaults_tasks_compile_to_the_monoliths_catalog() {
-    let test = "split_catalog_equivalence_scope_defaults";
-    if require_reference(test, puppet_available()).is_none() {
-        return;
-    }
-    let mut monolith = small_fixture("scope_defaults", false);
-    monolith.split_args = vec![
-        "--entry".into(),
-        "web::mod::status".into(),
-        "--verify".into(),
-    ];
-    check_equivalence(test, &monolith);
+    check_entry_fixture(
+        "split_catalog_equivalence_scope_defaults",
+        "scope_defaults",
+        "web::mod::status",
+    );
 }
 
 /// fixtures/split/relayed_refresh: a module's settings and its service

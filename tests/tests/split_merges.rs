@@ -77,6 +77,16 @@ fn opened_classes(report: &Value) -> BTreeSet<&str> {
         .collect()
 }
 
+/// The report's hazards, one line each.
+fn hazards(report: &Value) -> Vec<&str> {
+    report["hazards"]
+        .as_array()
+        .expect("hazards")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// The task of every class, from the report's `tasks[].classes`.
 fn task_of_class(report: &Value) -> BTreeMap<String, String> {
     let mut owner = BTreeMap::new();
@@ -769,12 +779,7 @@ fn an_entry_class_module_code_reads_is_opened_with_a_hazard() {
         .expect("granule runs");
     assert_eq!(exit_code(&output), 0, "{}", text(&output.stderr));
     let report = read_report(&out);
-    let hazards: Vec<&str> = report["hazards"]
-        .as_array()
-        .expect("hazards")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let hazards = hazards(&report);
     assert!(
         hazards.iter().any(
             |hazard| hazard.starts_with("class web, the entry, is opened though")
@@ -1060,12 +1065,7 @@ fn a_refresh_from_what_a_copied_collector_gathers_stays_in_one_catalog() {
     assert_eq!(task_of("class ledger"), service, "{report:#}");
 
     let report = split_collected_refresh("ledger::api_by_name");
-    let hazards: Vec<&str> = report["hazards"]
-        .as_array()
-        .expect("hazards")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let hazards = hazards(&report);
     assert!(
         hazards.iter().any(|hazard| hazard.starts_with(
             "the refresh File <| title == $::ledger_conf |> ~> Service[ledger-api-by-name]"
