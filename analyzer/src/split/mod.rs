@@ -2273,13 +2273,6 @@ fn unit_orders<'a>(
         .filter(|collector| collector.relationship.is_some() && collector.lends())
         .map(|collector| &collector.collector.collector)
         .collect();
-    let mut end_units = |end: &'a Vertex| {
-        let mut units = end_units(end);
-        if lent.contains(end) {
-            units.retain(|&(_, sure, _)| !sure);
-        }
-        units
-    };
     for edge in statement_edges {
         let first = edge.kind.from_runs_first().unwrap_or(true);
         let (a, b) = if first {
@@ -2287,7 +2280,13 @@ fn unit_orders<'a>(
         } else {
             (&edge.to, &edge.from)
         };
-        let (before, after) = (end_units(a), end_units(b));
+        let [before, after] = [a, b].map(|end| {
+            let mut units = end_units(end);
+            if lent.contains(end) {
+                units.retain(|&(_, sure, _)| !sure);
+            }
+            units
+        });
         for &(first, sure_first, roles_first) in &before {
             for &(then, sure_then, roles_then) in &after {
                 if first != then && roles_first & roles_then != 0 {
