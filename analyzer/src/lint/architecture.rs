@@ -513,6 +513,7 @@ fn edges_off(
             declared_at: None,
             reason: String::new(),
             data_name: String::new(),
+            order: 0,
         }],
         ..Monolith::default()
     };

@@ -889,9 +889,6 @@ fn relayed_refreshes<'a>(
     relays
 }
 
-/// A unit reading data computed from a class that declares more than data
-/// (`Monolith::bound`) refers to that class's variables as its definition
-/// does: the task computes the data, after evaluating the class.
 /// The variables of other classes what is written with a unit reads: its
 /// guards (`if $rsyslog::ssl { fail(...) }`) and the resource defaults of
 /// its scopes (`File { mode => $::apache::file_mode }`, written before the
@@ -934,6 +931,9 @@ fn written_with_references<'a>(
     }
 }
 
+/// A unit reading data computed from a class that declares more than data
+/// (`Monolith::bound`) refers to that class's variables as its definition
+/// does: the task computes the data, after evaluating the class.
 fn bound_data_references<'a>(
     semantic: &Semantic<'a>,
     monolith: &Monolith<'a>,

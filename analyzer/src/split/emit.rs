@@ -983,15 +983,11 @@ impl GlobalData<'_> {
                 self.written.push(variable);
             }
         }
-        let file = &self.files[scope.file];
-        let mut steps: Vec<((u32, u32), DataStep)> = monolith
+        let mut steps: Vec<(usize, DataStep)> = monolith
             .assignments
             .iter()
             .filter(|a| a.scope == index && !monolith.bound.contains_key(&(index, a.name.clone())))
-            .map(|a| {
-                let at = self.files[a.file].location(a.statement.span);
-                ((at.line, at.column), DataStep::Assign(a))
-            })
+            .map(|a| (a.order, DataStep::Assign(a)))
             .collect();
         steps.extend(
             monolith
@@ -999,18 +995,9 @@ impl GlobalData<'_> {
                 .iter()
                 .enumerate()
                 .filter(|(_, child)| child.parent == Some(index))
-                .map(|(child, opened)| {
-                    let at = opened
-                        .declared_at
-                        .as_ref()
-                        .filter(|at| *at.file == *file.path)
-                        .map_or((u32::MAX, u32::MAX), |at| (at.line, at.column));
-                    (at, DataStep::Open(child))
-                }),
+                .map(|(child, opened)| (opened.order, DataStep::Open(child))),
         );
-        // (Stable: a class declared where no line tells comes last, as
-        // before.)
-        steps.sort_by_key(|(at, _)| *at);
+        steps.sort_by_key(|(order, _)| *order);
         for (_, step) in steps {
             match step {
                 DataStep::Assign(assignment) => self.push_assignment(out, index, assignment),

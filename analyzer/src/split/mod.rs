@@ -359,6 +359,7 @@ pub fn split<'a>(
             declared_at: None,
             reason: "the entry".into(),
             data_name: String::new(),
+            order: 0,
         };
         let body = match definition {
             Some(definition) => definition.body.as_ref(),

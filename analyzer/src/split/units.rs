@@ -40,6 +40,8 @@ pub struct Scope<'a> {
     /// (`profile::base::2`), so that each role's arguments keep their own
     /// value. Set by `Collector::scope`.
     pub data_name: String,
+    /// As `Unit::order`, where it is opened. Set by `Collector::scope`.
+    pub order: usize,
 }
 
 impl Scope<'_> {
@@ -212,8 +214,9 @@ pub struct Unit<'a> {
     pub inherits_stage: bool,
     /// The roles whose runs reach it (filled by the role evaluation).
     pub roles: BTreeSet<String>,
-    /// Where Puppet evaluates it among the walked statements (units,
-    /// relationships and shared statements alike), ascending.
+    /// Where Puppet evaluates it among what the walk records (units,
+    /// relationships, shared statements, assignments and opened scopes
+    /// alike), ascending.
     pub order: usize,
 }
 
@@ -318,6 +321,8 @@ pub struct Assignment<'a> {
     pub guards: Vec<Guard<'a>>,
     /// `$name[key] = value`: it changes the hash rather than setting it.
     pub indexed: bool,
+    /// As `Unit::order`.
+    pub order: usize,
 }
 
 /// What a shared statement is.
@@ -526,6 +531,7 @@ impl<'a, 'o> Collector<'a, 'o> {
     /// Walks `body` as the code of a new scope.
     pub fn scope(&mut self, mut scope: Scope<'a>, body: Option<&'a Expr>) {
         scope.data_name = self.data_name(&scope);
+        scope.order = self.walked();
         let index = self.monolith.scopes.len();
         let file = scope.file;
         self.monolith.scopes.push(scope);
@@ -629,6 +635,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                     value: right,
                     guards: self.guards.clone(),
                     indexed: false,
+                    order: self.walked(),
                 }),
                 // Puppet 3's `$h['k'] = v` changes the hash in place: where
                 // the scope sets `$h`, it changes data, so the `globals`
@@ -645,6 +652,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                         value: right,
                         guards: self.guards.clone(),
                         indexed: true,
+                        order: self.walked(),
                     }),
                     None => self.unit(statement, UnitKind::Statement, None),
                 },
@@ -871,6 +879,7 @@ impl<'a, 'o> Collector<'a, 'o> {
             declared_at: Some(self.source().location(statement.span)),
             reason,
             data_name: String::new(),
+            order: 0,
         };
         self.scope(scope, definition.body.as_ref());
         true
@@ -935,9 +944,15 @@ impl<'a, 'o> Collector<'a, 'o> {
         }
     }
 
-    /// How many statements the walk has recorded: `Unit::order` of the next.
+    /// How many statements and scopes the walk has recorded: `Unit::order`
+    /// of the next.
     fn walked(&self) -> usize {
-        self.monolith.units.len() + self.monolith.relationships.len() + self.monolith.shared.len()
+        let monolith = &self.monolith;
+        monolith.units.len()
+            + monolith.relationships.len()
+            + monolith.shared.len()
+            + monolith.assignments.len()
+            + monolith.scopes.len()
     }
 
     fn unit(&mut self, statement: &'a Expr, kind: UnitKind, stage: Option<String>) {
