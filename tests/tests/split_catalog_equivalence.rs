@@ -959,6 +959,17 @@ fn scope_defaults_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/computed_references: an entry's resource required by
+/// the title it is declared with, computed from a parameter.
+#[test]
+fn computed_references_tasks_compile_to_the_monoliths_catalog() {
+    check_entry_fixture(
+        "split_catalog_equivalence_computed_references",
+        "computed_references",
+        "backup::dump",
+    );
+}
+
 /// fixtures/split/relayed_refresh: a module's settings and its service
 /// declared apart, a change of the one restarting the other through the
 /// module's anchors: the task applying the settings applies the service.
