@@ -577,8 +577,13 @@ impl Walk<'_> {
     /// `Class['x']` is class x, `Stage['x']` run stage x; any other
     /// reference (or one whose title is an expression, which names no class
     /// statically) is a resource, known in this unit only when its title is
-    /// an expression.
+    /// an expression. Puppet evaluates the code of every top-scope file in
+    /// one scope: a title computed there names the same resource in each.
     fn reference(&self, type_name: &str, title: Title) -> Vertex {
+        let scope = || match &self.unit {
+            Vertex::TopScope { .. } => "top scope".to_string(),
+            unit => unit.label(),
+        };
         if type_name == "class" && title.literal {
             Vertex::class(&normalize(&title.text))
         } else if type_name == "stage" && title.literal {
@@ -587,7 +592,7 @@ impl Walk<'_> {
             Vertex::Resource {
                 type_name: type_name.to_string(),
                 title: title.text,
-                scope: (!title.literal).then(|| self.unit.label()),
+                scope: (!title.literal).then(scope),
             }
         }
     }

@@ -959,6 +959,17 @@ fn scope_defaults_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/top_scope_titles: an entry's settings titled in a loop,
+/// collected by its module's `deps`, copied into two tasks.
+#[test]
+fn top_scope_titles_tasks_compile_to_the_monoliths_catalog() {
+    check_entry_fixture(
+        "split_catalog_equivalence_top_scope_titles",
+        "top_scope_titles",
+        "store::ratelimit",
+    );
+}
+
 /// fixtures/split/computed_references: an entry's resource required by
 /// the title it is declared with, computed from a parameter.
 #[test]
