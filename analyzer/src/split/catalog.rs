@@ -1026,7 +1026,7 @@ fn required(end: &Vertex) -> bool {
 /// also declares it so (`require => Mysql_user["${user}@localhost"]` beside
 /// `mysql_user { "${user}@localhost": }`): the same text in the same scope
 /// is the same resource, which a task copying the reference must hold.
-fn declared_computed(semantic: &Semantic, end: &Vertex) -> bool {
+pub fn declared_computed(semantic: &Semantic, end: &Vertex) -> bool {
     match end {
         Vertex::Resource {
             type_name,

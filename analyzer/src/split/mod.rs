@@ -1354,6 +1354,11 @@ fn place_relationships<'a>(
                 Vertex::Class { .. } | Vertex::Resource { scope: None, .. } => {
                     Some(HeldBy::Declared(end, semantic.declarers(end)))
                 }
+                // Declared by a statement of the same scope: held with the
+                // units declaring it.
+                Vertex::Resource { .. } if catalog::declared_computed(semantic, end) => {
+                    Some(HeldBy::Declared(end, Vec::new()))
+                }
                 // A collector orders only what the task declares of what it
                 // may collect: elsewhere, task order carries it.
                 Vertex::Collector { .. } => Some(HeldBy::Collected {
@@ -2200,6 +2205,11 @@ fn unit_orders<'a>(
             .into_iter()
             .map(|(u, bits)| (u, true, bits))
             .collect(),
+            Vertex::Resource { .. } => catalogs
+                .owning_units(end)
+                .iter()
+                .map(|&u| (u, true, unit_roles[u]))
+                .collect(),
             Vertex::Collector { .. } => {
                 let mut found: Vec<(usize, bool, u64)> = Vec::new();
                 for collector in semantic.collectors_named(end) {
