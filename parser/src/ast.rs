@@ -68,6 +68,10 @@ pub enum ExprKind {
         /// The syntax tag after `:` in `@(END:json)`, empty when absent.
         syntax: String,
         text: Box<Expr>,
+        /// The lines of its text and its end tag (without its line break),
+        /// which follow the line the heredoc starts on: the expression's
+        /// span is `@(...)` alone.
+        body: Span,
     },
     /// The source of a `/regex/`, with `\/` already unescaped.
     Regex(String),

@@ -286,6 +286,9 @@ impl Token {
 pub struct Lexed {
     pub tokens: Vec<Token>,
     pub comments: Vec<Comment>,
+    /// Per heredoc, by the start of its `@(...)` token (ascending): the
+    /// lines of its text and its end tag.
+    pub heredoc_bodies: Vec<(u32, Span)>,
     /// The lexing error the tokens stop at, if any. Puppet lexes as its
     /// parser asks for tokens, so this error is Puppet's only when the
     /// parser gets that far without a syntax error of its own.
@@ -416,6 +419,8 @@ pub struct Lexer<'a> {
     offsets: OffsetMap,
     tokens: Vec<Token>,
     comments: Vec<Comment>,
+    /// Each heredoc's `Lexed::heredoc_bodies` entry.
+    heredoc_bodies: Vec<(u32, Span)>,
     /// Kind of the last token, for regex-vs-division and `{` after `?`.
     after: Option<Tok>,
     brace_count: i64,
@@ -519,9 +524,14 @@ fn lex_as(source: &str, limits: Limits, epp: bool, legacy: bool) -> Result<Lexed
         span: Span::new(end, end),
         text: Text::Fixed,
     });
+    // A heredoc in another's text is lexed with it, before later ones.
+    lexer
+        .heredoc_bodies
+        .sort_unstable_by_key(|&(start, _)| start);
     Ok(Lexed {
         tokens: lexer.tokens,
         comments: lexer.comments,
+        heredoc_bodies: lexer.heredoc_bodies,
         legacy: lexer.legacy.unwrap_or_default(),
         deferred,
     })
@@ -548,6 +558,7 @@ impl<'a> Lexer<'a> {
             offsets,
             tokens: Vec::with_capacity(src.len() / 4),
             comments: Vec::new(),
+            heredoc_bodies: Vec::new(),
             after: None,
             brace_count: 0,
             line_lexical_start: 0,
@@ -1563,6 +1574,11 @@ impl<'a> Lexer<'a> {
             let line = &self.src[line_start..line_end];
             if let Some(end_line) = match_end_line(line, &spec.end_tag) {
                 self.newline_jump = Some(line_end);
+                let tag_end = line_end - usize::from(line.ends_with('\n'));
+                self.heredoc_bodies.push((
+                    self.span(start, start).start,
+                    self.span(text_start, tag_end),
+                ));
                 let (text, offsets) =
                     heredoc_text(self.src, &lines, &end_line, |o| self.offsets.to_file(o));
                 let mut sub = Lexer::new(&text, offsets, self.limits);
@@ -1585,6 +1601,7 @@ impl<'a> Lexer<'a> {
                     token
                 }));
                 self.comments.extend(sub.comments);
+                self.heredoc_bodies.extend(sub.heredoc_bodies);
                 self.pos = after_tag;
                 return Ok(());
             }
@@ -2122,6 +2139,21 @@ mod tests {
             ]
         );
         assert_eq!(lexed.tokens[3].text(src), "hello\n");
+    }
+
+    #[test]
+    fn each_heredoc_body_spans_its_text_and_end_tag_in_source_order() {
+        let src = "f(@(A), @(\"B\"))\n  a\n  | A\nb ${@(C)\nc\nC\n}\n-B\n$x = 1\n";
+        let bodies: Vec<&str> = lex(src)
+            .unwrap()
+            .heredoc_bodies
+            .iter()
+            .map(|(start, body)| {
+                assert_eq!(&src[*start as usize..*start as usize + 2], "@(");
+                &src[body.start as usize..body.end as usize]
+            })
+            .collect();
+        assert_eq!(bodies, ["  a\n  | A", "b ${@(C)\nc\nC\n}\n-B", "c\nC"]);
     }
 
     #[test]

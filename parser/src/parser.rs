@@ -223,6 +223,7 @@ fn parse_with(
     let mut parser = Parser {
         source,
         tokens: &lexed.tokens,
+        heredoc_bodies: &lexed.heredoc_bodies,
         pos: 0,
         namestack: Vec::new(),
         depth: 0,
@@ -280,6 +281,8 @@ fn parse_with(
 struct Parser<'t> {
     source: &'t str,
     tokens: &'t [Token],
+    /// `Lexed::heredoc_bodies`.
+    heredoc_bodies: &'t [(u32, Span)],
     pos: usize,
     /// Names of the enclosing classes: nested classes and defines get them
     /// as a prefix.
@@ -1523,10 +1526,15 @@ impl<'t> Parser<'t> {
             Tok::DqPre => self.interpolated_string()?,
             _ => return Err(self.unexpected()),
         };
+        let body = self
+            .heredoc_bodies
+            .binary_search_by_key(&heredoc.span.start, |&(start, _)| start)
+            .map_or(text.span, |at| self.heredoc_bodies[at].1);
         Ok(Expr::new(
             ExprKind::Heredoc {
                 syntax: self.owned(heredoc),
                 text: Box::new(text),
+                body,
             },
             heredoc.span,
         ))

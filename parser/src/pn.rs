@@ -90,7 +90,7 @@ pub fn transform(expr: &Expr) -> Pn<'_> {
         ExprKind::String(s) => string(s),
         ExprKind::Concat(segments) => call("concat", segments.iter().map(transform).collect()),
         ExprKind::Text(inner) => call("str", vec![transform(inner)]),
-        ExprKind::Heredoc { syntax, text } => {
+        ExprKind::Heredoc { syntax, text, .. } => {
             let mut entries = Vec::with_capacity(2);
             if !syntax.is_empty() {
                 entries.push(("syntax", string(syntax)));

@@ -300,7 +300,7 @@ pub fn render_without(
 ) -> String {
     let bound = lambda_parameters(expr);
     let base = expr.span.start as usize;
-    let text = file.text(extent(file, expr));
+    let text = file.text(extent(expr));
     let mut replacements: Vec<(usize, usize, String)> = Vec::new();
     for span in dropped {
         let start = span.start as usize - base;
@@ -438,52 +438,22 @@ pub fn render_guard(
 /// The source of an expression, with the text of each heredoc it starts
 /// (`$data = @(END)`): the lines after its last one, up to the heredoc's
 /// end tag, which its own span leaves out.
-fn extent(file: &SourceFile, expr: &Expr) -> Span {
-    let source = &*file.source;
-    let mut end = expr.span.end as usize;
-    fn walk(node: Node, heredocs: &mut Vec<(Span, Span)>) {
+fn extent(expr: &Expr) -> Span {
+    fn walk(node: Node, end: &mut u32) {
         if let Node::Expr(Expr {
-            kind: ExprKind::Heredoc { text, .. },
-            span,
+            kind: ExprKind::Heredoc { body, .. },
+            ..
         }) = node
         {
-            heredocs.push((*span, text.span));
+            *end = (*end).max(body.end);
         }
-        for_each_child(node, &mut |child| walk(child, heredocs));
+        for_each_child(node, &mut |child| walk(child, end));
     }
-    let mut heredocs = Vec::new();
-    walk(Node::Expr(expr), &mut heredocs);
-    for (opening, text) in heredocs {
-        // `@("END":json/L)`: the tag, before any syntax or escapes.
-        let spec = file.text(opening);
-        let tag = spec
-            .trim_start_matches("@(")
-            .trim_end_matches(')')
-            .split([':', '/'])
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches('"');
-        let mut line_start = source[..(text.end.max(opening.end) as usize).min(source.len())]
-            .rfind('\n')
-            .map_or(0, |at| at + 1);
-        while line_start < source.len() {
-            let line_end = source[line_start..]
-                .find('\n')
-                .map_or(source.len(), |at| line_start + at);
-            let line = source[line_start..line_end].trim();
-            let line = line.strip_prefix('|').unwrap_or(line).trim_start();
-            let line = line.strip_prefix('-').unwrap_or(line).trim_start();
-            if line == tag {
-                end = end.max(line_end);
-                break;
-            }
-            line_start = line_end + 1;
-        }
-    }
+    let mut end = expr.span.end;
+    walk(Node::Expr(expr), &mut end);
     Span {
         start: expr.span.start,
-        end: end as u32,
+        end,
     }
 }
 

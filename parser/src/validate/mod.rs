@@ -196,7 +196,7 @@ impl<'a> Checker<'a> {
                 self.check_defaults_or_override(expr, *form)
             }
             ExprKind::Collect { type_expr, .. } => self.check_collect(expr, type_expr),
-            ExprKind::Heredoc { syntax, text } => self.check_heredoc(syntax, text),
+            ExprKind::Heredoc { syntax, text, .. } => self.check_heredoc(syntax, text),
             _ => {}
         }
     }
