@@ -189,6 +189,31 @@ impl<'a> Catalogs<'a> {
     /// Whether a fallback declaration stands back in the monolith: another
     /// declaration of the resource is reached, which Puppet would refuse
     /// as a duplicate if the fallback took effect too.
+    /// Where each resource a collector (`end`) may collect is declared,
+    /// with whether it surely collects it; a fallback another catalog's
+    /// declaration supersedes is left out.
+    pub fn collected_at<'s>(
+        &'s self,
+        semantic: &'s Semantic<'a>,
+        monolith: &'s Monolith<'a>,
+        end: &'s Vertex,
+    ) -> impl Iterator<Item = (DeclaredAt, bool)> + 's {
+        semantic
+            .collectors_named(end)
+            .iter()
+            .flat_map(move |collector| semantic.collected(collector))
+            .filter(move |&(resource, _)| !self.superseded(semantic, monolith, resource))
+            .filter_map(move |(resource, matches)| {
+                let holder = semantic.holder(&resource.holder)?;
+                let at = if self.walked.contains(&holder) {
+                    DeclaredAt::Unit(monolith.unit_at(&resource.location)?)
+                } else {
+                    DeclaredAt::Holder(holder)
+                };
+                Some((at, matches == Match::Yes))
+            })
+    }
+
     pub fn superseded(
         &self,
         semantic: &Semantic<'a>,
@@ -593,19 +618,11 @@ impl<'a> Catalogs<'a> {
                 .unwrap_or_default(),
             Vertex::Collector { .. } => {
                 let mut found = Vec::new();
-                for collector in semantic.collectors_named(end) {
-                    for (resource, matches) in semantic.collected(collector) {
-                        let Some(holder) = semantic.holder(&resource.holder) else {
-                            continue;
-                        };
-                        if matches != Match::Yes || self.superseded(semantic, monolith, resource) {
-                            continue;
-                        }
-                        if self.walked.contains(&holder) {
-                            found.extend(monolith.unit_at(&resource.location));
-                        } else {
-                            found.extend(holding(holder));
-                        }
+                for (at, surely) in self.collected_at(semantic, monolith, end) {
+                    match at {
+                        _ if !surely => {}
+                        DeclaredAt::Unit(unit) => found.push(unit),
+                        DeclaredAt::Holder(holder) => found.extend(holding(holder)),
                     }
                 }
                 found
@@ -1037,6 +1054,14 @@ pub fn declared_computed(semantic: &Semantic, end: &Vertex) -> bool {
             .any(|declared| declared.resource == *end),
         _ => false,
     }
+}
+
+/// Where a resource is declared: by the statement of a unit (an opened
+/// scope's, copied), or by a holder some unit's catalog holds.
+#[derive(Clone, Copy)]
+pub enum DeclaredAt {
+    Unit(usize),
+    Holder(HolderId),
 }
 
 /// A collector's constraints: the resources it matches in the monolith,

@@ -28,7 +28,7 @@ use crate::hashing::FastMap;
 use crate::index::normalize;
 use crate::model::{EdgeKind, Location, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
-use catalog::{Catalogs, CollectorUse};
+use catalog::{Catalogs, CollectorUse, DeclaredAt};
 use eval::{Evaluator, Value};
 use open::Opener;
 use plan::Plan;
@@ -2212,25 +2212,11 @@ fn unit_orders<'a>(
                 .collect(),
             Vertex::Collector { .. } => {
                 let mut found: Vec<(usize, bool, u64)> = Vec::new();
-                for collector in semantic.collectors_named(end) {
-                    for (resource, matches) in semantic.collected(collector) {
-                        if catalogs.superseded(semantic, monolith, resource) {
-                            continue;
-                        }
-                        let sure = matches == crate::semantic::Match::Yes;
-                        let Some(holder) = semantic.holder(&resource.holder) else {
-                            continue;
-                        };
-                        // Declared by a copied statement: its unit.
-                        if catalogs.walked.contains(&holder) {
-                            if let Some(unit) = monolith.unit_at(&resource.location) {
-                                found.push((unit, sure, unit_roles[unit]));
-                            }
-                        } else {
-                            found.extend(
-                                holding(holder).into_iter().map(|(u, bits)| (u, sure, bits)),
-                            );
-                        }
+                for (at, sure) in catalogs.collected_at(semantic, monolith, end) {
+                    match at {
+                        DeclaredAt::Unit(unit) => found.push((unit, sure, unit_roles[unit])),
+                        DeclaredAt::Holder(holder) => found
+                            .extend(holding(holder).into_iter().map(|(u, bits)| (u, sure, bits))),
                     }
                 }
                 found.sort();
