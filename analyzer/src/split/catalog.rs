@@ -186,9 +186,6 @@ impl<'a> Catalogs<'a> {
         found
     }
 
-    /// Whether a fallback declaration stands back in the monolith: another
-    /// declaration of the resource is reached, which Puppet would refuse
-    /// as a duplicate if the fallback took effect too.
     /// Where each resource a collector (`end`) may collect is declared,
     /// with whether it surely collects it; a fallback another catalog's
     /// declaration supersedes is left out.
@@ -214,6 +211,9 @@ impl<'a> Catalogs<'a> {
             })
     }
 
+    /// Whether a fallback declaration stands back in the monolith: another
+    /// declaration of the resource is reached, which Puppet would refuse
+    /// as a duplicate if the fallback took effect too.
     pub fn superseded(
         &self,
         semantic: &Semantic<'a>,
@@ -618,9 +618,11 @@ impl<'a> Catalogs<'a> {
                 .unwrap_or_default(),
             Vertex::Collector { .. } => {
                 let mut found = Vec::new();
-                for (at, surely) in self.collected_at(semantic, monolith, end) {
+                let surely = self
+                    .collected_at(semantic, monolith, end)
+                    .filter_map(|(at, surely)| surely.then_some(at));
+                for at in surely {
                     match at {
-                        _ if !surely => {}
                         DeclaredAt::Unit(unit) => found.push(unit),
                         DeclaredAt::Holder(holder) => found.extend(holding(holder)),
                     }
