@@ -44,9 +44,13 @@
 //!   anchors, directly or passed on by anchors (`A ~> Anchor[x] ~> B`: an
 //!   anchor passes on the events it receives to what it notifies), every
 //!   task whose catalog holds A refreshes B from it in its own catalog the
-//!   same way. A refresh event does not outlive the Puppet run that sends
-//!   it, so task order cannot carry one: whichever task changes A must
-//!   refresh B in the same run.
+//!   same way, or runs after a task that does. A refresh event does not
+//!   outlive the Puppet run that sends it: whichever task changes A must
+//!   refresh B in the same run. A changes in the first task applying it;
+//!   a later one applies it again, unchanged, and sends nothing, unless A
+//!   changes on every run (an exec neither `refreshonly` nor guarded by
+//!   `creates`, `onlyif` or `unless`): then every task holding it must
+//!   refresh B itself.
 //!
 //! A failure names the role, the task(s), the resource or relationship and
 //! why, for every problem found, not only the first.
@@ -535,11 +539,24 @@ fn check_relationships(
         let Some(sender_holders) = holders.get(sender) else {
             continue;
         };
+        let changes_every_run = changes_every_run(&role.monolith, sender);
         for receiver in receivers {
+            let refreshing: Vec<usize> = sender_holders
+                .iter()
+                .copied()
+                .filter(|&task| in_own(&own_refreshes, task, sender, receiver))
+                .collect();
             let silent: Vec<usize> = sender_holders
                 .iter()
                 .copied()
-                .filter(|&task| !in_own(&own_refreshes, task, sender, receiver))
+                .filter(|&task| {
+                    let id = role.tasks[task].0;
+                    !refreshing.contains(&task)
+                        && (changes_every_run
+                            || !refreshing
+                                .iter()
+                                .any(|&earlier| before[id].contains(role.tasks[earlier].0)))
+                })
                 .collect();
             if !silent.is_empty() {
                 let receiving = holders.get(receiver).map_or(&[][..], Vec::as_slice);
@@ -556,6 +573,22 @@ fn check_relationships(
             }
         }
     }
+}
+
+/// Whether a resource changes something on every run, so that applying it
+/// again after a task that refreshed from it sends a refresh of its own:
+/// an exec neither `refreshonly` nor guarded by `creates`, `onlyif` or
+/// `unless`.
+fn changes_every_run(catalog: &Catalog, resource: &str) -> bool {
+    catalog.resources.iter().any(|(key, parameters)| {
+        key.0 == "Exec"
+            && reference(key) == resource
+            && !matches!(parameters.get("refreshonly"), Some(Value::Bool(true)))
+            && parameters.get("refreshonly").and_then(Value::as_str) != Some("true")
+            && !["creates", "onlyif", "unless"]
+                .iter()
+                .any(|guard| parameters.contains_key(*guard))
+    })
 }
 
 /// The whole check of one monolith: split, compile, compare.
@@ -1053,6 +1086,20 @@ fn opened_twice_tasks_compile_to_the_monoliths_catalog() {
     check_small_fixture(
         "split_catalog_equivalence_opened_twice",
         "opened_twice",
+        false,
+        &["--verify"],
+    );
+}
+
+/// fixtures/split/opened_twice_collected: a wrapper declared in both
+/// branches of an `if`, whose setting a class it includes collects to
+/// refresh its exec: the task applying that class applies each branch's
+/// setting first (the node compiled takes the second branch).
+#[test]
+fn opened_twice_collected_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_opened_twice_collected",
+        "opened_twice_collected",
         false,
         &["--verify"],
     );

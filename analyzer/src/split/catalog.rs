@@ -200,14 +200,19 @@ impl<'a> Catalogs<'a> {
             .iter()
             .flat_map(move |collector| semantic.collected(collector))
             .filter(move |&(resource, _)| !self.superseded(semantic, monolith, resource))
-            .filter_map(move |(resource, matches)| {
-                let holder = semantic.holder(&resource.holder)?;
-                let at = if self.walked.contains(&holder) {
-                    DeclaredAt::Unit(monolith.unit_at(&resource.location)?)
-                } else {
-                    DeclaredAt::Holder(holder)
-                };
-                Some((at, matches == Match::Yes))
+            .flat_map(move |(resource, matches)| {
+                let surely = matches == Match::Yes;
+                let holder = semantic.holder(&resource.holder);
+                // Each copy of a statement a class opened twice declares.
+                let copies = holder
+                    .filter(|holder| self.walked.contains(holder))
+                    .into_iter()
+                    .flat_map(|_| monolith.units_at(&resource.location))
+                    .map(DeclaredAt::Unit);
+                let held = holder
+                    .filter(|holder| !self.walked.contains(holder))
+                    .map(DeclaredAt::Holder);
+                copies.chain(held).map(move |at| (at, surely))
             })
     }
 
@@ -1144,7 +1149,7 @@ pub fn collector_uses<'a>(
             }
             if catalogs.walked.contains(&declarer) {
                 // Declared by a copied statement: the unit holding it.
-                if let Some(unit) = monolith.unit_at(&resource.location) {
+                for unit in monolith.units_at(&resource.location) {
                     realises |= resource.is_virtual;
                     units.push((unit, matches == crate::semantic::Match::Yes));
                 }

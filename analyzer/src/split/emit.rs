@@ -500,8 +500,8 @@ fn collects_here(
         .any(|(resource, _)| match &resource.holder {
             Vertex::Class { name } | Vertex::Type { name } => used.contains(name),
             _ => monolith
-                .unit_at(&resource.location)
-                .is_some_and(|unit| applied.contains(&unit)),
+                .units_at(&resource.location)
+                .any(|unit| applied.contains(&unit)),
         })
 }
 

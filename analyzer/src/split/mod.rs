@@ -609,141 +609,157 @@ pub fn split<'a>(
                 let Some(why) = &collector.must_meet else {
                     continue;
                 };
-                // Where the collector's code is applied, and the group that
-                // applies it most directly (its own units, the smallest);
-                // a collector of an opened scope is where its statement's
-                // unit is, or, in a relationship statement, where the
-                // statement's other end is (the smallest unit holding it).
-                let own_statement = monolith
-                    .unit_at(&collector.collector.location)
-                    .filter(|&unit| monolith.units[unit].roles.contains(role));
-                let copied = own_statement.or_else(|| {
-                    collector
-                        .partners
-                        .iter()
-                        .flat_map(|end| {
-                            catalogs
-                                .applying_units(semantic, &monolith, end, candidates, role_index)
-                        })
-                        .min_by_key(|&unit| (catalogs.units[unit].holders.len(), unit))
-                });
-                let copied_at = copied.map(|unit| group_of[unit]);
-                // A copied collector is also applied by the groups
-                // borrowing its statement: each must apply what it collects.
-                // (A relationship statement goes to one task only.)
-                let borrowers: Vec<usize> = own_statement
-                    .map(|statement| {
-                        with_borrowed
-                            .iter()
-                            .filter(|&(&first, members)| {
-                                Some(first) != copied_at && members.contains(&statement)
-                            })
-                            .map(|(&first, _)| first)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let here: Vec<usize> = holding
-                    .get(&collector.holder)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain(copied_at)
+                // A statement a class opened twice copies once per
+                // declaration: a collector of its own in each copy.
+                let copies: Vec<usize> = monolith
+                    .units_at(&collector.collector.location)
+                    .filter(|&unit| monolith.units[unit].roles.contains(role))
                     .collect();
-                let Some(collector_group) = holding_own
-                    .get(&collector.holder)
-                    .and_then(|own| own.iter().copied().min_by_key(|g| groups[g].len()))
-                    .or(copied_at)
-                else {
-                    continue;
+                let statements: Vec<Option<usize>> = if copies.is_empty() {
+                    vec![None]
+                } else {
+                    copies.into_iter().map(Some).collect()
                 };
-                // Each resource it collects, by the unit applying it most
-                // directly: a copied statement's own unit, else the unit
-                // with the smallest closure holding its declarer.
-                let mut targets: Vec<(usize, bool, String)> = collector
-                    .units
-                    .iter()
-                    .filter(|(unit, _)| monolith.units[*unit].roles.contains(role))
-                    .map(|&(unit, surely)| (unit, surely, monolith.units[unit].label()))
-                    .collect();
-                for declarer in &collector.matched {
-                    // (Where guards of module code hold on this role.)
-                    let home_unit = catalogs.units_with[declarer]
-                        .iter()
-                        .copied()
-                        .filter(|&u| {
-                            monolith.units[u].roles.contains(role)
-                                && catalogs.holds_on(u, *declarer, role_index)
-                        })
-                        .min_by_key(|&u| (catalogs.units[u].holders.len(), u));
-                    if let Some(unit) = home_unit {
-                        let surely = collector.surely.contains(declarer);
-                        targets.push((unit, surely, semantic.vertex(*declarer).label()));
-                    }
-                }
-                for (unit, surely, what) in targets {
-                    let home = group_of[unit];
-                    if here.contains(&home) {
-                        continue;
-                    }
-                    if !surely {
-                        // Only a compiler could tell whether it collects
-                        // that resource: reported, not merged.
-                        uncertain
-                            .entry(uncertain_key(collector, why))
-                            .or_default()
-                            .insert(what);
-                        continue;
-                    }
-                    let appliers = borrowers.iter().copied().filter(|&borrower| {
-                        borrower != home && !with_borrowed[&borrower].contains(&unit)
+                for own_statement in statements {
+                    // Where the collector's code is applied, and the group that
+                    // applies it most directly (its own units, the smallest);
+                    // a collector of an opened scope is where its statement's
+                    // unit is, or, in a relationship statement, where the
+                    // statement's other end is (the smallest unit holding it).
+                    let copied = own_statement.or_else(|| {
+                        collector
+                            .partners
+                            .iter()
+                            .flat_map(|end| {
+                                catalogs.applying_units(
+                                    semantic, &monolith, end, candidates, role_index,
+                                )
+                            })
+                            .min_by_key(|&unit| (catalogs.units[unit].holders.len(), unit))
                     });
-                    for a in std::iter::once(collector_group).chain(appliers) {
-                        // Rather than one task, the collector's task applies
-                        // the resource's unit first, before its own task: the
-                        // resource changes there, with the collector, and is
-                        // applied again later, unchanged. It runs after what
-                        // that unit runs after; a cycle merges them after all.
-                        // Not with an override: applied again without it, the
-                        // resource would lose what the override set.
-                        if let Some(edge) =
-                            collect_edge(semantic, collector).filter(|_| collector.lends())
-                        {
-                            if borrowed[a].insert(unit) {
-                                changed = true;
-                                borrowing.push(Borrow {
-                                unit,
-                                by: a,
-                                units: [monolith.units[unit].label(), monolith.units[a].label()],
-                                reason: format!(
-                                    "{why}; it collects from {what} on role {role}, so this task applies it first"
-                                ),
-                                location: collector.collector.location.clone(),
-                                hub: collector.collector.holder.label(),
-                                relayed: false,
-                            });
-                                let inherited: Vec<Order> = orders
-                                    .iter()
-                                    .filter(|o| o.then == unit && o.first != a)
-                                    .map(|o| Order { then: a, ..*o })
-                                    .collect();
-                                orders.extend(inherited);
-                                orders.push(Order {
-                                    first: a,
-                                    then: unit,
-                                    edge,
-                                    certain: true,
-                                });
-                            }
+                    let copied_at = copied.map(|unit| group_of[unit]);
+                    // A copied collector is also applied by the groups
+                    // borrowing its statement: each must apply what it collects.
+                    // (A relationship statement goes to one task only.)
+                    let borrowers: Vec<usize> = own_statement
+                        .map(|statement| {
+                            with_borrowed
+                                .iter()
+                                .filter(|&(&first, members)| {
+                                    Some(first) != copied_at && members.contains(&statement)
+                                })
+                                .map(|(&first, _)| first)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let here: Vec<usize> = holding
+                        .get(&collector.holder)
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .chain(copied_at)
+                        .collect();
+                    let Some(collector_group) = holding_own
+                        .get(&collector.holder)
+                        .and_then(|own| own.iter().copied().min_by_key(|g| groups[g].len()))
+                        .or(copied_at)
+                    else {
+                        continue;
+                    };
+                    // Each resource it collects, by the unit applying it most
+                    // directly: a copied statement's own unit, else the unit
+                    // with the smallest closure holding its declarer.
+                    let mut targets: Vec<(usize, bool, String)> = collector
+                        .units
+                        .iter()
+                        .filter(|(unit, _)| monolith.units[*unit].roles.contains(role))
+                        .map(|&(unit, surely)| (unit, surely, monolith.units[unit].label()))
+                        .collect();
+                    for declarer in &collector.matched {
+                        // (Where guards of module code hold on this role.)
+                        let home_unit = catalogs.units_with[declarer]
+                            .iter()
+                            .copied()
+                            .filter(|&u| {
+                                monolith.units[u].roles.contains(role)
+                                    && catalogs.holds_on(u, *declarer, role_index)
+                            })
+                            .min_by_key(|&u| (catalogs.units[u].holders.len(), u));
+                        if let Some(unit) = home_unit {
+                            let surely = collector.surely.contains(declarer);
+                            targets.push((unit, surely, semantic.vertex(*declarer).label()));
+                        }
+                    }
+                    for (unit, surely, what) in targets {
+                        let home = group_of[unit];
+                        if here.contains(&home) {
                             continue;
                         }
-                        if sets.union(a, home) {
-                            changed = true;
-                            merges.push(Merge {
-                                units: [monolith.units[a].label(), monolith.units[unit].label()],
-                                reason: format!("{why}; it collects from {what} on role {role}"),
-                                location: collector.collector.location.clone(),
-                                hub: collector.collector.holder.label(),
-                            });
+                        if !surely {
+                            // Only a compiler could tell whether it collects
+                            // that resource: reported, not merged.
+                            uncertain
+                                .entry(uncertain_key(collector, why))
+                                .or_default()
+                                .insert(what);
+                            continue;
+                        }
+                        let appliers = borrowers.iter().copied().filter(|&borrower| {
+                            borrower != home && !with_borrowed[&borrower].contains(&unit)
+                        });
+                        for a in std::iter::once(collector_group).chain(appliers) {
+                            // Rather than one task, the collector's task applies
+                            // the resource's unit first, before its own task: the
+                            // resource changes there, with the collector, and is
+                            // applied again later, unchanged. It runs after what
+                            // that unit runs after; a cycle merges them after all.
+                            // Not with an override: applied again without it, the
+                            // resource would lose what the override set.
+                            if let Some(edge) =
+                                collect_edge(semantic, collector).filter(|_| collector.lends())
+                            {
+                                if borrowed[a].insert(unit) {
+                                    changed = true;
+                                    borrowing.push(Borrow {
+                                    unit,
+                                    by: a,
+                                    units: [monolith.units[unit].label(), monolith.units[a].label()],
+                                    reason: format!(
+                                        "{why}; it collects from {what} on role {role}, so this task applies it first"
+                                    ),
+                                    location: collector.collector.location.clone(),
+                                    hub: collector.collector.holder.label(),
+                                    relayed: false,
+                                });
+                                    let inherited: Vec<Order> = orders
+                                        .iter()
+                                        .filter(|o| o.then == unit && o.first != a)
+                                        .map(|o| Order { then: a, ..*o })
+                                        .collect();
+                                    orders.extend(inherited);
+                                    orders.push(Order {
+                                        first: a,
+                                        then: unit,
+                                        edge,
+                                        certain: true,
+                                    });
+                                }
+                                continue;
+                            }
+                            if sets.union(a, home) {
+                                changed = true;
+                                merges.push(Merge {
+                                    units: [
+                                        monolith.units[a].label(),
+                                        monolith.units[unit].label(),
+                                    ],
+                                    reason: format!(
+                                        "{why}; it collects from {what} on role {role}"
+                                    ),
+                                    location: collector.collector.location.clone(),
+                                    hub: collector.collector.holder.label(),
+                                });
+                            }
                         }
                     }
                 }
@@ -889,7 +905,7 @@ pub fn split<'a>(
             .flatten()
             .copied()
             .collect();
-        code_units.extend(monolith.unit_at(&collector.collector.location));
+        code_units.extend(monolith.units_at(&collector.collector.location));
         let mut code = tasks_of(&mut code_units.into_iter());
         // The units applying each resource it surely collects.
         let resources: Vec<Vec<usize>> = collector
@@ -1581,7 +1597,7 @@ fn refreshes_sent<'a>(
     // the holder.
     let code_units = |holder: HolderId, location: &Location| -> Vec<usize> {
         if catalogs.walked.contains(&holder) {
-            monolith.unit_at(location).into_iter().collect()
+            monolith.units_at(location).collect()
         } else {
             with_holder(holder)
         }
