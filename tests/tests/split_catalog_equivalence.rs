@@ -1105,6 +1105,19 @@ fn opened_twice_collected_tasks_compile_to_the_monoliths_catalog() {
     );
 }
 
+/// fixtures/split/opened_twice_relationship: the same wrapper refreshing
+/// the exec from its setting in a relationship statement of its own: each
+/// branch's copy of the statement goes with that branch's units.
+#[test]
+fn opened_twice_relationship_tasks_compile_to_the_monoliths_catalog() {
+    check_small_fixture(
+        "split_catalog_equivalence_opened_twice_relationship",
+        "opened_twice_relationship",
+        false,
+        &["--verify"],
+    );
+}
+
 /// fixtures/split/included_parts: classes another one includes, applied
 /// alone before it, and one whose file the other's exec subscribes to.
 #[test]

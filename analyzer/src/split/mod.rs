@@ -33,6 +33,7 @@ use eval::{Evaluator, Value};
 use open::Opener;
 use plan::Plan;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use units::{Collector, Monolith, Scope, UnitKind};
 
@@ -610,17 +611,31 @@ pub fn split<'a>(
                     continue;
                 };
                 // A statement a class opened twice copies once per
-                // declaration: a collector of its own in each copy.
-                let copies: Vec<usize> = monolith
-                    .units_at(&collector.collector.location)
-                    .filter(|&unit| monolith.units[unit].roles.contains(role))
+                // declaration: a collector of its own in each copy, which
+                // meets only what the same branch applies. Each copy: its
+                // own unit, if it is one, and the unit or relationship
+                // statement it is written in.
+                let location = &collector.collector.location;
+                let on_role = |unit: &&units::Unit| unit.roles.contains(role);
+                let mut copies: Vec<(Option<usize>, Option<&units::Unit>)> = monolith
+                    .units_at(location)
+                    .filter(|&unit| on_role(&&monolith.units[unit]))
+                    .map(|unit| (Some(unit), Some(&monolith.units[unit])))
+                    .chain(
+                        monolith
+                            .relationships
+                            .iter()
+                            .filter(|statement| statement.holds(location))
+                            .filter(on_role)
+                            .map(|statement| (None, Some(statement))),
+                    )
                     .collect();
-                let statements: Vec<Option<usize>> = if copies.is_empty() {
-                    vec![None]
-                } else {
-                    copies.into_iter().map(Some).collect()
-                };
-                for own_statement in statements {
+                if copies.is_empty() {
+                    copies.push((None, None));
+                }
+                for (own_statement, statement) in copies {
+                    let excluded =
+                        |unit: usize| statement.is_some_and(|s| monolith.units[unit].excludes(s));
                     // Where the collector's code is applied, and the group that
                     // applies it most directly (its own units, the smallest);
                     // a collector of an opened scope is where its statement's
@@ -635,6 +650,7 @@ pub fn split<'a>(
                                     semantic, &monolith, end, candidates, role_index,
                                 )
                             })
+                            .filter(|&unit| !excluded(unit))
                             .min_by_key(|&unit| (catalogs.units[unit].holders.len(), unit))
                     });
                     let copied_at = copied.map(|unit| group_of[unit]);
@@ -672,7 +688,9 @@ pub fn split<'a>(
                     let mut targets: Vec<(usize, bool, String)> = collector
                         .units
                         .iter()
-                        .filter(|(unit, _)| monolith.units[*unit].roles.contains(role))
+                        .filter(|&&(unit, _)| {
+                            monolith.units[unit].roles.contains(role) && !excluded(unit)
+                        })
                         .map(|&(unit, surely)| (unit, surely, monolith.units[unit].label()))
                         .collect();
                     for declarer in &collector.matched {
@@ -682,6 +700,7 @@ pub fn split<'a>(
                             .copied()
                             .filter(|&u| {
                                 monolith.units[u].roles.contains(role)
+                                    && !excluded(u)
                                     && catalogs.holds_on(u, *declarer, role_index)
                             })
                             .min_by_key(|&u| (catalogs.units[u].holders.len(), u));
@@ -1325,6 +1344,9 @@ fn sets_first(groups: &BTreeMap<usize, Vec<usize>>, unit: usize) -> usize {
         .expect("every unit is in a group")
 }
 
+/// What a task applies on a role, and the holders its catalog holds there.
+type TaskCatalog = (Vec<usize>, HolderSet);
+
 /// Finds the tasks holding all the ends of each relationship statement
 /// (where it may go, see `Placement`), and marks the chains of units that
 /// name what their task does not hold.
@@ -1339,7 +1361,7 @@ fn place_relationships<'a>(
     let files = &semantic.analysis.codebase.files;
     // What each task applies and holds on each role, once.
     let groups: Vec<BTreeSet<String>> = tasks.iter().map(|task| task.groups.clone()).collect();
-    let catalogs_of: Vec<Vec<(Vec<usize>, HolderSet)>> = tasks
+    let catalogs_of: Vec<Vec<TaskCatalog>> = tasks
         .iter()
         .map(|task| {
             let applied = task.applied();
@@ -1404,44 +1426,61 @@ fn place_relationships<'a>(
             })
             .collect()
     };
-    // Whether a task's catalog on a role holds a resource a collector may
-    // collect.
-    let applies = |at: usize, role: usize, holder: HolderId, resource: &Vertex| {
-        let (applied_here, holders) = &catalogs_of[at][role];
-        holders.contains(holder) || {
-            let owners = catalogs.owning_units(resource);
-            applied_here.iter().any(|u| owners.contains(u))
+    // What a task applies and holds on a role where `statement` is
+    // evaluated: not what another branch applies (a class opened twice has
+    // a copy of its statements under each declaration's guards, and no
+    // node applies two of them), rare, so computed only then.
+    let catalog_with = |at: usize, role: usize, statement: &units::Unit| {
+        let whole = &catalogs_of[at][role];
+        let excluded = |&u: &usize| monolith.units[u].excludes(statement);
+        if !whole.0.iter().any(excluded) {
+            return Cow::Borrowed(whole);
         }
+        let here: Vec<usize> = whole.0.iter().copied().filter(|u| !excluded(u)).collect();
+        let mut holders = HolderSet::default();
+        for &u in &here {
+            holders.union_with(&catalogs.holders_on(u, role));
+        }
+        Cow::Owned((here, holders))
     };
+    // Whether a catalog (what a task applies and holds on a role) holds a
+    // resource a collector may collect.
+    let applies =
+        |(applied_here, holders): &(Vec<usize>, HolderSet), holder: HolderId, resource: &Vertex| {
+            holders.contains(holder) || {
+                let owners = catalogs.owning_units(resource);
+                applied_here.iter().any(|u| owners.contains(u))
+            }
+        };
     // Whether a task's catalog holds every one of `ends` (there is one at
-    // least) on each role both the task and the code run on.
-    let ends_held = |at: usize, code_roles: &BTreeSet<String>, ends: &[HeldBy]| {
+    // least) of `statement`, on each role both the task and the statement
+    // run on.
+    let ends_held = |at: usize, statement: &units::Unit, ends: &[HeldBy]| {
         let running: Vec<usize> = (0..roles.len())
-            .filter(|&r| code_roles.contains(&roles[r]) && groups[at].contains(&roles[r]))
+            .filter(|&r| statement.roles.contains(&roles[r]) && groups[at].contains(&roles[r]))
             .collect();
         !running.is_empty()
             && !ends.is_empty()
-            && ends.iter().all(|end| {
-                running.iter().all(|&role| {
-                    let (applied_here, holders) = &catalogs_of[at][role];
-                    match end {
-                        // An opened class is in no task's catalog (its
-                        // statements are copied, it is not declared): a
-                        // statement naming it goes in no task, task order
-                        // carries it through what the class contains.
-                        HeldBy::Declared(Vertex::Class { .. }, declarers) => {
-                            declarers.iter().any(|&id| holders.contains(id))
-                        }
-                        HeldBy::Declared(end, declarers) => catalogs.holds_where(
-                            declarers,
-                            |id| holders.contains(id),
-                            applied_here,
-                            end,
-                        ),
-                        HeldBy::Collected { resources, .. } => resources
-                            .iter()
-                            .any(|&(holder, resource, _)| applies(at, role, holder, resource)),
+            && running.iter().all(|&role| {
+                let catalog = catalog_with(at, role, statement);
+                let (applied_here, holders) = catalog.as_ref();
+                ends.iter().all(|end| match end {
+                    // An opened class is in no task's catalog (its
+                    // statements are copied, it is not declared): a
+                    // statement naming it goes in no task, task order
+                    // carries it through what the class contains.
+                    HeldBy::Declared(Vertex::Class { .. }, declarers) => {
+                        declarers.iter().any(|&id| holders.contains(id))
                     }
+                    HeldBy::Declared(end, declarers) => catalogs.holds_where(
+                        declarers,
+                        |id| holders.contains(id),
+                        applied_here,
+                        end,
+                    ),
+                    HeldBy::Collected { resources, .. } => resources
+                        .iter()
+                        .any(|&(holder, resource, _)| applies(&catalog, holder, resource)),
                 })
             })
     };
@@ -1464,7 +1503,7 @@ fn place_relationships<'a>(
                 }),
         );
         let candidates: Vec<usize> = (0..tasks.len())
-            .filter(|&at| ends_held(at, &relationship.roles, &ends))
+            .filter(|&at| ends_held(at, relationship, &ends))
             .collect();
         let edge = semantic
             .edges_between(&files[relationship.file].path, start, relationship.end)
@@ -1498,6 +1537,14 @@ fn place_relationships<'a>(
         let running: Vec<usize> = (0..roles.len())
             .filter(|&role| relationship.roles.contains(&roles[role]))
             .collect();
+        let collects = ends
+            .iter()
+            .any(|end| matches!(end, HeldBy::Collected { .. }));
+        let catalogs_here: Vec<(usize, usize, Cow<TaskCatalog>)> = (0..tasks.len())
+            .filter(|_| collects)
+            .flat_map(|at| running.iter().map(move |&role| (at, role)))
+            .map(|(at, role)| (at, role, catalog_with(at, role, relationship)))
+            .collect();
         let collected = ends
             .iter()
             .filter_map(|end| match end {
@@ -1510,9 +1557,10 @@ fn place_relationships<'a>(
                         .iter()
                         .filter(|(_, _, surely)| *surely)
                         .map(|&(holder, resource, _)| {
-                            (0..tasks.len())
-                                .flat_map(|at| running.iter().map(move |&role| (at, role)))
-                                .filter(|&(at, role)| applies(at, role, holder, resource))
+                            catalogs_here
+                                .iter()
+                                .filter(|(_, _, catalog)| applies(catalog, holder, resource))
+                                .map(|&(at, role, _)| (at, role))
                                 .collect()
                         })
                         .collect(),
@@ -1539,7 +1587,7 @@ fn place_relationships<'a>(
                     let start = (unit.location.line, unit.location.column);
                     let ends = ends_of(unit.file, start, unit.end);
                     // Without ends (only computed ones), nothing to detach.
-                    !ends.is_empty() && !ends_held(at, &unit.roles, &ends)
+                    !ends.is_empty() && !ends_held(at, unit, &ends)
                 })
                 .collect()
         })
@@ -1550,7 +1598,7 @@ fn place_relationships<'a>(
             for u in tasks[at].applied() {
                 for (edge, end) in &catalogs.units[u].phases {
                     let end = [HeldBy::Declared(end, semantic.declarers(end))];
-                    if !ends_held(at, &monolith.units[u].roles, &end) {
+                    if !ends_held(at, &monolith.units[u], &end) {
                         stripped.insert(edge.location.clone());
                     }
                 }
