@@ -340,3 +340,19 @@ pub fn task_sizes(report: &Value) -> (usize, Vec<(String, usize)>) {
         .collect();
     (units, sizes)
 }
+
+/// The list items of a split's report.md written more than once under one
+/// heading, with the heading (issue 11: no duplicate lines).
+pub fn repeated_report_lines(report_md: &str) -> Vec<String> {
+    let mut heading = "";
+    let mut seen: std::collections::BTreeSet<(&str, &str)> = std::collections::BTreeSet::new();
+    let mut repeated = Vec::new();
+    for line in report_md.lines() {
+        if line.starts_with('#') {
+            heading = line;
+        } else if line.starts_with("- ") && !seen.insert((heading, line)) {
+            repeated.push(format!("{heading}: {line}"));
+        }
+    }
+    repeated
+}

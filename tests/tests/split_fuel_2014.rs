@@ -15,7 +15,9 @@
 
 use granule_tests::compare_split::compare_split;
 use granule_tests::corpus::shared_corpus;
-use granule_tests::executor::{exit_code, granule, scratch, split_refusals, task_sizes, text};
+use granule_tests::executor::{
+    exit_code, granule, repeated_report_lines, scratch, split_refusals, task_sizes, text,
+};
 use granule_tests::lint_fixtures::canonical;
 use granule_tests::require_reference;
 use serde_json::Value;
@@ -285,6 +287,11 @@ fn the_2014_installer_splits_with_roles_data_and_stage_order() {
     assert!(
         named_absolutely.is_empty(),
         "report.md names files under the module path absolutely: {named_absolutely:#?}"
+    );
+    let repeated = repeated_report_lines(&report_md);
+    assert!(
+        repeated.is_empty(),
+        "report.md repeats lines under one heading: {repeated:#?}"
     );
     let hazards = report["hazards"].as_array().expect("hazards");
     assert!(!hazards.is_empty(), "the installer's split reports hazards");

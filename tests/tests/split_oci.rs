@@ -6,7 +6,8 @@
 //! output. `--verify` holds on the module's other role classes too.
 
 use granule_tests::executor::{
-    exit_code, granule, scratch, split_refusals, task_sizes, text, tool_available,
+    exit_code, granule, repeated_report_lines, scratch, split_refusals, task_sizes, text,
+    tool_available,
 };
 use granule_tests::require_reference;
 use serde_json::Value;
@@ -102,6 +103,13 @@ fn oci_controller_splits_verifies_parses_and_is_deterministic() {
             "task {id} holds {size} of the {units} units, more than 10%"
         );
     }
+
+    let report_md = std::fs::read_to_string(out.join("report.md")).expect("report.md written");
+    let repeated = repeated_report_lines(&report_md);
+    assert!(
+        repeated.is_empty(),
+        "report.md repeats lines under one heading: {repeated:#?}"
+    );
 
     let manifests: Vec<PathBuf> = files(&out)
         .into_keys()

@@ -561,20 +561,26 @@ fn task_manifest(
     let mut out = String::new();
     header(&mut out, task, &format!("Roles: {}.", join(&task.groups)));
     out.push_str("# It contains:\n");
-    let item = |out: &mut String, index: usize| {
+    let item = |index: usize| {
         let unit = &monolith.units[index];
-        let text = format!("{} ({})", unit.label(), sources.at(&unit.location));
-        comment_indented(out, 2, 6, &sources.text(&text));
+        format!("{} ({})", unit.label(), sources.at(&unit.location))
     };
     for &index in &task.units {
-        item(&mut out, index);
+        comment_indented(&mut out, 2, 6, &sources.text(&item(index)));
     }
     if !task.borrowed.is_empty() {
         out.push_str("# It also applies, because its code refers to what they declare:\n");
         let reasons = borrow_reasons(proposal, task, |location| sources.at(location));
+        // Copies of one statement (a class opened twice) borrowed for one
+        // reason read alike: listed once.
+        let mut listed = HashSet::new();
         for &index in &task.borrowed {
-            item(&mut out, index);
-            if let Some(reason) = reasons.get(&index) {
+            let reason = reasons.get(&index);
+            if !listed.insert((item(index), reason)) {
+                continue;
+            }
+            comment_indented(&mut out, 2, 6, &sources.text(&item(index)));
+            if let Some(reason) = reason {
                 comment_indented(&mut out, 4, 4, &sources.text(reason));
             }
         }
@@ -1760,29 +1766,35 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             ", under these assumptions"
         }
     );
-    // Each what was left out, with its place.
+    // Each what was left out, with its place; the copies of one statement
+    // (a class opened twice) once.
+    let distinct = |items: &[(String, Location)]| -> Vec<(String, Location)> {
+        let mut seen = HashSet::new();
+        items
+            .iter()
+            .filter(|item| seen.insert(*item))
+            .cloned()
+            .collect()
+    };
     let mut list = |heading: String, items: &[(String, Location)], quote: &str| {
         let _ = writeln!(out, "\n{heading}\n");
         for (what, location) in items {
             let _ = writeln!(out, "- {quote}{what}{quote} ({})", sources.at(location));
         }
     };
-    if !proposal.monolith.left_out.is_empty() {
-        let branches = &proposal.monolith.left_out;
+    let branches = distinct(&proposal.monolith.left_out);
+    if !branches.is_empty() {
         let count = counted(branches.len(), "branch runs", "branches run");
         list(
             format!("{count} {deciding} and the data the walked code sets; left out with all they hold:"),
-            branches,
+            &branches,
             "`",
         );
     }
-    if !proposal.pruned.is_empty() {
-        let count = counted(proposal.pruned.len(), "statement runs", "statements run");
-        list(
-            format!("{count} {deciding}: left out."),
-            &proposal.pruned,
-            "",
-        );
+    let pruned = distinct(&proposal.pruned);
+    if !pruned.is_empty() {
+        let count = counted(pruned.len(), "statement runs", "statements run");
+        list(format!("{count} {deciding}: left out."), &pruned, "");
     }
     for case in &proposal.monolith.unmatched {
         let _ = writeln!(
@@ -1809,13 +1821,17 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     if proposal.opened.is_empty() {
         out.push_str("None.\n");
     }
+    let mut listed = HashSet::new();
     for opened in &proposal.opened {
         let place = opened
             .declared_at
             .as_ref()
             .map(|l| format!(" ({})", at(l)))
             .unwrap_or_default();
-        let _ = writeln!(out, "- {}{place}: {}", opened.class, opened.reason);
+        let line = format!("- {}{place}: {}", opened.class, opened.reason);
+        if listed.insert(line.clone()) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     out.push_str("\n### Kept whole\n\n");
     if proposal.monolith.kept.is_empty() {
@@ -1864,18 +1880,21 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             let _ = writeln!(out, "- {} ({}){guard}", unit.label(), at(&unit.location));
         }
         let reasons = borrow_reasons(proposal, task, at);
+        let mut listed = HashSet::new();
         for &index in &task.borrowed {
             let unit = &units[index];
             let why = reasons
                 .get(&index)
                 .map(|reason| format!(" — {reason}"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "- also applies {} ({}){why}",
                 unit.label(),
                 at(&unit.location)
             );
+            if listed.insert(line.clone()) {
+                let _ = writeln!(out, "{line}");
+            }
         }
         if task.units.is_empty() {
             let _ = writeln!(
