@@ -420,7 +420,7 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         for failure in &failures {
             eprintln!("verify: {failure}");
         }
-        eprintln!("verify: {} problems", failures.len());
+        eprintln!("verify: {}", counted(failures.len(), "problem", "problems"));
         Ok(ExitCode::from(1))
     }
 }
