@@ -828,6 +828,24 @@ impl<'a> Semantic<'a> {
             .map(move |&r| &analysis.resources[r as usize])
     }
 
+    /// Whether a resource named by a title computed in a scope
+    /// (`require => Mysql_user["${user}@localhost"]`) is declared by that
+    /// scope with the same title (`mysql_user { "${user}@localhost": }`):
+    /// the same text in the same scope is the same resource, which code
+    /// copying the reference needs beside it.
+    pub fn declared_in_scope(&self, resource: &Vertex) -> bool {
+        match resource {
+            Vertex::Resource {
+                type_name,
+                scope: Some(_),
+                ..
+            } => self
+                .resources_of_type(type_name)
+                .any(|declared| declared.resource == *resource),
+            _ => false,
+        }
+    }
+
     /// The declarations of the same resource that take effect instead of
     /// `resource` where they are in the catalog: when it is a fallback
     /// (declared only if not yet `defined`), the others that are not. A

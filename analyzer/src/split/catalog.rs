@@ -280,7 +280,7 @@ impl<'a> Catalogs<'a> {
                         | EdgeKind::SubscribeParam
                         | EdgeKind::Override
                         | EdgeKind::Realize
-                            if required(&edge.to) || declared_computed(semantic, &edge.to) =>
+                            if required(&edge.to) || semantic.declared_in_scope(&edge.to) =>
                         {
                             catalog.references.push((edge, edge.to.clone()));
                         }
@@ -1044,23 +1044,6 @@ fn required(end: &Vertex) -> bool {
         end,
         Vertex::Class { .. } | Vertex::Resource { scope: None, .. }
     )
-}
-
-/// Whether an end is a resource whose title is computed in the scope that
-/// also declares it so (`require => Mysql_user["${user}@localhost"]` beside
-/// `mysql_user { "${user}@localhost": }`): the same text in the same scope
-/// is the same resource, which a task copying the reference must hold.
-pub fn declared_computed(semantic: &Semantic, end: &Vertex) -> bool {
-    match end {
-        Vertex::Resource {
-            type_name,
-            scope: Some(_),
-            ..
-        } => semantic
-            .resources_of_type(type_name)
-            .any(|declared| declared.resource == *end),
-        _ => false,
-    }
 }
 
 /// Where a resource is declared: by the statement of a unit (an opened

@@ -1394,7 +1394,7 @@ fn place_relationships<'a>(
                 }
                 // Declared by a statement of the same scope: held with the
                 // units declaring it.
-                Vertex::Resource { .. } if catalog::declared_computed(semantic, end) => {
+                Vertex::Resource { .. } if semantic.declared_in_scope(end) => {
                     Some(HeldBy::Declared(end, Vec::new()))
                 }
                 // A collector orders only what the task declares of what it
