@@ -53,7 +53,13 @@
 //! it reaches declare under a branch that cannot run on that role is not in
 //! its catalog there, and a reference is reported only where another task
 //! on a node of that role declares the other end. Without them, every
-//! branch counts on every role. Nothing is reported without `--tasks`.
+//! branch counts on every role. But a reference a task's manifest writes
+//! at top scope under a condition (a split copies the statements of a
+//! class opened twice once per branch, each under its branch's guards)
+//! sees only what the manifest declares under conditions a run can meet
+//! with it: `if !($mode == 'ha') { File['a'] ~> Exec['reload'] }` does not
+//! find the exec that manifest declares under `if ($mode == 'ha')`.
+//! Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
 //! ```puppet
@@ -72,7 +78,7 @@ use crate::lint::architecture::{Findings, Task, Workspace};
 use crate::model::{
     capitalize, CollectorDeclaration, Edge, EdgeKind, Location, ResourceDeclaration, Vertex,
 };
-use crate::semantic::{Match, Semantic};
+use crate::semantic::{HolderId, Match, Semantic};
 use crate::hashing::FastMap;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -98,8 +104,10 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
             }
         }
     }
+    let mut exclusive: FastMap<(&str, &str), bool> = FastMap::default();
     for (at, indexes) in edges_of.into_iter().enumerate() {
         let task = &workspace.tasks[at];
+        let mut declared = None;
         for index in indexes {
             let edge = &workspace.analysis.edges[index as usize];
             if edge.kind == EdgeKind::Collect {
@@ -107,9 +115,99 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
                 continue;
             }
             for end in referenced_ends(edge) {
-                check_reference(workspace, &declarations, task, edge, end, out);
+                let branch = Branch {
+                    semantic,
+                    task,
+                    edge,
+                    exclusive: &mut exclusive,
+                    declared: &mut declared,
+                };
+                let other_branch = (!branch.meets(end, &declarations)
+                    && in_catalog(task, end, &declarations))
+                .then_some(edge.condition.as_deref())
+                .flatten();
+                check_reference(workspace, &declarations, task, edge, end, other_branch, out);
             }
         }
+    }
+}
+
+/// A reference a task's manifest writes at top scope under a condition,
+/// as a split copies the statements of a class opened twice, once per
+/// branch, each under its branch's guards: it meets only what the manifest
+/// declares under conditions a run can meet with its own.
+struct Branch<'s, 'a> {
+    semantic: &'s Semantic<'a>,
+    task: &'s Task,
+    edge: &'a Edge,
+    /// Whether two conditions exclude each other, as asked so far.
+    exclusive: &'s mut FastMap<(&'a str, &'a str), bool>,
+    /// The classes and defines the manifest's top scope declares, by
+    /// declaring edge (the task's, once it is asked).
+    declared: &'s mut Option<Vec<(u32, &'a Edge, HolderId)>>,
+}
+
+impl<'a> Branch<'_, 'a> {
+    /// Whether a run taking the reference's branch has `end` in the task's
+    /// catalog, as far as the manifest's own branches tell (what module
+    /// code decides is the task view's): some statement of the manifest's
+    /// top scope under a condition that does not exclude the reference's
+    /// declares it, or a class whose closure declares it.
+    fn meets(self, end: &Vertex, declarations: &Declarations<'a>) -> bool {
+        let Some(condition) = self.edge.condition.as_deref() else {
+            return true;
+        };
+        let task = self.task;
+        let top_scope = matches!(&self.edge.unit, Vertex::TopScope { file } if *file == task.manifest);
+        // (A node's code is a root of its own: not narrowed.)
+        let nodes = task.units.iter().any(|unit| matches!(unit, Vertex::Node { .. }));
+        let semantic = self.semantic;
+        let Some(top) = semantic.holder(&self.edge.unit).filter(|_| top_scope && !nodes) else {
+            return true;
+        };
+        let declarers: Vec<_> = match end {
+            Vertex::Class { .. } | Vertex::Type { .. } => semantic.holder(end).into_iter().collect(),
+            _ => declarations
+                .of
+                .get(end)
+                .into_iter()
+                .flatten()
+                .filter(|(index, _)| !task.off.contains(index))
+                .filter_map(|(_, declaration)| semantic.holder(&declaration.unit))
+                .collect(),
+        };
+        let exclusive = self.exclusive;
+        let mut meets = |index: u32, statement: &'a Edge| {
+            !task.off.contains(&index)
+                && statement.condition.as_deref().is_none_or(|other| {
+                    !*exclusive
+                        .entry((condition, other))
+                        .or_insert_with(|| crate::graph::exclusive(&[condition, other]))
+                })
+        };
+        let written_here = declarations
+            .of
+            .get(end)
+            .into_iter()
+            .flatten()
+            .any(|&(index, declaration)| declaration.unit == self.edge.unit && meets(index, declaration));
+        written_here
+            || self
+                .declared
+                .get_or_insert_with(|| {
+                    semantic
+                        .edges_of(top)
+                        .filter_map(|(index, statement)| {
+                            Some((index, statement, semantic.declared_holder(statement)?))
+                        })
+                        .collect()
+                })
+                .iter()
+                .any(|&(index, statement, declared)| {
+                    let closure = semantic.closure(declared);
+                    declarers.iter().any(|&declarer| closure.contains(declarer))
+                        && meets(index, statement)
+                })
     }
 }
 
@@ -490,15 +588,19 @@ fn declared_by_no_task(
     Some(declaring.first()?.1.location.clone())
 }
 
+/// A reference whose other end the task's catalog lacks: declared by
+/// other tasks only, or (`other_branch`, the reference's condition) by the
+/// task's manifest only under branches no run takes with the reference's.
 fn check_reference(
     workspace: &Workspace,
     declarations: &Declarations,
     task: &Task,
     edge: &Edge,
     end: &Vertex,
+    other_branch: Option<&str>,
     out: &mut Findings,
 ) {
-    if in_catalog(task, end, declarations) {
+    if other_branch.is_none() && in_catalog(task, end, declarations) {
         return;
     }
     // A class no module defines fails every catalog declaring it, wherever
@@ -508,7 +610,14 @@ fn check_reference(
             return;
         }
     }
-    let declared_only = match declared_elsewhere(workspace, task, declarations.of.get(end)) {
+    let elsewhere = match other_branch {
+        Some(condition) => {
+            let branches = "declared by its manifest only under branches no run takes with";
+            return report_reference(task, edge, end, &format!("{branches} `{condition}`"), out);
+        }
+        None => declared_elsewhere(workspace, task, declarations.of.get(end)),
+    };
+    let declared_only = match elsewhere {
         Some((others, there)) => format!("declared only by {} ({there})", task_list(&others)),
         // The task's own code (as a split copies it) naming a class that
         // only code no task applies declares: a split opening a class
@@ -524,6 +633,11 @@ fn check_reference(
         }
         None => return,
     };
+    report_reference(task, edge, end, &declared_only, out);
+}
+
+/// The finding for a reference whose other end is `declared_only` so.
+fn report_reference(task: &Task, edge: &Edge, end: &Vertex, declared_only: &str, out: &mut Findings) {
     let reference = reference_text(end);
     let puppets = puppet_reference(end);
     let failure = match edge.kind {
