@@ -58,7 +58,9 @@
 //! class opened twice once per branch, each under its branch's guards)
 //! sees only what the manifest declares under conditions a run can meet
 //! with it: `if !($mode == 'ha') { File['a'] ~> Exec['reload'] }` does not
-//! find the exec that manifest declares under `if ($mode == 'ha')`.
+//! find the exec that manifest declares under `if ($mode == 'ha')` (unless
+//! the manifest also declares resources through `ensure_resource` and the
+//! like, which the analysis does not read).
 //! Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
@@ -108,6 +110,7 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
     for (at, indexes) in edges_of.into_iter().enumerate() {
         let task = &workspace.tasks[at];
         let mut declared = None;
+        let mut unseen = None;
         for index in indexes {
             let edge = &workspace.analysis.edges[index as usize];
             if edge.kind == EdgeKind::Collect {
@@ -121,6 +124,8 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
                     edge,
                     exclusive: &mut exclusive,
                     declared: &mut declared,
+                    unseen: &mut unseen,
+                    files: &workspace.analysis.codebase.files,
                 };
                 let other_branch = (!branch.meets(end, &declarations)
                     && in_catalog(task, end, &declarations))
@@ -145,6 +150,10 @@ struct Branch<'s, 'a> {
     /// The classes and defines the manifest's top scope declares, by
     /// declaring edge (the task's, once it is asked).
     declared: &'s mut Option<Vec<(u32, &'a Edge, HolderId)>>,
+    /// Whether the manifest declares resources through functions (the
+    /// task's, once it is asked).
+    unseen: &'s mut Option<bool>,
+    files: &'a [crate::index::SourceFile],
 }
 
 impl<'a> Branch<'_, 'a> {
@@ -176,13 +185,33 @@ impl<'a> Branch<'_, 'a> {
                 .filter_map(|(_, declaration)| semantic.holder(&declaration.unit))
                 .collect(),
         };
+        // What `ensure_resource` and the like declare, under which branch,
+        // the model does not read: such a manifest is not narrowed.
+        let files = self.files;
+        let unseen = *self.unseen.get_or_insert_with(|| {
+            files
+                .iter()
+                .find(|file| file.path == task.manifest)
+                .is_some_and(|file| declares_through_functions(&file.program.body))
+        });
+        if unseen {
+            return true;
+        }
         let exclusive = self.exclusive;
+        let mut excludes = |one: &'a str, other: &'a str| {
+            *exclusive
+                .entry((one, other))
+                .or_insert_with(|| crate::graph::exclusive(&[one, other]))
+        };
+        // Two conditions exclude each other, not one itself (the reading
+        // of conditions takes `$x == true` for `$x`, where `$x` may be
+        // another true value).
         let mut meets = |index: u32, statement: &'a Edge| {
             !task.off.contains(&index)
                 && statement.condition.as_deref().is_none_or(|other| {
-                    !*exclusive
-                        .entry((condition, other))
-                        .or_insert_with(|| crate::graph::exclusive(&[condition, other]))
+                    !excludes(condition, other)
+                        || excludes(condition, condition)
+                        || excludes(other, other)
                 })
         };
         let written_here = declarations
@@ -209,6 +238,33 @@ impl<'a> Branch<'_, 'a> {
                         && meets(index, statement)
                 })
     }
+}
+
+/// Whether code calls a function declaring resources
+/// (`ensure_resource('file', $dir, ...)`, `ensure_packages`,
+/// `create_resources`).
+fn declares_through_functions(code: &granule_parser::Expr) -> bool {
+    use granule_parser::visit::{for_each_child, Node};
+    fn walk(node: Node, found: &mut bool) {
+        if let Node::Expr(granule_parser::Expr {
+            kind: granule_parser::ExprKind::Call(call),
+            ..
+        }) = node
+        {
+            if let granule_parser::ExprKind::QualifiedName(name) = &call.functor.kind {
+                *found |= matches!(
+                    crate::index::normalize(name).as_str(),
+                    "ensure_resource" | "ensure_resources" | "ensure_packages" | "create_resources"
+                );
+            }
+        }
+        if !*found {
+            for_each_child(node, &mut |child| walk(child, found));
+        }
+    }
+    let mut found = false;
+    walk(Node::Expr(code), &mut found);
+    found
 }
 
 /// The ends of `edge` it names by reference, which must be in the catalog
