@@ -575,11 +575,11 @@ fn task_manifest(
         // reason read alike: listed once.
         let mut listed = HashSet::new();
         for &index in &task.borrowed {
-            let reason = reasons.get(&index);
-            if !listed.insert((item(index), reason)) {
+            let (what, reason) = (item(index), reasons.get(&index));
+            if !listed.insert((what.clone(), reason)) {
                 continue;
             }
-            comment_indented(&mut out, 2, 6, &sources.text(&item(index)));
+            comment_indented(&mut out, 2, 6, &sources.text(&what));
             if let Some(reason) = reason {
                 comment_indented(&mut out, 4, 4, &sources.text(reason));
             }

@@ -616,17 +616,16 @@ pub fn split<'a>(
                 // own unit, if it is one, and the unit or relationship
                 // statement it is written in.
                 let location = &collector.collector.location;
-                let on_role = |unit: &&units::Unit| unit.roles.contains(role);
+                let on_role = |unit: &units::Unit| unit.roles.contains(role);
                 let mut copies: Vec<(Option<usize>, Option<&units::Unit>)> = monolith
                     .units_at(location)
-                    .filter(|&unit| on_role(&&monolith.units[unit]))
+                    .filter(|&unit| on_role(&monolith.units[unit]))
                     .map(|unit| (Some(unit), Some(&monolith.units[unit])))
                     .chain(
                         monolith
                             .relationships
                             .iter()
-                            .filter(|statement| statement.holds(location))
-                            .filter(on_role)
+                            .filter(|statement| statement.holds(location) && on_role(statement))
                             .map(|statement| (None, Some(statement))),
                     )
                     .collect();

@@ -174,17 +174,6 @@ impl<'a> Branch<'_, 'a> {
         let Some(top) = semantic.holder(&self.edge.unit).filter(|_| top_scope && !nodes) else {
             return true;
         };
-        let declarers: Vec<_> = match end {
-            Vertex::Class { .. } | Vertex::Type { .. } => semantic.holder(end).into_iter().collect(),
-            _ => declarations
-                .of
-                .get(end)
-                .into_iter()
-                .flatten()
-                .filter(|(index, _)| !task.off.contains(index))
-                .filter_map(|(_, declaration)| semantic.holder(&declaration.unit))
-                .collect(),
-        };
         // What `ensure_resource` and the like declare, under which branch,
         // the model does not read: such a manifest is not narrowed.
         let files = self.files;
@@ -197,6 +186,17 @@ impl<'a> Branch<'_, 'a> {
         if unseen {
             return true;
         }
+        let declarers: Vec<_> = match end {
+            Vertex::Class { .. } | Vertex::Type { .. } => semantic.holder(end).into_iter().collect(),
+            _ => declarations
+                .of
+                .get(end)
+                .into_iter()
+                .flatten()
+                .filter(|(index, _)| !task.off.contains(index))
+                .filter_map(|(_, declaration)| semantic.holder(&declaration.unit))
+                .collect(),
+        };
         let exclusive = self.exclusive;
         let mut excludes = |one: &'a str, other: &'a str| {
             *exclusive
