@@ -202,16 +202,16 @@ impl<'a> Catalogs<'a> {
             .filter(move |&(resource, _)| !self.superseded(semantic, monolith, resource))
             .flat_map(move |(resource, matches)| {
                 let surely = matches == Match::Yes;
-                let holder = semantic.holder(&resource.holder);
-                // Each copy of a statement a class opened twice declares.
-                let copies = holder
-                    .filter(|holder| self.walked.contains(holder))
-                    .into_iter()
-                    .flat_map(|_| monolith.units_at(&resource.location))
-                    .map(DeclaredAt::Unit);
-                let held = holder
-                    .filter(|holder| !self.walked.contains(holder))
-                    .map(DeclaredAt::Holder);
+                // Each copy of a statement a class opened twice declares,
+                // or the holder declaring it.
+                let (copies, held) = match semantic.holder(&resource.holder) {
+                    Some(holder) if self.walked.contains(&holder) => {
+                        (Some(monolith.units_at(&resource.location)), None)
+                    }
+                    Some(holder) => (None, Some(DeclaredAt::Holder(holder))),
+                    None => (None, None),
+                };
+                let copies = copies.into_iter().flatten().map(DeclaredAt::Unit);
                 copies.chain(held).map(move |at| (at, surely))
             })
     }
@@ -228,7 +228,7 @@ impl<'a> Catalogs<'a> {
         semantic.superseding(resource).any(|other| {
             semantic.holder(&other.holder).is_some_and(|holder| {
                 if self.walked.contains(&holder) {
-                    monolith.unit_at(&other.location).is_some()
+                    monolith.units_at(&other.location).next().is_some()
                 } else {
                     self.units_with.contains_key(&holder)
                 }
@@ -1114,7 +1114,7 @@ pub fn collector_uses<'a>(
         // Reached through a unit's closure, or copied with an opened scope.
         let relationship = monolith.relationship_at(&collector.location);
         if !reached.contains(&holder)
-            && monolith.unit_at(&collector.location).is_none()
+            && monolith.units_at(&collector.location).next().is_none()
             && relationship.is_none()
         {
             continue;

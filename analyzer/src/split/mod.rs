@@ -1444,13 +1444,12 @@ fn place_relationships<'a>(
     };
     // Whether a catalog (what a task applies and holds on a role) holds a
     // resource a collector may collect.
-    let applies =
-        |(applied_here, holders): &(Vec<usize>, HolderSet), holder: HolderId, resource: &Vertex| {
-            holders.contains(holder) || {
-                let owners = catalogs.owning_units(resource);
-                applied_here.iter().any(|u| owners.contains(u))
-            }
-        };
+    let applies = |(applied_here, holders): &TaskCatalog, holder: HolderId, resource: &Vertex| {
+        holders.contains(holder) || {
+            let owners = catalogs.owning_units(resource);
+            applied_here.iter().any(|u| owners.contains(u))
+        }
+    };
     // Whether a task's catalog holds every one of `ends` (there is one at
     // least) of `statement`, on each role both the task and the statement
     // run on.

@@ -446,11 +446,6 @@ impl Computed {
 }
 
 impl<'a> Monolith<'a> {
-    /// The unit whose copied statement holds `location`.
-    pub fn unit_at(&self, location: &crate::model::Location) -> Option<usize> {
-        self.units_at(location).next()
-    }
-
     /// The copied relationship statement (`a -> b`) holding `location`, by
     /// index.
     pub fn relationship_at(&self, location: &crate::model::Location) -> Option<usize> {
