@@ -8,7 +8,7 @@ use granule_parser::{
     parse_legacy_recovering, Diagnostic, ExprKind, LineIndex, Program, Span, SyntaxError,
 };
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -63,6 +63,9 @@ pub struct Codebase {
     /// class and a define).
     pub definitions: BTreeMap<String, Vec<Definition>>,
     pub findings: Vec<Finding>,
+    /// The file Puppet's autoloader reads for a class or define name, by
+    /// that name (the first of a module path listing a module twice).
+    autoloaded: HashMap<String, usize>,
 }
 
 /// The modules of a module path with their manifests parsed: what
@@ -153,6 +156,7 @@ impl Codebase {
             files,
             definitions: BTreeMap::new(),
             findings,
+            autoloaded: HashMap::new(),
         };
         codebase.index_definitions();
         Ok(codebase)
@@ -175,12 +179,7 @@ impl Codebase {
     /// (`mod::a::b` from `mod/manifests/a/b.pp`), when loaded: a name
     /// without a definition may stand in one that does not parse.
     pub fn autoloaded_file(&self, name: &str) -> Option<&SourceFile> {
-        self.files.iter().find(|file| {
-            self.module_of(file).is_some_and(|module| {
-                crate::modulepath::autoload_name(module, Path::new(&*file.path)).as_deref()
-                    == Some(name)
-            })
-        })
+        self.autoloaded.get(name).map(|&index| &self.files[index])
     }
 
     /// The module a file belongs to.
@@ -190,12 +189,15 @@ impl Codebase {
 
     fn index_definitions(&mut self) {
         let mut found = Vec::new();
-        for file in &self.files {
+        for (index, file) in self.files.iter().enumerate() {
             let module = self.module_of(file);
             let mut definitions = Vec::new();
             collect_definitions(file, &file.program.body, module, &mut definitions);
             if let Some(module) = module {
                 let expected = modulepath::autoload_name(module, Path::new(&*file.path));
+                if let Some(name) = &expected {
+                    self.autoloaded.entry(name.clone()).or_insert(index);
+                }
                 for definition in &definitions {
                     let autoloaded = matches!(
                         definition.kind,
