@@ -375,6 +375,16 @@ impl Walk<'_> {
             }
         } else if name == "create_resources" {
             self.created_resources(args);
+        } else if name == "ensure_packages" {
+            if let Some(packages) = args.first() {
+                self.ensured("package", packages, span);
+            }
+        } else if name == "ensure_resource" {
+            if let (Some(type_name), Some(titles)) =
+                (args.first().and_then(literal_string), args.get(1))
+            {
+                self.ensured(&normalize(&type_name), titles, span);
+            }
         } else if name == "assert_private" {
             self.facts.private.push(self.unit.clone());
         } else if name == "realize" {
@@ -383,6 +393,47 @@ impl Walk<'_> {
                     self.push_from_unit(target, EdgeKind::Realize, span);
                 }
             }
+        }
+    }
+
+    /// The resources `ensure_resource(type, titles, ...)` and
+    /// `ensure_packages(titles)` declare, for the titles written literally
+    /// (a string, an array, a hash's keys): each a fallback, declared only
+    /// where no other code has declared it yet.
+    fn ensured(&mut self, type_name: &str, titles: &Expr, span: Span) {
+        let literal: Vec<String> = match &titles.kind {
+            ExprKind::Array(items) => items.iter().filter_map(literal_string).collect(),
+            ExprKind::Hash(entries) => entries
+                .iter()
+                .filter_map(|entry| literal_string(&entry.key))
+                .collect(),
+            _ => literal_string(titles).into_iter().collect(),
+        };
+        for title in literal {
+            let resource = Vertex::Resource {
+                type_name: type_name.to_string(),
+                title: title.clone(),
+                scope: None,
+            };
+            // As stdlib writes it: declared where nothing declares it yet.
+            self.guards.push(format!(
+                "!defined({}['{title}'])",
+                crate::model::capitalize(type_name)
+            ));
+            self.push_from_unit(resource.clone(), EdgeKind::Declare, span);
+            self.guards.pop();
+            self.facts.resources.push(ResourceDeclaration {
+                holder: self.unit.clone(),
+                resource,
+                type_name: type_name.to_string(),
+                title: Some(title),
+                title_shape: TitleShape::Unknown,
+                is_virtual: false,
+                fallback: true,
+                perhaps_absent: true,
+                attributes: Vec::new(),
+                location: self.file.location(span),
+            });
         }
     }
 
