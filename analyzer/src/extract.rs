@@ -398,8 +398,11 @@ impl Walk<'_> {
 
     /// The resources `ensure_resource(type, titles, ...)` and
     /// `ensure_packages(titles)` declare, for the titles written literally
-    /// (a string, an array, a hash's keys): each a fallback, declared only
-    /// where no other code has declared it yet.
+    /// (a string, an array, a hash's keys; the attributes are not read):
+    /// each a fallback, declared only where no other code has declared it
+    /// yet. Perhaps absent as this declaration: where another stands, that
+    /// one is the resource, with its tags, so what a collector finds by
+    /// this one's is not sure.
     fn ensured(&mut self, type_name: &str, titles: &Expr, span: Span) {
         let literal: Vec<String> = match &titles.kind {
             ExprKind::Array(items) => items.iter().filter_map(literal_string).collect(),
