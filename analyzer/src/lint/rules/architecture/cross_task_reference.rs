@@ -60,7 +60,7 @@
 //! with it: `if !($mode == 'ha') { File['a'] ~> Exec['reload'] }` does not
 //! find the exec that manifest declares under `if ($mode == 'ha')` (unless
 //! the manifest also declares resources through `ensure_resource` and the
-//! like, which the analysis does not read).
+//! like, whose declarations the analysis reads only for literal titles).
 //! Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
@@ -174,8 +174,9 @@ impl<'a> Branch<'_, 'a> {
         let Some(top) = semantic.holder(&self.edge.unit).filter(|_| top_scope && !nodes) else {
             return true;
         };
-        // What `ensure_resource` and the like declare, under which branch,
-        // the model does not read: such a manifest is not narrowed.
+        // What `ensure_resource` and the like declare the model reads only
+        // for titles written literally (`create_resources` not at all):
+        // such a manifest is not narrowed.
         let files = self.files;
         let unseen = *self.unseen.get_or_insert_with(|| {
             files
