@@ -8,6 +8,7 @@ use crate::model::{
     AttributeValue, CollectorDeclaration, CreatedResources, CreatedType, DefinitionKind, Edge,
     EdgeKind, Finding, ResourceDeclaration, TitleShape, Vertex,
 };
+use granule_parser::qualified::Qualified;
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -120,7 +121,7 @@ impl Analysis {
 
     /// The file whose top scope assigns `$::name` (given as `::name`).
     pub fn top_scope_assigning(&self, name: &str) -> Option<Arc<str>> {
-        self.top_scope.get(name.trim_start_matches("::")).cloned()
+        self.top_scope.get(name.without_top()).cloned()
     }
 
     /// Whether a class of that name is defined.
@@ -154,7 +155,7 @@ impl Analysis {
             {
                 return Some(candidate);
             }
-            namespace = namespace.rsplit_once("::")?.0;
+            namespace = namespace.split_last()?.0;
         }
     }
 
@@ -191,7 +192,7 @@ impl Analysis {
             Some(definition) => definition.module.clone(),
             // Puppet's own types belong to no module.
             None if kind == DefinitionKind::Define && is_builtin_type(name) => None,
-            None => name.split("::").next().map(str::to_string),
+            None => name.segments().next().map(str::to_string),
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::analysis::Analysis;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
+use granule_parser::qualified::Qualified;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
@@ -339,7 +340,7 @@ impl Analysis {
                     .unwrap_or(&units[0]);
                 Some((*unit).clone())
             }
-            Vertex::Variable { name } => match name.trim_start_matches("::").rsplit_once("::") {
+            Vertex::Variable { name } => match name.without_top().split_last() {
                 Some((scope, _)) => self.has_class(scope).then(|| Vertex::class(scope)),
                 None => self
                     .top_scope_assigning(name)

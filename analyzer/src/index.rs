@@ -4,6 +4,7 @@
 
 use crate::model::{Definition, DefinitionKind, Finding, Location};
 use crate::modulepath::{self, Module};
+use granule_parser::qualified::Qualified;
 use granule_parser::{
     parse_legacy_recovering, Diagnostic, ExprKind, LineIndex, Program, Span, SyntaxError,
 };
@@ -348,5 +349,5 @@ pub fn node_name(file: &SourceFile, matched: &granule_parser::Expr) -> String {
 /// A class or type name as Puppet looks it up: lower case, without a
 /// leading `::`.
 pub fn normalize(name: &str) -> String {
-    name.trim_start_matches("::").to_ascii_lowercase()
+    name.without_top().to_ascii_lowercase()
 }

@@ -2,6 +2,7 @@
 //! code declares, and findings about them. Plain data, serialized as the
 //! JSON of `granule deps` (docs/formats.md).
 
+use granule_parser::qualified::Qualified;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -174,7 +175,7 @@ impl Vertex {
 /// `file` as Puppet writes a type in a reference: `File`, `Mysql::Db`.
 pub fn capitalize(type_name: &str) -> String {
     type_name
-        .split("::")
+        .segments()
         .map(|segment| {
             let mut chars = segment.chars();
             match chars.next() {

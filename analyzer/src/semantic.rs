@@ -16,6 +16,7 @@ use crate::model::{
     AttributeValue, CollectorDeclaration, DefinitionKind, Edge, Piece, Query, ResourceDeclaration,
     TitleShape, Vertex,
 };
+use granule_parser::qualified::Qualified;
 use granule_parser::{Definition, Expr, ExprKind};
 use std::borrow::Cow;
 use std::sync::{Mutex, OnceLock};
@@ -235,7 +236,7 @@ impl<'a> Semantic<'a> {
         };
         for name in analysis.codebase.class_names() {
             model.class_words.insert(name);
-            model.class_words.extend(name.split("::"));
+            model.class_words.extend(name.segments());
         }
         for (name, definitions) in &analysis.codebase.definitions {
             for definition in definitions {
@@ -451,14 +452,14 @@ impl<'a> Semantic<'a> {
     /// `$::apache::confdir`) reads, when such a class is defined: Puppet
     /// finds the value only where that class is evaluated.
     pub fn variable_class<'n>(&self, name: &'n str) -> Option<&'n str> {
-        let name = name.trim_start_matches("::");
+        let name = name.without_top();
         self.variable_holder(name)?;
-        name.rsplit_once("::").map(|(class, _)| class)
+        name.split_last().map(|(class, _)| class)
     }
 
     /// The holder of `variable_class`'s class.
     fn variable_holder(&self, name: &str) -> Option<HolderId> {
-        let name = name.trim_start_matches("::");
+        let name = name.without_top();
         if let Some(&known) = self
             .variable_classes
             .lock()
@@ -467,7 +468,7 @@ impl<'a> Semantic<'a> {
         {
             return known;
         }
-        let (class, variable) = name.rsplit_once("::")?;
+        let (class, variable) = name.split_last()?;
         let found = if self.class_sets(class, variable, 0) {
             self.holder(&Vertex::class(class))
         } else {
@@ -645,7 +646,7 @@ impl<'a> Semantic<'a> {
     /// when such a class exists, else (Puppet 3's relative names) the name
     /// under `from`'s namespaces, innermost first.
     pub fn resolve_class(&self, name: &str, from: &Vertex) -> Option<String> {
-        let name = name.trim_start_matches("::");
+        let name = name.without_top();
         if self.analysis.has_class(name) {
             return Some(name.to_string());
         }
@@ -658,7 +659,7 @@ impl<'a> Semantic<'a> {
             if self.analysis.has_class(&candidate) {
                 return Some(candidate);
             }
-            namespace = namespace.rsplit_once("::")?.0;
+            namespace = namespace.split_last()?.0;
         }
     }
 
@@ -1022,8 +1023,8 @@ impl<'a> Semantic<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let name = name.trim_start_matches("::");
-        let (class, variable) = match (name.rsplit_once("::"), holder) {
+        let name = name.without_top();
+        let (class, variable) = match (name.split_last(), holder) {
             (Some((class, variable)), _) => (class.to_string(), variable),
             (None, Vertex::Class { name: class }) => (class.clone(), name),
             (None, Vertex::Type { name: define }) => {
@@ -1331,7 +1332,7 @@ impl<'a> Semantic<'a> {
     /// the holder are assumed whenever the tag names a class.
     fn tagged(&self, resource: &ResourceDeclaration, tag: &str) -> Match {
         let tag = tag.to_ascii_lowercase();
-        let named = |name: &str| name == tag || name.split("::").any(|segment| segment == tag);
+        let named = |name: &str| name == tag || name.segments().any(|segment| segment == tag);
         if named(&resource.type_name)
             || resource
                 .title

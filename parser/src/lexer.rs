@@ -1927,7 +1927,7 @@ fn scan_bare_word(bytes: &[u8], start: usize) -> Option<usize> {
 /// `^((::)?[a-z]\w*)(::[a-z]\w*)*$`.
 fn is_name(text: &str) -> bool {
     let text = text.strip_prefix("::").unwrap_or(text);
-    text.split("::").all(|segment| {
+    crate::qualified::Qualified::segments(text).all(|segment| {
         let b = segment.as_bytes();
         !b.is_empty() && b[0].is_ascii_lowercase() && b.iter().all(|&c| is_word_byte(c))
     })

@@ -26,6 +26,7 @@ pub mod legacy;
 pub mod lexer;
 mod parser;
 pub mod pn;
+pub mod qualified;
 pub mod rewrite;
 pub mod source;
 pub mod span;

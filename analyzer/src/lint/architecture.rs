@@ -10,7 +10,6 @@ use crate::index::SourceFile;
 use crate::model::{Edge, Location, Vertex};
 use crate::semantic::{HolderId, Semantic};
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -353,7 +352,7 @@ impl Findings {
 pub fn run(
     workspace: &Workspace,
     checks: &[&'static super::rules::Check],
-) -> HashMap<FileId, (PathBuf, Vec<Problem>)> {
+) -> std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> {
     let task_files = workspace.task_files();
     // The checks are independent: each runs on its own thread.
     let found: Vec<Vec<Located>> = checks
@@ -384,7 +383,7 @@ pub fn run(
             Some(found)
         })
         .collect();
-    let mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)> = HashMap::new();
+    let mut by_file = std::collections::HashMap::new();
     for located in found.into_iter().flatten() {
         let Some(id) = workspace.file_id(&located.file) else {
             continue;
@@ -501,22 +500,20 @@ fn edges_off(
         .collect();
     // A task manifest is a top scope of its own: what it reads is Hiera's
     // or the node's, unknown here but for the role and the assumptions.
-    let monolith = Monolith {
-        scopes: vec![Scope {
-            class: None,
-            parent: None,
-            file: manifest_files.first().copied().unwrap_or(0),
-            params: Vec::new(),
-            args: Vec::new(),
-            guards: Vec::new(),
-            stage: None,
-            declared_at: None,
-            reason: String::new(),
-            data_name: String::new(),
-            order: 0,
-        }],
-        ..Monolith::default()
-    };
+    let mut monolith = Monolith::default();
+    monolith.scopes = vec![Scope {
+        class: None,
+        parent: None,
+        file: manifest_files.first().copied().unwrap_or(0),
+        params: Vec::new(),
+        args: Vec::new(),
+        guards: Vec::new(),
+        stage: None,
+        declared_at: None,
+        reason: String::new(),
+        data_name: String::new(),
+        order: 0,
+    }];
     let assumptions: Vec<(String, Value)> = guards
         .assumptions
         .iter()

@@ -7,11 +7,12 @@ use super::render::{self, DataVariable};
 use super::units::{self, Guard, GuardKind, Shared, SharedKind, UnitKind};
 use super::{Proposal, Target, Task, GLOBALS, HIERA};
 use crate::analysis::Analysis;
+use crate::hashing::{FastMap, FastSet};
 use crate::index::SourceFile;
 use crate::model::{AttributeValue, Location, Vertex};
 use granule_parser::lexer::Tok;
 use granule_parser::{Expr, ExprKind, Span};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -524,7 +525,7 @@ fn borrow_reasons(
             .entry(borrow.unit)
             .or_insert_with(|| format!("{} ({})", borrow.reason, at(&borrow.location)));
     }
-    let home_of: HashMap<usize, &Task> = proposal
+    let home_of: FastMap<usize, &Task> = proposal
         .tasks
         .iter()
         .flat_map(|home| home.units.iter().map(move |&unit| (unit, home)))
@@ -573,7 +574,7 @@ fn task_manifest(
         let reasons = borrow_reasons(proposal, task, |location| sources.at(location));
         // Copies of one statement (a class opened twice) borrowed for one
         // reason read alike: listed once.
-        let mut listed = HashSet::new();
+        let mut listed = FastSet::default();
         for &index in &task.borrowed {
             let (what, reason) = (item(index), reasons.get(&index));
             if !listed.insert((what.clone(), reason)) {
@@ -849,7 +850,7 @@ fn globals_manifest(proposal: &Proposal, analysis: &Analysis, sources: &Sources)
         sources,
         name_of: &name_of,
         written: Vec::new(),
-        assigned: HashSet::new(),
+        assigned: FastSet::default(),
     };
     for (index, scope) in monolith.scopes.iter().enumerate() {
         if scope.parent.is_none() {
@@ -958,7 +959,7 @@ struct GlobalData<'p> {
     /// A class opened in several places under the same guards (in the
     /// class of each role given as an entry) sets its data once: Puppet
     /// refuses a variable assigned twice.
-    assigned: HashSet<(String, Vec<String>)>,
+    assigned: FastSet<(String, Vec<String>)>,
 }
 
 impl GlobalData<'_> {
@@ -990,7 +991,7 @@ impl GlobalData<'_> {
             }
         }
         let mut steps: Vec<(usize, DataStep)> = monolith
-            .assignments
+            .assignments()
             .iter()
             .filter(|a| a.scope == index && !monolith.bound.contains_key(&(index, a.name.clone())))
             .map(|a| (a.order, DataStep::Assign(a)))
@@ -1114,7 +1115,7 @@ fn data_classes_read(proposal: &Proposal, analysis: &Analysis) -> Vec<String> {
         exprs.extend(scope.args.iter().map(|(_, arg)| *arg));
         exprs.extend(scope.guards.iter().flat_map(Guard::exprs));
     }
-    for assignment in &monolith.assignments {
+    for assignment in monolith.assignments() {
         exprs.push(assignment.statement);
         exprs.extend(assignment.guards.iter().flat_map(Guard::exprs));
     }
@@ -1507,12 +1508,12 @@ fn post_test(proposal: &Proposal, task: &Task, checks: &PostChecks) -> String {
 /// services and files of each class whose `ensure` is declared literally:
 /// what a task's post-test checks of the classes it declares directly.
 struct PostChecks<'a> {
-    by_class: HashMap<&'a str, Vec<(&'a str, &'a str, &'a str)>>,
+    by_class: FastMap<&'a str, Vec<(&'a str, &'a str, &'a str)>>,
 }
 
 impl<'a> PostChecks<'a> {
     fn of(analysis: &'a Analysis) -> PostChecks<'a> {
-        let mut by_class: HashMap<&str, Vec<(&str, &str, &str)>> = HashMap::new();
+        let mut by_class: FastMap<&str, Vec<(&str, &str, &str)>> = FastMap::default();
         for resource in &analysis.resources {
             let (Vertex::Class { name }, Some(title)) = (&resource.holder, &resource.title) else {
                 continue;
@@ -1769,7 +1770,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     // Each what was left out, with its place; the copies of one statement
     // (a class opened twice) once.
     let distinct = |items: &[(String, Location)]| -> Vec<(String, Location)> {
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         items
             .iter()
             .filter(|item| seen.insert(*item))
@@ -1821,7 +1822,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     if proposal.opened.is_empty() {
         out.push_str("None.\n");
     }
-    let mut listed = HashSet::new();
+    let mut listed = FastSet::default();
     for opened in &proposal.opened {
         let place = opened
             .declared_at
@@ -1880,7 +1881,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
             let _ = writeln!(out, "- {} ({}){guard}", unit.label(), at(&unit.location));
         }
         let reasons = borrow_reasons(proposal, task, at);
-        let mut listed = HashSet::new();
+        let mut listed = FastSet::default();
         for &index in &task.borrowed {
             let unit = &units[index];
             let why = reasons
@@ -1938,7 +1939,7 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     // One line per edge (a collector's edge is carried by many pairs of
     // tasks), its pairs grouped by the task that runs first.
     let mut edges: Vec<(String, BTreeMap<&str, Vec<&str>>)> = Vec::new();
-    let mut line_of: HashMap<String, usize> = HashMap::new();
+    let mut line_of: FastMap<String, usize> = FastMap::default();
     for cut in &proposal.cuts {
         let edge = format!(
             "{} --{}--> {} ({})",
@@ -1991,7 +1992,7 @@ const ROLE_COLOURS: [&str; 12] = [
 /// legend of the colours.
 pub fn task_dot(proposal: &Proposal) -> String {
     let roles: BTreeSet<&String> = proposal.tasks.iter().flat_map(|t| &t.groups).collect();
-    let colour: HashMap<&String, &str> = roles
+    let colour: FastMap<&String, &str> = roles
         .iter()
         .enumerate()
         .map(|(i, role)| (*role, ROLE_COLOURS[i % ROLE_COLOURS.len()]))

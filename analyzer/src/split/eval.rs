@@ -7,6 +7,7 @@
 use super::units::{Guard, GuardKind, Monolith};
 use crate::extract::literal_string;
 use crate::index::SourceFile;
+use granule_parser::qualified::Qualified;
 use granule_parser::{BinaryOp, Expr, ExprKind, UnaryOp};
 use std::cell::Cell;
 
@@ -188,7 +189,7 @@ impl<'m, 'a> Evaluator<'m, 'a> {
             }
             ExprKind::Call(call) => {
                 let name = match &call.functor.kind {
-                    ExprKind::QualifiedName(name) => name.trim_start_matches("::"),
+                    ExprKind::QualifiedName(name) => name.without_top(),
                     _ => return Value::Unknown,
                 };
                 match (name, call.args.as_slice()) {
@@ -336,7 +337,7 @@ impl<'m, 'a> Evaluator<'m, 'a> {
         }
         let assignments = || {
             self.monolith
-                .assignments
+                .assignments()
                 .iter()
                 .filter(|a| a.scope == scope && a.name == name)
         };
@@ -382,8 +383,8 @@ pub fn resolve_variable<'n>(
     scope: usize,
 ) -> Option<(usize, &'n str)> {
     let top = name.starts_with("::");
-    let name = name.trim_start_matches("::");
-    if let Some((class, variable)) = name.rsplit_once("::") {
+    let name = name.without_top();
+    if let Some((class, variable)) = name.split_last() {
         return monolith
             .scope_of_class(class)
             .map(|scope| (scope, variable));
@@ -396,14 +397,7 @@ pub fn resolve_variable<'n>(
     if scope == OUTSIDE {
         return None;
     }
-    let sets = |scope: usize| {
-        monolith.scopes[scope].params.iter().any(|(p, _)| p == name)
-            || monolith
-                .assignments
-                .iter()
-                .any(|a| a.scope == scope && a.name == name)
-    };
-    if sets(scope) {
+    if monolith.sets(scope, name) {
         Some((scope, name))
     } else {
         Some((0, name))

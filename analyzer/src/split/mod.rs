@@ -25,16 +25,18 @@ pub mod verify;
 
 use crate::graph::Entry;
 use crate::hashing::FastMap;
+use crate::hashing::FastSet;
 use crate::index::normalize;
 use crate::model::{EdgeKind, Location, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
 use catalog::{Catalogs, CollectorUse, DeclaredAt};
 use eval::{Evaluator, Value};
+use granule_parser::qualified::Qualified;
 use open::Opener;
 use plan::Plan;
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use units::{Collector, Monolith, Scope, UnitKind};
 
 /// Which Puppet the generated manifests are for.
@@ -290,7 +292,7 @@ pub fn split<'a>(
         .iter()
         .map(|(expr, value)| (expr.clone(), Value::parse(value)))
         .collect();
-    let entry_files: HashSet<usize> = roots
+    let entry_files: FastSet<usize> = roots
         .iter()
         .filter(|(class, _, _)| class.is_none())
         .map(|&(_, file, _)| file)
@@ -510,7 +512,7 @@ pub fn split<'a>(
     let mut uncertain: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     // What each group's catalog was when last checked, per role: checked
     // again only once it changes.
-    let mut checked: HashMap<(usize, usize), (Vec<usize>, Vec<HolderId>)> = HashMap::new();
+    let mut checked: FastMap<(usize, usize), (Vec<usize>, Vec<HolderId>)> = FastMap::default();
     loop {
         let mut changed = false;
         let groups = groups_of(&mut sets, count);
@@ -797,10 +799,10 @@ pub fn split<'a>(
     // 4. Tasks, named, and their order.
     let groups = groups_of(&mut sets, count);
     let mut tasks: Vec<Task> = Vec::new();
-    let mut used = HashSet::from([GLOBALS.to_string(), HIERA.to_string()]);
+    let mut used = FastSet::from_iter([GLOBALS.to_string(), HIERA.to_string()]);
     // The plan file's [merge] and [rename] act on the proposed ids: tasks
     // it maps to one name become one task.
-    let mut planned: HashMap<String, usize> = HashMap::new();
+    let mut planned: FastMap<String, usize> = FastMap::default();
     let mut proposed_names: BTreeSet<String> = BTreeSet::new();
     for members in groups.values() {
         let proposed = task_id(&group_name(&monolith, &catalogs, &options.plan, members));
@@ -1042,7 +1044,7 @@ pub fn split<'a>(
     // A task applying a borrowed unit applies it where it stands in the
     // order: after what that unit runs after (where that closes no cycle),
     // or it would apply it too early.
-    let mut before_unit: HashMap<usize, Vec<&Order>> = HashMap::new();
+    let mut before_unit: FastMap<usize, Vec<&Order>> = FastMap::default();
     for order in &orders {
         before_unit.entry(order.then).or_default().push(order);
     }
@@ -1050,7 +1052,7 @@ pub fn split<'a>(
         let Some(&home) = task.units.first() else {
             continue;
         };
-        let mut firsts: HashSet<usize> = HashSet::new();
+        let mut firsts: FastSet<usize> = FastSet::default();
         for unit in &task.borrowed {
             for &order in before_unit.get(unit).into_iter().flatten() {
                 if firsts.insert(task_of[order.first]) {
@@ -1100,7 +1102,7 @@ pub fn split<'a>(
     let mut globals = Task::new(GLOBALS.to_string(), Vec::new());
     globals.groups = all_groups.clone();
     globals.source = monolith
-        .assignments
+        .assignments()
         .iter()
         .map(|a| files[a.file].location(a.statement.span).to_string())
         .collect();
@@ -1303,7 +1305,7 @@ fn with_borrowed_groups(
     borrowed_alone: &[BTreeSet<usize>],
     sets: &mut UnionFind,
 ) -> BTreeMap<usize, Vec<usize>> {
-    let first_of: HashMap<usize, usize> = groups
+    let first_of: FastMap<usize, usize> = groups
         .keys()
         .map(|&first| (sets.find(first), first))
         .collect();
@@ -1908,7 +1910,7 @@ fn shadowing(semantic: &Semantic, monolith: &Monolith) -> BTreeSet<String> {
     {
         return BTreeSet::new();
     }
-    let read_at_top: HashSet<&str> = semantic
+    let read_at_top: FastSet<&str> = semantic
         .analysis
         .edges
         .iter()
@@ -1927,7 +1929,7 @@ fn shadowing(semantic: &Semantic, monolith: &Monolith) -> BTreeSet<String> {
         let mut read = false;
         if let Some(default) = default {
             render::visit_variables(default, &mut |_, variable| {
-                read |= variable.trim_start_matches("::") == name;
+                read |= variable.without_top() == name;
             });
         }
         read
@@ -1944,7 +1946,7 @@ fn shadowing(semantic: &Semantic, monolith: &Monolith) -> BTreeSet<String> {
         .map(|(name, _)| name)
         .chain(
             monolith
-                .assignments
+                .assignments()
                 .iter()
                 .filter(|assignment| assignment.scope == 0)
                 .map(|assignment| &assignment.name),
@@ -1996,7 +1998,7 @@ fn first_grouping(
     plan: &Plan,
 ) {
     let units = &monolith.units;
-    let mut keyed: HashMap<String, usize> = HashMap::new();
+    let mut keyed: FastMap<String, usize> = FastMap::default();
     let mut join_key = |sets: &mut UnionFind, key: String, unit: usize| match keyed.get(&key) {
         Some(&first) => {
             sets.union(first, unit);
@@ -2005,7 +2007,7 @@ fn first_grouping(
             keyed.insert(key, unit);
         }
     };
-    let mut types_of: HashMap<HolderId, HashMap<&str, usize>> = HashMap::new();
+    let mut types_of: FastMap<HolderId, FastMap<&str, usize>> = FastMap::default();
     for resource in &semantic.analysis.resources {
         if let Some(holder) = semantic.holder(&resource.holder) {
             *types_of
@@ -2024,7 +2026,7 @@ fn first_grouping(
     let refreshes = Refreshes::new(semantic, catalogs);
     // The holders declaring a service of each literal title: what makes a
     // component.
-    let mut declaring_title: HashMap<&str, Vec<HolderId>> = HashMap::new();
+    let mut declaring_title: FastMap<&str, Vec<HolderId>> = FastMap::default();
     for resource in semantic.resources_of_type("service") {
         if let (Some(title), Some(holder)) = (&resource.title, semantic.holder(&resource.holder)) {
             declaring_title
@@ -2078,7 +2080,7 @@ fn first_grouping(
                     .map(|t| t.trim().trim_matches(|c| c == '\'' || c == '"'))
                     .filter(|t| !t.is_empty())
                     .collect();
-                let named: HashSet<HolderId> = titles
+                let named: FastSet<HolderId> = titles
                     .iter()
                     .flat_map(|t| declaring_title.get(t).into_iter().flatten().copied())
                     .collect();
@@ -2294,7 +2296,7 @@ fn unit_orders<'a>(
         }
     };
     // Many edges share an end: each is resolved once.
-    let mut resolved: HashMap<&Vertex, Vec<(usize, bool, u64)>> = HashMap::new();
+    let mut resolved: FastMap<&Vertex, Vec<(usize, bool, u64)>> = FastMap::default();
     let mut end_units = |end: &'a Vertex| -> Vec<(usize, bool, u64)> {
         resolved
             .entry(end)
@@ -2327,7 +2329,7 @@ fn unit_orders<'a>(
     }
     // A copied relationship's collector lending what it surely collects
     // orders it in the task applying the statement (see above).
-    let lent: HashSet<&Vertex> = uses
+    let lent: FastSet<&Vertex> = uses
         .iter()
         .filter(|collector| collector.relationship.is_some() && collector.lends())
         .map(|collector| &collector.collector.collector)
@@ -2374,7 +2376,7 @@ fn unit_orders<'a>(
             })
         });
     // One module's phases order a unit the same way, whichever anchor.
-    let mut phased: HashSet<(usize, HolderId, bool)> = HashSet::new();
+    let mut phased: FastSet<(usize, HolderId, bool)> = FastSet::default();
     for (unit, edge, class) in copied.chain(catalogs.module_phases()) {
         let Some(first) = edge.kind.from_runs_first() else {
             continue;
@@ -2401,8 +2403,8 @@ fn unit_orders<'a>(
     // between tasks nothing else would.
     // (Each pair of units once: a module's anchors order the same units
     // through many edges.)
-    let mut through_anchors: HashSet<(usize, usize)> = HashSet::new();
-    let mut after_anchor: HashMap<&'a Vertex, Vec<&'a Vertex>> = HashMap::new();
+    let mut through_anchors: FastSet<(usize, usize)> = FastSet::default();
+    let mut after_anchor: FastMap<&'a Vertex, Vec<&'a Vertex>> = FastMap::default();
     let mut stand_ins = |anchor: &'a Vertex| -> Vec<&'a Vertex> {
         after_anchor
             .entry(anchor)
@@ -2437,7 +2439,7 @@ fn unit_orders<'a>(
     for collector in uses.iter().filter(|c| c.relationship.is_none()) {
         // A resource the collector meets in some unit's catalog is ordered
         // there; only those it meets nowhere need task order.
-        let with_collector: HashSet<usize> = catalogs
+        let with_collector: FastSet<usize> = catalogs
             .units_with
             .get(&collector.holder)
             .into_iter()
@@ -2623,12 +2625,12 @@ fn stage_order(
         return Vec::new();
     }
     // Each stage's followers, transitively.
-    let mut followers: HashMap<&str, HashSet<&str>> = HashMap::new();
+    let mut followers: FastMap<&str, FastSet<&str>> = FastMap::default();
     for (first, _) in &before {
         if followers.contains_key(first.as_str()) {
             continue;
         }
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: FastSet<&str> = FastSet::default();
         let mut stack = vec![first.as_str()];
         while let Some(at) = stack.pop() {
             for (x, y) in &before {
@@ -2776,7 +2778,7 @@ fn same_path(a: &str, b: &str) -> bool {
 }
 
 /// Keeps the tasks named in `only`, and one `legacy` task with the rest.
-fn only(tasks: Vec<Task>, only: &[String], used: &mut HashSet<String>) -> Vec<Task> {
+fn only(tasks: Vec<Task>, only: &[String], used: &mut FastSet<String>) -> Vec<Task> {
     let (kept, rest): (Vec<Task>, Vec<Task>) =
         tasks.into_iter().partition(|task| only.contains(&task.id));
     let mut result = kept;
@@ -2810,7 +2812,7 @@ fn task_id(name: &str) -> String {
     }
 }
 
-fn unique_id(base: &str, used: &mut HashSet<String>) -> String {
+fn unique_id(base: &str, used: &mut FastSet<String>) -> String {
     let mut id = base.to_string();
     let mut n = 2;
     while !used.insert(id.clone()) {
@@ -3157,14 +3159,14 @@ fn group_cycle(
     groups: &BTreeMap<usize, Vec<usize>>,
     order: &[(usize, usize)],
 ) -> Option<Vec<usize>> {
-    let mut group_of = HashMap::new();
+    let mut group_of = FastMap::default();
     for (&first, members) in groups {
         for &member in members {
             group_of.insert(member, first);
         }
     }
     let mut graph: petgraph::graph::DiGraph<usize, ()> = petgraph::graph::DiGraph::new();
-    let mut node = HashMap::new();
+    let mut node = FastMap::default();
     for &first in groups.keys() {
         node.insert(first, graph.add_node(first));
     }

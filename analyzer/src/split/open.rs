@@ -21,6 +21,7 @@ use crate::hashing::FastMap;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, EdgeKind, Vertex};
 use crate::semantic::{HolderId, HolderSet, Semantic};
+use granule_parser::qualified::Qualified;
 use granule_parser::{Definition, Expr, ExprKind};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -76,7 +77,7 @@ impl<'a> ClassEdges<'a> {
                 }
             }
             if let (EdgeKind::ReadsVariable, Vertex::Variable { name }) = (edge.kind, &edge.to) {
-                if let Some((scope, _)) = name.trim_start_matches("::").rsplit_once("::") {
+                if let Some((scope, _)) = name.without_top().split_last() {
                     edges.reading.entry(scope).or_default().push(index);
                 }
             }
@@ -288,10 +289,7 @@ impl<'a> Opener<'a> {
             }
             if edge.kind == EdgeKind::ReadsVariable {
                 if let Vertex::Variable { name } = &edge.to {
-                    let scope = name
-                        .trim_start_matches("::")
-                        .rsplit_once("::")
-                        .map(|(s, _)| s);
+                    let scope = name.without_top().split_last().map(|(s, _)| s);
                     if scope == Some(class) && !walked(&edge.unit) {
                         match &edge.unit {
                             Vertex::Class { name } if self.declared_only_by(name, class) => {
@@ -302,7 +300,7 @@ impl<'a> Opener<'a> {
                                     why: format!(
                                         "{} reads its variable ${} ({}) and is not copied",
                                         unit.label(),
-                                        name.trim_start_matches("::"),
+                                        name.without_top(),
                                         edge.location
                                     ),
                                     certain: false,

@@ -5,10 +5,12 @@
 use super::eval::{may_match_both, resolve_variable};
 use super::units::{Guard, GuardKind, Monolith};
 use super::Proposal;
+use crate::hashing::FastSet;
 use crate::index::SourceFile;
+use granule_parser::qualified::Qualified;
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{Expr, ExprKind, Span};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A variable of the monolith's data: the scope setting it and its name.
 pub type DataVariable = (usize, String);
@@ -16,11 +18,7 @@ pub type DataVariable = (usize, String);
 /// Whether `scope` sets `name` (a parameter or an assignment): data the
 /// `globals` task computes.
 pub fn is_data(monolith: &Monolith, scope: usize, name: &str) -> bool {
-    monolith.scopes[scope].params.iter().any(|(p, _)| p == name)
-        || monolith
-            .assignments
-            .iter()
-            .any(|a| a.scope == scope && a.name == name)
+    monolith.sets(scope, name)
 }
 
 /// The Hiera key of a data variable: `granule::` and the top scope's
@@ -142,7 +140,7 @@ pub fn definitions<'m, 'a>(
         };
     }
     monolith
-        .assignments
+        .assignments()
         .iter()
         .enumerate()
         .filter(|(_, a)| a.scope == *scope && a.name == *name)
@@ -180,7 +178,7 @@ pub fn class_bound(
     for (index, scope) in monolith.scopes.iter().enumerate() {
         variables.extend(scope.params.iter().map(|(p, _)| (index, p.clone())));
     }
-    for assignment in &monolith.assignments {
+    for assignment in monolith.assignments() {
         let variable = (assignment.scope, assignment.name.clone());
         if !variables.contains(&variable) {
             variables.push(variable);
@@ -268,7 +266,7 @@ pub fn bound_closure(monolith: &Monolith, read: &[DataVariable]) -> Vec<DataVari
 /// qualified name (`$apache::params::user`), in the order it reads them.
 pub fn classes_read(monolith: &Monolith, expr: &Expr, out: &mut Vec<String>) {
     visit_variables(expr, &mut |_, name| {
-        let Some((class, _)) = name.trim_start_matches("::").rsplit_once("::") else {
+        let Some((class, _)) = name.without_top().split_last() else {
             return;
         };
         if monolith.scope_of_class(class).is_none() && !out.iter().any(|known| known == class) {
@@ -468,9 +466,9 @@ pub fn task_names(proposal: &Proposal, read: &[DataVariable]) -> BTreeMap<DataVa
 }
 
 /// The names lambdas of an expression bind (`|$x| { ... }`): not data.
-fn lambda_parameters(expr: &Expr) -> HashSet<String> {
-    let mut bound = HashSet::new();
-    fn walk(node: Node, bound: &mut HashSet<String>) {
+fn lambda_parameters(expr: &Expr) -> FastSet<String> {
+    let mut bound = FastSet::default();
+    fn walk(node: Node, bound: &mut FastSet<String>) {
         if let Node::Expr(expr) = node {
             if let ExprKind::Lambda(lambda) = &expr.kind {
                 bound.extend(lambda.params.iter().map(|p| p.name.clone()));

@@ -6,12 +6,14 @@
 use super::eval::{Evaluator, Value};
 use super::open::Opener;
 use crate::extract::literal_string as literal;
+use crate::hashing::FastSet;
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
+use granule_parser::qualified::Qualified;
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The scope a statement is written in: the entry's top scope (and its
 /// nodes), or the body of a class the split opened.
@@ -353,7 +355,11 @@ pub struct Shared<'a> {
 pub struct Monolith<'a> {
     pub units: Vec<Unit<'a>>,
     pub scopes: Vec<Scope<'a>>,
-    pub assignments: Vec<Assignment<'a>>,
+    /// Written through `assign`, which keeps `assigned` too.
+    assignments: Vec<Assignment<'a>>,
+    /// Each scope's variables an assignment sets, by name: asked for every
+    /// variable each statement reads.
+    assigned: crate::hashing::FastMap<usize, crate::hashing::FastSet<String>>,
     pub shared: Vec<Shared<'a>>,
     /// Relationship statements between references (`a -> b`): in the task
     /// of their ends when one holds them all, else carried by task order.
@@ -480,6 +486,28 @@ impl<'a> Monolith<'a> {
     }
 
     /// The scope opened for a class.
+    /// The assignments of the entry and the opened classes, as written.
+    pub fn assignments(&self) -> &[Assignment<'a>] {
+        &self.assignments
+    }
+
+    fn assign(&mut self, assignment: Assignment<'a>) {
+        self.assigned
+            .entry(assignment.scope)
+            .or_default()
+            .insert(assignment.name.clone());
+        self.assignments.push(assignment);
+    }
+
+    /// Whether `scope` sets `name`: a parameter or an assignment.
+    pub fn sets(&self, scope: usize, name: &str) -> bool {
+        self.scopes[scope].params.iter().any(|(p, _)| p == name)
+            || self
+                .assigned
+                .get(&scope)
+                .is_some_and(|names| names.contains(name))
+    }
+
     pub fn scope_of_class(&self, class: &str) -> Option<usize> {
         self.scopes
             .iter()
@@ -622,9 +650,9 @@ impl<'a, 'o> Collector<'a, 'o> {
                 left,
                 right,
             } => match &left.kind {
-                ExprKind::Variable(name) => self.monolith.assignments.push(Assignment {
+                ExprKind::Variable(name) => self.monolith.assign(Assignment {
                     scope: self.scope,
-                    name: name.trim_start_matches("::").to_string(),
+                    name: name.without_top().to_string(),
                     file: self.file,
                     statement,
                     value: right,
@@ -639,7 +667,7 @@ impl<'a, 'o> Collector<'a, 'o> {
                 _ => match indexed_variable(left)
                     .filter(|name| super::render::is_data(&self.monolith, self.scope, name))
                 {
-                    Some(name) => self.monolith.assignments.push(Assignment {
+                    Some(name) => self.monolith.assign(Assignment {
                         scope: self.scope,
                         name: name.to_string(),
                         file: self.file,
@@ -1306,7 +1334,7 @@ fn indexed_variable(left: &Expr) -> Option<&str> {
         return None;
     };
     match &target.kind {
-        ExprKind::Variable(name) => Some(name.trim_start_matches("::")),
+        ExprKind::Variable(name) => Some(name.without_top()),
         _ => None,
     }
 }
@@ -1350,7 +1378,7 @@ pub struct Undecided {
 /// data at run time, in each task as in the monolith.)
 pub fn undecided_cases(
     files: &[SourceFile],
-    entry_files: &HashSet<usize>,
+    entry_files: &FastSet<usize>,
     units: &[Unit],
     truths: &[Vec<Vec<Option<bool>>>],
 ) -> Vec<Undecided> {

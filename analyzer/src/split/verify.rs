@@ -11,10 +11,10 @@
 //! not repeated.
 
 use super::{Proposal, Target};
+use crate::hashing::FastSet;
 use granule_parser::rewrite::rewrite_parsed;
 use granule_parser::{parse_legacy_recovering, parse_recovering, validate, LineIndex, Severity};
 use rayon::prelude::*;
-use std::collections::HashSet;
 use std::path::Path;
 
 /// What fails, one line each; empty when every manifest reads.
@@ -43,7 +43,7 @@ fn verify_manifest(path: &Path, target: Target) -> Vec<String> {
     };
     let read_as_puppet3 = parse_legacy_recovering(&source);
     let lines = LineIndex::new(&source);
-    let mut listed_lines = HashSet::new();
+    let mut listed_lines = FastSet::default();
     let (parsed, refused) = match target {
         Target::Puppet3 => (read_as_puppet3, Vec::new()),
         Target::Puppet7 => {

@@ -1,6 +1,8 @@
 //! Puppet's naming rules (`Puppet::Pops::Patterns`), written out by hand.
 //! Ruby's `\w` is ASCII-only: `[A-Za-z0-9_]`.
 
+use crate::qualified::Qualified;
+
 fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
@@ -13,13 +15,13 @@ fn segment(s: &[u8], first: fn(u8) -> bool) -> bool {
 /// `CLASSREF_DECL`: `[a-z]\w*(::[a-z]\w*)*`, the name of a class, define or
 /// function.
 pub(super) fn is_definition_name(name: &str) -> bool {
-    name.split("::")
+    name.segments()
         .all(|part| segment(part.as_bytes(), |c| c.is_ascii_lowercase()))
 }
 
 /// `CLASSREF_EXT_DECL`: `[A-Z]\w*(::[A-Z]\w*)*`, the name of a type alias.
 pub(super) fn is_type_alias_name(name: &str) -> bool {
-    name.split("::")
+    name.segments()
         .all(|part| segment(part.as_bytes(), |c| c.is_ascii_uppercase()))
 }
 
@@ -32,7 +34,7 @@ pub(super) fn is_class_ref(name: &str) -> bool {
 /// `VAR_NAME`: `(::)?([a-z]\w*::)*[a-z_]\w*`.
 pub(super) fn is_var_name(name: &str) -> bool {
     let name = name.strip_prefix("::").unwrap_or(name);
-    let (namespaces, last) = name.rsplit_once("::").unwrap_or(("", name));
+    let (namespaces, last) = name.split_last().unwrap_or(("", name));
     (namespaces.is_empty() || is_definition_name(namespaces))
         && segment(last.as_bytes(), |c| c.is_ascii_lowercase() || c == b'_')
 }

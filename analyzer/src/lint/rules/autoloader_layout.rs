@@ -9,6 +9,7 @@
 //!
 //! Fix: move it to `apache/manifests/vhost.pp` (or rename the class).
 
+use granule_parser::qualified::Qualified;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
@@ -37,7 +38,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
 
 /// Ruby's `split('::')`: trailing empty parts are dropped.
 fn ruby_split(text: &str) -> Vec<&str> {
-    let mut parts: Vec<&str> = text.split("::").collect();
+    let mut parts: Vec<&str> = text.segments().collect();
     while parts.last() == Some(&"") {
         parts.pop();
     }

@@ -9,6 +9,7 @@
 //! Fix: inherit from the own module's class, or pass the values as
 //! parameters.
 
+use granule_parser::qualified::Qualified;
 use crate::lint::{Context, Problems};
 
 pub fn check(cx: &Context, out: &mut Problems) {
@@ -18,7 +19,7 @@ pub fn check(cx: &Context, out: &mut Problems) {
             continue;
         };
         let inherited = &tokens.tokens[inherited];
-        let module = |name: &str| name.split("::").find(|p| !p.is_empty()).map(str::to_string);
+        let module = |name: &str| name.segments().find(|p| !p.is_empty()).map(str::to_string);
         if module(&inherited.value) != module(&tokens.tokens[class.name_token].value) {
             out.add(
                 "class inherits across module namespaces",

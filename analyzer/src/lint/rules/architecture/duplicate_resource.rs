@@ -42,7 +42,8 @@ use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{AttributeOp, Expr, ExprKind};
 use std::cell::RefCell;
 use crate::hashing::FastMap;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+use crate::hashing::FastSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -209,14 +210,14 @@ struct Catalogs<'a> {
     index_of: FastMap<*const Edge, u32>,
     /// What `class { 'x': }` declarations pass to parameters, per file
     /// once a way passes through it (few files, where tasks are many).
-    passed: RefCell<HashMap<Arc<str>, Rc<PassedValues>>>,
+    passed: RefCell<FastMap<Arc<str>, Rc<PassedValues>>>,
     /// For each unit, the edges declaring it.
     declaring: &'a FastMap<&'a Vertex, Vec<&'a Edge>>,
     /// The guards of the edges looked at so far (by address).
-    guards: RefCell<HashMap<*const Edge, Rc<str>>>,
+    guards: RefCell<FastMap<*const Edge, Rc<str>>>,
     /// The ways to the declarations of a unit under a guard looked at so
     /// far.
-    ways: RefCell<HashMap<Declarations<'a>, Rc<Vec<Way<'a>>>>>,
+    ways: RefCell<FastMap<Declarations<'a>, Rc<Vec<Way<'a>>>>>,
 }
 
 impl<'a> Catalogs<'a> {
@@ -231,8 +232,8 @@ impl<'a> Catalogs<'a> {
                 .collect(),
             passed: RefCell::default(),
             declaring: workspace.declaring_edges(),
-            guards: RefCell::new(HashMap::new()),
-            ways: RefCell::new(HashMap::new()),
+            guards: RefCell::new(FastMap::default()),
+            ways: RefCell::new(FastMap::default()),
         }
     }
 
@@ -262,7 +263,7 @@ impl<'a> Catalogs<'a> {
         let (ways_first, ways_second) = (ways_first.as_slice(), ways_second.as_slice());
         // The parameters a catalog gives values take them wherever the
         // class is declared from.
-        let mut bindings: HashMap<&Vertex, Vec<Binding>> = HashMap::new();
+        let mut bindings: FastMap<&Vertex, Vec<Binding>> = FastMap::default();
         for way in ways_first.iter().chain(ways_second) {
             bindings
                 .entry(way.entry)
@@ -274,7 +275,7 @@ impl<'a> Catalogs<'a> {
         // guards.
         // Joined through a map by entry: comparing every way with every
         // other grows with the square of the codebase.
-        let mut second_by_entry: HashMap<&Vertex, Vec<&Way>> = HashMap::new();
+        let mut second_by_entry: FastMap<&Vertex, Vec<&Way>> = FastMap::default();
         for other in ways_second {
             second_by_entry.entry(other.entry).or_default().push(other);
         }
@@ -298,7 +299,7 @@ impl<'a> Catalogs<'a> {
             }
             // Each guard once, in the order met (a way's guards hold its
             // declaration's own).
-            let mut met = HashSet::new();
+            let mut met = FastSet::default();
             let guards: Vec<Rc<str>> = one
                 .guards
                 .iter()
@@ -330,8 +331,8 @@ impl<'a> Catalogs<'a> {
             bindings: Vec::new(),
         };
         let mut queue = VecDeque::from([start]);
-        let mut seen: HashSet<Reached> = HashSet::new();
-        let mut followed: HashMap<&Vertex, usize> = HashMap::new();
+        let mut seen: FastSet<Reached> = FastSet::default();
+        let mut followed: FastMap<&Vertex, usize> = FastMap::default();
         while let Some(way) = queue.pop_front() {
             let Some(declaring) = self.declaring.get(way.entry) else {
                 ways.push(way);
@@ -540,11 +541,11 @@ fn rename_variables(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
 
 /// For each `class { 'x': param => value }` (by where its title is), the
 /// parameters it passes a variable or a literal to, and the value's text.
-type PassedValues = HashMap<Location, Vec<(String, String)>>;
+type PassedValues = FastMap<Location, Vec<(String, String)>>;
 
 /// `PassedValues` of one file of the codebase.
 fn passed_values(analysis: &Analysis, path: &str) -> PassedValues {
-    let mut passed = HashMap::new();
+    let mut passed = FastMap::default();
     if let Some(file) = analysis.codebase.files.iter().find(|file| &*file.path == path) {
         collect_passed(file, Node::Expr(&file.program.body), &mut passed);
     }

@@ -44,6 +44,7 @@
 //! lookup('db_password')`, as `granule split` writes it), or pass the value
 //! to the class as a parameter.
 
+use granule_parser::qualified::Qualified;
 use super::architecture::puppet_variables::is_builtin_or_core_fact;
 use crate::analysis::top_scope_assignments;
 use crate::index::SourceFile;
@@ -51,7 +52,7 @@ use crate::lint::architecture::{Findings, Task, Workspace};
 use crate::model::{EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{BinaryOp, Expr, ExprKind, Span};
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{FastMap, FastSet};
 use std::sync::Arc;
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
@@ -68,20 +69,20 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
 struct Setters<'a> {
     /// Each variable the top scope of a manifest other than the tasks'
     /// assigns, where it is first assigned.
-    monolith: HashMap<String, Location>,
+    monolith: FastMap<String, Location>,
     /// Each task with a manifest, and what its manifest reads and sets.
     tasks: Vec<(&'a Task, &'a SourceFile, Manifest)>,
     /// The first of `tasks` of each id.
-    by_id: HashMap<&'a str, usize>,
+    by_id: FastMap<&'a str, usize>,
     /// For each variable, the tasks whose manifest sets it at top scope
     /// (indexes into `tasks`, one per id, in order).
-    top_setters: HashMap<String, Vec<usize>>,
+    top_setters: FastMap<String, Vec<usize>>,
 }
 
 impl<'a> Setters<'a> {
     fn of(workspace: &'a Workspace<'a>) -> Setters<'a> {
         let files = &workspace.analysis.codebase.files;
-        let file_of: HashMap<&Arc<str>, &SourceFile> =
+        let file_of: FastMap<&Arc<str>, &SourceFile> =
             files.iter().map(|file| (&file.path, file)).collect();
         let tasks: Vec<(&Task, &SourceFile, Manifest)> = workspace
             .tasks
@@ -91,8 +92,8 @@ impl<'a> Setters<'a> {
                 Some((task, file, Manifest::read(file)))
             })
             .collect();
-        let mut by_id = HashMap::new();
-        let mut top_setters: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_id = FastMap::default();
+        let mut top_setters: FastMap<String, Vec<usize>> = FastMap::default();
         for (index, (task, _, manifest)) in tasks.iter().enumerate() {
             if by_id.contains_key(task.id.as_str()) {
                 continue;
@@ -102,13 +103,13 @@ impl<'a> Setters<'a> {
                 top_setters.entry(name.clone()).or_default().push(index);
             }
         }
-        let task_manifests: HashSet<&Arc<str>> =
+        let task_manifests: FastSet<&Arc<str>> =
             tasks.iter().map(|(t, _, _)| &t.manifest).collect();
-        let mut monolith = HashMap::new();
+        let mut monolith = FastMap::default();
         for file in files.iter().filter(|f| !task_manifests.contains(&f.path)) {
             for (name, span) in top_scope_assignments(&file.program.body) {
                 monolith
-                    .entry(name.trim_start_matches("::").to_string())
+                    .entry(name.without_top().to_string())
                     .or_insert_with(|| file.location(span));
             }
         }
@@ -294,7 +295,7 @@ fn report_qualified_reads(workspace: &Workspace, out: &mut Findings) {
                  \"Unknown variable\"; declare the class in the task before what reads it, or \
                  pass the value as a parameter",
                 edge.unit.label(),
-                name.trim_start_matches("::"),
+                name.without_top(),
                 ids.join(", "),
                 declared_by.join(", "),
             ),
@@ -329,10 +330,10 @@ struct Manifest {
     /// that are not Puppet's or Facter's).
     unassigned_reads: Vec<Read>,
     /// Each variable the manifest assigns anywhere, where it first does.
-    assigned: HashMap<String, Span>,
+    assigned: FastMap<String, Span>,
     /// The variables its top scope assigns (not its nodes or lambdas),
     /// where each first is.
-    top_scope: HashMap<String, Span>,
+    top_scope: FastMap<String, Span>,
 }
 
 /// A read of a variable, by name without `::`, and the statement of the
@@ -346,7 +347,7 @@ struct Read {
 impl Manifest {
     fn read(file: &SourceFile) -> Manifest {
         let mut walk = Walk {
-            scopes: vec![HashSet::new()],
+            scopes: vec![FastSet::default()],
             nodes: Vec::new(),
             statement: file.program.body.span,
             manifest: Manifest::default(),
@@ -354,7 +355,7 @@ impl Manifest {
         walk.statements(&file.program.body);
         // Puppet evaluates the node after the whole top scope.
         for body in std::mem::take(&mut walk.nodes) {
-            walk.in_scope(HashSet::new(), |walk| walk.statements(body));
+            walk.in_scope(FastSet::default(), |walk| walk.statements(body));
         }
         walk.manifest
     }
@@ -363,7 +364,7 @@ impl Manifest {
 /// The walk of a manifest in evaluation order, outside definitions; each
 /// node body and lambda is a scope of its own that sees those around it.
 struct Walk<'f> {
-    scopes: Vec<HashSet<String>>,
+    scopes: Vec<FastSet<String>>,
     /// Node bodies, walked after the top scope.
     nodes: Vec<&'f Expr>,
     /// The statement of the top scope or node body walked.
@@ -420,7 +421,7 @@ impl<'f> Walk<'f> {
         }
     }
 
-    fn in_scope(&mut self, scope: HashSet<String>, walk: impl FnOnce(&mut Self)) {
+    fn in_scope(&mut self, scope: FastSet<String>, walk: impl FnOnce(&mut Self)) {
         self.scopes.push(scope);
         walk(self);
         self.scopes.pop();
@@ -430,7 +431,7 @@ impl<'f> Walk<'f> {
     fn assign(&mut self, target: &'f Expr) {
         match &target.kind {
             ExprKind::Variable(name) => {
-                let name = name.trim_start_matches("::").to_string();
+                let name = name.without_top().to_string();
                 self.manifest
                     .assigned
                     .entry(name.clone())
@@ -449,7 +450,7 @@ impl<'f> Walk<'f> {
     }
 
     fn read(&mut self, name: &str, span: Span) {
-        let name = name.trim_start_matches("::");
+        let name = name.without_top();
         if name.contains("::")
             || is_builtin_or_core_fact(name)
             || self.scopes.iter().any(|scope| scope.contains(name))

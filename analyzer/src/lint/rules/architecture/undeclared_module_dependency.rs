@@ -23,6 +23,7 @@
 //! (`{"name": "puppetlabs/apache", "version_requirement": ">= 5.0.0 < 13.0.0"}`),
 //! or stop using it.
 
+use granule_parser::qualified::Qualified;
 use crate::builtins::is_builtin_type;
 use crate::lint::architecture::{Findings, Workspace};
 use crate::model::{DefinitionKind, Edge, Location, Vertex};
@@ -89,8 +90,8 @@ fn undeclared(user: &Module, used: &Module, what: &Vertex) -> bool {
         Vertex::Resource { type_name, .. } => type_name,
         _ => "",
     }
-    .trim_start_matches("::")
-    .split("::")
+    .without_top()
+    .segments()
     .next()
     .unwrap_or("");
     user.metadata_name.is_some()
@@ -115,7 +116,7 @@ fn providing_module(workspace: &Workspace, vertex: &Vertex) -> Option<usize> {
             type_name: name, ..
         } => (name.as_str(), DefinitionKind::Define),
         Vertex::Variable { name } => (
-            name.trim_start_matches("::").rsplit_once("::")?.0,
+            name.without_top().split_last()?.0,
             DefinitionKind::Class,
         ),
         _ => return None,

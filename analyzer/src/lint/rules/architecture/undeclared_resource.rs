@@ -30,7 +30,7 @@ use crate::lint::architecture::{Findings, Workspace};
 use crate::model::{capitalize, Location};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{AttributeOp, BinaryOp, CallKind, Expr, ExprKind};
-use std::collections::{HashMap, HashSet};
+use crate::hashing::{FastMap, FastSet};
 
 pub fn check(workspace: &Workspace, out: &mut Findings) {
     let mut declared = Declared::default();
@@ -65,17 +65,17 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
 /// The resources the codebase declares, by type.
 #[derive(Default)]
 struct Declared {
-    by_type: HashMap<String, Titles>,
+    by_type: FastMap<String, Titles>,
 }
 
 /// The titles some code declares resources of one type under.
 #[derive(Default)]
 struct Titles {
     /// Literal titles, names and aliases.
-    literal: HashSet<String>,
+    literal: FastSet<String>,
     /// Titles interpolating values known at run time (`"${name}::begin"`):
     /// their literal pieces, around each value.
-    patterns: HashSet<Vec<String>>,
+    patterns: FastSet<Vec<String>>,
     /// Whether some title may be anything (`$name`, a function's value,
     /// `create_resources`).
     any: bool,

@@ -22,6 +22,7 @@
 //!
 //! Fix: delete it, or declare it where it is meant to be used.
 
+use granule_parser::qualified::Qualified;
 use crate::lint::architecture::{Findings, Workspace};
 use crate::model::{DefinitionKind, Vertex};
 use std::collections::HashSet;
@@ -36,8 +37,8 @@ pub fn check(workspace: &Workspace, out: &mut Findings) {
             Vertex::Class { name } | Vertex::Type { name } => Some(name.as_str()),
             Vertex::Resource { type_name, .. } => Some(type_name.as_str()),
             Vertex::Variable { name } => name
-                .trim_start_matches("::")
-                .rsplit_once("::")
+                .without_top()
+                .split_last()
                 .map(|(class, _)| class),
             _ => None,
         })
