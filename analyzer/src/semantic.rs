@@ -165,6 +165,9 @@ pub struct Semantic<'a> {
     edges_of: Vec<Vec<u32>>,
     /// The holders each holder declares (classes, define instances).
     declares: Vec<Vec<HolderId>>,
+    /// What each edge of the analysis declares (`declared_holder`), worked
+    /// out once: asked again for every unit and role.
+    declared_by_edge: Vec<Option<HolderId>>,
     closures: Vec<OnceLock<HolderSet>>,
     /// Holders declaring each resource with a literal title.
     declarers: FastMap<&'a Vertex, Vec<HolderId>>,
@@ -213,6 +216,7 @@ impl<'a> Semantic<'a> {
             ids: FastMap::default(),
             edges_of: Vec::new(),
             declares: Vec::new(),
+            declared_by_edge: Vec::new(),
             closures: Vec::new(),
             declarers: FastMap::default(),
             resources_by_type: FastMap::default(),
@@ -256,11 +260,15 @@ impl<'a> Semantic<'a> {
                 .or_default()
                 .push(index as u32);
         }
+        model.declared_by_edge = analysis
+            .edges
+            .iter()
+            .map(|edge| model.declaration_of(edge))
+            .collect();
         for holder in 0..model.holders.len() {
             let mut declared = Vec::new();
             for &edge in &model.edges_of[holder] {
-                let edge = &analysis.edges[edge as usize];
-                if let Some(target) = model.declared_holder(edge) {
+                if let Some(target) = model.declared_by_edge[edge as usize] {
                     if !declared.contains(&target) {
                         declared.push(target);
                     }
@@ -665,6 +673,13 @@ impl<'a> Semantic<'a> {
 
     /// The holder an edge puts in the catalog, if it declares one.
     pub fn declared_holder(&self, edge: &Edge) -> Option<HolderId> {
+        match index_in(&self.analysis.edges, edge) {
+            Some(index) => self.declared_by_edge[index],
+            None => self.declaration_of(edge),
+        }
+    }
+
+    fn declaration_of(&self, edge: &Edge) -> Option<HolderId> {
         match &edge.to {
             Vertex::Class { name } if edge.kind.declares_class() => {
                 let resolved = self.resolve_class(name, &edge.unit)?;

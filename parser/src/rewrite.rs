@@ -239,6 +239,9 @@ impl Plan {
     /// Renames every variable Puppet 7 refuses the name of, the same way
     /// everywhere in the text, or refuses it everywhere.
     fn rename_variables(&mut self, program: &Program, source: &str) {
+        if !may_name_renamed_variables(source) {
+            return;
+        }
         let mut uses: BTreeMap<&str, Vec<Span>> = BTreeMap::new();
         let mut parameters: HashSet<&str> = HashSet::new();
         collect_variables(Node::Expr(&program.body), &mut uses, &mut parameters);
@@ -442,6 +445,35 @@ fn collect_variables<'p>(
     for_each_child(node, &mut |child| {
         collect_variables(child, uses, parameters)
     });
+}
+
+/// Whether `source` may name a variable Puppet 7 refuses the name of: a
+/// `$` or `${` followed by such a name. Most code names none, and reading
+/// the text costs far less than collecting every variable of the tree.
+fn may_name_renamed_variables(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let mut at = 0;
+    while let Some(found) = bytes[at..].iter().position(|&b| b == b'$') {
+        let mut start = at + found + 1;
+        if bytes.get(start) == Some(&b'{') {
+            start += 1;
+            while bytes.get(start).is_some_and(u8::is_ascii_whitespace) {
+                start += 1;
+            }
+        }
+        let mut end = start;
+        while bytes
+            .get(end)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-'))
+        {
+            end += 1;
+        }
+        if puppet7_variable_name(&source[start..end]).is_some() {
+            return true;
+        }
+        at = end.max(at + found + 1);
+    }
+    false
 }
 
 /// `$name[key] = value`.

@@ -357,9 +357,9 @@ pub struct Monolith<'a> {
     pub scopes: Vec<Scope<'a>>,
     /// Written through `assign`, which keeps `assigned` too.
     assignments: Vec<Assignment<'a>>,
-    /// Each scope's variables an assignment sets, by name: asked for every
-    /// variable each statement reads.
-    assigned: crate::hashing::FastMap<usize, crate::hashing::FastSet<String>>,
+    /// Each scope's variables (its parameters, and what its assignments
+    /// set), by name: asked for every variable each statement reads.
+    names_set: crate::hashing::FastMap<usize, crate::hashing::FastSet<String>>,
     pub shared: Vec<Shared<'a>>,
     /// Relationship statements between references (`a -> b`): in the task
     /// of their ends when one holds them all, else carried by task order.
@@ -492,20 +492,27 @@ impl<'a> Monolith<'a> {
     }
 
     fn assign(&mut self, assignment: Assignment<'a>) {
-        self.assigned
+        self.names_set
             .entry(assignment.scope)
             .or_default()
             .insert(assignment.name.clone());
         self.assignments.push(assignment);
     }
 
+    /// Adds a scope; its index.
+    fn open(&mut self, scope: Scope<'a>) -> usize {
+        let index = self.scopes.len();
+        let names = self.names_set.entry(index).or_default();
+        names.extend(scope.params.iter().map(|(name, _)| name.clone()));
+        self.scopes.push(scope);
+        index
+    }
+
     /// Whether `scope` sets `name`: a parameter or an assignment.
     pub fn sets(&self, scope: usize, name: &str) -> bool {
-        self.scopes[scope].params.iter().any(|(p, _)| p == name)
-            || self
-                .assigned
-                .get(&scope)
-                .is_some_and(|names| names.contains(name))
+        self.names_set
+            .get(&scope)
+            .is_some_and(|names| names.contains(name))
     }
 
     pub fn scope_of_class(&self, class: &str) -> Option<usize> {
@@ -555,9 +562,8 @@ impl<'a, 'o> Collector<'a, 'o> {
     pub fn scope(&mut self, mut scope: Scope<'a>, body: Option<&'a Expr>) {
         scope.data_name = self.data_name(&scope);
         scope.order = self.walked();
-        let index = self.monolith.scopes.len();
         let file = scope.file;
-        self.monolith.scopes.push(scope);
+        let index = self.monolith.open(scope);
         let (outer_file, outer_scope) = (self.file, self.scope);
         let outer_guards =
             std::mem::replace(&mut self.guards, self.monolith.scopes[index].guards.clone());
