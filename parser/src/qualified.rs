@@ -24,7 +24,7 @@ impl Qualified for str {
         let mut rest = Some(self);
         std::iter::from_fn(move || {
             let text = rest?;
-            match separator(text.as_bytes(), 0) {
+            match first_separator(text.as_bytes()) {
                 Some(at) => {
                     rest = Some(&text[at + 2..]);
                     Some(&text[..at])
@@ -54,9 +54,9 @@ impl Qualified for str {
     }
 }
 
-/// The first `::` at or after `from`.
-fn separator(bytes: &[u8], from: usize) -> Option<usize> {
-    (from..bytes.len().saturating_sub(1)).find(|&at| bytes[at] == b':' && bytes[at + 1] == b':')
+/// Where the first `::` starts.
+fn first_separator(bytes: &[u8]) -> Option<usize> {
+    (0..bytes.len().saturating_sub(1)).find(|&at| bytes[at] == b':' && bytes[at + 1] == b':')
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::index::SourceFile;
 use crate::model::{Edge, Location, Vertex};
 use crate::semantic::{HolderId, Semantic};
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -352,7 +353,7 @@ impl Findings {
 pub fn run(
     workspace: &Workspace,
     checks: &[&'static super::rules::Check],
-) -> std::collections::HashMap<FileId, (PathBuf, Vec<Problem>)> {
+) -> HashMap<FileId, (PathBuf, Vec<Problem>)> {
     let task_files = workspace.task_files();
     // The checks are independent: each runs on its own thread.
     let found: Vec<Vec<Located>> = checks
@@ -383,7 +384,7 @@ pub fn run(
             Some(found)
         })
         .collect();
-    let mut by_file = std::collections::HashMap::new();
+    let mut by_file: HashMap<FileId, (PathBuf, Vec<Problem>)> = HashMap::new();
     for located in found.into_iter().flatten() {
         let Some(id) = workspace.file_id(&located.file) else {
             continue;

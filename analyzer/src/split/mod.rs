@@ -24,8 +24,7 @@ pub mod units;
 pub mod verify;
 
 use crate::graph::Entry;
-use crate::hashing::FastMap;
-use crate::hashing::FastSet;
+use crate::hashing::{FastMap, FastSet};
 use crate::index::normalize;
 use crate::model::{EdgeKind, Location, Vertex};
 use crate::semantic::{is_anchor, HolderId, HolderSet, Semantic};
@@ -460,7 +459,7 @@ pub fn split<'a>(
     });
 
     // 2. What each unit puts in a catalog.
-    let walked: crate::hashing::FastSet<HolderId> = entry_vertices
+    let walked: FastSet<HolderId> = entry_vertices
         .iter()
         .cloned()
         .chain(

@@ -6,7 +6,7 @@
 use super::eval::{Evaluator, Value};
 use super::open::Opener;
 use crate::extract::literal_string as literal;
-use crate::hashing::FastSet;
+use crate::hashing::{FastMap, FastSet};
 use crate::index::{normalize, SourceFile};
 use crate::model::{Location, Vertex};
 use granule_parser::qualified::Qualified;
@@ -355,11 +355,11 @@ pub struct Shared<'a> {
 pub struct Monolith<'a> {
     pub units: Vec<Unit<'a>>,
     pub scopes: Vec<Scope<'a>>,
-    /// Written through `assign`, which keeps `assigned` too.
+    /// Written through `assign`, which keeps `names_set` too.
     assignments: Vec<Assignment<'a>>,
     /// Each scope's variables (its parameters, and what its assignments
     /// set), by name: asked for every variable each statement reads.
-    names_set: crate::hashing::FastMap<usize, crate::hashing::FastSet<String>>,
+    names_set: FastMap<usize, FastSet<String>>,
     pub shared: Vec<Shared<'a>>,
     /// Relationship statements between references (`a -> b`): in the task
     /// of their ends when one holds them all, else carried by task order.
@@ -485,7 +485,6 @@ impl<'a> Monolith<'a> {
         false
     }
 
-    /// The scope opened for a class.
     /// The assignments of the entry and the opened classes, as written.
     pub fn assignments(&self) -> &[Assignment<'a>] {
         &self.assignments
@@ -515,6 +514,7 @@ impl<'a> Monolith<'a> {
             .is_some_and(|names| names.contains(name))
     }
 
+    /// The scope opened for a class.
     pub fn scope_of_class(&self, class: &str) -> Option<usize> {
         self.scopes
             .iter()

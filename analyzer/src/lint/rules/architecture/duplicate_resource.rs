@@ -41,9 +41,8 @@ use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{AttributeOp, Expr, ExprKind};
 use std::cell::RefCell;
-use crate::hashing::FastMap;
+use crate::hashing::{FastMap, FastSet};
 use std::collections::{BTreeMap, VecDeque};
-use crate::hashing::FastSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
