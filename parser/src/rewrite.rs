@@ -21,6 +21,7 @@
 
 use crate::ast::{BinaryOp, Expr, ExprKind, KeyedEntry, Program};
 use crate::legacy;
+use crate::qualified::Qualified;
 use crate::span::Span;
 use crate::visit::{for_each_child, Node};
 use crate::{parse_legacy_recovering, Parsed};
@@ -156,13 +157,13 @@ fn legacy_code(code: &str) -> Option<&'static str> {
 pub fn puppet7_variable_name(name: &str) -> Option<String> {
     let needs = name.contains('-')
         || name
-            .split("::")
+            .segments()
             .any(|segment| segment.starts_with(|c: char| c.is_ascii_uppercase()));
     if !needs {
         return None;
     }
     let segments: Vec<String> = name
-        .split("::")
+        .segments()
         .map(|segment| {
             let mut out = String::with_capacity(segment.len() + 4);
             for c in segment.chars() {

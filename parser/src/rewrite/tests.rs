@@ -1,9 +1,14 @@
 //! One test per construct: the Puppet 7 text, and that Puppet 7's reading
 //! of it (parser and validator) accepts it.
 
-use super::{puppet7_variable_name, to_puppet7, Rewritten};
+use super::{
+    collect_variables, may_name_renamed_variables, puppet7_variable_name, to_puppet7, Rewritten,
+};
 use crate::legacy;
+use crate::visit::Node;
 use crate::{parse_recovering, validate, Severity};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashSet};
 
 /// Rewrites `source` and checks that Puppet 7's reading accepts the result.
 fn rewritten(source: &str) -> Rewritten {
@@ -166,4 +171,46 @@ fn puppet7_names() {
         Some("::bind_address")
     );
     assert_eq!(puppet7_variable_name("Ab-Cd").as_deref(), Some("ab_cd"));
+}
+
+#[test]
+fn the_text_check_sees_names_puppet7_refuses_in_code_and_strings() {
+    for source in [
+        "$my-var = 1",
+        "notice(\"${ Foo }\")",
+        "notice($::Foo::bar)",
+        "notice(\"a $Port b\")",
+    ] {
+        assert!(may_name_renamed_variables(source), "{source}");
+    }
+    for source in ["$foo_bar = 1", "notice(\"${listenPort}\")", "$ = 1", "$"] {
+        assert!(!may_name_renamed_variables(source), "{source}");
+    }
+}
+
+proptest! {
+    /// The text check may say yes for nothing, never no for a variable
+    /// the rename would change: a file it passes over keeps a name Puppet
+    /// 7 refuses.
+    #[test]
+    fn the_text_check_never_misses_a_variable_the_rename_changes(
+        name in "(::)?[a-zA-Z][a-zA-Z0-9_-]{0,5}(::[a-zA-Z][a-zA-Z0-9_-]{0,4})?",
+        template in 0usize..5,
+    ) {
+        let source = [
+            format!("${name} = 1\n"),
+            format!("notice(\"${{{name}}}\")\n"),
+            format!("notice(\"${{ {name} }}\")\n"),
+            format!("notice(\"a ${name} b\")\n"),
+            format!("notice(${name})\n"),
+        ][template]
+            .clone();
+        let parsed = crate::parse_legacy_recovering(&source);
+        let mut uses = BTreeMap::new();
+        let mut parameters = HashSet::new();
+        collect_variables(Node::Expr(&parsed.program.body), &mut uses, &mut parameters);
+        if uses.keys().any(|used| puppet7_variable_name(used).is_some()) {
+            prop_assert!(may_name_renamed_variables(&source), "{source}");
+        }
+    }
 }
