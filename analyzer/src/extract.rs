@@ -375,16 +375,8 @@ impl Walk<'_> {
             }
         } else if name == "create_resources" {
             self.created_resources(args);
-        } else if name == "ensure_packages" {
-            if let Some(packages) = args.first() {
-                self.ensured("package", packages, span);
-            }
-        } else if name == "ensure_resource" {
-            if let (Some(type_name), Some(titles)) =
-                (args.first().and_then(literal_string), args.get(1))
-            {
-                self.ensured(&normalize(&type_name), titles, span);
-            }
+        } else if let Some((type_name, titles)) = ensuring_call(&name, args) {
+            self.ensured(&type_name, titles, span);
         } else if name == "assert_private" {
             self.facts.private.push(self.unit.clone());
         } else if name == "realize" {
@@ -404,15 +396,7 @@ impl Walk<'_> {
     /// one is the resource, with its tags, so what a collector finds by
     /// this one's is not sure.
     fn ensured(&mut self, type_name: &str, titles: &Expr, span: Span) {
-        let literal: Vec<String> = match &titles.kind {
-            ExprKind::Array(items) => items.iter().filter_map(literal_string).collect(),
-            ExprKind::Hash(entries) => entries
-                .iter()
-                .filter_map(|entry| literal_string(&entry.key))
-                .collect(),
-            _ => literal_string(titles).into_iter().collect(),
-        };
-        for title in literal {
+        for title in ensured_titles(titles).literal {
             let resource = Vertex::Resource {
                 type_name: type_name.to_string(),
                 title: title.clone(),
@@ -900,6 +884,42 @@ fn case_guard(
             "{test} in [{}]",
             values.iter().map(text).collect::<Vec<_>>().join(", ")
         ),
+    }
+}
+
+/// The type and titles a call of `ensure_packages(titles)` or
+/// `ensure_resource(type, titles, ...)` declares, the type written
+/// literally; `None` for any other call.
+pub(crate) fn ensuring_call<'e>(name: &str, args: &'e [Expr]) -> Option<(String, &'e Expr)> {
+    match name {
+        "ensure_packages" => Some(("package".to_string(), args.first()?)),
+        "ensure_resource" => Some((normalize(&literal_string(args.first()?)?), args.get(1)?)),
+        _ => None,
+    }
+}
+
+/// The titles of what `ensure_packages` or `ensure_resource` is given: a
+/// string, an array or a hash's keys.
+pub(crate) struct EnsuredTitles {
+    /// Those written literally.
+    pub literal: Vec<String>,
+    /// Whether every title is among them.
+    pub complete: bool,
+}
+
+pub(crate) fn ensured_titles(titles: &Expr) -> EnsuredTitles {
+    let written: Vec<Option<String>> = match &titles.kind {
+        ExprKind::Array(items) => items.iter().map(literal_string).collect(),
+        ExprKind::Hash(entries) => entries
+            .iter()
+            .map(|entry| literal_string(&entry.key))
+            .collect(),
+        _ => vec![literal_string(titles)],
+    };
+    let complete = written.iter().all(Option::is_some);
+    EnsuredTitles {
+        literal: written.into_iter().flatten().collect(),
+        complete,
     }
 }
 

@@ -93,7 +93,8 @@ fn task_manifests(case: &Path) -> Vec<FixtureTask> {
 }
 
 /// What `puppet apply --noop` says compiling and applying one task manifest
-/// on its own, as the runner applies it: stdout and stderr.
+/// on its own, as the runner applies it: stdout and stderr. After the
+/// case's modules, Puppet finds fixtures/stand-ins (stdlib's functions).
 fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path, facts: &[(&str, &str)]) -> String {
     let hiera = case.join("hiera.yaml");
     let options: Vec<String> = if hiera.is_file() {
@@ -101,7 +102,11 @@ fn puppet_apply(case: &Path, manifest: &Path, puppet_dir: &Path, facts: &[(&str,
     } else {
         Vec::new()
     };
-    let modulepath = case.join("modules").display().to_string();
+    let modulepath = format!(
+        "{}:{}",
+        case.join("modules").display(),
+        repo_root().join("fixtures/stand-ins").display()
+    );
     granule_tests::lint_fixtures::puppet_apply(manifest, &modulepath, puppet_dir, &options, facts)
 }
 

@@ -59,8 +59,9 @@
 //! sees only what the manifest declares under conditions a run can meet
 //! with it: `if !($mode == 'ha') { File['a'] ~> Exec['reload'] }` does not
 //! find the exec that manifest declares under `if ($mode == 'ha')` (unless
-//! the manifest also declares resources through `ensure_resource` and the
-//! like, whose declarations the analysis reads only for literal titles).
+//! the manifest also declares resources through `create_resources`, or
+//! through `ensure_resource` and the like with titles not written
+//! literally: the analysis does not read what those declare).
 //! Nothing is reported without `--tasks`.
 //!
 //! Example (tasks `mysql` and `keystone` in tasks.yaml):
@@ -175,14 +176,14 @@ impl<'a> Branch<'_, 'a> {
             return true;
         };
         // What `ensure_resource` and the like declare the model reads only
-        // for titles written literally (`create_resources` not at all):
-        // such a manifest is not narrowed.
+        // for titles written literally (`create_resources` not at all): a
+        // manifest declaring more through them is not narrowed.
         let files = self.files;
         let unseen = *self.unseen.get_or_insert_with(|| {
             files
                 .iter()
                 .find(|file| file.path == task.manifest)
-                .is_some_and(|file| declares_through_functions(&file.program.body))
+                .is_some_and(|file| declares_unread_through_functions(&file.program.body))
         });
         if unseen {
             return true;
@@ -241,10 +242,11 @@ impl<'a> Branch<'_, 'a> {
     }
 }
 
-/// Whether code calls a function declaring resources
-/// (`ensure_resource('file', $dir, ...)`, `ensure_packages`,
-/// `create_resources`).
-fn declares_through_functions(code: &granule_parser::Expr) -> bool {
+/// Whether code calls a function declaring resources the model does not
+/// read all of: `create_resources`, `ensure_resources`, or
+/// `ensure_resource('file', $dir, ...)` and `ensure_packages` with a title
+/// or type not written literally.
+fn declares_unread_through_functions(code: &granule_parser::Expr) -> bool {
     use granule_parser::visit::{for_each_child, Node};
     fn walk(node: Node, found: &mut bool) {
         if let Node::Expr(granule_parser::Expr {
@@ -253,10 +255,14 @@ fn declares_through_functions(code: &granule_parser::Expr) -> bool {
         }) = node
         {
             if let granule_parser::ExprKind::QualifiedName(name) = &call.functor.kind {
-                *found |= matches!(
-                    crate::index::normalize(name).as_str(),
-                    "ensure_resource" | "ensure_resources" | "ensure_packages" | "create_resources"
-                );
+                let name = crate::index::normalize(name);
+                *found |= match crate::extract::ensuring_call(&name, &call.args) {
+                    Some((_, titles)) => !crate::extract::ensured_titles(titles).complete,
+                    None => matches!(
+                        name.as_str(),
+                        "ensure_resource" | "ensure_resources" | "ensure_packages" | "create_resources"
+                    ),
+                };
             }
         }
         if !*found {
