@@ -1176,7 +1176,7 @@ impl<'a> Semantic<'a> {
         variable: &str,
         depth: u32,
     ) -> Option<Vec<Alternative>> {
-        let (file, definition) = find_class(self.analysis, class)?;
+        let (_, definition) = find_class(self.analysis, class)?;
         let scope = Vertex::class(class);
         let mut values = Vec::new();
         let mut set = false;
@@ -1198,7 +1198,6 @@ impl<'a> Semantic<'a> {
                 }
             }
         }
-        let _ = file;
         let mut assigned = Vec::new();
         if let Some(body) = &definition.body {
             assignments_of(body, variable, &mut assigned);
