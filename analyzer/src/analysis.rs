@@ -28,8 +28,13 @@ pub struct Analysis {
     pub tags: Vec<(Vertex, String)>,
     /// Classes and defines calling `assert_private()`.
     pub private: HashSet<Vertex>,
-    /// Arguments given to classes by resource-like declarations.
+    /// Arguments given to classes by resource-like declarations (`*` for
+    /// a splat, `=> *$hash`, which may give any).
     pub class_arguments: Vec<(String, Vec<(String, crate::model::AttributeValue)>)>,
+    /// The branches of classes' code whose tests the model reads.
+    branches: Vec<crate::model::Branch>,
+    /// Those [`Analysis::leave_out_untaken_branches`] left out.
+    pub untaken_branches: Vec<crate::model::Branch>,
     pub findings: Vec<Finding>,
     custom_types: HashSet<String>,
     /// Top-scope variables (`$x = ...` outside any definition), by name,
@@ -78,6 +83,7 @@ impl Analysis {
         let facts = modules.facts.iter().cloned().chain(own);
         let (mut edges, mut resources, mut collectors, mut tags, mut class_arguments) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut branches = Vec::new();
         let mut created = Vec::new();
         let mut private = HashSet::new();
         for file in facts {
@@ -88,6 +94,7 @@ impl Analysis {
             private.extend(file.private);
             class_arguments.extend(file.class_arguments);
             created.extend(file.created);
+            branches.extend(file.branches);
         }
         let custom_types = codebase
             .modules
@@ -111,12 +118,90 @@ impl Analysis {
             tags,
             private,
             class_arguments,
+            branches,
+            untaken_branches: Vec::new(),
             custom_types,
             top_scope,
         };
         analysis.create_per_instance(&created);
         analysis.resolve();
         Ok(analysis)
+    }
+
+    /// Leaves out the code of the branches of classes no declaration
+    /// takes: a class every declaration of which is resource-like and gives
+    /// a parameter a literal value takes only the branches those values
+    /// can take (`cinder::api` declared with `service_name => 'cinder-api'`
+    /// everywhere never runs its `elsif $service_name == 'httpd'`). For an
+    /// analysis of what nodes compile from given roots (a split's entry, the
+    /// tasks of `granule lint --tasks`): there every declaration is in the
+    /// code analysed. Not for code analysed on its own, which others may
+    /// declare otherwise. A class declared with `include` (or inherited)
+    /// may take any value through Hiera, and one declared with a splat
+    /// (`* => $hash`) any at all: neither is decided. The branches left
+    /// out are kept in `untaken_branches`.
+    pub fn leave_out_untaken_branches(&mut self) {
+        let mut included: HashSet<&str> = HashSet::new();
+        for edge in &self.edges {
+            if let (
+                EdgeKind::Include | EdgeKind::RequireClass | EdgeKind::Contain | EdgeKind::Inherits,
+                Vertex::Class { name },
+            ) = (&edge.kind, &edge.to)
+            {
+                included.insert(name);
+            }
+        }
+        let mut declarations: HashMap<&str, Vec<&[(String, AttributeValue)]>> = HashMap::new();
+        for (class, arguments) in &self.class_arguments {
+            declarations.entry(class).or_default().push(arguments);
+        }
+        let given = |class: &str, parameter: &str| -> Option<Vec<String>> {
+            if included.contains(class) {
+                return None;
+            }
+            let mut values = Vec::new();
+            for arguments in declarations.get(class)? {
+                if arguments.iter().any(|(name, _)| name == "*") {
+                    return None;
+                }
+                match arguments.iter().rev().find(|(name, _)| name == parameter) {
+                    Some((_, AttributeValue::Text(text))) => values.push(text.to_lowercase()),
+                    _ => return None,
+                }
+            }
+            Some(values)
+        };
+        let untaken: Vec<crate::model::Branch> = self
+            .branches
+            .iter()
+            .filter(|branch| {
+                branch
+                    .test
+                    .never_holds(&mut |variable| given(&branch.class, variable))
+            })
+            .cloned()
+            .collect();
+        if untaken.is_empty() {
+            return;
+        }
+        let mut by_file: HashMap<Arc<str>, Vec<&crate::model::Branch>> = HashMap::new();
+        for branch in &untaken {
+            by_file
+                .entry(branch.start.file.clone())
+                .or_default()
+                .push(branch);
+        }
+        let left_out = |location: &crate::model::Location| {
+            by_file
+                .get(&location.file)
+                .is_some_and(|branches| branches.iter().any(|branch| branch.contains(location)))
+        };
+        self.edges.retain(|edge| !left_out(&edge.location));
+        self.resources
+            .retain(|resource| !left_out(&resource.location));
+        self.collectors
+            .retain(|collector| !left_out(&collector.location));
+        self.untaken_branches = untaken;
     }
 
     /// The file whose top scope assigns `$::name` (given as `::name`).

@@ -5,8 +5,8 @@
 use crate::builtins::{class_declaring_function, is_lookup_function};
 use crate::index::{node_name, normalize, SourceFile};
 use crate::model::{
-    AttributeValue, CollectorDeclaration, CreatedResources, CreatedType, Edge, EdgeKind, Piece,
-    Query, ResourceDeclaration, TitleShape, Vertex,
+    AttributeValue, Branch, CollectorDeclaration, CreatedResources, CreatedType, Edge, EdgeKind,
+    Piece, Query, ResourceDeclaration, Test, TitleShape, Vertex,
 };
 use granule_parser::visit::{for_each_child, Node};
 use granule_parser::{
@@ -32,6 +32,8 @@ pub struct FileFacts {
     pub class_arguments: Vec<(String, Vec<(String, AttributeValue)>)>,
     /// Defines creating resources of a type their instances give.
     pub created: Vec<CreatedResources>,
+    /// The branches of classes' code whose tests the model reads.
+    pub branches: Vec<Branch>,
 }
 
 /// Whether `test` having the truth `holds` implies that some `defined(...)`
@@ -143,6 +145,33 @@ impl Walk<'_> {
         self.fallbacks -= usize::from(fallback);
     }
 
+    /// Keeps a branch of a class's code whose test the model reads: `holds`
+    /// is the truth `test` has where `body` runs.
+    fn record_branch(&mut self, test: &Test, holds: bool, text: &str, body: &Expr) {
+        let Vertex::Class { name } = &self.unit else {
+            return;
+        };
+        if !test.names_a_variable() || body.span.end <= body.span.start {
+            return;
+        }
+        let test = if holds {
+            test.clone()
+        } else {
+            Test::Not(Box::new(test.clone()))
+        };
+        let last = Span {
+            start: body.span.end - 1,
+            end: body.span.end,
+        };
+        self.facts.branches.push(Branch {
+            class: name.clone(),
+            test,
+            text: text.to_string(),
+            start: self.file.location(body.span),
+            end: self.file.location(last),
+        });
+    }
+
     /// Walks a definition's body as the code of `unit`, outside the guards
     /// of where the definition is written (it is not evaluated there).
     fn in_unit(&mut self, unit: Vertex, walk: impl FnOnce(&mut Self)) {
@@ -251,10 +280,13 @@ impl Walk<'_> {
                     (format!("!({test})"), test)
                 };
                 self.expr(&conditional.test);
+                let read = test_of(&conditional.test);
                 if let Some(then_branch) = &conditional.then_branch {
+                    self.record_branch(&read, is_if, &then_guard, then_branch);
                     self.branch(then_guard, &conditional.test, is_if, then_branch);
                 }
                 if let Some(else_branch) = &conditional.else_branch {
+                    self.record_branch(&read, !is_if, &else_guard, else_branch);
                     self.branch(else_guard, &conditional.test, !is_if, else_branch);
                 }
             }
@@ -267,10 +299,23 @@ impl Walk<'_> {
                     .filter(|value| !matches!(value.kind, ExprKind::Default))
                     .map(|value| self.text(value))
                     .collect();
+                let every_value = case_values(test, options.iter().flat_map(|o| &o.values));
                 for option in options {
                     let guard =
                         case_guard(&test_text, &option.values, &all_values, |e| self.text(e));
                     if let Some(body) = &option.body {
+                        let read = if option
+                            .values
+                            .iter()
+                            .any(|value| matches!(value.kind, ExprKind::Default))
+                        {
+                            every_value.clone().map(|all| Test::Not(Box::new(all)))
+                        } else {
+                            case_values(test, option.values.iter())
+                        };
+                        if let Some(read) = read {
+                            self.record_branch(&read, true, &guard, body);
+                        }
                         self.guarded(guard, body);
                     }
                 }
@@ -496,11 +541,14 @@ impl Walk<'_> {
                         normalize(&title.text),
                         body.ops
                             .iter()
-                            .filter_map(|op| match op {
+                            .map(|op| match op {
                                 AttributeOp::Set { name, value, .. } => {
-                                    Some((name.clone(), attribute_value(value)))
+                                    (name.clone(), attribute_value(value))
                                 }
-                                AttributeOp::Splat { .. } => None,
+                                // Any parameter, perhaps.
+                                AttributeOp::Splat { .. } => {
+                                    ("*".to_string(), AttributeValue::Unknown)
+                                }
                             })
                             .collect(),
                     ));
@@ -885,6 +933,74 @@ fn case_guard(
             values.iter().map(text).collect::<Vec<_>>().join(", ")
         ),
     }
+}
+
+/// What the model reads of a guard's test (see [`Test`]).
+fn test_of(test: &Expr) -> Test {
+    match &test.kind {
+        ExprKind::Paren(inner) => test_of(inner),
+        ExprKind::Unary {
+            op: UnaryOp::Not,
+            expr,
+        } => Test::Not(Box::new(test_of(expr))),
+        ExprKind::Binary { op, left, right } => match op {
+            BinaryOp::And => Test::All(vec![test_of(left), test_of(right)]),
+            BinaryOp::Or => Test::Any(vec![test_of(left), test_of(right)]),
+            BinaryOp::Eq => one_of(left, std::slice::from_ref(&**right))
+                .or_else(|| one_of(right, std::slice::from_ref(&**left)))
+                .unwrap_or(Test::Unknown),
+            BinaryOp::Ne => one_of(left, std::slice::from_ref(&**right))
+                .or_else(|| one_of(right, std::slice::from_ref(&**left)))
+                .map_or(Test::Unknown, |test| Test::Not(Box::new(test))),
+            BinaryOp::In => match &right.kind {
+                ExprKind::Array(items) => one_of(left, items).unwrap_or(Test::Unknown),
+                _ => Test::Unknown,
+            },
+            _ => Test::Unknown,
+        },
+        _ => Test::Unknown,
+    }
+}
+
+/// `variable` compared with `values`, each a string the model compares
+/// as Puppet does: not empty, no number or boolean, which Puppet compares
+/// otherwise.
+fn one_of(variable: &Expr, values: &[Expr]) -> Option<Test> {
+    let ExprKind::Variable(name) = &variable.kind else {
+        return None;
+    };
+    if name.contains("::") {
+        return None;
+    }
+    let values = values
+        .iter()
+        .map(|value| match &value.kind {
+            ExprKind::String(text) | ExprKind::QualifiedName(text)
+                if !text.is_empty()
+                    && text.parse::<f64>().is_err()
+                    && !matches!(
+                        text.to_ascii_lowercase().as_str(),
+                        "true" | "false" | "undef"
+                    ) =>
+            {
+                Some(text.to_lowercase())
+            }
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Test::OneOf {
+        variable: name.clone(),
+        values,
+    })
+}
+
+/// A `case` on a variable matching one of `values`.
+fn case_values<'e>(test: &Expr, values: impl Iterator<Item = &'e Expr>) -> Option<Test> {
+    let values: Vec<Expr> = values
+        .filter(|value| !matches!(value.kind, ExprKind::Default))
+        .cloned()
+        .collect();
+    one_of(test, &values)
 }
 
 /// The type and titles a call of `ensure_packages(titles)` or

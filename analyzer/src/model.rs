@@ -549,3 +549,100 @@ mod tests {
         }
     }
 }
+
+/// When a branch of a class's code runs, as far as the model can decide it:
+/// a variable of the class taking one of some literal values (`$v == 'a'`,
+/// `$v in ['a', 'b']`, a `case` option), combined with `!`, `and` and
+/// `or`; anything else unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    /// The variable (a local name) is one of the values, lower case (Puppet
+    /// compares strings without case).
+    OneOf {
+        variable: String,
+        values: Vec<String>,
+    },
+    Not(Box<Test>),
+    All(Vec<Test>),
+    Any(Vec<Test>),
+    Unknown,
+}
+
+impl Test {
+    /// Whether it depends on a variable at all.
+    pub fn names_a_variable(&self) -> bool {
+        match self {
+            Test::OneOf { .. } => true,
+            Test::Not(inner) => inner.names_a_variable(),
+            Test::All(parts) | Test::Any(parts) => parts.iter().any(Test::names_a_variable),
+            Test::Unknown => false,
+        }
+    }
+
+    /// Whether the test holds for no values the variables may take (`None`:
+    /// it may hold), `values` giving each variable's possible values, every
+    /// one of them (`None` where they are not all known). A variable may
+    /// also be undef, which equals no literal the test names: `OneOf` is
+    /// thus never known to hold, only not to.
+    pub fn never_holds(&self, values: &mut impl FnMut(&str) -> Option<Vec<String>>) -> bool {
+        self.truth(values) == Some(false)
+    }
+
+    fn truth(&self, values: &mut impl FnMut(&str) -> Option<Vec<String>>) -> Option<bool> {
+        match self {
+            Test::OneOf {
+                variable,
+                values: wanted,
+            } => {
+                let possible = values(variable)?;
+                (!possible.iter().any(|value| wanted.contains(value))).then_some(false)
+            }
+            Test::Not(inner) => inner.truth(values).map(|truth| !truth),
+            Test::All(parts) => {
+                let mut all = Some(true);
+                for part in parts {
+                    match part.truth(values) {
+                        Some(false) => return Some(false),
+                        None => all = None,
+                        Some(true) => {}
+                    }
+                }
+                all
+            }
+            Test::Any(parts) => {
+                let mut any = Some(false);
+                for part in parts {
+                    match part.truth(values) {
+                        Some(true) => return Some(true),
+                        None => any = None,
+                        Some(false) => {}
+                    }
+                }
+                any
+            }
+            Test::Unknown => None,
+        }
+    }
+}
+
+/// A branch of a class's code (`if`, `unless`, `elsif`, `else`, a `case`
+/// option) whose test the model can read, with where its body stands.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub class: String,
+    pub test: Test,
+    /// The test as written (`!(...)` for an `else`).
+    pub text: String,
+    /// The body's first and last character, as (line, column).
+    pub start: Location,
+    pub end: Location,
+}
+
+impl Branch {
+    /// Whether `location` lies in the branch's body.
+    pub fn contains(&self, location: &Location) -> bool {
+        location.file == self.start.file
+            && (self.start.line, self.start.column) <= (location.line, location.column)
+            && (location.line, location.column) <= (self.end.line, self.end.column)
+    }
+}

@@ -1633,6 +1633,15 @@ pub fn report_json(proposal: &Proposal, analysis: &Analysis) -> String {
             .iter()
             .map(|(label, location)| format!("{label} ({location})"))
             .collect::<Vec<_>>(),
+        "untaken_branches": analysis
+            .untaken_branches
+            .iter()
+            .map(|branch| serde_json::json!({
+                "class": branch.class,
+                "test": branch.text,
+                "location": branch.start,
+            }))
+            .collect::<Vec<_>>(),
         "left_out": proposal
             .monolith
             .left_out
@@ -1796,6 +1805,26 @@ pub fn report_md(proposal: &Proposal, analysis: &Analysis, sources: &Sources) ->
     if !pruned.is_empty() {
         let count = counted(pruned.len(), "statement runs", "statements run");
         list(format!("{count} {deciding}: left out."), &pruned, "");
+    }
+    if !analysis.untaken_branches.is_empty() {
+        let count = counted(
+            analysis.untaken_branches.len(),
+            "branch of module code no declaration of its class takes",
+            "branches of module code no declaration of their class takes",
+        );
+        let _ = writeln!(
+            out,
+            "\n{count} (each declaration gives the parameter the test reads another value; docs/analyzer.md), left out with all they hold:\n"
+        );
+        for branch in &analysis.untaken_branches {
+            let _ = writeln!(
+                out,
+                "- `{}` in class {} ({})",
+                branch.text,
+                branch.class,
+                sources.at(&branch.start)
+            );
+        }
     }
     for case in &proposal.monolith.unmatched {
         let _ = writeln!(

@@ -154,12 +154,16 @@ fn analysis_of_tasks(scope: &Scope, tasks: &[TaskManifest]) -> Result<&'static A
     }
     // Left to the operating system at exit, as the command ends after
     // reporting: freeing every tree and edge one by one costs more.
-    let analysis = match scope.loaded {
+    let mut analysis = match scope.loaded {
         Some(loaded) if loaded.code.modulepath == modulepath => {
             Analysis::with_modules(loaded, &manifests)?
         }
         _ => Analysis::load(&modulepath, &manifests)?,
     };
+    // The tasks are what nodes compile: every declaration is in the code.
+    if !tasks.is_empty() {
+        analysis.leave_out_untaken_branches();
+    }
     Ok(Box::leak(Box::new(analysis)))
 }
 

@@ -53,7 +53,10 @@
 //! it reaches declare under a branch that cannot run on that role is not in
 //! its catalog there, and a reference is reported only where another task
 //! on a node of that role declares the other end. Without them, every
-//! branch counts on every role. But a reference a task's manifest writes
+//! branch counts on every role. Nor is a class's code in a branch no
+//! declaration of it takes (every declaration resource-like, giving the
+//! parameter the branch's test reads a value it rejects: docs/analyzer.md,
+//! "Branches no declaration takes"). But a reference a task's manifest writes
 //! at top scope under a condition (a split copies the statements of a
 //! class opened twice once per branch, each under its branch's guards)
 //! sees only what the manifest declares under conditions a run can meet
