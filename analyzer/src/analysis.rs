@@ -159,6 +159,15 @@ impl Analysis {
             if included.contains(class) {
                 return None;
             }
+            // Puppet 3 let a body assign its parameter again.
+            let (_, definition) = crate::semantic::find_class(self, class)?;
+            let mut assigned = false;
+            if let Some(body) = &definition.body {
+                for_each_assignment(body, &mut |name, _| assigned |= name == parameter);
+            }
+            if assigned {
+                return None;
+            }
             let mut values = Vec::new();
             for arguments in declarations.get(class)? {
                 if arguments.iter().any(|(name, _)| name == "*") {

@@ -80,6 +80,7 @@ pub fn facts(file: &SourceFile) -> FileFacts {
         },
         guards: Vec::new(),
         fallbacks: 0,
+        lambdas: 0,
         reference_variables: HashMap::new(),
         type_defaults: HashMap::new(),
         filled_hashes: HashSet::new(),
@@ -96,6 +97,9 @@ struct Walk<'f> {
     /// How many enclosing branches run only where something is not yet
     /// `defined(...)`.
     fallbacks: usize,
+    /// How many lambdas enclose the code walked (their parameters may hide
+    /// the class's).
+    lambdas: usize,
     /// The references each local variable of the definition walked may
     /// hold (`$anchor = Anchor["${name}::install::end"]`).
     reference_variables: HashMap<String, Vec<Vertex>>,
@@ -151,7 +155,7 @@ impl Walk<'_> {
         let Vertex::Class { name } = &self.unit else {
             return;
         };
-        if !test.names_a_variable() || body.span.end <= body.span.start {
+        if self.lambdas > 0 || !test.names_a_variable() || body.span.end <= body.span.start {
             return;
         }
         let test = if holds {
@@ -393,6 +397,11 @@ impl Walk<'_> {
                     let to = Vertex::Variable { name: qualified };
                     self.push_from_unit(to, EdgeKind::ReadsVariable, expr.span);
                 }
+            }
+            ExprKind::Lambda(_) => {
+                self.lambdas += 1;
+                self.children(expr);
+                self.lambdas -= 1;
             }
             _ => self.children(expr),
         }
@@ -946,11 +955,11 @@ fn test_of(test: &Expr) -> Test {
         ExprKind::Binary { op, left, right } => match op {
             BinaryOp::And => Test::All(vec![test_of(left), test_of(right)]),
             BinaryOp::Or => Test::Any(vec![test_of(left), test_of(right)]),
-            BinaryOp::Eq => one_of(left, std::slice::from_ref(&**right))
-                .or_else(|| one_of(right, std::slice::from_ref(&**left)))
+            BinaryOp::Eq => one_of(left, [&**right])
+                .or_else(|| one_of(right, [&**left]))
                 .unwrap_or(Test::Unknown),
-            BinaryOp::Ne => one_of(left, std::slice::from_ref(&**right))
-                .or_else(|| one_of(right, std::slice::from_ref(&**left)))
+            BinaryOp::Ne => one_of(left, [&**right])
+                .or_else(|| one_of(right, [&**left]))
                 .map_or(Test::Unknown, |test| Test::Not(Box::new(test))),
             BinaryOp::In => match &right.kind {
                 ExprKind::Array(items) => one_of(left, items).unwrap_or(Test::Unknown),
@@ -965,7 +974,7 @@ fn test_of(test: &Expr) -> Test {
 /// `variable` compared with `values`, each a string the model compares
 /// as Puppet does: not empty, no number or boolean, which Puppet compares
 /// otherwise.
-fn one_of(variable: &Expr, values: &[Expr]) -> Option<Test> {
+fn one_of<'e>(variable: &Expr, values: impl IntoIterator<Item = &'e Expr>) -> Option<Test> {
     let ExprKind::Variable(name) = &variable.kind else {
         return None;
     };
@@ -973,7 +982,7 @@ fn one_of(variable: &Expr, values: &[Expr]) -> Option<Test> {
         return None;
     }
     let values = values
-        .iter()
+        .into_iter()
         .map(|value| match &value.kind {
             ExprKind::String(text) | ExprKind::QualifiedName(text)
                 if !text.is_empty()
@@ -996,11 +1005,10 @@ fn one_of(variable: &Expr, values: &[Expr]) -> Option<Test> {
 
 /// A `case` on a variable matching one of `values`.
 fn case_values<'e>(test: &Expr, values: impl Iterator<Item = &'e Expr>) -> Option<Test> {
-    let values: Vec<Expr> = values
-        .filter(|value| !matches!(value.kind, ExprKind::Default))
-        .cloned()
-        .collect();
-    one_of(test, &values)
+    one_of(
+        test,
+        values.filter(|value| !matches!(value.kind, ExprKind::Default)),
+    )
 }
 
 /// The type and titles a call of `ensure_packages(titles)` or
