@@ -29,7 +29,7 @@ pub struct Analysis {
     /// Classes and defines calling `assert_private()`.
     pub private: HashSet<Vertex>,
     /// Arguments given to classes by resource-like declarations (`*` for
-    /// a splat, `=> *$hash`, which may give any).
+    /// a splat, `* => $hash`, which may give any).
     pub class_arguments: Vec<(String, Vec<(String, crate::model::AttributeValue)>)>,
     /// The branches of classes' code whose tests the model reads.
     branches: Vec<crate::model::Branch>,
@@ -137,9 +137,10 @@ impl Analysis {
     /// tasks of `granule lint --tasks`): there every declaration is in the
     /// code analysed. Not for code analysed on its own, which others may
     /// declare otherwise. A class declared with `include` (or inherited)
-    /// may take any value through Hiera, and one declared with a splat
-    /// (`* => $hash`) any at all: neither is decided. The branches left
-    /// out are kept in `untaken_branches`.
+    /// may take any value through Hiera, and one declared with a splat any
+    /// at all: neither is decided (docs/analyzer.md, "Branches no
+    /// declaration takes", says what else is not). The branches left out
+    /// are kept in `untaken_branches`.
     pub fn leave_out_untaken_branches(&mut self) {
         let mut included: HashSet<&str> = HashSet::new();
         for edge in &self.edges {
@@ -156,6 +157,7 @@ impl Analysis {
             declarations.entry(class).or_default().push(arguments);
         }
         let given = |class: &str, parameter: &str| -> Option<Vec<String>> {
+            let declared = declarations.get(class)?;
             if included.contains(class) {
                 return None;
             }
@@ -169,7 +171,7 @@ impl Analysis {
                 return None;
             }
             let mut values = Vec::new();
-            for arguments in declarations.get(class)? {
+            for arguments in declared {
                 if arguments.iter().any(|(name, _)| name == "*") {
                     return None;
                 }

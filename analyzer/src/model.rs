@@ -512,44 +512,6 @@ pub const SYNTAX_ERROR: &str = "analyzer/syntax-error";
 pub const UNRESOLVED_CLASS: &str = "analyzer/unresolved-class";
 pub const UNRESOLVED_TYPE: &str = "analyzer/unresolved-type";
 
-#[cfg(test)]
-mod tests {
-    use super::EdgeKind;
-
-    #[test]
-    fn kind_names_are_the_json_names() {
-        use EdgeKind::*;
-        for kind in [
-            Include,
-            RequireClass,
-            Contain,
-            DeclareClass,
-            Inherits,
-            Instantiate,
-            Declare,
-            DeclareVirtual,
-            Realize,
-            Collect,
-            Defaults,
-            Override,
-            Before,
-            Notify,
-            RequireArrow,
-            SubscribeArrow,
-            BeforeParam,
-            RequireParam,
-            NotifyParam,
-            SubscribeParam,
-            InStage,
-            ReadsVariable,
-            Lookup,
-            Uses,
-        ] {
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
-        }
-    }
-}
-
 /// When a branch of a class's code runs, as far as the model can decide it:
 /// a variable of the class taking one of some literal values (`$v == 'a'`,
 /// `$v in ['a', 'b']`, a `case` option), combined with `!`, `and` and
@@ -598,27 +560,19 @@ impl Test {
                 (!possible.iter().any(|value| wanted.contains(value))).then_some(false)
             }
             Test::Not(inner) => inner.truth(values).map(|truth| !truth),
-            Test::All(parts) => {
-                let mut all = Some(true);
+            Test::All(parts) | Test::Any(parts) => {
+                // `and` is decided by a part that fails, `or` by one that
+                // holds; else by all of them.
+                let decisive = matches!(self, Test::Any(_));
+                let mut undecided = false;
                 for part in parts {
                     match part.truth(values) {
-                        Some(false) => return Some(false),
-                        None => all = None,
-                        Some(true) => {}
+                        Some(truth) if truth == decisive => return Some(decisive),
+                        None => undecided = true,
+                        Some(_) => {}
                     }
                 }
-                all
-            }
-            Test::Any(parts) => {
-                let mut any = Some(false);
-                for part in parts {
-                    match part.truth(values) {
-                        Some(true) => return Some(true),
-                        None => any = None,
-                        Some(false) => {}
-                    }
-                }
-                any
+                (!undecided).then_some(!decisive)
             }
             Test::Unknown => None,
         }
@@ -644,5 +598,43 @@ impl Branch {
         location.file == self.start.file
             && (self.start.line, self.start.column) <= (location.line, location.column)
             && (location.line, location.column) <= (self.end.line, self.end.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EdgeKind;
+
+    #[test]
+    fn kind_names_are_the_json_names() {
+        use EdgeKind::*;
+        for kind in [
+            Include,
+            RequireClass,
+            Contain,
+            DeclareClass,
+            Inherits,
+            Instantiate,
+            Declare,
+            DeclareVirtual,
+            Realize,
+            Collect,
+            Defaults,
+            Override,
+            Before,
+            Notify,
+            RequireArrow,
+            SubscribeArrow,
+            BeforeParam,
+            RequireParam,
+            NotifyParam,
+            SubscribeParam,
+            InStage,
+            ReadsVariable,
+            Lookup,
+            Uses,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+        }
     }
 }
