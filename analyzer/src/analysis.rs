@@ -140,9 +140,11 @@ impl Analysis {
     /// may take any value through Hiera, and one declared with a splat any
     /// at all: neither is decided (docs/analyzer.md, "Branches no
     /// declaration takes", says what else is not). The branches left out
-    /// are kept in `untaken_branches`.
-    pub fn leave_out_untaken_branches(&mut self) {
-        let mut included: HashSet<&str> = HashSet::new();
+    /// are kept in `untaken_branches`. `entries` are classes the roots
+    /// are (a split's `--entry CLASS`): declared as `include` declares
+    /// them.
+    pub fn leave_out_untaken_branches(&mut self, entries: &[String]) {
+        let mut included: HashSet<&str> = entries.iter().map(String::as_str).collect();
         for edge in &self.edges {
             if let (
                 EdgeKind::Include | EdgeKind::RequireClass | EdgeKind::Contain | EdgeKind::Inherits,

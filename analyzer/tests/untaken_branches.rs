@@ -20,17 +20,21 @@ fn files(analysis: &Analysis) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn branches_no_declaration_takes_are_left_out_and_only_those() {
+/// The fixture's site.pp over its modules, every branch read.
+fn fixture() -> Analysis {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("analyzer/ has a parent")
         .join("fixtures/analyzer/untaken_branches");
     let site = root.join("manifests/site.pp");
-    let mut analysis = Analysis::load(&[root.join("modules")], std::slice::from_ref(&site))
-        .expect("the fixture loads");
+    Analysis::load(&[root.join("modules")], std::slice::from_ref(&site)).expect("the fixture loads")
+}
+
+#[test]
+fn branches_no_declaration_takes_are_left_out_and_only_those() {
+    let mut analysis = fixture();
     let every = files(&analysis);
-    analysis.leave_out_untaken_branches();
+    analysis.leave_out_untaken_branches(&[]);
     let kept = files(&analysis);
     let gone: BTreeSet<&str> = every.difference(&kept).map(String::as_str).collect();
     assert_eq!(
@@ -82,4 +86,14 @@ fn branches_no_declaration_takes_are_left_out_and_only_those() {
         .edges
         .iter()
         .any(|edge| edge.to.label().contains("/given-if-y")));
+}
+
+#[test]
+fn an_entry_class_is_declared_as_include_declares_it() {
+    let mut analysis = fixture();
+    // `granule split --entry branches::given`: the split declares it with
+    // its defaults and Hiera, whatever site.pp gives it.
+    analysis.leave_out_untaken_branches(&["branches::given".to_string()]);
+    assert!(analysis.untaken_branches.is_empty());
+    assert!(files(&analysis).contains("/given-if-y"));
 }

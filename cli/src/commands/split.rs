@@ -179,8 +179,16 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     let modules: &'static LoadedModules =
         Box::leak(Box::new(LoadedModules::load(&args.modulepath)?));
     let mut analysis = Analysis::with_modules(modules, &manifests)?;
-    // The entry is what nodes compile: every declaration is in the code.
-    analysis.leave_out_untaken_branches();
+    // The entry is what nodes compile: every declaration is in the code,
+    // an entry class's own aside (the split declares it as `include`).
+    let entry_classes: Vec<String> = entries
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Class(name) => Some(name.to_string()),
+            Entry::File(_) => None,
+        })
+        .collect();
+    analysis.leave_out_untaken_branches(&entry_classes);
     let analysis: &'static Analysis = Box::leak(Box::new(analysis));
     for entry in &entries {
         if let Entry::Class(name) = entry {
