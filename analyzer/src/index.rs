@@ -24,6 +24,8 @@ pub struct SourceFile {
     pub program: Arc<Program>,
     /// The Puppet 3 constructs the parser read with their Puppet 3 meaning.
     pub legacy: Arc<[Diagnostic]>,
+    /// What did not parse, even read as Puppet 3 reads it.
+    pub errors: Arc<[SyntaxError]>,
     lines: Arc<LineIndex>,
 }
 
@@ -37,6 +39,11 @@ impl SourceFile {
             end: span.end,
         });
         ((first.line, first.column), (last.line, last.column))
+    }
+
+    /// Where its lines start, to locate an offset.
+    pub fn lines(&self) -> &LineIndex {
+        &self.lines
     }
 
     pub fn location(&self, span: Span) -> Location {
@@ -273,6 +280,7 @@ fn load_file(path: &Path, module: Option<usize>) -> Result<(SourceFile, Vec<Synt
         source: Arc::from(source),
         program: Arc::new(parsed.program),
         legacy: Arc::from(parsed.legacy),
+        errors: Arc::from(parsed.errors.as_slice()),
         lines: Arc::new(lines),
     };
     Ok((file, parsed.errors))

@@ -52,9 +52,20 @@ pub fn legacy_mode_findings(
     program: &Program,
     source: &str,
 ) -> Vec<Diagnostic> {
+    legacy_mode_findings_validated(from_parse, program, crate::validate(program, source))
+}
+
+/// [`legacy_mode_findings`] given `validation`, what Puppet 7's validator
+/// ([`crate::validate`]) finds in `program`: for a caller that needs it
+/// too, once.
+pub fn legacy_mode_findings_validated(
+    from_parse: Vec<Diagnostic>,
+    program: &Program,
+    validation: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
     let mut findings = from_parse;
     findings.extend(construct_findings(program));
-    let validation = without_spans_of(crate::validate(program, source), &findings);
+    let validation = without_spans_of(validation, &findings);
     findings.extend(validation.into_iter().map(|issue| {
         from_validation(&issue).unwrap_or(Diagnostic {
             severity: Severity::Warning,

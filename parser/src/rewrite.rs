@@ -92,8 +92,22 @@ pub fn rewrite_parsed(source: &str, parsed: &Parsed) -> Rewritten {
             refused: Vec::new(),
         };
     }
-    let mut plan = Plan::of_changes(&parsed.program, &parsed.legacy, source);
-    let findings = legacy::legacy_mode_findings(parsed.legacy.clone(), &parsed.program, source);
+    let validation = crate::validate(&parsed.program, source);
+    rewrite_read(source, &parsed.program, &parsed.legacy, validation)
+}
+
+/// [`to_puppet7`] for `source` as Puppet 3 read it without a syntax error:
+/// its `program` and `legacy` findings, and `validation`, what Puppet 7's
+/// validator ([`crate::validate`]) finds in `program` (a caller that
+/// validates it anyway passes its own).
+pub fn rewrite_read(
+    source: &str,
+    program: &Program,
+    legacy: &[crate::Diagnostic],
+    validation: Vec<crate::Diagnostic>,
+) -> Rewritten {
+    let mut plan = Plan::of_changes(program, legacy, source);
+    let findings = legacy::legacy_mode_findings_validated(legacy.to_vec(), program, validation);
     let mut indexed = Vec::new();
     for finding in &findings {
         // Puppet 7 issues of constructs Puppet 3 refused too are not ours.

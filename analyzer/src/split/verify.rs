@@ -11,67 +11,126 @@
 //! not repeated.
 
 use super::{Proposal, Target};
-use crate::hashing::FastSet;
-use granule_parser::rewrite::rewrite_parsed;
-use granule_parser::{parse_legacy_recovering, parse_recovering, validate, LineIndex, Severity};
+use crate::hashing::{FastMap, FastSet};
+use crate::index::{Codebase, SourceFile};
+use granule_parser::rewrite::rewrite_read;
+use granule_parser::{
+    parse_legacy_recovering, parse_recovering, validate, Diagnostic, LineIndex, Program, Severity,
+    SyntaxError,
+};
 use rayon::prelude::*;
 use std::path::Path;
 
-/// What fails, one line each; empty when every manifest reads.
-pub fn verify(proposal: &Proposal, dir: &Path) -> Vec<String> {
+/// What fails, one line each; empty when every manifest reads. `read_back`
+/// holds the manifests as the analysis of what crosses tasks read them
+/// from disk (each is read once for both checks); one it lacks is read
+/// here.
+pub fn verify(proposal: &Proposal, dir: &Path, read_back: &Codebase) -> Vec<String> {
+    let read: FastMap<&str, &SourceFile> = read_back
+        .files
+        .iter()
+        .map(|file| (&*file.path, file))
+        .collect();
     proposal
         .tasks
         .par_iter()
         .flat_map_iter(|task| {
-            verify_manifest(
-                &dir.join(&task.id).join(format!("{}.pp", task.id)),
-                proposal.target,
-            )
+            let path = dir.join(&task.id).join(format!("{}.pp", task.id));
+            match read.get(path.to_string_lossy().as_ref()) {
+                Some(file) => verify_manifest(
+                    &path,
+                    &Manifest {
+                        source: &file.source,
+                        program: &file.program,
+                        legacy: &file.legacy,
+                        errors: &file.errors,
+                        lines: file.lines(),
+                    },
+                    proposal.target,
+                ),
+                None => read_and_verify(&path, proposal.target),
+            }
         })
         .collect()
 }
 
-/// What fails in one task's manifest.
-fn verify_manifest(path: &Path, target: Target) -> Vec<String> {
-    let mut failures = Vec::new();
+/// A task's manifest as Puppet 3 reads it.
+struct Manifest<'m> {
+    source: &'m str,
+    program: &'m Program,
+    legacy: &'m [Diagnostic],
+    errors: &'m [SyntaxError],
+    lines: &'m LineIndex,
+}
+
+/// [`verify_manifest`] for a manifest read from disk now.
+fn read_and_verify(path: &Path, target: Target) -> Vec<String> {
     let source = match std::fs::read_to_string(path) {
         Ok(source) => source,
-        Err(e) => {
-            failures.push(format!("{}: cannot read: {e}", path.display()));
-            return failures;
-        }
+        Err(e) => return vec![format!("{}: cannot read: {e}", path.display())],
     };
-    let read_as_puppet3 = parse_legacy_recovering(&source);
-    let lines = LineIndex::new(&source);
+    let parsed = parse_legacy_recovering(&source);
+    let manifest = Manifest {
+        source: &source,
+        program: &parsed.program,
+        legacy: &parsed.legacy,
+        errors: &parsed.errors,
+        lines: &LineIndex::new(&source),
+    };
+    verify_manifest(path, &manifest, target)
+}
+
+/// What fails in one task's manifest.
+fn verify_manifest(path: &Path, manifest: &Manifest, target: Target) -> Vec<String> {
+    let Manifest {
+        source,
+        program,
+        legacy,
+        errors,
+        lines,
+    } = *manifest;
+    let mut failures = Vec::new();
     let mut listed_lines = FastSet::default();
-    let (parsed, refused) = match target {
-        Target::Puppet3 => (read_as_puppet3, Vec::new()),
+    let puppet7_read;
+    // Puppet 3's reading differs from Puppet 7's only where it meets a
+    // Puppet 3 construct (each one a legacy finding); Puppet 7's validator
+    // reads a tree that parses.
+    let (errors, validation, refused) = match target {
+        Target::Puppet3 => (errors, Vec::new(), Vec::new()),
+        Target::Puppet7 if errors.is_empty() && legacy.is_empty() => {
+            let validation = validate(program, source);
+            let refused = rewrite_read(source, program, legacy, validation.clone()).refused;
+            (errors, validation, refused)
+        }
         Target::Puppet7 => {
-            let refused = rewrite_parsed(&source, &read_as_puppet3).refused;
-            // Puppet 3's reading differs from Puppet 7's only where it
-            // meets a Puppet 3 construct (each one a legacy finding).
-            let parsed = if read_as_puppet3.errors.is_empty() && read_as_puppet3.legacy.is_empty() {
-                read_as_puppet3
+            let refused = if errors.is_empty() {
+                rewrite_read(source, program, legacy, validate(program, source)).refused
             } else {
-                parse_recovering(&source)
+                Vec::new()
             };
-            (parsed, refused)
+            puppet7_read = parse_recovering(source);
+            let validation = if puppet7_read.errors.is_empty() {
+                validate(&puppet7_read.program, source)
+            } else {
+                Vec::new()
+            };
+            (puppet7_read.errors.as_slice(), validation, refused)
         }
     };
     for refusal in refused {
-        let (line, column) = lines.line_col(&source, refusal.span.start as usize);
+        let (line, column) = lines.line_col(source, refusal.span.start as usize);
         listed_lines.insert(line);
         failures.push(format!(
             "{}:{line}:{column}: {} (copied from {}): no Puppet 7 rewrite keeps its \
              meaning: {}",
             path.display(),
             refusal.code,
-            copied_from(&source, line),
+            copied_from(source, line),
             refusal.advice
         ));
     }
-    for error in &parsed.errors {
-        let (line, column) = error.line_col(&source);
+    for error in errors {
+        let (line, column) = error.line_col(source);
         if listed_lines.contains(&line) {
             continue;
         }
@@ -81,17 +140,15 @@ fn verify_manifest(path: &Path, target: Target) -> Vec<String> {
             error.message
         ));
     }
-    if parsed.errors.is_empty() && target == Target::Puppet7 {
-        for issue in validate(&parsed.program, &source) {
-            let (line, column) = lines.line_col(&source, issue.span.start as usize);
-            if issue.severity == Severity::Error && !listed_lines.contains(&line) {
-                failures.push(format!(
-                    "{}:{line}:{column}: Puppet 7 refuses it: {} {}",
-                    path.display(),
-                    issue.code,
-                    issue.message
-                ));
-            }
+    for issue in validation {
+        let (line, column) = lines.line_col(source, issue.span.start as usize);
+        if issue.severity == Severity::Error && !listed_lines.contains(&line) {
+            failures.push(format!(
+                "{}:{line}:{column}: Puppet 7 refuses it: {} {}",
+                path.display(),
+                issue.code,
+                issue.message
+            ));
         }
     }
     failures

@@ -398,7 +398,6 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
     if !args.verify {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut failures = granule_analyzer::split::verify::verify(&proposal, &args.out);
     let guards = Guards {
         role_var: args.role_var.clone(),
         assumptions: options.assumptions.clone(),
@@ -420,9 +419,10 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             .map(|dir| (dir, args.out.as_path())),
         &modules.code.modulepath,
     )?;
-    failures.extend(task_problems(
-        &args.out, &tasks, modules, &guards, &monolith,
-    )?);
+    let (crossing, read_back) = task_problems(&args.out, &tasks, modules, &guards, &monolith)?;
+    let mut failures =
+        granule_analyzer::split::verify::verify(&proposal, &args.out, &read_back.codebase);
+    failures.extend(crossing);
     if failures.is_empty() {
         eprintln!("verify: every manifest reads as the target Puppet reads it; read back from tasks.yaml and analysed again, no task refers to what only other tasks declare, loses a refresh, reads data it does not set, declares twice what the monolith declares once or declares what a module keeps private");
         Ok(ExitCode::SUCCESS)
@@ -646,14 +646,14 @@ fn task_problems(
     modules: &LoadedModules,
     guards: &Guards,
     monolith: &Monolith,
-) -> Result<Vec<String>, String> {
+) -> Result<(Vec<String>, &'static Analysis), String> {
     let checks = [
         CROSS_TASK_REFERENCE,
         TASK_UNDEFINED_VARIABLE,
         DUPLICATE_RESOURCE,
         PRIVATE_DECLARATION,
     ];
-    let found = lint_tasks(out, tasks, modules, guards, &checks)?;
+    let (found, read_back) = lint_tasks(out, tasks, modules, guards, &checks)?;
     let monolith_duplicates: HashSet<String> = if found
         .iter()
         .any(|(_, problem)| problem.check == DUPLICATE_RESOURCE)
@@ -693,18 +693,18 @@ fn task_problems(
         })
         .collect();
     lines.sort();
-    Ok(lines)
+    Ok((lines, read_back))
 }
 
 /// The problems `checks` find in the manifests below `dir` and the code
-/// they reach, run as `tasks`.
+/// they reach, run as `tasks`; and the analysis they ran on.
 fn lint_tasks(
     dir: &Path,
     tasks: &[TaskManifest],
     modules: &LoadedModules,
     guards: &Guards,
     checks: &[&str],
-) -> Result<Vec<(PathBuf, Problem)>, String> {
+) -> Result<(Vec<(PathBuf, Problem)>, &'static Analysis), String> {
     let checks: Vec<&'static Check> = checks.iter().filter_map(|name| rules::find(name)).collect();
     let manifests: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -722,11 +722,12 @@ fn lint_tasks(
         guards,
         loaded: Some(modules),
     };
-    let found = codebase::problems_of_tasks(&scope, tasks, &checks)?;
-    Ok(found
+    let (found, analysis) = codebase::problems_of_tasks(&scope, tasks, &checks)?;
+    let found = found
         .into_values()
         .flat_map(|(path, problems)| problems.into_iter().map(move |p| (path.clone(), p)))
-        .collect())
+        .collect();
+    Ok((found, analysis))
 }
 
 /// The resources the monolith's own catalog declares twice, as
@@ -756,7 +757,7 @@ fn duplicates_of_monolith(
             roles: Some(monolith.roles.to_vec()),
         });
     }
-    let found = lint_tasks(&dir.path, &tasks, modules, guards, &[DUPLICATE_RESOURCE])?;
+    let (found, _) = lint_tasks(&dir.path, &tasks, modules, guards, &[DUPLICATE_RESOURCE])?;
     Ok(found
         .iter()
         .filter_map(|(_, problem)| rules::duplicated_resource(&problem.message))

@@ -95,16 +95,20 @@ fn modulepath_of(scope: &Scope) -> Vec<PathBuf> {
 }
 
 /// The architecture checks' problems, by file, with `tasks` standing for
-/// the tasks of `scope.tasks`.
+/// the tasks of `scope.tasks`; and the analysis they ran on, whose files
+/// are the manifests as read from disk.
 pub fn problems_of_tasks(
     scope: &Scope,
     tasks: &[TaskManifest],
     checks: &[&'static Check],
-) -> Result<HashMap<FileId, (PathBuf, Vec<Problem>)>, String> {
+) -> Result<(ProblemsByFile, &'static Analysis), String> {
     let analysis = analysis_of_tasks(scope, tasks)?;
     let workspace = Workspace::new(analysis, tasks, scope.files, scope.guards);
-    Ok(architecture::run(&workspace, checks))
+    Ok((architecture::run(&workspace, checks), analysis))
 }
+
+/// Problems by file: its path and what was found in it.
+pub type ProblemsByFile = HashMap<FileId, (PathBuf, Vec<Problem>)>;
 
 /// The module path's code and the linted files, with the manifests of
 /// `tasks`, analysed.
