@@ -2,13 +2,17 @@
 //! and the cycles of its ordering edges.
 
 use crate::analysis::Analysis;
+use crate::hashing::FastMap;
 use crate::index::normalize;
 use crate::model::{DefinitionKind, Edge, EdgeKind, Location, Vertex};
 use granule_parser::qualified::Qualified;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::Range;
+use std::rc::Rc;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -513,7 +517,7 @@ fn cycles(vertices: &[Vertex], edges: &mut [GraphEdge]) -> Vec<Vec<Vertex>> {
 pub(crate) fn exclusive(conditions: &[&str]) -> bool {
     let held: Vec<(bool, &str)> = conditions
         .iter()
-        .flat_map(|condition| literals(condition))
+        .flat_map(|condition| literals_remembered(condition))
         .collect();
     let never = |&(holds, test): &(bool, &str)| match holds {
         true => test == "false" || test == "undef",
@@ -525,7 +529,7 @@ pub(crate) fn exclusive(conditions: &[&str]) -> bool {
     let negation_held = held.iter().any(|&(holds, test)| {
         held.contains(&(!holds, test))
             || (!holds && {
-                let parts = literals(test);
+                let parts = literals_remembered(test);
                 parts.len() > 1 && parts.iter().all(|part| held.contains(part))
             })
     });
@@ -540,6 +544,34 @@ pub(crate) fn exclusive(conditions: &[&str]) -> bool {
                 .iter()
                 .any(|other| case_exclusive(one, other) || case_exclusive(other, one))
         })
+}
+
+/// [`literals`], read once per condition text and thread: the checks ask
+/// about the same guards of an entry's code thousands of times.
+fn literals_remembered(condition: &str) -> Vec<(bool, &str)> {
+    /// Each literal's test as a range of the condition's text.
+    type Ranges = Rc<[(bool, Range<usize>)]>;
+    thread_local! {
+        static READ: RefCell<FastMap<Box<str>, Ranges>> = RefCell::default();
+    }
+    let known = READ.with(|read| read.borrow().get(condition).cloned());
+    let ranges = known.unwrap_or_else(|| {
+        let base = condition.as_ptr() as usize;
+        let ranges: Ranges = literals(condition)
+            .into_iter()
+            .map(|(holds, test)| {
+                // Every test is a slice of the condition's text.
+                let start = test.as_ptr() as usize - base;
+                (holds, start..start + test.len())
+            })
+            .collect();
+        READ.with(|read| read.borrow_mut().insert(condition.into(), ranges.clone()));
+        ranges
+    });
+    ranges
+        .iter()
+        .map(|(holds, range)| (*holds, &condition[range.clone()]))
+        .collect()
 }
 
 /// The guards of a condition, each as whether it holds or its negation
