@@ -515,6 +515,28 @@ fn cycles(vertices: &[Vertex], edges: &mut [GraphEdge]) -> Vec<Vec<Vertex>> {
 /// 'b']`, or `t != 'a'`); or one never holds (`false`, `!(true)`, as when
 /// a parameter tested is given `false`).
 pub(crate) fn exclusive(conditions: &[&str]) -> bool {
+    thread_local! {
+        static DECIDED: RefCell<FastMap<Box<str>, bool>> = RefCell::default();
+    }
+    // The checks ask about the same guards of an entry's code thousands of
+    // times: each set of conditions is decided once per thread.
+    let mut key = String::new();
+    for condition in conditions {
+        // Each text after its length: two lists never make one key.
+        key.push_str(&condition.len().to_string());
+        key.push(':');
+        key.push_str(condition);
+    }
+    if let Some(known) = DECIDED.with(|decided| decided.borrow().get(key.as_str()).copied()) {
+        return known;
+    }
+    let answer = decide_exclusive(conditions);
+    DECIDED.with(|decided| decided.borrow_mut().insert(key.into(), answer));
+    answer
+}
+
+/// [`exclusive`], decided.
+fn decide_exclusive(conditions: &[&str]) -> bool {
     let held: Vec<(bool, &str)> = conditions
         .iter()
         .flat_map(|condition| literals_remembered(condition))

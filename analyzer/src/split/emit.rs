@@ -12,9 +12,11 @@ use crate::index::SourceFile;
 use crate::model::{AttributeValue, Location, Vertex};
 use granule_parser::lexer::Tok;
 use granule_parser::{Expr, ExprKind, Span};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Where the outputs go.
 pub struct Output<'a> {
@@ -1346,7 +1348,7 @@ fn push_code(out: &mut String, text: &str, column: usize, guards: &[String]) {
     let text = text.strip_suffix('\n').unwrap_or(text);
     let verbatim = lines_in_strings(text);
     for (number, line) in text.split('\n').enumerate() {
-        let kept = match &verbatim {
+        let kept = match &*verbatim {
             Some(inside) => inside.contains(&number),
             None => number > 0,
         };
@@ -1372,10 +1374,26 @@ fn push_code(out: &mut String, text: &str, column: usize, guards: &[String]) {
 /// The numbers of the lines of `text` that begin inside a string or a
 /// heredoc (the lines of a heredoc's text and its end tag); None when the
 /// text does not lex, so that no line of it can be told safe to move.
-fn lines_in_strings(text: &str) -> Option<BTreeSet<usize>> {
-    if !text.contains('\n') || !text.contains(['\'', '"', '@']) {
-        return Some(BTreeSet::new());
+fn lines_in_strings(text: &str) -> Rc<Option<BTreeSet<usize>>> {
+    // Lexed once per text and thread: a unit many tasks apply is written
+    // into each of their manifests.
+    thread_local! {
+        static LEXED: RefCell<FastMap<Box<str>, Rc<Option<BTreeSet<usize>>>>> =
+            RefCell::default();
     }
+    if !text.contains('\n') || !text.contains(['\'', '"', '@']) {
+        return Rc::new(Some(BTreeSet::new()));
+    }
+    if let Some(known) = LEXED.with(|lexed| lexed.borrow().get(text).cloned()) {
+        return known;
+    }
+    let lines = Rc::new(lexed_lines_in_strings(text));
+    LEXED.with(|lexed| lexed.borrow_mut().insert(text.into(), lines.clone()));
+    lines
+}
+
+/// [`lines_in_strings`] for a text of several lines and quotes, lexed.
+fn lexed_lines_in_strings(text: &str) -> Option<BTreeSet<usize>> {
     let tokens = granule_parser::lexer::tokenize(text).ok()?;
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(at, _)| at + 1))

@@ -639,7 +639,8 @@ struct Monolith<'a> {
 /// and manifests read back and analysed again, independently of the
 /// proposal that wrote them. A duplicate declaration the monolith's own
 /// catalog holds too is the monolith's, not the split's: lint reports it,
-/// `--verify` does not.
+/// `--verify` does not. With the analysis that read the manifests back,
+/// for the check of how Puppet reads them.
 fn task_problems(
     out: &Path,
     tasks: &[TaskManifest],

@@ -6,6 +6,9 @@
 //! Custom and external facts cannot be listed; the checks that use this
 //! list only report a variable some manifest of the codebase assigns.
 
+use crate::hashing::FastSet;
+use std::sync::LazyLock;
+
 /// Puppet's own variables: the fact hashes, the agent and server ones, the
 /// names Puppet sets in every scope (`$title`, `$module_name`...).
 const BUILTIN: &[&str] = &[
@@ -160,8 +163,10 @@ const CORE_FACT_PREFIXES: &[&str] = &[
 /// Whether `name` (without `$` or `::`) is a variable Puppet or Facter sets
 /// in every catalog.
 pub fn is_builtin_or_core_fact(name: &str) -> bool {
-    BUILTIN.contains(&name)
-        || CORE_FACTS.contains(&name)
+    // Asked of every variable a task reads: looked up, not searched.
+    static KNOWN: LazyLock<FastSet<&str>> =
+        LazyLock::new(|| BUILTIN.iter().chain(CORE_FACTS).copied().collect());
+    KNOWN.contains(name)
         || CORE_FACT_PREFIXES
             .iter()
             .any(|prefix| name.starts_with(prefix))
