@@ -1371,14 +1371,17 @@ fn push_code(out: &mut String, text: &str, column: usize, guards: &[String]) {
     }
 }
 
+/// What [`lines_in_strings`] finds of a text, shared.
+type LinesInStrings = Rc<Option<BTreeSet<usize>>>;
+
 /// The numbers of the lines of `text` that begin inside a string or a
 /// heredoc (the lines of a heredoc's text and its end tag); None when the
 /// text does not lex, so that no line of it can be told safe to move.
-fn lines_in_strings(text: &str) -> Rc<Option<BTreeSet<usize>>> {
+fn lines_in_strings(text: &str) -> LinesInStrings {
     // Lexed once per text and thread: a unit many tasks apply is written
     // into each of their manifests.
     thread_local! {
-        static LEXED: RefCell<FastMap<Box<str>, Rc<Option<BTreeSet<usize>>>>> =
+        static LEXED: RefCell<FastMap<Box<str>, LinesInStrings>> =
             RefCell::default();
     }
     if !text.contains('\n') || !text.contains(['\'', '"', '@']) {

@@ -705,7 +705,7 @@ fn lint_tasks(
     modules: &LoadedModules,
     guards: &Guards,
     checks: &[&str],
-) -> Result<(Vec<(PathBuf, Problem)>, &'static Analysis), String> {
+) -> Result<(Vec<Found>, &'static Analysis), String> {
     let checks: Vec<&'static Check> = checks.iter().filter_map(|name| rules::find(name)).collect();
     let manifests: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
@@ -730,6 +730,9 @@ fn lint_tasks(
         .collect();
     Ok((found, analysis))
 }
+
+/// A problem a check finds, and the file it finds it in.
+type Found = (PathBuf, Problem);
 
 /// The resources the monolith's own catalog declares twice, as
 /// granule/duplicate-resource finds them: each entry linted as a task of
