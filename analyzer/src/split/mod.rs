@@ -3199,7 +3199,15 @@ fn transitive_reduction(
     for &(a, b) in edges {
         successors[a].push(b);
     }
+    // Per role, which tasks run on it: asked at every step of every walk.
+    let mut runs_on: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+    for (task, roles) in groups.iter().enumerate() {
+        for role in roles.iter() {
+            runs_on.entry(role).or_insert_with(|| vec![false; len])[task] = true;
+        }
+    }
     let reaches_without = |from: usize, to: usize, role: &str| {
+        let runs = &runs_on[role];
         let mut stack = vec![from];
         let mut seen = vec![false; len];
         while let Some(at) = stack.pop() {
@@ -3210,7 +3218,7 @@ fn transitive_reduction(
                 if next == to {
                     return true;
                 }
-                if groups[next].contains(role) {
+                if runs[next] {
                     seen[next] = true;
                     stack.push(next);
                 }
