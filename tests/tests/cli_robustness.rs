@@ -588,6 +588,53 @@ fn a_split_replaces_an_earlier_one_and_nothing_else() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 }
 
+/// OUT inside a module's `manifests/` on the module path, as written or
+/// through a link, is refused before anything is written: Puppet's
+/// autoloader would read the task manifests as that module's classes, and
+/// `--verify` would take them for module code. Beside them it is not.
+#[test]
+fn a_split_into_a_modules_manifests_is_refused() {
+    let dir = scratch("split_into_module_manifests");
+    let fixture = repo_root().join("fixtures/split/entry_inherited/modules/queue/manifests");
+    let manifests = dir.join("modules/queue/manifests");
+    std::fs::create_dir_all(&manifests).expect("made");
+    for file in ["init.pp", "service.pp"] {
+        std::fs::copy(fixture.join(file), manifests.join(file)).expect("copied");
+    }
+    std::os::unix::fs::symlink(dir.join("modules"), dir.join("linked")).expect("linked");
+    std::fs::write(dir.join("site.pp"), "include queue\n").expect("site.pp written");
+    let split = |modulepath: &Path, out: &Path| {
+        Command::new(granule())
+            .arg("split")
+            .arg("--modulepath")
+            .arg(modulepath)
+            .arg("--entry")
+            .arg(dir.join("site.pp"))
+            .arg("-o")
+            .arg(out)
+            .output()
+            .expect("granule runs")
+    };
+    let modules = dir.join("modules");
+    for (modulepath, out) in [
+        (&modules, manifests.join("tasks")),
+        (&modules, manifests.clone()),
+        (&modules, dir.join("linked/queue/manifests/tasks")),
+        (&dir.join("linked"), manifests.join("tasks")),
+    ] {
+        assert_refused(
+            &split(modulepath, &out),
+            &[
+                "inside the manifests directory of a module of",
+                "outside the modules'",
+            ],
+        );
+        assert!(!manifests.join("tasks").exists(), "{}", out.display());
+    }
+    let beside = split(&modules, &dir.join("modules/queue/tasks"));
+    assert_eq!(exit_code(&beside), 0, "{}", text(&beside.stderr));
+}
+
 /// A value `--assume` gives that no option of a `case` on it takes (a
 /// misspelt mode) leaves all that code out: the split says so, with the
 /// options it has, rather than writing a near-empty split silently.

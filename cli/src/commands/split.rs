@@ -118,7 +118,8 @@ pub struct SplitArgs {
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
 
-    /// The output directory.
+    /// The output directory (not inside a module's `manifests/`, where
+    /// Puppet would take the task manifests for the module's classes).
     #[arg(short = 'o', long = "out", value_name = "OUTDIR")]
     out: PathBuf,
 
@@ -162,6 +163,16 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
             "--install-dir {}: the nodes' path to the output directory must be absolute \
              (leave the option out to name the files relative to tasks.yaml)",
             dir.display()
+        ));
+    }
+    if let Some(modules) = modules_holding_in_manifests(&args.out, &args.modulepath) {
+        return Err(format!(
+            "-o {}: inside the manifests directory of a module of {}: Puppet's autoloader \
+             reads files there as the module's classes (and runs their code when something \
+             names one), and the split's check would read them as module code; write the \
+             split outside the modules' `manifests/` directories",
+            args.out.display(),
+            modules.display()
         ));
     }
     let entries: Vec<Entry> = args.entry.iter().map(|e| Entry::parse(e)).collect();
@@ -433,6 +444,34 @@ fn split_command(args: &SplitArgs) -> Result<ExitCode, String> {
         eprintln!("verify: {}", counted(failures.len(), "problem", "problems"));
         Ok(ExitCode::from(1))
     }
+}
+
+/// The directory of `modulepath` one of whose modules' `manifests/` holds
+/// `out`, as written or with symbolic links resolved.
+fn modules_holding_in_manifests<'m>(out: &Path, modulepath: &'m [PathBuf]) -> Option<&'m Path> {
+    let absolute = |path: &Path| {
+        codebase::without_dots(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+    };
+    // OUT may not exist yet: its nearest existing ancestor is resolved.
+    let resolved = |path: &Path| {
+        let path = absolute(path);
+        path.ancestors().find_map(|existing| {
+            let resolved = existing.canonicalize().ok()?;
+            Some(resolved.join(path.strip_prefix(existing).ok()?))
+        })
+    };
+    let out_forms: Vec<PathBuf> = [Some(absolute(out)), resolved(out)]
+        .into_iter()
+        .flatten()
+        .collect();
+    modulepath.iter().map(PathBuf::as_path).find(|modules| {
+        let module_forms = [Some(absolute(modules)), modules.canonicalize().ok()];
+        module_forms.iter().flatten().any(|modules| {
+            out_forms
+                .iter()
+                .any(|out| codebase::in_module_manifests(out, modules))
+        })
+    })
 }
 
 /// An `--entry` that names no file must name a class of the module path

@@ -173,7 +173,7 @@ fn analysis_of_tasks(scope: &Scope, tasks: &[TaskManifest]) -> Result<&'static A
 
 /// Whether `path` (a file, or the directory holding it) lies in the
 /// `manifests/` of a module of the directory of modules `modules`.
-fn in_module_manifests(path: &Path, modules: &Path) -> bool {
+pub fn in_module_manifests(path: &Path, modules: &Path) -> bool {
     path.strip_prefix(modules).is_ok_and(|within| {
         within
             .components()
@@ -183,7 +183,7 @@ fn in_module_manifests(path: &Path, modules: &Path) -> bool {
 }
 
 /// A path without its `.` components (`./modules/x` is `modules/x`).
-fn without_dots(path: &Path) -> PathBuf {
+pub fn without_dots(path: &Path) -> PathBuf {
     path.components()
         .filter(|part| !matches!(part, std::path::Component::CurDir))
         .collect()
