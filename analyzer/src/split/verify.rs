@@ -14,17 +14,13 @@ use super::{Proposal, Target};
 use crate::hashing::{FastMap, FastSet};
 use crate::index::{Codebase, SourceFile};
 use granule_parser::rewrite::rewrite_read;
-use granule_parser::{
-    parse_legacy_recovering, parse_recovering, validate, Diagnostic, LineIndex, Program, Severity,
-    SyntaxError,
-};
+use granule_parser::{parse_recovering, validate, Severity};
 use rayon::prelude::*;
 use std::path::Path;
 
 /// What fails, one line each; empty when every manifest reads. `read_back`
 /// holds the manifests as the analysis of what crosses tasks read them
-/// from disk (each is read once for both checks); one it lacks is read
-/// here.
+/// from disk: each is read once for both checks.
 pub fn verify(proposal: &Proposal, dir: &Path, read_back: &Codebase) -> Vec<String> {
     let read: FastMap<&str, &SourceFile> = read_back
         .files
@@ -37,58 +33,26 @@ pub fn verify(proposal: &Proposal, dir: &Path, read_back: &Codebase) -> Vec<Stri
         .flat_map_iter(|task| {
             let path = dir.join(&task.id).join(format!("{}.pp", task.id));
             match read.get(path.to_string_lossy().as_ref()) {
-                Some(file) => verify_manifest(
-                    &path,
-                    &Manifest {
-                        source: &file.source,
-                        program: &file.program,
-                        legacy: &file.legacy,
-                        errors: &file.errors,
-                        lines: file.lines(),
-                    },
-                    proposal.target,
-                ),
-                None => read_and_verify(&path, proposal.target),
+                Some(file) => verify_manifest(&path, file, proposal.target),
+                None => vec![format!(
+                    "{}: written, but not read back with the other manifests: nothing \
+                     checked it",
+                    path.display()
+                )],
             }
         })
         .collect()
 }
 
-/// A task's manifest as Puppet 3 reads it.
-struct Manifest<'m> {
-    source: &'m str,
-    program: &'m Program,
-    legacy: &'m [Diagnostic],
-    errors: &'m [SyntaxError],
-    lines: &'m LineIndex,
-}
-
-/// [`verify_manifest`] for a manifest read from disk now.
-fn read_and_verify(path: &Path, target: Target) -> Vec<String> {
-    let source = match std::fs::read_to_string(path) {
-        Ok(source) => source,
-        Err(e) => return vec![format!("{}: cannot read: {e}", path.display())],
-    };
-    let parsed = parse_legacy_recovering(&source);
-    let manifest = Manifest {
-        source: &source,
-        program: &parsed.program,
-        legacy: &parsed.legacy,
-        errors: &parsed.errors,
-        lines: &LineIndex::new(&source),
-    };
-    verify_manifest(path, &manifest, target)
-}
-
-/// What fails in one task's manifest.
-fn verify_manifest(path: &Path, manifest: &Manifest, target: Target) -> Vec<String> {
-    let Manifest {
-        source,
-        program,
-        legacy,
-        errors,
-        lines,
-    } = *manifest;
+/// What fails in one task's manifest, as Puppet 3 read it into `file`.
+fn verify_manifest(path: &Path, file: &SourceFile, target: Target) -> Vec<String> {
+    let (source, program, legacy, errors, lines) = (
+        &*file.source,
+        &*file.program,
+        &*file.legacy,
+        &*file.errors,
+        file.lines(),
+    );
     let mut failures = Vec::new();
     let mut listed_lines = FastSet::default();
     let puppet7_read;
