@@ -11,6 +11,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::fmt::Write;
 use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -523,9 +524,7 @@ pub(crate) fn exclusive(conditions: &[&str]) -> bool {
     let mut key = String::new();
     for condition in conditions {
         // Each text after its length: two lists never make one key.
-        key.push_str(&condition.len().to_string());
-        key.push(':');
-        key.push_str(condition);
+        let _ = write!(key, "{}:{condition}", condition.len());
     }
     if let Some(known) = DECIDED.with(|decided| decided.borrow().get(key.as_str()).copied()) {
         return known;
