@@ -1066,11 +1066,15 @@ fn module_names_come_from_metadata_where_the_directory_name_is_no_module_name() 
     );
 }
 
-/// `granule run` of the resume fixture with `state_dir`, through `wrapper`
-/// (a command that runs granule under other conditions) when given.
+/// `granule run` of the resume fixture, copied into `dir`, with
+/// `state_dir`, through `wrapper` (a command that runs granule under other
+/// conditions) when given.
 fn run_with_state_dir(dir: &Path, wrapper: &[&str], state_dir: &str) -> Output {
-    let tasks = fixture("resume").join("tasks.yaml");
-    let nodes = fixture("resume").join("nodes.yaml");
+    let (tasks, nodes) = (dir.join("tasks.yaml"), dir.join("nodes.yaml"));
+    for copy in [&tasks, &nodes] {
+        let name = copy.file_name().expect("a file name");
+        std::fs::copy(fixture("resume").join(name), copy).expect("fixture copied");
+    }
     let granule = granule();
     let mut command = match wrapper.split_first() {
         Some((program, args)) => {
@@ -1110,10 +1114,18 @@ fn a_state_dir_that_cannot_be_written_says_why_and_where() {
         &["plain-file/state", "plain-file is a file, not a directory"],
     );
 
-    // Root writes anywhere: the run then goes through setpriv as nobody.
-    let locked = dir.join("locked");
+    // Root writes anywhere: the run then goes through setpriv as nobody, in
+    // a directory nobody reaches (a checkout need not be reachable: `mktemp
+    // -d` makes its directory 0700).
+    let reachable = std::env::temp_dir().join(format!(
+        "granule-unwritable-state-dir-{}",
+        std::process::id()
+    ));
+    let locked = reachable.join("locked");
     std::fs::create_dir_all(&locked).unwrap();
-    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode;
+    std::fs::set_permissions(&reachable, mode(0o755)).unwrap();
+    std::fs::set_permissions(&locked, mode(0o555)).unwrap();
     let as_nobody = [
         "setpriv",
         "--reuid=65534",
@@ -1125,7 +1137,9 @@ fn a_state_dir_that_cannot_be_written_says_why_and_where() {
     } else {
         &[]
     };
-    let output = run_with_state_dir(&dir, wrapper, "locked/state");
+    let output = run_with_state_dir(&reachable, wrapper, "locked/state");
+    std::fs::set_permissions(&locked, mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&reachable).unwrap();
     assert_refused(&output, &["permission denied", "in locked"]);
 
     // A read-only mount, in a user and mount namespace of its own.
